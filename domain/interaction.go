@@ -1,0 +1,239 @@
+package domain
+
+import (
+	"encoding/json"
+	"slices"
+	"sort"
+	"time"
+)
+
+// Stamp orders the events that set a field: later OccurredAt wins, ties broken by the
+// greater event id (CONTRACT.md §2), so the fold is the same whatever the arrival order.
+type Stamp struct {
+	At time.Time `json:"at"`
+	ID string    `json:"id"`
+}
+
+// After reports whether s is later than o in the fold's order.
+func (s Stamp) After(o Stamp) bool {
+	if !s.At.Equal(o.At) {
+		return s.At.After(o.At)
+	}
+	return s.ID > o.ID
+}
+
+// IsZero reports whether no event has set the field yet.
+func (s Stamp) IsZero() bool { return s.ID == "" }
+
+// EventRecord is one event of an interaction as the detail shows it.
+type EventRecord struct {
+	ID         string          `json:"id"`
+	Type       string          `json:"type"`
+	OccurredAt time.Time       `json:"occurred_at"`
+	Source     string          `json:"source,omitempty"`
+	Data       json.RawMessage `json:"data"`
+}
+
+// Invoice is one invoice issued during an interaction.
+type Invoice struct {
+	InvoiceID string      `json:"invoice_id"`
+	Amount    json.Number `json:"amount,omitempty"`
+	Currency  string      `json:"currency,omitempty"`
+	Status    string      `json:"status,omitempty"`
+	Stamp     Stamp       `json:"stamp"`
+}
+
+// Survey is one survey's answers.
+type Survey struct {
+	SurveyID string         `json:"survey_id"`
+	Answers  []SurveyAnswer `json:"answers"`
+	Stamp    Stamp          `json:"stamp"`
+}
+
+// Interaction is the folded state of one interaction: every column of the History of
+// interactions and every part of its detail. Build it with Apply, event by event, in any
+// order; the fields with their Stamps are stored by the history view and read back as they
+// are (rehydration needs no validation: only Apply writes them).
+type Interaction struct {
+	ID              string          `json:"id"`
+	CustomerID      string          `json:"customer_id"`
+	StartAt         time.Time       `json:"start_at"`
+	EndAt           time.Time       `json:"end_at"`
+	Flow            Flow            `json:"flow"`
+	Status          Status          `json:"status"`
+	Reason          string          `json:"reason,omitempty"`
+	Direction       Direction       `json:"direction"`
+	OriginalRouting Routing         `json:"original_routing"`
+	CurrentRouting  Routing         `json:"current_routing"`
+	AgentID         string          `json:"agent_id,omitempty"`
+	QueueID         string          `json:"queue_id,omitempty"`
+	Agents          []string        `json:"agents,omitempty"` // every agent who handled it, sorted
+	Queues          []string        `json:"queues,omitempty"` // every queue it passed, sorted
+	Contact         Contact         `json:"contact"`
+	VoiceCampaign   string          `json:"voice_campaign,omitempty"`
+	Template        string          `json:"template,omitempty"`
+	Participants    []Participant   `json:"participants,omitempty"`
+	SRData          json.RawMessage `json:"sr_data,omitempty"`
+	CRMRecord       string          `json:"crm_record,omitempty"`
+	Case            string          `json:"case,omitempty"`
+	Qualifications  []string        `json:"qualifications,omitempty"`
+	Surveys         []Survey        `json:"surveys,omitempty"`
+	Invoices        []Invoice       `json:"invoices,omitempty"`
+	MessageCount    int             `json:"message_count,omitempty"`
+	OpenedAt        time.Time       `json:"opened_at,omitempty"`
+	OpenCount       int             `json:"open_count,omitempty"`
+	Events          []EventRecord   `json:"events"` // oldest first; ids unique
+
+	Stamps InteractionStamps `json:"stamps"`
+}
+
+// InteractionStamps records which event last set each group of fields.
+type InteractionStamps struct {
+	Started   Stamp `json:"started"`
+	Current   Stamp `json:"current"`
+	Ended     Stamp `json:"ended"`
+	Customer  Stamp `json:"customer"`
+	SRData    Stamp `json:"sr_data"`
+	CRMRecord Stamp `json:"crm_record"`
+	Case      Stamp `json:"case"`
+	Qualified Stamp `json:"qualified"`
+}
+
+// Visibility returns what the access rules look at.
+func (i *Interaction) Visibility() Visibility {
+	return Visibility{Agents: i.Agents, Queues: i.Queues, OriginalRouting: i.OriginalRouting, Flow: i.Flow}
+}
+
+// HasEvent reports whether the event id was already folded in.
+func (i *Interaction) HasEvent(id string) bool {
+	for _, e := range i.Events {
+		if e.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// Apply folds one event of this interaction into the state. It returns false, changing
+// nothing, for an event already applied (same id) or one that is not an interaction
+// event. The result does not depend on the order in which events are applied.
+func (i *Interaction) Apply(ev Event) bool {
+	ref, ok := ev.Payload.(InteractionRef)
+	if !ok || i.HasEvent(ev.ID) {
+		return false
+	}
+	if i.ID == "" {
+		i.ID = ref.InteractionKey()
+	}
+	st := Stamp{At: ev.OccurredAt, ID: ev.ID}
+	rec := EventRecord{ID: ev.ID, Type: ev.Type.String(), OccurredAt: ev.OccurredAt, Source: ev.Source, Data: ev.Data}
+	pos := sort.Search(len(i.Events), func(k int) bool {
+		e := i.Events[k]
+		return Stamp{At: e.OccurredAt, ID: e.ID}.After(st)
+	})
+	i.Events = slices.Insert(i.Events, pos, rec)
+
+	if st.After(i.Stamps.Customer) {
+		i.CustomerID, i.Stamps.Customer = ev.CustomerID, st
+	}
+	switch d := ev.Payload.(type) {
+	case *StartedData:
+		if st.After(i.Stamps.Started) {
+			i.Stamps.Started = st
+			i.Flow, i.Direction, i.OriginalRouting = d.Flow, d.Direction, d.Routing
+			i.Contact, i.VoiceCampaign, i.Template, i.Participants = d.Contact, d.VoiceCampaign, d.Template, d.Participants
+		}
+		i.setCurrent(st, d.Routing, d.QueueID, d.AgentID)
+	case *RoutedData:
+		i.setCurrent(st, d.Routing, d.QueueID, d.AgentID)
+		if d.SRData != nil && st.After(i.Stamps.SRData) {
+			i.SRData, i.Stamps.SRData = d.SRData, st
+		}
+	case *MessageData:
+		i.MessageCount++
+	case *EndedData:
+		if st.After(i.Stamps.Ended) {
+			i.Stamps.Ended = st
+			i.Status, i.Reason, i.EndAt = d.Status, d.Reason, ev.OccurredAt
+		}
+	case *LinkedData:
+		val := ""
+		if d.Action == LinkAssigned {
+			val = d.CRMRecordID
+		}
+		if d.CRMRecordID != "" && st.After(i.Stamps.CRMRecord) {
+			i.CRMRecord, i.Stamps.CRMRecord = val, st
+		}
+		if d.Action == LinkAssigned {
+			val = d.CaseID
+		} else {
+			val = ""
+		}
+		if d.CaseID != "" && st.After(i.Stamps.Case) {
+			i.Case, i.Stamps.Case = val, st
+		}
+	case *QualifiedData:
+		if st.After(i.Stamps.Qualified) {
+			i.Qualifications, i.Stamps.Qualified = d.Qualifications, st
+		}
+	case *SurveyData:
+		k := slices.IndexFunc(i.Surveys, func(s Survey) bool { return s.SurveyID == d.SurveyID })
+		s := Survey{SurveyID: d.SurveyID, Answers: d.Answers, Stamp: st}
+		switch {
+		case k < 0:
+			i.Surveys = append(i.Surveys, s)
+			sort.Slice(i.Surveys, func(a, b int) bool { return i.Surveys[a].SurveyID < i.Surveys[b].SurveyID })
+		case st.After(i.Surveys[k].Stamp):
+			i.Surveys[k] = s
+		}
+	case *InvoiceData:
+		k := slices.IndexFunc(i.Invoices, func(v Invoice) bool { return v.InvoiceID == d.InvoiceID })
+		v := Invoice{InvoiceID: d.InvoiceID, Amount: d.Amount, Currency: d.Currency, Status: d.Status, Stamp: st}
+		switch {
+		case k < 0:
+			i.Invoices = append(i.Invoices, v)
+			sort.Slice(i.Invoices, func(a, b int) bool { return i.Invoices[a].InvoiceID < i.Invoices[b].InvoiceID })
+		case st.After(i.Invoices[k].Stamp):
+			i.Invoices[k] = v
+		}
+	case *OpenedData:
+		i.OpenCount++
+		if i.OpenedAt.IsZero() || ev.OccurredAt.Before(i.OpenedAt) {
+			i.OpenedAt = ev.OccurredAt
+		}
+	}
+	i.StartAt = i.startAt()
+	return true
+}
+
+// startAt is the started event's time, or, until it arrives, the earliest event's.
+func (i *Interaction) startAt() time.Time {
+	if !i.Stamps.Started.IsZero() {
+		return i.Stamps.Started.At
+	}
+	if len(i.Events) > 0 {
+		return i.Events[0].OccurredAt
+	}
+	return time.Time{}
+}
+
+func (i *Interaction) setCurrent(st Stamp, r Routing, queue, agent string) {
+	if agent != "" {
+		i.Agents = addSorted(i.Agents, agent)
+	}
+	if queue != "" {
+		i.Queues = addSorted(i.Queues, queue)
+	}
+	if st.After(i.Stamps.Current) {
+		i.Stamps.Current = st
+		i.CurrentRouting, i.QueueID, i.AgentID = r, queue, agent
+	}
+}
+
+func addSorted(s []string, v string) []string {
+	k, found := slices.BinarySearch(s, v)
+	if found {
+		return s
+	}
+	return slices.Insert(s, k, v)
+}
