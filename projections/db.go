@@ -1,0 +1,240 @@
+package projections
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+var (
+	metaBucket    = []byte("_meta")
+	checkpointKey = []byte("checkpoint")
+)
+
+// ErrClosed is returned by a DB used after Close.
+var ErrClosed = errors.New("view database closed")
+
+// DB is one view's bbolt file behind a lock that lets Swap replace the file while readers
+// wait a moment rather than fail: reads keep being served from the old file until the
+// new one is in place.
+type DB struct {
+	mu   sync.RWMutex
+	db   *bolt.DB
+	path string
+
+	waitMu  sync.Mutex
+	reached uint64        // highest checkpoint committed through this DB
+	moved   chan struct{} // closed and replaced when reached moves
+}
+
+// Options tune how a view file is opened.
+type Options struct {
+	// NoSync skips bbolt's fsync per commit. Only for a rebuild into a fresh file, which is
+	// synced once at the end (Sync) before it is swapped in; a crash mid-rebuild loses
+	// nothing but the rebuild.
+	NoSync bool
+}
+
+// OpenDB opens (creating) the view file at path and makes sure the meta bucket exists.
+func OpenDB(path string, opts Options) (*DB, error) {
+	db, err := openBolt(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	d := &DB{db: db, path: path, moved: make(chan struct{})}
+	if err := db.View(func(tx *bolt.Tx) error { d.reached = ReadCheckpoint(tx); return nil }); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// advanced records that the checkpoint reached seq and wakes WaitCheckpoint callers.
+func (d *DB) advanced(seq uint64) {
+	d.waitMu.Lock()
+	defer d.waitMu.Unlock()
+	if seq > d.reached {
+		d.reached = seq
+		close(d.moved)
+		d.moved = make(chan struct{})
+	}
+}
+
+// WaitCheckpoint blocks until the view has applied the stream up to seq, or ctx ends.
+// Commands use it to answer only once their own event is visible (read your writes).
+func (d *DB) WaitCheckpoint(ctx context.Context, seq uint64) error {
+	for {
+		d.waitMu.Lock()
+		reached, moved := d.reached, d.moved
+		d.waitMu.Unlock()
+		if reached >= seq {
+			return nil
+		}
+		select {
+		case <-moved:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for view to reach seq %d (at %d): %w", seq, reached, ctx.Err())
+		}
+	}
+}
+
+func openBolt(path string, opts Options) (*bolt.DB, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, NoSync: opts.NoSync, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		return nil, fmt.Errorf("open view file %s: %w", path, err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(metaBucket)
+		return err
+	}); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("init view file %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// Path is the file the DB reads.
+func (d *DB) Path() string { return d.path }
+
+// View runs fn in a read-only transaction.
+func (d *DB) View(fn func(*bolt.Tx) error) error {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if d.db == nil {
+		return ErrClosed
+	}
+	return d.db.View(fn)
+}
+
+// Update runs fn in a read-write transaction.
+func (d *DB) Update(fn func(*bolt.Tx) error) error {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if d.db == nil {
+		return ErrClosed
+	}
+	return d.db.Update(fn)
+}
+
+// Sync fsyncs the file (after a NoSync rebuild).
+func (d *DB) Sync() error {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if d.db == nil {
+		return ErrClosed
+	}
+	return d.db.Sync()
+}
+
+// Size is the file's size in bytes.
+func (d *DB) Size() int64 {
+	st, err := os.Stat(d.path)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
+}
+
+// Checkpoint returns the last stream sequence applied (0 for a new file).
+func (d *DB) Checkpoint() (uint64, error) {
+	var seq uint64
+	err := d.View(func(tx *bolt.Tx) error {
+		seq = ReadCheckpoint(tx)
+		return nil
+	})
+	return seq, err
+}
+
+// ReadCheckpoint returns the checkpoint as seen by tx.
+func ReadCheckpoint(tx *bolt.Tx) uint64 {
+	b := tx.Bucket(metaBucket)
+	if b == nil {
+		return 0
+	}
+	v := b.Get(checkpointKey)
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}
+
+func writeCheckpoint(tx *bolt.Tx, seq uint64) error {
+	b, err := tx.CreateBucketIfNotExists(metaBucket)
+	if err != nil {
+		return err
+	}
+	return b.Put(checkpointKey, binary.BigEndian.AppendUint64(nil, seq))
+}
+
+// Meta returns a value of the meta bucket (views keep small facts there: last sweep, ...).
+func Meta(tx *bolt.Tx, key string) []byte {
+	if b := tx.Bucket(metaBucket); b != nil {
+		return b.Get([]byte(key))
+	}
+	return nil
+}
+
+// PutMeta stores a value in the meta bucket.
+func PutMeta(tx *bolt.Tx, key string, val []byte) error {
+	b, err := tx.CreateBucketIfNotExists(metaBucket)
+	if err != nil {
+		return err
+	}
+	return b.Put([]byte(key), val)
+}
+
+// Swap replaces the file with the one at newPath (a finished rebuild): it waits for
+// in-flight transactions, closes the old file, renames the new one over it and reopens.
+// Readers block for the moment of the rename only.
+func (d *DB) Swap(newPath string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.db == nil {
+		return ErrClosed
+	}
+	if err := d.db.Close(); err != nil {
+		return fmt.Errorf("close %s for swap: %w", d.path, err)
+	}
+	d.db = nil
+	if err := os.Rename(newPath, d.path); err != nil {
+		// Reopen the old file so the view keeps serving.
+		db, oerr := openBolt(d.path, Options{})
+		if oerr == nil {
+			d.db = db
+		}
+		return errors.Join(fmt.Errorf("swap %s into %s: %w", newPath, d.path, err), oerr)
+	}
+	db, err := openBolt(d.path, Options{})
+	if err != nil {
+		return fmt.Errorf("reopen swapped %s: %w", d.path, err)
+	}
+	d.db = db
+	var cp uint64
+	if err := db.View(func(tx *bolt.Tx) error { cp = ReadCheckpoint(tx); return nil }); err != nil {
+		return err
+	}
+	d.waitMu.Lock()
+	d.reached = cp
+	close(d.moved)
+	d.moved = make(chan struct{})
+	d.waitMu.Unlock()
+	return nil
+}
+
+// Close closes the file; later calls return ErrClosed.
+func (d *DB) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.db == nil {
+		return nil
+	}
+	err := d.db.Close()
+	d.db = nil
+	return err
+}

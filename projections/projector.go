@@ -1,0 +1,198 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/interaction-ledger/ledger/domain"
+)
+
+// View is one read model. Apply receives only valid events, within the retention window,
+// in stream order, and runs inside the transaction that also stores the checkpoint: it
+// must not commit, and it must be idempotent by key (the same event id applied twice
+// changes nothing), since the dedupe window of the stream is finite.
+type View interface {
+	// Name names the view, its file and its durable consumer. WARNING: renaming a view
+	// re-consumes the whole stream into a new file.
+	Name() string
+	// Stream is the stream the view reads ("LEDGER" or "LEDGER_DIRECTORY").
+	Stream() string
+	// Init creates the view's buckets.
+	Init(tx *bolt.Tx) error
+	// Apply applies a batch.
+	Apply(tx *bolt.Tx, batch []Applied) error
+}
+
+// Applied is one validated event with the stream sequence it was stored at.
+type Applied struct {
+	Seq     uint64
+	Subject string // the stream subject it was stored under
+	Event   domain.Event
+}
+
+// Message is one envelope as the stream delivered it.
+type Message struct {
+	Seq       uint64
+	Subject   string
+	Data      []byte
+	Published time.Time // the stream's own timestamp
+}
+
+// Source delivers a stream's messages in order, in batches, after a sequence. handle's
+// nil return acknowledges the batch. Consume returns nil when ctx ends.
+type Source interface {
+	Consume(ctx context.Context, stream, durable string, startAfter uint64, handle func(context.Context, []Message) error) error
+}
+
+// DeadLetters sets aside a message that failed validation, where an operator can list it.
+type DeadLetters interface {
+	DeadLetter(ctx context.Context, m Message, view, reason string) error
+}
+
+// Observer receives what an operator would graph. Any field may be nil.
+type Observer struct {
+	Batch      func(view string, events int, apply time.Duration)
+	DeadLetter func(view string)
+	Expired    func(view string, n int)
+	Checkpoint func(view string, seq uint64, published time.Time)
+}
+
+// Projector keeps one view up to date from its stream.
+type Projector struct {
+	view View
+	db   *DB
+	src  Source
+	dead DeadLetters
+	log  *slog.Logger
+	now  func() time.Time
+	obs  Observer
+}
+
+// ProjectorConfig configures a Projector.
+type ProjectorConfig struct {
+	View        View
+	DB          *DB
+	Source      Source
+	DeadLetters DeadLetters
+	Logger      *slog.Logger     // default slog.Default()
+	Now         func() time.Time // default time.Now; retention is judged against it
+	Observer    Observer
+}
+
+// NewProjector returns a projector for cfg.View; it creates the view's buckets.
+func NewProjector(cfg ProjectorConfig) (*Projector, error) {
+	var errs []error
+	if cfg.View == nil {
+		errs = append(errs, errors.New("projector: View is required"))
+	}
+	if cfg.DB == nil {
+		errs = append(errs, errors.New("projector: DB is required"))
+	}
+	if cfg.DeadLetters == nil {
+		errs = append(errs, errors.New("projector: DeadLetters is required"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if err := cfg.DB.Update(cfg.View.Init); err != nil {
+		return nil, fmt.Errorf("init view %s: %w", cfg.View.Name(), err)
+	}
+	return &Projector{view: cfg.View, db: cfg.DB, src: cfg.Source, dead: cfg.DeadLetters,
+		log: cfg.Logger.With("view", cfg.View.Name()), now: cfg.Now, obs: cfg.Observer}, nil
+}
+
+// DurableName is the durable consumer of a view. WARNING: renaming re-consumes.
+func DurableName(view string) string { return "view-" + view }
+
+// Run applies batches until ctx ends (nil) or a batch cannot be applied (the error; the
+// batch stays unacknowledged and is delivered again on the next Run).
+func (p *Projector) Run(ctx context.Context) error {
+	if p.src == nil {
+		return errors.New("projector: no Source to run from")
+	}
+	start, err := p.db.Checkpoint()
+	if err != nil {
+		return fmt.Errorf("read checkpoint of %s: %w", p.view.Name(), err)
+	}
+	p.log.Info("projector starting", "after_seq", start)
+	return p.src.Consume(ctx, p.view.Stream(), DurableName(p.view.Name()), start, p.Handle)
+}
+
+// Handle applies one batch: validation, dead letters, retention, then the view's Apply
+// and the checkpoint in one transaction. It is also the rebuild path (Rebuild).
+func (p *Projector) Handle(ctx context.Context, msgs []Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	started := time.Now()
+	cutoff := domain.RetentionStart(p.now())
+	batch := make([]Applied, 0, len(msgs))
+	expired := 0
+	for _, m := range msgs {
+		ev, err := domain.DecodeStored(m.Data, m.Published)
+		if err != nil {
+			if derr := p.dead.DeadLetter(ctx, m, p.view.Name(), err.Error()); derr != nil {
+				return fmt.Errorf("set aside seq %d of %s: %w", m.Seq, p.view.Stream(), derr)
+			}
+			p.log.Warn("envelope set aside", "seq", m.Seq, "subject", m.Subject, "reason", err.Error())
+			if p.obs.DeadLetter != nil {
+				p.obs.DeadLetter(p.view.Name())
+			}
+			continue
+		}
+		if !ev.Type.IsDirectory() && ev.OccurredAt.Before(cutoff) {
+			expired++ // replay skips what the retention window excludes
+			continue
+		}
+		batch = append(batch, Applied{Seq: m.Seq, Subject: m.Subject, Event: ev})
+	}
+	last := msgs[len(msgs)-1]
+	err := p.db.Update(func(tx *bolt.Tx) error {
+		if cp := ReadCheckpoint(tx); cp >= last.Seq {
+			return nil // already applied: a redelivery after a crash between commit and ack
+		} else if cp > msgs[0].Seq {
+			batch = trimApplied(batch, cp)
+		}
+		if len(batch) > 0 {
+			if err := p.view.Apply(tx, batch); err != nil {
+				return err
+			}
+		}
+		return writeCheckpoint(tx, last.Seq)
+	})
+	if err != nil {
+		return fmt.Errorf("project batch of %d at seq %d into %s: %w", len(msgs), msgs[0].Seq, p.view.Name(), err)
+	}
+	p.db.advanced(last.Seq)
+	if p.obs.Batch != nil {
+		p.obs.Batch(p.view.Name(), len(batch), time.Since(started))
+	}
+	if expired > 0 && p.obs.Expired != nil {
+		p.obs.Expired(p.view.Name(), expired)
+	}
+	if p.obs.Checkpoint != nil {
+		p.obs.Checkpoint(p.view.Name(), last.Seq, last.Published)
+	}
+	return nil
+}
+
+func trimApplied(batch []Applied, cp uint64) []Applied {
+	out := batch[:0]
+	for _, a := range batch {
+		if a.Seq > cp {
+			out = append(out, a)
+		}
+	}
+	return out
+}
