@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 	"unicode"
@@ -17,17 +18,28 @@ import (
 // view's problem; each rejection names the field.
 const (
 	MaxEnvelopeBytes = 64 << 10 // one envelope, as JSON
-	MaxIDBytes       = 200      // any identifier
-	MaxTextBytes     = 1000     // names, titles, reasons, campaign names, ...
-	MaxNoteBytes     = 16 << 10 // a note's text
-	MaxListItems     = 200      // participants, qualifications, answers, queues, ...
-	FutureTolerance  = 5 * time.Minute
-	RetentionMonths  = 3
+	// MaxStoredEnvelopeBytes bounds an envelope read back from the stream: an accepted
+	// envelope's canonical encoding may be longer than what the producer sent (an assigned
+	// id, U+2028/U+2029 escaped in customer_id and source: at most about 1.3 KiB more).
+	MaxStoredEnvelopeBytes = MaxEnvelopeBytes + 2<<10
+	MaxIDBytes             = 200      // any identifier
+	MaxTextBytes           = 1000     // names, titles, reasons, campaign names, ...
+	MaxNoteBytes           = 16 << 10 // a note's text
+	MaxListItems           = 200      // participants, qualifications, answers, queues, ...
+	FutureTolerance        = 5 * time.Minute
+	RetentionMonths        = 3
 )
 
 // RetentionStart is the oldest occurred_at the ledger keeps at now: three calendar months
-// back (CONTRACT.md §1).
-func RetentionStart(now time.Time) time.Time { return now.AddDate(0, -RetentionMonths, 0) }
+// back (CONTRACT.md §1), the day clamped to that month's last (31 May gives 28 or 29
+// February, where AddDate would overflow into 3 March).
+func RetentionStart(now time.Time) time.Time {
+	y, m, d := now.Date()
+	if last := time.Date(y, m-RetentionMonths+1, 0, 0, 0, 0, 0, now.Location()).Day(); d > last {
+		d = last
+	}
+	return time.Date(y, m-RetentionMonths, d, now.Hour(), now.Minute(), now.Second(), now.Nanosecond(), now.Location())
+}
 
 // EventType names an entry of the event catalog (CONTRACT.md §2). Values are the
 // contract's strings, written out, never derived from Go type names.
@@ -138,9 +150,13 @@ func DecodeStored(raw []byte, publishedAt time.Time) (Event, error) {
 	return decode(raw, publishedAt, true)
 }
 
-func decode(raw []byte, now time.Time, requireID bool) (Event, error) {
-	if len(raw) > MaxEnvelopeBytes {
-		return Event{}, invalid("envelope", "is %d bytes, more than the %d allowed", len(raw), MaxEnvelopeBytes)
+func decode(raw []byte, now time.Time, stored bool) (Event, error) {
+	requireID, maxBytes := stored, MaxEnvelopeBytes
+	if stored {
+		maxBytes = MaxStoredEnvelopeBytes
+	}
+	if len(raw) > maxBytes {
+		return Event{}, invalid("envelope", "is %d bytes, more than the %d allowed", len(raw), maxBytes)
 	}
 	var w wireEnvelope
 	if err := strictUnmarshal(raw, &w, ""); err != nil {
@@ -167,7 +183,7 @@ func decode(raw []byte, now time.Time, requireID bool) (Event, error) {
 	if w.OccurredAt == nil || *w.OccurredAt == "" {
 		return Event{}, invalid("occurred_at", "is required")
 	}
-	at, err := time.Parse(time.RFC3339Nano, *w.OccurredAt)
+	at, err := parseTime(*w.OccurredAt)
 	if err != nil {
 		return Event{}, invalid("occurred_at", "%q is not an RFC 3339 time with offset", clip(*w.OccurredAt))
 	}
@@ -198,6 +214,13 @@ func decode(raw []byte, now time.Time, requireID bool) (Event, error) {
 	if data[0] != '{' {
 		return Event{}, invalid("data", "must be a JSON object")
 	}
+	// Keep the producer's bytes minus insignificant whitespace: the canonical form that
+	// Encode writes, so that a live event and its replay carry the same Data.
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, data); err != nil {
+		return Event{}, invalid("data", "malformed JSON: %v", err)
+	}
+	data = compact.Bytes()
 	p, err := decodePayload(t, data, ev.CustomerID)
 	if err != nil {
 		return Event{}, err
@@ -261,15 +284,15 @@ func (e Event) Encode() ([]byte, error) {
 	if out.ID == "" {
 		return nil, invalid("id", "is required to encode an event")
 	}
+	// No HTML escaping: Data is written as decode kept it (compact), so that
+	// DecodeStored(Encode(e)) gives e back byte for byte.
 	var buf bytes.Buffer
-	b, err := json.Marshal(out)
-	if err != nil {
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(out); err != nil {
 		return nil, fmt.Errorf("encode event %s: %w", e.ID, err)
 	}
-	if err := json.Compact(&buf, b); err != nil {
-		return nil, fmt.Errorf("compact event %s: %w", e.ID, err)
-	}
-	return buf.Bytes(), nil
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // strictUnmarshal decodes JSON and turns the decoder's errors into ValidationErrors that
@@ -349,6 +372,19 @@ func checkID(field, s string, required bool) error {
 		}
 	}
 	return nil
+}
+
+// rfc3339RE is the shape of an RFC 3339 date-time with offset (section 5.6), which
+// time.Parse alone does not enforce: it also takes one-digit hours ("T9:14:03Z"), a comma
+// before the fraction, and offsets such as +24:00 or +01:60.
+var rfc3339RE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$`)
+
+// parseTime reads an RFC 3339 date-time with offset, strictly.
+func parseTime(s string) (time.Time, error) {
+	if !rfc3339RE.MatchString(s) {
+		return time.Time{}, fmt.Errorf("%q is not an RFC 3339 time", s)
+	}
+	return time.Parse(time.RFC3339Nano, s)
 }
 
 func checkText(field, s string, max int) error {

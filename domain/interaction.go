@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -32,6 +33,39 @@ type EventRecord struct {
 	OccurredAt time.Time       `json:"occurred_at"`
 	Source     string          `json:"source,omitempty"`
 	Data       json.RawMessage `json:"data"`
+}
+
+// Link is the last word on one CRM record or case: assigned or unassigned, and when.
+// Each record is decided on its own, so unassigning one record never clears another.
+type Link struct {
+	ID       string `json:"id"`
+	Assigned bool   `json:"assigned"`
+	Stamp    Stamp  `json:"stamp"`
+}
+
+func setLink(links []Link, id string, assigned bool, st Stamp) []Link {
+	k, found := slices.BinarySearchFunc(links, id, func(l Link, id string) int { return strings.Compare(l.ID, id) })
+	if !found {
+		return slices.Insert(links, k, Link{ID: id, Assigned: assigned, Stamp: st})
+	}
+	if st.After(links[k].Stamp) {
+		links[k] = Link{ID: id, Assigned: assigned, Stamp: st}
+	}
+	return links
+}
+
+// currentLink is the assigned link with the latest stamp, or "".
+func currentLink(links []Link) string {
+	var best *Link
+	for k := range links {
+		if links[k].Assigned && (best == nil || links[k].Stamp.After(best.Stamp)) {
+			best = &links[k]
+		}
+	}
+	if best == nil {
+		return ""
+	}
+	return best.ID
 }
 
 // Invoice is one invoice issued during an interaction.
@@ -74,8 +108,10 @@ type Interaction struct {
 	Template        string          `json:"template,omitempty"`
 	Participants    []Participant   `json:"participants,omitempty"`
 	SRData          json.RawMessage `json:"sr_data,omitempty"`
-	CRMRecord       string          `json:"crm_record,omitempty"`
-	Case            string          `json:"case,omitempty"`
+	CRMRecord       string          `json:"crm_record,omitempty"` // the assigned record linked last
+	Case            string          `json:"case,omitempty"`       // the assigned case linked last
+	CRMLinks        []Link          `json:"crm_links,omitempty"`
+	CaseLinks       []Link          `json:"case_links,omitempty"`
 	Qualifications  []string        `json:"qualifications,omitempty"`
 	Surveys         []Survey        `json:"surveys,omitempty"`
 	Invoices        []Invoice       `json:"invoices,omitempty"`
@@ -94,8 +130,6 @@ type InteractionStamps struct {
 	Ended     Stamp `json:"ended"`
 	Customer  Stamp `json:"customer"`
 	SRData    Stamp `json:"sr_data"`
-	CRMRecord Stamp `json:"crm_record"`
-	Case      Stamp `json:"case"`
 	Qualified Stamp `json:"qualified"`
 }
 
@@ -157,20 +191,13 @@ func (i *Interaction) Apply(ev Event) bool {
 			i.Status, i.Reason, i.EndAt = d.Status, d.Reason, ev.OccurredAt
 		}
 	case *LinkedData:
-		val := ""
-		if d.Action == LinkAssigned {
-			val = d.CRMRecordID
+		if d.CRMRecordID != "" {
+			i.CRMLinks = setLink(i.CRMLinks, d.CRMRecordID, d.Action == LinkAssigned, st)
+			i.CRMRecord = currentLink(i.CRMLinks)
 		}
-		if d.CRMRecordID != "" && st.After(i.Stamps.CRMRecord) {
-			i.CRMRecord, i.Stamps.CRMRecord = val, st
-		}
-		if d.Action == LinkAssigned {
-			val = d.CaseID
-		} else {
-			val = ""
-		}
-		if d.CaseID != "" && st.After(i.Stamps.Case) {
-			i.Case, i.Stamps.Case = val, st
+		if d.CaseID != "" {
+			i.CaseLinks = setLink(i.CaseLinks, d.CaseID, d.Action == LinkAssigned, st)
+			i.Case = currentLink(i.CaseLinks)
 		}
 	case *QualifiedData:
 		if st.After(i.Stamps.Qualified) {

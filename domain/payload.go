@@ -255,10 +255,10 @@ type wireData struct {
 	SurveyID       *string           `json:"survey_id"`
 	Answers        []SurveyAnswer    `json:"answers"`
 	InvoiceID      *string           `json:"invoice_id"`
-	Amount         *json.Number      `json:"amount"`
+	Amount         json.RawMessage   `json:"amount"`
 	Currency       *string           `json:"currency"`
 	OrderID        *string           `json:"order_id"`
-	Total          *json.Number      `json:"total"`
+	Total          json.RawMessage   `json:"total"`
 	Changes        map[string]Change `json:"changes"`
 	SegmentID      *string           `json:"segment_id"`
 	Name           *string           `json:"name"`
@@ -349,14 +349,22 @@ func (r *reader) ids(name string, vs []string, required bool) []string {
 	return vs
 }
 
-func (r *reader) number(name string, v *json.Number) json.Number {
-	if v == nil {
+// number reads a decimal kept as text: a JSON number, or a string holding one. It is read
+// here rather than by the JSON decoder, whose error for a bad string ("abc") does not name
+// the field.
+func (r *reader) number(name string, raw json.RawMessage) json.Number {
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	var v json.Number
+	if err := json.Unmarshal(raw, &v); err != nil {
+		r.fail(invalid("data."+name, "%s is not a number", clip(string(raw))))
 		return ""
 	}
 	if _, err := v.Float64(); err != nil {
 		r.fail(invalid("data."+name, "%q is not a number", clip(v.String())))
 	}
-	return *v
+	return v
 }
 
 func (r *reader) nonNegative(name string, v *int64) int64 {
@@ -526,7 +534,7 @@ func decodePayload(t EventType, raw []byte, customerID string) (Payload, error) 
 		d := &TaskData{TaskID: r.id("task_id", w.TaskID, true)}
 		d.Title = r.text("title", w.Title, MaxTextBytes, false)
 		if w.DueAt != nil && *w.DueAt != "" {
-			due, err := time.Parse(time.RFC3339Nano, *w.DueAt)
+			due, err := parseTime(*w.DueAt)
 			if err != nil {
 				r.fail(invalid("data.due_at", "%q is not an RFC 3339 time with offset", clip(*w.DueAt)))
 			} else {
