@@ -1,0 +1,385 @@
+// Package asterisk receives Asterisk call detail records, posted as JSON by a CDR
+// forwarder (one object, or an array of them), at /v1/webhooks/asterisk. The fields are
+// those of Asterisk's CDR (cdr_custom, cdr_manager): accountcode, src, dst, dcontext,
+// clid, channel, dstchannel, lastapp, lastdata, start, answer, end, duration, billsec,
+// disposition, amaflags, uniqueid, linkedid, userfield (sequence when present); each may
+// be a JSON string or number.
+//
+// Requests are authenticated with the CDR token, sent as "Authorization: Bearer <token>"
+// or as the password of Basic auth (any user name), compared in constant time.
+//
+// # Mapping
+//
+// One CDR gives interaction.started (occurred_at start) and interaction.ended (occurred_at
+// end, else start + duration): ANSWERED → processed; NO ANSWER, BUSY, FAILED, CONGESTION
+// (any other disposition) → aborted with the disposition as reason. interaction_id is
+// linkedid (one id for every leg of a call), else uniqueid; event ids derive from
+// uniqueid, sequence, start and the event kind.
+//
+// Direction rule: a CDR whose dcontext is one of Config.IncomingContexts (default
+// from-external, from-trunk, from-pstn, from-did) is incoming and its customer is src
+// (else the number in clid); any other is outgoing and its customer is dst. The agent is
+// the numeric extension of the agent-side channel (dstchannel for incoming, channel for
+// outgoing: "PJSIP/1001-00000002", "SIP/1001-0000000a", "Local/1001@from-queue-...;1"
+// give 1001); a non-numeric peer (a trunk) is no agent. lastapp Queue makes the routing
+// smart with queue_id the first argument of lastdata; otherwise routing is direct. A CDR
+// whose customer side is not a possible phone number (an internal extension-to-extension
+// call, "anonymous") records nothing. Times without an offset are read in
+// Config.Location.
+package asterisk
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/interaction-ledger/ledger/adapters/webhooks"
+	"github.com/interaction-ledger/ledger/domain"
+	"github.com/interaction-ledger/ledger/projections/contact"
+)
+
+// Name is the provider's {provider} path segment. WARNING: it seeds the event ids.
+const Name = "asterisk"
+
+// Config configures the Asterisk CDR adapter.
+type Config struct {
+	// Token is the CDR token (LEDGER_CDR_TOKEN). Required.
+	Token string
+	// Location reads CDR times written without an offset (Asterisk writes the PBX's local
+	// time unless usegmtime is set). Default UTC.
+	Location *time.Location
+	// IncomingContexts are the dialplan contexts calls from outside arrive in. Default
+	// from-external, from-trunk, from-pstn, from-did.
+	IncomingContexts []string
+	// Region reads national numbers. Default contact.DefaultRegion.
+	Region string
+	// MapCustomer maps a contact key ("tel:+14155550100") to a customer id. Default: the
+	// key is the customer id.
+	MapCustomer func(contactKey string) (customerID string, ok bool)
+	// Source is the envelope's source. Default "asterisk".
+	Source string
+	// MaxBody is the largest body accepted, in bytes. Default 1 MiB.
+	MaxBody int64
+}
+
+func (c *Config) setDefaults() {
+	if c.Location == nil {
+		c.Location = time.UTC
+	}
+	if c.IncomingContexts == nil {
+		c.IncomingContexts = []string{"from-external", "from-trunk", "from-pstn", "from-did"}
+	}
+	if c.Region == "" {
+		c.Region = contact.DefaultRegion
+	}
+	if c.Source == "" {
+		c.Source = Name
+	}
+	if c.MaxBody == 0 {
+		c.MaxBody = 1 << 20
+	}
+}
+
+// Validate reports every problem of the configuration at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Token == "" {
+		errs = append(errs, errors.New("asterisk: Token is required"))
+	}
+	if c.MaxBody < 0 {
+		errs = append(errs, errors.New("asterisk: MaxBody must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// Provider is the Asterisk CDR adapter.
+type Provider struct{ cfg Config }
+
+var _ webhooks.Provider = (*Provider)(nil)
+
+// New validates cfg and returns the adapter.
+func New(cfg Config) (*Provider, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Provider{cfg: cfg}, nil
+}
+
+// Name returns "asterisk".
+func (p *Provider) Name() string { return Name }
+
+// MaxBody returns the largest body accepted.
+func (p *Provider) MaxBody() int64 { return p.cfg.MaxBody }
+
+// Verify accepts the CDR token as a bearer token or as the Basic auth password.
+func (p *Provider) Verify(r *http.Request, _ []byte, _ time.Time) error {
+	return checkToken(r, p.cfg.Token)
+}
+
+// checkToken compares the request's bearer token or Basic password with token, in
+// constant time (both sides hashed first, so their lengths leak nothing either).
+func checkToken(r *http.Request, token string) error {
+	auth := r.Header.Get("Authorization")
+	var got string
+	switch scheme, rest, _ := strings.Cut(auth, " "); {
+	case auth == "":
+		return fmt.Errorf("%w: Authorization header is missing", webhooks.ErrUnauthorized)
+	case strings.EqualFold(scheme, "Bearer"):
+		got = strings.TrimSpace(rest)
+	case strings.EqualFold(scheme, "Basic"):
+		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(rest))
+		if err != nil {
+			return fmt.Errorf("%w: Basic credentials are not base64", webhooks.ErrUnauthorized)
+		}
+		_, got, _ = strings.Cut(string(raw), ":")
+	default:
+		return fmt.Errorf("%w: Authorization scheme must be Bearer or Basic", webhooks.ErrUnauthorized)
+	}
+	g, w := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(token))
+	if got == "" || subtle.ConstantTimeCompare(g[:], w[:]) != 1 {
+		return fmt.Errorf("%w: CDR token does not match", webhooks.ErrUnauthorized)
+	}
+	return nil
+}
+
+// flex is a CDR field written as a JSON string or number.
+type flex string
+
+func (f *flex) UnmarshalJSON(b []byte) error {
+	switch {
+	case bytes.Equal(b, []byte("null")):
+		*f = ""
+	case len(b) > 0 && b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*f = flex(s)
+	case len(b) > 0 && (b[0] == '-' || (b[0] >= '0' && b[0] <= '9')):
+		*f = flex(b)
+	default:
+		return errors.New("must be a string or a number")
+	}
+	return nil
+}
+
+// CDR is one Asterisk call detail record.
+type CDR struct {
+	AccountCode flex `json:"accountcode"`
+	Src         flex `json:"src"`
+	Dst         flex `json:"dst"`
+	DContext    flex `json:"dcontext"`
+	CLID        flex `json:"clid"`
+	Channel     flex `json:"channel"`
+	DstChannel  flex `json:"dstchannel"`
+	LastApp     flex `json:"lastapp"`
+	LastData    flex `json:"lastdata"`
+	Start       flex `json:"start"`
+	Answer      flex `json:"answer"`
+	End         flex `json:"end"`
+	Duration    flex `json:"duration"`
+	BillSec     flex `json:"billsec"`
+	Disposition flex `json:"disposition"`
+	AMAFlags    flex `json:"amaflags"`
+	UniqueID    flex `json:"uniqueid"`
+	LinkedID    flex `json:"linkedid"`
+	UserField   flex `json:"userfield"`
+	Sequence    flex `json:"sequence"`
+}
+
+// Translate turns each CDR of the body into a started and an ended event.
+func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]domain.Event, error) {
+	body = bytes.TrimSpace(body)
+	var cdrs []CDR
+	if len(body) > 0 && body[0] == '[' {
+		if err := json.Unmarshal(body, &cdrs); err != nil {
+			return nil, fmt.Errorf("%w: body is not a JSON array of CDRs: %v", webhooks.ErrBadPayload, err)
+		}
+	} else {
+		var c CDR
+		if err := json.Unmarshal(body, &c); err != nil {
+			return nil, fmt.Errorf("%w: body is not a JSON CDR: %v", webhooks.ErrBadPayload, err)
+		}
+		cdrs = []CDR{c}
+	}
+	var out []domain.Event
+	for i, c := range cdrs {
+		evs, err := p.translate(c, now)
+		if err != nil {
+			if len(cdrs) > 1 {
+				return nil, fmt.Errorf("%w: CDR [%d]: %w", webhooks.ErrBadPayload, i, err)
+			}
+			return nil, fmt.Errorf("%w: %w", webhooks.ErrBadPayload, err)
+		}
+		out = append(out, evs...)
+	}
+	return out, nil
+}
+
+func (p *Provider) translate(c CDR, now time.Time) ([]domain.Event, error) {
+	uid := string(c.UniqueID)
+	if uid == "" {
+		return nil, errors.New("uniqueid is required")
+	}
+	interaction := string(c.LinkedID)
+	if interaction == "" {
+		interaction = uid
+	}
+	start, err := parseTime(string(c.Start), p.cfg.Location)
+	if err != nil {
+		return nil, fmt.Errorf("start: %w", err)
+	}
+	var end time.Time
+	if c.End != "" {
+		if end, err = parseTime(string(c.End), p.cfg.Location); err != nil {
+			return nil, fmt.Errorf("end: %w", err)
+		}
+	} else {
+		d, err := strconv.ParseFloat(string(c.Duration), 64)
+		if err != nil || d < 0 || d > 1e7 {
+			return nil, fmt.Errorf("end or duration is required (duration %q)", clip(string(c.Duration)))
+		}
+		end = start.Add(time.Duration(d * float64(time.Second)))
+	}
+	disp := strings.ToUpper(strings.TrimSpace(string(c.Disposition)))
+	if disp == "" {
+		return nil, errors.New("disposition is required")
+	}
+
+	dir, customer, agent := domain.DirectionOutgoing, string(c.Dst), extension(string(c.Channel))
+	if p.incoming(string(c.DContext)) {
+		dir, customer, agent = domain.DirectionIncoming, string(c.Src), extension(string(c.DstChannel))
+		if customer == "" {
+			customer = clidNumber(string(c.CLID))
+		}
+	}
+	e164, ok := contact.Phone(customer, p.cfg.Region)
+	if !ok {
+		return nil, nil // internal or anonymous call: no customer
+	}
+	sd := startedData{InteractionID: interaction, Flow: domain.FlowVoice, Direction: dir, Routing: domain.RoutingDirect,
+		AgentID: agent, Contact: &domain.Contact{Phone: e164}}
+	if strings.EqualFold(string(c.LastApp), "Queue") {
+		q, _, _ := strings.Cut(strings.ReplaceAll(string(c.LastData), "|", ","), ",")
+		if q = strings.TrimSpace(q); q != "" {
+			sd.Routing, sd.QueueID = domain.RoutingSmart, q
+		}
+	}
+	ed := endedData{InteractionID: interaction, Status: domain.StatusProcessed}
+	if disp != "ANSWERED" {
+		ed.Status, ed.Reason = domain.StatusAborted, truncate(disp)
+	}
+	customerID := contact.PhoneKey(e164)
+	if p.cfg.MapCustomer != nil {
+		if m, ok := p.cfg.MapCustomer(customerID); ok && m != "" {
+			customerID = m
+		}
+	}
+	key := []string{uid, string(c.Sequence), string(c.Start)}
+	s, err := domain.NewEvent(webhooks.EventID(Name, append(key, "started")...), domain.TypeInteractionStarted, start, customerID, p.cfg.Source, sd, now)
+	if err != nil {
+		return nil, err
+	}
+	e, err := domain.NewEvent(webhooks.EventID(Name, append(key, "ended")...), domain.TypeInteractionEnded, end, customerID, p.cfg.Source, ed, now)
+	if err != nil {
+		return nil, err
+	}
+	return []domain.Event{s, e}, nil
+}
+
+func (p *Provider) incoming(dcontext string) bool {
+	for _, c := range p.cfg.IncomingContexts {
+		if strings.EqualFold(c, dcontext) {
+			return true
+		}
+	}
+	return false
+}
+
+// extension returns the numeric peer of a channel name ("PJSIP/1001-00000002" → "1001",
+// "Local/1001@from-queue-00000001;1" → "1001"), or "" (a trunk, or no channel).
+func extension(channel string) string {
+	_, rest, ok := strings.Cut(channel, "/")
+	if !ok {
+		return ""
+	}
+	if i := strings.IndexAny(rest, "@;"); i >= 0 {
+		rest = rest[:i]
+	} else if i := strings.LastIndexByte(rest, '-'); i > 0 {
+		rest = rest[:i]
+	}
+	if rest == "" || len(rest) > 20 || strings.Trim(rest, "0123456789") != "" {
+		return ""
+	}
+	return rest
+}
+
+// clidNumber returns the number of a caller id written `"Name" <number>`, or the whole.
+func clidNumber(clid string) string {
+	if i := strings.LastIndexByte(clid, '<'); i >= 0 {
+		if j := strings.IndexByte(clid[i:], '>'); j > 0 {
+			return clid[i+1 : i+j]
+		}
+	}
+	return clid
+}
+
+// parseTime reads "2006-01-02 15:04:05" (in loc, optional fraction), RFC 3339, or Unix
+// seconds.
+func parseTime(s string, loc *time.Location) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, errors.New("is required")
+	}
+	if t, err := time.ParseInLocation("2006-01-02 15:04:05.999999999", s, loc); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil && f > 0 && f < 1e11 {
+		sec, frac := math.Modf(f)
+		return time.Unix(int64(sec), int64(math.Round(frac*1e6))*1e3), nil
+	}
+	return time.Time{}, fmt.Errorf("%q is not a time (YYYY-MM-DD hh:mm:ss, RFC 3339 or Unix seconds)", clip(s))
+}
+
+type startedData struct {
+	InteractionID string           `json:"interaction_id"`
+	Flow          domain.Flow      `json:"flow"`
+	Direction     domain.Direction `json:"direction"`
+	Routing       domain.Routing   `json:"routing"`
+	QueueID       string           `json:"queue_id,omitempty"`
+	AgentID       string           `json:"agent_id,omitempty"`
+	Contact       *domain.Contact  `json:"contact,omitempty"`
+}
+
+type endedData struct {
+	InteractionID string        `json:"interaction_id"`
+	Status        domain.Status `json:"status"`
+	Reason        string        `json:"reason,omitempty"`
+}
+
+func truncate(s string) string {
+	if len(s) > domain.MaxTextBytes {
+		s = s[:domain.MaxTextBytes]
+	}
+	return strings.ToValidUTF8(s, "")
+}
+
+func clip(s string) string {
+	if len(s) > 60 {
+		return s[:60] + "…"
+	}
+	return s
+}

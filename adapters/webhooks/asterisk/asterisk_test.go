@@ -1,0 +1,244 @@
+package asterisk_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/interaction-ledger/ledger/adapters/webhooks"
+	"github.com/interaction-ledger/ledger/adapters/webhooks/asterisk"
+	"github.com/interaction-ledger/ledger/domain"
+)
+
+const (
+	cdrToken = "cdr-secret-token"
+	path     = "/v1/webhooks/asterisk"
+)
+
+var (
+	now   = time.Date(2026, 11, 21, 11, 0, 0, 0, time.UTC)
+	paris = time.FixedZone("CET", 3600) // the PBX's local time in November
+)
+
+type fakeAppender struct {
+	AppendEventsFunc func(ctx context.Context, events []domain.Event) error
+}
+
+func (f *fakeAppender) AppendEvents(ctx context.Context, events []domain.Event) error {
+	return f.AppendEventsFunc(ctx, events)
+}
+
+func capture() (*fakeAppender, *[]domain.Event) {
+	var got []domain.Event
+	return &fakeAppender{AppendEventsFunc: func(_ context.Context, evs []domain.Event) error {
+		got = append(got, evs...)
+		return nil
+	}}, &got
+}
+
+func newProvider(t testing.TB) *asterisk.Provider {
+	t.Helper()
+	p, err := asterisk.New(asterisk.Config{Token: cdrToken, Location: paris, Region: "FR"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func newHandler(t *testing.T, app webhooks.Appender) http.Handler {
+	t.Helper()
+	h := webhooks.NewHandler(app, nil, newProvider(t))
+	h.Now = func() time.Time { return now }
+	mux := http.NewServeMux()
+	mux.Handle("POST /v1/webhooks/{provider}", h)
+	return mux
+}
+
+func readFile(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func post(body []byte, auth string) *http.Request {
+	r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(string(body)))
+	r.Header.Set("Content-Type", "application/json")
+	if auth != "" {
+		r.Header.Set("Authorization", auth)
+	}
+	return r
+}
+
+func basic(user, pass string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+}
+
+type wantEvent struct {
+	Type       string
+	ID         string
+	OccurredAt time.Time
+	CustomerID string
+	Data       string
+}
+
+func at(h, m, s int) time.Time { return time.Date(2026, 11, 21, h, m, s, 0, paris) }
+
+func TestTranslateRecorded(t *testing.T) {
+	tests := []struct {
+		file string
+		want []wantEvent
+	}{
+		{"incoming_queue_answered.json", []wantEvent{
+			{"interaction.started", webhooks.EventID("asterisk", "1795252443.42", "17", "2026-11-21 10:14:03", "started"), at(10, 14, 3), "tel:+33612345678",
+				`{"interaction_id":"1795252443.42","flow":"voice","direction":"incoming","routing":"smart","queue_id":"support","agent_id":"1001","contact":{"phone":"+33612345678"}}`},
+			{"interaction.ended", webhooks.EventID("asterisk", "1795252443.42", "17", "2026-11-21 10:14:03", "ended"), at(10, 19, 40), "tel:+33612345678",
+				`{"interaction_id":"1795252443.42","status":"processed"}`},
+		}},
+		{"outgoing_busy.json", []wantEvent{
+			{"interaction.started", webhooks.EventID("asterisk", "1795253400.43", "", "2026-11-21 10:30:00", "started"), at(10, 30, 0), "tel:+14155551234",
+				`{"interaction_id":"1795253400.43","flow":"voice","direction":"outgoing","routing":"direct","agent_id":"1002","contact":{"phone":"+14155551234"}}`},
+			{"interaction.ended", webhooks.EventID("asterisk", "1795253400.43", "", "2026-11-21 10:30:00", "ended"), at(10, 30, 7), "tel:+14155551234",
+				`{"interaction_id":"1795253400.43","status":"aborted","reason":"BUSY"}`},
+		}},
+		{"batch_with_internal.json", []wantEvent{ // the internal 1001 → 1002 call records nothing
+			{"interaction.started", webhooks.EventID("asterisk", "1795254300.45", "", "2026-11-21 10:45:00", "started"), at(10, 45, 0), "tel:+33612345678",
+				`{"interaction_id":"1795254300.45","flow":"voice","direction":"incoming","routing":"direct","agent_id":"1003","contact":{"phone":"+33612345678"}}`},
+			{"interaction.ended", webhooks.EventID("asterisk", "1795254300.45", "", "2026-11-21 10:45:00", "ended"), at(10, 45, 30), "tel:+33612345678",
+				`{"interaction_id":"1795254300.45","status":"aborted","reason":"NO ANSWER"}`},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			app, got := capture()
+			w := httptest.NewRecorder()
+			newHandler(t, app).ServeHTTP(w, post(readFile(t, tt.file), "Bearer "+cdrToken))
+			if w.Code != http.StatusOK {
+				t.Fatalf("code %d, body %s", w.Code, w.Body)
+			}
+			if len(*got) != len(tt.want) {
+				t.Fatalf("got %d events, want %d", len(*got), len(tt.want))
+			}
+			for i, want := range tt.want {
+				g := (*got)[i]
+				if g.Type.String() != want.Type || g.ID != want.ID || !g.OccurredAt.Equal(want.OccurredAt) || g.CustomerID != want.CustomerID || g.Source != "asterisk" {
+					t.Errorf("event %d: got %s %s %s %s, want %s %s %s %s", i, g.Type, g.ID, g.OccurredAt, g.CustomerID,
+						want.Type, want.ID, want.OccurredAt, want.CustomerID)
+				}
+				var gd, wd map[string]any
+				_ = json.Unmarshal(g.Data, &gd)
+				_ = json.Unmarshal([]byte(want.Data), &wd)
+				if !reflect.DeepEqual(gd, wd) {
+					t.Errorf("event %d data: got %s, want %s", i, g.Data, want.Data)
+				}
+			}
+		})
+	}
+}
+
+func TestAuthMatrix(t *testing.T) {
+	body := readFile(t, "outgoing_busy.json")
+	tests := []struct {
+		name, auth string
+		code       int
+	}{
+		{"bearer", "Bearer " + cdrToken, http.StatusOK},
+		{"basic password", basic("asterisk", cdrToken), http.StatusOK},
+		{"missing", "", http.StatusUnauthorized},
+		{"wrong bearer", "Bearer not-the-token", http.StatusUnauthorized},
+		{"token as basic user", basic(cdrToken, ""), http.StatusUnauthorized},
+		{"wrong basic password", basic("asterisk", "nope"), http.StatusUnauthorized},
+		{"bad basic encoding", "Basic %%%", http.StatusUnauthorized},
+		{"other scheme", "Digest " + cdrToken, http.StatusUnauthorized},
+		{"prefix of token", "Bearer " + cdrToken[:5], http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			app, got := capture()
+			w := httptest.NewRecorder()
+			newHandler(t, app).ServeHTTP(w, post(body, tt.auth))
+			if w.Code != tt.code {
+				t.Fatalf("code %d, want %d (body %s)", w.Code, tt.code, w.Body)
+			}
+			if tt.code != http.StatusOK && len(*got) != 0 {
+				t.Errorf("appended %d events on a rejected request", len(*got))
+			}
+		})
+	}
+}
+
+func TestIdempotentRetry(t *testing.T) {
+	app, got := capture()
+	h := newHandler(t, app)
+	body := readFile(t, "incoming_queue_answered.json")
+	for range 2 {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, post(body, "Bearer "+cdrToken))
+		if w.Code != http.StatusOK {
+			t.Fatalf("code %d", w.Code)
+		}
+	}
+	ev := *got
+	if len(ev) != 4 || ev[0].ID != ev[2].ID || ev[1].ID != ev[3].ID || ev[0].ID == ev[1].ID {
+		t.Fatalf("retry ids: %v", []string{ev[0].ID, ev[1].ID, ev[2].ID, ev[3].ID})
+	}
+}
+
+func TestTranslateRejects(t *testing.T) {
+	p := newProvider(t)
+	for _, body := range []string{
+		`"cdr"`,
+		`{"src":"0612345678","dcontext":"from-external","start":"2026-11-21 10:00:00","end":"2026-11-21 10:01:00","disposition":"ANSWERED"}`,
+		`{"uniqueid":"1.1","src":"0612345678","dcontext":"from-external","end":"2026-11-21 10:01:00","disposition":"ANSWERED"}`,
+		`{"uniqueid":"1.1","src":"0612345678","dcontext":"from-external","start":"yesterday","disposition":"ANSWERED"}`,
+		`{"uniqueid":"1.1","src":"0612345678","dcontext":"from-external","start":"2026-11-21 10:00:00","disposition":"ANSWERED"}`,
+		`{"uniqueid":"1.1","src":"0612345678","dcontext":"from-external","start":"2026-11-21 10:00:00","end":"2026-11-21 10:01:00"}`,
+		`{"uniqueid":"1.1","src":"0612345678","dcontext":"from-external","start":"2020-11-21 10:00:00","end":"2020-11-21 10:01:00","disposition":"ANSWERED"}`,
+		`{"uniqueid":true}`,
+	} {
+		if evs, err := p.Translate(nil, []byte(body), now); !errors.Is(err, webhooks.ErrBadPayload) {
+			t.Errorf("%s: got %v, %v; want ErrBadPayload", body, evs, err)
+		}
+	}
+}
+
+func FuzzTranslate(f *testing.F) {
+	entries, _ := os.ReadDir("testdata")
+	for _, e := range entries {
+		if !e.IsDir() {
+			if b, err := os.ReadFile(filepath.Join("testdata", e.Name())); err == nil {
+				f.Add(b)
+			}
+		}
+	}
+	p := newProvider(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		evs, err := p.Translate(nil, body, now)
+		if err != nil {
+			if !errors.Is(err, webhooks.ErrBadPayload) {
+				t.Fatalf("error does not wrap ErrBadPayload: %v", err)
+			}
+			return
+		}
+		for _, ev := range evs {
+			raw, err := ev.Encode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := domain.DecodeIncoming(raw, now); err != nil {
+				t.Fatalf("event %s fails validation: %v", raw, err)
+			}
+		}
+	})
+}

@@ -1,0 +1,386 @@
+// Package freeswitch receives FreeSWITCH call detail records posted by mod_json_cdr at
+// /v1/webhooks/freeswitch: a form-encoded body whose "cdr" field holds the JSON (the
+// module's default encoding, or base64 with encode=base64), or the raw JSON body
+// (encode=false). Values under "variables" are URL-encoded unless encode-values is off;
+// both are read.
+//
+// Requests are authenticated with the CDR token as the password of Basic auth (set
+// mod_json_cdr's cred param to "<user>:<token>"), or as a bearer token, compared in
+// constant time.
+//
+// # Mapping
+//
+// One CDR (one call leg; keep log-b-leg off) gives interaction.started (occurred_at the
+// start: start_uepoch, start_epoch or start_stamp) and interaction.ended (the end,
+// likewise): an answered leg (billsec > 0, or an answer time) → processed; any other →
+// aborted with hangup_cause (NO_ANSWER, USER_BUSY, ORIGINATOR_CANCEL, ...) as reason.
+// interaction_id is variables.uuid; event ids derive from it and the event kind.
+//
+// Direction rule: a leg whose direction is inbound and whose dialplan context (the first
+// callflow's caller_profile.context, else variables.context) is one of
+// Config.IncomingContexts (default "public", where FreeSWITCH puts calls from gateways) is
+// incoming and its customer is caller_id_number; any other leg (an internal phone dialling
+// out, an originate) is outgoing and its customer is destination_number. The agent is
+// variables.cc_agent (mod_callcenter), else dialed_user (incoming) or user_name
+// (outgoing). variables.cc_queue makes the routing smart with that queue_id. A leg whose
+// customer side is not a possible phone number (internal call) records nothing.
+package freeswitch
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/interaction-ledger/ledger/adapters/webhooks"
+	"github.com/interaction-ledger/ledger/domain"
+	"github.com/interaction-ledger/ledger/projections/contact"
+)
+
+// Name is the provider's {provider} path segment. WARNING: it seeds the event ids.
+const Name = "freeswitch"
+
+// Config configures the FreeSWITCH CDR adapter.
+type Config struct {
+	// Token is the CDR token (LEDGER_CDR_TOKEN). Required.
+	Token string
+	// Location reads *_stamp times (local time without offset), used only when the
+	// *_epoch variables are absent. Default UTC.
+	Location *time.Location
+	// IncomingContexts are the dialplan contexts calls from outside arrive in. Default
+	// "public".
+	IncomingContexts []string
+	// Region reads national numbers. Default contact.DefaultRegion.
+	Region string
+	// MapCustomer maps a contact key ("tel:+14155550100") to a customer id. Default: the
+	// key is the customer id.
+	MapCustomer func(contactKey string) (customerID string, ok bool)
+	// Source is the envelope's source. Default "freeswitch".
+	Source string
+	// MaxBody is the largest body accepted, in bytes. Default 2 MiB (CDRs carry every
+	// channel variable).
+	MaxBody int64
+}
+
+func (c *Config) setDefaults() {
+	if c.Location == nil {
+		c.Location = time.UTC
+	}
+	if c.IncomingContexts == nil {
+		c.IncomingContexts = []string{"public"}
+	}
+	if c.Region == "" {
+		c.Region = contact.DefaultRegion
+	}
+	if c.Source == "" {
+		c.Source = Name
+	}
+	if c.MaxBody == 0 {
+		c.MaxBody = 2 << 20
+	}
+}
+
+// Validate reports every problem of the configuration at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Token == "" {
+		errs = append(errs, errors.New("freeswitch: Token is required"))
+	}
+	if c.MaxBody < 0 {
+		errs = append(errs, errors.New("freeswitch: MaxBody must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// Provider is the FreeSWITCH CDR adapter.
+type Provider struct{ cfg Config }
+
+var _ webhooks.Provider = (*Provider)(nil)
+
+// New validates cfg and returns the adapter.
+func New(cfg Config) (*Provider, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Provider{cfg: cfg}, nil
+}
+
+// Name returns "freeswitch".
+func (p *Provider) Name() string { return Name }
+
+// MaxBody returns the largest body accepted.
+func (p *Provider) MaxBody() int64 { return p.cfg.MaxBody }
+
+// Verify accepts the CDR token as the Basic auth password or a bearer token.
+func (p *Provider) Verify(r *http.Request, _ []byte, _ time.Time) error {
+	auth := r.Header.Get("Authorization")
+	var got string
+	switch scheme, rest, _ := strings.Cut(auth, " "); {
+	case auth == "":
+		return fmt.Errorf("%w: Authorization header is missing", webhooks.ErrUnauthorized)
+	case strings.EqualFold(scheme, "Bearer"):
+		got = strings.TrimSpace(rest)
+	case strings.EqualFold(scheme, "Basic"):
+		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(rest))
+		if err != nil {
+			return fmt.Errorf("%w: Basic credentials are not base64", webhooks.ErrUnauthorized)
+		}
+		_, got, _ = strings.Cut(string(raw), ":")
+	default:
+		return fmt.Errorf("%w: Authorization scheme must be Basic or Bearer", webhooks.ErrUnauthorized)
+	}
+	g, w := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(p.cfg.Token))
+	if got == "" || subtle.ConstantTimeCompare(g[:], w[:]) != 1 {
+		return fmt.Errorf("%w: CDR token does not match", webhooks.ErrUnauthorized)
+	}
+	return nil
+}
+
+// record is the part of a mod_json_cdr record the ledger reads.
+type record struct {
+	ChannelData struct {
+		Direction string `json:"direction"`
+	} `json:"channel_data"`
+	Variables map[string]json.RawMessage `json:"variables"`
+	Callflow  json.RawMessage            `json:"callflow"` // an array (newer) or one object (older)
+}
+
+type callflow struct {
+	ProfileIndex  string `json:"profile_index"`
+	CallerProfile struct {
+		CallerIDNumber    string `json:"caller_id_number"`
+		DestinationNumber string `json:"destination_number"`
+		Context           string `json:"context"`
+	} `json:"caller_profile"`
+}
+
+// cdrJSON returns the JSON document of the request body.
+func cdrJSON(r *http.Request, body []byte) ([]byte, error) {
+	body = bytes.TrimSpace(body)
+	form := bytes.HasPrefix(body, []byte("cdr="))
+	if r != nil && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		form = true
+	}
+	if form {
+		v, err := url.ParseQuery(string(body))
+		if err != nil {
+			return nil, fmt.Errorf("form body: %v", err)
+		}
+		if !v.Has("cdr") {
+			return nil, errors.New(`form body has no "cdr" field`)
+		}
+		body = bytes.TrimSpace([]byte(v.Get("cdr")))
+	}
+	if len(body) > 0 && body[0] != '{' { // encode=base64
+		dec, err := base64.StdEncoding.DecodeString(string(body))
+		if err != nil {
+			return nil, errors.New("cdr is neither JSON nor base64")
+		}
+		body = bytes.TrimSpace(dec)
+	}
+	return body, nil
+}
+
+// Translate turns the CDR into a started and an ended event.
+func (p *Provider) Translate(r *http.Request, body []byte, now time.Time) ([]domain.Event, error) {
+	doc, err := cdrJSON(r, body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", webhooks.ErrBadPayload, err)
+	}
+	var rec record
+	if err := json.Unmarshal(doc, &rec); err != nil {
+		return nil, fmt.Errorf("%w: cdr is not a mod_json_cdr record: %v", webhooks.ErrBadPayload, err)
+	}
+	evs, err := p.translate(rec, now)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", webhooks.ErrBadPayload, err)
+	}
+	return evs, nil
+}
+
+func (p *Provider) translate(rec record, now time.Time) ([]domain.Event, error) {
+	v := func(name string) string { return variable(rec.Variables, name) }
+	uuid := v("uuid")
+	if uuid == "" {
+		return nil, errors.New("variables.uuid is required")
+	}
+	cf := firstCallflow(rec.Callflow)
+	start, err := p.when(v, "start")
+	if err != nil {
+		return nil, err
+	}
+	end, err := p.when(v, "end")
+	if err != nil {
+		return nil, err
+	}
+	direction := firstNonEmpty(v("direction"), rec.ChannelData.Direction)
+	context := firstNonEmpty(cf.CallerProfile.Context, v("context"))
+	callerID := firstNonEmpty(v("caller_id_number"), cf.CallerProfile.CallerIDNumber)
+	dest := firstNonEmpty(v("destination_number"), cf.CallerProfile.DestinationNumber)
+
+	dir, customer, agent := domain.DirectionOutgoing, dest, firstNonEmpty(v("cc_agent"), v("user_name"))
+	if direction == "inbound" && p.incoming(context) {
+		dir, customer, agent = domain.DirectionIncoming, callerID, firstNonEmpty(v("cc_agent"), v("dialed_user"))
+	}
+	e164, ok := contact.Phone(customer, p.cfg.Region)
+	if !ok {
+		return nil, nil // internal call: no customer
+	}
+	sd := startedData{InteractionID: uuid, Flow: domain.FlowVoice, Direction: dir, Routing: domain.RoutingDirect,
+		AgentID: agent, Contact: &domain.Contact{Phone: e164}}
+	if q := v("cc_queue"); q != "" {
+		sd.Routing, sd.QueueID = domain.RoutingSmart, q
+	}
+	billsec, _ := strconv.ParseInt(v("billsec"), 10, 64)
+	answered := billsec > 0 || nonZero(v("answer_uepoch")) || nonZero(v("answer_epoch"))
+	ed := endedData{InteractionID: uuid, Status: domain.StatusProcessed}
+	if !answered {
+		ed.Status, ed.Reason = domain.StatusAborted, truncate(firstNonEmpty(v("hangup_cause"), "not answered"))
+	}
+	customerID := contact.PhoneKey(e164)
+	if p.cfg.MapCustomer != nil {
+		if m, ok := p.cfg.MapCustomer(customerID); ok && m != "" {
+			customerID = m
+		}
+	}
+	s, err := domain.NewEvent(webhooks.EventID(Name, uuid, "started"), domain.TypeInteractionStarted, start, customerID, p.cfg.Source, sd, now)
+	if err != nil {
+		return nil, err
+	}
+	e, err := domain.NewEvent(webhooks.EventID(Name, uuid, "ended"), domain.TypeInteractionEnded, end, customerID, p.cfg.Source, ed, now)
+	if err != nil {
+		return nil, err
+	}
+	return []domain.Event{s, e}, nil
+}
+
+// when reads <prefix>_uepoch, <prefix>_epoch or <prefix>_stamp.
+func (p *Provider) when(v func(string) string, prefix string) (time.Time, error) {
+	if s := v(prefix + "_uepoch"); nonZero(s) {
+		us, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || us < 0 || us > 1e17 {
+			return time.Time{}, fmt.Errorf("variables.%s_uepoch %q is not Unix microseconds", prefix, clip(s))
+		}
+		return time.UnixMicro(us), nil
+	}
+	if s := v(prefix + "_epoch"); nonZero(s) {
+		secs, err := strconv.ParseFloat(s, 64)
+		if err != nil || math.IsNaN(secs) || secs < 0 || secs > 1e11 {
+			return time.Time{}, fmt.Errorf("variables.%s_epoch %q is not Unix seconds", prefix, clip(s))
+		}
+		return time.Unix(int64(secs), 0), nil
+	}
+	if s := v(prefix + "_stamp"); s != "" {
+		t, err := time.ParseInLocation("2006-01-02 15:04:05", s, p.cfg.Location)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("variables.%s_stamp %q is not YYYY-MM-DD hh:mm:ss", prefix, clip(s))
+		}
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("variables.%s_epoch (or %s_uepoch, %s_stamp) is required", prefix, prefix, prefix)
+}
+
+func (p *Provider) incoming(context string) bool {
+	for _, c := range p.cfg.IncomingContexts {
+		if c == context {
+			return true
+		}
+	}
+	return false
+}
+
+// variable returns a channel variable, URL-decoded (mod_json_cdr's encode-values). A
+// '+' is kept as is: FreeSWITCH encodes spaces as %20, and a raw "+33..." must survive.
+func variable(vars map[string]json.RawMessage, name string) string {
+	raw, ok := vars[name]
+	if !ok {
+		return ""
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		var n json.Number
+		if err := json.Unmarshal(raw, &n); err != nil {
+			return ""
+		}
+		return n.String()
+	}
+	if dec, err := url.PathUnescape(s); err == nil {
+		s = dec
+	}
+	return strings.TrimSpace(s)
+}
+
+// firstCallflow returns the leg's first (original) callflow: the lowest profile_index,
+// else the last entry (mod_json_cdr lists the newest first).
+func firstCallflow(raw json.RawMessage) callflow {
+	var list []callflow
+	if err := json.Unmarshal(raw, &list); err != nil {
+		var one callflow
+		if json.Unmarshal(raw, &one) == nil {
+			return one
+		}
+		return callflow{}
+	}
+	if len(list) == 0 {
+		return callflow{}
+	}
+	best := list[len(list)-1]
+	bestIdx := math.MaxInt
+	for _, c := range list {
+		if i, err := strconv.Atoi(c.ProfileIndex); err == nil && i < bestIdx {
+			best, bestIdx = c, i
+		}
+	}
+	return best
+}
+
+func nonZero(s string) bool { return s != "" && strings.Trim(s, "0") != "" }
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+type startedData struct {
+	InteractionID string           `json:"interaction_id"`
+	Flow          domain.Flow      `json:"flow"`
+	Direction     domain.Direction `json:"direction"`
+	Routing       domain.Routing   `json:"routing"`
+	QueueID       string           `json:"queue_id,omitempty"`
+	AgentID       string           `json:"agent_id,omitempty"`
+	Contact       *domain.Contact  `json:"contact,omitempty"`
+}
+
+type endedData struct {
+	InteractionID string        `json:"interaction_id"`
+	Status        domain.Status `json:"status"`
+	Reason        string        `json:"reason,omitempty"`
+}
+
+func truncate(s string) string {
+	if len(s) > domain.MaxTextBytes {
+		s = s[:domain.MaxTextBytes]
+	}
+	return strings.ToValidUTF8(s, "")
+}
+
+func clip(s string) string {
+	if len(s) > 60 {
+		return s[:60] + "…"
+	}
+	return s
+}

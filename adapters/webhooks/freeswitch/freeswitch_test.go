@@ -1,0 +1,253 @@
+package freeswitch_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/interaction-ledger/ledger/adapters/webhooks"
+	"github.com/interaction-ledger/ledger/adapters/webhooks/freeswitch"
+	"github.com/interaction-ledger/ledger/domain"
+)
+
+const (
+	cdrToken = "cdr-secret-token"
+	path     = "/v1/webhooks/freeswitch"
+)
+
+var now = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+
+type fakeAppender struct {
+	AppendEventsFunc func(ctx context.Context, events []domain.Event) error
+}
+
+func (f *fakeAppender) AppendEvents(ctx context.Context, events []domain.Event) error {
+	return f.AppendEventsFunc(ctx, events)
+}
+
+func capture() (*fakeAppender, *[]domain.Event) {
+	var got []domain.Event
+	return &fakeAppender{AppendEventsFunc: func(_ context.Context, evs []domain.Event) error {
+		got = append(got, evs...)
+		return nil
+	}}, &got
+}
+
+func newProvider(t testing.TB) *freeswitch.Provider {
+	t.Helper()
+	p, err := freeswitch.New(freeswitch.Config{Token: cdrToken, Region: "FR"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func newHandler(t *testing.T, app webhooks.Appender) http.Handler {
+	t.Helper()
+	h := webhooks.NewHandler(app, nil, newProvider(t))
+	h.Now = func() time.Time { return now }
+	mux := http.NewServeMux()
+	mux.Handle("POST /v1/webhooks/{provider}", h)
+	return mux
+}
+
+func readFile(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// post sends the body as mod_json_cdr does: form-encoded unless it is raw JSON.
+func post(body []byte, auth string) *http.Request {
+	r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(string(body)))
+	if strings.HasPrefix(string(body), "cdr=") {
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	} else {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	if auth != "" {
+		r.Header.Set("Authorization", auth)
+	}
+	return r
+}
+
+func basic(user, pass string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+}
+
+type wantEvent struct {
+	Type       string
+	ID         string
+	OccurredAt time.Time
+	CustomerID string
+	Data       string
+}
+
+func TestTranslateRecorded(t *testing.T) {
+	const (
+		answered = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"
+		missed   = "b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e"
+		busy     = "c3d4e5f6-a7b8-4c9d-8e0f-2a3b4c5d6e7f"
+	)
+	tests := []struct {
+		file string
+		want []wantEvent
+	}{
+		{"inbound_queue_answered.json", []wantEvent{
+			{"interaction.started", webhooks.EventID("freeswitch", answered, "started"), time.UnixMicro(1795252443123456), "tel:+33612345678",
+				`{"interaction_id":"` + answered + `","flow":"voice","direction":"incoming","routing":"smart","queue_id":"support@default","agent_id":"1001@default","contact":{"phone":"+33612345678"}}`},
+			{"interaction.ended", webhooks.EventID("freeswitch", answered, "ended"), time.UnixMicro(1795252780654321), "tel:+33612345678",
+				`{"interaction_id":"` + answered + `","status":"processed"}`},
+		}},
+		{"inbound_no_answer.form", []wantEvent{
+			{"interaction.started", webhooks.EventID("freeswitch", missed, "started"), time.UnixMicro(1795252841123456), "tel:+33698765432",
+				`{"interaction_id":"` + missed + `","flow":"voice","direction":"incoming","routing":"direct","agent_id":"1003","contact":{"phone":"+33698765432"}}`},
+			{"interaction.ended", webhooks.EventID("freeswitch", missed, "ended"), time.UnixMicro(1795252871654321), "tel:+33698765432",
+				`{"interaction_id":"` + missed + `","status":"aborted","reason":"NO_ANSWER"}`},
+		}},
+		{"outgoing_user_busy.b64.form", []wantEvent{
+			{"interaction.started", webhooks.EventID("freeswitch", busy, "started"), time.UnixMicro(1795253460123456), "tel:+14155551234",
+				`{"interaction_id":"` + busy + `","flow":"voice","direction":"outgoing","routing":"direct","agent_id":"1002","contact":{"phone":"+14155551234"}}`},
+			{"interaction.ended", webhooks.EventID("freeswitch", busy, "ended"), time.UnixMicro(1795253467654321), "tel:+14155551234",
+				`{"interaction_id":"` + busy + `","status":"aborted","reason":"USER_BUSY"}`},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			app, got := capture()
+			w := httptest.NewRecorder()
+			h := newHandler(t, app)
+			h.ServeHTTP(w, post(readFile(t, tt.file), basic("freeswitch", cdrToken)))
+			if w.Code != http.StatusOK {
+				t.Fatalf("code %d, body %s", w.Code, w.Body)
+			}
+			if len(*got) != len(tt.want) {
+				t.Fatalf("got %d events, want %d", len(*got), len(tt.want))
+			}
+			for i, want := range tt.want {
+				g := (*got)[i]
+				if g.Type.String() != want.Type || g.ID != want.ID || !g.OccurredAt.Equal(want.OccurredAt) || g.CustomerID != want.CustomerID || g.Source != "freeswitch" {
+					t.Errorf("event %d: got %s %s %s %s, want %s %s %s %s", i, g.Type, g.ID, g.OccurredAt, g.CustomerID,
+						want.Type, want.ID, want.OccurredAt, want.CustomerID)
+				}
+				var gd, wd map[string]any
+				_ = json.Unmarshal(g.Data, &gd)
+				_ = json.Unmarshal([]byte(want.Data), &wd)
+				if !reflect.DeepEqual(gd, wd) {
+					t.Errorf("event %d data: got %s, want %s", i, g.Data, want.Data)
+				}
+			}
+		})
+	}
+}
+
+func TestAuthMatrix(t *testing.T) {
+	body := readFile(t, "inbound_no_answer.form")
+	tests := []struct {
+		name, auth string
+		code       int
+	}{
+		{"basic password", basic("freeswitch", cdrToken), http.StatusOK},
+		{"bearer", "Bearer " + cdrToken, http.StatusOK},
+		{"missing", "", http.StatusUnauthorized},
+		{"wrong password", basic("freeswitch", "nope"), http.StatusUnauthorized},
+		{"token as user", basic(cdrToken, "x"), http.StatusUnauthorized},
+		{"wrong bearer", "Bearer " + cdrToken + "x", http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			app, got := capture()
+			w := httptest.NewRecorder()
+			newHandler(t, app).ServeHTTP(w, post(body, tt.auth))
+			if w.Code != tt.code {
+				t.Fatalf("code %d, want %d (body %s)", w.Code, tt.code, w.Body)
+			}
+			if tt.code != http.StatusOK && len(*got) != 0 {
+				t.Errorf("appended %d events on a rejected request", len(*got))
+			}
+		})
+	}
+}
+
+func TestIdempotentRetry(t *testing.T) {
+	app, got := capture()
+	h := newHandler(t, app)
+	body := readFile(t, "inbound_queue_answered.json")
+	for range 2 {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, post(body, basic("fs", cdrToken)))
+		if w.Code != http.StatusOK {
+			t.Fatalf("code %d", w.Code)
+		}
+	}
+	ev := *got
+	if len(ev) != 4 || ev[0].ID != ev[2].ID || ev[1].ID != ev[3].ID || ev[0].ID == ev[1].ID {
+		t.Fatalf("retry ids differ")
+	}
+}
+
+func TestTranslateRejects(t *testing.T) {
+	p := newProvider(t)
+	form := func(s string) *http.Request {
+		r := httptest.NewRequest(http.MethodPost, path, nil)
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		return r
+	}
+	for _, body := range []string{
+		`[]`,
+		`{"variables":{"direction":"inbound"}}`,
+		`{"variables":{"uuid":"u1","direction":"inbound","caller_id_number":"+33612345678","end_epoch":"1795252780"},"callflow":[{"caller_profile":{"context":"public"}}]}`,
+		`{"variables":{"uuid":"u1","start_epoch":"soon","end_epoch":"1795252780","caller_id_number":"+33612345678"}}`,
+		`{"variables":{"uuid":"u1","start_epoch":"1000","end_epoch":"1001","destination_number":"+33612345678"}}`,
+		`not json nor base64!`,
+	} {
+		if evs, err := p.Translate(nil, []byte(body), now); !errors.Is(err, webhooks.ErrBadPayload) {
+			t.Errorf("%s: got %v, %v; want ErrBadPayload", body, evs, err)
+		}
+	}
+	if evs, err := p.Translate(form(""), []byte("foo=bar"), now); !errors.Is(err, webhooks.ErrBadPayload) {
+		t.Errorf("form without cdr: got %v, %v", evs, err)
+	}
+}
+
+func FuzzTranslate(f *testing.F) {
+	entries, _ := os.ReadDir("testdata")
+	for _, e := range entries {
+		if !e.IsDir() {
+			if b, err := os.ReadFile(filepath.Join("testdata", e.Name())); err == nil {
+				f.Add(b)
+			}
+		}
+	}
+	p := newProvider(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		evs, err := p.Translate(nil, body, now)
+		if err != nil {
+			if !errors.Is(err, webhooks.ErrBadPayload) {
+				t.Fatalf("error does not wrap ErrBadPayload: %v", err)
+			}
+			return
+		}
+		for _, ev := range evs {
+			raw, err := ev.Encode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := domain.DecodeIncoming(raw, now); err != nil {
+				t.Fatalf("event %s fails validation: %v", raw, err)
+			}
+		}
+	})
+}

@@ -1,0 +1,320 @@
+// Package mailgun receives Mailgun's webhooks (JSON: {"signature": {...}, "event-data":
+// {...}}) at /v1/webhooks/mailgun and turns the delivery and open events into
+// interaction events.
+//
+// Requests are verified with the signature inside the body: signature.signature is the
+// hex HMAC-SHA256, keyed by the HTTP webhook signing key, of signature.timestamp followed
+// by signature.token. A timestamp over 24 h old (webhooks.MaxSignatureAge) is stale.
+//
+// # Mapping
+//
+// accepted → interaction.started (flow email, outgoing, direct, contact.email the
+// recipient; a message accepted for an inbound route, flags.is-routed, is incoming from
+// envelope.sender); delivered → interaction.ended delivered; failed with severity
+// permanent → interaction.ended warning with delivery-status message (or description, or
+// reason) as reason; rejected → interaction.ended warning with reject.reason; opened →
+// email.opened. A temporary failure is not final and is ignored, as are clicked,
+// unsubscribed, complained and stored. interaction_id is message.headers.message-id
+// (without angle brackets); the event id derives from it and event-data.id (Mailgun only
+// promises that id unique within a day); occurred_at is event-data.timestamp. customer_id
+// is user-variables.customer_id when the message was sent with it (v:customer_id), else
+// Config.MapCustomer's answer for "mailto:<recipient>", else that key.
+package mailgun
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/interaction-ledger/ledger/adapters/webhooks"
+	"github.com/interaction-ledger/ledger/domain"
+	"github.com/interaction-ledger/ledger/projections/contact"
+)
+
+// Name is the provider's {provider} path segment. WARNING: it seeds the event ids.
+const Name = "mailgun"
+
+// Config configures the Mailgun adapter.
+type Config struct {
+	// SigningKey is the HTTP webhook signing key (LEDGER_MAILGUN_SIGNING_KEY). Required.
+	SigningKey string
+	// MapCustomer maps a contact key ("mailto:a@b.c") to a customer id, for messages sent
+	// without the customer_id user variable. Default: the key is the customer id.
+	MapCustomer func(contactKey string) (customerID string, ok bool)
+	// Source is the envelope's source. Default "mailgun".
+	Source string
+	// MaxBody is the largest body accepted, in bytes. Default 1 MiB.
+	MaxBody int64
+}
+
+func (c *Config) setDefaults() {
+	if c.Source == "" {
+		c.Source = Name
+	}
+	if c.MaxBody == 0 {
+		c.MaxBody = 1 << 20
+	}
+}
+
+// Validate reports every problem of the configuration at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.SigningKey == "" {
+		errs = append(errs, errors.New("mailgun: SigningKey is required"))
+	}
+	if c.MaxBody < 0 {
+		errs = append(errs, errors.New("mailgun: MaxBody must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// Provider is the Mailgun adapter.
+type Provider struct{ cfg Config }
+
+var _ webhooks.Provider = (*Provider)(nil)
+
+// New validates cfg and returns the adapter.
+func New(cfg Config) (*Provider, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Provider{cfg: cfg}, nil
+}
+
+// Name returns "mailgun".
+func (p *Provider) Name() string { return Name }
+
+// MaxBody returns the largest body accepted.
+func (p *Provider) MaxBody() int64 { return p.cfg.MaxBody }
+
+// payload is the webhook body.
+type payload struct {
+	Signature *struct {
+		Timestamp json.RawMessage `json:"timestamp"`
+		Token     string          `json:"token"`
+		Signature string          `json:"signature"`
+	} `json:"signature"`
+	EventData *eventData `json:"event-data"`
+}
+
+type eventData struct {
+	Event     string          `json:"event"`
+	ID        string          `json:"id"`
+	Timestamp json.RawMessage `json:"timestamp"`
+	Recipient string          `json:"recipient"`
+	Severity  string          `json:"severity"`
+	Reason    string          `json:"reason"`
+	Flags     struct {
+		IsRouted bool `json:"is-routed"`
+	} `json:"flags"`
+	Envelope struct {
+		Sender string `json:"sender"`
+	} `json:"envelope"`
+	Message struct {
+		Headers struct {
+			MessageID string `json:"message-id"`
+		} `json:"headers"`
+	} `json:"message"`
+	DeliveryStatus struct {
+		Message     string          `json:"message"`
+		Description string          `json:"description"`
+		Code        json.RawMessage `json:"code"`
+	} `json:"delivery-status"`
+	Reject struct {
+		Reason      string `json:"reason"`
+		Description string `json:"description"`
+	} `json:"reject"`
+	// UserVariables is an object of the v: variables, or [] when there are none.
+	UserVariables json.RawMessage `json:"user-variables"`
+}
+
+// Verify checks the body's signature and the age of its timestamp.
+func (p *Provider) Verify(_ *http.Request, body []byte, now time.Time) error {
+	var pl payload
+	if err := json.Unmarshal(body, &pl); err != nil || pl.Signature == nil {
+		return fmt.Errorf("%w: body has no signature object", webhooks.ErrUnauthorized)
+	}
+	s := pl.Signature
+	ts := string(bytes.Trim(s.Timestamp, `"`))
+	if ts == "" || s.Token == "" || s.Signature == "" {
+		return fmt.Errorf("%w: signature.timestamp, signature.token and signature.signature are required", webhooks.ErrUnauthorized)
+	}
+	secs, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%w: signature.timestamp is not Unix seconds", webhooks.ErrUnauthorized)
+	}
+	at := time.Unix(secs, 0)
+	if now.Sub(at) > webhooks.MaxSignatureAge {
+		return fmt.Errorf("%w: signed timestamp %s is older than %s", webhooks.ErrUnauthorized, at.UTC().Format(time.RFC3339), webhooks.MaxSignatureAge)
+	}
+	if at.Sub(now) > domain.FutureTolerance {
+		return fmt.Errorf("%w: signed timestamp %s is in the future", webhooks.ErrUnauthorized, at.UTC().Format(time.RFC3339))
+	}
+	got, err := hex.DecodeString(s.Signature)
+	if err != nil {
+		return fmt.Errorf("%w: signature.signature is not hex", webhooks.ErrUnauthorized)
+	}
+	if !hmac.Equal(got, Sign(p.cfg.SigningKey, ts, s.Token)) {
+		return fmt.Errorf("%w: signature.signature does not match", webhooks.ErrUnauthorized)
+	}
+	return nil
+}
+
+// Sign returns HMAC-SHA256(signingKey, timestamp + token), the bytes whose hex form
+// Mailgun sends as signature.signature.
+func Sign(signingKey, timestamp, token string) []byte {
+	mac := hmac.New(sha256.New, []byte(signingKey))
+	mac.Write([]byte(timestamp))
+	mac.Write([]byte(token))
+	return mac.Sum(nil)
+}
+
+// Translate turns the webhook's event-data into at most one event.
+func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]domain.Event, error) {
+	var pl payload
+	if err := json.Unmarshal(body, &pl); err != nil {
+		return nil, fmt.Errorf("%w: body is not a Mailgun webhook: %v", webhooks.ErrBadPayload, err)
+	}
+	e := pl.EventData
+	if e == nil {
+		return nil, fmt.Errorf("%w: event-data is missing", webhooks.ErrBadPayload)
+	}
+	var typ domain.EventType
+	switch {
+	case e.Event == "accepted":
+		typ = domain.TypeInteractionStarted
+	case e.Event == "delivered", e.Event == "rejected", e.Event == "failed" && e.Severity == "permanent":
+		typ = domain.TypeInteractionEnded
+	case e.Event == "opened":
+		typ = domain.TypeEmailOpened
+	default:
+		return nil, nil // temporary failures, clicks, complaints, unsubscribes, stored
+	}
+	msgID := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(e.Message.Headers.MessageID), "<"), ">")
+	if msgID == "" {
+		return nil, fmt.Errorf("%w: event-data.message.headers.message-id is missing", webhooks.ErrBadPayload)
+	}
+	if e.ID == "" {
+		return nil, fmt.Errorf("%w: event-data.id is missing", webhooks.ErrBadPayload)
+	}
+	at, err := unixTime(e.Timestamp)
+	if err != nil {
+		return nil, fmt.Errorf("%w: event-data.timestamp: %v", webhooks.ErrBadPayload, err)
+	}
+	dir, party, field := domain.DirectionOutgoing, e.Recipient, "recipient"
+	if e.Event == "accepted" && e.Flags.IsRouted {
+		dir, party, field = domain.DirectionIncoming, e.Envelope.Sender, "envelope.sender"
+	}
+	email, ok := contact.Email(party)
+	if !ok {
+		return nil, fmt.Errorf("%w: event-data.%s %q is not an email address", webhooks.ErrBadPayload, field, clip(party))
+	}
+	var data any
+	switch e.Event {
+	case "accepted":
+		data = startedData{InteractionID: msgID, Flow: domain.FlowEmail, Direction: dir,
+			Routing: domain.RoutingDirect, Contact: &domain.Contact{Email: email}}
+	case "delivered":
+		data = endedData{InteractionID: msgID, Status: domain.StatusDelivered}
+	case "failed":
+		reason := firstNonEmpty(e.DeliveryStatus.Message, e.DeliveryStatus.Description, e.Reason, "failed")
+		if code := string(bytes.Trim(e.DeliveryStatus.Code, `"`)); code != "" && code != "null" && code != "0" {
+			reason = code + " " + reason
+		}
+		data = endedData{InteractionID: msgID, Status: domain.StatusWarning, Reason: truncate(reason)}
+	case "rejected":
+		reason := "rejected: " + firstNonEmpty(e.Reject.Reason, e.Reject.Description, e.Reason, "no reason given")
+		data = endedData{InteractionID: msgID, Status: domain.StatusWarning, Reason: truncate(reason)}
+	case "opened":
+		data = openedData{InteractionID: msgID}
+	}
+	ev, err := domain.NewEvent(webhooks.EventID(Name, msgID, e.ID), typ, at, p.customer(e.UserVariables, email), p.cfg.Source, data, now)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", webhooks.ErrBadPayload, err)
+	}
+	return []domain.Event{ev}, nil
+}
+
+func (p *Provider) customer(userVars json.RawMessage, email string) string {
+	var vars map[string]any
+	if json.Unmarshal(userVars, &vars) == nil { // [] (no variables) leaves vars nil
+		switch v := vars["customer_id"].(type) {
+		case string:
+			if v != "" {
+				return v
+			}
+		case float64:
+			return strconv.FormatFloat(v, 'f', -1, 64)
+		}
+	}
+	key := contact.EmailKey(email)
+	if p.cfg.MapCustomer != nil {
+		if c, ok := p.cfg.MapCustomer(key); ok && c != "" {
+			return c
+		}
+	}
+	return key
+}
+
+// unixTime reads Unix seconds with a fraction, as a number or a string.
+func unixTime(raw json.RawMessage) (time.Time, error) {
+	s := string(bytes.Trim(raw, `"`))
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1e11 {
+		return time.Time{}, fmt.Errorf("%q is not Unix seconds", clip(s))
+	}
+	sec, frac := math.Modf(f)
+	// Keep microseconds: what Mailgun sends; finer digits are float noise.
+	return time.Unix(int64(sec), int64(math.Round(frac*1e6))*1e3).UTC(), nil
+}
+
+type startedData struct {
+	InteractionID string           `json:"interaction_id"`
+	Flow          domain.Flow      `json:"flow"`
+	Direction     domain.Direction `json:"direction"`
+	Routing       domain.Routing   `json:"routing"`
+	Contact       *domain.Contact  `json:"contact,omitempty"`
+}
+
+type endedData struct {
+	InteractionID string        `json:"interaction_id"`
+	Status        domain.Status `json:"status"`
+	Reason        string        `json:"reason,omitempty"`
+}
+
+type openedData struct {
+	InteractionID string `json:"interaction_id"`
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if strings.TrimSpace(s) != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+func truncate(s string) string {
+	if len(s) > domain.MaxTextBytes {
+		s = s[:domain.MaxTextBytes]
+	}
+	return strings.ToValidUTF8(s, "")
+}
+
+func clip(s string) string {
+	if len(s) > 60 {
+		return s[:60] + "…"
+	}
+	return s
+}

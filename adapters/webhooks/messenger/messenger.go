@@ -1,0 +1,422 @@
+// Package messenger verifies and translates Messenger Platform webhooks (Meta's "page"
+// object, entry[].messaging[]) into contract events.
+//
+// Verification: X-Hub-Signature-256 is "sha256=" + hex HMAC-SHA256 of the raw body keyed
+// with the Meta app secret, compared in constant time. Meta signs no timestamp, so the
+// stale-signature rule of CONTRACT.md §4 cannot apply; a replayed body is harmless because
+// its event ids are derived from the provider's ids (a duplicate). GET requests answer
+// Meta's subscription handshake (hub.mode, hub.verify_token, hub.challenge).
+//
+// Translation, per messaging item:
+//
+//   - message from a person (messages field) → interaction.started (flow messenger,
+//     incoming, direct) and interaction.message (incoming);
+//   - message echo (message.is_echo, message_echoes field) → interaction.message
+//     (outgoing);
+//   - delivery (message_deliveries) → interaction.ended delivered: every message before
+//     the watermark was delivered;
+//   - read (message_reads) → interaction.ended delivered: every message before the
+//     watermark was read.
+//
+// Postbacks, referrals, opt-ins, reactions, edits, handovers and standby items yield no
+// events. customer_id is "messenger:<PSID>" (the person's page-scoped id: the sender of a
+// message, the recipient of an echo) unless Config.MapCustomer maps it.
+//
+// # Interaction id
+//
+// One dialogue is "fb:<page id>:<PSID>:<UTC date YYYY-MM-DD>", the date being that of the
+// message's timestamp, or for deliveries and reads that of the watermark (the newest
+// message they cover), so that a receipt lands in the dialogue of the messages it covers.
+// Messenger webhooks carry no conversation id.
+//
+// # Event ids
+//
+// interaction.message: EventID("messenger", mid). Receipts: EventID("messenger",
+// "delivery"|"read", page id, PSID, watermark): a receipt is the fact "everything before
+// this watermark", whatever the mids listed. interaction.started: EventID("messenger",
+// "started", interaction id), one per dialogue, so that the ledger keeps the first one it
+// stores and start_at does not move with every message.
+//
+// # Caveats
+//
+//   - A dialogue that crosses midnight UTC becomes two interactions.
+//   - A dialogue the page opens (an echo first) gets its started event from the person's
+//     first reply, so it shows as incoming: echoes say nothing of who opened the thread.
+//   - Message contents (text, attachments) are not recorded: the catalog has no field for
+//     them.
+package messenger
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/interaction-ledger/ledger/adapters/webhooks"
+	"github.com/interaction-ledger/ledger/domain"
+)
+
+// Name is the provider's path segment: POST/GET /v1/webhooks/messenger.
+// WARNING: it namespaces every derived event id; renaming it breaks idempotency of retries.
+const Name = "messenger"
+
+// DefaultMaxBody is the default body limit: Meta batches up to 1000 items per request.
+const DefaultMaxBody int64 = 4 << 20
+
+// SignatureHeader carries "sha256=<hex HMAC-SHA256(app secret, raw body)>".
+const SignatureHeader = "X-Hub-Signature-256"
+
+// Config configures the Messenger provider. It has no phone region: Messenger identifies
+// people by page-scoped ids, never by phone numbers.
+type Config struct {
+	// AppSecret is the Meta app secret (LEDGER_META_APP_SECRET) that signs every POST.
+	// Required.
+	AppSecret string
+	// VerifyToken is the token typed in the App Dashboard (LEDGER_META_VERIFY_TOKEN),
+	// echoed back in the GET handshake. Default: empty, and every handshake is refused.
+	VerifyToken string
+	// Source is the envelopes' source. Default: Name.
+	Source string
+	// MaxBody is the largest body accepted, in bytes. Default: DefaultMaxBody.
+	MaxBody int64
+	// MapCustomer maps a contact key ("messenger:<PSID>") to the operator's customer id; ok
+	// false keeps the key as the customer id. Default: nil, the key is the customer id.
+	MapCustomer func(contactKey string) (customerID string, ok bool)
+}
+
+func (c *Config) setDefaults() {
+	if c.Source == "" {
+		c.Source = Name
+	}
+	if c.MaxBody == 0 {
+		c.MaxBody = DefaultMaxBody
+	}
+}
+
+// Validate reports every problem of the configuration at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.AppSecret == "" {
+		errs = append(errs, errors.New("messenger: AppSecret (LEDGER_META_APP_SECRET) is required"))
+	}
+	if c.MaxBody < 0 {
+		errs = append(errs, fmt.Errorf("messenger: MaxBody %d must not be negative", c.MaxBody))
+	}
+	return errors.Join(errs...)
+}
+
+// Provider verifies and translates Messenger Platform webhooks.
+type Provider struct {
+	cfg Config
+}
+
+var (
+	_ webhooks.Provider   = (*Provider)(nil)
+	_ webhooks.Handshaker = (*Provider)(nil)
+)
+
+// New returns the provider, or the configuration's problems.
+func New(cfg Config) (*Provider, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Provider{cfg: cfg}, nil
+}
+
+// Name returns "messenger".
+func (p *Provider) Name() string { return Name }
+
+// MaxBody returns the configured body limit.
+func (p *Provider) MaxBody() int64 { return p.cfg.MaxBody }
+
+// Verify checks X-Hub-Signature-256 against the raw body. Meta signs no timestamp, so
+// now is not used.
+func (p *Provider) Verify(r *http.Request, body []byte, _ time.Time) error {
+	header := r.Header.Get(SignatureHeader)
+	if header == "" {
+		return fmt.Errorf("%w: %s header is missing", webhooks.ErrUnauthorized, SignatureHeader)
+	}
+	hexSig, ok := strings.CutPrefix(header, "sha256=")
+	if !ok {
+		return fmt.Errorf("%w: %s must start with sha256=", webhooks.ErrUnauthorized, SignatureHeader)
+	}
+	got, err := hex.DecodeString(hexSig)
+	if err != nil || len(got) != sha256.Size {
+		return fmt.Errorf("%w: %s is not a hex SHA-256 digest", webhooks.ErrUnauthorized, SignatureHeader)
+	}
+	mac := hmac.New(sha256.New, []byte(p.cfg.AppSecret))
+	mac.Write(body)
+	if !hmac.Equal(got, mac.Sum(nil)) {
+		return fmt.Errorf("%w: %s does not match the body", webhooks.ErrUnauthorized, SignatureHeader)
+	}
+	return nil
+}
+
+// Handshake answers Meta's subscription check: hub.mode=subscribe and the right
+// hub.verify_token get 200 with hub.challenge as the plain body; anything else gets 403.
+func (p *Provider) Handshake(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	challenge := q.Get("hub.challenge")
+	if p.cfg.VerifyToken == "" || q.Get("hub.mode") != "subscribe" ||
+		!equalSecret(q.Get("hub.verify_token"), p.cfg.VerifyToken) || challenge == "" {
+		http.Error(w, "verification refused", http.StatusForbidden)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, challenge)
+}
+
+// equalSecret compares in constant time, also hiding the secret's length.
+func equalSecret(got, want string) bool {
+	g, w := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
+	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
+}
+
+// Wire shapes of the Messenger webhook (only the fields the ledger reads).
+type (
+	payload struct {
+		Object string  `json:"object"`
+		Entry  []entry `json:"entry"`
+	}
+	entry struct {
+		ID        string      `json:"id"`
+		Time      int64       `json:"time"`
+		Messaging []messaging `json:"messaging"`
+	}
+	messaging struct {
+		Sender struct {
+			ID string `json:"id"`
+		} `json:"sender"`
+		Recipient struct {
+			ID string `json:"id"`
+		} `json:"recipient"`
+		Timestamp int64 `json:"timestamp"`
+		Message   *struct {
+			Mid    string `json:"mid"`
+			IsEcho bool   `json:"is_echo"`
+		} `json:"message"`
+		Delivery *struct {
+			Mids      []string `json:"mids"`
+			Watermark int64    `json:"watermark"`
+		} `json:"delivery"`
+		Read *struct {
+			Watermark int64 `json:"watermark"`
+		} `json:"read"`
+	}
+)
+
+// Event data written by this adapter: the contract's fields plus extensions
+// (provider_status, watermark, mids), which the ledger keeps in Event.Data.
+type (
+	startedData struct {
+		InteractionID string               `json:"interaction_id"`
+		Flow          string               `json:"flow"`
+		Direction     string               `json:"direction"`
+		Routing       string               `json:"routing"`
+		Participants  []domain.Participant `json:"participants"`
+	}
+	messageData struct {
+		InteractionID string `json:"interaction_id"`
+		Direction     string `json:"direction"`
+		MessageID     string `json:"message_id"`
+	}
+	endedData struct {
+		InteractionID  string   `json:"interaction_id"`
+		Status         string   `json:"status"`
+		ProviderStatus string   `json:"provider_status"`
+		Watermark      int64    `json:"watermark"`
+		Mids           []string `json:"mids,omitempty"`
+	}
+)
+
+// Translate turns a verified payload into events (see the package documentation).
+func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]domain.Event, error) {
+	var pl payload
+	if err := json.Unmarshal(body, &pl); err != nil {
+		return nil, fmt.Errorf("%w: not a Messenger webhook body: %w", webhooks.ErrBadPayload, err)
+	}
+	if pl.Object != "page" {
+		return nil, fmt.Errorf("%w: object is %q, want \"page\"", webhooks.ErrBadPayload, clip(pl.Object))
+	}
+	b := &batch{p: p, now: now, started: map[string]int{}, seen: map[string]bool{}}
+	for i, e := range pl.Entry {
+		for j, m := range e.Messaging {
+			if err := b.item(e.ID, m); err != nil {
+				return nil, fmt.Errorf("%w: entry[%d].messaging[%d]: %w", webhooks.ErrBadPayload, i, j, err)
+			}
+		}
+	}
+	return b.events, nil
+}
+
+// batch collects the events of one payload; started maps an interaction id to the index
+// of its started event, so that a payload yields at most one per dialogue (the earliest),
+// and seen drops a fact repeated within the payload.
+type batch struct {
+	p       *Provider
+	now     time.Time
+	events  []domain.Event
+	started map[string]int
+	seen    map[string]bool
+}
+
+func (b *batch) item(entryID string, m messaging) error {
+	switch {
+	case m.Message != nil && m.Message.IsEcho:
+		page, psid := m.Sender.ID, m.Recipient.ID
+		at, err := millis("timestamp", m.Timestamp)
+		if err != nil {
+			return err
+		}
+		if m.Message.Mid == "" {
+			return errors.New("message.mid is required")
+		}
+		iid, customer, err := b.dialogue(entryID, page, "sender", psid, "recipient", at)
+		if err != nil {
+			return err
+		}
+		return b.add(webhooks.EventID(Name, m.Message.Mid), domain.TypeInteractionMessage, at, customer, messageData{
+			InteractionID: iid, Direction: domain.DirectionOutgoing.String(), MessageID: m.Message.Mid,
+		})
+	case m.Message != nil:
+		page, psid := m.Recipient.ID, m.Sender.ID
+		at, err := millis("timestamp", m.Timestamp)
+		if err != nil {
+			return err
+		}
+		if m.Message.Mid == "" {
+			return errors.New("message.mid is required")
+		}
+		iid, customer, err := b.dialogue(entryID, page, "recipient", psid, "sender", at)
+		if err != nil {
+			return err
+		}
+		if err := b.start(iid, at, customer, startedData{
+			InteractionID: iid, Flow: domain.FlowMessenger.String(), Direction: domain.DirectionIncoming.String(),
+			Routing: domain.RoutingDirect.String(), Participants: []domain.Participant{{Role: "customer", ID: psid}},
+		}); err != nil {
+			return err
+		}
+		return b.add(webhooks.EventID(Name, m.Message.Mid), domain.TypeInteractionMessage, at, customer, messageData{
+			InteractionID: iid, Direction: domain.DirectionIncoming.String(), MessageID: m.Message.Mid,
+		})
+	case m.Delivery != nil:
+		return b.receipt(entryID, m, "delivery", m.Delivery.Watermark, m.Delivery.Mids)
+	case m.Read != nil:
+		return b.receipt(entryID, m, "read", m.Read.Watermark, nil)
+	}
+	return nil // postback, referral, optin, reaction, ...: nothing the ledger records
+}
+
+// receipt records that every message the page sent before watermark was delivered (or
+// read): sender is the person, recipient the page.
+func (b *batch) receipt(entryID string, m messaging, kind string, watermark int64, mids []string) error {
+	wm, err := millis(kind+".watermark", watermark)
+	if err != nil {
+		return err
+	}
+	at := wm
+	if m.Timestamp != 0 {
+		if at, err = millis("timestamp", m.Timestamp); err != nil {
+			return err
+		}
+	}
+	page, psid := m.Recipient.ID, m.Sender.ID
+	iid, customer, err := b.dialogue(entryID, page, "recipient", psid, "sender", wm)
+	if err != nil {
+		return err
+	}
+	if len(mids) > domain.MaxListItems {
+		mids = nil // the watermark says it all; keep the envelope small
+	}
+	return b.add(webhooks.EventID(Name, kind, page, psid, strconv.FormatInt(watermark, 10)),
+		domain.TypeInteractionEnded, at, customer, endedData{
+			InteractionID: iid, Status: domain.StatusDelivered.String(), ProviderStatus: kind,
+			Watermark: watermark, Mids: mids,
+		})
+}
+
+// dialogue returns the interaction id and the customer id of a page's thread with a
+// person (see the package documentation).
+func (b *batch) dialogue(entryID, page, pageField, psid, psidField string, at time.Time) (iid, customer string, err error) {
+	if page == "" {
+		page = entryID
+	}
+	if page == "" {
+		return "", "", fmt.Errorf("%s.id is required", pageField)
+	}
+	if psid == "" {
+		return "", "", fmt.Errorf("%s.id is required", psidField)
+	}
+	if strings.Contains(page, ":") || strings.Contains(psid, ":") {
+		return "", "", fmt.Errorf("%s.id and %s.id must not contain ':'", pageField, psidField)
+	}
+	iid = "fb:" + page + ":" + psid + ":" + at.UTC().Format(time.DateOnly)
+	key := "messenger:" + psid
+	if f := b.p.cfg.MapCustomer; f != nil {
+		if id, ok := f(key); ok && id != "" {
+			return iid, id, nil
+		}
+	}
+	return iid, key, nil
+}
+
+// start adds the dialogue's started event, or keeps the earlier of two in one payload.
+func (b *batch) start(iid string, at time.Time, customer string, d startedData) error {
+	ev, err := domain.NewEvent(webhooks.EventID(Name, "started", iid), domain.TypeInteractionStarted, at, customer, b.p.cfg.Source, d, b.now)
+	if err != nil {
+		return err
+	}
+	if k, ok := b.started[iid]; ok {
+		if at.Before(b.events[k].OccurredAt) {
+			b.events[k] = ev
+		}
+		return nil
+	}
+	b.started[iid] = len(b.events)
+	b.events = append(b.events, ev)
+	return nil
+}
+
+func (b *batch) add(id string, t domain.EventType, at time.Time, customer string, data any) error {
+	if b.seen[id] {
+		return nil
+	}
+	b.seen[id] = true
+	ev, err := domain.NewEvent(id, t, at, customer, b.p.cfg.Source, data, b.now)
+	if err != nil {
+		return err
+	}
+	b.events = append(b.events, ev)
+	return nil
+}
+
+func millis(field string, ms int64) (time.Time, error) {
+	if ms <= 0 {
+		return time.Time{}, fmt.Errorf("%s %d is not a Unix time in milliseconds", field, ms)
+	}
+	return time.UnixMilli(ms).UTC(), nil
+}
+
+func clip(s string) string {
+	if len(s) <= 60 {
+		return s
+	}
+	n := 60
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,405 @@
+package messenger
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/interaction-ledger/ledger/adapters/webhooks"
+	"github.com/interaction-ledger/ledger/domain"
+)
+
+const (
+	testSecret = "9f86d081884c7d659a2feaa0c55ad015"
+	testToken  = "ledger-verify-7c1e"
+	page       = "107255734583745"
+	psid       = "5934781623401287"
+	psid2      = "7201948836512044"
+)
+
+// now is just after the recorded payloads (2026-11-21, 09:14-09:20 UTC).
+var now = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+
+func newProvider(t *testing.T) *Provider {
+	t.Helper()
+	p, err := New(Config{AppSecret: testSecret, VerifyToken: testToken})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return p
+}
+
+func ms(n int64) time.Time { return time.UnixMilli(n).UTC() }
+
+func TestTranslate(t *testing.T) {
+	const (
+		inMid   = "m_AG5Hz2Uq7tuwNEhXfYYKj8mJEM_QPpz5jdCK48PnKAjSdjfipqxqMvK8ma6AC8fplwlqLP_5cgXIbu7I3rBN0P"
+		echoMid = "m_1457764197618:41d102a3e1ae206a38"
+		imgMid  = "m_Bv3kQ9x2LrTnYp0aZ7cW1eF4gH6jK8mN0pR2sT4uV6wX8yZ0aB2cD4eF6gH8iJ0kL2mN4oP6qR8sT0uV2wX4y"
+		textMid = "m_Cw4lR0y3MsUoZq1bA8dX2fG5hI7kL9nO1qS3tU5vW7xY9zA1bC3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5z"
+	)
+	dialogue := "fb:" + page + ":" + psid + ":2026-11-21"
+	dialogue2 := "fb:" + page + ":" + psid2 + ":2026-11-21"
+	key, key2 := "messenger:"+psid, "messenger:"+psid2
+
+	tests := []struct {
+		name string
+		file string
+		want []wantEvent
+	}{
+		{
+			name: "inbound message opens an incoming dialogue",
+			file: "inbound_text.json",
+			want: []wantEvent{
+				{domain.TypeInteractionStarted, webhooks.EventID("messenger", "started", dialogue), ms(1795252443123), key,
+					&domain.StartedData{InteractionID: dialogue, Flow: domain.FlowMessenger, Direction: domain.DirectionIncoming,
+						Routing: domain.RoutingDirect, Participants: []domain.Participant{{Role: "customer", ID: psid}}}, nil},
+				{domain.TypeInteractionMessage, webhooks.EventID("messenger", inMid), ms(1795252443123), key,
+					&domain.MessageData{InteractionID: dialogue, Direction: domain.DirectionIncoming, MessageID: inMid}, nil},
+			},
+		},
+		{
+			name: "echo is an outgoing message of the person's dialogue",
+			file: "echo.json",
+			want: []wantEvent{
+				{domain.TypeInteractionMessage, webhooks.EventID("messenger", echoMid), ms(1795252510402), key,
+					&domain.MessageData{InteractionID: dialogue, Direction: domain.DirectionOutgoing, MessageID: echoMid}, nil},
+			},
+		},
+		{
+			name: "delivery watermark ends the dialogue delivered",
+			file: "delivery.json",
+			want: []wantEvent{
+				{domain.TypeInteractionEnded, webhooks.EventID("messenger", "delivery", page, psid, "1795252510402"), ms(1795252512301), key,
+					&domain.EndedData{InteractionID: dialogue, Status: domain.StatusDelivered},
+					map[string]any{"provider_status": "delivery", "watermark": float64(1795252510402)}},
+			},
+		},
+		{
+			name: "read watermark ends the dialogue delivered",
+			file: "read.json",
+			want: []wantEvent{
+				{domain.TypeInteractionEnded, webhooks.EventID("messenger", "read", page, psid, "1795252510402"), ms(1795252560463), key,
+					&domain.EndedData{InteractionID: dialogue, Status: domain.StatusDelivered},
+					map[string]any{"provider_status": "read"}},
+			},
+		},
+		{
+			name: "batch: one started (the earliest message), postback ignored",
+			file: "batch.json",
+			want: []wantEvent{
+				{domain.TypeInteractionStarted, webhooks.EventID("messenger", "started", dialogue2), ms(1795252560000), key2,
+					&domain.StartedData{InteractionID: dialogue2, Flow: domain.FlowMessenger, Direction: domain.DirectionIncoming,
+						Routing: domain.RoutingDirect, Participants: []domain.Participant{{Role: "customer", ID: psid2}}}, nil},
+				{domain.TypeInteractionMessage, webhooks.EventID("messenger", imgMid), ms(1795252831456), key2,
+					&domain.MessageData{InteractionID: dialogue2, Direction: domain.DirectionIncoming, MessageID: imgMid}, nil},
+				{domain.TypeInteractionMessage, webhooks.EventID("messenger", textMid), ms(1795252560000), key2,
+					&domain.MessageData{InteractionID: dialogue2, Direction: domain.DirectionIncoming, MessageID: textMid}, nil},
+			},
+		},
+	}
+	p := newProvider(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := p.Translate(httptest.NewRequest(http.MethodPost, "/v1/webhooks/messenger", nil), load(t, tt.file), now)
+			if err != nil {
+				t.Fatalf("Translate: %v", err)
+			}
+			checkEvents(t, got, tt.want)
+		})
+	}
+}
+
+func TestTranslateMapsCustomers(t *testing.T) {
+	p, err := New(Config{AppSecret: testSecret, MapCustomer: func(key string) (string, bool) {
+		return "cust-42", key == "messenger:"+psid
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range []string{"inbound_text.json", "echo.json", "read.json"} {
+		evs, err := p.Translate(nil, load(t, file), now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range evs {
+			if ev.CustomerID != "cust-42" {
+				t.Errorf("%s %s: got customer %q, want cust-42", file, ev.Type, ev.CustomerID)
+			}
+		}
+	}
+}
+
+func TestTranslateRejects(t *testing.T) {
+	inbound := string(load(t, "inbound_text.json"))
+	tests := []struct {
+		name string
+		body string
+		want string // in the error message
+	}{
+		{"malformed JSON", `{"object":`, "not a Messenger webhook body"},
+		{"timestamp as a string", strings.Replace(inbound, `"timestamp": 1795252443123`, `"timestamp": "1795252443123"`, 1), "not a Messenger webhook body"},
+		{"instagram object", string(load(t, "instagram.json")), `object is "instagram"`},
+		{"missing timestamp", strings.Replace(inbound, `"timestamp": 1795252443123,`, ``, 1), "messaging[0]: timestamp"},
+		{"timestamp in seconds is stale", strings.Replace(inbound, `1795252443123`, `1795252443`, 1), "retention window"},
+		{"missing sender", strings.Replace(inbound, `"id": "5934781623401287"`, `"id": ""`, 1), "sender.id is required"},
+		{"missing mid", strings.Replace(inbound, `"mid": "m_AG5`, `"mad": "m_AG5`, 1), "message.mid is required"},
+	}
+	p := newProvider(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			evs, err := p.Translate(nil, []byte(tt.body), now)
+			if !errors.Is(err, webhooks.ErrBadPayload) {
+				t.Fatalf("got %v (%d events), want ErrBadPayload", err, len(evs))
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %q, want it to mention %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestIdempotent(t *testing.T) {
+	p := newProvider(t)
+	for _, file := range []string{"inbound_text.json", "echo.json", "delivery.json", "read.json", "batch.json"} {
+		t.Run(file, func(t *testing.T) {
+			body := load(t, file)
+			first, err := p.Translate(nil, body, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			second, err := p.Translate(nil, body, now.Add(26*time.Hour)) // a retry the next day
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(first) == 0 || len(first) != len(second) {
+				t.Fatalf("got %d then %d events", len(first), len(second))
+			}
+			for i := range first {
+				if first[i].ID != second[i].ID {
+					t.Errorf("event %d: got id %s then %s", i, first[i].ID, second[i].ID)
+				}
+			}
+		})
+	}
+}
+
+func TestNew(t *testing.T) {
+	_, err := New(Config{MaxBody: -1})
+	if err == nil {
+		t.Fatal("got nil, want errors")
+	}
+	for _, want := range []string{"AppSecret", "MaxBody"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("got %q, want it to report %s", err, want)
+		}
+	}
+	p, err := New(Config{AppSecret: testSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Name() != "messenger" || p.MaxBody() != DefaultMaxBody {
+		t.Errorf("got %s %d, want messenger %d", p.Name(), p.MaxBody(), DefaultMaxBody)
+	}
+}
+
+func FuzzTranslate(f *testing.F) {
+	entries, err := os.ReadDir("testdata")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".json") {
+			f.Add(load(f, e.Name()))
+		}
+	}
+	p, err := New(Config{AppSecret: testSecret})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		evs, err := p.Translate(nil, body, now)
+		if err != nil {
+			if !errors.Is(err, webhooks.ErrBadPayload) {
+				t.Fatalf("error %v does not wrap ErrBadPayload", err)
+			}
+			if len(evs) != 0 {
+				t.Fatalf("got %d events with an error", len(evs))
+			}
+			return
+		}
+		checkValid(t, evs)
+	})
+}
+
+func load(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func sign(secret string, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+type wantEvent struct {
+	typ      domain.EventType
+	id       string
+	at       time.Time
+	customer string
+	payload  domain.Payload
+	data     map[string]any // extension fields expected in Event.Data
+}
+
+func checkEvents(t *testing.T, got []domain.Event, want []wantEvent) {
+	t.Helper()
+	if len(got) != len(want) {
+		for _, ev := range got {
+			t.Logf("got %s %s %s", ev.Type, ev.ID, ev.Data)
+		}
+		t.Fatalf("got %d events, want %d", len(got), len(want))
+	}
+	for i, w := range want {
+		ev := got[i]
+		if ev.Type != w.typ || ev.ID != w.id || !ev.OccurredAt.Equal(w.at) || ev.CustomerID != w.customer {
+			t.Errorf("event %d: got %s id=%s at=%s customer=%s, want %s id=%s at=%s customer=%s", i,
+				ev.Type, ev.ID, ev.OccurredAt, ev.CustomerID, w.typ, w.id, w.at, w.customer)
+		}
+		if ev.Source != "messenger" {
+			t.Errorf("event %d: got source %q, want messenger", i, ev.Source)
+		}
+		if !reflect.DeepEqual(ev.Payload, w.payload) {
+			t.Errorf("event %d: got payload %+v, want %+v", i, ev.Payload, w.payload)
+		}
+		if len(w.data) > 0 {
+			var data map[string]any
+			if err := json.Unmarshal(ev.Data, &data); err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range w.data {
+				if data[k] != v {
+					t.Errorf("event %d: got data.%s = %v, want %v", i, k, data[k], v)
+				}
+			}
+		}
+	}
+}
+
+// checkValid asserts that every event is a valid contract event: it survives the
+// ledger's own decoding and carries an id, a customer and an interaction.
+func checkValid(t *testing.T, evs []domain.Event) {
+	t.Helper()
+	ids := map[string]bool{}
+	for i, ev := range evs {
+		raw, err := ev.Encode()
+		if err != nil {
+			t.Fatalf("event %d: encode: %v", i, err)
+		}
+		back, err := domain.DecodeIncoming(raw, now)
+		if err != nil {
+			t.Fatalf("event %d: %s does not decode: %v", i, raw, err)
+		}
+		if back.ID != ev.ID || ev.CustomerID == "" {
+			t.Fatalf("event %d: id %q customer %q", i, ev.ID, ev.CustomerID)
+		}
+		if ids[ev.ID] {
+			t.Fatalf("event %d: id %s repeated in one payload", i, ev.ID)
+		}
+		ids[ev.ID] = true
+		ref, ok := ev.Payload.(domain.InteractionRef)
+		if !ok || ref.InteractionKey() == "" {
+			t.Fatalf("event %d: %s has no interaction", i, ev.Type)
+		}
+	}
+}
+
+func TestVerify(t *testing.T) {
+	body := load(t, "inbound_text.json")
+	tampered := []byte(strings.Replace(string(body), "4521", "4522", 1))
+	tests := []struct {
+		name   string
+		header string
+		body   []byte
+		ok     bool
+	}{
+		{"valid", sign(testSecret, body), body, true},
+		{"missing", "", body, false},
+		{"wrong secret", sign("not-the-secret", body), body, false},
+		{"tampered body", sign(testSecret, body), tampered, false},
+		{"no sha256= prefix", strings.TrimPrefix(sign(testSecret, body), "sha256="), body, false},
+		{"legacy sha1 scheme", "sha1=" + strings.TrimPrefix(sign(testSecret, body), "sha256="), body, false},
+		{"not hex", "sha256=zz", body, false},
+		{"truncated digest", sign(testSecret, body)[:40], body, false},
+		{"upper-case hex", "sha256=" + strings.ToUpper(strings.TrimPrefix(sign(testSecret, body), "sha256=")), body, true},
+	}
+	p := newProvider(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, "/v1/webhooks/messenger", nil)
+			if tt.header != "" {
+				r.Header.Set("X-Hub-Signature-256", tt.header)
+			}
+			err := p.Verify(r, tt.body, now)
+			if tt.ok && err != nil {
+				t.Fatalf("got %v, want accepted", err)
+			}
+			if !tt.ok && !errors.Is(err, webhooks.ErrUnauthorized) {
+				t.Fatalf("got %v, want ErrUnauthorized", err)
+			}
+		})
+	}
+}
+
+func TestHandshake(t *testing.T) {
+	tests := []struct {
+		name     string
+		token    string // configured
+		query    url.Values
+		wantCode int
+		wantBody string
+	}{
+		{"right token", testToken, url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {testToken}, "hub.challenge": {"1158201444"}}, 200, "1158201444"},
+		{"wrong token", testToken, url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {"guess"}, "hub.challenge": {"1158201444"}}, 403, ""},
+		{"wrong mode", testToken, url.Values{"hub.mode": {"unsubscribe"}, "hub.verify_token": {testToken}, "hub.challenge": {"1158201444"}}, 403, ""},
+		{"no mode", testToken, url.Values{"hub.verify_token": {testToken}, "hub.challenge": {"1158201444"}}, 403, ""},
+		{"no challenge", testToken, url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {testToken}}, 403, ""},
+		{"no token configured", "", url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {""}, "hub.challenge": {"1158201444"}}, 403, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := New(Config{AppSecret: testSecret, VerifyToken: tt.token})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := httptest.NewRecorder()
+			p.Handshake(w, httptest.NewRequest(http.MethodGet, "/v1/webhooks/messenger?"+tt.query.Encode(), nil))
+			body, _ := io.ReadAll(w.Result().Body)
+			if w.Code != tt.wantCode {
+				t.Fatalf("got %d, want %d", w.Code, tt.wantCode)
+			}
+			if tt.wantCode == 200 && string(body) != tt.wantBody {
+				t.Errorf("got body %q, want %q", body, tt.wantBody)
+			}
+			if tt.wantCode != 200 && strings.Contains(string(body), "1158201444") {
+				t.Errorf("refusal echoed the challenge: %q", body)
+			}
+		})
+	}
+}

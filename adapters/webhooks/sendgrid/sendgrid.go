@@ -1,0 +1,331 @@
+// Package sendgrid receives SendGrid's Event Webhook (a JSON array of email events) at
+// /v1/webhooks/sendgrid and turns the delivery and open events into interaction events.
+//
+// Requests are verified with the Signed Event Webhook: X-Twilio-Email-Event-Webhook-Signature
+// is a base64 ASN.1 ECDSA P-256 signature over SHA-256(timestamp + raw body), the
+// timestamp being X-Twilio-Email-Event-Webhook-Timestamp (Unix seconds); the public key
+// is the base64 DER (PKIX) verification key SendGrid shows. A timestamp over 24 h old
+// (webhooks.MaxSignatureAge) is stale.
+//
+// # Mapping
+//
+// processed → interaction.started (flow email, outgoing, direct, contact.email); delivered
+// → interaction.ended delivered; bounce (and blocked) and dropped → interaction.ended
+// warning with the reason; open → email.opened. deferred is not final and is ignored, as
+// are click, spamreport, unsubscribe and group_(un|re)subscribe. interaction_id is
+// sg_message_id up to its first '.' (the part every event of one message shares); the
+// event id derives from sg_event_id; occurred_at is the event's timestamp. customer_id is
+// the custom argument "customer_id" when the message was sent with one, else
+// Config.MapCustomer's answer for "mailto:<email>", else that key. An event without
+// sg_message_id (SendGrid drops some invalid addresses before assigning one) is skipped.
+package sendgrid
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/interaction-ledger/ledger/adapters/webhooks"
+	"github.com/interaction-ledger/ledger/domain"
+	"github.com/interaction-ledger/ledger/projections/contact"
+)
+
+// Name is the provider's {provider} path segment. WARNING: it seeds the event ids.
+const Name = "sendgrid"
+
+// Header names of the Signed Event Webhook.
+const (
+	SignatureHeader = "X-Twilio-Email-Event-Webhook-Signature"
+	TimestampHeader = "X-Twilio-Email-Event-Webhook-Timestamp"
+)
+
+// Config configures the SendGrid adapter.
+type Config struct {
+	// PublicKey is the Signed Event Webhook's verification key: base64 DER (PKIX), as
+	// SendGrid shows it, or PEM (LEDGER_SENDGRID_PUBLIC_KEY). Required.
+	PublicKey string
+	// MapCustomer maps a contact key ("mailto:a@b.c") to a customer id, for events sent
+	// without a customer_id custom argument. Default: the key is the customer id.
+	MapCustomer func(contactKey string) (customerID string, ok bool)
+	// Source is the envelope's source. Default "sendgrid".
+	Source string
+	// MaxBody is the largest body accepted, in bytes. Default 4 MiB (SendGrid batches).
+	MaxBody int64
+}
+
+func (c *Config) setDefaults() {
+	if c.Source == "" {
+		c.Source = Name
+	}
+	if c.MaxBody == 0 {
+		c.MaxBody = 4 << 20
+	}
+}
+
+// Validate reports every problem of the configuration at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.PublicKey == "" {
+		errs = append(errs, errors.New("sendgrid: PublicKey is required"))
+	} else if _, err := ParsePublicKey(c.PublicKey); err != nil {
+		errs = append(errs, err)
+	}
+	if c.MaxBody < 0 {
+		errs = append(errs, errors.New("sendgrid: MaxBody must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// ParsePublicKey reads SendGrid's verification key: base64 DER (PKIX), or PEM.
+func ParsePublicKey(s string) (*ecdsa.PublicKey, error) {
+	s = strings.TrimSpace(s)
+	var der []byte
+	if block, _ := pem.Decode([]byte(s)); block != nil {
+		der = block.Bytes
+	} else {
+		b, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			return nil, fmt.Errorf("sendgrid: PublicKey is neither PEM nor base64: %w", err)
+		}
+		der = b
+	}
+	k, err := x509.ParsePKIXPublicKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("sendgrid: PublicKey is not a PKIX public key: %w", err)
+	}
+	ek, ok := k.(*ecdsa.PublicKey)
+	if !ok || ek.Curve != elliptic.P256() {
+		return nil, errors.New("sendgrid: PublicKey is not an ECDSA P-256 key")
+	}
+	return ek, nil
+}
+
+// Provider is the SendGrid adapter.
+type Provider struct {
+	cfg Config
+	key *ecdsa.PublicKey
+}
+
+var _ webhooks.Provider = (*Provider)(nil)
+
+// New validates cfg and returns the adapter.
+func New(cfg Config) (*Provider, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	key, _ := ParsePublicKey(cfg.PublicKey)
+	return &Provider{cfg: cfg, key: key}, nil
+}
+
+// Name returns "sendgrid".
+func (p *Provider) Name() string { return Name }
+
+// MaxBody returns the largest body accepted.
+func (p *Provider) MaxBody() int64 { return p.cfg.MaxBody }
+
+// Verify checks the Signed Event Webhook signature and the age of its timestamp.
+func (p *Provider) Verify(r *http.Request, body []byte, now time.Time) error {
+	sig, ts := r.Header.Get(SignatureHeader), r.Header.Get(TimestampHeader)
+	if sig == "" || ts == "" {
+		return fmt.Errorf("%w: %s and %s are required", webhooks.ErrUnauthorized, SignatureHeader, TimestampHeader)
+	}
+	secs, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%w: %s is not Unix seconds", webhooks.ErrUnauthorized, TimestampHeader)
+	}
+	at := time.Unix(secs, 0)
+	if now.Sub(at) > webhooks.MaxSignatureAge {
+		return fmt.Errorf("%w: signed timestamp %s is older than %s", webhooks.ErrUnauthorized, at.UTC().Format(time.RFC3339), webhooks.MaxSignatureAge)
+	}
+	if at.Sub(now) > domain.FutureTolerance {
+		return fmt.Errorf("%w: signed timestamp %s is in the future", webhooks.ErrUnauthorized, at.UTC().Format(time.RFC3339))
+	}
+	der, err := base64.StdEncoding.DecodeString(sig)
+	if err != nil {
+		return fmt.Errorf("%w: %s is not base64", webhooks.ErrUnauthorized, SignatureHeader)
+	}
+	h := sha256.New()
+	h.Write([]byte(ts))
+	h.Write(body)
+	if !ecdsa.VerifyASN1(p.key, h.Sum(nil), der) {
+		return fmt.Errorf("%w: %s does not match", webhooks.ErrUnauthorized, SignatureHeader)
+	}
+	return nil
+}
+
+// event is the part of one Event Webhook event the ledger reads.
+type event struct {
+	Email       string          `json:"email"`
+	Timestamp   json.RawMessage `json:"timestamp"`
+	Event       string          `json:"event"`
+	SGEventID   string          `json:"sg_event_id"`
+	SGMessageID string          `json:"sg_message_id"`
+	Reason      string          `json:"reason"`
+	Status      string          `json:"status"`
+	Type        string          `json:"type"` // bounce or blocked, on bounce events
+	CustomerID  json.RawMessage `json:"customer_id"`
+	CustomArgs  map[string]any  `json:"custom_args"`
+	UniqueArgs  map[string]any  `json:"unique_args"`
+}
+
+// Translate turns the batch into events, in order.
+func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]domain.Event, error) {
+	var raws []json.RawMessage
+	if err := json.Unmarshal(body, &raws); err != nil {
+		return nil, fmt.Errorf("%w: body is not a JSON array of events: %v", webhooks.ErrBadPayload, err)
+	}
+	var out []domain.Event
+	for i, raw := range raws {
+		var e event
+		if err := json.Unmarshal(raw, &e); err != nil {
+			return nil, fmt.Errorf("%w: event [%d]: %v", webhooks.ErrBadPayload, i, err)
+		}
+		ev, ok, err := p.translate(e, now)
+		if err != nil {
+			return nil, fmt.Errorf("%w: event [%d] (%s): %w", webhooks.ErrBadPayload, i, clip(e.Event), err)
+		}
+		if ok {
+			out = append(out, ev)
+		}
+	}
+	return out, nil
+}
+
+func (p *Provider) translate(e event, now time.Time) (domain.Event, bool, error) {
+	var typ domain.EventType
+	switch e.Event {
+	case "processed":
+		typ = domain.TypeInteractionStarted
+	case "delivered", "bounce", "dropped":
+		typ = domain.TypeInteractionEnded
+	case "open":
+		typ = domain.TypeEmailOpened
+	default:
+		return domain.Event{}, false, nil // deferred, click, spamreport, unsubscribe, ...
+	}
+	msgID, _, _ := strings.Cut(e.SGMessageID, ".")
+	if msgID == "" {
+		return domain.Event{}, false, nil
+	}
+	email, ok := contact.Email(e.Email)
+	if !ok {
+		return domain.Event{}, false, fmt.Errorf("email %q is not an email address", clip(e.Email))
+	}
+	at := now
+	if len(e.Timestamp) > 0 && string(e.Timestamp) != "null" {
+		t, err := unixTime(e.Timestamp)
+		if err != nil {
+			return domain.Event{}, false, err
+		}
+		at = t
+	}
+	var data any
+	switch e.Event {
+	case "processed":
+		data = startedData{InteractionID: msgID, Flow: domain.FlowEmail, Direction: domain.DirectionOutgoing,
+			Routing: domain.RoutingDirect, Contact: &domain.Contact{Email: email}}
+	case "delivered":
+		data = endedData{InteractionID: msgID, Status: domain.StatusDelivered}
+	case "bounce", "dropped":
+		kind := e.Event
+		if e.Type != "" {
+			kind = e.Type // bounce or blocked
+		}
+		reason := kind
+		if e.Status != "" {
+			reason += " " + e.Status
+		}
+		if e.Reason != "" {
+			reason += ": " + e.Reason
+		}
+		data = endedData{InteractionID: msgID, Status: domain.StatusWarning, Reason: truncate(reason)}
+	case "open":
+		data = openedData{InteractionID: msgID}
+	}
+	id := webhooks.EventID(Name, e.SGEventID)
+	if e.SGEventID == "" {
+		id = webhooks.EventID(Name, msgID, e.Event, string(e.Timestamp), email)
+	}
+	ev, err := domain.NewEvent(id, typ, at, p.customer(e, email), p.cfg.Source, data, now)
+	if err != nil {
+		return domain.Event{}, false, err
+	}
+	return ev, true, nil
+}
+
+// customer returns the custom argument customer_id (top level, as the Event Webhook
+// flattens custom arguments, or under custom_args/unique_args), else the mapped contact.
+func (p *Provider) customer(e event, email string) string {
+	var s string
+	if len(e.CustomerID) > 0 && json.Unmarshal(e.CustomerID, &s) == nil && s != "" {
+		return s
+	}
+	for _, m := range []map[string]any{e.CustomArgs, e.UniqueArgs} {
+		if v, ok := m["customer_id"].(string); ok && v != "" {
+			return v
+		}
+	}
+	key := contact.EmailKey(email)
+	if p.cfg.MapCustomer != nil {
+		if c, ok := p.cfg.MapCustomer(key); ok && c != "" {
+			return c
+		}
+	}
+	return key
+}
+
+// unixTime reads Unix seconds written as a number or a string of digits.
+func unixTime(raw json.RawMessage) (time.Time, error) {
+	raw = bytes.Trim(raw, `"`)
+	f, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1e11 {
+		return time.Time{}, fmt.Errorf("timestamp %s is not Unix seconds", clip(string(raw)))
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)).UTC(), nil
+}
+
+type startedData struct {
+	InteractionID string           `json:"interaction_id"`
+	Flow          domain.Flow      `json:"flow"`
+	Direction     domain.Direction `json:"direction"`
+	Routing       domain.Routing   `json:"routing"`
+	Contact       *domain.Contact  `json:"contact,omitempty"`
+}
+
+type endedData struct {
+	InteractionID string        `json:"interaction_id"`
+	Status        domain.Status `json:"status"`
+	Reason        string        `json:"reason,omitempty"`
+}
+
+type openedData struct {
+	InteractionID string `json:"interaction_id"`
+}
+
+func truncate(s string) string {
+	if len(s) > domain.MaxTextBytes {
+		s = s[:domain.MaxTextBytes]
+	}
+	return strings.ToValidUTF8(s, "")
+}
+
+func clip(s string) string {
+	if len(s) > 60 {
+		return s[:60] + "…"
+	}
+	return s
+}

@@ -1,0 +1,329 @@
+package sendgrid_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/interaction-ledger/ledger/adapters/webhooks"
+	"github.com/interaction-ledger/ledger/adapters/webhooks/sendgrid"
+	"github.com/interaction-ledger/ledger/domain"
+)
+
+const path = "/v1/webhooks/sendgrid"
+
+var now = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+
+type fakeAppender struct {
+	AppendEventsFunc func(ctx context.Context, events []domain.Event) error
+}
+
+func (f *fakeAppender) AppendEvents(ctx context.Context, events []domain.Event) error {
+	return f.AppendEventsFunc(ctx, events)
+}
+
+func capture() (*fakeAppender, *[]domain.Event) {
+	var got []domain.Event
+	return &fakeAppender{AppendEventsFunc: func(_ context.Context, evs []domain.Event) error {
+		got = append(got, evs...)
+		return nil
+	}}, &got
+}
+
+func newKey(t testing.TB) (*ecdsa.PrivateKey, string) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k, base64.StdEncoding.EncodeToString(der)
+}
+
+func newHandler(t *testing.T, app webhooks.Appender, publicKey string) http.Handler {
+	t.Helper()
+	p, err := sendgrid.New(sendgrid.Config{PublicKey: publicKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := webhooks.NewHandler(app, nil, p)
+	h.Now = func() time.Time { return now }
+	mux := http.NewServeMux()
+	mux.Handle("POST /v1/webhooks/{provider}", h)
+	return mux
+}
+
+func signedRequest(t *testing.T, key *ecdsa.PrivateKey, at time.Time, body []byte) *http.Request {
+	t.Helper()
+	ts := strconv.FormatInt(at.Unix(), 10)
+	sum := sha256.Sum256(append([]byte(ts), body...))
+	sig, err := ecdsa.SignASN1(rand.Reader, key, sum[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(string(body)))
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set(sendgrid.SignatureHeader, base64.StdEncoding.EncodeToString(sig))
+	r.Header.Set(sendgrid.TimestampHeader, ts)
+	return r
+}
+
+func readFile(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+type wantEvent struct {
+	Type       string
+	ID         string
+	OccurredAt time.Time
+	CustomerID string
+	Data       string
+}
+
+func checkEvents(t *testing.T, got []domain.Event, want []wantEvent) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("got %d events, want %d", len(got), len(want))
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.Type.String() != w.Type || g.ID != w.ID || !g.OccurredAt.Equal(w.OccurredAt) || g.CustomerID != w.CustomerID || g.Source != "sendgrid" {
+			t.Errorf("event %d: got %s %s %s %s, want %s %s %s %s", i, g.Type, g.ID, g.OccurredAt, g.CustomerID,
+				w.Type, w.ID, w.OccurredAt, w.CustomerID)
+		}
+		var gd, wd map[string]any
+		if err := json.Unmarshal(g.Data, &gd); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal([]byte(w.Data), &wd); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(gd, wd) {
+			t.Errorf("event %d data: got %s, want %s", i, g.Data, w.Data)
+		}
+	}
+}
+
+// TestVerifyKnownAnswer checks the verification against the vector of SendGrid's own
+// Go helper (helpers/eventwebhook): key, timestamp, payload and signature as published.
+func TestVerifyKnownAnswer(t *testing.T) {
+	const (
+		pub = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA=="
+		sig = "MEUCIQCtIHJeH93Y+qpYeWrySphQgpNGNr/U+UyUlBkU6n7RAwIgJTz2C+8a8xonZGi6BpSzoQsbVRamr2nlxFDWYNH2j/0="
+		ts  = "1588788367"
+	)
+	payload := []byte(`{"category":"example_payload","event":"test_event","message_id":"message_id"}`)
+	p, err := sendgrid.New(sendgrid.Config{PublicKey: pub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest(http.MethodPost, path, nil)
+	r.Header.Set(sendgrid.SignatureHeader, sig)
+	r.Header.Set(sendgrid.TimestampHeader, ts)
+	at := time.Unix(1588788367, 0).Add(time.Minute)
+	if err := p.Verify(r, payload, at); err != nil {
+		t.Fatalf("published vector rejected: %v", err)
+	}
+	if err := p.Verify(r, append(payload, ' '), at); !errors.Is(err, webhooks.ErrUnauthorized) {
+		t.Fatalf("tampered payload: got %v", err)
+	}
+}
+
+func TestTranslateRecorded(t *testing.T) {
+	const msg = "14c5d75ce93"
+	tests := []struct {
+		file string
+		want []wantEvent
+	}{
+		{"batch_lifecycle.json", []wantEvent{
+			{"interaction.started", webhooks.EventID("sendgrid", "rbtnWrG1DVDGGGFHFyun0A=="), time.Unix(1795252443, 0), "cust-42",
+				`{"interaction_id":"` + msg + `","flow":"email","direction":"outgoing","routing":"direct","contact":{"email":"jane.doe@example.com"}}`},
+			{"interaction.ended", webhooks.EventID("sendgrid", "rWVYmVk90MjZJ9iohOBa3w=="), time.Unix(1795252841, 0), "cust-42",
+				`{"interaction_id":"` + msg + `","status":"delivered"}`},
+			{"email.opened", webhooks.EventID("sendgrid", "FOTFFO0ecsBE-zxFXfs6WA=="), time.Unix(1795253460, 0), "cust-42",
+				`{"interaction_id":"` + msg + `"}`},
+		}},
+		{"batch_failures.json", []wantEvent{
+			{"interaction.ended", webhooks.EventID("sendgrid", "6g4ZI7SA-xmRDv57GoPIPw=="), time.Unix(1795252841, 0), "mailto:bounce@example.org",
+				`{"interaction_id":"14c5d75ce94","status":"warning","reason":"bounce 5.0.0: 500 unknown recipient"}`},
+			{"interaction.ended", webhooks.EventID("sendgrid", "zmzJhfJgAfUSOW80yYbPyw=="), time.Unix(1795252841, 0), "mailto:dropped@example.org",
+				`{"interaction_id":"14c5d75ce95","status":"warning","reason":"dropped 5.0.0: Bounced Address"}`},
+		}},
+	}
+	key, pub := newKey(t)
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			app, got := capture()
+			w := httptest.NewRecorder()
+			newHandler(t, app, pub).ServeHTTP(w, signedRequest(t, key, now.Add(-time.Minute), readFile(t, tt.file)))
+			if w.Code != http.StatusOK {
+				t.Fatalf("code %d, body %s", w.Code, w.Body)
+			}
+			var resp map[string]int
+			if err := json.Unmarshal(w.Body.Bytes(), &resp); err != nil || resp["accepted"] != len(tt.want) {
+				t.Errorf("body %s, want {\"accepted\": %d}", w.Body, len(tt.want))
+			}
+			checkEvents(t, *got, tt.want)
+		})
+	}
+}
+
+func TestSignatureMatrix(t *testing.T) {
+	key, pub := newKey(t)
+	otherKey, _ := newKey(t)
+	body := readFile(t, "batch_lifecycle.json")
+	tests := []struct {
+		name string
+		req  func() *http.Request
+		code int
+	}{
+		{"valid", func() *http.Request { return signedRequest(t, key, now.Add(-time.Hour), body) }, http.StatusOK},
+		{"missing signature", func() *http.Request {
+			r := signedRequest(t, key, now, body)
+			r.Header.Del(sendgrid.SignatureHeader)
+			return r
+		}, http.StatusUnauthorized},
+		{"missing timestamp", func() *http.Request {
+			r := signedRequest(t, key, now, body)
+			r.Header.Del(sendgrid.TimestampHeader)
+			return r
+		}, http.StatusUnauthorized},
+		{"wrong key", func() *http.Request { return signedRequest(t, otherKey, now, body) }, http.StatusUnauthorized},
+		{"tampered body", func() *http.Request {
+			r := signedRequest(t, key, now, body)
+			tampered := strings.Replace(string(body), "cust-42", "cust-43", 1)
+			r2 := httptest.NewRequest(http.MethodPost, path, strings.NewReader(tampered))
+			r2.Header = r.Header
+			return r2
+		}, http.StatusUnauthorized},
+		{"tampered timestamp", func() *http.Request {
+			r := signedRequest(t, key, now, body)
+			r.Header.Set(sendgrid.TimestampHeader, strconv.FormatInt(now.Unix()-1, 10))
+			return r
+		}, http.StatusUnauthorized},
+		{"stale timestamp", func() *http.Request {
+			return signedRequest(t, key, now.Add(-webhooks.MaxSignatureAge-time.Second), body)
+		}, http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			app, got := capture()
+			w := httptest.NewRecorder()
+			newHandler(t, app, pub).ServeHTTP(w, tt.req())
+			if w.Code != tt.code {
+				t.Fatalf("code %d, want %d (body %s)", w.Code, tt.code, w.Body)
+			}
+			if tt.code != http.StatusOK && len(*got) != 0 {
+				t.Errorf("appended %d events on a rejected request", len(*got))
+			}
+		})
+	}
+}
+
+func TestIdempotentRetry(t *testing.T) {
+	key, pub := newKey(t)
+	app, got := capture()
+	h := newHandler(t, app, pub)
+	body := readFile(t, "batch_lifecycle.json")
+	for i := range 2 {
+		w := httptest.NewRecorder()
+		// SendGrid's retry is signed again, at a later timestamp.
+		h.ServeHTTP(w, signedRequest(t, key, now.Add(time.Duration(i-2)*time.Minute), body))
+		if w.Code != http.StatusOK {
+			t.Fatalf("code %d", w.Code)
+		}
+	}
+	ev := *got
+	if len(ev) != 6 {
+		t.Fatalf("got %d events, want 6", len(ev))
+	}
+	for i := range 3 {
+		if ev[i].ID != ev[i+3].ID || !ev[i].OccurredAt.Equal(ev[i+3].OccurredAt) {
+			t.Errorf("event %d: retry differs: %s vs %s", i, ev[i].ID, ev[i+3].ID)
+		}
+	}
+}
+
+func TestTranslateRejects(t *testing.T) {
+	_, pub := newKey(t)
+	p, err := sendgrid.New(sendgrid.Config{PublicKey: pub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range []string{
+		`{"event":"processed"}`,
+		`[{"event":"processed","email":"nope","sg_message_id":"a.b","timestamp":1795252443}]`,
+		`[{"event":"delivered","email":"a@b.c","sg_message_id":"a.b","timestamp":"yesterday"}]`,
+		`[{"event":"delivered","email":"a@b.c","sg_message_id":"a.b","timestamp":1000}]`,
+		`[{"event":"open","email":"a@b.c","sg_message_id":"a.b","timestamp":1795252443,"customer_id":"` + strings.Repeat("x", 300) + `"}]`,
+	} {
+		if evs, err := p.Translate(nil, []byte(body), now); !errors.Is(err, webhooks.ErrBadPayload) {
+			t.Errorf("%s: got %v, %v; want ErrBadPayload", body, evs, err)
+		}
+	}
+}
+
+func TestNewValidates(t *testing.T) {
+	for _, k := range []string{"", "not base64!", base64.StdEncoding.EncodeToString([]byte("not DER"))} {
+		if _, err := sendgrid.New(sendgrid.Config{PublicKey: k}); err == nil {
+			t.Errorf("key %q accepted", k)
+		}
+	}
+}
+
+func FuzzTranslate(f *testing.F) {
+	entries, _ := os.ReadDir("testdata")
+	for _, e := range entries {
+		if !e.IsDir() {
+			if b, err := os.ReadFile(filepath.Join("testdata", e.Name())); err == nil {
+				f.Add(b)
+			}
+		}
+	}
+	_, pub := newKey(f)
+	p, err := sendgrid.New(sendgrid.Config{PublicKey: pub})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		evs, err := p.Translate(nil, body, now)
+		if err != nil {
+			if !errors.Is(err, webhooks.ErrBadPayload) {
+				t.Fatalf("error does not wrap ErrBadPayload: %v", err)
+			}
+			return
+		}
+		for _, ev := range evs {
+			raw, err := ev.Encode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := domain.DecodeIncoming(raw, now); err != nil {
+				t.Fatalf("event %s fails validation: %v", raw, err)
+			}
+		}
+	})
+}

@@ -1,0 +1,250 @@
+// Package telegram verifies and translates Telegram Bot API webhooks (one Update per
+// request) into contract events.
+//
+// Verification: the header X-Telegram-Bot-Api-Secret-Token must equal the secret_token
+// given to setWebhook, compared in constant time. Telegram signs nothing and sends no
+// timestamp with the token, so the stale-signature rule of CONTRACT.md §4 cannot apply;
+// a replayed update is harmless because its event ids are derived from the update's own
+// ids (a duplicate).
+//
+// Translation: Update.message in a private chat → interaction.started (flow telegram,
+// incoming, direct) and interaction.message (incoming). customer_id is
+// "telegram:<chat id>" unless Config.MapCustomer maps it.
+//
+// Edited messages, channel posts, messages in groups, supergroups and channels (a group is
+// not one customer), business-account messages, callback queries and every other update
+// kind yield no events. The bot's own replies are never sent to its webhook by Telegram,
+// so a Telegram dialogue holds only the customer's messages.
+//
+// # Interaction id
+//
+// One dialogue is "tg:<chat id>:<UTC date YYYY-MM-DD>", the date being that of
+// message.date. Telegram has no conversation id.
+//
+// # Event ids
+//
+// interaction.message: EventID("telegram", update_id, chat id, message_id); the chat and
+// message ids guard against update_id, which Telegram restarts at random after a week
+// without updates, naming another update. interaction.started: EventID("telegram",
+// "started", interaction id), one per dialogue, so that the ledger keeps the first one it
+// stores and start_at does not move with every message.
+//
+// # Caveats
+//
+//   - A dialogue that crosses midnight UTC becomes two interactions.
+//   - Message contents are not recorded: the catalog has no field for them.
+package telegram
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/interaction-ledger/ledger/adapters/webhooks"
+	"github.com/interaction-ledger/ledger/domain"
+)
+
+// Name is the provider's path segment: POST /v1/webhooks/telegram.
+// WARNING: it namespaces every derived event id; renaming it breaks idempotency of retries.
+const Name = "telegram"
+
+// DefaultMaxBody is the default body limit: one Update is a few kilobytes.
+const DefaultMaxBody int64 = 1 << 20
+
+// SecretHeader carries the secret_token given to setWebhook.
+const SecretHeader = "X-Telegram-Bot-Api-Secret-Token"
+
+// Config configures the Telegram provider. It has no phone region: Telegram identifies
+// chats by numeric ids and does not share users' phone numbers with bots.
+type Config struct {
+	// SecretToken is the secret_token given to setWebhook (LEDGER_TELEGRAM_SECRET_TOKEN):
+	// 1-256 characters A-Z, a-z, 0-9, _ and -. Required.
+	SecretToken string
+	// Source is the envelopes' source. Default: Name.
+	Source string
+	// MaxBody is the largest body accepted, in bytes. Default: DefaultMaxBody.
+	MaxBody int64
+	// MapCustomer maps a contact key ("telegram:<chat id>") to the operator's customer id; ok
+	// false keeps the key as the customer id. Default: nil, the key is the customer id.
+	MapCustomer func(contactKey string) (customerID string, ok bool)
+}
+
+func (c *Config) setDefaults() {
+	if c.Source == "" {
+		c.Source = Name
+	}
+	if c.MaxBody == 0 {
+		c.MaxBody = DefaultMaxBody
+	}
+}
+
+// Validate reports every problem of the configuration at once.
+func (c Config) Validate() error {
+	var errs []error
+	switch {
+	case c.SecretToken == "":
+		errs = append(errs, errors.New("telegram: SecretToken (LEDGER_TELEGRAM_SECRET_TOKEN) is required"))
+	case len(c.SecretToken) > 256 || strings.ContainsFunc(c.SecretToken, func(r rune) bool {
+		return !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-')
+	}):
+		errs = append(errs, errors.New("telegram: SecretToken must be 1-256 characters A-Z, a-z, 0-9, _ or - (Telegram refuses others)"))
+	}
+	if c.MaxBody < 0 {
+		errs = append(errs, fmt.Errorf("telegram: MaxBody %d must not be negative", c.MaxBody))
+	}
+	return errors.Join(errs...)
+}
+
+// Provider verifies and translates Telegram Bot API updates.
+type Provider struct {
+	cfg Config
+}
+
+var _ webhooks.Provider = (*Provider)(nil)
+
+// New returns the provider, or the configuration's problems.
+func New(cfg Config) (*Provider, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Provider{cfg: cfg}, nil
+}
+
+// Name returns "telegram".
+func (p *Provider) Name() string { return Name }
+
+// MaxBody returns the configured body limit.
+func (p *Provider) MaxBody() int64 { return p.cfg.MaxBody }
+
+// Verify checks the secret token header. Telegram sends no timestamp: now is not used.
+func (p *Provider) Verify(r *http.Request, _ []byte, _ time.Time) error {
+	got := r.Header.Get(SecretHeader)
+	if got == "" {
+		return fmt.Errorf("%w: %s header is missing", webhooks.ErrUnauthorized, SecretHeader)
+	}
+	g, w := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(p.cfg.SecretToken))
+	if subtle.ConstantTimeCompare(g[:], w[:]) != 1 {
+		return fmt.Errorf("%w: %s does not match", webhooks.ErrUnauthorized, SecretHeader)
+	}
+	return nil
+}
+
+// Wire shapes of the Bot API Update (only the fields the ledger reads).
+type (
+	update struct {
+		UpdateID *int64   `json:"update_id"`
+		Message  *message `json:"message"`
+	}
+	message struct {
+		MessageID int64 `json:"message_id"`
+		From      *struct {
+			ID        int64  `json:"id"`
+			IsBot     bool   `json:"is_bot"`
+			FirstName string `json:"first_name"`
+			LastName  string `json:"last_name"`
+			Username  string `json:"username"`
+		} `json:"from"`
+		Chat *struct {
+			ID   int64  `json:"id"`
+			Type string `json:"type"`
+		} `json:"chat"`
+		Date int64 `json:"date"`
+	}
+)
+
+// Event data written by this adapter: the contract's fields plus extensions
+// (update_id, username), which the ledger keeps in Event.Data.
+type (
+	startedData struct {
+		InteractionID string               `json:"interaction_id"`
+		Flow          string               `json:"flow"`
+		Direction     string               `json:"direction"`
+		Routing       string               `json:"routing"`
+		Participants  []domain.Participant `json:"participants,omitempty"`
+		Username      string               `json:"username,omitempty"`
+	}
+	messageData struct {
+		InteractionID string `json:"interaction_id"`
+		Direction     string `json:"direction"`
+		MessageID     string `json:"message_id"`
+		UpdateID      int64  `json:"update_id"`
+	}
+)
+
+// Translate turns a verified update into events (see the package documentation).
+func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]domain.Event, error) {
+	var u update
+	if err := json.Unmarshal(body, &u); err != nil {
+		return nil, fmt.Errorf("%w: not a Telegram Update: %w", webhooks.ErrBadPayload, err)
+	}
+	if u.UpdateID == nil {
+		return nil, fmt.Errorf("%w: update_id is required", webhooks.ErrBadPayload)
+	}
+	m := u.Message
+	if m == nil {
+		return nil, nil // edited_message, channel_post, callback_query, ...
+	}
+	if m.Chat == nil {
+		return nil, fmt.Errorf("%w: message.chat is required", webhooks.ErrBadPayload)
+	}
+	if m.Chat.Type != "private" {
+		return nil, nil // a group, supergroup or channel is not one customer
+	}
+	if m.Chat.ID == 0 || m.MessageID == 0 {
+		return nil, fmt.Errorf("%w: message.chat.id and message.message_id are required", webhooks.ErrBadPayload)
+	}
+	if m.Date <= 0 {
+		return nil, fmt.Errorf("%w: message.date %d is not a Unix time in seconds", webhooks.ErrBadPayload, m.Date)
+	}
+	at := time.Unix(m.Date, 0).UTC()
+	chat := strconv.FormatInt(m.Chat.ID, 10)
+	iid := "tg:" + chat + ":" + at.Format(time.DateOnly)
+	customer := "telegram:" + chat
+	if f := p.cfg.MapCustomer; f != nil {
+		if id, ok := f(customer); ok && id != "" {
+			customer = id
+		}
+	}
+	sd := startedData{
+		InteractionID: iid, Flow: domain.FlowTelegram.String(), Direction: domain.DirectionIncoming.String(),
+		Routing: domain.RoutingDirect.String(),
+	}
+	if f := m.From; f != nil && !f.IsBot {
+		name := strings.TrimSpace(f.FirstName + " " + f.LastName)
+		sd.Participants = []domain.Participant{{Role: "customer", ID: strconv.FormatInt(f.ID, 10), Name: truncate(name, domain.MaxTextBytes)}}
+		sd.Username = truncate(f.Username, domain.MaxIDBytes)
+	}
+	started, err := domain.NewEvent(webhooks.EventID(Name, "started", iid), domain.TypeInteractionStarted, at, customer, p.cfg.Source, sd, now)
+	if err != nil {
+		return nil, fmt.Errorf("%w: message: %w", webhooks.ErrBadPayload, err)
+	}
+	msgID := strconv.FormatInt(m.MessageID, 10)
+	msg, err := domain.NewEvent(webhooks.EventID(Name, strconv.FormatInt(*u.UpdateID, 10), chat, msgID),
+		domain.TypeInteractionMessage, at, customer, p.cfg.Source, messageData{
+			InteractionID: iid, Direction: domain.DirectionIncoming.String(), MessageID: chat + ":" + msgID, UpdateID: *u.UpdateID,
+		}, now)
+	if err != nil {
+		return nil, fmt.Errorf("%w: message: %w", webhooks.ErrBadPayload, err)
+	}
+	return []domain.Event{started, msg}, nil
+}
+
+// truncate cuts s to at most max bytes on a rune boundary, dropping invalid UTF-8.
+func truncate(s string, max int) string {
+	s = strings.ToValidUTF8(s, "")
+	if len(s) <= max {
+		return s
+	}
+	for max > 0 && !utf8.RuneStart(s[max]) {
+		max--
+	}
+	return s[:max]
+}

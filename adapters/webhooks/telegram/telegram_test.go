@@ -1,0 +1,347 @@
+package telegram
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/interaction-ledger/ledger/adapters/webhooks"
+	"github.com/interaction-ledger/ledger/domain"
+)
+
+const (
+	testSecret = "ledger_tg-5f0c2a9e71b4"
+	chat       = "5128847361"
+)
+
+// now is just after the recorded updates (2026-11-21 09:14 and 2026-11-22 00:00 UTC).
+var now = time.Date(2026, 11, 22, 6, 0, 0, 0, time.UTC)
+
+func newProvider(t *testing.T) *Provider {
+	t.Helper()
+	p, err := New(Config{SecretToken: testSecret})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return p
+}
+
+func TestTranslate(t *testing.T) {
+	day1 := "tg:" + chat + ":2026-11-21"
+	day2 := "tg:" + chat + ":2026-11-22"
+	key := "telegram:" + chat
+	tests := []struct {
+		name string
+		file string
+		want []wantEvent
+	}{
+		{
+			name: "private text message opens an incoming dialogue",
+			file: "private_text.json",
+			want: []wantEvent{
+				{domain.TypeInteractionStarted, webhooks.EventID("telegram", "started", day1), unix(1795252443), key,
+					&domain.StartedData{InteractionID: day1, Flow: domain.FlowTelegram, Direction: domain.DirectionIncoming,
+						Routing: domain.RoutingDirect, Participants: []domain.Participant{{Role: "customer", ID: chat, Name: "Camille Martin"}}},
+					map[string]any{"username": "camille_m"}},
+				{domain.TypeInteractionMessage, webhooks.EventID("telegram", "604385412", chat, "2187"), unix(1795252443), key,
+					&domain.MessageData{InteractionID: day1, Direction: domain.DirectionIncoming, MessageID: chat + ":2187"},
+					map[string]any{"update_id": float64(604385412)}},
+			},
+		},
+		{
+			name: "a message after midnight UTC opens the next day's dialogue",
+			file: "private_photo.json",
+			want: []wantEvent{
+				{domain.TypeInteractionStarted, webhooks.EventID("telegram", "started", day2), unix(1795305645), key,
+					&domain.StartedData{InteractionID: day2, Flow: domain.FlowTelegram, Direction: domain.DirectionIncoming,
+						Routing: domain.RoutingDirect, Participants: []domain.Participant{{Role: "customer", ID: chat, Name: "Camille"}}}, nil},
+				{domain.TypeInteractionMessage, webhooks.EventID("telegram", "604385413", chat, "2188"), unix(1795305645), key,
+					&domain.MessageData{InteractionID: day2, Direction: domain.DirectionIncoming, MessageID: chat + ":2188"}, nil},
+			},
+		},
+		{name: "edited message yields nothing", file: "edited_message.json"},
+		{name: "group message yields nothing", file: "group_message.json"},
+		{name: "callback query yields nothing", file: "callback_query.json"},
+		{name: "channel post yields nothing", file: "channel_post.json"},
+	}
+	p := newProvider(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := p.Translate(httptest.NewRequest(http.MethodPost, "/v1/webhooks/telegram", nil), load(t, tt.file), now)
+			if err != nil {
+				t.Fatalf("Translate: %v", err)
+			}
+			checkEvents(t, got, tt.want)
+		})
+	}
+}
+
+func TestTranslateMapsCustomers(t *testing.T) {
+	p, err := New(Config{SecretToken: testSecret, MapCustomer: func(key string) (string, bool) {
+		return "cust-42", key == "telegram:"+chat
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := p.Translate(nil, load(t, "private_text.json"), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range evs {
+		if ev.CustomerID != "cust-42" {
+			t.Errorf("%s: got customer %q, want cust-42", ev.Type, ev.CustomerID)
+		}
+	}
+}
+
+func TestTranslateRejects(t *testing.T) {
+	text := string(load(t, "private_text.json"))
+	tests := []struct {
+		name string
+		body string
+		want string // in the error message
+	}{
+		{"malformed JSON", `{"update_id":`, "not a Telegram Update"},
+		{"not an update", `[1,2,3]`, "not a Telegram Update"},
+		{"no update_id", `{"message":{}}`, "update_id is required"},
+		{"no chat", `{"update_id":1,"message":{"message_id":1,"date":1795252443}}`, "message.chat is required"},
+		{"date as a string", strings.Replace(text, `"date": 1795252443`, `"date": "1795252443"`, 1), "not a Telegram Update"},
+		{"no date", strings.Replace(text, `"date": 1795252443,`, ``, 1), "message.date"},
+		{"stale message", strings.Replace(text, `"date": 1795252443`, `"date": 1600000000`, 1), "retention window"},
+	}
+	p := newProvider(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			evs, err := p.Translate(nil, []byte(tt.body), now)
+			if !errors.Is(err, webhooks.ErrBadPayload) {
+				t.Fatalf("got %v (%d events), want ErrBadPayload", err, len(evs))
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %q, want it to mention %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestIdempotent(t *testing.T) {
+	p := newProvider(t)
+	body := load(t, "private_text.json")
+	first, err := p.Translate(nil, body, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := p.Translate(nil, body, now.Add(time.Hour)) // Telegram's retry
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first) != 2 || len(second) != 2 {
+		t.Fatalf("got %d then %d events, want 2", len(first), len(second))
+	}
+	for i := range first {
+		if first[i].ID != second[i].ID {
+			t.Errorf("event %d: got id %s then %s", i, first[i].ID, second[i].ID)
+		}
+	}
+	// A second message of the same dialogue shares its started event id.
+	next := strings.NewReplacer(`"update_id": 604385412`, `"update_id": 604385420`, `"message_id": 2187`, `"message_id": 2195`,
+		`"date": 1795252443`, `"date": 1795256000`).Replace(string(body))
+	third, err := p.Translate(nil, []byte(next), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if third[0].ID != first[0].ID {
+		t.Errorf("started: got id %s, want the dialogue's %s", third[0].ID, first[0].ID)
+	}
+	if third[1].ID == first[1].ID {
+		t.Errorf("message: got the first message's id %s for another message", third[1].ID)
+	}
+}
+
+func TestVerify(t *testing.T) {
+	body := load(t, "private_text.json")
+	tests := []struct {
+		name   string
+		header string
+		ok     bool
+	}{
+		{"valid", testSecret, true},
+		{"missing", "", false},
+		{"wrong secret", "ledger_tg-5f0c2a9e71b5", false},
+		{"prefix of the secret", testSecret[:10], false},
+		{"secret with a suffix", testSecret + "x", false},
+		{"different case", strings.ToUpper(testSecret), false},
+	}
+	p := newProvider(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, "/v1/webhooks/telegram", nil)
+			if tt.header != "" {
+				r.Header.Set("X-Telegram-Bot-Api-Secret-Token", tt.header)
+			}
+			err := p.Verify(r, body, now)
+			if tt.ok && err != nil {
+				t.Fatalf("got %v, want accepted", err)
+			}
+			if !tt.ok && !errors.Is(err, webhooks.ErrUnauthorized) {
+				t.Fatalf("got %v, want ErrUnauthorized", err)
+			}
+		})
+	}
+	// Telegram signs nothing: the token authenticates the sender, not the body, and no
+	// timestamp exists to be stale. A body changed in transit still passes (TLS protects it).
+	r := httptest.NewRequest(http.MethodPost, "/v1/webhooks/telegram", nil)
+	r.Header.Set("X-Telegram-Bot-Api-Secret-Token", testSecret)
+	if err := p.Verify(r, []byte(`{"update_id":1}`), now.Add(30*24*time.Hour)); err != nil {
+		t.Errorf("got %v, want the token alone to decide", err)
+	}
+}
+
+func TestNew(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		want []string
+	}{
+		{"nothing", Config{MaxBody: -1}, []string{"SecretToken", "MaxBody"}},
+		{"bad characters", Config{SecretToken: "has space!"}, []string{"A-Z"}},
+		{"too long", Config{SecretToken: strings.Repeat("a", 257)}, []string{"1-256"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := New(tt.cfg)
+			if err == nil {
+				t.Fatal("got nil, want errors")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("got %q, want it to report %s", err, w)
+				}
+			}
+		})
+	}
+	p, err := New(Config{SecretToken: testSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Name() != "telegram" || p.MaxBody() != DefaultMaxBody {
+		t.Errorf("got %s %d, want telegram %d", p.Name(), p.MaxBody(), DefaultMaxBody)
+	}
+}
+
+func FuzzTranslate(f *testing.F) {
+	entries, err := os.ReadDir("testdata")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".json") {
+			f.Add(load(f, e.Name()))
+		}
+	}
+	p, err := New(Config{SecretToken: testSecret})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		evs, err := p.Translate(nil, body, now)
+		if err != nil {
+			if !errors.Is(err, webhooks.ErrBadPayload) {
+				t.Fatalf("error %v does not wrap ErrBadPayload", err)
+			}
+			if len(evs) != 0 {
+				t.Fatalf("got %d events with an error", len(evs))
+			}
+			return
+		}
+		checkValid(t, evs)
+	})
+}
+
+func load(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func unix(s int64) time.Time { return time.Unix(s, 0).UTC() }
+
+type wantEvent struct {
+	typ      domain.EventType
+	id       string
+	at       time.Time
+	customer string
+	payload  domain.Payload
+	data     map[string]any // extension fields expected in Event.Data
+}
+
+func checkEvents(t *testing.T, got []domain.Event, want []wantEvent) {
+	t.Helper()
+	if len(got) != len(want) {
+		for _, ev := range got {
+			t.Logf("got %s %s %s", ev.Type, ev.ID, ev.Data)
+		}
+		t.Fatalf("got %d events, want %d", len(got), len(want))
+	}
+	for i, w := range want {
+		ev := got[i]
+		if ev.Type != w.typ || ev.ID != w.id || !ev.OccurredAt.Equal(w.at) || ev.CustomerID != w.customer {
+			t.Errorf("event %d: got %s id=%s at=%s customer=%s, want %s id=%s at=%s customer=%s", i,
+				ev.Type, ev.ID, ev.OccurredAt, ev.CustomerID, w.typ, w.id, w.at, w.customer)
+		}
+		if ev.Source != "telegram" {
+			t.Errorf("event %d: got source %q, want telegram", i, ev.Source)
+		}
+		if !reflect.DeepEqual(ev.Payload, w.payload) {
+			t.Errorf("event %d: got payload %+v, want %+v", i, ev.Payload, w.payload)
+		}
+		if len(w.data) > 0 {
+			var data map[string]any
+			if err := json.Unmarshal(ev.Data, &data); err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range w.data {
+				if data[k] != v {
+					t.Errorf("event %d: got data.%s = %v, want %v", i, k, data[k], v)
+				}
+			}
+		}
+	}
+}
+
+// checkValid asserts that every event is a valid contract event: it survives the
+// ledger's own decoding and carries an id, a customer and an interaction.
+func checkValid(t *testing.T, evs []domain.Event) {
+	t.Helper()
+	ids := map[string]bool{}
+	for i, ev := range evs {
+		raw, err := ev.Encode()
+		if err != nil {
+			t.Fatalf("event %d: encode: %v", i, err)
+		}
+		back, err := domain.DecodeIncoming(raw, now)
+		if err != nil {
+			t.Fatalf("event %d: %s does not decode: %v", i, raw, err)
+		}
+		if back.ID != ev.ID || ev.CustomerID == "" {
+			t.Fatalf("event %d: id %q customer %q", i, ev.ID, ev.CustomerID)
+		}
+		if ids[ev.ID] {
+			t.Fatalf("event %d: id %s repeated in one payload", i, ev.ID)
+		}
+		ids[ev.ID] = true
+		ref, ok := ev.Payload.(domain.InteractionRef)
+		if !ok || ref.InteractionKey() == "" {
+			t.Fatalf("event %d: %s has no interaction", i, ev.Type)
+		}
+	}
+}

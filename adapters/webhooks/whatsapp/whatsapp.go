@@ -1,0 +1,558 @@
+// Package whatsapp verifies and translates WhatsApp Cloud API webhooks (Meta's
+// "whatsapp_business_account" object, field "messages") into contract events.
+//
+// Verification: X-Hub-Signature-256 is "sha256=" + hex HMAC-SHA256 of the raw body keyed
+// with the Meta app secret, compared in constant time. Meta signs no timestamp, so the
+// stale-signature rule of CONTRACT.md §4 cannot apply; a replayed body is harmless because
+// its event ids are derived from the provider's ids (a duplicate). GET requests answer
+// Meta's subscription handshake (hub.mode, hub.verify_token, hub.challenge).
+//
+// Translation, per change of field "messages":
+//
+//   - an inbound message (messages[]) → interaction.started (flow whatsapp, incoming,
+//     direct, contact.phone +wa_id) and interaction.message (incoming);
+//   - a status "sent" (statuses[]) → interaction.message (outgoing), plus
+//     interaction.started (outgoing) when the conversation was opened by the business
+//     (origin or pricing category marketing, utility, authentication, ...; marketing gives
+//     flow whatsapp_campaign) or when the payload does not say who opened it;
+//   - a status "delivered" or "read" → interaction.ended delivered;
+//   - a status "failed" → interaction.ended warning, reason "<error title>: <details>".
+//
+// Everything else (group messages and statuses, "system" and "request_welcome"
+// messages, other statuses, value.errors, other fields) yields no events.
+//
+// # Interaction id
+//
+// One dialogue is "wa:<phone_number_id>:<customer wa_id>:<UTC date YYYY-MM-DD>", the
+// date being that of the message or status timestamp. Meta's conversation id is not used
+// as the interaction id because inbound messages do not carry it (only statuses do):
+// keying on it would split a customer's message from the statuses of the business's
+// replies. The conversation id, when present, is kept in the events' data as
+// "conversation_id".
+//
+// # Event ids
+//
+// interaction.message: EventID("whatsapp", message id) for inbound messages;
+// status events: EventID("whatsapp", status id, status). interaction.started:
+// EventID("whatsapp", "started", interaction id), one per dialogue, so that the ledger
+// keeps the first one it stores and start_at does not move with every message.
+//
+// # Caveats
+//
+//   - A dialogue that crosses midnight UTC becomes two interactions.
+//   - Which started event a dialogue keeps depends on which reached the ledger first: the
+//     customer's message normally precedes the statuses of the replies, but if Meta retries
+//     the customer's message after the reply's "sent" status with unknown origin was
+//     stored, the dialogue shows as outgoing.
+//   - Message contents (text, media) are not recorded: the catalog has no field for them.
+package whatsapp
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/nyaruka/phonenumbers"
+
+	"github.com/interaction-ledger/ledger/adapters/webhooks"
+	"github.com/interaction-ledger/ledger/domain"
+	"github.com/interaction-ledger/ledger/projections/contact"
+)
+
+// Name is the provider's path segment: POST/GET /v1/webhooks/whatsapp.
+// WARNING: it namespaces every derived event id; renaming it breaks idempotency of retries.
+const Name = "whatsapp"
+
+// DefaultMaxBody is the default body limit: Meta's webhook payloads are at most 3 MB.
+const DefaultMaxBody int64 = 4 << 20
+
+// SignatureHeader carries "sha256=<hex HMAC-SHA256(app secret, raw body)>".
+const SignatureHeader = "X-Hub-Signature-256"
+
+// Config configures the WhatsApp provider.
+type Config struct {
+	// AppSecret is the Meta app secret (LEDGER_META_APP_SECRET) that signs every POST.
+	// Required.
+	AppSecret string
+	// VerifyToken is the token typed in the App Dashboard (LEDGER_META_VERIFY_TOKEN),
+	// echoed back in the GET handshake. Default: empty, and every handshake is refused.
+	VerifyToken string
+	// Region is the phone region that national numbers are read in. wa_id values are
+	// always international, so it matters only for malformed ones. Default:
+	// contact.DefaultRegion ("US").
+	Region string
+	// Source is the envelopes' source. Default: Name.
+	Source string
+	// MaxBody is the largest body accepted, in bytes. Default: DefaultMaxBody.
+	MaxBody int64
+	// MapCustomer maps a contact key ("tel:+33612345678") to the operator's customer id; ok
+	// false keeps the key as the customer id. Default: nil, the key is the customer id.
+	MapCustomer func(contactKey string) (customerID string, ok bool)
+}
+
+func (c *Config) setDefaults() {
+	if c.Region == "" {
+		c.Region = contact.DefaultRegion
+	}
+	if c.Source == "" {
+		c.Source = Name
+	}
+	if c.MaxBody == 0 {
+		c.MaxBody = DefaultMaxBody
+	}
+}
+
+// Validate reports every problem of the configuration at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.AppSecret == "" {
+		errs = append(errs, errors.New("whatsapp: AppSecret (LEDGER_META_APP_SECRET) is required"))
+	}
+	if c.Region != "" && phonenumbers.GetCountryCodeForRegion(c.Region) == 0 {
+		errs = append(errs, fmt.Errorf("whatsapp: Region %q is not a phone region (ISO 3166 code such as FR or US)", c.Region))
+	}
+	if c.MaxBody < 0 {
+		errs = append(errs, fmt.Errorf("whatsapp: MaxBody %d must not be negative", c.MaxBody))
+	}
+	return errors.Join(errs...)
+}
+
+// Provider verifies and translates WhatsApp Cloud API webhooks.
+type Provider struct {
+	cfg Config
+}
+
+var (
+	_ webhooks.Provider   = (*Provider)(nil)
+	_ webhooks.Handshaker = (*Provider)(nil)
+)
+
+// New returns the provider, or the configuration's problems.
+func New(cfg Config) (*Provider, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Provider{cfg: cfg}, nil
+}
+
+// Name returns "whatsapp".
+func (p *Provider) Name() string { return Name }
+
+// MaxBody returns the configured body limit.
+func (p *Provider) MaxBody() int64 { return p.cfg.MaxBody }
+
+// Verify checks X-Hub-Signature-256 against the raw body. Meta signs no timestamp, so
+// now is not used.
+func (p *Provider) Verify(r *http.Request, body []byte, _ time.Time) error {
+	return verifyHubSignature(r.Header.Get(SignatureHeader), body, p.cfg.AppSecret)
+}
+
+func verifyHubSignature(header string, body []byte, secret string) error {
+	if header == "" {
+		return fmt.Errorf("%w: %s header is missing", webhooks.ErrUnauthorized, SignatureHeader)
+	}
+	hexSig, ok := strings.CutPrefix(header, "sha256=")
+	if !ok {
+		return fmt.Errorf("%w: %s must start with sha256=", webhooks.ErrUnauthorized, SignatureHeader)
+	}
+	got, err := hex.DecodeString(hexSig)
+	if err != nil || len(got) != sha256.Size {
+		return fmt.Errorf("%w: %s is not a hex SHA-256 digest", webhooks.ErrUnauthorized, SignatureHeader)
+	}
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	if !hmac.Equal(got, mac.Sum(nil)) {
+		return fmt.Errorf("%w: %s does not match the body", webhooks.ErrUnauthorized, SignatureHeader)
+	}
+	return nil
+}
+
+// Handshake answers Meta's subscription check: hub.mode=subscribe and the right
+// hub.verify_token get 200 with hub.challenge as the plain body; anything else gets 403.
+func (p *Provider) Handshake(w http.ResponseWriter, r *http.Request) {
+	handshake(w, r, p.cfg.VerifyToken)
+}
+
+func handshake(w http.ResponseWriter, r *http.Request, token string) {
+	q := r.URL.Query()
+	challenge := q.Get("hub.challenge")
+	if token == "" || q.Get("hub.mode") != "subscribe" || !equalSecret(q.Get("hub.verify_token"), token) || challenge == "" {
+		http.Error(w, "verification refused", http.StatusForbidden)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, challenge)
+}
+
+// equalSecret compares in constant time, also hiding the secret's length.
+func equalSecret(got, want string) bool {
+	g, w := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
+	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
+}
+
+// Wire shapes of the Cloud API webhook (only the fields the ledger reads).
+type (
+	payload struct {
+		Object string  `json:"object"`
+		Entry  []entry `json:"entry"`
+	}
+	entry struct {
+		ID      string   `json:"id"`
+		Changes []change `json:"changes"`
+	}
+	change struct {
+		Field string `json:"field"`
+		Value value  `json:"value"`
+	}
+	value struct {
+		MessagingProduct string `json:"messaging_product"`
+		Metadata         struct {
+			DisplayPhoneNumber string `json:"display_phone_number"`
+			PhoneNumberID      string `json:"phone_number_id"`
+		} `json:"metadata"`
+		Contacts []struct {
+			Profile struct {
+				Name string `json:"name"`
+			} `json:"profile"`
+			WaID string `json:"wa_id"`
+		} `json:"contacts"`
+		Messages []message `json:"messages"`
+		Statuses []status  `json:"statuses"`
+	}
+	message struct {
+		From      string `json:"from"`
+		ID        string `json:"id"`
+		Timestamp string `json:"timestamp"`
+		Type      string `json:"type"`
+		GroupID   string `json:"group_id"`
+	}
+	status struct {
+		ID            string `json:"id"`
+		Status        string `json:"status"`
+		Timestamp     string `json:"timestamp"`
+		RecipientID   string `json:"recipient_id"`
+		RecipientType string `json:"recipient_type"`
+		Conversation  *struct {
+			ID     string `json:"id"`
+			Origin struct {
+				Type string `json:"type"`
+			} `json:"origin"`
+		} `json:"conversation"`
+		Pricing *struct {
+			Category string `json:"category"`
+		} `json:"pricing"`
+		Errors []struct {
+			Code      json.Number `json:"code"`
+			Title     string      `json:"title"`
+			Message   string      `json:"message"`
+			ErrorData struct {
+				Details string `json:"details"`
+			} `json:"error_data"`
+		} `json:"errors"`
+	}
+)
+
+// Event data written by this adapter: the contract's fields plus a few extensions
+// (conversation_id, message_type, provider_status), which the ledger keeps in Event.Data.
+type (
+	startedData struct {
+		InteractionID  string               `json:"interaction_id"`
+		Flow           string               `json:"flow"`
+		Direction      string               `json:"direction"`
+		Routing        string               `json:"routing"`
+		Contact        domain.Contact       `json:"contact"`
+		Participants   []domain.Participant `json:"participants,omitempty"`
+		ConversationID string               `json:"conversation_id,omitempty"`
+	}
+	messageData struct {
+		InteractionID  string `json:"interaction_id"`
+		Direction      string `json:"direction"`
+		MessageID      string `json:"message_id"`
+		MessageType    string `json:"message_type,omitempty"`
+		ConversationID string `json:"conversation_id,omitempty"`
+	}
+	endedData struct {
+		InteractionID  string `json:"interaction_id"`
+		Status         string `json:"status"`
+		Reason         string `json:"reason,omitempty"`
+		MessageID      string `json:"message_id"`
+		ProviderStatus string `json:"provider_status"`
+		ConversationID string `json:"conversation_id,omitempty"`
+	}
+)
+
+// businessOrigins are the conversation origin types and pricing categories of a
+// conversation that the business opened (template messages); service, user_initiated
+// and referral_conversion ones were opened by the customer.
+var businessOrigins = map[string]bool{
+	"business_initiated": true, "marketing": true, "marketing_lite": true, "utility": true,
+	"authentication": true, "authentication_international": true,
+}
+
+// Translate turns a verified payload into events (see the package documentation).
+func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]domain.Event, error) {
+	var pl payload
+	if err := json.Unmarshal(body, &pl); err != nil {
+		return nil, fmt.Errorf("%w: not a WhatsApp webhook body: %w", webhooks.ErrBadPayload, err)
+	}
+	if pl.Object != "whatsapp_business_account" {
+		return nil, fmt.Errorf("%w: object is %q, want \"whatsapp_business_account\"", webhooks.ErrBadPayload, clip(pl.Object))
+	}
+	b := &batch{p: p, now: now, started: map[string]int{}, seen: map[string]bool{}}
+	for i, e := range pl.Entry {
+		for j, c := range e.Changes {
+			if c.Field != "messages" {
+				continue
+			}
+			path := fmt.Sprintf("entry[%d].changes[%d].value", i, j)
+			if err := b.change(path, c.Value); err != nil {
+				return nil, fmt.Errorf("%w: %w", webhooks.ErrBadPayload, err)
+			}
+		}
+	}
+	return b.events, nil
+}
+
+// batch collects the events of one payload; started maps an interaction id to the index
+// of its started event, so that a payload yields at most one per dialogue (the earliest),
+// and seen drops a fact repeated within the payload.
+type batch struct {
+	p       *Provider
+	now     time.Time
+	events  []domain.Event
+	started map[string]int
+	seen    map[string]bool
+}
+
+func (b *batch) change(path string, v value) error {
+	if v.MessagingProduct != "" && v.MessagingProduct != "whatsapp" {
+		return fmt.Errorf("%s.messaging_product is %q, want \"whatsapp\"", path, clip(v.MessagingProduct))
+	}
+	phoneID := v.Metadata.PhoneNumberID
+	if phoneID == "" && (len(v.Messages) > 0 || len(v.Statuses) > 0) {
+		return fmt.Errorf("%s.metadata.phone_number_id is required", path)
+	}
+	names := map[string]string{}
+	for _, c := range v.Contacts {
+		names[c.WaID] = c.Profile.Name
+	}
+	for k, m := range v.Messages {
+		if err := b.message(phoneID, m, names[m.From]); err != nil {
+			return fmt.Errorf("%s.messages[%d]: %w", path, k, err)
+		}
+	}
+	for k, s := range v.Statuses {
+		if err := b.status(phoneID, s); err != nil {
+			return fmt.Errorf("%s.statuses[%d]: %w", path, k, err)
+		}
+	}
+	return nil
+}
+
+func (b *batch) message(phoneID string, m message, name string) error {
+	if m.GroupID != "" || m.Type == "system" || m.Type == "request_welcome" {
+		return nil // a group chat, a number change notice, a first-open: no dialogue message
+	}
+	if m.ID == "" {
+		return errors.New("id is required")
+	}
+	at, err := unixSeconds("timestamp", m.Timestamp)
+	if err != nil {
+		return err
+	}
+	e164, customer, err := b.customer("from", m.From)
+	if err != nil {
+		return err
+	}
+	iid := interactionID(phoneID, m.From, at)
+	var parts []domain.Participant
+	if name != "" {
+		parts = []domain.Participant{{Role: "customer", ID: e164, Name: truncate(name, domain.MaxTextBytes)}}
+	}
+	if err := b.start(iid, at, customer, startedData{
+		InteractionID: iid, Flow: domain.FlowWhatsApp.String(), Direction: domain.DirectionIncoming.String(),
+		Routing: domain.RoutingDirect.String(), Contact: domain.Contact{Phone: e164}, Participants: parts,
+	}); err != nil {
+		return err
+	}
+	return b.add(webhooks.EventID(Name, m.ID), domain.TypeInteractionMessage, at, customer, messageData{
+		InteractionID: iid, Direction: domain.DirectionIncoming.String(), MessageID: m.ID, MessageType: m.Type,
+	})
+}
+
+func (b *batch) status(phoneID string, s status) error {
+	switch s.Status {
+	case "sent", "delivered", "read", "failed":
+	default:
+		return nil // deleted, warning, played, ...: nothing the ledger records
+	}
+	if s.RecipientType == "group" {
+		return nil
+	}
+	if s.ID == "" {
+		return errors.New("id is required")
+	}
+	at, err := unixSeconds("timestamp", s.Timestamp)
+	if err != nil {
+		return err
+	}
+	e164, customer, err := b.customer("recipient_id", s.RecipientID)
+	if err != nil {
+		return err
+	}
+	iid := interactionID(phoneID, s.RecipientID, at)
+	var convID, origin string
+	if s.Conversation != nil {
+		convID, origin = s.Conversation.ID, s.Conversation.Origin.Type
+	}
+	if origin == "" && s.Pricing != nil {
+		origin = s.Pricing.Category
+	}
+	id := webhooks.EventID(Name, s.ID, s.Status)
+	switch s.Status {
+	case "sent":
+		if origin == "" || businessOrigins[origin] {
+			flow := domain.FlowWhatsApp
+			if origin == "marketing" || origin == "marketing_lite" {
+				flow = domain.FlowWhatsAppCampaign
+			}
+			if err := b.start(iid, at, customer, startedData{
+				InteractionID: iid, Flow: flow.String(), Direction: domain.DirectionOutgoing.String(),
+				Routing: domain.RoutingDirect.String(), Contact: domain.Contact{Phone: e164}, ConversationID: convID,
+			}); err != nil {
+				return err
+			}
+		}
+		return b.add(id, domain.TypeInteractionMessage, at, customer, messageData{
+			InteractionID: iid, Direction: domain.DirectionOutgoing.String(), MessageID: s.ID, ConversationID: convID,
+		})
+	case "failed":
+		return b.add(id, domain.TypeInteractionEnded, at, customer, endedData{
+			InteractionID: iid, Status: domain.StatusWarning.String(), Reason: failureReason(s),
+			MessageID: s.ID, ProviderStatus: s.Status, ConversationID: convID,
+		})
+	default: // delivered, read
+		return b.add(id, domain.TypeInteractionEnded, at, customer, endedData{
+			InteractionID: iid, Status: domain.StatusDelivered.String(), MessageID: s.ID,
+			ProviderStatus: s.Status, ConversationID: convID,
+		})
+	}
+}
+
+// start adds the dialogue's started event, or keeps the earlier of two in one payload.
+func (b *batch) start(iid string, at time.Time, customer string, d startedData) error {
+	ev, err := domain.NewEvent(webhooks.EventID(Name, "started", iid), domain.TypeInteractionStarted, at, customer, b.p.cfg.Source, d, b.now)
+	if err != nil {
+		return err
+	}
+	if k, ok := b.started[iid]; ok {
+		if at.Before(b.events[k].OccurredAt) {
+			b.events[k] = ev
+		}
+		return nil
+	}
+	b.started[iid] = len(b.events)
+	b.events = append(b.events, ev)
+	return nil
+}
+
+func (b *batch) add(id string, t domain.EventType, at time.Time, customer string, data any) error {
+	if b.seen[id] {
+		return nil
+	}
+	b.seen[id] = true
+	ev, err := domain.NewEvent(id, t, at, customer, b.p.cfg.Source, data, b.now)
+	if err != nil {
+		return err
+	}
+	b.events = append(b.events, ev)
+	return nil
+}
+
+// customer reads a wa_id (international digits without "+") as E.164 and returns the
+// customer id: the operator's mapping of "tel:+<E.164>", or that key.
+func (b *batch) customer(field, waID string) (e164, customerID string, err error) {
+	if waID == "" {
+		return "", "", fmt.Errorf("%s is required", field)
+	}
+	if strings.Trim(waID, "0123456789") != "" {
+		return "", "", fmt.Errorf("%s %q is not a WhatsApp id (digits of an international number)", field, clip(waID))
+	}
+	e164, ok := contact.Phone("+"+waID, b.p.cfg.Region)
+	if !ok {
+		return "", "", fmt.Errorf("%s %q is not a possible phone number", field, clip(waID))
+	}
+	key := contact.PhoneKey(e164)
+	if f := b.p.cfg.MapCustomer; f != nil {
+		if id, ok := f(key); ok && id != "" {
+			return e164, id, nil
+		}
+	}
+	return e164, key, nil
+}
+
+// interactionID is the dialogue rule of the package documentation.
+func interactionID(phoneID, waID string, at time.Time) string {
+	return "wa:" + phoneID + ":" + waID + ":" + at.UTC().Format(time.DateOnly)
+}
+
+func failureReason(s status) string {
+	if len(s.Errors) == 0 {
+		return "failed"
+	}
+	e := s.Errors[0]
+	title := e.Title
+	if title == "" {
+		title = e.Message
+	}
+	if title == "" {
+		title = "failed"
+	}
+	if e.Code != "" {
+		title = fmt.Sprintf("%s (%s)", title, e.Code)
+	}
+	if d := e.ErrorData.Details; d != "" && d != title {
+		title += ": " + d
+	}
+	return truncate(title, domain.MaxTextBytes)
+}
+
+func unixSeconds(field, s string) (time.Time, error) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return time.Time{}, fmt.Errorf("%s %q is not a Unix time in seconds", field, clip(s))
+	}
+	return time.Unix(n, 0).UTC(), nil
+}
+
+// truncate cuts s to at most max bytes on a rune boundary, dropping invalid UTF-8.
+func truncate(s string, max int) string {
+	s = strings.ToValidUTF8(s, "")
+	if len(s) <= max {
+		return s
+	}
+	for max > 0 && !utf8.RuneStart(s[max]) {
+		max--
+	}
+	return s[:max]
+}
+
+func clip(s string) string {
+	if len(s) > 60 {
+		return truncate(s, 60) + "…"
+	}
+	return s
+}

@@ -1,0 +1,437 @@
+package whatsapp
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/interaction-ledger/ledger/adapters/webhooks"
+	"github.com/interaction-ledger/ledger/domain"
+)
+
+const (
+	testSecret = "9f86d081884c7d659a2feaa0c55ad015"
+	testToken  = "ledger-verify-7c1e"
+	phoneID    = "106540352242922"
+	camille    = "33612345678"
+	alex       = "14155550100"
+)
+
+// now is just after the recorded payloads (2026-11-21, 09:14-09:20 UTC).
+var now = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+
+func newProvider(t *testing.T) *Provider {
+	t.Helper()
+	p, err := New(Config{AppSecret: testSecret, VerifyToken: testToken, Region: "FR"})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return p
+}
+
+func load(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func sign(secret string, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+func unix(s int64) time.Time { return time.Unix(s, 0).UTC() }
+
+type wantEvent struct {
+	typ      domain.EventType
+	id       string
+	at       time.Time
+	customer string
+	payload  domain.Payload
+	data     map[string]any // extension fields expected in Event.Data
+}
+
+func TestTranslate(t *testing.T) {
+	const (
+		inMsg     = "wamid.HBgLMzM2MTIzNDU2NzgVAgASGBQzQTRGRjBDMjQ1QjA5RDg5QjE2NwA="
+		imgMsg    = "wamid.HBgLMzM2MTIzNDU2NzgVAgASGBQzQUI3RTcyRDBBNzk0QkY5OTAxMwA="
+		textMsg   = "wamid.HBgLMzM2MTIzNDU2NzgVAgASGBQzQUIzQjQ4MTVCNjlDMzQ0NUE0MQA="
+		campaign  = "wamid.HBgLMTQxNTU1NTAxMDAVAgARGBI0RkE2NzlCNjQ1RTk5Q0JBMEQA"
+		reply     = "wamid.HBgLMzM2MTIzNDU2NzgVAgARGBI5QjFDMzU0RTc3QjJBODhGMTkA"
+		failedMsg = "wamid.HBgLMTQxNTU1NTAxMDAVAgARGBJDMkU5RjAxQTc0QjM2NTdEODgA"
+	)
+	camilleDialogue := "wa:" + phoneID + ":" + camille + ":2026-11-21"
+	alexDialogue := "wa:" + phoneID + ":" + alex + ":2026-11-21"
+	camilleKey, alexKey := "tel:+33612345678", "tel:+14155550100"
+
+	tests := []struct {
+		name string
+		file string
+		want []wantEvent
+	}{
+		{
+			name: "inbound text opens an incoming dialogue",
+			file: "inbound_text.json",
+			want: []wantEvent{
+				{domain.TypeInteractionStarted, webhooks.EventID("whatsapp", "started", camilleDialogue), unix(1795252443), camilleKey,
+					&domain.StartedData{InteractionID: camilleDialogue, Flow: domain.FlowWhatsApp, Direction: domain.DirectionIncoming,
+						Routing: domain.RoutingDirect, Contact: domain.Contact{Phone: "+33612345678"},
+						Participants: []domain.Participant{{Role: "customer", ID: "+33612345678", Name: "Camille Martin"}}}, nil},
+				{domain.TypeInteractionMessage, webhooks.EventID("whatsapp", inMsg), unix(1795252443), camilleKey,
+					&domain.MessageData{InteractionID: camilleDialogue, Direction: domain.DirectionIncoming, MessageID: inMsg},
+					map[string]any{"message_type": "text"}},
+			},
+		},
+		{
+			name: "two messages of one dialogue give one started, the earliest",
+			file: "two_messages.json",
+			want: []wantEvent{
+				{domain.TypeInteractionStarted, webhooks.EventID("whatsapp", "started", camilleDialogue), unix(1795252560), camilleKey,
+					&domain.StartedData{InteractionID: camilleDialogue, Flow: domain.FlowWhatsApp, Direction: domain.DirectionIncoming,
+						Routing: domain.RoutingDirect, Contact: domain.Contact{Phone: "+33612345678"},
+						Participants: []domain.Participant{{Role: "customer", ID: "+33612345678", Name: "Camille Martin"}}}, nil},
+				{domain.TypeInteractionMessage, webhooks.EventID("whatsapp", imgMsg), unix(1795252831), camilleKey,
+					&domain.MessageData{InteractionID: camilleDialogue, Direction: domain.DirectionIncoming, MessageID: imgMsg},
+					map[string]any{"message_type": "image"}},
+				{domain.TypeInteractionMessage, webhooks.EventID("whatsapp", textMsg), unix(1795252560), camilleKey,
+					&domain.MessageData{InteractionID: camilleDialogue, Direction: domain.DirectionIncoming, MessageID: textMsg}, nil},
+			},
+		},
+		{
+			name: "marketing template sent opens a campaign dialogue",
+			file: "status_sent_marketing.json",
+			want: []wantEvent{
+				{domain.TypeInteractionStarted, webhooks.EventID("whatsapp", "started", alexDialogue), unix(1795252510), alexKey,
+					&domain.StartedData{InteractionID: alexDialogue, Flow: domain.FlowWhatsAppCampaign, Direction: domain.DirectionOutgoing,
+						Routing: domain.RoutingDirect, Contact: domain.Contact{Phone: "+14155550100"}},
+					map[string]any{"conversation_id": "c8f41a0d7e3b29a51f6e4d0b8a2c7e91"}},
+				{domain.TypeInteractionMessage, webhooks.EventID("whatsapp", campaign, "sent"), unix(1795252510), alexKey,
+					&domain.MessageData{InteractionID: alexDialogue, Direction: domain.DirectionOutgoing, MessageID: campaign},
+					map[string]any{"conversation_id": "c8f41a0d7e3b29a51f6e4d0b8a2c7e91"}},
+			},
+		},
+		{
+			name: "reply sent in a customer-opened conversation is only a message",
+			file: "status_sent_service.json",
+			want: []wantEvent{
+				{domain.TypeInteractionMessage, webhooks.EventID("whatsapp", reply, "sent"), unix(1795252510), camilleKey,
+					&domain.MessageData{InteractionID: camilleDialogue, Direction: domain.DirectionOutgoing, MessageID: reply}, nil},
+			},
+		},
+		{
+			name: "delivered and read end the dialogue delivered",
+			file: "status_delivered_read.json",
+			want: []wantEvent{
+				{domain.TypeInteractionEnded, webhooks.EventID("whatsapp", reply, "delivered"), unix(1795252512), camilleKey,
+					&domain.EndedData{InteractionID: camilleDialogue, Status: domain.StatusDelivered},
+					map[string]any{"provider_status": "delivered", "message_id": reply}},
+				{domain.TypeInteractionEnded, webhooks.EventID("whatsapp", reply, "read"), unix(1795252560), camilleKey,
+					&domain.EndedData{InteractionID: camilleDialogue, Status: domain.StatusDelivered},
+					map[string]any{"provider_status": "read"}},
+			},
+		},
+		{
+			name: "failed ends with a warning and the provider's reason",
+			file: "status_failed.json",
+			want: []wantEvent{
+				{domain.TypeInteractionEnded, webhooks.EventID("whatsapp", failedMsg, "failed"), unix(1795252831), alexKey,
+					&domain.EndedData{InteractionID: alexDialogue, Status: domain.StatusWarning,
+						Reason: "Message undeliverable (131026): Message Undeliverable."}, nil},
+			},
+		},
+		{
+			name: "other webhook fields yield nothing",
+			file: "template_status_update.json",
+		},
+	}
+	p := newProvider(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := p.Translate(httptest.NewRequest(http.MethodPost, "/v1/webhooks/whatsapp", nil), load(t, tt.file), now)
+			if err != nil {
+				t.Fatalf("Translate: %v", err)
+			}
+			checkEvents(t, got, tt.want)
+		})
+	}
+}
+
+func checkEvents(t *testing.T, got []domain.Event, want []wantEvent) {
+	t.Helper()
+	if len(got) != len(want) {
+		for _, ev := range got {
+			t.Logf("got %s %s %s", ev.Type, ev.ID, ev.Data)
+		}
+		t.Fatalf("got %d events, want %d", len(got), len(want))
+	}
+	for i, w := range want {
+		ev := got[i]
+		if ev.Type != w.typ || ev.ID != w.id || !ev.OccurredAt.Equal(w.at) || ev.CustomerID != w.customer {
+			t.Errorf("event %d: got %s id=%s at=%s customer=%s, want %s id=%s at=%s customer=%s", i,
+				ev.Type, ev.ID, ev.OccurredAt, ev.CustomerID, w.typ, w.id, w.at, w.customer)
+		}
+		if ev.Source != "whatsapp" {
+			t.Errorf("event %d: got source %q, want whatsapp", i, ev.Source)
+		}
+		if !reflect.DeepEqual(ev.Payload, w.payload) {
+			t.Errorf("event %d: got payload %+v, want %+v", i, ev.Payload, w.payload)
+		}
+		if len(w.data) > 0 {
+			var data map[string]any
+			if err := json.Unmarshal(ev.Data, &data); err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range w.data {
+				if data[k] != v {
+					t.Errorf("event %d: got data.%s = %v, want %v", i, k, data[k], v)
+				}
+			}
+		}
+	}
+}
+
+func TestTranslateMapsCustomers(t *testing.T) {
+	p, err := New(Config{AppSecret: testSecret, MapCustomer: func(key string) (string, bool) {
+		if key == "tel:+33612345678" {
+			return "cust-42", true
+		}
+		return "", false
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := p.Translate(nil, load(t, "inbound_text.json"), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range evs {
+		if ev.CustomerID != "cust-42" {
+			t.Errorf("%s: got customer %q, want cust-42", ev.Type, ev.CustomerID)
+		}
+	}
+}
+
+func TestTranslateRejects(t *testing.T) {
+	inbound := string(load(t, "inbound_text.json"))
+	tests := []struct {
+		name string
+		body string
+		want string // in the error message
+	}{
+		{"malformed JSON", `{"object":`, "not a WhatsApp webhook body"},
+		{"wrong type", `{"object":"whatsapp_business_account","entry":{}}`, "not a WhatsApp webhook body"},
+		{"another object", `{"object":"page","entry":[]}`, `object is "page"`},
+		{"bad timestamp", strings.Replace(inbound, `"1795252443"`, `"yesterday"`, 1), "messages[0]: timestamp"},
+		{"stale message", strings.Replace(inbound, `"1795252443"`, `"1700000000"`, 1), "retention window"},
+		{"sender not a number", strings.Replace(inbound, `"from": "33612345678"`, `"from": "bob"`, 1), "messages[0]: from"},
+		{"missing phone number id", strings.Replace(inbound, `"phone_number_id": "106540352242922"`, `"phone_number_id": ""`, 1), "phone_number_id is required"},
+	}
+	p := newProvider(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			evs, err := p.Translate(nil, []byte(tt.body), now)
+			if !errors.Is(err, webhooks.ErrBadPayload) {
+				t.Fatalf("got %v (%d events), want ErrBadPayload", err, len(evs))
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %q, want it to mention %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestIdempotent(t *testing.T) {
+	p := newProvider(t)
+	for _, file := range []string{"inbound_text.json", "two_messages.json", "status_sent_marketing.json", "status_delivered_read.json", "status_failed.json"} {
+		t.Run(file, func(t *testing.T) {
+			body := load(t, file)
+			first, err := p.Translate(nil, body, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			second, err := p.Translate(nil, body, now.Add(26*time.Hour)) // a retry the next day
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(first) == 0 || len(first) != len(second) {
+				t.Fatalf("got %d then %d events", len(first), len(second))
+			}
+			seen := map[string]bool{}
+			for i := range first {
+				if first[i].ID != second[i].ID {
+					t.Errorf("event %d: got id %s then %s", i, first[i].ID, second[i].ID)
+				}
+				if seen[first[i].ID] {
+					t.Errorf("event %d: id %s used twice in one payload", i, first[i].ID)
+				}
+				seen[first[i].ID] = true
+			}
+		})
+	}
+}
+
+func TestVerify(t *testing.T) {
+	body := load(t, "inbound_text.json")
+	tampered := []byte(strings.Replace(string(body), "4521", "4522", 1))
+	tests := []struct {
+		name   string
+		header string
+		body   []byte
+		ok     bool
+	}{
+		{"valid", sign(testSecret, body), body, true},
+		{"missing", "", body, false},
+		{"wrong secret", sign("not-the-secret", body), body, false},
+		{"tampered body", sign(testSecret, body), tampered, false},
+		{"no sha256= prefix", strings.TrimPrefix(sign(testSecret, body), "sha256="), body, false},
+		{"legacy sha1 scheme", "sha1=" + strings.TrimPrefix(sign(testSecret, body), "sha256="), body, false},
+		{"not hex", "sha256=zz", body, false},
+		{"truncated digest", sign(testSecret, body)[:40], body, false},
+		{"upper-case hex", "sha256=" + strings.ToUpper(strings.TrimPrefix(sign(testSecret, body), "sha256=")), body, true},
+	}
+	p := newProvider(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, "/v1/webhooks/whatsapp", nil)
+			if tt.header != "" {
+				r.Header.Set("X-Hub-Signature-256", tt.header)
+			}
+			err := p.Verify(r, tt.body, now)
+			if tt.ok && err != nil {
+				t.Fatalf("got %v, want accepted", err)
+			}
+			if !tt.ok && !errors.Is(err, webhooks.ErrUnauthorized) {
+				t.Fatalf("got %v, want ErrUnauthorized", err)
+			}
+		})
+	}
+}
+
+func TestHandshake(t *testing.T) {
+	tests := []struct {
+		name     string
+		token    string // configured
+		query    url.Values
+		wantCode int
+		wantBody string
+	}{
+		{"right token", testToken, url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {testToken}, "hub.challenge": {"1158201444"}}, 200, "1158201444"},
+		{"wrong token", testToken, url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {"guess"}, "hub.challenge": {"1158201444"}}, 403, ""},
+		{"wrong mode", testToken, url.Values{"hub.mode": {"unsubscribe"}, "hub.verify_token": {testToken}, "hub.challenge": {"1158201444"}}, 403, ""},
+		{"no mode", testToken, url.Values{"hub.verify_token": {testToken}, "hub.challenge": {"1158201444"}}, 403, ""},
+		{"no challenge", testToken, url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {testToken}}, 403, ""},
+		{"no token configured", "", url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {""}, "hub.challenge": {"1158201444"}}, 403, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := New(Config{AppSecret: testSecret, VerifyToken: tt.token})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := httptest.NewRecorder()
+			p.Handshake(w, httptest.NewRequest(http.MethodGet, "/v1/webhooks/whatsapp?"+tt.query.Encode(), nil))
+			body, _ := io.ReadAll(w.Result().Body)
+			if w.Code != tt.wantCode {
+				t.Fatalf("got %d, want %d", w.Code, tt.wantCode)
+			}
+			if tt.wantCode == 200 && string(body) != tt.wantBody {
+				t.Errorf("got body %q, want %q", body, tt.wantBody)
+			}
+			if tt.wantCode != 200 && strings.Contains(string(body), "1158201444") {
+				t.Errorf("refusal echoed the challenge: %q", body)
+			}
+		})
+	}
+}
+
+func TestNew(t *testing.T) {
+	_, err := New(Config{Region: "XX", MaxBody: -1})
+	if err == nil {
+		t.Fatal("got nil, want errors")
+	}
+	for _, want := range []string{"AppSecret", "Region", "MaxBody"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("got %q, want it to report %s", err, want)
+		}
+	}
+	p, err := New(Config{AppSecret: testSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Name() != "whatsapp" || p.MaxBody() != DefaultMaxBody {
+		t.Errorf("got %s %d, want whatsapp %d", p.Name(), p.MaxBody(), DefaultMaxBody)
+	}
+}
+
+func FuzzTranslate(f *testing.F) {
+	entries, err := os.ReadDir("testdata")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".json") {
+			f.Add(load(f, e.Name()))
+		}
+	}
+	p, err := New(Config{AppSecret: testSecret})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		evs, err := p.Translate(nil, body, now)
+		if err != nil {
+			if !errors.Is(err, webhooks.ErrBadPayload) {
+				t.Fatalf("error %v does not wrap ErrBadPayload", err)
+			}
+			if len(evs) != 0 {
+				t.Fatalf("got %d events with an error", len(evs))
+			}
+			return
+		}
+		checkValid(t, evs)
+	})
+}
+
+// checkValid asserts that every event is a valid contract event: it survives the
+// ledger's own decoding and carries an id, a customer and an interaction.
+func checkValid(t *testing.T, evs []domain.Event) {
+	t.Helper()
+	ids := map[string]bool{}
+	for i, ev := range evs {
+		raw, err := ev.Encode()
+		if err != nil {
+			t.Fatalf("event %d: encode: %v", i, err)
+		}
+		back, err := domain.DecodeIncoming(raw, now)
+		if err != nil {
+			t.Fatalf("event %d: %s does not decode: %v", i, raw, err)
+		}
+		if back.ID != ev.ID || ev.CustomerID == "" {
+			t.Fatalf("event %d: id %q customer %q", i, ev.ID, ev.CustomerID)
+		}
+		if ids[ev.ID] {
+			t.Fatalf("event %d: id %s repeated in one payload", i, ev.ID)
+		}
+		ids[ev.ID] = true
+		ref, ok := ev.Payload.(domain.InteractionRef)
+		if !ok || ref.InteractionKey() == "" {
+			t.Fatalf("event %d: %s has no interaction", i, ev.Type)
+		}
+	}
+}
