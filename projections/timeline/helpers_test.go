@@ -1,0 +1,167 @@
+package timeline
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/interaction-ledger/ledger/domain"
+	"github.com/interaction-ledger/ledger/projections"
+)
+
+// harness is a real timeline file in a temp dir, fed through DB.Update + View.Apply.
+type harness struct {
+	t   testing.TB
+	db  *projections.DB
+	v   *View
+	seq uint64
+	now time.Time
+}
+
+func newHarness(t testing.TB) *harness {
+	t.Helper()
+	db, err := projections.OpenDB(filepath.Join(t.TempDir(), "timeline.db"), projections.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	v := New(db)
+	if err := db.Update(v.Init); err != nil {
+		t.Fatal(err)
+	}
+	return &harness{t: t, db: db, v: v, now: time.Now().UTC().Truncate(time.Second)}
+}
+
+// at is a time n minutes before the harness's now.
+func (h *harness) at(minutesAgo int) time.Time {
+	return h.now.Add(-time.Duration(minutesAgo) * time.Minute)
+}
+
+// id returns a stable UUID for a name, so tests can repeat an event.
+func id(name string) string { return uuid.NewSHA1(uuid.NameSpaceOID, []byte(name)).String() }
+
+// ev builds a valid event; name becomes its (stable) id.
+func (h *harness) ev(name string, t domain.EventType, at time.Time, cust string, data any) domain.Event {
+	h.t.Helper()
+	e, err := domain.NewEvent(id(name), t, at, cust, "test", data, h.now)
+	if err != nil {
+		h.t.Fatalf("event %s: %v", name, err)
+	}
+	return e
+}
+
+// taskSubjectKey mirrors eventstore's per-task subject token.
+func taskSubjectKey(cust, taskID string) string {
+	s := sha256.Sum256([]byte(cust + "\x00" + taskID))
+	return "k" + hex.EncodeToString(s[:])[:32]
+}
+
+// subject is where eventstore would store ev: task events on their keyed subject.
+func subject(ev domain.Event) string {
+	s := "ledger.events." + ev.Type.String()
+	if d, ok := ev.Payload.(*domain.TaskData); ok {
+		s += "." + taskSubjectKey(ev.CustomerID, d.TaskID)
+	}
+	return s
+}
+
+// apply applies the events as one batch, each at the next stream sequence, on the subject
+// eventstore would use. It returns the sequence of the last one.
+func (h *harness) apply(evs ...domain.Event) uint64 {
+	h.t.Helper()
+	batch := make([]projections.Applied, len(evs))
+	for i, e := range evs {
+		h.seq++
+		batch[i] = projections.Applied{Seq: h.seq, Subject: subject(e), Event: e}
+	}
+	h.applyBatch(batch)
+	return h.seq
+}
+
+// applyOn applies one event on the given subject.
+func (h *harness) applyOn(subj string, e domain.Event) uint64 {
+	h.t.Helper()
+	h.seq++
+	h.applyBatch([]projections.Applied{{Seq: h.seq, Subject: subj, Event: e}})
+	return h.seq
+}
+
+func (h *harness) applyBatch(batch []projections.Applied) {
+	h.t.Helper()
+	if err := h.db.Update(func(tx *bolt.Tx) error { return h.v.Apply(tx, batch) }); err != nil {
+		h.t.Fatalf("apply: %v", err)
+	}
+}
+
+func (h *harness) timeline(cust string, kinds ...Kind) []Item {
+	h.t.Helper()
+	p, err := h.v.Timeline(cust, kinds, MaxLimit, "")
+	if err != nil {
+		h.t.Fatalf("timeline %s: %v", cust, err)
+	}
+	if p.NextCursor != "" {
+		h.t.Fatalf("timeline %s: more than %d items", cust, MaxLimit)
+	}
+	return p.Items
+}
+
+// snapshot is everything the view answers about a customer, as JSON.
+func (h *harness) snapshot(cust string, taskIDs ...string) string {
+	h.t.Helper()
+	card, err := h.v.Card(cust)
+	must(h.t, err)
+	chats, err := h.v.Chats(cust)
+	must(h.t, err)
+	tasks, err := h.v.Tasks(cust)
+	must(h.t, err)
+	visits, err := h.v.Visits(cust)
+	must(h.t, err)
+	segs, err := h.v.Segments(cust)
+	must(h.t, err)
+	type taskState struct {
+		State string
+		Task  Task
+	}
+	var ts []taskState
+	for _, tid := range taskIDs {
+		st, t, err := h.v.Task(cust, tid)
+		must(h.t, err)
+		ts = append(ts, taskState{st.String(), t})
+	}
+	b, err := json.MarshalIndent(map[string]any{"timeline": h.timeline(cust), "card": card, "chats": chats,
+		"tasks": tasks, "visits": visits, "segments": segs, "task_states": ts}, "", " ")
+	must(h.t, err)
+	return string(b)
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Event data builders.
+func started(iid, flow, dir string) map[string]any {
+	return map[string]any{"interaction_id": iid, "flow": flow, "direction": dir, "routing": "direct", "agent_id": "ag-1"}
+}
+
+func ended(iid, status string) map[string]any {
+	return map[string]any{"interaction_id": iid, "status": status}
+}
+
+func message(iid, dir string) map[string]any {
+	return map[string]any{"interaction_id": iid, "direction": dir}
+}
+
+func task(tid, title string) map[string]any { return map[string]any{"task_id": tid, "title": title} }

@@ -1,0 +1,291 @@
+package timeline
+
+import (
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// merge moves everything of customer from under the customer it was merged into, and
+// remembers the alias so later events addressed to from land there too.
+func (w *writer) merge(from, into string) error {
+	to := w.resolve(into)
+	if to == from {
+		return nil // a merge back into a customer merged into this one: a cycle, ignored
+	}
+	if w.alias.Get([]byte(from)) == nil {
+		if err := w.move(from, to); err != nil {
+			return fmt.Errorf("merge %s into %s: %w", from, to, err)
+		}
+	} else if err := w.merged.Delete(pairKey(string(w.alias.Get([]byte(from))), from)); err != nil {
+		return err // merged before: its entries already live elsewhere; only repoint it
+	}
+	// Aliases that pointed to from now point to to, so that every alias is one hop.
+	for _, k := range prefixKeys(w.merged, custPrefix(from)) {
+		m := string(k[len(from)+1:])
+		if err := w.merged.Delete(k); err != nil {
+			return err
+		}
+		if m == to {
+			if err := w.alias.Delete([]byte(m)); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := w.alias.Put([]byte(m), []byte(to)); err != nil {
+			return err
+		}
+		if err := w.merged.Put(pairKey(to, m), nil); err != nil {
+			return err
+		}
+	}
+	if err := w.alias.Put([]byte(from), []byte(to)); err != nil {
+		return err
+	}
+	return w.merged.Put(pairKey(to, from), nil)
+}
+
+// move re-files every entry of customer a under customer b.
+func (w *writer) move(a, b string) error {
+	// Items made by one event each (order, segment, task, card). Interactions move with
+	// their records (owned) and notes, files and visits with their refs, below.
+	for _, k := range prefixKeys(w.items, custPrefix(a)) {
+		p, err := parseItemKey(k)
+		if err != nil {
+			return err
+		}
+		if isInteractionByte(p.kb) || hasRef(p.kb) {
+			continue
+		}
+		it, err := decodeItem(w.items.Get(k))
+		if err != nil {
+			return err
+		}
+		if err := w.unplace(p); err != nil {
+			return err
+		}
+		p.cust = b
+		if err := w.place(p, &it); err != nil {
+			return err
+		}
+	}
+	for _, k := range prefixKeys(w.refs, custPrefix(a)) {
+		kb, id := k[len(a)+1], string(k[len(a)+2:])
+		st, _ := parseRefVal(w.refs.Get(k))
+		src := pos{cust: a, kb: kb, at: st.At.UnixNano(), key: id}
+		var it Item
+		if v := w.items.Get(src.itemKey()); v != nil {
+			var err error
+			if it, err = decodeItem(v); err != nil {
+				return err
+			}
+		}
+		if err := w.unplace(src); err != nil {
+			return err
+		}
+		if err := w.refs.Delete(k); err != nil {
+			return err
+		}
+		bk := refKey(b, kb, id)
+		if old, ok := parseRefVal(w.refs.Get(bk)); ok {
+			if !st.After(old) {
+				continue // the survivor's own is newer
+			}
+			if err := w.unplace(pos{cust: b, kb: kb, at: old.At.UnixNano(), key: id}); err != nil {
+				return err
+			}
+		}
+		if err := w.refs.Put(bk, refVal(st)); err != nil {
+			return err
+		}
+		src.cust = b
+		if err := w.place(src, &it); err != nil {
+			return err
+		}
+	}
+	for _, k := range prefixKeys(w.owned, custPrefix(a)) {
+		id := string(k[len(a)+1:])
+		rec, found, err := w.loadInteraction(id)
+		if err != nil {
+			return err
+		}
+		if !found {
+			if err := w.owned.Delete(k); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := w.reposition(&rec, true, b); err != nil {
+			return err
+		}
+	}
+	for _, k := range prefixKeys(w.tasks, custPrefix(a)) {
+		id := string(k[len(a)+1:])
+		rec, _, err := w.loadTask(a, id)
+		if err != nil {
+			return err
+		}
+		if err := w.unplace(rec.expiryPos(a)); err != nil {
+			return err
+		}
+		if err := w.tasks.Delete(k); err != nil {
+			return err
+		}
+		into, had, err := w.loadTask(b, id)
+		if err != nil {
+			return err
+		}
+		if had {
+			if err := w.unplace(into.expiryPos(b)); err != nil {
+				return err
+			}
+			into.absorb(rec)
+			rec = into
+		}
+		if err := w.place(rec.expiryPos(b), nil); err != nil {
+			return err
+		}
+		if err := w.saveTask(b, &rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// erase removes every entry of customer c and the aliases that point to it. An id merged
+// into another only loses its alias (doc.go, "Merge and erase").
+func (w *writer) erase(c string) error {
+	if to := w.alias.Get([]byte(c)); to != nil {
+		if err := w.merged.Delete(pairKey(string(to), c)); err != nil {
+			return err
+		}
+		return w.alias.Delete([]byte(c))
+	}
+	for _, k := range prefixKeys(w.items, custPrefix(c)) {
+		p, err := parseItemKey(k)
+		if err != nil {
+			return err
+		}
+		if err := w.expiry.Delete(p.expiryKey()); err != nil {
+			return err
+		}
+		if err := w.items.Delete(k); err != nil {
+			return err
+		}
+	}
+	for _, k := range prefixKeys(w.owned, custPrefix(c)) {
+		id := string(k[len(c)+1:])
+		if rec, found, err := w.loadInteraction(id); err != nil {
+			return err
+		} else if found {
+			if err := w.expiry.Delete(rec.pos().expiryKey()); err != nil {
+				return err
+			}
+			if err := w.inters.Delete([]byte(id)); err != nil {
+				return err
+			}
+		}
+		if err := w.owned.Delete(k); err != nil {
+			return err
+		}
+	}
+	for _, k := range prefixKeys(w.tasks, custPrefix(c)) {
+		rec, _, err := w.loadTask(c, string(k[len(c)+1:]))
+		if err != nil {
+			return err
+		}
+		if err := w.expiry.Delete(rec.expiryPos(c).expiryKey()); err != nil {
+			return err
+		}
+		if err := w.tasks.Delete(k); err != nil {
+			return err
+		}
+	}
+	for _, b := range []*bolt.Bucket{w.refs, w.counts} {
+		for _, k := range prefixKeys(b, custPrefix(c)) {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+	}
+	for _, k := range prefixKeys(w.merged, custPrefix(c)) {
+		if err := w.alias.Delete(k[len(c)+1:]); err != nil {
+			return err
+		}
+		if err := w.merged.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Sweep removes up to max entries whose occurred_at is before cutoff, in one write
+// transaction, and returns how many it removed: 0 when nothing is left to remove. Task
+// records go when their latest event is before cutoff, pending or not (doc.go,
+// "Retention").
+func (v *View) Sweep(cutoff time.Time, max int) (removed int, err error) {
+	if max <= 0 {
+		return 0, nil
+	}
+	limit := cutoff.UnixNano()
+	err = v.db.Update(func(tx *bolt.Tx) error {
+		w, err := newWriter(tx)
+		if err != nil {
+			return err
+		}
+		var expired []pos
+		c := w.expiry.Cursor()
+		for k, _ := c.First(); k != nil && len(expired) < max; k, _ = c.Next() {
+			p, err := parseExpiryKey(k)
+			if err != nil {
+				return err
+			}
+			if p.at >= limit {
+				break
+			}
+			expired = append(expired, p)
+		}
+		for _, p := range expired {
+			if err := w.expire(p); err != nil {
+				return fmt.Errorf("sweep %s: %w", p.key, err)
+			}
+		}
+		removed = len(expired)
+		return nil
+	})
+	return removed, err
+}
+
+// expire removes the entry at p and what hangs on it.
+func (w *writer) expire(p pos) error {
+	switch {
+	case p.kb == kbTaskState:
+		if rec, found, err := w.loadTask(p.cust, p.key); err != nil {
+			return err
+		} else if found && rec.LastAt.UnixNano() == p.at {
+			if err := w.tasks.Delete(pairKey(p.cust, p.key)); err != nil {
+				return err
+			}
+		}
+	case isInteractionByte(p.kb):
+		if rec, found, err := w.loadInteraction(p.key); err != nil {
+			return err
+		} else if found && rec.pos() == p {
+			if err := w.inters.Delete([]byte(p.key)); err != nil {
+				return err
+			}
+			if err := w.owned.Delete(pairKey(p.cust, p.key)); err != nil {
+				return err
+			}
+		}
+	case hasRef(p.kb):
+		rk := refKey(p.cust, p.kb, p.key)
+		if st, ok := parseRefVal(w.refs.Get(rk)); ok && st.At.UnixNano() == p.at {
+			if err := w.refs.Delete(rk); err != nil {
+				return err
+			}
+		}
+	}
+	return w.unplace(p)
+}

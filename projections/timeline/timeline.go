@@ -1,0 +1,469 @@
+package timeline
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/interaction-ledger/ledger/domain"
+	"github.com/interaction-ledger/ledger/projections"
+)
+
+// Name is the view's name. WARNING: renaming it re-consumes the whole stream into a new
+// file (it names the file and the durable consumer).
+const Name = "timeline"
+
+// View is the customer card view.
+type View struct{ db *projections.DB }
+
+var _ projections.View = (*View)(nil)
+
+// New returns the timeline view over db.
+func New(db *projections.DB) *View { return &View{db: db} }
+
+// Name implements projections.View.
+func (*View) Name() string { return Name }
+
+// Stream implements projections.View.
+func (*View) Stream() string { return "LEDGER" }
+
+// Init implements projections.View.
+func (*View) Init(tx *bolt.Tx) error {
+	for _, b := range allBuckets() {
+		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+			return fmt.Errorf("create bucket %s: %w", b, err)
+		}
+	}
+	return nil
+}
+
+// interactionRecord is the stored state of one interaction: the fold (stripped of what
+// the card does not show) and where its item sits.
+type interactionRecord struct {
+	Owner string             `json:"owner"`
+	KB    byte               `json:"kb"`
+	At    int64              `json:"at"`
+	Fold  domain.Interaction `json:"fold"`
+}
+
+func (r *interactionRecord) pos() pos {
+	return pos{cust: r.Owner, kb: r.KB, at: r.At, key: r.Fold.ID}
+}
+
+// taskRecord is the stored state of one task.
+type taskRecord struct {
+	TaskID        string            `json:"task_id"`
+	Status        domain.TaskState  `json:"status"`
+	StatusStamp   domain.Stamp      `json:"status_stamp"`
+	Title         string            `json:"title,omitempty"`
+	TitleStamp    domain.Stamp      `json:"title_stamp"`
+	DueAt         *time.Time        `json:"due_at,omitempty"`
+	DueStamp      domain.Stamp      `json:"due_stamp"`
+	AssigneeID    string            `json:"assignee_id,omitempty"`
+	AssigneeStamp domain.Stamp      `json:"assignee_stamp"`
+	CreatedAt     time.Time         `json:"created_at"` // earliest task.created; zero if none seen
+	FirstAt       time.Time         `json:"first_at"`
+	LastAt        time.Time         `json:"last_at"`
+	Seqs          map[string]uint64 `json:"seqs,omitempty"` // keyed-subject sequence per envelope customer_id
+}
+
+// fold applies one task event (idempotent: stamps and maxima only).
+func (r *taskRecord) fold(ev domain.Event, d *domain.TaskData, seq uint64, keyed bool) {
+	st := domain.Stamp{At: ev.OccurredAt, ID: ev.ID}
+	r.TaskID = d.TaskID
+	if st.After(r.StatusStamp) {
+		r.Status, r.StatusStamp = domain.TaskStateAfter(ev.Type), st
+	}
+	if d.Title != "" && st.After(r.TitleStamp) {
+		r.Title, r.TitleStamp = d.Title, st
+	}
+	if d.DueAt != nil && st.After(r.DueStamp) {
+		due := *d.DueAt
+		r.DueAt, r.DueStamp = &due, st
+	}
+	if d.AssigneeID != "" && st.After(r.AssigneeStamp) {
+		r.AssigneeID, r.AssigneeStamp = d.AssigneeID, st
+	}
+	if ev.Type == domain.TypeTaskCreated && (r.CreatedAt.IsZero() || ev.OccurredAt.Before(r.CreatedAt)) {
+		r.CreatedAt = ev.OccurredAt
+	}
+	if r.FirstAt.IsZero() || ev.OccurredAt.Before(r.FirstAt) {
+		r.FirstAt = ev.OccurredAt
+	}
+	if ev.OccurredAt.After(r.LastAt) {
+		r.LastAt = ev.OccurredAt
+	}
+	if keyed {
+		if r.Seqs == nil {
+			r.Seqs = map[string]uint64{}
+		}
+		if seq > r.Seqs[ev.CustomerID] {
+			r.Seqs[ev.CustomerID] = seq
+		}
+	}
+}
+
+// absorb folds another record of the same task into r (a merge of two customers).
+func (r *taskRecord) absorb(o taskRecord) {
+	if o.StatusStamp.After(r.StatusStamp) {
+		r.Status, r.StatusStamp = o.Status, o.StatusStamp
+	}
+	if o.TitleStamp.After(r.TitleStamp) {
+		r.Title, r.TitleStamp = o.Title, o.TitleStamp
+	}
+	if o.DueStamp.After(r.DueStamp) {
+		r.DueAt, r.DueStamp = o.DueAt, o.DueStamp
+	}
+	if o.AssigneeStamp.After(r.AssigneeStamp) {
+		r.AssigneeID, r.AssigneeStamp = o.AssigneeID, o.AssigneeStamp
+	}
+	if !o.CreatedAt.IsZero() && (r.CreatedAt.IsZero() || o.CreatedAt.Before(r.CreatedAt)) {
+		r.CreatedAt = o.CreatedAt
+	}
+	if !o.FirstAt.IsZero() && (r.FirstAt.IsZero() || o.FirstAt.Before(r.FirstAt)) {
+		r.FirstAt = o.FirstAt
+	}
+	if o.LastAt.After(r.LastAt) {
+		r.LastAt = o.LastAt
+	}
+	for c, s := range o.Seqs {
+		if r.Seqs == nil {
+			r.Seqs = map[string]uint64{}
+		}
+		if s > r.Seqs[c] {
+			r.Seqs[c] = s
+		}
+	}
+}
+
+func (r *taskRecord) task(askedAs string) Task {
+	t := Task{TaskID: r.TaskID, Title: r.Title, Status: r.Status.String(), DueAt: r.DueAt, AssigneeID: r.AssigneeID,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.LastAt, LastSeq: r.Seqs[askedAs]}
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = r.FirstAt
+	}
+	return t
+}
+
+func (r *taskRecord) expiryPos(cust string) pos {
+	return pos{cust: cust, kb: kbTaskState, at: r.LastAt.UnixNano(), key: r.TaskID}
+}
+
+// isKeyedTaskSubject reports whether a task event was stored on its per-task subject
+// "ledger.events.task.<action>.k<hash>" (the one task commands' expected sequence reads),
+// rather than on the plain "ledger.events.task.<action>".
+func isKeyedTaskSubject(subject string) bool {
+	if strings.Count(subject, ".") != 4 || !strings.HasPrefix(subject, "ledger.events.task.") {
+		return false
+	}
+	last := subject[strings.LastIndexByte(subject, '.')+1:]
+	return len(last) > 1 && last[0] == 'k'
+}
+
+// writer holds one write transaction's buckets.
+type writer struct {
+	tx                                                               *bolt.Tx
+	items, expiry, counts, refs, tasks, owned, inters, alias, merged *bolt.Bucket
+}
+
+func newWriter(tx *bolt.Tx) (*writer, error) {
+	w := &writer{tx: tx, items: tx.Bucket(bItems), expiry: tx.Bucket(bExpiry), counts: tx.Bucket(bCounts),
+		refs: tx.Bucket(bRefs), tasks: tx.Bucket(bTasks), owned: tx.Bucket(bOwned), inters: tx.Bucket(bInteractions),
+		alias: tx.Bucket(bAliases), merged: tx.Bucket(bMerged)}
+	if w.items == nil || w.expiry == nil || w.counts == nil || w.refs == nil || w.tasks == nil || w.owned == nil ||
+		w.inters == nil || w.alias == nil || w.merged == nil {
+		return nil, fmt.Errorf("timeline buckets missing: Init was not run")
+	}
+	return w, nil
+}
+
+// Apply implements projections.View.
+func (v *View) Apply(tx *bolt.Tx, batch []projections.Applied) error {
+	w, err := newWriter(tx)
+	if err != nil {
+		return err
+	}
+	for _, a := range batch {
+		if err := w.apply(a); err != nil {
+			return fmt.Errorf("apply %s %s (seq %d): %w", a.Event.Type, a.Event.ID, a.Seq, err)
+		}
+	}
+	return nil
+}
+
+func (w *writer) apply(a projections.Applied) error {
+	ev := a.Event
+	if ev.Type.IsDirectory() || ev.CustomerID == "" {
+		return nil
+	}
+	st := domain.Stamp{At: ev.OccurredAt, ID: ev.ID}
+	switch d := ev.Payload.(type) {
+	case *domain.OrderData:
+		action := "created"
+		if ev.Type == domain.TypeOrderUpdated {
+			action = "updated"
+		}
+		return w.putEventItem(ev, KindOrder, Item{OrderID: d.OrderID, Status: d.Status, Total: d.Total,
+			Currency: d.Currency, Changes: d.Changes, Action: action})
+	case *domain.SegmentData:
+		action := domain.SegmentJoined.String()
+		if ev.Type == domain.TypeSegmentLeft {
+			action = domain.SegmentLeft.String()
+		}
+		return w.putEventItem(ev, KindSegment, Item{SegmentID: d.SegmentID, Name: d.Name, Action: action})
+	case *domain.TaskData:
+		return w.task(a, d)
+	case *domain.CustomerUpdatedData:
+		return w.putEventItem(ev, KindCard, Item{Changes: d.Changes})
+	case *domain.NoteData:
+		return w.putRefItem(ev, st, KindNote, d.NoteID, Item{NoteID: d.NoteID, Text: d.Text, AuthorID: d.AuthorID})
+	case *domain.FileData:
+		return w.putRefItem(ev, st, KindFile, d.FileID, Item{FileID: d.FileID, Name: d.Name, Size: d.Size,
+			ContentType: d.ContentType, URL: d.URL})
+	case *domain.VisitData:
+		return w.putRefItem(ev, st, KindVisit, d.VisitID, Item{VisitID: d.VisitID, Source: d.Source,
+			Channel: d.Channel, DurationS: d.DurationS, Pages: d.PageCount})
+	case *domain.MergedData:
+		return w.merge(d.FromCustomerID, ev.CustomerID)
+	case *domain.ErasedData:
+		return w.erase(ev.CustomerID)
+	case domain.InteractionRef:
+		return w.interaction(ev, d.InteractionKey())
+	}
+	return nil
+}
+
+// resolve follows the merge aliases of cust to the customer its entries live under.
+func (w *writer) resolve(cust string) string {
+	return resolveAlias(w.alias, cust)
+}
+
+func resolveAlias(b *bolt.Bucket, cust string) string {
+	for range maxAliasHops {
+		next := b.Get([]byte(cust))
+		if next == nil {
+			return cust
+		}
+		cust = string(next)
+	}
+	return cust
+}
+
+// place writes an item (listed kinds) at p with its expiry key, counting it if new.
+func (w *writer) place(p pos, it *Item) error {
+	if err := w.expiry.Put(p.expiryKey(), nil); err != nil {
+		return err
+	}
+	if !p.listed() {
+		return nil
+	}
+	k := p.itemKey()
+	isNew := w.items.Get(k) == nil
+	val, err := encodeItem(it)
+	if err != nil {
+		return err
+	}
+	if err := w.items.Put(k, val); err != nil {
+		return err
+	}
+	if isNew {
+		return w.count(p.cust, p.kb, +1)
+	}
+	return nil
+}
+
+// unplace removes what place wrote at p (nothing if absent).
+func (w *writer) unplace(p pos) error {
+	if err := w.expiry.Delete(p.expiryKey()); err != nil {
+		return err
+	}
+	if !p.listed() {
+		return nil
+	}
+	k := p.itemKey()
+	if w.items.Get(k) == nil {
+		return nil
+	}
+	if err := w.items.Delete(k); err != nil {
+		return err
+	}
+	return w.count(p.cust, p.kb, -1)
+}
+
+func (w *writer) count(cust string, kb byte, delta int64) error {
+	k := countKey(cust, kb)
+	var n int64
+	if v := w.counts.Get(k); len(v) == 8 {
+		n = int64(binary.BigEndian.Uint64(v))
+	}
+	n += delta
+	if n <= 0 {
+		return w.counts.Delete(k)
+	}
+	return w.counts.Put(k, binary.BigEndian.AppendUint64(nil, uint64(n)))
+}
+
+// putEventItem writes an item that one event makes on its own (keyed by event id).
+func (w *writer) putEventItem(ev domain.Event, kind Kind, it Item) error {
+	it.Kind, it.OccurredAt = string(kind), ev.OccurredAt
+	p := pos{cust: w.resolve(ev.CustomerID), kb: kindBytes[kind], at: ev.OccurredAt.UnixNano(), key: ev.ID}
+	if w.items.Get(p.itemKey()) != nil {
+		return nil // already applied
+	}
+	return w.place(p, &it)
+}
+
+// putRefItem writes an item keyed by its own id (note, file, visit): the latest event wins.
+func (w *writer) putRefItem(ev domain.Event, st domain.Stamp, kind Kind, id string, it Item) error {
+	it.Kind, it.OccurredAt = string(kind), ev.OccurredAt
+	cust, kb := w.resolve(ev.CustomerID), kindBytes[kind]
+	rk := refKey(cust, kb, id)
+	if old, ok := parseRefVal(w.refs.Get(rk)); ok {
+		if !st.After(old) {
+			return nil
+		}
+		if err := w.unplace(pos{cust: cust, kb: kb, at: old.At.UnixNano(), key: id}); err != nil {
+			return err
+		}
+	}
+	if err := w.refs.Put(rk, refVal(st)); err != nil {
+		return err
+	}
+	return w.place(pos{cust: cust, kb: kb, at: ev.OccurredAt.UnixNano(), key: id}, &it)
+}
+
+func (w *writer) loadInteraction(id string) (interactionRecord, bool, error) {
+	v := w.inters.Get([]byte(id))
+	if v == nil {
+		return interactionRecord{}, false, nil
+	}
+	r, err := decodeInteraction(v)
+	return r, err == nil, err
+}
+
+func (w *writer) saveInteraction(r *interactionRecord) error {
+	return w.inters.Put([]byte(r.Fold.ID), encodeInteraction(r))
+}
+
+// interactionItem renders an interaction's timeline item.
+func interactionItem(f *domain.Interaction, kind Kind) Item {
+	it := Item{Kind: string(kind), OccurredAt: f.StartAt, InteractionID: f.ID, Flow: f.Flow.String(),
+		Direction: f.Direction.String(), Status: f.Status.String(), Reason: f.Reason, AgentID: f.AgentID}
+	if !f.EndAt.IsZero() {
+		end := f.EndAt
+		it.EndedAt = &end
+	}
+	switch kind {
+	case KindChat:
+		it.MessageCount = f.MessageCount
+	case KindEmail:
+		it.OpenCount = f.OpenCount
+		if !f.OpenedAt.IsZero() {
+			at := f.OpenedAt
+			it.OpenedAt = &at
+		}
+	}
+	return it
+}
+
+// interaction folds one interaction event and moves or rewrites its item.
+func (w *writer) interaction(ev domain.Event, id string) error {
+	rec, found, err := w.loadInteraction(id)
+	if err != nil {
+		return err
+	}
+	if !rec.Fold.Apply(ev) {
+		return nil // already applied
+	}
+	return w.reposition(&rec, found, w.resolve(rec.Fold.CustomerID))
+}
+
+// reposition writes rec's item at the place its fold and owner now call for, removing it
+// from where it was (had says whether rec was stored before), and saves rec.
+func (w *writer) reposition(rec *interactionRecord, had bool, owner string) error {
+	kb := kbUnindexed
+	kind, ok := kindOfFlow(rec.Fold.Flow)
+	if ok {
+		kb = kindBytes[kind]
+	}
+	np := pos{cust: owner, kb: kb, at: rec.Fold.StartAt.UnixNano(), key: rec.Fold.ID}
+	if had {
+		op := rec.pos()
+		if op != np {
+			if err := w.unplace(op); err != nil {
+				return err
+			}
+		}
+		if op.cust != owner {
+			if err := w.owned.Delete(pairKey(op.cust, rec.Fold.ID)); err != nil {
+				return err
+			}
+		}
+	}
+	rec.Owner, rec.KB, rec.At = owner, kb, np.at
+	var it *Item
+	if ok {
+		item := interactionItem(&rec.Fold, kind)
+		it = &item
+	}
+	if err := w.place(np, it); err != nil {
+		return err
+	}
+	if err := w.owned.Put(pairKey(owner, rec.Fold.ID), nil); err != nil {
+		return err
+	}
+	return w.saveInteraction(rec)
+}
+
+func (w *writer) loadTask(cust, taskID string) (taskRecord, bool, error) {
+	v := w.tasks.Get(pairKey(cust, taskID))
+	if v == nil {
+		return taskRecord{}, false, nil
+	}
+	r, err := decodeTask(v)
+	return r, err == nil, err
+}
+
+func (w *writer) saveTask(cust string, r *taskRecord) error {
+	return w.tasks.Put(pairKey(cust, r.TaskID), encodeTask(r))
+}
+
+// task folds a task event into the task's record and writes the event's timeline item.
+func (w *writer) task(a projections.Applied, d *domain.TaskData) error {
+	ev := a.Event
+	cust := w.resolve(ev.CustomerID)
+	rec, had, err := w.loadTask(cust, d.TaskID)
+	if err != nil {
+		return err
+	}
+	if had {
+		if err := w.unplace(rec.expiryPos(cust)); err != nil {
+			return err
+		}
+	}
+	rec.fold(ev, d, a.Seq, isKeyedTaskSubject(a.Subject))
+	if err := w.place(rec.expiryPos(cust), nil); err != nil {
+		return err
+	}
+	if err := w.saveTask(cust, &rec); err != nil {
+		return err
+	}
+	action := strings.TrimPrefix(ev.Type.String(), "task.")
+	return w.putEventItem(ev, KindTask, Item{TaskID: d.TaskID, Title: d.Title, DueAt: d.DueAt, AssigneeID: d.AssigneeID,
+		Status: domain.TaskStateAfter(ev.Type).String(), Action: action})
+}
+
+// prefixKeys returns a copy of every key of b that starts with prefix (keys are copied so
+// the caller may change the bucket while it walks them).
+func prefixKeys(b *bolt.Bucket, prefix []byte) [][]byte {
+	var out [][]byte
+	c := b.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		out = append(out, bytes.Clone(k))
+	}
+	return out
+}

@@ -1,0 +1,250 @@
+package timeline
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/interaction-ledger/ledger/domain"
+)
+
+// Kind is the kind of a timeline item (CONTRACT.md §4). Parse one with ParseKind.
+type Kind string
+
+// The timeline's kinds.
+const (
+	KindCall    Kind = "call"
+	KindEmail   Kind = "email"
+	KindSMS     Kind = "sms"
+	KindChat    Kind = "chat"
+	KindOrder   Kind = "order"
+	KindSegment Kind = "segment"
+	KindTask    Kind = "task"
+	KindNote    Kind = "note"
+	KindFile    Kind = "file"
+	KindVisit   Kind = "visit"
+	KindCard    Kind = "card"
+)
+
+// Kinds lists every kind, in the order the card shows them.
+func Kinds() []Kind {
+	return []Kind{KindCall, KindEmail, KindSMS, KindChat, KindOrder, KindSegment, KindTask, KindNote, KindFile, KindVisit, KindCard}
+}
+
+// kindBytes maps a kind to the byte that stands for it in keys. WARNING: changing a byte
+// makes existing files unreadable; rebuild the view.
+var kindBytes = map[Kind]byte{
+	KindCall: 'c', KindEmail: 'e', KindSMS: 's', KindChat: 'h', KindOrder: 'o', KindSegment: 'g',
+	KindTask: 't', KindNote: 'n', KindFile: 'f', KindVisit: 'v', KindCard: 'd',
+}
+
+// Pseudo-kinds of the expiry bucket: not listed in the timeline.
+const (
+	kbTaskState  byte = 'T' // a task record, at its latest event
+	kbUnindexed  byte = 'u' // an interaction whose flow is not known yet, at its start
+	kbNone       byte = 0
+	maxAliasHops      = 8
+)
+
+// byteKinds is kindBytes reversed, for the hot path.
+var byteKinds = func() (out [256]Kind) {
+	for k, b := range kindBytes {
+		out[b] = k
+	}
+	return out
+}()
+
+func kindOfByte(b byte) (Kind, bool) {
+	k := byteKinds[b]
+	return k, k != ""
+}
+
+func isInteractionByte(b byte) bool {
+	return b == kindBytes[KindCall] || b == kindBytes[KindEmail] || b == kindBytes[KindSMS] || b == kindBytes[KindChat] || b == kbUnindexed
+}
+
+// hasRef reports whether items of the kind are keyed by their own id (latest event wins)
+// and tracked in the refs bucket.
+func hasRef(b byte) bool {
+	return b == kindBytes[KindNote] || b == kindBytes[KindFile] || b == kindBytes[KindVisit]
+}
+
+// KindError reports a kind that is not one of Kinds().
+type KindError struct{ Value string }
+
+func (e *KindError) Error() string {
+	names := make([]string, 0, len(kindBytes))
+	for _, k := range Kinds() {
+		names = append(names, string(k))
+	}
+	return fmt.Sprintf("unknown kind %q (allowed: %s)", e.Value, strings.Join(names, ", "))
+}
+
+// ParseKind returns the kind named s, or a *KindError naming s.
+func ParseKind(s string) (Kind, error) {
+	if _, ok := kindBytes[Kind(s)]; ok {
+		return Kind(s), nil
+	}
+	return "", &KindError{Value: s}
+}
+
+// kindOfFlow is the timeline kind of an interaction: voice is a call, messaging flows are
+// chats (CONTRACT.md §4).
+func kindOfFlow(f domain.Flow) (Kind, bool) {
+	switch {
+	case f == domain.FlowVoice:
+		return KindCall, true
+	case f == domain.FlowEmail:
+		return KindEmail, true
+	case f == domain.FlowSMS:
+		return KindSMS, true
+	case f.IsMessaging():
+		return KindChat, true
+	}
+	return "", false
+}
+
+// ErrBadCursor is returned by Timeline for a cursor it did not write.
+var ErrBadCursor = errors.New("malformed cursor")
+
+// Item is one entry of the timeline. Kind says which of the field groups below it fills;
+// the others are left empty and omitted from JSON.
+type Item struct {
+	Kind       string    `json:"kind"`
+	OccurredAt time.Time `json:"occurred_at"`
+
+	// Interactions (call, email, sms, chat).
+	InteractionID string     `json:"interaction_id,omitempty"`
+	Flow          string     `json:"flow,omitempty"`
+	Direction     string     `json:"direction,omitempty"`
+	Reason        string     `json:"reason,omitempty"`
+	AgentID       string     `json:"agent_id,omitempty"`
+	EndedAt       *time.Time `json:"ended_at,omitempty"`
+	MessageCount  int        `json:"message_count,omitempty"` // chat: always written
+	OpenedAt      *time.Time `json:"opened_at,omitempty"`     // email: always written, null until the first open
+	OpenCount     int        `json:"open_count,omitempty"`    // email: always written
+
+	// Shared: an interaction's, an order's or a task's status; what an order, segment or
+	// task event did; an order's or the card's field changes; a segment's or file's name.
+	Status  string                   `json:"status,omitempty"`
+	Action  string                   `json:"action,omitempty"`
+	Changes map[string]domain.Change `json:"changes,omitempty"`
+	Name    string                   `json:"name,omitempty"`
+
+	// Order.
+	OrderID  string      `json:"order_id,omitempty"`
+	Total    json.Number `json:"total,omitempty"`
+	Currency string      `json:"currency,omitempty"`
+
+	// Segment.
+	SegmentID string `json:"segment_id,omitempty"`
+
+	// Task.
+	TaskID     string     `json:"task_id,omitempty"`
+	Title      string     `json:"title,omitempty"`
+	DueAt      *time.Time `json:"due_at,omitempty"`
+	AssigneeID string     `json:"assignee_id,omitempty"`
+
+	// Note.
+	NoteID   string `json:"note_id,omitempty"`
+	Text     string `json:"text,omitempty"`
+	AuthorID string `json:"author_id,omitempty"`
+
+	// File.
+	FileID      string `json:"file_id,omitempty"`
+	Size        int64  `json:"size,omitempty"`
+	ContentType string `json:"content_type,omitempty"`
+	URL         string `json:"url,omitempty"`
+
+	// Visit. Pages is the number of pages seen.
+	VisitID   string `json:"visit_id,omitempty"`
+	Source    string `json:"source,omitempty"`
+	Channel   string `json:"channel,omitempty"`
+	DurationS int64  `json:"duration_s,omitempty"`
+	Pages     int    `json:"pages,omitempty"`
+}
+
+type itemFields Item // Item without its MarshalJSON
+
+// MarshalJSON writes the item's own fields; an email always has opened_at (null until
+// opened) and open_count, a chat always has message_count.
+func (it Item) MarshalJSON() ([]byte, error) {
+	switch Kind(it.Kind) {
+	case KindEmail:
+		return json.Marshal(struct {
+			itemFields
+			OpenedAt  *time.Time `json:"opened_at"`
+			OpenCount int        `json:"open_count"`
+		}{itemFields(it), it.OpenedAt, it.OpenCount})
+	case KindChat:
+		return json.Marshal(struct {
+			itemFields
+			MessageCount int `json:"message_count"`
+		}{itemFields(it), it.MessageCount})
+	}
+	return json.Marshal(itemFields(it))
+}
+
+// Page is one page of the timeline; NextCursor is empty on the last page.
+type Page struct {
+	Items      []Item `json:"items"`
+	NextCursor string `json:"next_cursor"`
+}
+
+// Card is the summary at the top of the customer card.
+type Card struct {
+	CustomerID string `json:"customer_id"`
+	// LastEmail is the last email SENT to the customer (outgoing), the one the product
+	// asks about; nil when none was sent.
+	LastEmail *Item `json:"last_email"`
+	// LastEmailOpened tells whether the customer opened LastEmail.
+	LastEmailOpened bool `json:"last_email_opened"`
+	// MergedFrom lists the customers merged into this one, sorted.
+	MergedFrom []string `json:"merged_from,omitempty"`
+	// Counts holds the number of timeline items of every kind (zero included).
+	Counts map[string]int `json:"counts"`
+}
+
+// Chat is a row of the Chats tab: one messaging dialogue.
+type Chat struct {
+	InteractionID string    `json:"interaction_id"`
+	StartedAt     time.Time `json:"started_at"`
+	Status        string    `json:"status"` // the interaction's status, or "open" until it ends
+	MessageCount  int       `json:"message_count"`
+	Channel       string    `json:"channel"` // where the customer first wrote: the flow
+}
+
+// Task is a row of the Tasks tab and the state task commands check.
+type Task struct {
+	TaskID     string     `json:"task_id"`
+	Title      string     `json:"title"`
+	Status     string     `json:"status"` // pending, completed (deleted: only from View.Task)
+	DueAt      *time.Time `json:"due_at"`
+	AssigneeID string     `json:"assignee_id"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+	// LastSeq is the stream sequence of the task's last event on its keyed subject, for
+	// the customer id it was asked with: the next command's expected last subject
+	// sequence (0: none).
+	LastSeq uint64 `json:"-"`
+}
+
+// Visit is a row of the Visits tab.
+type Visit struct {
+	VisitID    string    `json:"visit_id"`
+	Source     string    `json:"source"`
+	Channel    string    `json:"channel"`
+	DurationS  int64     `json:"duration_s"`
+	Pages      int       `json:"pages"`
+	OccurredAt time.Time `json:"occurred_at"`
+}
+
+// SegmentChange is a row of the Segments tab.
+type SegmentChange struct {
+	SegmentID  string    `json:"segment_id"`
+	Name       string    `json:"name"`
+	Action     string    `json:"action"` // joined, left
+	OccurredAt time.Time `json:"occurred_at"`
+}
