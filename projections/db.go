@@ -164,12 +164,30 @@ func ReadCheckpoint(tx *bolt.Tx) uint64 {
 	return binary.BigEndian.Uint64(v)
 }
 
-func writeCheckpoint(tx *bolt.Tx, seq uint64) error {
+var checkpointTimeKey = []byte("checkpoint_time")
+
+func writeCheckpoint(tx *bolt.Tx, seq uint64, published time.Time) error {
 	b, err := tx.CreateBucketIfNotExists(metaBucket)
 	if err != nil {
 		return err
 	}
+	if err := b.Put(checkpointTimeKey, binary.BigEndian.AppendUint64(nil, uint64(published.UnixNano()))); err != nil {
+		return err
+	}
 	return b.Put(checkpointKey, binary.BigEndian.AppendUint64(nil, seq))
+}
+
+// CheckpointTime returns the stream timestamp of the last message applied: with the
+// stream's last timestamp it tells how far behind, in time, the view is.
+func (d *DB) CheckpointTime() (time.Time, error) {
+	var t time.Time
+	err := d.View(func(tx *bolt.Tx) error {
+		if v := Meta(tx, string(checkpointTimeKey)); len(v) == 8 {
+			t = time.Unix(0, int64(binary.BigEndian.Uint64(v))).UTC()
+		}
+		return nil
+	})
+	return t, err
 }
 
 // Meta returns a value of the meta bucket (views keep small facts there: last sweep, ...).

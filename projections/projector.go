@@ -37,6 +37,7 @@ type Applied struct {
 
 // Message is one envelope as the stream delivered it.
 type Message struct {
+	Stream    string
 	Seq       uint64
 	Subject   string
 	Data      []byte
@@ -169,7 +170,7 @@ func (p *Projector) Handle(ctx context.Context, msgs []Message) error {
 				return err
 			}
 		}
-		return writeCheckpoint(tx, last.Seq)
+		return writeCheckpoint(tx, last.Seq, last.Published)
 	})
 	if err != nil {
 		return fmt.Errorf("project batch of %d at seq %d into %s: %w", len(msgs), msgs[0].Seq, p.view.Name(), err)

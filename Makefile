@@ -1,0 +1,50 @@
+# The two commands a newcomer runs: `make run` and `make test`.
+.PHONY: run test build vet fuzz-short fuzz bench smoke fmt lint
+
+GO ?= go
+BIN := bin/ledger
+# A development-only secret so that `make run` works out of the box; set your own.
+LEDGER_AUTH_SECRET ?= dev-only-secret-change-me-0123456789abcdef
+export LEDGER_AUTH_SECRET
+
+build:
+	$(GO) build -o $(BIN) ./cmd/ledger
+
+# The ledger on the embedded default, with a day of demo data; prints how to query it.
+run: build
+	./$(BIN) serve --demo
+
+# vet, every test (race detector on), then each fuzz target for a few seconds.
+test: vet
+	$(GO) test -race -timeout 30m ./...
+	$(MAKE) fuzz-short
+
+vet:
+	$(GO) vet ./...
+
+FUZZTIME ?= 3s
+fuzz-short:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg >/dev/null; \
+	  done; \
+	done
+
+# Longer fuzzing: make fuzz FUZZTIME=5m
+fuzz:
+	$(MAKE) fuzz-short FUZZTIME=$(or $(FUZZLONG),2m)
+
+# The benchmark suite at its default size (see README: Performance).
+bench: build
+	./$(BIN) bench
+	$(GO) test -run '^$$' -bench . -benchmem ./domain/... ./projections/... ./eventstore/...
+
+smoke:
+	python3 ../shared/contract-smoke.py
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+lint: vet
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)

@@ -1,0 +1,105 @@
+package httpapi
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+
+	"github.com/interaction-ledger/ledger/adapters/auth"
+	"github.com/interaction-ledger/ledger/adapters/ingest"
+	"github.com/interaction-ledger/ledger/domain"
+)
+
+// postEvents takes one envelope, a JSON array, or NDJSON. One envelope: 202 accepted,
+// 200 duplicate, 400 rejected. A batch: 200 when none was rejected, 207 when some were,
+// 400 when all were; the body says what became of each.
+func (s *Server) postEvents(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody))
+	if err != nil {
+		if isTooLarge(err) {
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: larger than %d bytes", s.cfg.MaxBody), map[string]any{"field": "body"})
+			return
+		}
+		writeError(w, http.StatusBadRequest, "body: "+err.Error(), map[string]any{"field": "body"})
+		return
+	}
+	raws, single, err := splitEnvelopes(r.Header.Get("Content-Type"), body)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error(), map[string]any{"field": "body"})
+		return
+	}
+	if len(raws) > MaxEventsPerRequest {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: %d events, at most %d per request", len(raws), MaxEventsPerRequest), map[string]any{"field": "body"})
+		return
+	}
+	outcomes, err := s.cfg.Ingest.Ingest(r.Context(), raws)
+	if err != nil {
+		s.cfg.Logger.Error("append failed", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "the event stream did not acknowledge the events; retry", nil)
+		return
+	}
+	counts := map[string]int{ingest.StatusAccepted: 0, ingest.StatusDuplicate: 0, ingest.StatusRejected: 0}
+	for _, o := range outcomes {
+		counts[o.Status]++
+	}
+	if single {
+		o := outcomes[0]
+		code := map[string]int{ingest.StatusAccepted: http.StatusAccepted, ingest.StatusDuplicate: http.StatusOK, ingest.StatusRejected: http.StatusBadRequest}[o.Status]
+		resp := map[string]any{"id": o.ID, "status": o.Status, "results": outcomes}
+		if o.Status == ingest.StatusRejected {
+			resp["error"], resp["field"] = o.Error, o.Field
+		}
+		writeJSON(w, code, resp)
+		return
+	}
+	code := http.StatusOK
+	switch rejected := counts[ingest.StatusRejected]; {
+	case len(outcomes) > 0 && rejected == len(outcomes):
+		code = http.StatusBadRequest
+	case rejected > 0:
+		code = http.StatusMultiStatus
+	}
+	writeJSON(w, code, map[string]any{"accepted": counts[ingest.StatusAccepted], "duplicates": counts[ingest.StatusDuplicate],
+		"rejected": counts[ingest.StatusRejected], "results": outcomes})
+}
+
+// splitEnvelopes reads the body as NDJSON (by content type), a JSON array, or one object.
+func splitEnvelopes(contentType string, body []byte) (raws [][]byte, single bool, err error) {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return nil, false, fmt.Errorf("body: empty; send an envelope, a JSON array or NDJSON")
+	}
+	switch {
+	case mt == "application/x-ndjson" || mt == "application/jsonl" || mt == "application/ndjson":
+		sc := bufio.NewScanner(bytes.NewReader(trimmed))
+		sc.Buffer(make([]byte, 0, 64<<10), domain.MaxEnvelopeBytes+1024)
+		for sc.Scan() {
+			line := bytes.TrimSpace(sc.Bytes())
+			if len(line) > 0 {
+				raws = append(raws, bytes.Clone(line))
+			}
+		}
+		if err := sc.Err(); err != nil {
+			return nil, false, fmt.Errorf("body: line %d: %v", len(raws)+1, err)
+		}
+		return raws, false, nil
+	case trimmed[0] == '[':
+		var arr []json.RawMessage
+		if err := json.Unmarshal(trimmed, &arr); err != nil {
+			return nil, false, fmt.Errorf("body: malformed JSON array: %v", err)
+		}
+		raws = make([][]byte, len(arr))
+		for i, a := range arr {
+			raws[i] = a
+		}
+		return raws, false, nil
+	case trimmed[0] == '{':
+		return [][]byte{trimmed}, true, nil
+	}
+	return nil, false, fmt.Errorf("body: must be a JSON object, a JSON array or NDJSON (Content-Type: application/x-ndjson)")
+}

@@ -1,0 +1,46 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/interaction-ledger/ledger/domain"
+	"github.com/interaction-ledger/ledger/projections/history"
+)
+
+func (s *Server) listInteractions(w http.ResponseWriter, r *http.Request, rd domain.Reader) {
+	q, err := history.ParseQuery(r.URL.Query(), s.cfg.Now())
+	if err != nil {
+		s.queryError(w, r, err)
+		return
+	}
+	page, err := s.cfg.History.List(rd, q)
+	if err != nil {
+		s.queryError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
+func (s *Server) getInteraction(w http.ResponseWriter, r *http.Request, rd domain.Reader) {
+	d, err := s.cfg.History.Get(rd, r.PathValue("id"))
+	if errors.Is(err, history.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "interaction "+r.PathValue("id")+" not found", nil)
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+// queryError answers 400 naming the parameter for a *history.QueryError, 500 otherwise.
+func (s *Server) queryError(w http.ResponseWriter, r *http.Request, err error) {
+	var qe *history.QueryError
+	if errors.As(err, &qe) {
+		writeError(w, http.StatusBadRequest, qe.Error(), map[string]any{"param": qe.Param})
+		return
+	}
+	s.internal(w, r, err)
+}

@@ -1,0 +1,44 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/interaction-ledger/ledger/adapters/auth"
+)
+
+func (s *Server) adminStatus(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
+	st, err := s.cfg.Ops.Status(r)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (s *Server) adminDeadLetters(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
+	limit := 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10000 {
+			writeError(w, http.StatusBadRequest, "limit: must be a number from 1 to 10000", map[string]any{"param": "limit"})
+			return
+		}
+		limit = n
+	}
+	dl, err := s.cfg.Ops.DeadLetters(r, limit)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": dl})
+}
+
+func (s *Server) adminRebuild(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
+	res, err := s.cfg.Ops.Rebuild(r, r.PathValue("name"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error(), nil)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, res)
+}

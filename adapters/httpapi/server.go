@@ -1,0 +1,214 @@
+// Package httpapi is the ledger's HTTP interface (CONTRACT.md §4): ingest, the History
+// of interactions, the customer card and its task commands, provider webhooks, the ops
+// endpoints, health and metrics. Handlers translate between HTTP and the views; the
+// rules themselves live in domain and projections.
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/interaction-ledger/ledger/adapters/auth"
+	"github.com/interaction-ledger/ledger/adapters/ingest"
+	"github.com/interaction-ledger/ledger/adapters/metrics"
+	"github.com/interaction-ledger/ledger/domain"
+	"github.com/interaction-ledger/ledger/projections"
+	"github.com/interaction-ledger/ledger/projections/directory"
+	"github.com/interaction-ledger/ledger/projections/history"
+	"github.com/interaction-ledger/ledger/projections/timeline"
+)
+
+// DefaultMaxBody bounds POST /v1/events (413 beyond).
+const DefaultMaxBody = 16 << 20
+
+// MaxEventsPerRequest bounds how many envelopes one request may carry.
+const MaxEventsPerRequest = 10000
+
+// Ops is what the ops endpoints need from the running ledger.
+type Ops interface {
+	Status(r *http.Request) (any, error)
+	DeadLetters(r *http.Request, limit int) (any, error)
+	Rebuild(r *http.Request, view string) (any, error)
+}
+
+// Config wires the server. Every field but Webhooks and Ops is required.
+type Config struct {
+	Verifier   *auth.Verifier
+	Ingest     *ingest.Service
+	Directory  *directory.View
+	History    *history.View
+	Timeline   *timeline.View
+	TimelineDB *projections.DB // to answer task commands once their event is visible
+	Webhooks   http.Handler    // POST/GET /v1/webhooks/{provider}
+	Ops        Ops
+	Metrics    *metrics.Metrics
+	Ready      func() bool
+	Logger     *slog.Logger
+	MaxBody    int64            // default DefaultMaxBody
+	Now        func() time.Time // default time.Now
+	// CommandWait bounds how long a task command waits for its event to be visible in
+	// the card before answering anyway (default 5 s).
+	CommandWait time.Duration
+}
+
+// Server serves the API.
+type Server struct {
+	cfg Config
+	mux *http.ServeMux
+}
+
+// New returns a server for cfg.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxBody == 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.CommandWait == 0 {
+		cfg.CommandWait = 5 * time.Second
+	}
+	if cfg.Ready == nil {
+		cfg.Ready = func() bool { return true }
+	}
+	s := &Server{cfg: cfg, mux: http.NewServeMux()}
+	s.routes()
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+func (s *Server) routes() {
+	s.handle("POST /v1/events", s.scoped(auth.ScopeIngest, s.postEvents))
+	s.handle("GET /v1/interactions", s.reader(s.listInteractions))
+	s.handle("GET /v1/interactions/{id}", s.reader(s.getInteraction))
+	s.handle("GET /v1/customers/{id}/timeline", s.scoped(auth.ScopeHistoryRead, s.getTimeline))
+	s.handle("GET /v1/customers/{id}/card", s.scoped(auth.ScopeHistoryRead, s.getCard))
+	s.handle("GET /v1/customers/{id}/chats", s.scoped(auth.ScopeHistoryRead, s.getChats))
+	s.handle("GET /v1/customers/{id}/tasks", s.scoped(auth.ScopeHistoryRead, s.getTasks))
+	s.handle("GET /v1/customers/{id}/visits", s.scoped(auth.ScopeHistoryRead, s.getVisits))
+	s.handle("GET /v1/customers/{id}/segments", s.scoped(auth.ScopeHistoryRead, s.getSegments))
+	s.handle("POST /v1/customers/{id}/tasks", s.scoped(auth.ScopeTasksWrite, s.taskCommand(domain.TaskCreate)))
+	s.handle("PATCH /v1/customers/{id}/tasks/{task_id}", s.scoped(auth.ScopeTasksWrite, s.taskCommand(domain.TaskEdit)))
+	s.handle("POST /v1/customers/{id}/tasks/{task_id}/complete", s.scoped(auth.ScopeTasksWrite, s.taskCommand(domain.TaskComplete)))
+	s.handle("POST /v1/customers/{id}/tasks/{task_id}/reopen", s.scoped(auth.ScopeTasksWrite, s.taskCommand(domain.TaskReopen)))
+	s.handle("DELETE /v1/customers/{id}/tasks/{task_id}", s.scoped(auth.ScopeTasksWrite, s.taskCommand(domain.TaskDelete)))
+	if s.cfg.Webhooks != nil {
+		s.handle("POST /v1/webhooks/{provider}", s.cfg.Webhooks.ServeHTTP)
+		s.handle("GET /v1/webhooks/{provider}", s.cfg.Webhooks.ServeHTTP)
+	}
+	if s.cfg.Ops != nil {
+		s.handle("GET /v1/admin/status", s.scoped(auth.ScopeOps, s.adminStatus))
+		s.handle("GET /v1/admin/deadletters", s.scoped(auth.ScopeOps, s.adminDeadLetters))
+		s.handle("POST /v1/admin/views/{name}/rebuild", s.scoped(auth.ScopeOps, s.adminRebuild))
+	}
+	s.handle("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.handle("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !s.cfg.Ready() {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "starting"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	if s.cfg.Metrics != nil {
+		s.mux.Handle("GET /metrics", s.cfg.Metrics.Handler())
+	}
+}
+
+// handle registers h under pattern, timing it by pattern and status code.
+func (s *Server) handle(pattern string, h http.HandlerFunc) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		h(rec, r)
+		if s.cfg.Metrics != nil {
+			s.cfg.Metrics.QueryLatency.WithLabelValues(pattern, strconv.Itoa(rec.code)).Observe(time.Since(start).Seconds())
+		}
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.code = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+type principalKey struct{}
+
+// scoped requires a valid token holding scope: 401 without one, 403 without the scope.
+func (s *Server) scoped(scope string, h func(http.ResponseWriter, *http.Request, auth.Principal)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.cfg.Verifier.Verify(r)
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="ledger"`)
+			writeError(w, http.StatusUnauthorized, err.Error(), nil)
+			return
+		}
+		if !p.Has(scope) {
+			writeError(w, http.StatusForbidden, "token lacks scope "+scope, nil)
+			return
+		}
+		h(w, r, p)
+	}
+}
+
+// reader requires history:read and an agent whose active profile grants history access
+// (403 otherwise), and hands the handler the reader as the directory knows it now.
+func (s *Server) reader(h func(http.ResponseWriter, *http.Request, domain.Reader)) http.HandlerFunc {
+	return s.scoped(auth.ScopeHistoryRead, func(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+		rd, ok, err := s.cfg.Directory.Reader(p.Subject)
+		if err != nil {
+			s.internal(w, r, err)
+			return
+		}
+		if !ok {
+			writeError(w, http.StatusForbidden, "agent "+p.Subject+" is not in the directory", nil)
+			return
+		}
+		if !rd.HistoryAccess {
+			writeError(w, http.StatusForbidden, "the active profile of agent "+p.Subject+" has no history access", nil)
+			return
+		}
+		h(w, r, rd)
+	})
+}
+
+func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
+	s.cfg.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	writeError(w, http.StatusInternalServerError, "internal error", nil)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string, extra map[string]any) {
+	body := map[string]any{"error": msg}
+	for k, v := range extra {
+		body[k] = v
+	}
+	writeJSON(w, code, body)
+}
+
+func isTooLarge(err error) bool {
+	var mbe *http.MaxBytesError
+	return errors.As(err, &mbe)
+}

@@ -1,0 +1,101 @@
+package eventstore
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// feed streams a consumer's messages into a buffer and hands them out in batches.
+//
+// Why not Fetch: a fetch of a batch is a round trip in which the server delivers, then the
+// client handles, each side idle while the other works (measured: 75-110k msg/s for 520-byte
+// envelopes on 2 cores). With Consume the server keeps delivering into the buffer (up to
+// PullMaxMessages outstanding) while the previous batch is being handled.
+type feed struct {
+	ch       chan jetstream.Msg
+	stop     chan struct{}
+	stopOnce sync.Once
+	cc       jetstream.ConsumeContext
+	mu       sync.Mutex
+	err      error // the last error reported by the library (kept for the caller's log)
+}
+
+func startFeed(cons jetstream.Consumer, batch int) (*feed, error) {
+	f := &feed{ch: make(chan jetstream.Msg, 2*batch), stop: make(chan struct{})}
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		select {
+		case f.ch <- m:
+		case <-f.stop:
+		}
+	},
+		jetstream.PullMaxMessages(2*batch),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			f.mu.Lock()
+			f.err = err
+			f.mu.Unlock()
+		}))
+	if err != nil {
+		return nil, err
+	}
+	f.cc = cc
+	return f, nil
+}
+
+// lastErr returns and clears the last error the library reported.
+func (f *feed) lastErr() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	err := f.err
+	f.err = nil
+	return err
+}
+
+func (f *feed) close() {
+	f.stopOnce.Do(func() {
+		close(f.stop)
+		f.cc.Stop()
+	})
+}
+
+// errFeedClosed: the library closed the consume context (connection closed).
+var errFeedClosed = errors.New("eventstore: consumer closed")
+
+// next appends to out up to max messages: it waits up to wait for the first, then takes
+// what is already buffered. It returns out unchanged when wait passed with nothing, and
+// ctx's error when ctx is done.
+func (f *feed) next(ctx context.Context, out []jetstream.Msg, max int, wait time.Duration) ([]jetstream.Msg, error) {
+	select {
+	case m := <-f.ch:
+		out = append(out, m)
+	default:
+		t := time.NewTimer(wait)
+		select {
+		case m := <-f.ch:
+			t.Stop()
+			out = append(out, m)
+		case <-t.C:
+			select {
+			case <-f.cc.Closed():
+				return out, errFeedClosed
+			default:
+			}
+			return out, nil
+		case <-ctx.Done():
+			t.Stop()
+			return out, ctx.Err()
+		}
+	}
+	for len(out) < max {
+		select {
+		case m := <-f.ch:
+			out = append(out, m)
+		default:
+			return out, nil
+		}
+	}
+	return out, nil
+}

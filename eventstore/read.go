@@ -1,0 +1,91 @@
+package eventstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Read hands the stream's messages from sequence fromSeq (0 or 1: the start) up to the
+// stream's last sequence at the time of the call to handle, in order, in batches of up to
+// batch (default 1000), then returns nil. It uses an ordered consumer (ephemeral, no acks,
+// recreated by the client on any gap) and is meant for replays, offline or online. An
+// error of handle stops it and is returned wrapped.
+func (s *Store) Read(ctx context.Context, stream string, fromSeq uint64, batch int, handle func(ctx context.Context, batch []Delivery) error) error {
+	if batch <= 0 {
+		batch = DefaultBatch
+	}
+	if fromSeq == 0 {
+		fromSeq = 1
+	}
+	st, err := s.js.Stream(ctx, stream)
+	if err != nil {
+		return fmt.Errorf("eventstore: read %s: %w", stream, err)
+	}
+	state := st.CachedInfo().State
+	end := state.LastSeq
+	if state.Msgs == 0 || end < fromSeq {
+		return nil
+	}
+	cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:   max(fromSeq, state.FirstSeq),
+	})
+	if err != nil {
+		return fmt.Errorf("eventstore: read %s: ordered consumer: %w", stream, err)
+	}
+	f, err := startFeed(cons, batch)
+	if err != nil {
+		return fmt.Errorf("eventstore: read %s: %w", stream, err)
+	}
+	defer f.close()
+	msgs := make([]jetstream.Msg, 0, batch)
+	out := make([]Delivery, 0, batch)
+	for {
+		msgs, err = f.next(ctx, msgs[:0], batch, readIdleWait)
+		if err != nil {
+			return fmt.Errorf("eventstore: read %s: %w", stream, err)
+		}
+		out = out[:0]
+		done := false
+		for _, m := range msgs {
+			md, err := m.Metadata()
+			if err != nil {
+				return fmt.Errorf("eventstore: read %s: metadata: %w", stream, err)
+			}
+			seq := md.Sequence.Stream
+			if seq > end {
+				done = true
+				break
+			}
+			out = append(out, Delivery{Stream: stream, Seq: seq, Subject: m.Subject(), Data: m.Data(), Published: md.Timestamp})
+			if seq == end {
+				done = true
+				break
+			}
+		}
+		if len(out) > 0 {
+			if err := handle(ctx, out); err != nil {
+				return fmt.Errorf("eventstore: read %s: handle batch %d..%d: %w", stream, out[0].Seq, out[len(out)-1].Seq, err)
+			}
+		} else if !done {
+			// Nothing for a while: the messages up to end may have been deleted since the
+			// call began. Stop if nothing is pending.
+			info, err := cons.Info(ctx)
+			if err != nil {
+				return fmt.Errorf("eventstore: read %s: consumer info: %w", stream, err)
+			}
+			if info.NumPending == 0 || info.Delivered.Stream >= end {
+				return nil
+			}
+		}
+		if done {
+			return nil
+		}
+	}
+}
+
+// readIdleWait is how long Read waits for a message before asking whether any is left.
+const readIdleWait = 200 * time.Millisecond

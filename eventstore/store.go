@@ -1,0 +1,383 @@
+package eventstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// The ledger's streams.
+const (
+	// StreamEvents holds every envelope under "ledger.events.>" for Config.MaxAge.
+	StreamEvents = "LEDGER"
+	// StreamDirectory sources "ledger.events.directory.>" from StreamEvents and never
+	// expires, so directory records survive the main stream's retention.
+	StreamDirectory = "LEDGER_DIRECTORY"
+	// StreamDead holds, under "ledger.dead.<view>", envelopes that projectors set aside.
+	StreamDead = "LEDGER_DEAD"
+)
+
+// Subject prefixes of the streams.
+const (
+	subjectEvents    = "ledger.events"
+	subjectDirectory = "ledger.events.directory.>"
+	subjectDead      = "ledger.dead"
+)
+
+// Config configures a Store. The zero value, after setDefaults, runs an embedded server
+// under ./data/nats that accepts in-process connections only.
+type Config struct {
+	// DataDir is the directory of the ledger's data; the JetStream store is DataDir/nats.
+	// Default "./data". Unused with URL.
+	DataDir string
+	// ListenAddr is the embedded server's client listen address, "host:port" (port 0 picks a
+	// free port). "" (the default) listens nowhere: only in-process connections, as in tests.
+	// Ignored with URL.
+	ListenAddr string
+	// URL, if set, connects to this existing NATS JetStream server or cluster and starts no
+	// server. Default "".
+	URL string
+	// Replicas is the streams' replica count. Default 1; 3 on a cluster. Must be 1 for the
+	// embedded server.
+	Replicas int
+	// MaxAge is the retention of StreamEvents. Default 100 days: 3 calendar months are at
+	// most 92 days, plus a margin.
+	MaxAge time.Duration
+	// DuplicateWindow is JetStream's deduplication window by Nats-Msg-Id. Default 2 minutes.
+	// Size it deliberately: the server keeps about 360 bytes per id of the window in memory
+	// (2 minutes at 20k events/s is about 0.8 GiB).
+	DuplicateWindow time.Duration
+	// SyncInterval is how often the embedded server fsyncs its files. Default 1 s. See the
+	// package doc for why an acknowledged message survives kill -9 regardless.
+	SyncInterval time.Duration
+	// SyncAlways makes the embedded server fsync every message before its ack (slow: about
+	// 5k msg/s). Default false.
+	SyncAlways bool
+	// MaxInFlight bounds the asynchronous publishes awaiting their PubAck, across all
+	// concurrent Append calls. Default 4096.
+	MaxInFlight int
+}
+
+// Defaults of Config.
+const (
+	DefaultDataDir         = "./data"
+	DefaultReplicas        = 1
+	DefaultMaxAge          = 100 * 24 * time.Hour
+	DefaultDuplicateWindow = 2 * time.Minute
+	DefaultSyncInterval    = time.Second
+	DefaultMaxInFlight     = 4096
+)
+
+func (c *Config) setDefaults() {
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir
+	}
+	if c.Replicas == 0 {
+		c.Replicas = DefaultReplicas
+	}
+	if c.MaxAge == 0 {
+		c.MaxAge = DefaultMaxAge
+	}
+	if c.DuplicateWindow == 0 {
+		c.DuplicateWindow = DefaultDuplicateWindow
+	}
+	if c.SyncInterval == 0 {
+		c.SyncInterval = DefaultSyncInterval
+	}
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = DefaultMaxInFlight
+	}
+}
+
+// Validate reports every problem of the configuration at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.URL == "" {
+		if c.DataDir == "" {
+			errs = append(errs, errors.New("eventstore: DataDir is required for the embedded server"))
+		}
+		if c.ListenAddr != "" {
+			if _, _, err := splitHostPort(c.ListenAddr); err != nil {
+				errs = append(errs, fmt.Errorf("eventstore: ListenAddr %q: %w", c.ListenAddr, err))
+			}
+		}
+		if c.Replicas != 1 {
+			errs = append(errs, fmt.Errorf("eventstore: Replicas %d: the embedded server holds one replica (use URL for a cluster)", c.Replicas))
+		}
+	}
+	if c.Replicas < 1 || c.Replicas > 5 {
+		errs = append(errs, fmt.Errorf("eventstore: Replicas %d: must be between 1 and 5", c.Replicas))
+	}
+	if c.MaxAge <= 0 {
+		errs = append(errs, fmt.Errorf("eventstore: MaxAge %s: must be positive", c.MaxAge))
+	}
+	if c.DuplicateWindow <= 0 {
+		errs = append(errs, fmt.Errorf("eventstore: DuplicateWindow %s: must be positive", c.DuplicateWindow))
+	} else if c.MaxAge > 0 && c.DuplicateWindow > c.MaxAge {
+		errs = append(errs, fmt.Errorf("eventstore: DuplicateWindow %s: must not exceed MaxAge %s", c.DuplicateWindow, c.MaxAge))
+	}
+	if c.SyncInterval <= 0 {
+		errs = append(errs, fmt.Errorf("eventstore: SyncInterval %s: must be positive", c.SyncInterval))
+	}
+	if c.MaxInFlight <= 0 {
+		errs = append(errs, fmt.Errorf("eventstore: MaxInFlight %d: must be positive", c.MaxInFlight))
+	}
+	return errors.Join(errs...)
+}
+
+func splitHostPort(addr string) (string, int, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("port %q: not a number between 0 and 65535", p)
+	}
+	return host, port, nil
+}
+
+// Store is the ledger's event store: an open connection to JetStream (and the embedded
+// server it started, if any). Its methods are safe for concurrent use.
+type Store struct {
+	cfg      Config
+	log      *slog.Logger
+	srv      *server.Server // nil with Config.URL
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	inflight chan struct{} // a token per publish awaiting its ack
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// closeTimeout bounds Close: draining the connection, then the server's shutdown.
+const closeTimeout = 10 * time.Second
+
+// Open starts the embedded nats-server (unless cfg.URL is set), connects, and creates or
+// updates the three streams. It is idempotent: reopening the same DataDir finds the
+// streams, their messages and the duplicate window as they were.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{cfg: cfg, log: log, inflight: make(chan struct{}, cfg.MaxInFlight)}
+	if cfg.URL == "" {
+		srv, err := startServer(cfg, log)
+		if err != nil {
+			return nil, err
+		}
+		s.srv = srv
+	}
+	nc, err := s.Connect(nats.Name("ledger-eventstore"))
+	if err != nil {
+		s.shutdownServer()
+		return nil, err
+	}
+	s.nc = nc
+	// The library's own bound sits above ours so that it never stalls: Append holds a
+	// token of s.inflight from before a publish until its ack has been received.
+	js, err := jetstream.New(nc,
+		jetstream.WithPublishAsyncMaxPending(2*cfg.MaxInFlight),
+		jetstream.WithPublishAsyncTimeout(publishAckTimeout))
+	if err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("eventstore: jetstream: %w", err)
+	}
+	s.js = js
+	if err := s.ensureStreams(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func startServer(cfg Config, log *slog.Logger) (*server.Server, error) {
+	opts := &server.Options{
+		ServerName:   "ledger",
+		NoSigs:       true,
+		JetStream:    true,
+		StoreDir:     filepath.Join(cfg.DataDir, "nats"),
+		SyncInterval: cfg.SyncInterval,
+		SyncAlways:   cfg.SyncAlways,
+		DontListen:   cfg.ListenAddr == "",
+	}
+	if cfg.ListenAddr != "" {
+		host, port, err := splitHostPort(cfg.ListenAddr)
+		if err != nil {
+			return nil, fmt.Errorf("eventstore: ListenAddr %q: %w", cfg.ListenAddr, err)
+		}
+		opts.Host, opts.Port = host, port
+		if port == 0 {
+			opts.Port = server.RANDOM_PORT
+		}
+	}
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: embedded nats-server: %w", err)
+	}
+	srv.SetLoggerV2(serverLogger{log.With("component", "nats-server")}, false, false, false)
+	go srv.Start()
+	if !srv.ReadyForConnections(30 * time.Second) {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+		return nil, errors.New("eventstore: embedded nats-server not ready within 30s")
+	}
+	if !srv.JetStreamEnabled() {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+		return nil, errors.New("eventstore: embedded nats-server started without JetStream")
+	}
+	return srv, nil
+}
+
+// ensureStreams creates or updates the three streams.
+func (s *Store) ensureStreams(ctx context.Context) error {
+	cfgs := []jetstream.StreamConfig{
+		{
+			Name:        StreamEvents,
+			Description: "ledger events (envelopes), retained MaxAge",
+			Subjects:    []string{subjectEvents + ".>"},
+			Storage:     jetstream.FileStorage,
+			Retention:   jetstream.LimitsPolicy,
+			Discard:     jetstream.DiscardOld,
+			MaxAge:      s.cfg.MaxAge,
+			Duplicates:  s.cfg.DuplicateWindow,
+			Replicas:    s.cfg.Replicas,
+			AllowDirect: true,
+		},
+		{
+			Name:        StreamDirectory,
+			Description: "ledger directory records, sourced from LEDGER, never expired",
+			Storage:     jetstream.FileStorage,
+			Retention:   jetstream.LimitsPolicy,
+			Duplicates:  s.cfg.DuplicateWindow,
+			Replicas:    s.cfg.Replicas,
+			AllowDirect: true,
+			Sources: []*jetstream.StreamSource{{
+				Name:          StreamEvents,
+				FilterSubject: subjectDirectory,
+			}},
+		},
+		{
+			Name:        StreamDead,
+			Description: "envelopes that ledger projectors set aside",
+			Subjects:    []string{subjectDead + ".>"},
+			Storage:     jetstream.FileStorage,
+			Retention:   jetstream.LimitsPolicy,
+			Duplicates:  s.cfg.DuplicateWindow,
+			Replicas:    s.cfg.Replicas,
+			AllowDirect: true,
+		},
+	}
+	for _, c := range cfgs {
+		if _, err := s.js.CreateOrUpdateStream(ctx, c); err != nil {
+			return fmt.Errorf("eventstore: create or update stream %s: %w", c.Name, err)
+		}
+	}
+	return nil
+}
+
+// Close drains the store's connection and shuts the embedded server down, each bounded by
+// ten seconds. It is idempotent: later calls return the first call's result.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		var errs []error
+		if s.nc != nil {
+			closed := make(chan struct{})
+			s.nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
+			if err := s.nc.Drain(); err != nil {
+				s.nc.Close()
+			} else {
+				select {
+				case <-closed:
+				case <-time.After(closeTimeout):
+					errs = append(errs, errors.New("eventstore: connection drain timed out"))
+					s.nc.Close()
+				}
+			}
+		}
+		if err := s.shutdownServer(); err != nil {
+			errs = append(errs, err)
+		}
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}
+
+func (s *Store) shutdownServer() error {
+	if s.srv == nil {
+		return nil
+	}
+	s.srv.Shutdown()
+	done := make(chan struct{})
+	go func() { s.srv.WaitForShutdown(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-time.After(closeTimeout):
+		return errors.New("eventstore: embedded nats-server shutdown timed out")
+	}
+}
+
+// ClientURL returns the URL a producer can connect to: the embedded server's client URL,
+// Config.URL, or "" when the embedded server listens nowhere.
+func (s *Store) ClientURL() string {
+	if s.srv == nil {
+		return s.cfg.URL
+	}
+	if s.cfg.ListenAddr == "" {
+		return ""
+	}
+	return s.srv.ClientURL()
+}
+
+// Connect opens a new connection to the store's server: in-process with the embedded
+// server, to Config.URL otherwise. The caller owns it (watermill closes the connections it
+// is given, so each publisher and subscriber needs its own).
+func (s *Store) Connect(opts ...nats.Option) (*nats.Conn, error) {
+	if s.srv != nil && s.cfg.ListenAddr != "" && os.Getenv("ES_TCP") != "" {
+		return nats.Connect(s.srv.ClientURL(), opts...)
+	}
+	if s.srv != nil {
+		opts = append([]nats.Option{nats.InProcessServer(s.srv)}, opts...)
+		nc, err := nats.Connect("", opts...)
+		if err != nil {
+			return nil, fmt.Errorf("eventstore: connect in-process: %w", err)
+		}
+		return nc, nil
+	}
+	nc, err := nats.Connect(s.cfg.URL, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: connect %s: %w", s.cfg.URL, err)
+	}
+	return nc, nil
+}
+
+// JetStream returns the store's JetStream context, for what this package does not wrap.
+func (s *Store) JetStream() jetstream.JetStream { return s.js }
+
+// serverLogger writes nats-server's log to slog.
+type serverLogger struct{ log *slog.Logger }
+
+func (l serverLogger) Noticef(format string, v ...any) { l.log.Info(fmt.Sprintf(format, v...)) }
+func (l serverLogger) Warnf(format string, v ...any)   { l.log.Warn(fmt.Sprintf(format, v...)) }
+func (l serverLogger) Fatalf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
+func (l serverLogger) Errorf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
+func (l serverLogger) Debugf(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }
+func (l serverLogger) Tracef(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }

@@ -1,0 +1,232 @@
+package history
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/interaction-ledger/ledger/domain"
+	"github.com/interaction-ledger/ledger/projections"
+)
+
+// The benchmark data set: benchN interactions over 90 days before testNow, 500 agents in
+// 50 teams, 40 queues, 2-3 events each, applied in batches of 1000 events.
+const (
+	benchN      = 200_000
+	benchAgents = 500
+	benchQueues = 40
+)
+
+// benchEvents builds the events of interactions [from, to) directly (no JSON
+// validation: the data set must build in seconds).
+func benchEvents(rng *rand.Rand, from, to int, span time.Duration, end time.Time) []domain.Event {
+	var evs []domain.Event
+	n := 0
+	next := func() string { n++; return fmt.Sprintf("b%07d-%07d", from, n) }
+	for i := from; i < to; i++ {
+		id := fmt.Sprintf("in-%08d", i)
+		at := end.Add(-span + span/time.Duration(max(1, to-from))*time.Duration(i-from))
+		cust := fmt.Sprintf("cust-%06d", rng.IntN(100_000))
+		phone := fmt.Sprintf("+336%08d", rng.IntN(100_000_000))
+		agent := fmt.Sprintf("ag%03d", rng.IntN(benchAgents))
+		queue := fmt.Sprintf("q%02d", rng.IntN(benchQueues))
+		routing := domain.RoutingSmart
+		if rng.IntN(3) == 0 {
+			routing, queue = domain.RoutingDirect, ""
+		}
+		flow := domain.Flows()[rng.IntN(8)]
+		sd := &domain.StartedData{InteractionID: id, Flow: flow, Direction: domain.Directions()[rng.IntN(2)], Routing: routing,
+			QueueID: queue, AgentID: agent, Contact: domain.Contact{Phone: phone}}
+		data, _ := json.Marshal(map[string]any{"interaction_id": id, "flow": flow.String(), "routing": routing.String(),
+			"queue_id": queue, "agent_id": agent, "contact": map[string]string{"phone": phone}})
+		evs = append(evs, domain.Event{ID: next(), Type: domain.TypeInteractionStarted, OccurredAt: at, CustomerID: cust, Data: data, Payload: sd})
+		if rng.IntN(5) == 0 {
+			a2 := fmt.Sprintf("ag%03d", rng.IntN(benchAgents))
+			rd := &domain.RoutedData{InteractionID: id, Routing: routing, QueueID: queue, AgentID: a2}
+			evs = append(evs, domain.Event{ID: next(), Type: domain.TypeInteractionRouted, OccurredAt: at.Add(time.Minute), CustomerID: cust,
+				Data: json.RawMessage(`{"interaction_id":"` + id + `","agent_id":"` + a2 + `"}`), Payload: rd})
+		}
+		ed := &domain.EndedData{InteractionID: id, Status: domain.Statuses()[rng.IntN(5)], Reason: "r"}
+		evs = append(evs, domain.Event{ID: next(), Type: domain.TypeInteractionEnded, OccurredAt: at.Add(3 * time.Minute), CustomerID: cust,
+			Data: json.RawMessage(`{"interaction_id":"` + id + `","status":"` + ed.Status.String() + `"}`), Payload: ed})
+	}
+	return evs
+}
+
+func applyBatches(tb testing.TB, v *View, db *projections.DB, evs []domain.Event, size int) {
+	for len(evs) > 0 {
+		k := min(size, len(evs))
+		batch := make([]projections.Applied, k)
+		for i := range k {
+			batch[i] = projections.Applied{Seq: uint64(i + 1), Event: evs[i]}
+		}
+		if err := db.Update(func(tx *bolt.Tx) error { return v.Apply(tx, batch) }); err != nil {
+			tb.Fatal(err)
+		}
+		evs = evs[k:]
+	}
+}
+
+var (
+	benchOnce sync.Once
+	benchView *View
+	benchDB   *projections.DB
+	benchDir  string
+)
+
+// benchData builds the data set once per test binary run and reports how long it took.
+func benchData(b *testing.B) *View {
+	benchOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "history-bench-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchDir = dir
+		db, err := projections.OpenDB(filepath.Join(dir, "history.db"), projections.Options{NoSync: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		v := New(db, Options{Region: "FR"})
+		if err := db.Update(v.Init); err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		rng := rand.New(rand.NewPCG(3, 4))
+		evs := benchEvents(rng, 0, benchN, 90*24*time.Hour, testNow)
+		rng.Shuffle(len(evs), func(i, j int) { // arrival order: mostly in time, locally shuffled
+			if d := i - j; d < 50 && d > -50 {
+				evs[i], evs[j] = evs[j], evs[i]
+			}
+		})
+		applyBatches(b, v, db, evs, 1000)
+		st, _ := v.Stats()
+		fmt.Fprintf(os.Stderr, "bench data: %d interactions, %d events, %d index entries, built in %s, file %d MiB (%d bytes/interaction)\n",
+			st.Interactions, len(evs), st.IndexEntries, time.Since(start).Round(time.Millisecond), st.FileBytes>>20, st.FileBytes/max(1, st.Interactions))
+		benchView, benchDB = v, db
+	})
+	return benchView
+}
+
+func benchReaders() map[string]domain.Reader {
+	team := make([]string, 10)
+	for i := range team {
+		team[i] = fmt.Sprintf("ag%03d", 10+i)
+	}
+	return map[string]domain.Reader{
+		"manager": {AgentID: "ag010", Role: domain.RoleManager, TeamAgents: team, ProfileQueues: []string{"q01", "q02", "q03", "q04"},
+			ProfileFlows: domain.Flows(), HistoryAccess: true},
+		"administrator": {AgentID: "adm", Role: domain.RoleAdministrator, ProfileQueues: []string{"q01", "q02", "q03", "q04"},
+			ProfileFlows: []domain.Flow{domain.FlowVoice, domain.FlowEmail, domain.FlowSMS}, HistoryAccess: true},
+		"collaborator": {AgentID: "ag010", Role: domain.RoleCollaborator, HistoryAccess: true},
+	}
+}
+
+func benchList(b *testing.B, r domain.Reader, q Query) {
+	v := benchData(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	items := 0
+	for b.Loop() {
+		p, err := v.List(r, q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		items = len(p.Items)
+	}
+	b.ReportMetric(float64(items), "items")
+}
+
+func today() Query {
+	return Query{From: startOfDay(testNow), To: startOfDay(testNow).AddDate(0, 0, 1), Desc: true, Limit: 50}
+}
+
+func BenchmarkListToday(b *testing.B) {
+	for _, name := range []string{"collaborator", "manager", "administrator"} {
+		b.Run(name, func(b *testing.B) { benchList(b, benchReaders()[name], today()) })
+	}
+}
+
+func BenchmarkList3MonthsFiltered(b *testing.B) {
+	q := Query{From: domain.RetentionStart(testNow), To: testNow, Desc: true, Limit: 50}
+	queueStatus := q
+	queueStatus.QueueID, queueStatus.Status, queueStatus.Sort = []string{"q02"}, []domain.Status{domain.StatusAborted}, "agent_id"
+	flowDir := q
+	flowDir.Flow, flowDir.Direction, flowDir.Sort = []domain.Flow{domain.FlowVoice}, []domain.Direction{domain.DirectionIncoming}, "agent_id"
+	b.Run("manager/queue+status/sort=agent_id", func(b *testing.B) { benchList(b, benchReaders()["manager"], queueStatus) })
+	b.Run("manager/flow+direction/sort=agent_id", func(b *testing.B) { benchList(b, benchReaders()["manager"], flowDir) })
+	b.Run("administrator/flow+direction/sort=agent_id", func(b *testing.B) { benchList(b, benchReaders()["administrator"], flowDir) })
+	def := q
+	def.Flow, def.Direction = flowDir.Flow, flowDir.Direction
+	b.Run("administrator/flow+direction/sort=start_at", func(b *testing.B) { benchList(b, benchReaders()["administrator"], def) })
+}
+
+func BenchmarkSearchPhone(b *testing.B) {
+	v := benchData(b)
+	// A phone the data set holds.
+	var phone string
+	benchDB.View(func(tx *bolt.Tx) error {
+		k, val := tx.Bucket(bRows).Cursor().Last()
+		r, _ := decodeRow(k, val)
+		phone = r.phone
+		return nil
+	})
+	_ = v
+	q := Query{From: domain.RetentionStart(testNow), To: testNow, Desc: true, Limit: 50}
+	exact := q
+	exact.Q = "0" + phone[3:] // national format
+	suffix := q
+	suffix.Q = phone[len(phone)-6:]
+	b.Run("exact/administrator", func(b *testing.B) { benchList(b, benchReaders()["administrator"], exact) })
+	b.Run("exact/manager", func(b *testing.B) { benchList(b, benchReaders()["manager"], exact) })
+	b.Run("last6/administrator", func(b *testing.B) { benchList(b, benchReaders()["administrator"], suffix) })
+}
+
+func BenchmarkGet(b *testing.B) {
+	v := benchData(b)
+	r := domain.Reader{AgentID: "adm", Role: domain.RoleAdministrator, HistoryAccess: true, ProfileQueues: []string{}, ProfileFlows: domain.Flows()}
+	rng := rand.New(rand.NewPCG(9, 9))
+	b.ReportAllocs()
+	for b.Loop() {
+		_, err := v.Get(r, fmt.Sprintf("in-%08d", rng.IntN(benchN)))
+		if err != nil && err != ErrNotFound {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkApply applies batches of 1000 events (new interactions, in time order) to a
+// growing file.
+func BenchmarkApply(b *testing.B) {
+	v, db := openView(b)
+	rng := rand.New(rand.NewPCG(5, 6))
+	b.ReportAllocs()
+	done := 0
+	for b.Loop() {
+		b.StopTimer()
+		evs := benchEvents(rng, done, done+420, time.Hour, testNow.Add(-time.Duration(100_000-done/420)*time.Minute))
+		done += 420
+		evs = evs[:min(1000, len(evs))]
+		b.StartTimer()
+		applyBatches(b, v, db, evs, 1000)
+	}
+	b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "events/s")
+}
+
+// TestMain removes the shared benchmark data set after the run.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchDB != nil {
+		benchDB.Close()
+	}
+	if benchDir != "" {
+		os.RemoveAll(benchDir)
+	}
+	os.Exit(code)
+}

@@ -1,0 +1,64 @@
+// Package history is the History of interactions view (seeds/history-of-interactions.md,
+// CONTRACT.md §3 and §4): one folded domain.Interaction per interaction, the list rows,
+// the bbolt indexes that answer GET /v1/interactions without a full scan, the query
+// engine, and retention.
+//
+// # Storage
+//
+// The design follows DESIGN.md's known fact: random bbolt inserts are the ceiling, so an
+// interaction writes one row, one detail and a handful of small posting entries, all keys
+// sorted within a batch, and each interaction is written once per batch whatever the
+// number of its events in it.
+//
+//	rows     start_at(8, big-endian unix nanos, sign flipped) | id -> compact binary row
+//	         The list columns plus Agents and Queues (what CanSee needs). It is the time
+//	         index itself: the default list (today, start_at desc) is one cursor walked
+//	         backwards from `to`, reading rows in place, stopping at a full page.
+//	details  id -> start(8) | JSON domain.Interaction. The fold's state for Apply and the
+//	         detail for Get (one Get). The start prefix maps an id to its row key.
+//	index    col | value | 0x00 | start(8) | id -> empty. Posting lists, each in time order:
+//	           a  every agent the interaction passed (current and before a transfer)
+//	           q  every queue it passed
+//	           d  original_routing = direct
+//	           p  the E.164 phone's digits reversed: an exact number is a value, the
+//	              last 6+ digits are a key prefix (a suffix search is a Seek)
+//	           e  the lower-case email
+//	           v  voice_campaign; t template
+//	           u  customer_id as stored (customer.erased finds the customer's interactions)
+//	         Low-cardinality columns (flow, status, direction, routings) have no lists: a
+//	         list of 1/2 to 1/8 of everything is never a better driver than the time index.
+//	counts   col | value -> uint64 for the bounded lists (a, q, d, v, t), plus totals.
+//	merges   from -> to, and merged: to | 0x00 | from. Lists and details show the surviving
+//	         customer (chains resolved at read time, so a merge is order-independent).
+//
+// The access rules use the same lists: a collaborator reads a:self; a manager the union
+// of a:self, a:team agents and q:profile queues; an administrator d:direct and (when the
+// profile has flows) q:profile queues. Those unions are supersets; every candidate is
+// then checked against every filter and domain.Reader.CanSee on its row, so filters never
+// widen visibility and nothing CanSee refuses is ever listed.
+//
+// # Planning
+//
+// Each selective filter (agent_id, queue_id, original_routing=direct, voice_campaign,
+// template, customer_id, contact, q, id) and the reader's visibility is a candidate
+// source, estimated by its counts (contacts and customers: a small constant). The
+// smallest source drives; when none is smaller than the whole table the time index does.
+// Sorted by start_at, the driver is read in sort order (a k-way merge of the posting
+// lists between `from` and `to`) and stops at a full page. Sorted by another column, the
+// driver's candidates in the range are all checked, and the page is the limit+1 smallest
+// by (column value, start_at, interaction_id), picked with a bounded heap.
+//
+// The cursor is keyset: the last item's (sort value, start_at, id) and a hash of the
+// query, so it survives inserts (no offsets) and a cursor of another query is refused.
+//
+// # Caveats
+//
+//   - agent_id and queue_id filter the current agent and queue (the columns); the
+//     posting lists hold every agent and queue, so such a filter reads the lists of the
+//     values and drops rows where the value is no longer current.
+//   - A sort on another column than start_at over a large, dense range reads every
+//     matching row: its cost grows with the result, not with the page.
+//   - Retention removes whole interactions by start_at (Sweep), in bounded transactions.
+//   - customer.erased removes the customer's interactions and those of every customer
+//     merged into it, and the merge records naming them.
+package history

@@ -1,0 +1,702 @@
+package history
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/interaction-ledger/ledger/domain"
+	"github.com/interaction-ledger/ledger/projections/contact"
+)
+
+// Item is one row of the list: the contract's columns, by their names.
+type Item struct {
+	InteractionID   string     `json:"interaction_id"`
+	StartAt         time.Time  `json:"start_at"`
+	EndAt           *time.Time `json:"end_at"`
+	Flow            string     `json:"flow"`
+	Status          string     `json:"status"`
+	Reason          string     `json:"reason"`
+	Direction       string     `json:"direction"`
+	OriginalRouting string     `json:"original_routing"`
+	CurrentRouting  string     `json:"current_routing"`
+	AgentID         string     `json:"agent_id"`
+	QueueID         string     `json:"queue_id"`
+	Contact         string     `json:"contact"` // the phone or email shown
+	VoiceCampaign   string     `json:"voice_campaign"`
+	Template        string     `json:"template"`
+	CustomerID      string     `json:"customer_id"` // the surviving customer after merges
+	CRMRecord       string     `json:"crm_record,omitempty"`
+}
+
+// Page is one page of the list; NextCursor is "" on the last page.
+type Page struct {
+	Items      []Item `json:"items"`
+	NextCursor string `json:"next_cursor"`
+}
+
+// Detail is one interaction opened: every column plus its detail.
+type Detail struct {
+	Item
+	Participants   []domain.Participant `json:"participants"`
+	Events         []domain.EventRecord `json:"events"` // oldest first
+	SRData         json.RawMessage      `json:"sr_data"`
+	CRMRecord      string               `json:"crm_record"`
+	Case           string               `json:"case"`
+	Qualifications []string             `json:"qualifications"`
+	SurveyAnswers  []domain.Survey      `json:"survey_answers"`
+	Invoices       []domain.Invoice     `json:"invoices"`
+	Agents         []string             `json:"agents"`
+	Queues         []string             `json:"queues"`
+	MessageCount   int                  `json:"message_count"`
+	OpenedAt       *time.Time           `json:"opened_at"`
+	OpenCount      int                  `json:"open_count"`
+}
+
+// Get returns the interaction's detail, or ErrNotFound when it does not exist or r may
+// not see it.
+func (v *View) Get(r domain.Reader, id string) (Detail, error) {
+	var d Detail
+	err := v.db.View(func(tx *bolt.Tx) error {
+		in, ok, err := loadDetail(tx.Bucket(bDetails), id)
+		if err != nil {
+			return err
+		}
+		if !ok || !r.CanSee(in.Visibility()) {
+			return ErrNotFound
+		}
+		row := rowOf(&in, v.region)
+		d = Detail{Item: row.item(resolve(tx.Bucket(bMerges), row.customer)),
+			Participants: nonNil(in.Participants), Events: nonNil(in.Events), SRData: in.SRData,
+			CRMRecord: in.CRMRecord, Case: in.Case, Qualifications: nonNil(in.Qualifications),
+			SurveyAnswers: nonNil(in.Surveys), Invoices: nonNil(in.Invoices), Agents: nonNil(in.Agents),
+			Queues: nonNil(in.Queues), MessageCount: in.MessageCount, OpenCount: in.OpenCount}
+		if len(d.SRData) == 0 {
+			d.SRData = json.RawMessage("null")
+		}
+		if !in.OpenedAt.IsZero() {
+			t := in.OpenedAt.UTC()
+			d.OpenedAt = &t
+		}
+		return nil
+	})
+	return d, err
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// contactMatcher is one searched contact: an exact phone, the last digits of one, or an
+// email.
+type contactMatcher struct {
+	e164, suffix, email string
+}
+
+func (v *View) matcher(s string) contactMatcher {
+	if strings.Contains(s, "@") {
+		e, _ := contact.Email(s)
+		return contactMatcher{email: e}
+	}
+	var m contactMatcher
+	m.e164, _ = contact.Phone(s, v.region)
+	if d := contact.Digits(s); len(d) >= contact.MinDigitsSuffix {
+		m.suffix = d
+	}
+	return m
+}
+
+func (m contactMatcher) match(r *row) bool {
+	switch {
+	case m.email != "":
+		return r.email == m.email
+	case r.phone == "":
+		return false
+	case m.e164 != "" && r.phone == m.e164:
+		return true
+	}
+	return m.suffix != "" && strings.HasSuffix(contact.Digits(r.phone), m.suffix)
+}
+
+// plan is a query made ready to run against one transaction.
+type plan struct {
+	q         *Query
+	reader    domain.Reader
+	contacts  []contactMatcher // OR
+	search    *contactMatcher  // q
+	customers map[string]bool  // surviving ids asked for
+	ids       map[string]bool
+	merges    *bolt.Bucket
+	resolved  map[string]string
+	lo, hi    []byte // the time range as tkey bounds [lo, hi)
+}
+
+func (p *plan) customer(stored string) string {
+	if c, ok := p.resolved[stored]; ok {
+		return c
+	}
+	c := resolve(p.merges, stored)
+	p.resolved[stored] = c
+	return c
+}
+
+// match applies every filter of the query and the reader's visibility to a row.
+func (p *plan) match(r *row) bool {
+	q := p.q
+	if (len(q.Flow) > 0 && !slices.Contains(q.Flow, r.flow)) ||
+		(len(q.Status) > 0 && !slices.Contains(q.Status, r.status)) ||
+		(len(q.Direction) > 0 && !slices.Contains(q.Direction, r.direction)) ||
+		(len(q.OriginalRouting) > 0 && !slices.Contains(q.OriginalRouting, r.orig)) ||
+		(len(q.CurrentRouting) > 0 && !slices.Contains(q.CurrentRouting, r.cur)) ||
+		(len(q.AgentID) > 0 && !slices.Contains(q.AgentID, r.agent)) ||
+		(len(q.QueueID) > 0 && !slices.Contains(q.QueueID, r.queue)) ||
+		(len(q.VoiceCampaign) > 0 && !slices.Contains(q.VoiceCampaign, r.campaign)) ||
+		(len(q.Template) > 0 && !slices.Contains(q.Template, r.template)) ||
+		(p.ids != nil && !p.ids[r.id]) {
+		return false
+	}
+	if p.search != nil && !p.search.match(r) {
+		return false
+	}
+	if len(p.contacts) > 0 && !slices.ContainsFunc(p.contacts, func(m contactMatcher) bool { return m.match(r) }) {
+		return false
+	}
+	if p.customers != nil && !p.customers[p.customer(r.customer)] {
+		return false
+	}
+	return p.reader.CanSee(r.visibility())
+}
+
+// source is one way to enumerate candidates: a union of posting lists (exact values,
+// read in key order, or prefixes, collected then sorted), or explicit tkeys.
+type source struct {
+	exact    [][]byte // posting-list prefixes (col|value|0)
+	prefixes [][]byte // partial-value prefixes (col|partial), collected
+	tkeys    [][]byte // explicit candidates
+	estimate uint64
+}
+
+// Planner estimates for posting lists that keep no count (contacts, customers).
+const (
+	estimateExact  = 16
+	estimatePrefix = 256
+)
+
+// sources returns the candidate sources of the query: one per selective filter and one
+// for the reader's visibility; the time index is the fallback. Every candidate is checked
+// against the whole query afterwards, so a source may be a superset.
+func (v *View) sources(tx *bolt.Tx, p *plan) []source {
+	counts := tx.Bucket(bCounts)
+	exact := func(col byte, vals []string) source {
+		var s source
+		for _, val := range vals {
+			if !indexable(val) {
+				continue
+			}
+			pr := prefix(col, val)
+			s.exact = append(s.exact, pr)
+			if counted(col) {
+				s.estimate += readCount(counts, pr[:len(pr)-1])
+			} else {
+				s.estimate += estimateExact
+			}
+		}
+		return s
+	}
+	var out []source
+	r := p.reader
+	switch {
+	case !r.HistoryAccess:
+		out = append(out, source{}) // sees nothing
+	case r.Role == domain.RoleCollaborator:
+		out = append(out, exact(colAgent, []string{r.AgentID}))
+	case r.Role == domain.RoleManager:
+		s := exact(colAgent, append([]string{r.AgentID}, r.TeamAgents...))
+		q := exact(colQueue, r.ProfileQueues)
+		s.exact, s.estimate = append(s.exact, q.exact...), s.estimate+q.estimate
+		out = append(out, s)
+	case r.Role == domain.RoleAdministrator:
+		s := exact(colDirect, []string{"direct"})
+		if len(r.ProfileFlows) > 0 {
+			q := exact(colQueue, r.ProfileQueues)
+			s.exact, s.estimate = append(s.exact, q.exact...), s.estimate+q.estimate
+		}
+		out = append(out, s)
+	default:
+		out = append(out, source{})
+	}
+	q := p.q
+	if len(q.AgentID) > 0 {
+		out = append(out, exact(colAgent, q.AgentID))
+	}
+	if len(q.QueueID) > 0 {
+		out = append(out, exact(colQueue, q.QueueID))
+	}
+	if len(q.OriginalRouting) > 0 && !slices.Contains(q.OriginalRouting, domain.RoutingSmart) {
+		out = append(out, exact(colDirect, []string{"direct"}))
+	}
+	if len(q.VoiceCampaign) > 0 {
+		out = append(out, exact(colCampaign, q.VoiceCampaign))
+	}
+	if len(q.Template) > 0 {
+		out = append(out, exact(colTemplate, q.Template))
+	}
+	if p.customers != nil {
+		var stored []string
+		for c := range p.customers {
+			stored = append(stored, mergedInto(tx.Bucket(bMerged), c)...)
+		}
+		slices.Sort(stored)
+		out = append(out, exact(colCustomer, slices.Compact(stored)))
+	}
+	contactSource := func(ms []contactMatcher) source {
+		var s source
+		for _, m := range ms {
+			if m.email != "" {
+				e := exact(colEmail, []string{m.email})
+				s.exact, s.estimate = append(s.exact, e.exact...), s.estimate+e.estimate
+			}
+			if m.e164 != "" {
+				e := exact(colPhone, []string{reverseDigits(m.e164)})
+				s.exact, s.estimate = append(s.exact, e.exact...), s.estimate+e.estimate
+			}
+			if m.suffix != "" {
+				rev := []byte(m.suffix)
+				slices.Reverse(rev)
+				s.prefixes = append(s.prefixes, append([]byte{colPhone}, rev...))
+				s.estimate += estimatePrefix
+			}
+		}
+		return s
+	}
+	if p.search != nil {
+		out = append(out, contactSource([]contactMatcher{*p.search}))
+	}
+	if len(p.contacts) > 0 {
+		out = append(out, contactSource(p.contacts))
+	}
+	if p.ids != nil {
+		var s source
+		det := tx.Bucket(bDetails)
+		for id := range p.ids {
+			if val := det.Get([]byte(id)); len(val) >= 8 {
+				s.tkeys = append(s.tkeys, append(slices.Clone(val[:8]), id...))
+			}
+		}
+		s.estimate = uint64(len(s.tkeys))
+		out = append(out, s)
+	}
+	return out
+}
+
+// List returns one page of the interactions r may see that match q. A bad cursor is a
+// *QueryError.
+func (v *View) List(r domain.Reader, q Query) (Page, error) {
+	var cur *cursor
+	if q.Cursor != "" {
+		c, err := decodeCursor(q.Cursor)
+		if err != nil {
+			return Page{}, err
+		}
+		if c.hash != q.hash() {
+			return Page{}, qerr("cursor", "belongs to another query (filters, range or sort changed)")
+		}
+		cur = &c
+	}
+	if q.Q != "" && !searchable(q.Q) {
+		return Page{}, qerr("q", "%q is neither a phone number nor an email address", clip(q.Q))
+	}
+	var page Page
+	err := v.db.View(func(tx *bolt.Tx) error {
+		p := &plan{q: &q, reader: r, merges: tx.Bucket(bMerges), resolved: map[string]string{}}
+		for _, c := range q.Contact {
+			p.contacts = append(p.contacts, v.matcher(c))
+		}
+		if q.Q != "" {
+			m := v.matcher(q.Q)
+			p.search = &m
+		}
+		if len(q.CustomerID) > 0 {
+			p.customers = map[string]bool{}
+			for _, c := range q.CustomerID {
+				p.customers[c] = true
+			}
+		}
+		if len(q.ID) > 0 {
+			p.ids = map[string]bool{}
+			for _, id := range q.ID {
+				p.ids[id] = true
+			}
+		}
+		p.lo, p.hi = []byte{}, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+		if !q.From.IsZero() {
+			p.lo = tsBytes(nil, q.From)
+		}
+		if !q.To.IsZero() {
+			p.hi = tsBytes(nil, q.To)
+		}
+		if bytes.Compare(p.lo, p.hi) >= 0 {
+			return nil
+		}
+		var best *source
+		srcs := v.sources(tx, p)
+		for i := range srcs {
+			if best == nil || srcs[i].estimate < best.estimate {
+				best = &srcs[i]
+			}
+		}
+		total := readCount(tx.Bucket(bCounts), countTotal)
+		var err error
+		if q.sortColumn() == "start_at" {
+			page, err = v.listByStart(tx, p, best, total, cur)
+		} else {
+			page, err = v.listSorted(tx, p, best, total, cur)
+		}
+		return err
+	})
+	if page.Items == nil {
+		page.Items = []Item{}
+	}
+	return page, err
+}
+
+// listByStart walks the candidates in start order and stops at a full page: the default
+// list costs a page's worth of reads, not the day's.
+func (v *View) listByStart(tx *bolt.Tx, p *plan, src *source, total uint64, cur *cursor) (Page, error) {
+	lo, hi := p.lo, p.hi
+	if cur != nil {
+		ck := tkeyNanos(cur.start, cur.id)
+		if p.q.Desc {
+			if bytes.Compare(ck, hi) < 0 {
+				hi = ck
+			}
+		} else if next := append(ck, 0); bytes.Compare(next, lo) > 0 {
+			lo = next
+		}
+	}
+	limit := p.q.limit()
+	var page Page
+	var last *row
+	err := v.scan(tx, src, total, lo, hi, p.q.Desc, func(r *row) bool {
+		if !p.match(r) {
+			return true
+		}
+		if len(page.Items) == limit {
+			page.NextCursor = cursor{hash: p.q.hash(), start: last.start, id: last.id}.encode()
+			return false
+		}
+		rr := *r
+		last = &rr
+		page.Items = append(page.Items, r.item(p.customer(r.customer)))
+		return true
+	})
+	return page, err
+}
+
+// listSorted collects every candidate in the range, sorts by (column, start_at, id) and
+// cuts the page after the cursor.
+func (v *View) listSorted(tx *bolt.Tx, p *plan, src *source, total uint64, cur *cursor) (Page, error) {
+	col := p.q.sortColumn()
+	type entry struct {
+		sv string
+		iv int64
+		r  row
+	}
+	var all []entry
+	var after func(e *entry) bool
+	cmpEntry := func(a, b *entry) int {
+		c := cmp.Or(strings.Compare(a.sv, b.sv), cmp.Compare(a.iv, b.iv), cmp.Compare(a.r.start, b.r.start), strings.Compare(a.r.id, b.r.id))
+		if p.q.Desc {
+			return -c
+		}
+		return c
+	}
+	if cur != nil {
+		ce := entry{sv: cur.sval, iv: cur.ival, r: row{start: cur.start, id: cur.id}}
+		after = func(e *entry) bool { return cmpEntry(e, &ce) > 0 }
+	}
+	limit := p.q.limit()
+	err := v.scan(tx, src, total, p.lo, p.hi, false, func(r *row) bool {
+		if !p.match(r) {
+			return true
+		}
+		e := entry{r: *r}
+		e.sv, e.iv = sortValue(col, r, p)
+		if after == nil || after(&e) {
+			all = append(all, e)
+		}
+		return true
+	})
+	if err != nil {
+		return Page{}, err
+	}
+	// A page needs only the first limit+1: select them rather than sort everything.
+	if len(all) > 4*(limit+1) {
+		all = smallest(all, limit+1, func(a, b entry) int { return cmpEntry(&a, &b) })
+	} else {
+		slices.SortFunc(all, func(a, b entry) int { return cmpEntry(&a, &b) })
+	}
+	var page Page
+	for i := range all {
+		if i == limit {
+			l := all[i-1]
+			page.NextCursor = cursor{hash: p.q.hash(), sval: l.sv, ival: l.iv, start: l.r.start, id: l.r.id}.encode()
+			break
+		}
+		page.Items = append(page.Items, all[i].r.item(p.customer(all[i].r.customer)))
+	}
+	return page, nil
+}
+
+// smallest returns the n smallest of s in order, with a bounded max-heap.
+func smallest[T any](s []T, n int, cmpf func(a, b T) int) []T {
+	h := make([]T, 0, n)
+	down := func(i int) {
+		for {
+			l, big := 2*i+1, i
+			if l < len(h) && cmpf(h[l], h[big]) > 0 {
+				big = l
+			}
+			if r := l + 1; r < len(h) && cmpf(h[r], h[big]) > 0 {
+				big = r
+			}
+			if big == i {
+				return
+			}
+			h[i], h[big] = h[big], h[i]
+			i = big
+		}
+	}
+	for _, x := range s {
+		if len(h) < n {
+			h = append(h, x)
+			for i := len(h) - 1; i > 0; {
+				parent := (i - 1) / 2
+				if cmpf(h[i], h[parent]) <= 0 {
+					break
+				}
+				h[i], h[parent] = h[parent], h[i]
+				i = parent
+			}
+		} else if cmpf(x, h[0]) < 0 {
+			h[0] = x
+			down(0)
+		}
+	}
+	slices.SortFunc(h, cmpf)
+	return h
+}
+
+// sortValue is the row's value in a sort column: a string, or a number for end_at.
+func sortValue(col string, r *row, p *plan) (string, int64) {
+	switch col {
+	case "interaction_id":
+		return r.id, 0
+	case "end_at":
+		return "", r.end
+	case "flow":
+		return r.flow.String(), 0
+	case "status":
+		return r.status.String(), 0
+	case "reason":
+		return r.reason, 0
+	case "direction":
+		return r.direction.String(), 0
+	case "original_routing":
+		return r.orig.String(), 0
+	case "current_routing":
+		return r.cur.String(), 0
+	case "agent_id":
+		return r.agent, 0
+	case "queue_id":
+		return r.queue, 0
+	case "contact":
+		return r.contact, 0
+	case "voice_campaign":
+		return r.campaign, 0
+	case "template":
+		return r.template, 0
+	case "customer_id":
+		return p.customer(r.customer), 0
+	}
+	return "", 0
+}
+
+// scan calls fn with every candidate row of src (or of the time index, when that is no
+// more than src's estimate) whose tkey lies in [lo, hi), in tkey order (descending if
+// desc), until fn returns false.
+func (v *View) scan(tx *bolt.Tx, src *source, total uint64, lo, hi []byte, desc bool, fn func(*row) bool) error {
+	rows := tx.Bucket(bRows)
+	if src == nil || src.estimate >= total {
+		return rangeScan(rows.Cursor(), nil, lo, hi, desc, func(k, v []byte) (bool, error) {
+			r, err := decodeRow(k, v)
+			if err != nil {
+				return false, err
+			}
+			return fn(&r), nil
+		})
+	}
+	emit := func(tk []byte) (bool, error) {
+		val := rows.Get(tk)
+		if val == nil {
+			return true, nil // an id filter naming a row that moved: skip
+		}
+		r, err := decodeRow(tk, val)
+		if err != nil {
+			return false, err
+		}
+		return fn(&r), nil
+	}
+	index := tx.Bucket(bIndex)
+	if len(src.prefixes) > 0 || len(src.tkeys) > 0 {
+		// Collected: explicit keys and partial values, plus the exact lists, sorted.
+		keys := slices.Clone(src.tkeys)
+		for _, pr := range src.prefixes {
+			c := index.Cursor()
+			for k, _ := c.Seek(pr); k != nil && bytes.HasPrefix(k, pr); k, _ = c.Next() {
+				if sep := bytes.IndexByte(k, 0); sep >= 0 {
+					keys = append(keys, slices.Clone(k[sep+1:]))
+				}
+			}
+		}
+		for _, pr := range src.exact {
+			if err := rangeScan(index.Cursor(), pr, lo, hi, false, func(k, _ []byte) (bool, error) {
+				keys = append(keys, slices.Clone(k[len(pr):]))
+				return true, nil
+			}); err != nil {
+				return err
+			}
+		}
+		slices.SortFunc(keys, bytes.Compare)
+		keys = slices.CompactFunc(keys, bytes.Equal)
+		if desc {
+			slices.Reverse(keys)
+		}
+		for _, tk := range keys {
+			if bytes.Compare(tk, lo) < 0 || bytes.Compare(tk, hi) >= 0 {
+				continue
+			}
+			if ok, err := emit(tk); !ok || err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return mergeLists(index, src.exact, lo, hi, desc, emit)
+}
+
+// rangeScan walks the keys prefix|t with lo <= t < hi in order (reverse if desc).
+func rangeScan(c *bolt.Cursor, pr, lo, hi []byte, desc bool, fn func(k, v []byte) (bool, error)) error {
+	inRange := func(k []byte) bool {
+		if !bytes.HasPrefix(k, pr) {
+			return false
+		}
+		t := k[len(pr):]
+		return bytes.Compare(t, lo) >= 0 && bytes.Compare(t, hi) < 0
+	}
+	var k, v []byte
+	if desc {
+		k, v = c.Seek(append(slices.Clip(pr), hi...))
+		if k == nil {
+			k, v = c.Last()
+		} else {
+			k, v = c.Prev()
+		}
+		for ; k != nil && inRange(k); k, v = c.Prev() {
+			if ok, err := fn(k, v); !ok || err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for k, v = c.Seek(append(slices.Clip(pr), lo...)); k != nil && inRange(k); k, v = c.Next() {
+		if ok, err := fn(k, v); !ok || err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mergeLists walks the union of the posting lists in tkey order, each tkey once.
+func mergeLists(index *bolt.Bucket, prefixes [][]byte, lo, hi []byte, desc bool, emit func([]byte) (bool, error)) error {
+	type head struct {
+		c    *bolt.Cursor
+		pr   []byte
+		tk   []byte
+		done bool
+	}
+	heads := make([]*head, 0, len(prefixes))
+	valid := func(h *head, k []byte) {
+		if k == nil || !bytes.HasPrefix(k, h.pr) {
+			h.done = true
+			return
+		}
+		t := k[len(h.pr):]
+		if bytes.Compare(t, lo) < 0 || bytes.Compare(t, hi) >= 0 {
+			h.done = true
+			return
+		}
+		h.tk = t
+	}
+	for _, pr := range prefixes {
+		h := &head{c: index.Cursor(), pr: pr}
+		if desc {
+			k, _ := h.c.Seek(append(slices.Clip(pr), hi...))
+			if k == nil {
+				k, _ = h.c.Last()
+			} else {
+				k, _ = h.c.Prev()
+			}
+			valid(h, k)
+		} else {
+			k, _ := h.c.Seek(append(slices.Clip(pr), lo...))
+			valid(h, k)
+		}
+		if !h.done {
+			heads = append(heads, h)
+		}
+	}
+	var prev []byte
+	for len(heads) > 0 {
+		bi := 0
+		for i := 1; i < len(heads); i++ {
+			c := bytes.Compare(heads[i].tk, heads[bi].tk)
+			if (desc && c > 0) || (!desc && c < 0) {
+				bi = i
+			}
+		}
+		h := heads[bi]
+		tk := h.tk
+		if prev == nil || !bytes.Equal(tk, prev) {
+			prev = append(prev[:0], tk...)
+			if ok, err := emit(prev); !ok || err != nil {
+				return err
+			}
+		}
+		var k []byte
+		if desc {
+			k, _ = h.c.Prev()
+		} else {
+			k, _ = h.c.Next()
+		}
+		valid(h, k)
+		if h.done {
+			heads = slices.Delete(heads, bi, bi+1)
+		}
+	}
+	return nil
+}
+
+// String renders a query for logs.
+func (q Query) String() string {
+	return fmt.Sprintf("history query [%s, %s) sort=%s desc=%t limit=%d", q.From.Format(time.RFC3339), q.To.Format(time.RFC3339), q.sortColumn(), q.Desc, q.limit())
+}

@@ -1,0 +1,316 @@
+package history
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/interaction-ledger/ledger/domain"
+	"github.com/interaction-ledger/ledger/projections/contact"
+)
+
+// Buckets of the view (see doc.go for why each exists).
+var (
+	bRows    = []byte("rows")    // tkey -> encoded row (the list columns + visibility)
+	bDetails = []byte("details") // id -> start(8) | JSON domain.Interaction
+	bIndex   = []byte("index")   // col | value | 0x00 | tkey -> nil (posting lists)
+	bCounts  = []byte("counts")  // col | value -> uint64 (planner estimates); totals under 0x00...
+	bMerges  = []byte("merges")  // from customer -> surviving customer
+	bMerged  = []byte("merged")  // to | 0x00 | from -> nil (reverse of merges)
+)
+
+// Posting-list columns: one byte before the value.
+const (
+	colAgent    = 'a' // every agent the interaction passed (access rules, agent_id filter)
+	colQueue    = 'q' // every queue it passed (access rules, queue_id filter)
+	colDirect   = 'd' // original_routing = direct (administrators see them all)
+	colPhone    = 'p' // reversed digits of the E.164 contact phone (exact and suffix search)
+	colEmail    = 'e' // lower-case contact email
+	colCampaign = 'v' // voice_campaign
+	colTemplate = 't' // template
+	colCustomer = 'u' // customer_id as stored (erase, customer_id filter)
+)
+
+var (
+	countTotal = []byte("\x00total") // number of interactions
+	countIndex = []byte("\x00index") // number of posting entries
+)
+
+// counted reports whether per-value counts are kept for col: only the bounded ones
+// (agents, queues, campaigns, templates); contacts and customers are always selective.
+func counted(col byte) bool {
+	switch col {
+	case colAgent, colQueue, colDirect, colCampaign, colTemplate:
+		return true
+	}
+	return false
+}
+
+// tsBytes encodes a time so that byte order is time order (sign bit flipped).
+func tsBytes(dst []byte, t time.Time) []byte {
+	return binary.BigEndian.AppendUint64(dst, uint64(t.UnixNano())^(1<<63))
+}
+
+func tsNanos(b []byte) int64 { return int64(binary.BigEndian.Uint64(b) ^ (1 << 63)) }
+
+// tkey is start_at(8) | id: the key of a row, and the suffix of every posting entry.
+func tkey(start time.Time, id string) []byte {
+	k := make([]byte, 0, 8+len(id))
+	k = tsBytes(k, start)
+	return append(k, id...)
+}
+
+// prefix is col | value | 0x00: the start of one value's posting list.
+func prefix(col byte, value string) []byte {
+	p := make([]byte, 0, 2+len(value))
+	p = append(p, col)
+	p = append(p, value...)
+	return append(p, 0)
+}
+
+// row is what the list needs of one interaction, decoded from bRows.
+type row struct {
+	id        string
+	start     int64 // unix nanos
+	end       int64 // unix nanos, 0 = not ended
+	customer  string
+	flow      domain.Flow
+	status    domain.Status
+	reason    string
+	direction domain.Direction
+	orig      domain.Routing
+	cur       domain.Routing
+	agent     string
+	queue     string
+	contact   string // as shown
+	phone     string // canonical E.164, "" if none or not a number
+	email     string // canonical lower-case, "" if none or not an address
+	campaign  string
+	template  string
+	crm       string
+	agents    []string
+	queues    []string
+}
+
+// rowOf derives the list row of an interaction; region reads national phone numbers.
+func rowOf(in *domain.Interaction, region string) row {
+	r := row{id: in.ID, start: in.StartAt.UnixNano(), customer: in.CustomerID, flow: in.Flow, status: in.Status,
+		reason: in.Reason, direction: in.Direction, orig: in.OriginalRouting, cur: in.CurrentRouting,
+		agent: in.AgentID, queue: in.QueueID, campaign: in.VoiceCampaign, template: in.Template,
+		crm: in.CRMRecord, agents: in.Agents, queues: in.Queues}
+	if !in.EndAt.IsZero() {
+		r.end = in.EndAt.UnixNano()
+	}
+	r.phone, r.email, r.contact = canonContact(in.Contact, in.Flow, region)
+	return r
+}
+
+// canonContact returns the searchable forms of a contact and the one the list shows: the
+// email for the email flow (or when there is no phone), the phone otherwise, each in its
+// canonical form when it has one.
+func canonContact(c domain.Contact, flow domain.Flow, region string) (phone, email, shown string) {
+	if c.Phone != "" {
+		phone, _ = contact.Phone(c.Phone, region)
+	}
+	if c.Email != "" {
+		email, _ = contact.Email(c.Email)
+	}
+	showPhone := cmpOr(phone, strings.TrimSpace(c.Phone))
+	showEmail := cmpOr(email, strings.TrimSpace(c.Email))
+	if flow == domain.FlowEmail || showPhone == "" {
+		return phone, email, cmpOr(showEmail, showPhone)
+	}
+	return phone, email, showPhone
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// indexable reports whether a value may appear in a key (NUL is the separator; the
+// domain forbids control characters in ids but not in free text).
+func indexable(v string) bool { return v != "" && strings.IndexByte(v, 0) < 0 }
+
+// reverseDigits returns the digits of an E.164 number, last first: a suffix of the
+// number becomes a prefix of the key, so partial numbers are a Seek.
+func reverseDigits(e164 string) string {
+	d := []byte(contact.Digits(e164))
+	slices.Reverse(d)
+	return string(d)
+}
+
+// indexKeys returns every posting entry of the row, sorted.
+func (r *row) indexKeys() [][]byte {
+	tk := tkeyNanos(r.start, r.id)
+	var keys [][]byte
+	add := func(col byte, v string) {
+		if !indexable(v) {
+			return
+		}
+		k := append(prefix(col, v), tk...)
+		keys = append(keys, k)
+	}
+	for _, a := range r.agents {
+		add(colAgent, a)
+	}
+	for _, q := range r.queues {
+		add(colQueue, q)
+	}
+	if r.orig == domain.RoutingDirect {
+		add(colDirect, "direct")
+	}
+	if r.phone != "" {
+		add(colPhone, reverseDigits(r.phone))
+	}
+	add(colEmail, r.email)
+	add(colCampaign, r.campaign)
+	add(colTemplate, r.template)
+	add(colCustomer, r.customer)
+	slices.SortFunc(keys, bytes.Compare)
+	return slices.CompactFunc(keys, bytes.Equal)
+}
+
+func tkeyNanos(start int64, id string) []byte {
+	k := make([]byte, 0, 8+len(id))
+	k = binary.BigEndian.AppendUint64(k, uint64(start)^(1<<63))
+	return append(k, id...)
+}
+
+func (r *row) tkey() []byte { return tkeyNanos(r.start, r.id) }
+
+func appendStr(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// encode writes the row compactly: the start and id are in the key.
+func (r *row) encode() []byte {
+	b := make([]byte, 0, 160)
+	b = binary.AppendVarint(b, r.end)
+	for _, s := range [...]string{r.customer, r.flow.String(), r.status.String(), r.reason, r.direction.String(),
+		r.orig.String(), r.cur.String(), r.agent, r.queue, r.contact, r.phone, r.email, r.campaign, r.template, r.crm} {
+		b = appendStr(b, s)
+	}
+	b = binary.AppendUvarint(b, uint64(len(r.agents)))
+	for _, s := range r.agents {
+		b = appendStr(b, s)
+	}
+	b = binary.AppendUvarint(b, uint64(len(r.queues)))
+	for _, s := range r.queues {
+		b = appendStr(b, s)
+	}
+	return b
+}
+
+var errCorrupt = errors.New("history: corrupt row")
+
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = errCorrupt
+		d.b = nil
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) str() string {
+	n := d.uvarint()
+	if n > uint64(len(d.b)) {
+		d.err = errCorrupt
+		d.b = nil
+		return ""
+	}
+	s := string(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}
+
+func (d *decoder) strs() []string {
+	n := d.uvarint()
+	if n > uint64(len(d.b)) {
+		d.err = errCorrupt
+		return nil
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = d.str()
+	}
+	return out
+}
+
+// decodeRow reads a row back from its key and value.
+func decodeRow(k, v []byte) (row, error) {
+	if len(k) < 8 {
+		return row{}, errCorrupt
+	}
+	r := row{start: tsNanos(k), id: string(k[8:])}
+	end, n := binary.Varint(v)
+	if n <= 0 {
+		return row{}, errCorrupt
+	}
+	d := decoder{b: v[n:]}
+	r.end = end
+	r.customer = d.str()
+	r.flow = flowByName[d.str()]
+	r.status = statusByName[d.str()]
+	r.reason = d.str()
+	r.direction = directionByName[d.str()]
+	r.orig = routingByName[d.str()]
+	r.cur = routingByName[d.str()]
+	r.agent, r.queue, r.contact, r.phone, r.email = d.str(), d.str(), d.str(), d.str(), d.str()
+	r.campaign, r.template, r.crm = d.str(), d.str(), d.str()
+	r.agents = d.strs()
+	r.queues = d.strs()
+	return r, d.err
+}
+
+// Lookup tables from the contract's names back to the closed value sets (read-only).
+var (
+	flowByName      = byName(domain.Flows())
+	statusByName    = byName(domain.Statuses())
+	directionByName = byName(domain.Directions())
+	routingByName   = byName(domain.Routings())
+)
+
+func byName[T interface{ String() string }](all []T) map[string]T {
+	m := make(map[string]T, len(all))
+	for _, v := range all {
+		m[v.String()] = v
+	}
+	return m
+}
+
+// visibility is what domain.Reader.CanSee looks at.
+func (r *row) visibility() domain.Visibility {
+	return domain.Visibility{Agents: r.agents, Queues: r.queues, OriginalRouting: r.orig, Flow: r.flow}
+}
+
+// item renders the row as the list shows it, with the surviving customer.
+func (r *row) item(customer string) Item {
+	it := Item{InteractionID: r.id, StartAt: time.Unix(0, r.start).UTC(), Flow: r.flow.String(),
+		Status: r.status.String(), Reason: r.reason, Direction: r.direction.String(),
+		OriginalRouting: r.orig.String(), CurrentRouting: r.cur.String(), AgentID: r.agent,
+		QueueID: r.queue, Contact: r.contact, VoiceCampaign: r.campaign, Template: r.template,
+		CustomerID: customer, CRMRecord: r.crm}
+	if r.end != 0 {
+		e := time.Unix(0, r.end).UTC()
+		it.EndAt = &e
+	}
+	return it
+}

@@ -1,0 +1,463 @@
+package history
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/interaction-ledger/ledger/domain"
+	"github.com/interaction-ledger/ledger/projections"
+	"github.com/interaction-ledger/ledger/projections/contact"
+)
+
+// Name is the view's name. WARNING: renaming it re-consumes the whole LEDGER stream into
+// a new file (the name is also the view's file and durable consumer).
+const Name = "history"
+
+// ErrNotFound is returned by Get for an interaction that does not exist or that the
+// reader may not see: the caller answers 404, never 403 (CONTRACT.md §3).
+var ErrNotFound = errors.New("interaction not found")
+
+// Options tune the view.
+type Options struct {
+	// Region reads national phone numbers, in the data and in searches. Default
+	// contact.DefaultRegion.
+	Region string
+}
+
+// View is the History of interactions.
+type View struct {
+	db     *projections.DB
+	region string
+}
+
+var _ projections.View = (*View)(nil)
+
+// New returns the history view over db.
+func New(db *projections.DB, opts Options) *View {
+	if opts.Region == "" {
+		opts.Region = contact.DefaultRegion
+	}
+	return &View{db: db, region: opts.Region}
+}
+
+// Name implements projections.View.
+func (*View) Name() string { return Name }
+
+// Stream implements projections.View.
+func (*View) Stream() string { return "LEDGER" }
+
+// Init implements projections.View.
+func (*View) Init(tx *bolt.Tx) error {
+	for _, b := range [][]byte{bRows, bDetails, bIndex, bCounts, bMerges, bMerged} {
+		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+			return fmt.Errorf("create bucket %s: %w", b, err)
+		}
+	}
+	return nil
+}
+
+// Apply implements projections.View. The events of one interaction are folded in memory
+// and each interaction is written once per batch; every key written is sorted first.
+// customer.merged and customer.erased are applied in stream order relative to the
+// interaction events around them.
+func (v *View) Apply(tx *bolt.Tx, batch []projections.Applied) error {
+	w := v.newWriter(tx)
+	for _, a := range batch {
+		ev := a.Event
+		var err error
+		switch d := ev.Payload.(type) {
+		case *domain.MergedData:
+			if err = w.flush(); err == nil {
+				err = w.merge(d.FromCustomerID, ev.CustomerID)
+			}
+		case *domain.ErasedData:
+			if err = w.flush(); err == nil {
+				err = w.erase(ev.CustomerID)
+			}
+		case domain.InteractionRef:
+			err = w.fold(ev, d.InteractionKey())
+		}
+		if err != nil {
+			return fmt.Errorf("history: apply %s %s (seq %d): %w", ev.Type, ev.ID, a.Seq, err)
+		}
+	}
+	if err := w.flush(); err != nil {
+		return fmt.Errorf("history: write batch: %w", err)
+	}
+	return nil
+}
+
+// writer gathers one batch's changes.
+type writer struct {
+	v       *View
+	tx      *bolt.Tx
+	rows    *bolt.Bucket
+	details *bolt.Bucket
+	index   *bolt.Bucket
+	counts  *bolt.Bucket
+	pending map[string]*pendingInteraction
+	order   []string
+}
+
+type pendingInteraction struct {
+	in      domain.Interaction
+	old     *row // nil for a new interaction
+	changed bool
+}
+
+func (v *View) newWriter(tx *bolt.Tx) *writer {
+	return &writer{v: v, tx: tx, rows: tx.Bucket(bRows), details: tx.Bucket(bDetails), index: tx.Bucket(bIndex),
+		counts: tx.Bucket(bCounts), pending: map[string]*pendingInteraction{}}
+}
+
+func (w *writer) fold(ev domain.Event, id string) error {
+	p := w.pending[id]
+	if p == nil {
+		p = &pendingInteraction{}
+		in, ok, err := loadDetail(w.details, id)
+		if err != nil {
+			return err
+		}
+		if ok {
+			p.in = in
+			r := rowOf(&in, w.v.region)
+			p.old = &r
+		}
+		w.pending[id] = p
+		w.order = append(w.order, id)
+	}
+	if p.in.Apply(ev) {
+		p.changed = true
+	}
+	return nil
+}
+
+func loadDetail(b *bolt.Bucket, id string) (domain.Interaction, bool, error) {
+	val := b.Get([]byte(id))
+	if val == nil {
+		return domain.Interaction{}, false, nil
+	}
+	var in domain.Interaction
+	if len(val) < 8 {
+		return in, false, fmt.Errorf("interaction %s: %w", id, errCorrupt)
+	}
+	if err := json.Unmarshal(val[8:], &in); err != nil {
+		return in, false, fmt.Errorf("decode interaction %s: %w", id, err)
+	}
+	return in, true, nil
+}
+
+type kv struct{ k, v []byte }
+
+// flush writes every pending interaction: rows, details, then the posting entries that
+// changed, each bucket's keys in sorted order.
+func (w *writer) flush() error {
+	if len(w.order) == 0 {
+		return nil
+	}
+	var rowDel, idxDel [][]byte
+	var rowPut, detPut, idxPut []kv
+	delta := map[string]int64{}
+	for _, id := range w.order {
+		p := w.pending[id]
+		if !p.changed {
+			continue
+		}
+		nr := rowOf(&p.in, w.v.region)
+		newKeys := nr.indexKeys()
+		var oldKeys [][]byte
+		if p.old != nil {
+			oldKeys = p.old.indexKeys()
+			if p.old.start != nr.start {
+				rowDel = append(rowDel, p.old.tkey())
+			}
+		} else {
+			delta[string(countTotal)]++
+		}
+		rowPut = append(rowPut, kv{nr.tkey(), nr.encode()})
+		js, err := json.Marshal(&p.in)
+		if err != nil {
+			return fmt.Errorf("encode interaction %s: %w", id, err)
+		}
+		val := make([]byte, 0, 8+len(js))
+		val = binary.BigEndian.AppendUint64(val, uint64(nr.start)^(1<<63))
+		detPut = append(detPut, kv{[]byte(id), append(val, js...)})
+		// Both key lists are sorted: a merge gives what left and what arrived.
+		i, j := 0, 0
+		for i < len(oldKeys) || j < len(newKeys) {
+			switch {
+			case j == len(newKeys) || (i < len(oldKeys) && bytes.Compare(oldKeys[i], newKeys[j]) < 0):
+				idxDel = append(idxDel, oldKeys[i])
+				countKey(delta, oldKeys[i], -1)
+				i++
+			case i == len(oldKeys) || bytes.Compare(oldKeys[i], newKeys[j]) > 0:
+				idxPut = append(idxPut, kv{k: newKeys[j]})
+				countKey(delta, newKeys[j], +1)
+				j++
+			default:
+				i, j = i+1, j+1
+			}
+		}
+	}
+	clear(w.pending)
+	w.order = w.order[:0]
+	if err := deleteSorted(w.rows, rowDel); err != nil {
+		return err
+	}
+	if err := deleteSorted(w.index, idxDel); err != nil {
+		return err
+	}
+	for _, s := range []struct {
+		b   *bolt.Bucket
+		kvs []kv
+	}{{w.rows, rowPut}, {w.details, detPut}, {w.index, idxPut}} {
+		if err := putSorted(s.b, s.kvs); err != nil {
+			return err
+		}
+	}
+	return w.addCounts(delta)
+}
+
+// countKey adds d to the count of the posting list k belongs to, when that one is counted.
+func countKey(delta map[string]int64, k []byte, d int64) {
+	delta[string(countIndex)] += d
+	if !counted(k[0]) {
+		return
+	}
+	if sep := bytes.IndexByte(k, 0); sep > 0 {
+		delta[string(k[:sep])] += d
+	}
+}
+
+func (w *writer) addCounts(delta map[string]int64) error {
+	keys := make([]string, 0, len(delta))
+	for k, d := range delta {
+		if d != 0 {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		n := int64(readCount(w.counts, []byte(k))) + delta[k]
+		var err error
+		if n <= 0 {
+			err = w.counts.Delete([]byte(k))
+		} else {
+			err = w.counts.Put([]byte(k), binary.BigEndian.AppendUint64(nil, uint64(n)))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func readCount(b *bolt.Bucket, k []byte) uint64 {
+	if v := b.Get(k); len(v) == 8 {
+		return binary.BigEndian.Uint64(v)
+	}
+	return 0
+}
+
+func putSorted(b *bolt.Bucket, kvs []kv) error {
+	slices.SortFunc(kvs, func(a, b kv) int { return bytes.Compare(a.k, b.k) })
+	for _, e := range kvs {
+		v := e.v
+		if v == nil {
+			v = []byte{}
+		}
+		if err := b.Put(e.k, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func deleteSorted(b *bolt.Bucket, keys [][]byte) error {
+	slices.SortFunc(keys, bytes.Compare)
+	for _, k := range keys {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// merge records that from was merged into to: lists and details show the survivor.
+func (w *writer) merge(from, to string) error {
+	m, r := w.tx.Bucket(bMerges), w.tx.Bucket(bMerged)
+	if old := m.Get([]byte(from)); old != nil {
+		if err := r.Delete(pairKey(string(old), from)); err != nil {
+			return err
+		}
+	}
+	if err := m.Put([]byte(from), []byte(to)); err != nil {
+		return err
+	}
+	return r.Put(pairKey(to, from), []byte{})
+}
+
+func pairKey(a, b string) []byte {
+	k := make([]byte, 0, len(a)+1+len(b))
+	k = append(append(k, a...), 0)
+	return append(k, b...)
+}
+
+// erase removes every interaction of the customer and of the customers merged into it,
+// with their index entries and merge records.
+func (w *writer) erase(customer string) error {
+	m, r := w.tx.Bucket(bMerges), w.tx.Bucket(bMerged)
+	for _, c := range mergedInto(r, customer) {
+		var tks [][]byte
+		p := prefix(colCustomer, c)
+		cur := w.index.Cursor()
+		for k, _ := cur.Seek(p); k != nil && bytes.HasPrefix(k, p); k, _ = cur.Next() {
+			tks = append(tks, slices.Clone(k[len(p):]))
+		}
+		delta := map[string]int64{}
+		for _, tk := range tks {
+			if err := w.deleteInteraction(string(tk[8:]), delta); err != nil {
+				return err
+			}
+		}
+		if err := w.addCounts(delta); err != nil {
+			return err
+		}
+		if to := m.Get([]byte(c)); to != nil {
+			if err := r.Delete(pairKey(string(to), c)); err != nil {
+				return err
+			}
+			if err := m.Delete([]byte(c)); err != nil {
+				return err
+			}
+		}
+		pc := append([]byte(c), 0)
+		var froms [][]byte
+		cur = r.Cursor()
+		for k, _ := cur.Seek(pc); k != nil && bytes.HasPrefix(k, pc); k, _ = cur.Next() {
+			froms = append(froms, slices.Clone(k))
+		}
+		for _, k := range froms {
+			if err := r.Delete(k); err != nil {
+				return err
+			}
+			if err := m.Delete(k[len(pc):]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// deleteInteraction removes one interaction, its row and its posting entries.
+func (w *writer) deleteInteraction(id string, delta map[string]int64) error {
+	in, ok, err := loadDetail(w.details, id)
+	if err != nil || !ok {
+		return err
+	}
+	r := rowOf(&in, w.v.region)
+	for _, k := range r.indexKeys() {
+		if err := w.index.Delete(k); err != nil {
+			return err
+		}
+		countKey(delta, k, -1)
+	}
+	delta[string(countTotal)]--
+	if err := w.rows.Delete(r.tkey()); err != nil {
+		return err
+	}
+	return w.details.Delete([]byte(id))
+}
+
+// mergedInto returns customer and every customer merged into it, directly or through a
+// chain, the reverse of resolve.
+func mergedInto(r *bolt.Bucket, customer string) []string {
+	out := []string{customer}
+	seen := map[string]bool{customer: true}
+	for i := 0; i < len(out); i++ {
+		p := append([]byte(out[i]), 0)
+		c := r.Cursor()
+		for k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, _ = c.Next() {
+			from := string(k[len(p):])
+			if !seen[from] {
+				seen[from] = true
+				out = append(out, from)
+			}
+		}
+	}
+	return out
+}
+
+// maxMergeChain bounds how many merges resolve follows (a cycle stops there).
+const maxMergeChain = 32
+
+// resolve follows the merge table from customer to the surviving customer.
+func resolve(m *bolt.Bucket, customer string) string {
+	for range maxMergeChain {
+		to := m.Get([]byte(customer))
+		if to == nil {
+			break
+		}
+		customer = string(to)
+	}
+	return customer
+}
+
+// Sweep removes up to max interactions whose start_at is before cutoff, in its own short
+// write transaction, and returns how many it removed (0 when none is left).
+func (v *View) Sweep(cutoff time.Time, max int) (int, error) {
+	if max <= 0 {
+		return 0, nil
+	}
+	removed := 0
+	err := v.db.Update(func(tx *bolt.Tx) error {
+		w := v.newWriter(tx)
+		limit := tsBytes(nil, cutoff)
+		var ids []string
+		c := w.rows.Cursor()
+		for k, _ := c.First(); k != nil && len(ids) < max && bytes.Compare(k[:8], limit) < 0; k, _ = c.Next() {
+			ids = append(ids, string(k[8:]))
+		}
+		delta := map[string]int64{}
+		for _, id := range ids {
+			if err := w.deleteInteraction(id, delta); err != nil {
+				return err
+			}
+		}
+		removed = len(ids)
+		return w.addCounts(delta)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("history: sweep before %s: %w", cutoff.Format(time.RFC3339), err)
+	}
+	return removed, nil
+}
+
+// Stats are the view's sizes, for status and benchmarks.
+type Stats struct {
+	Interactions int64 `json:"interactions"`
+	IndexEntries int64 `json:"index_entries"`
+	FileBytes    int64 `json:"file_bytes"`
+}
+
+// Stats returns the view's sizes (kept as counters: no bucket walk).
+func (v *View) Stats() (Stats, error) {
+	var s Stats
+	err := v.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bCounts)
+		if b == nil {
+			return nil
+		}
+		s.Interactions, s.IndexEntries = int64(readCount(b, countTotal)), int64(readCount(b, countIndex))
+		return nil
+	})
+	s.FileBytes = v.db.Size()
+	return s, err
+}
