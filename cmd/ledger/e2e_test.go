@@ -2,9 +2,9 @@ package main
 
 import (
 	"net/url"
-	"sync"
 	"slices"
 	"sort"
+	"sync"
 	"testing"
 	"time"
 
@@ -60,9 +60,9 @@ func visibleIDs(t *testing.T, in *instance, agent string) (int, []string) {
 
 var wantVisible = map[string][]string{
 	"ann":  {"call-1"},
-	"bob":  {"call-2"},                 // handled before the transfer
+	"bob":  {"call-2"}, // handled before the transfer
 	"cat":  {"call-2", "chat-1", "mail-1"},
-	"boss": {"call-1", "call-2"},       // team t1's agents, and smart through sales
+	"boss": {"call-1", "call-2"},                     // team t1's agents, and smart through sales
 	"root": {"call-1", "call-2", "call-3", "mail-1"}, // smart voice through sales/support, all direct
 }
 

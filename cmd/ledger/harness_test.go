@@ -57,7 +57,10 @@ func startLedger(t testing.TB, dataDir string) *instance {
 
 type testWriter struct{ t testing.TB }
 
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(bytes.TrimSpace(p))); return len(p), nil }
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(bytes.TrimSpace(p)))
+	return len(p), nil
+}
 
 // stop shuts the ledger down gracefully and waits for it; safe to call twice.
 func (in *instance) stop() {
@@ -165,3 +168,12 @@ func (p listPage) ids() []string {
 }
 
 func fmtIDs(ids []string) string { return fmt.Sprint(ids) }
+
+func mustJSON(t testing.TB, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -92,7 +92,8 @@ func toMessages(ds []eventstore.Delivery) []projections.Message {
 
 // openOptions say how much of the ledger a command needs.
 type openOptions struct {
-	listen bool // the embedded server listens on cfg.NATSAddr (serve); otherwise in-process only
+	listen bool             // the embedded server listens on cfg.NATSAddr (serve); otherwise in-process only
+	now    func() time.Time // the clock of ingest, retention and replay (tests); default time.Now
 }
 
 func openLedger(ctx context.Context, cfg config, log *slog.Logger, opts openOptions) (*ledger, error) {
@@ -105,6 +106,9 @@ func openLedger(ctx context.Context, cfg config, log *slog.Logger, opts openOpti
 		return nil, fmt.Errorf("open event store: %w", err)
 	}
 	l := &ledger{cfg: cfg, log: log, store: store, metrics: metrics.New(), now: time.Now}
+	if opts.now != nil {
+		l.now = opts.now
+	}
 	l.ingest = ingest.New(store, l.now, l.metrics.IngestObserver())
 	if err := os.MkdirAll(cfg.viewsDir(), 0o755); err != nil {
 		store.Close()

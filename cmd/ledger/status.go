@@ -29,11 +29,11 @@ type viewStatus struct {
 }
 
 type statusReport struct {
-	At          time.Time                 `json:"at"`
+	At          time.Time                `json:"at"`
 	Streams     []eventstore.StreamStats `json:"streams"`
-	Views       []viewStatus              `json:"views"`
-	LastSweep   *time.Time                `json:"last_sweep"`
-	DeadLetters uint64                    `json:"dead_letters"`
+	Views       []viewStatus             `json:"views"`
+	LastSweep   *time.Time               `json:"last_sweep"`
+	DeadLetters uint64                   `json:"dead_letters"`
 }
 
 func (l *ledger) status(ctx context.Context) (statusReport, error) {

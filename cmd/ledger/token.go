@@ -35,4 +35,3 @@ func cmdToken(args []string, getenv func(string) string, stdout, stderr io.Write
 	fmt.Fprintln(stdout, tok)
 	return nil
 }
-
