@@ -49,7 +49,7 @@ func window() string {
 	return v.Encode()
 }
 
-func visibleIDs(t *testing.T, in *instance, agent string) (int, []string) {
+func listVisible(t *testing.T, in *instance, agent string) (int, []string) {
 	t.Helper()
 	var p listPage
 	code := in.do("GET", "/v1/interactions?"+window(), token(t, agent, auth.ScopeHistoryRead), nil, &p)
@@ -80,7 +80,7 @@ func waitVisible(t *testing.T, in *instance) {
 	t.Helper()
 	for agent, want := range wantVisible {
 		eventually(t, "list for "+agent, func() (bool, string) {
-			code, got := visibleIDs(t, in, agent)
+			code, got := listVisible(t, in, agent)
 			return code == 200 && slices.Equal(got, want), fmtIDs(got)
 		})
 	}
@@ -91,10 +91,10 @@ func TestEndToEndRoles(t *testing.T) {
 	postFixture(t, in)
 	waitVisible(t, in)
 
-	if code, _ := visibleIDs(t, in, "nope"); code != 403 {
+	if code, _ := listVisible(t, in, "nope"); code != 403 {
 		t.Errorf("agent without history access: %d, want 403", code)
 	}
-	if code, _ := visibleIDs(t, in, "stranger"); code != 403 {
+	if code, _ := listVisible(t, in, "stranger"); code != 403 {
 		t.Errorf("agent unknown to the directory: %d, want 403", code)
 	}
 	if code := in.do("GET", "/v1/interactions", "", nil, nil); code != 401 {
@@ -138,7 +138,7 @@ func TestEndToEndRoles(t *testing.T) {
 	in.do("POST", "/v1/events", token(t, "svc", auth.ScopeIngest),
 		ev("directory.agent", "", 1, map[string]any{"agent_id": "bob", "role": "collaborator", "team_id": "t2", "active_profile_id": "p-sales"}), nil)
 	eventually(t, "boss loses bob's call after bob changes team", func() (bool, string) {
-		_, got := visibleIDs(t, in, "boss")
+		_, got := listVisible(t, in, "boss")
 		return slices.Equal(got, []string{"call-1"}), fmtIDs(got)
 	})
 }
