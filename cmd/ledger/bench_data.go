@@ -28,22 +28,25 @@ type benchData struct {
 	bytes     int64 // envelope bytes
 	// interactionIDs are the distinct interaction ids in first-seen order, packed: the
 	// keys of the raw bbolt insert.
-	interactionIDs idList
+	interactionIDs benchIDList
 	busiest        string // the customer with the most events
 	busiestEvents  int
 	phone          string // a contact phone of the busiest customer, as stored in one event
 	generated      time.Duration
 }
 
-// idList packs many short strings into one buffer (no per-string header on the heap).
-type idList struct {
+// benchIDList packs many short strings into one buffer (no per-string header on the heap).
+type benchIDList struct {
 	buf  []byte
 	ends []uint32
 }
 
-func (l *idList) add(s string) { l.buf = append(l.buf, s...); l.ends = append(l.ends, uint32(len(l.buf))) }
-func (l *idList) len() int     { return len(l.ends) }
-func (l *idList) at(i int) []byte {
+func (l *benchIDList) add(s string) {
+	l.buf = append(l.buf, s...)
+	l.ends = append(l.ends, uint32(len(l.buf)))
+}
+func (l *benchIDList) len() int { return len(l.ends) }
+func (l *benchIDList) at(i int) []byte {
 	start := uint32(0)
 	if i > 0 {
 		start = l.ends[i-1]
@@ -51,8 +54,8 @@ func (l *idList) at(i int) []byte {
 	return l.buf[start:l.ends[i]]
 }
 
-// interactionID returns the interaction id an interaction-scoped event names.
-func interactionID(ev domain.Event) string {
+// benchInteractionID returns the interaction id an interaction-scoped event names.
+func benchInteractionID(ev domain.Event) string {
 	if ref, ok := ev.Payload.(domain.InteractionRef); ok {
 		return ref.InteractionKey()
 	}
@@ -98,7 +101,7 @@ func generateBenchData(sc *scenario.Scenario, dir string) (*benchData, error) {
 			perCustomer[ev.CustomerID]++
 		}
 		if ev.Type.IsInteraction() {
-			if iid := interactionID(ev); iid != "" {
+			if iid := benchInteractionID(ev); iid != "" {
 				if _, ok := seen[iid]; !ok {
 					seen[iid] = struct{}{}
 					d.interactionIDs.add(iid)
@@ -209,10 +212,10 @@ func (d *benchData) each(fresh bool, fn func(subject, id string, data []byte) er
 	}
 }
 
-// otherPhoneFormat writes phone in another common format than the one stored, so that
+// benchOtherPhoneFormat writes phone in another common format than the one stored, so that
 // the search has to normalize: "+14155550123" becomes "(415) 555-0123", a formatted
 // number becomes compact, "+33123456789" becomes "+33 1 23 45 67 89".
-func otherPhoneFormat(phone string) string {
+func benchOtherPhoneFormat(phone string) string {
 	var digits []byte
 	plus := strings.HasPrefix(strings.TrimSpace(phone), "+")
 	for i := 0; i < len(phone); i++ {

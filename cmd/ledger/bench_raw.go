@@ -23,9 +23,9 @@ import (
 // the direct NATS producer (eventstore.DefaultMaxInFlight, what the ledger's Append uses).
 const benchInFlight = eventstore.DefaultMaxInFlight
 
-// rawPublish publishes every envelope into a fresh stream of a fresh embedded server,
+// benchRawPublish publishes every envelope into a fresh stream of a fresh embedded server,
 // with no ledger code in the way: the raw limit of the append path.
-func rawPublish(ctx context.Context, data *benchData, dir string) (rate float64, stored uint64, err error) {
+func benchRawPublish(ctx context.Context, data *benchData, dir string) (rate float64, stored uint64, err error) {
 	opts := &server.Options{ServerName: "bench-raw", NoSigs: true, JetStream: true, DontListen: true,
 		StoreDir: dir, SyncInterval: eventstore.DefaultSyncInterval}
 	srv, err := server.NewServer(opts)
@@ -52,7 +52,7 @@ func rawPublish(ctx context.Context, data *benchData, dir string) (rate float64,
 		return 0, 0, err
 	}
 	start := time.Now()
-	failed, err := publishAll(ctx, js, data)
+	failed, err := benchPublishAll(ctx, js, data)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -67,9 +67,9 @@ func rawPublish(ctx context.Context, data *benchData, dir string) (rate float64,
 	return float64(data.events) / el.Seconds(), info.State.Msgs, nil
 }
 
-// publishAll publishes every envelope asynchronously with its Nats-Msg-Id, at most
+// benchPublishAll publishes every envelope asynchronously with its Nats-Msg-Id, at most
 // benchInFlight awaiting their ack, and waits for every ack. It returns how many failed.
-func publishAll(ctx context.Context, js jetstream.JetStream, data *benchData) (failed int64, err error) {
+func benchPublishAll(ctx context.Context, js jetstream.JetStream, data *benchData) (failed int64, err error) {
 	tokens := make(chan struct{}, benchInFlight)
 	queue := make(chan jetstream.PubAckFuture, benchInFlight)
 	var bad atomic.Int64
@@ -104,17 +104,17 @@ func publishAll(ctx context.Context, js jetstream.JetStream, data *benchData) (f
 	return bad.Load(), err
 }
 
-// bboltOrder says how a raw insert orders each transaction's keys.
-type bboltOrder int
+// benchBoltOrder says how a raw insert orders each transaction's keys.
+type benchBoltOrder int
 
 const (
-	arrivalOrder bboltOrder = iota // as the interactions first appear in the stream
-	sortedBatch                    // each batch of 1000 sorted before its transaction
+	benchArrivalOrder benchBoltOrder = iota // as the interactions first appear in the stream
+	benchSortedBatch                        // each batch of 1000 sorted before its transaction
 )
 
-// rawBolt inserts every interaction id with a 200-byte value, 1000 per transaction,
+// benchRawBolt inserts every interaction id with a 200-byte value, 1000 per transaction,
 // into a fresh file opened as the views open theirs: the raw limit of a view's writes.
-func rawBolt(data *benchData, path string, order bboltOrder, noSync bool) (float64, error) {
+func benchRawBolt(data *benchData, path string, order benchBoltOrder, noSync bool) (float64, error) {
 	const perTx = 1000
 	os.Remove(path)
 	defer os.Remove(path)
@@ -136,7 +136,7 @@ func rawBolt(data *benchData, path string, order bboltOrder, noSync bool) (float
 		for j := i; j < min(i+perTx, n); j++ {
 			keys = append(keys, data.interactionIDs.at(j))
 		}
-		if order == sortedBatch {
+		if order == benchSortedBatch {
 			slices.SortFunc(keys, bytes.Compare)
 		}
 		if err := db.Update(func(tx *bolt.Tx) error {
@@ -159,8 +159,8 @@ func rawBolt(data *benchData, path string, order bboltOrder, noSync bool) (float
 	return float64(n) / time.Since(start).Seconds(), nil
 }
 
-// removeAll removes a phase's directory, ignoring what is already gone.
-func removeAll(dir string) {
+// benchRemoveAll removes a phase's directory, ignoring what is already gone.
+func benchRemoveAll(dir string) {
 	if dir != "" && dir != "/" && filepath.IsAbs(dir) {
 		os.RemoveAll(dir)
 	}

@@ -14,8 +14,8 @@ import (
 	"time"
 )
 
-// machine describes where the bench ran.
-type machine struct {
+// benchMachine describes where the bench ran.
+type benchMachine struct {
 	Cores      int    `json:"cores"`
 	GOMAXPROCS int    `json:"gomaxprocs"`
 	GoVersion  string `json:"go_version"`
@@ -24,24 +24,24 @@ type machine struct {
 	OS         string `json:"os"`
 }
 
-func readMachine() machine {
-	m := machine{Cores: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), GoVersion: runtime.Version(),
+func benchReadMachine() benchMachine {
+	m := benchMachine{Cores: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), GoVersion: runtime.Version(),
 		CPU: "unknown", OS: runtime.GOOS + "/" + runtime.GOARCH}
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		if v, ok := procField(b, "model name"); ok {
+		if v, ok := benchProcField(b, "model name"); ok {
 			m.CPU = v
 		}
 	}
 	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
-		if v, ok := procField(b, "MemTotal"); ok {
+		if v, ok := benchProcField(b, "MemTotal"); ok {
 			m.MemTotal = v
 		}
 	}
 	return m
 }
 
-// procField returns the value of the first "key: value" line of a /proc file.
-func procField(b []byte, key string) (string, bool) {
+// benchProcField returns the value of the first "key: value" line of a /proc file.
+func benchProcField(b []byte, key string) (string, bool) {
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
 		k, v, ok := strings.Cut(sc.Text(), ":")
@@ -52,9 +52,9 @@ func procField(b []byte, key string) (string, bool) {
 	return "", false
 }
 
-// procKiB reads a "<n> kB" field of /proc/self/status, in bytes.
-func procKiB(status []byte, key string) int64 {
-	v, ok := procField(status, key)
+// benchProcKiB reads a "<n> kB" field of /proc/self/status, in bytes.
+func benchProcKiB(status []byte, key string) int64 {
+	v, ok := benchProcField(status, key)
 	if !ok {
 		return 0
 	}
@@ -65,9 +65,9 @@ func procKiB(status []byte, key string) int64 {
 	return n << 10
 }
 
-// memSampler samples /proc/self/status while the bench runs and keeps the peak RSS and
+// benchMemSampler samples /proc/self/status while the bench runs and keeps the peak RSS and
 // RssAnon of each phase (VmHWM is the kernel's own peak RSS of the process's life).
-type memSampler struct {
+type benchMemSampler struct {
 	mu      sync.Mutex
 	phase   string
 	anon    map[string]int64
@@ -77,8 +77,8 @@ type memSampler struct {
 	stopped chan struct{}
 }
 
-func startMemSampler(every time.Duration) *memSampler {
-	m := &memSampler{anon: map[string]int64{}, rss: map[string]int64{}, stop: make(chan struct{}), stopped: make(chan struct{}), phase: "setup"}
+func startBenchMemSampler(every time.Duration) *benchMemSampler {
+	m := &benchMemSampler{anon: map[string]int64{}, rss: map[string]int64{}, stop: make(chan struct{}), stopped: make(chan struct{}), phase: "setup"}
 	m.order = []string{"setup"}
 	go func() {
 		defer close(m.stopped)
@@ -96,12 +96,12 @@ func startMemSampler(every time.Duration) *memSampler {
 	return m
 }
 
-func (m *memSampler) sample() {
+func (m *benchMemSampler) sample() {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return
 	}
-	anon, rss := procKiB(b, "RssAnon"), procKiB(b, "VmRSS")
+	anon, rss := benchProcKiB(b, "RssAnon"), benchProcKiB(b, "VmRSS")
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.anon[m.phase] = max(m.anon[m.phase], anon)
@@ -110,7 +110,7 @@ func (m *memSampler) sample() {
 
 // enter starts a phase: the garbage of the previous one is collected and handed back to
 // the OS first, so that each phase's peak is its own.
-func (m *memSampler) enter(phase string) {
+func (m *benchMemSampler) enter(phase string) {
 	runtime.GC()
 	debug.FreeOSMemory()
 	m.mu.Lock()
@@ -120,25 +120,25 @@ func (m *memSampler) enter(phase string) {
 	m.sample()
 }
 
-func (m *memSampler) peak(phase string) (anon, rss int64) {
+func (m *benchMemSampler) peak(phase string) (anon, rss int64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.anon[phase], m.rss[phase]
 }
 
 // close stops sampling and returns VmHWM (the process's peak RSS).
-func (m *memSampler) close() (hwm int64) {
+func (m *benchMemSampler) close() (hwm int64) {
 	m.sample()
 	close(m.stop)
 	<-m.stopped
 	if b, err := os.ReadFile("/proc/self/status"); err == nil {
-		hwm = procKiB(b, "VmHWM")
+		hwm = benchProcKiB(b, "VmHWM")
 	}
 	return hwm
 }
 
-// dirSize is the apparent size of every file under dir.
-func dirSize(dir string) int64 {
+// benchDirSize is the apparent size of every file under dir.
+func benchDirSize(dir string) int64 {
 	var n int64
 	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -154,7 +154,7 @@ func dirSize(dir string) int64 {
 	return n
 }
 
-func fileSize(path string) int64 {
+func benchFileSize(path string) int64 {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return 0

@@ -1,0 +1,338 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/interaction-ledger/ledger/adapters/auth"
+	"github.com/interaction-ledger/ledger/eventstore"
+)
+
+// benchLedger is one in-process `ledger serve` on a loopback port.
+type benchLedger struct {
+	cfg    config
+	base   string
+	client *http.Client
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startBenchLedger(ctx context.Context, dataDir, secret string, log *slog.Logger, clients int) (*benchLedger, error) {
+	cfg := config{DataDir: dataDir, HTTPAddr: "127.0.0.1:0", AuthSecret: secret, Region: "US", Replicas: 1}
+	sctx, cancel := context.WithCancel(ctx)
+	started := make(chan string, 1)
+	bl := &benchLedger{cfg: cfg, cancel: cancel, done: make(chan error, 1),
+		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients + 2, MaxConnsPerHost: clients + 2, DisableCompression: true}}}
+	go func() { bl.done <- serve(sctx, cfg, log, io.Discard, started) }()
+	select {
+	case addr := <-started:
+		bl.base = "http://" + addr
+		return bl, nil
+	case err := <-bl.done:
+		cancel()
+		return nil, fmt.Errorf("ledger did not start: %w", err)
+	case <-time.After(60 * time.Second):
+		cancel()
+		return nil, errors.New("ledger did not start within 60s")
+	}
+}
+
+func (bl *benchLedger) stop() error {
+	bl.cancel()
+	bl.client.CloseIdleConnections()
+	select {
+	case err := <-bl.done:
+		return err
+	case <-time.After(30 * time.Second):
+		return errors.New("ledger did not stop within 30s")
+	}
+}
+
+// status asks GET /v1/admin/status, as `ledger status` does.
+func (bl *benchLedger) status(ctx context.Context, tok string) (statusReport, error) {
+	var rep statusReport
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, bl.base+"/v1/admin/status", nil)
+	if err != nil {
+		return rep, err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := bl.client.Do(req)
+	if err != nil {
+		return rep, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		return rep, fmt.Errorf("status: %s: %s", resp.Status, bytes.TrimSpace(b))
+	}
+	return rep, json.NewDecoder(resp.Body).Decode(&rep)
+}
+
+// benchCaughtUp reports whether every view's checkpoint reached its stream's last sequence
+// and the events stream holds want messages.
+func benchCaughtUp(rep statusReport, want uint64) (bool, string) {
+	var events uint64
+	for _, s := range rep.Streams {
+		if s.Name == eventstore.StreamEvents {
+			events = s.LastSeq
+		}
+	}
+	if events < want {
+		return false, fmt.Sprintf("stream at %d of %d", events, want)
+	}
+	for _, v := range rep.Views {
+		if v.LagEvents > 0 {
+			return false, fmt.Sprintf("view %s lags %d", v.Name, v.LagEvents)
+		}
+	}
+	return true, ""
+}
+
+// benchWaitCaughtUp polls status until benchCaughtUp.
+func benchWaitCaughtUp(ctx context.Context, status func(context.Context) (statusReport, error), want uint64, timeout time.Duration) (statusReport, error) {
+	deadline := time.Now().Add(timeout)
+	var last string
+	for {
+		rep, err := status(ctx)
+		if err == nil {
+			var ok bool
+			if ok, last = benchCaughtUp(rep, want); ok {
+				return rep, nil
+			}
+		} else {
+			last = err.Error()
+		}
+		if time.Now().After(deadline) {
+			return rep, fmt.Errorf("views not caught up within %s: %s", timeout, last)
+		}
+		select {
+		case <-ctx.Done():
+			return rep, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// benchIngestResult is what an ingest phase measured.
+type benchIngestResult struct {
+	acked   time.Duration // until the stream acknowledged every envelope
+	settled time.Duration // until every view's checkpoint reached the stream's last sequence
+	stored  uint64        // messages in the events stream
+	views   []viewStatus
+}
+
+// benchHTTPIngest POSTs the envelopes as NDJSON batches of batchSize with clients concurrent
+// clients, then waits for every view to catch up.
+func benchHTTPIngest(ctx context.Context, bl *benchLedger, data *benchData, secret string, clients, batchSize int) (benchIngestResult, error) {
+	var res benchIngestResult
+	now := time.Now()
+	ingestTok, err := auth.Mint(secret, "bench-producer", []string{auth.ScopeIngest}, now, 24*time.Hour)
+	if err != nil {
+		return res, err
+	}
+	opsTok, err := auth.Mint(secret, "bench-ops", []string{auth.ScopeOps}, now, 24*time.Hour)
+	if err != nil {
+		return res, err
+	}
+	bodies := make(chan []byte, clients)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make([]error, clients)
+	for c := range clients {
+		wg.Go(func() {
+			for body := range bodies {
+				if errs[c] != nil {
+					continue
+				}
+				if err := benchPostBatch(ctx, bl, ingestTok, body); err != nil {
+					errs[c] = err
+					cancel()
+				}
+			}
+		})
+	}
+	start := time.Now()
+	var buf bytes.Buffer
+	n := 0
+	flush := func() {
+		if n == 0 {
+			return
+		}
+		body := bytes.Clone(buf.Bytes())
+		buf.Reset()
+		n = 0
+		select {
+		case bodies <- body:
+		case <-ctx.Done():
+		}
+	}
+	rerr := data.each(false, func(_, _ string, b []byte) error {
+		buf.Write(b)
+		buf.WriteByte('\n')
+		if n++; n == batchSize {
+			flush()
+		}
+		return ctx.Err()
+	})
+	flush()
+	close(bodies)
+	wg.Wait()
+	if err := errors.Join(append(errs, rerr)...); err != nil {
+		return res, fmt.Errorf("http ingest: %w", err)
+	}
+	res.acked = time.Since(start)
+	rep, err := benchWaitCaughtUp(ctx, func(ctx context.Context) (statusReport, error) { return bl.status(ctx, opsTok) }, uint64(data.unique), 30*time.Minute)
+	if err != nil {
+		return res, err
+	}
+	res.settled = time.Since(start)
+	res.views = rep.Views
+	for _, s := range rep.Streams {
+		if s.Name == eventstore.StreamEvents {
+			res.stored = s.Messages
+		}
+	}
+	return res, nil
+}
+
+type benchBatchAnswer struct {
+	Accepted   int `json:"accepted"`
+	Duplicates int `json:"duplicates"`
+	Rejected   int `json:"rejected"`
+	Results    []struct {
+		Status string `json:"status"`
+		Field  string `json:"field"`
+		Error  string `json:"error"`
+	} `json:"results"`
+}
+
+func benchPostBatch(ctx context.Context, bl *benchLedger, tok string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, bl.base+"/v1/events", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := bl.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		var a benchBatchAnswer
+		if json.Unmarshal(raw, &a) == nil && a.Rejected > 0 {
+			for _, r := range a.Results {
+				if r.Status == "rejected" {
+					return fmt.Errorf("POST /v1/events: %s: %d rejected, first: %s: %s", resp.Status, a.Rejected, r.Field, r.Error)
+				}
+			}
+		}
+		return fmt.Errorf("POST /v1/events: %s: %.300s", resp.Status, raw)
+	}
+	return nil
+}
+
+// benchNATSIngest opens a second, fresh ledger whose embedded server listens on a loopback
+// port, and publishes every envelope straight to ledger.events.<type> over TCP with its
+// Nats-Msg-Id (CONTRACT.md §4), as a producer would; then waits for every view.
+func benchNATSIngest(ctx context.Context, dataDir string, data *benchData, log *slog.Logger) (benchIngestResult, error) {
+	var res benchIngestResult
+	cfg := config{DataDir: dataDir, NATSAddr: "127.0.0.1:0", Region: "US", Replicas: 1}
+	l, err := openLedger(ctx, cfg, log, openOptions{listen: true})
+	if err != nil {
+		return res, err
+	}
+	pctx, stopProjectors := context.WithCancel(ctx)
+	projDone := make(chan struct{})
+	go func() { defer close(projDone); l.runProjectors(pctx) }()
+	defer func() {
+		stopProjectors()
+		<-projDone
+		l.close()
+	}()
+	nc, err := nats.Connect(l.store.ClientURL(), nats.Name("bench-producer"))
+	if err != nil {
+		return res, err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(2*benchInFlight))
+	if err != nil {
+		return res, err
+	}
+	start := time.Now()
+	failed, err := benchPublishAll(ctx, js, data)
+	if err != nil {
+		return res, fmt.Errorf("nats ingest: %w", err)
+	}
+	if failed > 0 {
+		return res, fmt.Errorf("nats ingest: %d publishes failed", failed)
+	}
+	res.acked = time.Since(start)
+	rep, err := benchWaitCaughtUp(ctx, l.status, uint64(data.unique), 30*time.Minute)
+	if err != nil {
+		return res, err
+	}
+	res.settled = time.Since(start)
+	res.views = rep.Views
+	for _, s := range rep.Streams {
+		if s.Name == eventstore.StreamEvents {
+			res.stored = s.Messages
+		}
+	}
+	return res, nil
+}
+
+// benchReplayResult is one view's rebuild.
+type benchReplayResult struct {
+	view     string
+	messages uint64 // the view's checkpoint after the rebuild
+	took     time.Duration
+	bytes    int64 // the rebuilt file
+}
+
+// benchReplayAll rebuilds every view of the (stopped) ledger in dataDir from its stream, one
+// after the other as `ledger replay` does, with the ledger's rebuildInto; the rebuilt
+// files are measured and removed, the live ones are left as they were.
+func benchReplayAll(ctx context.Context, dataDir string, log *slog.Logger) ([]benchReplayResult, error) {
+	cfg := config{DataDir: dataDir, Region: "US", Replicas: 1}
+	l, err := openLedger(ctx, cfg, log, openOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer l.close()
+	var out []benchReplayResult
+	for _, v := range l.views {
+		start := time.Now()
+		db, err := l.rebuildInto(ctx, v, nil)
+		if err != nil {
+			return out, err
+		}
+		took := time.Since(start)
+		cp, _ := db.Checkpoint()
+		size := db.Size()
+		path := db.Path()
+		if err := db.Close(); err != nil {
+			return out, err
+		}
+		os.Remove(path)
+		out = append(out, benchReplayResult{view: v.name, messages: cp, took: took, bytes: size})
+	}
+	return out, nil
+}
