@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -184,7 +184,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 		}
 		s.srv = srv
 	}
-	nc, err := s.Connect(nats.Name("ledger-eventstore"))
+	nc, err := s.connectOwn()
 	if err != nil {
 		s.shutdownServer()
 		return nil, err
@@ -335,6 +335,30 @@ func (s *Store) shutdownServer() error {
 	}
 }
 
+// connectOwn opens the store's own connection. When the embedded server listens, it goes
+// over TCP loopback rather than in process: the in-process connection is a net.Pipe, which
+// is unbuffered, so the server's writes wait for the client's reads. Measured on 2 cores
+// with 520-byte envelopes: Consume 228k msg/s in process vs 292k over loopback, Read 245k
+// vs 314k (same run; the machine was shared, absolute figures varied by 2x).
+func (s *Store) connectOwn() (*nats.Conn, error) {
+	opts := []nats.Option{nats.Name("ledger-eventstore"), nats.MaxReconnects(-1)}
+	if s.srv == nil || s.cfg.ListenAddr == "" {
+		return s.Connect(opts...)
+	}
+	u, err := url.Parse(s.srv.ClientURL())
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: client URL: %w", err)
+	}
+	if ip := net.ParseIP(u.Hostname()); ip != nil && ip.IsUnspecified() {
+		u.Host = net.JoinHostPort("127.0.0.1", u.Port())
+	}
+	nc, err := nats.Connect(u.String(), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: connect %s: %w", u, err)
+	}
+	return nc, nil
+}
+
 // ClientURL returns the URL a producer can connect to: the embedded server's client URL,
 // Config.URL, or "" when the embedded server listens nowhere.
 func (s *Store) ClientURL() string {
@@ -351,9 +375,6 @@ func (s *Store) ClientURL() string {
 // server, to Config.URL otherwise. The caller owns it (watermill closes the connections it
 // is given, so each publisher and subscriber needs its own).
 func (s *Store) Connect(opts ...nats.Option) (*nats.Conn, error) {
-	if s.srv != nil && s.cfg.ListenAddr != "" && os.Getenv("ES_TCP") != "" {
-		return nats.Connect(s.srv.ClientURL(), opts...)
-	}
 	if s.srv != nil {
 		opts = append([]nats.Option{nats.InProcessServer(s.srv)}, opts...)
 		nc, err := nats.Connect("", opts...)

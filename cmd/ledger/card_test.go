@@ -85,10 +85,16 @@ func TestCardEveryKindThroughTheAPI(t *testing.T) {
 		t.Errorf("card says the last email was not opened")
 	}
 	tabs := map[string]func([]map[string]any) bool{
-		"chats":    func(it []map[string]any) bool { return len(it) == 1 && it[0]["message_count"] == float64(2) && it[0]["channel"] == "whatsapp" },
-		"tasks":    func(it []map[string]any) bool { return len(it) == 1 && it[0]["status"] == "pending" },
-		"visits":   func(it []map[string]any) bool { return len(it) == 1 && it[0]["source"] == "google" && it[0]["duration_s"] == float64(120) },
-		"segments": func(it []map[string]any) bool { return len(it) == 2 && it[0]["action"] == "left" && it[1]["action"] == "joined" },
+		"chats": func(it []map[string]any) bool {
+			return len(it) == 1 && it[0]["message_count"] == float64(2) && it[0]["channel"] == "whatsapp"
+		},
+		"tasks": func(it []map[string]any) bool { return len(it) == 1 && it[0]["status"] == "pending" },
+		"visits": func(it []map[string]any) bool {
+			return len(it) == 1 && it[0]["source"] == "google" && it[0]["duration_s"] == float64(120)
+		},
+		"segments": func(it []map[string]any) bool {
+			return len(it) == 2 && it[0]["action"] == "left" && it[1]["action"] == "joined"
+		},
 	}
 	for tab, ok := range tabs {
 		var p struct{ Items []map[string]any }
