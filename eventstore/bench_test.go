@@ -12,7 +12,29 @@ import (
 
 // BenchmarkAppend appends ~520-byte envelopes in batches of 1000; one op is one message.
 func BenchmarkAppend(b *testing.B) {
-	s := storetest.Open(b, "")
+	for _, tr := range transports {
+		b.Run(tr.name, func(b *testing.B) { benchmarkAppend(b, tr.open(b)) })
+	}
+}
+
+// transports: the store's own connection in process (a net.Pipe, as in tests) or over TCP
+// loopback (as `ledger serve` runs, listening for producers).
+var transports = []struct {
+	name string
+	open func(testing.TB) *eventstore.Store
+}{
+	{"inprocess", func(tb testing.TB) *eventstore.Store { return storetest.Open(tb, "") }},
+	{"loopback", func(tb testing.TB) *eventstore.Store {
+		s, err := eventstore.Open(context.Background(), eventstore.Config{DataDir: tb.TempDir(), ListenAddr: "127.0.0.1:0"}, nil)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { _ = s.Close() })
+		return s
+	}},
+}
+
+func benchmarkAppend(b *testing.B, s *eventstore.Store) {
 	ctx := context.Background()
 	const batch = 1000
 	ms := msgs("warm", batch, subjStarted)
@@ -56,7 +78,12 @@ func BenchmarkRead(b *testing.B) {
 }
 
 func benchmarkDrain(b *testing.B, run func(*eventstore.Store, context.Context, func(context.Context, []eventstore.Delivery) error) error) {
-	s := storetest.Open(b, "")
+	for _, tr := range transports {
+		b.Run(tr.name, func(b *testing.B) { benchmarkDrainOn(b, tr.open(b), run) })
+	}
+}
+
+func benchmarkDrainOn(b *testing.B, s *eventstore.Store, run func(*eventstore.Store, context.Context, func(context.Context, []eventstore.Delivery) error) error) {
 	total := max(b.N, 1000)
 	for i := 0; i < total; i += 1000 {
 		ms := msgs(fmt.Sprintf("pre-%d", i), min(1000, total-i), subjStarted)

@@ -177,7 +177,7 @@ func (s *Store) prepareConsumer(ctx context.Context, cfg ConsumeConfig) (jetstre
 		Description:   "ledger projector",
 		AckPolicy:     jetstream.AckAllPolicy,
 		AckWait:       consumeAckWait,
-		MaxAckPending: max(8*cfg.Batch, 10_000), // the feed buffers up to 4 batches
+		MaxAckPending: max(8*cfg.Batch, 10_000), // above the feed's buffers and a batch
 		MaxWaiting:    512,
 		MaxDeliver:    -1,
 		ReplayPolicy:  jetstream.ReplayInstantPolicy,

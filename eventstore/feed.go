@@ -24,15 +24,20 @@ type feed struct {
 	err      error // the last error reported by the library (kept for the caller's log)
 }
 
+// minPrefetch keeps small batches from turning into small pull requests: with a buffer of
+// 14 (batch 7) a read of 2500 messages took 20 s under -race instead of 30 ms.
+const minPrefetch = 1024
+
 func startFeed(cons jetstream.Consumer, batch int) (*feed, error) {
-	f := &feed{ch: make(chan jetstream.Msg, 2*batch), stop: make(chan struct{})}
+	prefetch := max(2*batch, minPrefetch)
+	f := &feed{ch: make(chan jetstream.Msg, prefetch), stop: make(chan struct{})}
 	cc, err := cons.Consume(func(m jetstream.Msg) {
 		select {
 		case f.ch <- m:
 		case <-f.stop:
 		}
 	},
-		jetstream.PullMaxMessages(2*batch),
+		jetstream.PullMaxMessages(prefetch),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			f.mu.Lock()
 			f.err = err
