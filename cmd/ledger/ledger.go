@@ -36,6 +36,9 @@ type ledger struct {
 	views []*viewRunner
 
 	lastSweep atomic.Pointer[time.Time]
+	// maint lets one erasure or one online rebuild run at a time: a rebuild reads the
+	// stream outside the view's gate and could otherwise swap erased data back in.
+	maint sync.Mutex
 }
 
 // viewRunner owns one view: its file, its projector and the gate that lets an online

@@ -58,6 +58,8 @@ func (o *opsService) Rebuild(r *http.Request, name string) (any, error) {
 func (o *opsService) wait() { o.wg.Wait() }
 
 func (l *ledger) rebuildOnline(ctx context.Context, v *viewRunner, progress func(done, total uint64)) error {
+	l.maint.Lock()
+	defer l.maint.Unlock()
 	db, err := l.rebuildInto(ctx, v, progress)
 	if err != nil {
 		return err

@@ -86,6 +86,17 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, 
 	go func() { defer bg.Done(); l.runProjectors(bgCtx) }()
 	go func() { defer bg.Done(); l.runSweeper(bgCtx) }()
 	go func() { defer bg.Done(); l.runLag(bgCtx) }()
+	eraser, err := l.newEraser()
+	if err != nil {
+		return err
+	}
+	bg.Add(1)
+	go func() {
+		defer bg.Done()
+		if err := eraser.Run(bgCtx); err != nil {
+			log.Error("eraser stopped", "err", err)
+		}
+	}()
 	g.Go(func() error {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("http server: %w", err)
