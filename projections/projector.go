@@ -72,6 +72,7 @@ type Projector struct {
 	log  *slog.Logger
 	now  func() time.Time
 	obs  Observer
+	dec  *DecodeCache
 }
 
 // ProjectorConfig configures a Projector.
@@ -83,6 +84,8 @@ type ProjectorConfig struct {
 	Logger      *slog.Logger     // default slog.Default()
 	Now         func() time.Time // default time.Now; retention is judged against it
 	Observer    Observer
+	// Decoded, when set, is shared with the other projectors of the same stream.
+	Decoded *DecodeCache
 }
 
 // NewProjector returns a projector for cfg.View; it creates the view's buckets.
@@ -110,7 +113,7 @@ func NewProjector(cfg ProjectorConfig) (*Projector, error) {
 		return nil, fmt.Errorf("init view %s: %w", cfg.View.Name(), err)
 	}
 	return &Projector{view: cfg.View, db: cfg.DB, src: cfg.Source, dead: cfg.DeadLetters,
-		log: cfg.Logger.With("view", cfg.View.Name()), now: cfg.Now, obs: cfg.Observer}, nil
+		log: cfg.Logger.With("view", cfg.View.Name()), now: cfg.Now, obs: cfg.Observer, dec: cfg.Decoded}, nil
 }
 
 // DurableName is the durable consumer of a view. WARNING: renaming re-consumes.
@@ -141,7 +144,7 @@ func (p *Projector) Handle(ctx context.Context, msgs []Message) error {
 	batch := make([]Applied, 0, len(msgs))
 	expired := 0
 	for _, m := range msgs {
-		ev, err := domain.DecodeStored(m.Data, m.Published)
+		ev, err := p.dec.Decode(m)
 		if err != nil {
 			if derr := p.dead.DeadLetter(ctx, m, p.view.Name(), err.Error()); derr != nil {
 				return fmt.Errorf("set aside seq %d of %s: %w", m.Seq, p.view.Stream(), derr)

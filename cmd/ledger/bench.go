@@ -268,7 +268,7 @@ func runBench(ctx context.Context, bc benchConfig, stderr io.Writer) (*benchRepo
 		stopProfile()
 		return finish(err)
 	}
-	hres, err := benchHTTPIngest(ctx, bl, data, secret, bc.Clients, bc.Batch)
+	hres, err := benchHTTPIngest(ctx, bl, data, secret, bc.Clients, bc.Batch, stderr)
 	if serr := bl.stop(); err == nil && serr != nil {
 		err = serr
 	}
@@ -287,7 +287,7 @@ func runBench(ctx context.Context, bc benchConfig, stderr io.Writer) (*benchRepo
 	mem.enter("ingest-nats")
 	natsDir := filepath.Join(dir, "ledger-nats")
 	say("NATS ingest: publish to ledger.events.<type> over TCP")
-	nres, err := benchNATSIngest(ctx, natsDir, data, log)
+	nres, err := benchNATSIngest(ctx, natsDir, data, log, stderr)
 	if err != nil {
 		stopProfile()
 		return finish(err)
@@ -325,12 +325,12 @@ func runBench(ctx context.Context, bc benchConfig, stderr io.Writer) (*benchRepo
 	if err != nil {
 		return finish(err)
 	}
-	qres, err := benchRunQueries(ctx, bl, data, secret, bc.Queries)
+	qres, err := benchRunQueries(ctx, bl, data, secret, bc.Queries, stderr)
 	if serr := bl.stop(); err == nil && serr != nil {
 		err = serr
 	}
 	for _, q := range qres {
-		note := fmt.Sprintf("p50 %s, max %s, %d items, n=%d", fmtMS(q.p50), fmtMS(q.max), q.items, q.n)
+		note := fmt.Sprintf("p50 %s, max %s, n=%d; first answer: %d items, %d bytes", fmtMS(q.p50), fmtMS(q.max), q.n, q.items, q.bytes)
 		r := rows.add(q.figure+", p99", ms(q.p99), "ms").note(note)
 		if q.targetMS > 0 {
 			r.atMost(q.targetMS, strconv.FormatFloat(q.targetMS, 'f', -1, 64)+" ms")

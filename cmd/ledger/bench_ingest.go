@@ -101,10 +101,15 @@ func benchCaughtUp(rep statusReport, want uint64) (bool, string) {
 }
 
 // benchWaitCaughtUp polls status until benchCaughtUp.
-func benchWaitCaughtUp(ctx context.Context, status func(context.Context) (statusReport, error), want uint64, timeout time.Duration) (statusReport, error) {
+func benchWaitCaughtUp(ctx context.Context, status func(context.Context) (statusReport, error), want uint64, timeout time.Duration, progress io.Writer) (statusReport, error) {
 	deadline := time.Now().Add(timeout)
+	lastSaid := time.Now()
 	var last string
 	for {
+		if progress != nil && time.Since(lastSaid) > 10*time.Second {
+			fmt.Fprintf(progress, "bench: waiting for the views: %s\n", last)
+			lastSaid = time.Now()
+		}
 		rep, err := status(ctx)
 		if err == nil {
 			var ok bool
@@ -135,7 +140,7 @@ type benchIngestResult struct {
 
 // benchHTTPIngest POSTs the envelopes as NDJSON batches of batchSize with clients concurrent
 // clients, then waits for every view to catch up.
-func benchHTTPIngest(ctx context.Context, bl *benchLedger, data *benchData, secret string, clients, batchSize int) (benchIngestResult, error) {
+func benchHTTPIngest(ctx context.Context, bl *benchLedger, data *benchData, secret string, clients, batchSize int, progress io.Writer) (benchIngestResult, error) {
 	var res benchIngestResult
 	now := time.Now()
 	ingestTok, err := auth.Mint(secret, "bench-producer", []string{auth.ScopeIngest}, now, 24*time.Hour)
@@ -194,7 +199,8 @@ func benchHTTPIngest(ctx context.Context, bl *benchLedger, data *benchData, secr
 		return res, fmt.Errorf("http ingest: %w", err)
 	}
 	res.acked = time.Since(start)
-	rep, err := benchWaitCaughtUp(ctx, func(ctx context.Context) (statusReport, error) { return bl.status(ctx, opsTok) }, uint64(data.unique), 30*time.Minute)
+	fmt.Fprintf(progress, "bench: HTTP ingest acked by the stream in %s\n", res.acked.Round(time.Millisecond))
+	rep, err := benchWaitCaughtUp(ctx, func(ctx context.Context) (statusReport, error) { return bl.status(ctx, opsTok) }, uint64(data.unique), 30*time.Minute, progress)
 	if err != nil {
 		return res, err
 	}
@@ -252,7 +258,7 @@ func benchPostBatch(ctx context.Context, bl *benchLedger, tok string, body []byt
 // benchNATSIngest opens a second, fresh ledger whose embedded server listens on a loopback
 // port, and publishes every envelope straight to ledger.events.<type> over TCP with its
 // Nats-Msg-Id (CONTRACT.md §4), as a producer would; then waits for every view.
-func benchNATSIngest(ctx context.Context, dataDir string, data *benchData, log *slog.Logger) (benchIngestResult, error) {
+func benchNATSIngest(ctx context.Context, dataDir string, data *benchData, log *slog.Logger, progress io.Writer) (benchIngestResult, error) {
 	var res benchIngestResult
 	cfg := config{DataDir: dataDir, NATSAddr: "127.0.0.1:0", Region: "US", Replicas: 1}
 	l, err := openLedger(ctx, cfg, log, openOptions{listen: true})
@@ -285,7 +291,8 @@ func benchNATSIngest(ctx context.Context, dataDir string, data *benchData, log *
 		return res, fmt.Errorf("nats ingest: %d publishes failed", failed)
 	}
 	res.acked = time.Since(start)
-	rep, err := benchWaitCaughtUp(ctx, l.status, uint64(data.unique), 30*time.Minute)
+	fmt.Fprintf(progress, "bench: NATS publish acked by the stream in %s\n", res.acked.Round(time.Millisecond))
+	rep, err := benchWaitCaughtUp(ctx, l.status, uint64(data.unique), 30*time.Minute, progress)
 	if err != nil {
 		return res, err
 	}

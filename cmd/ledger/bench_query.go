@@ -28,6 +28,7 @@ type benchQueryResult struct {
 	benchQueryCase
 	p50, p99, max time.Duration
 	items         int // items in the first answer (a sanity check: 0 means the case measured nothing)
+	bytes         int // size of the first answer
 	n             int
 }
 
@@ -44,7 +45,7 @@ func benchReaders(sc *scenario.Scenario) map[domain.Role]string {
 }
 
 // benchRunQueries measures every query case over real HTTP with real JWTs.
-func benchRunQueries(ctx context.Context, bl *benchLedger, data *benchData, secret string, perKind int) ([]benchQueryResult, error) {
+func benchRunQueries(ctx context.Context, bl *benchLedger, data *benchData, secret string, perKind int, progress io.Writer) ([]benchQueryResult, error) {
 	readers := benchReaders(data.sc)
 	toks := map[domain.Role]string{}
 	for role, id := range readers {
@@ -103,6 +104,7 @@ func benchRunQueries(ctx context.Context, bl *benchLedger, data *benchData, secr
 		if err != nil {
 			return out, err
 		}
+		fmt.Fprintf(progress, "bench: %s: p50 %s p99 %s\n", c.figure, r.p50, r.p99)
 		out = append(out, r)
 	}
 	return out, nil
@@ -115,7 +117,7 @@ func benchVisibleIDs(ctx context.Context, bl *benchLedger, tok, path string) ([]
 			ID string `json:"interaction_id"`
 		} `json:"items"`
 	}
-	if _, err := benchGetJSON(ctx, bl, tok, path, &page); err != nil {
+	if _, _, err := benchGetJSON(ctx, bl, tok, path, &page); err != nil {
 		return nil, err
 	}
 	var ids []string
@@ -125,23 +127,23 @@ func benchVisibleIDs(ctx context.Context, bl *benchLedger, tok, path string) ([]
 	return ids, nil
 }
 
-func benchGetJSON(ctx context.Context, bl *benchLedger, tok, path string, out any) (int, error) {
+func benchGetJSON(ctx context.Context, bl *benchLedger, tok, path string, out any) (items, size int, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, bl.base+path, nil)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
 	resp, err := bl.client.Do(req)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("GET %s: %s: %.300s", path, resp.Status, raw)
+		return 0, 0, fmt.Errorf("GET %s: %s: %.300s", path, resp.Status, raw)
 	}
 	var page struct {
 		Items []json.RawMessage `json:"items"`
@@ -150,27 +152,35 @@ func benchGetJSON(ctx context.Context, bl *benchLedger, tok, path string, out an
 		out = &page
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
-		return 0, fmt.Errorf("GET %s: decode: %w", path, err)
+		return 0, 0, fmt.Errorf("GET %s: decode: %w", path, err)
 	}
-	return len(page.Items), nil
+	return len(page.Items), len(raw), nil
 }
+
+// benchQueryBudget bounds the time spent on one query case (after its first 20
+// requests), so that one slow query does not stretch the bench past its 10 minutes.
+const benchQueryBudget = 20 * time.Second
 
 // benchMeasureQuery sends perKind requests of c one after the other (after a short warm-up)
 // and returns their latency distribution, measured by the client over loopback.
 func benchMeasureQuery(ctx context.Context, bl *benchLedger, tok string, c benchQueryCase, perKind int) (benchQueryResult, error) {
 	r := benchQueryResult{benchQueryCase: c}
-	items, err := benchGetJSON(ctx, bl, tok, c.paths[0], nil)
+	items, size, err := benchGetJSON(ctx, bl, tok, c.paths[0], nil)
 	if err != nil {
 		return r, err
 	}
-	r.items = items
+	r.items, r.bytes = items, size
 	for i := range min(10, perKind) {
-		if _, err := benchGetJSON(ctx, bl, tok, c.paths[i%len(c.paths)], nil); err != nil {
+		if _, _, err := benchGetJSON(ctx, bl, tok, c.paths[i%len(c.paths)], nil); err != nil {
 			return r, err
 		}
 	}
 	lat := make([]time.Duration, 0, perKind)
+	began := time.Now()
 	for i := range perKind {
+		if i >= 20 && time.Since(began) > benchQueryBudget {
+			break // a slow case: n in the note says how many were measured
+		}
 		path := c.paths[i%len(c.paths)]
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, bl.base+path, nil)
 		if err != nil {

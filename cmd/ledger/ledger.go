@@ -93,6 +93,10 @@ func toMessages(ds []eventstore.Delivery) []projections.Message {
 	return ms
 }
 
+// decodeCacheSlots is a few projector batches: the views of one stream rarely drift
+// further apart than that.
+const decodeCacheSlots = 16384
+
 // openOptions say how much of the ledger a command needs.
 type openOptions struct {
 	listen bool             // the embedded server listens on cfg.NATSAddr (serve); otherwise in-process only
@@ -118,6 +122,8 @@ func openLedger(ctx context.Context, cfg config, log *slog.Logger, opts openOpti
 		return nil, fmt.Errorf("create views directory: %w", err)
 	}
 	hopts := history.Options{Region: cfg.Region}
+	// history and timeline read the same stream at nearly the same pace: decode once.
+	decoded := projections.NewDecodeCache(decodeCacheSlots)
 	specs := []struct {
 		name  string
 		fresh func(*projections.DB) projections.View
@@ -136,7 +142,7 @@ func openLedger(ctx context.Context, cfg config, log *slog.Logger, opts openOpti
 		r := &viewRunner{name: sp.name, stream: v.Stream(), db: db, fresh: sp.fresh}
 		r.proj, err = projections.NewProjector(projections.ProjectorConfig{
 			View: v, DB: db, Source: storeSource{store: store, gate: &r.gate}, DeadLetters: storeSource{store: store},
-			Logger: log, Now: l.now, Observer: l.metrics.ProjectorObserver(),
+			Logger: log, Now: l.now, Observer: l.metrics.ProjectorObserver(), Decoded: decoded,
 		})
 		if err != nil {
 			db.Close()

@@ -2,6 +2,10 @@ package main
 
 import (
 	"context"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
 	"errors"
 	"flag"
 	"fmt"
@@ -31,6 +35,11 @@ func (d discardDead) DeadLetter(context.Context, projections.Message, string, st
 // stream's last sequence when it starts, and returns it open. The file is written without
 // fsync per commit and synced once at the end. Nothing of the live file is touched.
 func (l *ledger) rebuildInto(ctx context.Context, v *viewRunner, progress func(done, total uint64)) (*projections.DB, error) {
+	return l.rebuildShared(ctx, v, nil, progress)
+}
+
+// rebuildShared is rebuildInto with a decode cache shared by views rebuilt side by side.
+func (l *ledger) rebuildShared(ctx context.Context, v *viewRunner, dec *projections.DecodeCache, progress func(done, total uint64)) (*projections.DB, error) {
 	path := v.db.Path() + ".rebuild"
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("remove stale rebuild file: %w", err)
@@ -46,7 +55,7 @@ func (l *ledger) rebuildInto(ctx context.Context, v *viewRunner, progress func(d
 	}
 	dead := 0
 	proj, err := projections.NewProjector(projections.ProjectorConfig{View: v.fresh(db), DB: db,
-		DeadLetters: discardDead{&dead}, Logger: l.log, Now: l.now})
+		DeadLetters: discardDead{&dead}, Logger: l.log, Now: l.now, Decoded: dec})
 	if err != nil {
 		return fail(err)
 	}
@@ -121,22 +130,38 @@ func cmdReplay(ctx context.Context, args []string, getenv func(string) string, s
 		}
 		targets = []*viewRunner{v}
 	}
+	// The views are rebuilt side by side (each from its own ordered read of the stream),
+	// sharing the decoding of the envelopes; each file is swapped in as it completes.
+	dec := projections.NewDecodeCache(decodeCacheSlots * 4)
+	var mu sync.Mutex // serialises the progress output
+	g, gctx := errgroup.WithContext(ctx)
 	for _, v := range targets {
-		bar := newProgress(stdout, "replay "+v.name)
-		start := time.Now()
-		db, err := l.rebuildInto(ctx, v, bar.update)
-		if err != nil {
-			return err
-		}
-		cp, _ := db.Checkpoint()
-		if err := db.Close(); err != nil {
-			return err
-		}
-		if err := v.db.Swap(db.Path()); err != nil {
-			return err
-		}
-		el := time.Since(start)
-		bar.finish(cp, el)
+		g.Go(func() error {
+			bar := newProgress(stdout, "replay "+v.name)
+			start := time.Now()
+			db, err := l.rebuildShared(gctx, v, dec, func(done, total uint64) {
+				mu.Lock()
+				defer mu.Unlock()
+				bar.update(done, total)
+			})
+			if err != nil {
+				return err
+			}
+			cp, _ := db.Checkpoint()
+			if err := db.Close(); err != nil {
+				return err
+			}
+			if err := v.db.Swap(db.Path()); err != nil {
+				return err
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			bar.finish(cp, time.Since(start))
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	return nil
 }

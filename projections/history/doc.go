@@ -14,8 +14,13 @@
 //	         The list columns plus Agents and Queues (what CanSee needs). It is the time
 //	         index itself: the default list (today, start_at desc) is one cursor walked
 //	         backwards from `to`, reading rows in place, stopping at a full page.
-//	details  id -> start(8) | JSON domain.Interaction. The fold's state for Apply and the
-//	         detail for Get (one Get). The start prefix maps an id to its row key.
+//	details  id -> start(8) | binary domain.Interaction (codec.go; the former JSON form is
+//	         still read). The fold's state for Apply and the detail for Get (one Get).
+//	         The start prefix maps an id to its row key. Binary rather than JSON:
+//	         encoding/json was about 16% of Apply and its decode the main cost of
+//	         applying a later event of a stored interaction; the codec is several times
+//	         faster both ways and the value smaller. A reflection test fails when
+//	         domain.Interaction gains a field the codec does not write.
 //	index    col | value | 0x00 | start(8) | id -> empty. Posting lists, each in time order:
 //	           a  every agent the interaction passed (current and before a transfer)
 //	           q  every queue it passed
@@ -27,6 +32,10 @@
 //	           u  customer_id as stored (customer.erased finds the customer's interactions)
 //	         Low-cardinality columns (flow, status, direction, routings) have no lists: a
 //	         list of 1/2 to 1/8 of everything is never a better driver than the time index.
+//	sorts    col | esc(value) | 0x00 0x01 | start(8) | id -> empty: sort indexes, for
+//	         agent_id (A) and queue_id (Q) only, the empty value included. Key order is
+//	         the list's order (value, start_at, id). See sortIndexCols for why only these
+//	         two (ingest cost, measured). A file without this bucket gets it in Init.
 //	counts   col | value -> uint64 for the bounded lists (a, q, d, v, t), plus totals.
 //	merges   from -> to, and merged: to | 0x00 | from. Lists and details show the surviving
 //	         customer (chains resolved at read time, so a merge is order-independent).
@@ -44,9 +53,21 @@
 // source, estimated by its counts (contacts and customers: a small constant). The
 // smallest source drives; when none is smaller than the whole table the time index does.
 // Sorted by start_at, the driver is read in sort order (a k-way merge of the posting
-// lists between `from` and `to`) and stops at a full page. Sorted by another column, the
-// driver's candidates in the range are all checked, and the page is the limit+1 smallest
-// by (column value, start_at, interaction_id), picked with a bounded heap.
+// lists between `from` and `to`) and stops at a full page. Sorted by another column,
+// there are two plans (useSortIndex picks the cheaper estimate):
+//
+//   - heap: the driver's candidates in the range are all checked, and the page is the
+//     limit+1 smallest by (column value, start_at, interaction_id), picked with a
+//     bounded heap. Cost grows with the candidates: right for selective queries.
+//   - walk (agent_id, queue_id, interaction_id): the column's sort index is read in
+//     sort order from the cursor, entries outside the time range skipped by key (one
+//     Seek per value), each other entry's row checked against every filter and CanSee,
+//     stopping at a full page. Cost is about (limit+1) / (share of rows that match):
+//     right for wide ranges and broad readers (an administrator over three months).
+//
+// The share is estimated from the counts, the time range against the data's span and
+// the enum filters, assumed independent. Both plans give the same pages (the property
+// test runs every query under each).
 //
 // The cursor is keyset: the last item's (sort value, start_at, id) and a hash of the
 // query, so it survives inserts (no offsets) and a cursor of another query is refused.
@@ -56,8 +77,11 @@
 //   - agent_id and queue_id filter the current agent and queue (the columns); the
 //     posting lists hold every agent and queue, so such a filter reads the lists of the
 //     values and drops rows where the value is no longer current.
-//   - A sort on another column than start_at over a large, dense range reads every
-//     matching row: its cost grows with the result, not with the page.
+//   - A sort on a column without a sort index (every one but start_at, agent_id,
+//     queue_id and interaction_id) over a large, dense range reads every matching row:
+//     its cost grows with the result, not with the page.
+//   - A walk over a query whose filters match far fewer rows than estimated (correlated
+//     filters) reads up to every entry of the range before it knows the page is short.
 //   - Retention removes whole interactions by start_at (Sweep), in bounded transactions.
 //   - customer.erased removes the customer's interactions and those of every customer
 //     merged into it, and the merge records naming them.

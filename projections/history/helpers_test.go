@@ -105,7 +105,7 @@ func dump(t testing.TB, db *projections.DB) []string {
 	t.Helper()
 	var out []string
 	err := db.View(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bRows, bDetails, bIndex, bCounts, bMerges, bMerged} {
+		for _, b := range [][]byte{bRows, bDetails, bIndex, bCounts, bMerges, bMerged, bSorts} {
 			err := tx.Bucket(b).ForEach(func(k, v []byte) error {
 				out = append(out, fmt.Sprintf("%s %q=%q", b, k, v))
 				return nil

@@ -356,9 +356,12 @@ func (v *View) List(r domain.Reader, q Query) (Page, error) {
 		}
 		total := readCount(tx.Bucket(bCounts), countTotal)
 		var err error
-		if q.sortColumn() == "start_at" {
+		switch col := q.sortColumn(); {
+		case col == "start_at":
 			page, err = v.listByStart(tx, p, best, total, cur)
-		} else {
+		case v.useSortIndex(tx, p, col, srcs, best, total):
+			page, err = v.listBySortIndex(tx, p, col, cur)
+		default:
 			page, err = v.listSorted(tx, p, best, total, cur)
 		}
 		return err

@@ -97,6 +97,13 @@ type row struct {
 
 // rowOf derives the list row of an interaction; region reads national phone numbers.
 func rowOf(in *domain.Interaction, region string) row {
+	phone, email, _ := canonContact(in.Contact, in.Flow, region)
+	return rowWithCanon(in, phone, email)
+}
+
+// rowWithCanon is rowOf for an interaction whose contact's canonical phone and email are
+// already known.
+func rowWithCanon(in *domain.Interaction, phone, email string) row {
 	r := row{id: in.ID, start: in.StartAt.UnixNano(), customer: in.CustomerID, flow: in.Flow, status: in.Status,
 		reason: in.Reason, direction: in.Direction, orig: in.OriginalRouting, cur: in.CurrentRouting,
 		agent: in.AgentID, queue: in.QueueID, campaign: in.VoiceCampaign, template: in.Template,
@@ -104,7 +111,7 @@ func rowOf(in *domain.Interaction, region string) row {
 	if !in.EndAt.IsZero() {
 		r.end = in.EndAt.UnixNano()
 	}
-	r.phone, r.email, r.contact = canonContact(in.Contact, in.Flow, region)
+	r.phone, r.email, r.contact = phone, email, shownContact(in.Contact, in.Flow, phone, email)
 	return r
 }
 
@@ -118,12 +125,17 @@ func canonContact(c domain.Contact, flow domain.Flow, region string) (phone, ema
 	if c.Email != "" {
 		email, _ = contact.Email(c.Email)
 	}
+	return phone, email, shownContact(c, flow, phone, email)
+}
+
+// shownContact is the contact the list shows, given the canonical phone and email.
+func shownContact(c domain.Contact, flow domain.Flow, phone, email string) string {
 	showPhone := cmpOr(phone, strings.TrimSpace(c.Phone))
 	showEmail := cmpOr(email, strings.TrimSpace(c.Email))
 	if flow == domain.FlowEmail || showPhone == "" {
-		return phone, email, cmpOr(showEmail, showPhone)
+		return cmpOr(showEmail, showPhone)
 	}
-	return phone, email, showPhone
+	return showPhone
 }
 
 func cmpOr(a, b string) string {

@@ -3,7 +3,6 @@ package history
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -54,13 +53,32 @@ func (*View) Name() string { return Name }
 func (*View) Stream() string { return "LEDGER" }
 
 // Init implements projections.View.
-func (*View) Init(tx *bolt.Tx) error {
-	for _, b := range [][]byte{bRows, bDetails, bIndex, bCounts, bMerges, bMerged} {
+// A file written before the sort indexes existed gets them here, from its rows, once.
+func (v *View) Init(tx *bolt.Tx) error {
+	backfill := tx.Bucket(bSorts) == nil && tx.Bucket(bRows) != nil
+	for _, b := range [][]byte{bRows, bDetails, bIndex, bCounts, bMerges, bMerged, bSorts} {
 		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 			return fmt.Errorf("create bucket %s: %w", b, err)
 		}
 	}
-	return nil
+	if !backfill {
+		return nil
+	}
+	var keys []kv
+	err := tx.Bucket(bRows).ForEach(func(k, val []byte) error {
+		r, err := decodeRow(k, val)
+		if err != nil {
+			return err
+		}
+		for _, sk := range r.sortKeys() {
+			keys = append(keys, kv{k: sk})
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("history: build sort indexes: %w", err)
+	}
+	return putSorted(tx.Bucket(bSorts), keys)
 }
 
 // Apply implements projections.View. The events of one interaction are folded in memory
@@ -101,35 +119,37 @@ type writer struct {
 	rows    *bolt.Bucket
 	details *bolt.Bucket
 	index   *bolt.Bucket
+	sorts   *bolt.Bucket
 	counts  *bolt.Bucket
 	pending map[string]*pendingInteraction
 	order   []string
+	buf     []byte
 }
 
 type pendingInteraction struct {
 	in      domain.Interaction
-	old     *row // nil for a new interaction
+	old     *row           // nil for a new interaction: the stored row, as written
+	contact domain.Contact // the stored contact, from which old.phone and old.email came
 	changed bool
 }
 
 func (v *View) newWriter(tx *bolt.Tx) *writer {
-	return &writer{v: v, tx: tx, rows: tx.Bucket(bRows), details: tx.Bucket(bDetails), index: tx.Bucket(bIndex),
-		counts: tx.Bucket(bCounts), pending: map[string]*pendingInteraction{}}
+	w := &writer{v: v, tx: tx, rows: tx.Bucket(bRows), details: tx.Bucket(bDetails), index: tx.Bucket(bIndex),
+		sorts: tx.Bucket(bSorts), counts: tx.Bucket(bCounts), pending: map[string]*pendingInteraction{}}
+	// Rows are keyed by start_at: new ones go to the end, so full pages split less.
+	w.rows.FillPercent = 0.9
+	return w
 }
 
 func (w *writer) fold(ev domain.Event, id string) error {
 	p := w.pending[id]
 	if p == nil {
 		p = &pendingInteraction{}
-		in, ok, err := loadDetail(w.details, id)
+		old, err := w.load(id, &p.in)
 		if err != nil {
 			return err
 		}
-		if ok {
-			p.in = in
-			r := rowOf(&in, w.v.region)
-			p.old = &r
-		}
+		p.old, p.contact = old, p.in.Contact
 		w.pending[id] = p
 		w.order = append(w.order, id)
 	}
@@ -137,6 +157,34 @@ func (w *writer) fold(ev domain.Event, id string) error {
 		p.changed = true
 	}
 	return nil
+}
+
+// load reads the stored interaction id into in (unless nil) and returns its stored row
+// (nil, and in untouched, when there is none). The stored row is what the index entries were made
+// from: no need to derive it again (a phone number parse).
+func (w *writer) load(id string, in *domain.Interaction) (*row, error) {
+	val := w.details.Get([]byte(id))
+	if val == nil {
+		return nil, nil
+	}
+	if len(val) < 8 {
+		return nil, fmt.Errorf("interaction %s: %w", id, errCorrupt)
+	}
+	if in != nil {
+		if err := decodeDetail(val[8:], in); err != nil {
+			return nil, fmt.Errorf("decode interaction %s: %w", id, err)
+		}
+	}
+	tk := append(slices.Clip(val[:8]), id...)
+	rv := w.rows.Get(tk)
+	if rv == nil {
+		return nil, fmt.Errorf("interaction %s: no row: %w", id, errCorrupt)
+	}
+	r, err := decodeRow(tk, rv)
+	if err != nil {
+		return nil, fmt.Errorf("interaction %s: %w", id, err)
+	}
+	return &r, nil
 }
 
 func loadDetail(b *bolt.Bucket, id string) (domain.Interaction, bool, error) {
@@ -148,7 +196,7 @@ func loadDetail(b *bolt.Bucket, id string) (domain.Interaction, bool, error) {
 	if len(val) < 8 {
 		return in, false, fmt.Errorf("interaction %s: %w", id, errCorrupt)
 	}
-	if err := json.Unmarshal(val[8:], &in); err != nil {
+	if err := decodeDetail(val[8:], &in); err != nil {
 		return in, false, fmt.Errorf("decode interaction %s: %w", id, err)
 	}
 	return in, true, nil
@@ -162,67 +210,96 @@ func (w *writer) flush() error {
 	if len(w.order) == 0 {
 		return nil
 	}
-	var rowDel, idxDel [][]byte
-	var rowPut, detPut, idxPut []kv
+	var rowDel, idxDel, sortDel [][]byte
+	var rowPut, detPut, idxPut, sortPut []kv
 	delta := map[string]int64{}
 	for _, id := range w.order {
 		p := w.pending[id]
 		if !p.changed {
 			continue
 		}
-		nr := rowOf(&p.in, w.v.region)
-		newKeys := nr.indexKeys()
-		var oldKeys [][]byte
+		nr := w.rowOf(p)
+		var oldKeys, oldSorts [][]byte
 		if p.old != nil {
-			oldKeys = p.old.indexKeys()
+			oldKeys, oldSorts = p.old.indexKeys(), p.old.sortKeys()
 			if p.old.start != nr.start {
 				rowDel = append(rowDel, p.old.tkey())
 			}
 		} else {
 			delta[string(countTotal)]++
 		}
-		rowPut = append(rowPut, kv{nr.tkey(), nr.encode()})
-		js, err := json.Marshal(&p.in)
-		if err != nil {
+		if enc := nr.encode(); p.old == nil || p.old.start != nr.start || !bytes.Equal(enc, p.old.encode()) {
+			rowPut = append(rowPut, kv{nr.tkey(), enc})
+		}
+		// One buffer for the batch's details: bbolt keeps the slices until commit.
+		start := len(w.buf)
+		w.buf = binary.BigEndian.AppendUint64(w.buf, uint64(nr.start)^(1<<63))
+		var err error
+		if w.buf, err = encodeDetail(w.buf, &p.in); err != nil {
 			return fmt.Errorf("encode interaction %s: %w", id, err)
 		}
-		val := make([]byte, 0, 8+len(js))
-		val = binary.BigEndian.AppendUint64(val, uint64(nr.start)^(1<<63))
-		detPut = append(detPut, kv{[]byte(id), append(val, js...)})
-		// Both key lists are sorted: a merge gives what left and what arrived.
-		i, j := 0, 0
-		for i < len(oldKeys) || j < len(newKeys) {
-			switch {
-			case j == len(newKeys) || (i < len(oldKeys) && bytes.Compare(oldKeys[i], newKeys[j]) < 0):
-				idxDel = append(idxDel, oldKeys[i])
-				countKey(delta, oldKeys[i], -1)
-				i++
-			case i == len(oldKeys) || bytes.Compare(oldKeys[i], newKeys[j]) > 0:
-				idxPut = append(idxPut, kv{k: newKeys[j]})
-				countKey(delta, newKeys[j], +1)
-				j++
-			default:
-				i, j = i+1, j+1
-			}
-		}
+		detPut = append(detPut, kv{[]byte(id), w.buf[start:len(w.buf):len(w.buf)]})
+		diffKeys(oldKeys, nr.indexKeys(), func(k []byte) {
+			idxDel = append(idxDel, k)
+			countKey(delta, k, -1)
+		}, func(k []byte) {
+			idxPut = append(idxPut, kv{k: k})
+			countKey(delta, k, +1)
+		})
+		diffKeys(oldSorts, nr.sortKeys(), func(k []byte) { sortDel = append(sortDel, k) },
+			func(k []byte) { sortPut = append(sortPut, kv{k: k}) })
 	}
 	clear(w.pending)
 	w.order = w.order[:0]
+	w.buf = nil // the slices handed to Put must stay as they are until the commit
 	if err := deleteSorted(w.rows, rowDel); err != nil {
 		return err
 	}
 	if err := deleteSorted(w.index, idxDel); err != nil {
 		return err
 	}
+	if err := deleteSorted(w.sorts, sortDel); err != nil {
+		return err
+	}
 	for _, s := range []struct {
 		b   *bolt.Bucket
 		kvs []kv
-	}{{w.rows, rowPut}, {w.details, detPut}, {w.index, idxPut}} {
+	}{{w.rows, rowPut}, {w.details, detPut}, {w.index, idxPut}, {w.sorts, sortPut}} {
 		if err := putSorted(s.b, s.kvs); err != nil {
 			return err
 		}
 	}
 	return w.addCounts(delta)
+}
+
+// rowOf derives the new row of a pending interaction, reusing the old row's canonical
+// phone and email when the contact did not change (parsing a phone number is costly).
+func (w *writer) rowOf(p *pendingInteraction) row {
+	if p.old == nil {
+		return rowOf(&p.in, w.v.region)
+	}
+	if p.in.Contact != p.contact {
+		return rowOf(&p.in, w.v.region)
+	}
+	return rowWithCanon(&p.in, p.old.phone, p.old.email)
+}
+
+// diffKeys calls del for each key of old not in new and put for each key of new not in
+// old; both are sorted.
+func diffKeys(old, new [][]byte, del, put func([]byte)) {
+	i, j := 0, 0
+	for i < len(old) || j < len(new) {
+		switch {
+		case j == len(new) || (i < len(old) && bytes.Compare(old[i], new[j]) < 0):
+			del(old[i])
+			i++
+		case i == len(old) || bytes.Compare(old[i], new[j]) > 0:
+			put(new[j])
+			j++
+		default:
+			i, j = i+1, j+1
+		}
+	}
 }
 
 // countKey adds d to the count of the posting list k belongs to, when that one is counted.
@@ -358,16 +435,20 @@ func (w *writer) erase(customer string) error {
 
 // deleteInteraction removes one interaction, its row and its posting entries.
 func (w *writer) deleteInteraction(id string, delta map[string]int64) error {
-	in, ok, err := loadDetail(w.details, id)
-	if err != nil || !ok {
+	r, err := w.load(id, nil)
+	if err != nil || r == nil {
 		return err
 	}
-	r := rowOf(&in, w.v.region)
 	for _, k := range r.indexKeys() {
 		if err := w.index.Delete(k); err != nil {
 			return err
 		}
 		countKey(delta, k, -1)
+	}
+	for _, k := range r.sortKeys() {
+		if err := w.sorts.Delete(k); err != nil {
+			return err
+		}
 	}
 	delta[string(countTotal)]--
 	if err := w.rows.Delete(r.tkey()); err != nil {
