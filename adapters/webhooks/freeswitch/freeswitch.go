@@ -28,8 +28,6 @@ package freeswitch
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -123,27 +121,7 @@ func (p *Provider) MaxBody() int64 { return p.cfg.MaxBody }
 
 // Verify accepts the CDR token as the Basic auth password or a bearer token.
 func (p *Provider) Verify(r *http.Request, _ []byte, _ time.Time) error {
-	auth := r.Header.Get("Authorization")
-	var got string
-	switch scheme, rest, _ := strings.Cut(auth, " "); {
-	case auth == "":
-		return fmt.Errorf("%w: Authorization header is missing", webhooks.ErrUnauthorized)
-	case strings.EqualFold(scheme, "Bearer"):
-		got = strings.TrimSpace(rest)
-	case strings.EqualFold(scheme, "Basic"):
-		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(rest))
-		if err != nil {
-			return fmt.Errorf("%w: Basic credentials are not base64", webhooks.ErrUnauthorized)
-		}
-		_, got, _ = strings.Cut(string(raw), ":")
-	default:
-		return fmt.Errorf("%w: Authorization scheme must be Basic or Bearer", webhooks.ErrUnauthorized)
-	}
-	g, w := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(p.cfg.Token))
-	if got == "" || subtle.ConstantTimeCompare(g[:], w[:]) != 1 {
-		return fmt.Errorf("%w: CDR token does not match", webhooks.ErrUnauthorized)
-	}
-	return nil
+	return webhooks.CheckToken(r, p.cfg.Token)
 }
 
 // record is the part of a mod_json_cdr record the ledger reads.

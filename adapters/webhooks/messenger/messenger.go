@@ -47,14 +47,9 @@
 package messenger
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -62,6 +57,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/interaction-ledger/ledger/adapters/webhooks"
+	"github.com/interaction-ledger/ledger/adapters/webhooks/metahub"
 	"github.com/interaction-ledger/ledger/domain"
 )
 
@@ -73,7 +69,7 @@ const Name = "messenger"
 const DefaultMaxBody int64 = 4 << 20
 
 // SignatureHeader carries "sha256=<hex HMAC-SHA256(app secret, raw body)>".
-const SignatureHeader = "X-Hub-Signature-256"
+const SignatureHeader = metahub.SignatureHeader
 
 // Config configures the Messenger provider. It has no phone region: Messenger identifies
 // people by page-scoped ids, never by phone numbers.
@@ -142,46 +138,12 @@ func (p *Provider) MaxBody() int64 { return p.cfg.MaxBody }
 // Verify checks X-Hub-Signature-256 against the raw body. Meta signs no timestamp, so
 // now is not used.
 func (p *Provider) Verify(r *http.Request, body []byte, _ time.Time) error {
-	header := r.Header.Get(SignatureHeader)
-	if header == "" {
-		return fmt.Errorf("%w: %s header is missing", webhooks.ErrUnauthorized, SignatureHeader)
-	}
-	hexSig, ok := strings.CutPrefix(header, "sha256=")
-	if !ok {
-		return fmt.Errorf("%w: %s must start with sha256=", webhooks.ErrUnauthorized, SignatureHeader)
-	}
-	got, err := hex.DecodeString(hexSig)
-	if err != nil || len(got) != sha256.Size {
-		return fmt.Errorf("%w: %s is not a hex SHA-256 digest", webhooks.ErrUnauthorized, SignatureHeader)
-	}
-	mac := hmac.New(sha256.New, []byte(p.cfg.AppSecret))
-	mac.Write(body)
-	if !hmac.Equal(got, mac.Sum(nil)) {
-		return fmt.Errorf("%w: %s does not match the body", webhooks.ErrUnauthorized, SignatureHeader)
-	}
-	return nil
+	return metahub.Verify(r.Header.Get(SignatureHeader), body, p.cfg.AppSecret)
 }
 
-// Handshake answers Meta's subscription check: hub.mode=subscribe and the right
-// hub.verify_token get 200 with hub.challenge as the plain body; anything else gets 403.
+// Handshake answers Meta's subscription check (metahub.Handshake).
 func (p *Provider) Handshake(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	challenge := q.Get("hub.challenge")
-	if p.cfg.VerifyToken == "" || q.Get("hub.mode") != "subscribe" ||
-		!equalSecret(q.Get("hub.verify_token"), p.cfg.VerifyToken) || challenge == "" {
-		http.Error(w, "verification refused", http.StatusForbidden)
-		return
-	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(http.StatusOK)
-	_, _ = io.WriteString(w, challenge)
-}
-
-// equalSecret compares in constant time, also hiding the secret's length.
-func equalSecret(got, want string) bool {
-	g, w := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
-	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
+	metahub.Handshake(w, r, p.cfg.VerifyToken)
 }
 
 // Wire shapes of the Messenger webhook (only the fields the ledger reads).

@@ -36,8 +36,6 @@
 package telegram
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -130,8 +128,7 @@ func (p *Provider) Verify(r *http.Request, _ []byte, _ time.Time) error {
 	if got == "" {
 		return fmt.Errorf("%w: %s header is missing", webhooks.ErrUnauthorized, SecretHeader)
 	}
-	g, w := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(p.cfg.SecretToken))
-	if subtle.ConstantTimeCompare(g[:], w[:]) != 1 {
+	if !webhooks.EqualSecret(got, p.cfg.SecretToken) {
 		return fmt.Errorf("%w: %s does not match", webhooks.ErrUnauthorized, SecretHeader)
 	}
 	return nil

@@ -1,0 +1,55 @@
+// Package metahub holds what Meta's webhooks (WhatsApp Cloud API, Messenger Platform)
+// share: the X-Hub-Signature-256 check of the raw body and the hub.challenge handshake.
+package metahub
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/interaction-ledger/ledger/adapters/webhooks"
+)
+
+// SignatureHeader carries "sha256=" + hex HMAC-SHA256(app secret, raw body).
+const SignatureHeader = "X-Hub-Signature-256"
+
+// Verify checks the signature header against body. Meta signs no timestamp. Errors wrap
+// webhooks.ErrUnauthorized.
+func Verify(header string, body []byte, secret string) error {
+	if header == "" {
+		return fmt.Errorf("%w: %s header is missing", webhooks.ErrUnauthorized, SignatureHeader)
+	}
+	hexSig, ok := strings.CutPrefix(header, "sha256=")
+	if !ok {
+		return fmt.Errorf("%w: %s must start with sha256=", webhooks.ErrUnauthorized, SignatureHeader)
+	}
+	got, err := hex.DecodeString(hexSig)
+	if err != nil || len(got) != sha256.Size {
+		return fmt.Errorf("%w: %s is not a hex SHA-256 digest", webhooks.ErrUnauthorized, SignatureHeader)
+	}
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	if !hmac.Equal(got, mac.Sum(nil)) {
+		return fmt.Errorf("%w: %s does not match the body", webhooks.ErrUnauthorized, SignatureHeader)
+	}
+	return nil
+}
+
+// Handshake answers Meta's subscription check: hub.mode=subscribe and the right
+// hub.verify_token get 200 with hub.challenge as the plain body; anything else gets 403.
+func Handshake(w http.ResponseWriter, r *http.Request, token string) {
+	q := r.URL.Query()
+	challenge := q.Get("hub.challenge")
+	if token == "" || q.Get("hub.mode") != "subscribe" || !webhooks.EqualSecret(q.Get("hub.verify_token"), token) || challenge == "" {
+		http.Error(w, "verification refused", http.StatusForbidden)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, challenge)
+}
