@@ -62,3 +62,19 @@ func FuzzPhone(f *testing.F) {
 		}
 	})
 }
+
+func TestPhoneCache(t *testing.T) {
+	c := NewPhoneCache("US", 2)
+	for range 3 {
+		for _, raw := range []string{"(415) 555-0100", "+33 1 23 45 67 89", "nope"} {
+			got, ok := c.Phone(raw)
+			want, wantOK := Phone(raw, "US")
+			if got != want || ok != wantOK {
+				t.Errorf("cache Phone(%q) = %q, %v; want %q, %v", raw, got, ok, want, wantOK)
+			}
+		}
+	}
+	if len(c.m) > 2 {
+		t.Errorf("cache holds %d entries, bound is 2", len(c.m))
+	}
+}

@@ -71,7 +71,7 @@ func (v *View) Get(r domain.Reader, id string) (Detail, error) {
 		if !ok || !r.CanSee(in.Visibility()) {
 			return ErrNotFound
 		}
-		row := rowOf(&in, v.region)
+		row := rowOf(&in, v.phones.Phone)
 		d = Detail{Item: row.item(resolve(tx.Bucket(bMerges), row.customer)),
 			Participants: nonNil(in.Participants), Events: nonNil(in.Events), SRData: in.SRData,
 			CRMRecord: in.CRMRecord, Case: in.Case, Qualifications: nonNil(in.Qualifications),

@@ -96,8 +96,8 @@ type row struct {
 }
 
 // rowOf derives the list row of an interaction; region reads national phone numbers.
-func rowOf(in *domain.Interaction, region string) row {
-	phone, email, _ := canonContact(in.Contact, in.Flow, region)
+func rowOf(in *domain.Interaction, phoneOf func(string) (string, bool)) row {
+	phone, email, _ := canonContact(in.Contact, in.Flow, phoneOf)
 	return rowWithCanon(in, phone, email)
 }
 
@@ -118,9 +118,9 @@ func rowWithCanon(in *domain.Interaction, phone, email string) row {
 // canonContact returns the searchable forms of a contact and the one the list shows: the
 // email for the email flow (or when there is no phone), the phone otherwise, each in its
 // canonical form when it has one.
-func canonContact(c domain.Contact, flow domain.Flow, region string) (phone, email, shown string) {
+func canonContact(c domain.Contact, flow domain.Flow, phoneOf func(string) (string, bool)) (phone, email, shown string) {
 	if c.Phone != "" {
-		phone, _ = contact.Phone(c.Phone, region)
+		phone, _ = phoneOf(c.Phone)
 	}
 	if c.Email != "" {
 		email, _ = contact.Email(c.Email)

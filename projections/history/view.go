@@ -34,16 +34,20 @@ type Options struct {
 type View struct {
 	db     *projections.DB
 	region string
+	phones *contact.PhoneCache
 }
 
 var _ projections.View = (*View)(nil)
+
+// phoneCacheSize bounds the canonical phone numbers remembered (about 100 bytes each).
+const phoneCacheSize = 100_000
 
 // New returns the history view over db.
 func New(db *projections.DB, opts Options) *View {
 	if opts.Region == "" {
 		opts.Region = contact.DefaultRegion
 	}
-	return &View{db: db, region: opts.Region}
+	return &View{db: db, region: opts.Region, phones: contact.NewPhoneCache(opts.Region, phoneCacheSize)}
 }
 
 // Name implements projections.View.
@@ -276,10 +280,10 @@ func (w *writer) flush() error {
 // phone and email when the contact did not change (parsing a phone number is costly).
 func (w *writer) rowOf(p *pendingInteraction) row {
 	if p.old == nil {
-		return rowOf(&p.in, w.v.region)
+		return rowOf(&p.in, w.v.phones.Phone)
 	}
 	if p.in.Contact != p.contact {
-		return rowOf(&p.in, w.v.region)
+		return rowOf(&p.in, w.v.phones.Phone)
 	}
 	return rowWithCanon(&p.in, p.old.phone, p.old.email)
 }
