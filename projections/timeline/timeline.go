@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -168,6 +169,20 @@ func isKeyedTaskSubject(subject string) bool {
 type writer struct {
 	tx                                                               *bolt.Tx
 	items, expiry, counts, refs, tasks, owned, inters, alias, merged *bolt.Bucket
+
+	// pending holds the interactions the batch has touched so far, by id: their events
+	// are folded here, in memory, and flush writes each changed one once (its item,
+	// expiry key, owner key and record) instead of once per event.
+	pending map[string]*pendingInteraction
+}
+
+// pendingInteraction is one interaction's record as loaded, with the batch's events
+// folded into rec.Fold. rec's Owner, KB and At still say where the stored item sits:
+// reposition moves it from there to where the fold now calls for.
+type pendingInteraction struct {
+	rec   interactionRecord
+	had   bool // a record was stored
+	dirty bool // an event changed the fold
 }
 
 func newWriter(tx *bolt.Tx) (*writer, error) {
@@ -192,7 +207,141 @@ func (v *View) Apply(tx *bolt.Tx, batch []projections.Applied) error {
 			return fmt.Errorf("apply %s %s (seq %d): %w", a.Event.Type, a.Event.ID, a.Seq, err)
 		}
 	}
+	if err := w.flush(); err != nil {
+		return fmt.Errorf("apply batch at seq %d: %w", batch[0].Seq, err)
+	}
 	return nil
+}
+
+// flush writes the interactions the batch changed and forgets them.
+//
+// Writing an interaction once with all of the batch's events folded in leaves the same
+// keys and values as writing it after each event: its item goes from where the STORED
+// record says it is to where the final fold says, and the places it would have passed
+// through on the way hold only this interaction's keys (its id is in every one of them),
+// which the next event would have removed again. Counts move by the same net amount: they
+// are summed over the flush and written once per (customer, kind). What could break this
+// is a change of owner resolution (aliases) or of the stored records between two events:
+// merge and erase, which flush first.
+//
+// The writes go in (owner, id) order, so that the items, owned and counts keys, which
+// start with the customer, are visited in key order (DESIGN.md: sorted within a batch).
+func (w *writer) flush() error {
+	if len(w.pending) == 0 {
+		return nil
+	}
+	type write struct {
+		owner string
+		p     *pendingInteraction
+	}
+	todo := make([]write, 0, len(w.pending))
+	for _, p := range w.pending {
+		if p.dirty {
+			todo = append(todo, write{owner: w.resolve(p.rec.Fold.CustomerID), p: p})
+		}
+	}
+	clear(w.pending)
+	slices.SortFunc(todo, func(a, b write) int {
+		if c := strings.Compare(a.owner, b.owner); c != 0 {
+			return c
+		}
+		return strings.Compare(a.p.rec.Fold.ID, b.p.rec.Fold.ID)
+	})
+	deltas := make(map[string]int64)
+	for _, t := range todo {
+		if err := w.rewrite(&t.p.rec, t.p.had, t.owner, deltas); err != nil {
+			return fmt.Errorf("write interaction %s: %w", t.p.rec.Fold.ID, err)
+		}
+	}
+	keys := make([]string, 0, len(deltas))
+	for k, d := range deltas {
+		if d != 0 {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if err := w.countKey([]byte(k), deltas[k]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rewrite is reposition for flush: the same keys and values, but counts are added to
+// deltas (countKey -> change) and a key that already holds exactly what would be put is
+// not put again (an identical Put changes nothing but dirties a page the commit must
+// write).
+func (w *writer) rewrite(rec *interactionRecord, had bool, owner string, deltas map[string]int64) error {
+	kb := kbUnindexed
+	kind, ok := kindOfFlow(rec.Fold.Flow)
+	if ok {
+		kb = kindBytes[kind]
+	}
+	id := rec.Fold.ID
+	np := pos{cust: owner, kb: kb, at: rec.Fold.StartAt.UnixNano(), key: id}
+	samePos, sameOwner := false, false // the stored record is already there
+	if had {
+		samePos, sameOwner = rec.pos() == np, rec.Owner == owner
+		op := rec.pos()
+		if op != np { // unplace(op)
+			if err := w.expiry.Delete(op.expiryKey()); err != nil {
+				return err
+			}
+			if op.listed() {
+				if k := op.itemKey(); w.items.Get(k) != nil {
+					if err := w.items.Delete(k); err != nil {
+						return err
+					}
+					deltas[string(countKey(op.cust, op.kb))]--
+				}
+			}
+		}
+		if op.cust != owner {
+			if err := w.owned.Delete(pairKey(op.cust, id)); err != nil {
+				return err
+			}
+		}
+	}
+	rec.Owner, rec.KB, rec.At = owner, kb, np.at
+	// place(np)
+	if err := putEmpty(w.expiry, np.expiryKey(), samePos); err != nil {
+		return err
+	}
+	if ok {
+		item := interactionItem(&rec.Fold, kind)
+		val, err := encodeItem(&item)
+		if err != nil {
+			return err
+		}
+		k := np.itemKey()
+		switch old := w.items.Get(k); {
+		case old == nil:
+			deltas[string(countKey(owner, kb))]++
+		case bytes.Equal(old, val):
+			val = nil
+		}
+		if val != nil {
+			if err := w.items.Put(k, val); err != nil {
+				return err
+			}
+		}
+	}
+	if err := putEmpty(w.owned, pairKey(owner, id), sameOwner); err != nil {
+		return err
+	}
+	return w.saveInteraction(rec)
+}
+
+// putEmpty puts k with an empty value unless b already holds exactly that; it looks
+// only when told the key is likely there (a Put of a new key needs no look first).
+func putEmpty(b *bolt.Bucket, k []byte, look bool) error {
+	if look {
+		if got, v := b.Cursor().Seek(k); got != nil && bytes.Equal(got, k) && len(v) == 0 {
+			return nil
+		}
+	}
+	return b.Put(k, nil)
 }
 
 func (w *writer) apply(a projections.Applied) error {
@@ -228,8 +377,14 @@ func (w *writer) apply(a projections.Applied) error {
 		return w.putRefItem(ev, st, KindVisit, d.VisitID, Item{VisitID: d.VisitID, Source: d.Source,
 			Channel: d.Channel, DurationS: d.DurationS, Pages: d.PageCount})
 	case *domain.MergedData:
+		if err := w.flush(); err != nil {
+			return err
+		}
 		return w.merge(d.FromCustomerID, ev.CustomerID)
 	case *domain.ErasedData:
+		if err := w.flush(); err != nil {
+			return err
+		}
 		return w.erase(ev.CustomerID)
 	case domain.InteractionRef:
 		return w.interaction(ev, d.InteractionKey())
@@ -295,7 +450,10 @@ func (w *writer) unplace(p pos) error {
 }
 
 func (w *writer) count(cust string, kb byte, delta int64) error {
-	k := countKey(cust, kb)
+	return w.countKey(countKey(cust, kb), delta)
+}
+
+func (w *writer) countKey(k []byte, delta int64) error {
 	var n int64
 	if v := w.counts.Get(k); len(v) == 8 {
 		n = int64(binary.BigEndian.Uint64(v))
@@ -370,16 +528,25 @@ func interactionItem(f *domain.Interaction, kind Kind) Item {
 	return it
 }
 
-// interaction folds one interaction event and moves or rewrites its item.
+// interaction folds one interaction event into the batch's pending state of the
+// interaction; flush moves or rewrites its item.
 func (w *writer) interaction(ev domain.Event, id string) error {
-	rec, found, err := w.loadInteraction(id)
-	if err != nil {
-		return err
+	p := w.pending[id]
+	if p == nil {
+		rec, found, err := w.loadInteraction(id)
+		if err != nil {
+			return err
+		}
+		if w.pending == nil {
+			w.pending = make(map[string]*pendingInteraction)
+		}
+		p = &pendingInteraction{rec: rec, had: found}
+		w.pending[id] = p
 	}
-	if !rec.Fold.Apply(ev) {
-		return nil // already applied
-	}
-	return w.reposition(&rec, found, w.resolve(rec.Fold.CustomerID))
+	if p.rec.Fold.Apply(ev) {
+		p.dirty = true
+	} // else already applied
+	return nil
 }
 
 // reposition writes rec's item at the place its fold and owner now call for, removing it

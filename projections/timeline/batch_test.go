@@ -1,0 +1,134 @@
+package timeline
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/interaction-ledger/ledger/domain"
+	"github.com/interaction-ledger/ledger/projections"
+)
+
+// dumpView returns every key and value of every bucket of the view, in key order: what
+// "the same view" means byte for byte, whatever the file's page layout.
+func dumpView(t testing.TB, db *projections.DB) []string {
+	t.Helper()
+	var out []string
+	err := db.View(func(tx *bolt.Tx) error {
+		for _, name := range allBuckets() {
+			b := tx.Bucket(name)
+			if b == nil {
+				return fmt.Errorf("bucket %s missing", name)
+			}
+			if err := b.ForEach(func(k, v []byte) error {
+				out = append(out, fmt.Sprintf("%s %x %x", name, k, v))
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	must(t, err)
+	return out
+}
+
+// replayInBatches applies evs into a fresh file in batches of size n and dumps it.
+func replayInBatches(t testing.TB, evs []projections.Applied, n int) []string {
+	t.Helper()
+	db, err := projections.OpenDB(filepath.Join(t.TempDir(), "timeline.db"), projections.Options{NoSync: true})
+	must(t, err)
+	defer db.Close()
+	v := New(db)
+	must(t, db.Update(v.Init))
+	for i := 0; i < len(evs); i += n {
+		batch := evs[i:min(i+n, len(evs))]
+		must(t, db.Update(func(tx *bolt.Tx) error { return v.Apply(tx, batch) }))
+	}
+	return dumpView(t, db)
+}
+
+func digest(lines []string) string {
+	h := sha256.New()
+	for _, l := range lines {
+		h.Write([]byte(l))
+		h.Write([]byte{'\n'})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// TestBatchSizeDoesNotChangeTheView replays a scenario (interleaved interactions, late and
+// duplicate events, merges, every card event) one event per transaction, which is how
+// each event used to be written, and in bigger batches, where Apply folds the events of
+// one interaction and writes once: every bucket must hold the same keys and values.
+func TestBatchSizeDoesNotChangeTheView(t *testing.T) {
+	evs, err := scenarioApplied(2, 1500)
+	must(t, err)
+	types := map[domain.EventType]int{}
+	for _, a := range evs {
+		types[a.Event.Type]++
+	}
+	if types[domain.TypeCustomerMerged] == 0 {
+		t.Fatalf("scenario has no customer.merged: %v", types)
+	}
+	want := replayInBatches(t, evs, 1)
+	if path := os.Getenv("TIMELINE_DUMP"); path != "" {
+		must(t, os.WriteFile(path, []byte(digest(want)+"\n"), 0o644))
+	}
+	for _, n := range []int{7, 100, 1000, len(evs)} {
+		got := replayInBatches(t, evs, n)
+		if !slices.Equal(got, want) {
+			for i := range min(len(got), len(want)) {
+				if got[i] != want[i] {
+					t.Fatalf("batches of %d: %d entries, want %d; first difference at %d:\n got %s\nwant %s", n, len(got), len(want), i, got[i], want[i])
+				}
+			}
+			t.Fatalf("batches of %d: %d entries, want %d", n, len(got), len(want))
+		}
+	}
+	t.Logf("%d events, %d entries, digest %s", len(evs), len(want), digest(want))
+}
+
+// TestBatchAroundMergeAndErase puts an interaction's events before and after a merge and
+// an erase of its customer in the same batch, and moves interactions between customers
+// and kinds within the batch: the view must equal the one written event by event.
+func TestBatchAroundMergeAndErase(t *testing.T) {
+	h := newHarness(t)
+	a, b, c := "cust-a", "cust-b", "cust-c"
+	evs := []domain.Event{
+		h.ev("x-msg", domain.TypeInteractionMessage, h.at(58), a, message("x", "incoming")),
+		h.ev("x-start", domain.TypeInteractionStarted, h.at(60), a, started("x", "whatsapp", "incoming")),
+		h.ev("y-start", domain.TypeInteractionStarted, h.at(50), c, started("y", "voice", "outgoing")),
+		h.ev("a-note", domain.TypeNoteAdded, h.at(49), a, map[string]any{"note_id": "n1", "text": "hi"}),
+		h.ev("z-end", domain.TypeInteractionEnded, h.at(40), b, ended("z", "processed")),
+		h.ev("merge", domain.TypeCustomerMerged, h.at(30), b, map[string]any{"from_customer_id": a}),
+		h.ev("x-msg2", domain.TypeInteractionMessage, h.at(29), a, message("x", "outgoing")),
+		h.ev("x-end", domain.TypeInteractionEnded, h.at(28), a, ended("x", "processed")),
+		h.ev("y-moves", domain.TypeInteractionEnded, h.at(27), a, ended("y", "processed")), // y now belongs to b, via a
+		h.ev("z-start", domain.TypeInteractionStarted, h.at(45), c, started("z", "email", "outgoing")),
+		h.ev("z-open", domain.TypeEmailOpened, h.at(20), c, map[string]any{"interaction_id": "z"}),
+		h.ev("erase", domain.TypeCustomerErased, h.at(10), c, map[string]any{}),
+		h.ev("z-open2", domain.TypeEmailOpened, h.at(9), c, map[string]any{"interaction_id": "z"}),
+		h.ev("w-start", domain.TypeInteractionStarted, h.at(8), c, started("w", "sms", "outgoing")),
+		h.ev("x-msg2", domain.TypeInteractionMessage, h.at(29), a, message("x", "outgoing")), // a duplicate
+	}
+	batch := make([]projections.Applied, len(evs))
+	for i, e := range evs {
+		batch[i] = projections.Applied{Seq: uint64(i + 1), Subject: subject(e), Event: e}
+	}
+	want := replayInBatches(t, batch, 1)
+	if len(want) == 0 {
+		t.Fatal("empty view")
+	}
+	for _, n := range []int{2, 3, 5, len(batch)} {
+		if got := replayInBatches(t, batch, n); !slices.Equal(got, want) {
+			t.Errorf("batches of %d:\n got %q\nwant %q", n, got, want)
+		}
+	}
+}
