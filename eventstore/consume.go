@@ -35,12 +35,18 @@ type ConsumeConfig struct {
 	// MaxWait is how long Consume waits for a first message before looking again; a batch
 	// is handed as soon as one message is there, with whatever followed it. Default 250ms.
 	MaxWait time.Duration
+	// Linger is how long, once a first message is there, Consume waits for more before it
+	// hands over a batch smaller than Batch. Default 20 ms: under load a projector then
+	// commits (and fsyncs) full batches instead of one per message, for at most this much
+	// added latency. Negative: hand over whatever is there at once.
+	Linger time.Duration
 }
 
 // Defaults of ConsumeConfig.
 const (
 	DefaultBatch   = 1000
 	DefaultMaxWait = 250 * time.Millisecond
+	DefaultLinger  = 20 * time.Millisecond
 	// consumeAckWait is how long the server waits for a batch's ack before redelivering
 	// it: generous, as a projector commits a whole batch in one transaction.
 	consumeAckWait = 5 * time.Minute
@@ -52,6 +58,9 @@ func (c *ConsumeConfig) setDefaults() {
 	}
 	if c.MaxWait == 0 {
 		c.MaxWait = DefaultMaxWait
+	}
+	if c.Linger == 0 {
+		c.Linger = DefaultLinger
 	}
 }
 
@@ -118,7 +127,7 @@ func (s *Store) Consume(ctx context.Context, cfg ConsumeConfig, handle func(ctx 
 	msgs := make([]jetstream.Msg, 0, cfg.Batch)
 	batch := make([]Delivery, 0, cfg.Batch)
 	for {
-		msgs, err = f.next(ctx, msgs[:0], cfg.Batch, cfg.MaxWait)
+		msgs, err = f.next(ctx, msgs[:0], cfg.Batch, cfg.MaxWait, cfg.Linger)
 		if ctx.Err() != nil {
 			return nil
 		}

@@ -72,7 +72,7 @@ var errFeedClosed = errors.New("eventstore: consumer closed")
 // next appends to out up to max messages: it waits up to wait for the first, then takes
 // what is already buffered. It returns out unchanged when wait passed with nothing, and
 // ctx's error when ctx is done.
-func (f *feed) next(ctx context.Context, out []jetstream.Msg, max int, wait time.Duration) ([]jetstream.Msg, error) {
+func (f *feed) next(ctx context.Context, out []jetstream.Msg, max int, wait, linger time.Duration) ([]jetstream.Msg, error) {
 	select {
 	case m := <-f.ch:
 		out = append(out, m)
@@ -94,12 +94,36 @@ func (f *feed) next(ctx context.Context, out []jetstream.Msg, max int, wait time
 			return out, ctx.Err()
 		}
 	}
+	// Then take what is there, and linger a little for more: under load, a batch of one
+	// message is one bbolt commit (and fsync) per message for the projector.
+	var deadline time.Time
 	for len(out) < max {
 		select {
 		case m := <-f.ch:
 			out = append(out, m)
+			continue
 		default:
+		}
+		if linger <= 0 {
 			return out, nil
+		}
+		if deadline.IsZero() {
+			deadline = time.Now().Add(linger)
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return out, nil
+		}
+		t := time.NewTimer(left)
+		select {
+		case m := <-f.ch:
+			t.Stop()
+			out = append(out, m)
+		case <-t.C:
+			return out, nil
+		case <-ctx.Done():
+			t.Stop()
+			return out, nil // what was taken is handed over; the caller sees ctx next
 		}
 	}
 	return out, nil

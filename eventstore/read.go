@@ -44,7 +44,7 @@ func (s *Store) Read(ctx context.Context, stream string, fromSeq uint64, batch i
 	msgs := make([]jetstream.Msg, 0, batch)
 	out := make([]Delivery, 0, batch)
 	for {
-		msgs, err = f.next(ctx, msgs[:0], batch, readIdleWait)
+		msgs, err = f.next(ctx, msgs[:0], batch, readIdleWait, readLinger)
 		if err != nil {
 			return fmt.Errorf("eventstore: read %s: %w", stream, err)
 		}
@@ -89,3 +89,7 @@ func (s *Store) Read(ctx context.Context, stream string, fromSeq uint64, batch i
 
 // readIdleWait is how long Read waits for a message before asking whether any is left.
 const readIdleWait = 200 * time.Millisecond
+
+// readLinger lets a replay's batches fill up: the messages are all in the stream, so a
+// short wait turns many small transactions into few full ones.
+const readLinger = 5 * time.Millisecond

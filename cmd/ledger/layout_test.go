@@ -75,8 +75,14 @@ func TestDependencyDirection(t *testing.T) {
 	}
 	allowed := map[string]bool{"cmd": true, "domain": true, "projections": true, "eventstore": true, "adapters": true,
 		"go.mod": true, "go.sum": true, "Makefile": true, "README.md": true, "LICENSE": true, "bin": true, "data": true}
+	ignored := map[string]bool{}
+	if gi, err := os.ReadFile(filepath.Join(root, ".gitignore")); err == nil {
+		for _, line := range strings.Split(string(gi), "\n") {
+			ignored[strings.Trim(strings.TrimSpace(line), "/")] = true
+		}
+	}
 	for _, e := range entries {
-		if artefact := strings.HasSuffix(e.Name(), ".test") || strings.HasSuffix(e.Name(), ".prof"); artefact {
+		if artefact := strings.HasSuffix(e.Name(), ".test") || strings.HasSuffix(e.Name(), ".prof"); artefact || ignored[e.Name()] {
 			continue // build and profile artefacts, ignored by git
 		}
 		if !strings.HasPrefix(e.Name(), ".") && !allowed[e.Name()] {
