@@ -302,3 +302,21 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+// BenchmarkListPlans runs the sorted queries of BenchmarkList3MonthsFiltered under each
+// forced plan, to check the planner's choice against both costs.
+func BenchmarkListPlans(b *testing.B) {
+	q := Query{From: domain.RetentionStart(testNow), To: testNow, Desc: true, Limit: 50}
+	queueStatus := q
+	queueStatus.QueueID, queueStatus.Status, queueStatus.Sort = []string{"q02"}, []domain.Status{domain.StatusAborted}, "agent_id"
+	for _, pl := range []struct {
+		name string
+		plan int
+	}{{"heap", planHeap}, {"walk", planWalk}} {
+		b.Run("manager/queue+status/sort=agent_id/"+pl.name, func(b *testing.B) {
+			planOverride = pl.plan
+			defer func() { planOverride = planAuto }()
+			benchList(b, benchReaders()["manager"], queueStatus)
+		})
+	}
+}

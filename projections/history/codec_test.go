@@ -122,3 +122,44 @@ func TestDetailCodecRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestRowViewMatchesDecodeRow checks the list's allocation-free decode against decodeRow,
+// that clone owns its memory, and that a corrupt row is refused by both.
+func TestRowViewMatchesDecodeRow(t *testing.T) {
+	rows := []row{
+		{id: "in-1", start: 1e18, end: 1e18 + 5, customer: "c1", flow: domain.FlowVoice, status: domain.StatusAborted,
+			reason: "r", direction: domain.DirectionIncoming, orig: domain.RoutingSmart, cur: domain.RoutingDirect,
+			agent: "ag1", queue: "q1", contact: "+33612345678", phone: "+33612345678", email: "a@b.fr",
+			campaign: "v", template: "t", crm: "crm", agents: []string{"ag0", "ag1"}, queues: []string{"q1"}},
+		{id: "in-2", start: -5},
+		{id: "in-3", start: 7, agents: []string{"x"}},
+	}
+	var rv rowView
+	for _, want := range rows {
+		k, val := want.tkey(), want.encode()
+		got, err := decodeRow(k, val)
+		if err != nil {
+			t.Fatal(err)
+		}
+		view, err := rv.decode(k, val)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(*view, got) {
+			t.Fatalf("rowView %+v, decodeRow %+v", *view, got)
+		}
+		c := view.clone()
+		for i := range k {
+			k[i] = 0
+		}
+		for i := range val {
+			val[i] = 0
+		}
+		if !reflect.DeepEqual(c, got) {
+			t.Fatalf("clone %+v shares memory with the decoded bytes (want %+v)", c, got)
+		}
+		if _, err := rv.decode(want.tkey(), want.encode()[:len(want.encode())-1]); err == nil {
+			t.Fatal("truncated row decoded")
+		}
+	}
+}

@@ -58,7 +58,10 @@
 //
 //   - heap: the driver's candidates in the range are all checked, and the page is the
 //     limit+1 smallest by (column value, start_at, interaction_id), picked with a
-//     bounded heap. Cost grows with the candidates: right for selective queries.
+//     bounded heap. Cost grows with the candidates: right for selective queries. A
+//     candidate is decoded without allocating (rowView: strings into the page, valid
+//     in the transaction) and looked up with one reused cursor; only rows entering the
+//     heap are copied.
 //   - walk (agent_id, queue_id, interaction_id): the column's sort index is read in
 //     sort order from the cursor, entries outside the time range skipped by key (one
 //     Seek per value), each other entry's row checked against every filter and CanSee,

@@ -140,10 +140,13 @@ type plan struct {
 	lo, hi    []byte // the time range as tkey bounds [lo, hi)
 }
 
+// customer returns the surviving customer of a stored customer_id. stored may be a
+// rowView's string: the cache keeps (and returns) only copies.
 func (p *plan) customer(stored string) string {
 	if c, ok := p.resolved[stored]; ok {
 		return c
 	}
+	stored = strings.Clone(stored)
 	c := resolve(p.merges, stored)
 	p.resolved[stored] = c
 	return c
@@ -388,7 +391,7 @@ func (v *View) listByStart(tx *bolt.Tx, p *plan, src *source, total uint64, cur 
 	}
 	limit := p.q.limit()
 	var page Page
-	var last *row
+	var last row
 	err := v.scan(tx, src, total, lo, hi, p.q.Desc, func(r *row) bool {
 		if !p.match(r) {
 			return true
@@ -397,16 +400,16 @@ func (v *View) listByStart(tx *bolt.Tx, p *plan, src *source, total uint64, cur 
 			page.NextCursor = cursor{hash: p.q.hash(), start: last.start, id: last.id}.encode()
 			return false
 		}
-		rr := *r
-		last = &rr
-		page.Items = append(page.Items, r.item(p.customer(r.customer)))
+		last = r.clone()
+		page.Items = append(page.Items, last.item(p.customer(last.customer)))
 		return true
 	})
 	return page, err
 }
 
-// listSorted collects every candidate in the range, sorts by (column, start_at, id) and
-// cuts the page after the cursor.
+// listSorted checks every candidate in the range and keeps the limit+1 first by (column,
+// start_at, id) after the cursor in a bounded heap: only the rows that enter the heap are
+// copied out of the scan's rowView, the others cost no allocation.
 func (v *View) listSorted(tx *bolt.Tx, p *plan, src *source, total uint64, cur *cursor) (Page, error) {
 	col := p.q.sortColumn()
 	type entry struct {
@@ -414,8 +417,6 @@ func (v *View) listSorted(tx *bolt.Tx, p *plan, src *source, total uint64, cur *
 		iv int64
 		r  row
 	}
-	var all []entry
-	var after func(e *entry) bool
 	cmpEntry := func(a, b *entry) int {
 		c := cmp.Or(strings.Compare(a.sv, b.sv), cmp.Compare(a.iv, b.iv), cmp.Compare(a.r.start, b.r.start), strings.Compare(a.r.id, b.r.id))
 		if p.q.Desc {
@@ -423,31 +424,31 @@ func (v *View) listSorted(tx *bolt.Tx, p *plan, src *source, total uint64, cur *
 		}
 		return c
 	}
+	var ce *entry
 	if cur != nil {
-		ce := entry{sv: cur.sval, iv: cur.ival, r: row{start: cur.start, id: cur.id}}
-		after = func(e *entry) bool { return cmpEntry(e, &ce) > 0 }
+		ce = &entry{sv: cur.sval, iv: cur.ival, r: row{start: cur.start, id: cur.id}}
 	}
 	limit := p.q.limit()
+	h := topN[entry]{n: limit + 1, cmp: cmpEntry}
+	e := new(entry) // the candidate, reused (a local would escape through cmpEntry)
 	err := v.scan(tx, src, total, p.lo, p.hi, false, func(r *row) bool {
 		if !p.match(r) {
 			return true
 		}
-		e := entry{r: *r}
+		e.r = *r
 		e.sv, e.iv = sortValue(col, r, p)
-		if after == nil || after(&e) {
-			all = append(all, e)
+		if (ce != nil && cmpEntry(e, ce) <= 0) || !h.admits(e) {
+			return true
 		}
+		kept := entry{r: r.clone()}
+		kept.sv, kept.iv = sortValue(col, &kept.r, p)
+		h.push(kept)
 		return true
 	})
 	if err != nil {
 		return Page{}, err
 	}
-	// A page needs only the first limit+1: select them rather than sort everything.
-	if len(all) > 4*(limit+1) {
-		all = smallest(all, limit+1, func(a, b entry) int { return cmpEntry(&a, &b) })
-	} else {
-		slices.SortFunc(all, func(a, b entry) int { return cmpEntry(&a, &b) })
-	}
+	all := h.sorted()
 	var page Page
 	for i := range all {
 		if i == limit {
@@ -460,43 +461,62 @@ func (v *View) listSorted(tx *bolt.Tx, p *plan, src *source, total uint64, cur *
 	return page, nil
 }
 
-// smallest returns the n smallest of s in order, with a bounded max-heap.
-func smallest[T any](s []T, n int, cmpf func(a, b T) int) []T {
-	h := make([]T, 0, n)
-	down := func(i int) {
-		for {
-			l, big := 2*i+1, i
-			if l < len(h) && cmpf(h[l], h[big]) > 0 {
-				big = l
+// topN keeps the n smallest values pushed, by cmp, in a bounded max-heap.
+type topN[T any] struct {
+	h   []T
+	n   int
+	cmp func(a, b *T) int
+}
+
+// admits reports whether x would be kept: the heap is not full or x is smaller than its
+// largest.
+func (t *topN[T]) admits(x *T) bool {
+	return t.n > 0 && (len(t.h) < t.n || t.cmp(x, &t.h[0]) < 0)
+}
+
+// push adds x, which admits accepted, dropping the largest when the heap is full.
+func (t *topN[T]) push(x T) {
+	if len(t.h) < t.n {
+		t.h = append(t.h, x)
+		for i := len(t.h) - 1; i > 0; {
+			parent := (i - 1) / 2
+			if t.cmp(&t.h[i], &t.h[parent]) <= 0 {
+				break
 			}
-			if r := l + 1; r < len(h) && cmpf(h[r], h[big]) > 0 {
-				big = r
-			}
-			if big == i {
-				return
-			}
-			h[i], h[big] = h[big], h[i]
-			i = big
+			t.h[i], t.h[parent] = t.h[parent], t.h[i]
+			i = parent
 		}
+		return
 	}
-	for _, x := range s {
-		if len(h) < n {
-			h = append(h, x)
-			for i := len(h) - 1; i > 0; {
-				parent := (i - 1) / 2
-				if cmpf(h[i], h[parent]) <= 0 {
-					break
-				}
-				h[i], h[parent] = h[parent], h[i]
-				i = parent
-			}
-		} else if cmpf(x, h[0]) < 0 {
-			h[0] = x
-			down(0)
+	t.h[0] = x
+	t.down(len(t.h))
+}
+
+// down moves the root of the heap h[:n] down to its place.
+func (t *topN[T]) down(n int) {
+	for i := 0; ; {
+		l, big := 2*i+1, i
+		if l < n && t.cmp(&t.h[l], &t.h[big]) > 0 {
+			big = l
 		}
+		if r := l + 1; r < n && t.cmp(&t.h[r], &t.h[big]) > 0 {
+			big = r
+		}
+		if big == i {
+			return
+		}
+		t.h[i], t.h[big] = t.h[big], t.h[i]
+		i = big
 	}
-	slices.SortFunc(h, cmpf)
-	return h
+}
+
+// sorted returns the kept values in order, sorting the heap in place (it is spent).
+func (t *topN[T]) sorted() []T {
+	for n := len(t.h) - 1; n > 0; n-- {
+		t.h[0], t.h[n] = t.h[n], t.h[0]
+		t.down(n)
+	}
+	return t.h
 }
 
 // sortValue is the row's value in a sort column: a string, or a number for end_at.
@@ -534,30 +554,32 @@ func sortValue(col string, r *row, p *plan) (string, int64) {
 	return "", 0
 }
 
-// scan calls fn with every candidate row of src (or of the time index, when that is no
+// scan calls fn with every candidate row (a rowView's: fn copies what it keeps) of src (or of the time index, when that is no
 // more than src's estimate) whose tkey lies in [lo, hi), in tkey order (descending if
 // desc), until fn returns false.
 func (v *View) scan(tx *bolt.Tx, src *source, total uint64, lo, hi []byte, desc bool, fn func(*row) bool) error {
 	rows := tx.Bucket(bRows)
+	var rv rowView // fn's row: valid during the call only (see rowView)
 	if src == nil || src.estimate >= total {
 		return rangeScan(rows.Cursor(), nil, lo, hi, desc, func(k, v []byte) (bool, error) {
-			r, err := decodeRow(k, v)
+			r, err := rv.decode(k, v)
 			if err != nil {
 				return false, err
 			}
-			return fn(&r), nil
+			return fn(r), nil
 		})
 	}
+	rc := rows.Cursor() // one cursor for every lookup: Get makes one per call
 	emit := func(tk []byte) (bool, error) {
-		val := rows.Get(tk)
-		if val == nil {
+		k, val := rc.Seek(tk)
+		if val == nil || !bytes.Equal(k, tk) {
 			return true, nil // an id filter naming a row that moved: skip
 		}
-		r, err := decodeRow(tk, val)
+		r, err := rv.decode(tk, val)
 		if err != nil {
 			return false, err
 		}
-		return fn(&r), nil
+		return fn(r), nil
 	}
 	index := tx.Bucket(bIndex)
 	if len(src.prefixes) > 0 || len(src.tkeys) > 0 {

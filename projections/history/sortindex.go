@@ -193,16 +193,18 @@ func (v *View) listBySortIndex(tx *bolt.Tx, p *plan, col string, cur *cursor) (P
 	limit := p.q.limit()
 	var page Page
 	var last row
+	var rv rowView      // candidates are checked without copies; the page's rows are cloned
+	rc := rows.Cursor() // one cursor for every lookup: Get makes one per call
 	emit := func(tk []byte) (bool, error) {
-		val := rows.Get(tk)
-		if val == nil {
+		k, val := rc.Seek(tk)
+		if val == nil || !bytes.Equal(k, tk) {
 			return true, nil
 		}
-		r, err := decodeRow(tk, val)
+		r, err := rv.decode(tk, val)
 		if err != nil {
 			return false, err
 		}
-		if !p.match(&r) {
+		if !p.match(r) {
 			return true, nil
 		}
 		if len(page.Items) == limit {
@@ -210,8 +212,8 @@ func (v *View) listBySortIndex(tx *bolt.Tx, p *plan, col string, cur *cursor) (P
 			page.NextCursor = cursor{hash: p.q.hash(), sval: sv, ival: iv, start: last.start, id: last.id}.encode()
 			return false, nil
 		}
-		last = r
-		page.Items = append(page.Items, r.item(p.customer(r.customer)))
+		last = r.clone()
+		page.Items = append(page.Items, last.item(p.customer(last.customer)))
 		return true, nil
 	}
 	var err error
