@@ -1,5 +1,5 @@
 # The two commands a newcomer runs: `make run` and `make test`.
-.PHONY: run test build vet fuzz-short fuzz bench smoke fmt lint
+.PHONY: run test build vet fuzz-short fuzz bench bench-go smoke fmt lint
 
 GO ?= go
 BIN := bin/ledger
@@ -38,6 +38,9 @@ fuzz:
 # The benchmark suite at its default size (see README: Performance).
 bench: build
 	./$(BIN) bench
+
+# The Go benchmarks of the hot parts (decode, apply per batch, keys, query planning).
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./domain/... ./projections/... ./eventstore/...
 
 smoke:
