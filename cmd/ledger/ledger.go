@@ -13,6 +13,7 @@ import (
 
 	"github.com/interaction-ledger/ledger/adapters/ingest"
 	"github.com/interaction-ledger/ledger/adapters/metrics"
+	"github.com/interaction-ledger/ledger/domain"
 	"github.com/interaction-ledger/ledger/eventstore"
 	"github.com/interaction-ledger/ledger/projections"
 	"github.com/interaction-ledger/ledger/projections/directory"
@@ -173,7 +174,7 @@ func (l *ledger) view(name string) *viewRunner {
 
 // runProjectors runs every projector until ctx ends, restarting one that fails after a
 // pause (a batch that cannot be applied stays unacked and is tried again).
-func (l *ledger) runProjectors(ctx context.Context) error {
+func (l *ledger) runProjectors(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, v := range l.views {
 		wg.Add(1)
@@ -194,7 +195,6 @@ func (l *ledger) runProjectors(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
-	return nil
 }
 
 // sweepInterval is how often retention runs; sweepBatch bounds each write transaction
@@ -209,7 +209,7 @@ type sweeper interface {
 }
 
 // runSweeper drops what left the retention window, in bounded batches, until ctx ends.
-func (l *ledger) runSweeper(ctx context.Context) error {
+func (l *ledger) runSweeper(ctx context.Context) {
 	t := time.NewTicker(sweepInterval)
 	defer t.Stop()
 	for {
@@ -218,14 +218,14 @@ func (l *ledger) runSweeper(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-t.C:
 		}
 	}
 }
 
 func (l *ledger) sweepOnce(ctx context.Context) error {
-	cutoff := retentionCutoff(l.now())
+	cutoff := domain.RetentionStart(l.now())
 	for name, s := range map[string]sweeper{history.Name: l.hist, timeline.Name: l.tl} {
 		total := 0
 		for ctx.Err() == nil {
@@ -249,13 +249,13 @@ func (l *ledger) sweepOnce(ctx context.Context) error {
 }
 
 // runLag keeps the lag gauges current.
-func (l *ledger) runLag(ctx context.Context) error {
+func (l *ledger) runLag(ctx context.Context) {
 	t := time.NewTicker(2 * time.Second)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-t.C:
 		}
 		st, err := l.status(ctx)

@@ -199,7 +199,7 @@ func (p *progress) update(done, total uint64) {
 	rate := float64(done) / max(el, 1e-9)
 	eta := "-"
 	if rate > 0 && total > done {
-		eta = (time.Duration(float64(total-done)/rate) * time.Second / time.Second * time.Second).String()
+		eta = time.Duration(float64(total-done) / rate * float64(time.Second)).Round(time.Second).String()
 	}
 	pct := 100.0
 	if total > 0 {

@@ -12,11 +12,8 @@ import (
 	"time"
 
 	"github.com/interaction-ledger/ledger/adapters/auth"
-	"github.com/interaction-ledger/ledger/domain"
 	"github.com/interaction-ledger/ledger/eventstore"
 )
-
-func retentionCutoff(now time.Time) time.Time { return domain.RetentionStart(now) }
 
 type viewStatus struct {
 	Name       string           `json:"name"`
