@@ -36,7 +36,7 @@ type ConsumeConfig struct {
 	// is handed as soon as one message is there, with whatever followed it. Default 250ms.
 	MaxWait time.Duration
 	// Linger is how long, once a first message is there, Consume waits for more before it
-	// hands over a batch smaller than Batch. Default 20 ms: under load a projector then
+	// hands over a batch smaller than Batch. Default 50 ms: under load a projector then
 	// commits (and fsyncs) full batches instead of one per message, for at most this much
 	// added latency. Negative: hand over whatever is there at once.
 	Linger time.Duration
@@ -46,7 +46,7 @@ type ConsumeConfig struct {
 const (
 	DefaultBatch   = 1000
 	DefaultMaxWait = 250 * time.Millisecond
-	DefaultLinger  = 20 * time.Millisecond
+	DefaultLinger  = 50 * time.Millisecond
 	// consumeAckWait is how long the server waits for a batch's ack before redelivering
 	// it: generous, as a projector commits a whole batch in one transaction.
 	consumeAckWait = 5 * time.Minute
