@@ -1,7 +1,6 @@
 package asterisk_test
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -16,7 +15,7 @@ import (
 
 	"github.com/interaction-ledger/ledger/adapters/webhooks"
 	"github.com/interaction-ledger/ledger/adapters/webhooks/asterisk"
-	"github.com/interaction-ledger/ledger/domain"
+	"github.com/interaction-ledger/ledger/adapters/webhooks/webhookstest"
 )
 
 const (
@@ -28,22 +27,6 @@ var (
 	now   = time.Date(2026, 11, 21, 11, 0, 0, 0, time.UTC)
 	paris = time.FixedZone("CET", 3600) // the PBX's local time in November
 )
-
-type fakeAppender struct {
-	AppendEventsFunc func(ctx context.Context, events []domain.Event) error
-}
-
-func (f *fakeAppender) AppendEvents(ctx context.Context, events []domain.Event) error {
-	return f.AppendEventsFunc(ctx, events)
-}
-
-func capture() (*fakeAppender, *[]domain.Event) {
-	var got []domain.Event
-	return &fakeAppender{AppendEventsFunc: func(_ context.Context, evs []domain.Event) error {
-		got = append(got, evs...)
-		return nil
-	}}, &got
-}
 
 func newProvider(t testing.TB) *asterisk.Provider {
 	t.Helper()
@@ -121,7 +104,7 @@ func TestTranslateRecorded(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			app, got := capture()
+			app, got := webhookstest.Capture()
 			w := httptest.NewRecorder()
 			newHandler(t, app).ServeHTTP(w, post(readFile(t, tt.file), "Bearer "+cdrToken))
 			if w.Code != http.StatusOK {
@@ -165,7 +148,7 @@ func TestAuthMatrix(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			app, got := capture()
+			app, got := webhookstest.Capture()
 			w := httptest.NewRecorder()
 			newHandler(t, app).ServeHTTP(w, post(body, tt.auth))
 			if w.Code != tt.code {
@@ -179,7 +162,7 @@ func TestAuthMatrix(t *testing.T) {
 }
 
 func TestIdempotentRetry(t *testing.T) {
-	app, got := capture()
+	app, got := webhookstest.Capture()
 	h := newHandler(t, app)
 	body := readFile(t, "incoming_queue_answered.json")
 	for range 2 {
@@ -231,14 +214,6 @@ func FuzzTranslate(f *testing.F) {
 			}
 			return
 		}
-		for _, ev := range evs {
-			raw, err := ev.Encode()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := domain.DecodeIncoming(raw, now); err != nil {
-				t.Fatalf("event %s fails validation: %v", raw, err)
-			}
-		}
+		webhookstest.CheckValid(t, evs, now)
 	})
 }

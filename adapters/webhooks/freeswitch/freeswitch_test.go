@@ -1,7 +1,6 @@
 package freeswitch_test
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -16,7 +15,7 @@ import (
 
 	"github.com/interaction-ledger/ledger/adapters/webhooks"
 	"github.com/interaction-ledger/ledger/adapters/webhooks/freeswitch"
-	"github.com/interaction-ledger/ledger/domain"
+	"github.com/interaction-ledger/ledger/adapters/webhooks/webhookstest"
 )
 
 const (
@@ -25,22 +24,6 @@ const (
 )
 
 var now = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
-
-type fakeAppender struct {
-	AppendEventsFunc func(ctx context.Context, events []domain.Event) error
-}
-
-func (f *fakeAppender) AppendEvents(ctx context.Context, events []domain.Event) error {
-	return f.AppendEventsFunc(ctx, events)
-}
-
-func capture() (*fakeAppender, *[]domain.Event) {
-	var got []domain.Event
-	return &fakeAppender{AppendEventsFunc: func(_ context.Context, evs []domain.Event) error {
-		got = append(got, evs...)
-		return nil
-	}}, &got
-}
 
 func newProvider(t testing.TB) *freeswitch.Provider {
 	t.Helper()
@@ -126,7 +109,7 @@ func TestTranslateRecorded(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			app, got := capture()
+			app, got := webhookstest.Capture()
 			w := httptest.NewRecorder()
 			h := newHandler(t, app)
 			h.ServeHTTP(w, post(readFile(t, tt.file), basic("freeswitch", cdrToken)))
@@ -168,7 +151,7 @@ func TestAuthMatrix(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			app, got := capture()
+			app, got := webhookstest.Capture()
 			w := httptest.NewRecorder()
 			newHandler(t, app).ServeHTTP(w, post(body, tt.auth))
 			if w.Code != tt.code {
@@ -182,7 +165,7 @@ func TestAuthMatrix(t *testing.T) {
 }
 
 func TestIdempotentRetry(t *testing.T) {
-	app, got := capture()
+	app, got := webhookstest.Capture()
 	h := newHandler(t, app)
 	body := readFile(t, "inbound_queue_answered.json")
 	for range 2 {
@@ -240,14 +223,6 @@ func FuzzTranslate(f *testing.F) {
 			}
 			return
 		}
-		for _, ev := range evs {
-			raw, err := ev.Encode()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := domain.DecodeIncoming(raw, now); err != nil {
-				t.Fatalf("event %s fails validation: %v", raw, err)
-			}
-		}
+		webhookstest.CheckValid(t, evs, now)
 	})
 }

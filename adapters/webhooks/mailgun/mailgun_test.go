@@ -1,7 +1,6 @@
 package mailgun_test
 
 import (
-	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -17,7 +16,7 @@ import (
 
 	"github.com/interaction-ledger/ledger/adapters/webhooks"
 	"github.com/interaction-ledger/ledger/adapters/webhooks/mailgun"
-	"github.com/interaction-ledger/ledger/domain"
+	"github.com/interaction-ledger/ledger/adapters/webhooks/webhookstest"
 )
 
 const (
@@ -26,22 +25,6 @@ const (
 )
 
 var now = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
-
-type fakeAppender struct {
-	AppendEventsFunc func(ctx context.Context, events []domain.Event) error
-}
-
-func (f *fakeAppender) AppendEvents(ctx context.Context, events []domain.Event) error {
-	return f.AppendEventsFunc(ctx, events)
-}
-
-func capture() (*fakeAppender, *[]domain.Event) {
-	var got []domain.Event
-	return &fakeAppender{AppendEventsFunc: func(_ context.Context, evs []domain.Event) error {
-		got = append(got, evs...)
-		return nil
-	}}, &got
-}
 
 func newHandler(t *testing.T, app webhooks.Appender) http.Handler {
 	t.Helper()
@@ -124,7 +107,7 @@ func TestTranslateRecorded(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			app, got := capture()
+			app, got := webhookstest.Capture()
 			w := httptest.NewRecorder()
 			newHandler(t, app).ServeHTTP(w, post(resign(t, readFile(t, tt.file), signingKey, now.Add(-time.Minute))))
 			if w.Code != http.StatusOK {
@@ -180,7 +163,7 @@ func TestSignatureMatrix(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			app, got := capture()
+			app, got := webhookstest.Capture()
 			w := httptest.NewRecorder()
 			newHandler(t, app).ServeHTTP(w, post(tt.body()))
 			if w.Code != tt.code {
@@ -200,7 +183,7 @@ func TestSignatureMatrix(t *testing.T) {
 func TestTamperedEventData(t *testing.T) {
 	signed := resign(t, readFile(t, "delivered.json"), signingKey, now)
 	tampered := []byte(strings.Replace(string(signed), `"delivered"`, `"opened"`, 1))
-	app, _ := capture()
+	app, _ := webhookstest.Capture()
 	w := httptest.NewRecorder()
 	newHandler(t, app).ServeHTTP(w, post(tampered))
 	if w.Code != http.StatusOK {
@@ -209,7 +192,7 @@ func TestTamperedEventData(t *testing.T) {
 }
 
 func TestIdempotentRetry(t *testing.T) {
-	app, got := capture()
+	app, got := webhookstest.Capture()
 	h := newHandler(t, app)
 	body := readFile(t, "accepted.json")
 	for i := range 2 {
@@ -267,14 +250,6 @@ func FuzzTranslate(f *testing.F) {
 			}
 			return
 		}
-		for _, ev := range evs {
-			raw, err := ev.Encode()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := domain.DecodeIncoming(raw, now); err != nil {
-				t.Fatalf("event %s fails validation: %v", raw, err)
-			}
-		}
+		webhookstest.CheckValid(t, evs, now)
 	})
 }

@@ -1,7 +1,6 @@
 package sendgrid_test
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -22,28 +21,13 @@ import (
 
 	"github.com/interaction-ledger/ledger/adapters/webhooks"
 	"github.com/interaction-ledger/ledger/adapters/webhooks/sendgrid"
+	"github.com/interaction-ledger/ledger/adapters/webhooks/webhookstest"
 	"github.com/interaction-ledger/ledger/domain"
 )
 
 const path = "/v1/webhooks/sendgrid"
 
 var now = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
-
-type fakeAppender struct {
-	AppendEventsFunc func(ctx context.Context, events []domain.Event) error
-}
-
-func (f *fakeAppender) AppendEvents(ctx context.Context, events []domain.Event) error {
-	return f.AppendEventsFunc(ctx, events)
-}
-
-func capture() (*fakeAppender, *[]domain.Event) {
-	var got []domain.Event
-	return &fakeAppender{AppendEventsFunc: func(_ context.Context, evs []domain.Event) error {
-		got = append(got, evs...)
-		return nil
-	}}, &got
-}
 
 func newKey(t testing.TB) (*ecdsa.PrivateKey, string) {
 	t.Helper()
@@ -176,7 +160,7 @@ func TestTranslateRecorded(t *testing.T) {
 	key, pub := newKey(t)
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			app, got := capture()
+			app, got := webhookstest.Capture()
 			w := httptest.NewRecorder()
 			newHandler(t, app, pub).ServeHTTP(w, signedRequest(t, key, now.Add(-time.Minute), readFile(t, tt.file)))
 			if w.Code != http.StatusOK {
@@ -230,7 +214,7 @@ func TestSignatureMatrix(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			app, got := capture()
+			app, got := webhookstest.Capture()
 			w := httptest.NewRecorder()
 			newHandler(t, app, pub).ServeHTTP(w, tt.req())
 			if w.Code != tt.code {
@@ -245,7 +229,7 @@ func TestSignatureMatrix(t *testing.T) {
 
 func TestIdempotentRetry(t *testing.T) {
 	key, pub := newKey(t)
-	app, got := capture()
+	app, got := webhookstest.Capture()
 	h := newHandler(t, app, pub)
 	body := readFile(t, "batch_lifecycle.json")
 	for i := range 2 {
@@ -316,14 +300,6 @@ func FuzzTranslate(f *testing.F) {
 			}
 			return
 		}
-		for _, ev := range evs {
-			raw, err := ev.Encode()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := domain.DecodeIncoming(raw, now); err != nil {
-				t.Fatalf("event %s fails validation: %v", raw, err)
-			}
-		}
+		webhookstest.CheckValid(t, evs, now)
 	})
 }

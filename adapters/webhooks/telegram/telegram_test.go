@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/interaction-ledger/ledger/adapters/webhooks"
+	"github.com/interaction-ledger/ledger/adapters/webhooks/webhookstest"
 	"github.com/interaction-ledger/ledger/domain"
 )
 
@@ -260,7 +261,7 @@ func FuzzTranslate(f *testing.F) {
 			}
 			return
 		}
-		checkValid(t, evs)
+		webhookstest.CheckValid(t, evs, now)
 	})
 }
 
@@ -314,34 +315,6 @@ func checkEvents(t *testing.T, got []domain.Event, want []wantEvent) {
 					t.Errorf("event %d: got data.%s = %v, want %v", i, k, data[k], v)
 				}
 			}
-		}
-	}
-}
-
-// checkValid asserts that every event is a valid contract event: it survives the
-// ledger's own decoding and carries an id, a customer and an interaction.
-func checkValid(t *testing.T, evs []domain.Event) {
-	t.Helper()
-	ids := map[string]bool{}
-	for i, ev := range evs {
-		raw, err := ev.Encode()
-		if err != nil {
-			t.Fatalf("event %d: encode: %v", i, err)
-		}
-		back, err := domain.DecodeIncoming(raw, now)
-		if err != nil {
-			t.Fatalf("event %d: %s does not decode: %v", i, raw, err)
-		}
-		if back.ID != ev.ID || ev.CustomerID == "" {
-			t.Fatalf("event %d: id %q customer %q", i, ev.ID, ev.CustomerID)
-		}
-		if ids[ev.ID] {
-			t.Fatalf("event %d: id %s repeated in one payload", i, ev.ID)
-		}
-		ids[ev.ID] = true
-		ref, ok := ev.Payload.(domain.InteractionRef)
-		if !ok || ref.InteractionKey() == "" {
-			t.Fatalf("event %d: %s has no interaction", i, ev.Type)
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package twilio_test
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/interaction-ledger/ledger/adapters/webhooks"
 	"github.com/interaction-ledger/ledger/adapters/webhooks/twilio"
+	"github.com/interaction-ledger/ledger/adapters/webhooks/webhookstest"
 	"github.com/interaction-ledger/ledger/domain"
 )
 
@@ -26,24 +26,6 @@ const (
 )
 
 var now = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
-
-// fakeAppender is a function-field fake of webhooks.Appender.
-type fakeAppender struct {
-	AppendEventsFunc func(ctx context.Context, events []domain.Event) error
-}
-
-func (f *fakeAppender) AppendEvents(ctx context.Context, events []domain.Event) error {
-	return f.AppendEventsFunc(ctx, events)
-}
-
-// capture returns an appender that records what it is given.
-func capture() (*fakeAppender, *[]domain.Event) {
-	var got []domain.Event
-	return &fakeAppender{AppendEventsFunc: func(_ context.Context, evs []domain.Event) error {
-		got = append(got, evs...)
-		return nil
-	}}, &got
-}
 
 func newProvider(t *testing.T) *twilio.Provider {
 	t.Helper()
@@ -174,7 +156,7 @@ func TestTranslateRecorded(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			app, got := capture()
+			app, got := webhookstest.Capture()
 			w := httptest.NewRecorder()
 			newHandler(t, app).ServeHTTP(w, signedRequest(t, token, tt.uri, readFile(t, tt.file)))
 			if w.Code != http.StatusOK {
@@ -216,7 +198,7 @@ func TestSignatureMatrix(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			app, got := capture()
+			app, got := webhookstest.Capture()
 			w := httptest.NewRecorder()
 			newHandler(t, app).ServeHTTP(w, tt.req())
 			if w.Code != tt.code {
@@ -242,7 +224,7 @@ func signedRequestWithHeader(signed *http.Request, body string) *http.Request {
 }
 
 func TestIdempotentRetry(t *testing.T) {
-	app, got := capture()
+	app, got := webhookstest.Capture()
 	h := newHandler(t, app)
 	for _, f := range []string{"voice_inbound_ringing.form", "sms_outbound_sent.form"} {
 		body := readFile(t, f)
@@ -329,20 +311,6 @@ func FuzzTranslate(f *testing.F) {
 			}
 			return
 		}
-		checkValid(t, evs)
+		webhookstest.CheckValid(t, evs, now)
 	})
-}
-
-// checkValid asserts every event survives the ledger's own validation of its encoding.
-func checkValid(t *testing.T, evs []domain.Event) {
-	t.Helper()
-	for _, ev := range evs {
-		raw, err := ev.Encode()
-		if err != nil {
-			t.Fatalf("encode: %v", err)
-		}
-		if _, err := domain.DecodeIncoming(raw, now); err != nil {
-			t.Fatalf("event %s fails validation: %v", raw, err)
-		}
-	}
 }
