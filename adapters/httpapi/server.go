@@ -147,8 +147,6 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.ResponseWriter.WriteHeader(code)
 }
 
-type principalKey struct{}
-
 // scoped requires a valid token holding scope: 401 without one, 403 without the scope.
 func (s *Server) scoped(scope string, h func(http.ResponseWriter, *http.Request, auth.Principal)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {

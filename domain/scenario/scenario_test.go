@@ -24,14 +24,6 @@ func newScenario(t testing.TB, cfg Config) *Scenario {
 	return s
 }
 
-func collect(s *Scenario) []domain.Event {
-	var out []domain.Event
-	for ev := range s.Events {
-		out = append(out, ev)
-	}
-	return out
-}
-
 // digest hashes the encoded directory and event sequence.
 func digest(t *testing.T, s *Scenario) ([32]byte, int) {
 	t.Helper()

@@ -61,14 +61,6 @@ func (o *obj) int(k string, v int64) {
 	o.b = strconv.AppendInt(o.b, v, 10)
 }
 
-// time writes an RFC 3339 UTC time with millisecond precision from Unix ms.
-func (o *obj) time(k string, ms int64) {
-	o.key(k)
-	o.b = append(o.b, '"')
-	o.b = appendTime(o.b, ms)
-	o.b = append(o.b, '"')
-}
-
 func (o *obj) strs(k string, vs []string) {
 	o.key(k)
 	o.b = append(o.b, '[')

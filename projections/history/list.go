@@ -630,7 +630,7 @@ func rangeScan(c *bolt.Cursor, pr, lo, hi []byte, desc bool, fn func(k, v []byte
 	}
 	var k, v []byte
 	if desc {
-		k, v = c.Seek(append(slices.Clip(pr), hi...))
+		k, _ = c.Seek(append(slices.Clip(pr), hi...))
 		if k == nil {
 			k, v = c.Last()
 		} else {

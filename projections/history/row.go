@@ -57,13 +57,6 @@ func tsBytes(dst []byte, t time.Time) []byte {
 
 func tsNanos(b []byte) int64 { return int64(binary.BigEndian.Uint64(b) ^ (1 << 63)) }
 
-// tkey is start_at(8) | id: the key of a row, and the suffix of every posting entry.
-func tkey(start time.Time, id string) []byte {
-	k := make([]byte, 0, 8+len(id))
-	k = tsBytes(k, start)
-	return append(k, id...)
-}
-
 // prefix is col | value | 0x00: the start of one value's posting list.
 func prefix(col byte, value string) []byte {
 	p := make([]byte, 0, 2+len(value))
