@@ -31,6 +31,21 @@ func Phone(raw, region string) (e164 string, ok bool) {
 	if region == "" {
 		region = DefaultRegion
 	}
+	e164, ok = e164Of(raw, region)
+	if !ok {
+		return "", false
+	}
+	// The canonical form must be a fixed point: for a few degenerate inputs (a national
+	// prefix written inside an international number, "+20 0…") libphonenumber drops a
+	// digit each time the result is read again, and a number shown in a list would then
+	// not find itself in search. Such input is not taken for a phone number.
+	if again, ok := e164Of(e164, region); !ok || again != e164 {
+		return "", false
+	}
+	return e164, true
+}
+
+func e164Of(raw, region string) (string, bool) {
 	n, err := phonenumbers.Parse(raw, region)
 	if err != nil || !phonenumbers.IsPossibleNumber(n) {
 		return "", false

@@ -14,6 +14,7 @@ func TestPhone(t *testing.T) {
 		{"tel uri", "tel:+33123456789", "", "+33123456789", true},
 		{"dots", "415.555.0100", "US", "+14155550100", true},
 		{"letters", "hello", "", "", false},
+		{"unstable national prefix", "+2000000000000", "", "", false},
 		{"too short", "12", "", "", false},
 		{"empty", "", "", "", false},
 	}
