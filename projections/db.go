@@ -84,8 +84,15 @@ func (d *DB) WaitCheckpoint(ctx context.Context, seq uint64) error {
 	}
 }
 
+// boltOptions is the one set of options every view file is opened with. The freelist is
+// not synced (it is rebuilt at open, which is cheap for view-sized files, and saves a
+// write per commit); the map freelist keeps frees fast in large files.
+func boltOptions(opts Options) *bolt.Options {
+	return &bolt.Options{Timeout: 2 * time.Second, NoSync: opts.NoSync, NoFreelistSync: true, FreelistType: bolt.FreelistMapType}
+}
+
 func openBolt(path string, opts Options) (*bolt.DB, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, NoSync: opts.NoSync, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+	db, err := bolt.Open(path, 0o600, boltOptions(opts))
 	if err != nil {
 		return nil, fmt.Errorf("open view file %s: %w", path, err)
 	}
@@ -243,6 +250,56 @@ func (d *DB) Swap(newPath string) error {
 	d.moved = make(chan struct{})
 	d.waitMu.Unlock()
 	return nil
+}
+
+// CompactSuffix is appended to a view file's path for its compacted copy.
+const CompactSuffix = ".compact"
+
+// compactTxBytes bounds one write transaction of a compaction (bbolt keeps a
+// transaction's dirty pages in memory).
+const compactTxBytes = 64 << 20
+
+// compactInto copies what the file holds, as one read transaction sees it, into a fresh
+// file beside it with bbolt's own Compact, and returns the new file's path, synced and
+// closed. Only live keys and values are copied, not the freed pages that still hold
+// deleted bytes. Writes committed after the copy's read transaction began are not in it:
+// the caller catches the copy up before swapping it in.
+func (d *DB) compactInto(ctx context.Context) (string, error) {
+	path := d.path + CompactSuffix
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("remove stale %s: %w", path, err)
+	}
+	dst, err := bolt.Open(path, 0o600, boltOptions(Options{NoSync: true}))
+	if err != nil {
+		return "", fmt.Errorf("create %s: %w", path, err)
+	}
+	fail := func(err error) (string, error) {
+		dst.Close()
+		os.Remove(path)
+		return "", err
+	}
+	if err := ctx.Err(); err != nil {
+		return fail(err)
+	}
+	d.mu.RLock()
+	src := d.db
+	if src == nil {
+		d.mu.RUnlock()
+		return fail(ErrClosed)
+	}
+	err = bolt.Compact(dst, src, compactTxBytes)
+	d.mu.RUnlock()
+	if err != nil {
+		return fail(fmt.Errorf("compact %s: %w", d.path, err))
+	}
+	if err := dst.Sync(); err != nil {
+		return fail(fmt.Errorf("sync %s: %w", path, err))
+	}
+	if err := dst.Close(); err != nil {
+		os.Remove(path)
+		return "", fmt.Errorf("close %s: %w", path, err)
+	}
+	return path, nil
 }
 
 // Close closes the file; later calls return ErrClosed.

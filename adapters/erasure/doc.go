@@ -13,8 +13,9 @@
 //     them as data.from_customer_id; a message that is not a JSON envelope matches on its
 //     raw bytes. It reads StreamDead whole and collects every dead letter whose raw bytes
 //     hold one of those ids. It securely deletes them all but E (eventstore.Store.Erase);
-//  3. it compacts each view file into a fresh file (CompactFile) and swaps it in between
-//     two projector batches (ViewFile): bbolt never overwrites a freed page by itself;
+//  3. it asks each view to compact its file (View.Compact: projections.Runner copies it with
+//     bbolt's Compact and swaps it in between two projector batches): bbolt never
+//     overwrites a freed page by itself, and erasure opens no view file of its own;
 //  4. it securely deletes E (its customer_id, e.g. tel:+E164, is personal data) and acks.
 //
 // Every step is idempotent and E goes last, so a failure or a crash at any point delivers

@@ -32,7 +32,7 @@ type View interface {
 	// ends (projections.DB.WaitCheckpoint).
 	WaitCheckpoint(ctx context.Context, seq uint64) error
 	// Compact rewrites the view's file without its free pages (which still hold deleted
-	// bytes) and swaps it in between two projector batches. See ViewFile.
+	// bytes) and swaps it in between two projector batches (projections.Runner.Compact).
 	Compact(ctx context.Context) error
 }
 

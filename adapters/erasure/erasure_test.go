@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/interaction-ledger/ledger/adapters/erasure"
+	"github.com/interaction-ledger/ledger/adapters/viewsource"
 	"github.com/interaction-ledger/ledger/domain"
 	"github.com/interaction-ledger/ledger/eventstore"
 	"github.com/interaction-ledger/ledger/eventstore/storetest"
@@ -26,54 +27,32 @@ import (
 	"github.com/interaction-ledger/ledger/projections/timeline"
 )
 
-// gatedSource is cmd/ledger's storeSource: the projector holds the view's gate shared
-// around every batch; dead letters go to the store.
-type gatedSource struct {
-	store *eventstore.Store
-	gate  *sync.RWMutex
-}
-
-func (s gatedSource) Consume(ctx context.Context, stream, durable string, after uint64, handle func(context.Context, []projections.Message) error) error {
-	return s.store.Consume(ctx, eventstore.ConsumeConfig{Stream: stream, Durable: durable, StartAfter: after},
-		func(ctx context.Context, ds []eventstore.Delivery) error {
-			s.gate.RLock()
-			defer s.gate.RUnlock()
-			return handle(ctx, toMessages(ds))
-		})
-}
-
-func (s gatedSource) DeadLetter(ctx context.Context, m projections.Message, view, reason string) error {
-	return s.store.DeadLetter(ctx, eventstore.Delivery{Stream: m.Stream, Seq: m.Seq, Subject: m.Subject, Data: m.Data, Published: m.Published}, view, reason)
-}
-
-type discardDead struct{}
-
-func (discardDead) DeadLetter(context.Context, projections.Message, string, string) error { return nil }
-
-func toMessages(ds []eventstore.Delivery) []projections.Message {
-	ms := make([]projections.Message, len(ds))
-	for i, d := range ds {
-		ms[i] = projections.Message{Stream: d.Stream, Seq: d.Seq, Subject: d.Subject, Data: d.Data, Published: d.Published}
-	}
-	return ms
-}
-
-// testView is one customer-scoped view running as `ledger serve` runs it.
-type testView struct {
-	name  string
-	db    *projections.DB
-	gate  sync.RWMutex
-	fresh func(*projections.DB) projections.View
-	proj  *projections.Projector
-}
-
-// ledgerUnderTest is the event store and the history and timeline views, with their
-// projectors, on one data directory.
+// ledgerUnderTest is the event store and the history and timeline views, each run by
+// its projections.Runner as a ledger node runs them, on one data directory.
 type ledgerUnderTest struct {
 	dir   string
 	store *eventstore.Store
-	views []*testView
+	views []*projections.Runner
 	tl    *timeline.View
+}
+
+var viewSpecs = []struct {
+	name string
+	New  func(*projections.DB) projections.View
+}{
+	{history.Name, func(db *projections.DB) projections.View { return history.New(db, history.Options{}) }},
+	{timeline.Name, func(db *projections.DB) projections.View { return timeline.New(db) }},
+}
+
+func openRunner(t *testing.T, l *ledgerUnderTest, path string, New func(*projections.DB) projections.View) *projections.Runner {
+	t.Helper()
+	r, err := projections.OpenRunner(projections.RunnerConfig{Path: path, New: New,
+		Log: viewsource.New(l.store, 0), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
 }
 
 func openLedger(t *testing.T) *ledgerUnderTest {
@@ -83,31 +62,12 @@ func openLedger(t *testing.T) *ledgerUnderTest {
 	if err := os.MkdirAll(filepath.Join(dir, "views"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	specs := []struct {
-		name  string
-		fresh func(*projections.DB) projections.View
-	}{
-		{history.Name, func(db *projections.DB) projections.View { return history.New(db, history.Options{}) }},
-		{timeline.Name, func(db *projections.DB) projections.View { return timeline.New(db) }},
-	}
-	for _, sp := range specs {
-		db, err := projections.OpenDB(filepath.Join(dir, "views", sp.name+".db"), projections.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		v := &testView{name: sp.name, db: db, fresh: sp.fresh}
-		pv := sp.fresh(db)
-		if tl, ok := pv.(*timeline.View); ok {
+	for _, sp := range viewSpecs {
+		r := openRunner(t, l, filepath.Join(dir, "views", sp.name+".db"), sp.New)
+		if tl, ok := r.View().(*timeline.View); ok {
 			l.tl = tl
 		}
-		v.proj, err = projections.NewProjector(projections.ProjectorConfig{View: pv, DB: db,
-			Source: gatedSource{store: l.store, gate: &v.gate}, DeadLetters: gatedSource{store: l.store},
-			Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		l.views = append(l.views, v)
+		l.views = append(l.views, r)
 	}
 	return l
 }
@@ -118,8 +78,8 @@ func (l *ledgerUnderTest) runProjectors(t *testing.T) (stop func()) {
 	var wg sync.WaitGroup
 	for _, v := range l.views {
 		wg.Go(func() {
-			if err := v.proj.Run(ctx); err != nil {
-				t.Errorf("projector %s: %v", v.name, err)
+			if err := v.Run(ctx); err != nil {
+				t.Errorf("projector %s: %v", v.Name(), err)
 			}
 		})
 	}
@@ -128,34 +88,11 @@ func (l *ledgerUnderTest) runProjectors(t *testing.T) (stop func()) {
 	return stop
 }
 
-// catchUp is cmd/ledger's catchUp: the view's projector on db, from db's checkpoint.
-func (l *ledgerUnderTest) catchUp(v *testView) func(context.Context, *projections.DB) error {
-	return func(ctx context.Context, db *projections.DB) error {
-		cp, err := db.Checkpoint()
-		if err != nil {
-			return err
-		}
-		p, err := projections.NewProjector(projections.ProjectorConfig{View: v.fresh(db), DB: db,
-			DeadLetters: discardDead{}, Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			return err
-		}
-		return l.store.Read(ctx, eventstore.StreamEvents, cp+1, 1000, func(ctx context.Context, b []eventstore.Delivery) error {
-			return p.Handle(ctx, toMessages(b))
-		})
-	}
-}
-
-// eraserViews wires the views as cmd/ledger would: history with a catch-up (copy while
-// the projector goes on), timeline without (copy under the gate), so both paths run.
+// eraserViews are the runners, as a ledger node hands them to its eraser.
 func (l *ledgerUnderTest) eraserViews() []erasure.View {
 	var out []erasure.View
-	for i, v := range l.views {
-		vf := &erasure.ViewFile{ViewName: v.name, DB: v.db, Gate: &v.gate}
-		if i == 0 {
-			vf.CatchUp = l.catchUp(v)
-		}
-		out = append(out, vf)
+	for _, v := range l.views {
+		out = append(out, v)
 	}
 	return out
 }
@@ -165,26 +102,13 @@ func (l *ledgerUnderTest) eraserViews() []erasure.View {
 func (l *ledgerUnderTest) rebuild(t *testing.T) *timeline.View {
 	t.Helper()
 	var tl *timeline.View
-	for _, v := range l.views {
-		db, err := projections.OpenDB(filepath.Join(l.dir, "views", "rebuilt-"+v.name+".db"), projections.Options{})
-		if err != nil {
+	for _, sp := range viewSpecs {
+		r := openRunner(t, l, filepath.Join(l.dir, "views", "rebuilt-"+sp.name+".db"), sp.New)
+		if _, err := r.Replay(context.Background(), nil, nil); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { db.Close() })
-		pv := v.fresh(db)
-		if x, ok := pv.(*timeline.View); ok {
+		if x, ok := r.View().(*timeline.View); ok {
 			tl = x
-		}
-		p, err := projections.NewProjector(projections.ProjectorConfig{View: pv, DB: db,
-			DeadLetters: discardDead{}, Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = l.store.Read(context.Background(), eventstore.StreamEvents, 1, 1000, func(ctx context.Context, b []eventstore.Delivery) error {
-			return p.Handle(ctx, toMessages(b))
-		})
-		if err != nil {
-			t.Fatal(err)
 		}
 	}
 	return tl
@@ -280,12 +204,12 @@ func TestEraseRemovesTheCustomerEverywhere(t *testing.T) {
 	// the data would never reach a page and the test would prove nothing about free pages).
 	for _, v := range l.views {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := v.db.WaitCheckpoint(ctx, beforeSeq); err != nil {
+		if err := v.WaitCheckpoint(ctx, beforeSeq); err != nil {
 			t.Fatal(err)
 		}
 		cancel()
-		if b, _ := os.ReadFile(v.db.Path()); findAny(b, erased.needles) == "" || findAny(b, alias.needles) == "" {
-			t.Fatalf("view %s does not hold the data to erase", v.name)
+		if b, _ := os.ReadFile(v.DB().Path()); findAny(b, erased.needles) == "" || findAny(b, alias.needles) == "" {
+			t.Fatalf("view %s does not hold the data to erase", v.Name())
 		}
 	}
 	eraseSeq := appendAll(t, l.store, envelope(t, "customer.erased", erased.customer, at.Add(4*time.Hour), map[string]any{}))
@@ -329,8 +253,8 @@ func TestEraseRemovesTheCustomerEverywhere(t *testing.T) {
 
 	for _, v := range l.views {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := v.db.WaitCheckpoint(ctx, lateSeq); err != nil {
-			t.Fatalf("view %s after the swap: %v", v.name, err)
+		if err := v.WaitCheckpoint(ctx, lateSeq); err != nil {
+			t.Fatalf("view %s after the swap: %v", v.Name(), err)
 		}
 		cancel()
 	}
@@ -384,7 +308,7 @@ func TestEraseRemovesTheCustomerEverywhere(t *testing.T) {
 	checkFiles(t, l.dir, []person{erased, alias}, other)
 	stopProjectors()
 	for _, v := range l.views {
-		v.db.Close()
+		v.Close()
 	}
 	if err := l.store.Close(); err != nil {
 		t.Fatal(err)

@@ -1,9 +1,10 @@
-package main
+package node
 
 import (
 	"bytes"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,11 +81,8 @@ func TestErasureLeavesNoPersonalData(t *testing.T) {
 	// A replay does not bring them back.
 	in = startLedger(t, dir)
 	in.stop()
-	env := func(k string) string {
-		return map[string]string{"LEDGER_DATA": dir, "LEDGER_HTTP_ADDR": "127.0.0.1:1"}[k]
-	}
 	var out, errb bytes.Buffer
-	if err := run(t.Context(), []string{"replay"}, env, &out, &errb); err != nil {
+	if err := Replay(t.Context(), Config{DataDir: dir}, "", &out, slog.New(slog.NewTextHandler(&errb, nil))); err != nil {
 		t.Fatalf("replay: %v %s", err, errb.String())
 	}
 	if hits := filesHolding(t, dir, secret...); len(hits) != 0 {

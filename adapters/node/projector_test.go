@@ -1,4 +1,4 @@
-package main
+package node
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/interaction-ledger/ledger/adapters/viewsource"
 	"github.com/interaction-ledger/ledger/domain"
 	"github.com/interaction-ledger/ledger/eventstore"
 	"github.com/interaction-ledger/ledger/projections"
@@ -19,10 +20,10 @@ import (
 )
 
 // openTestLedger assembles the ledger over dir without HTTP, with the given clock.
-func openTestLedger(t *testing.T, dir string, now func() time.Time) *ledger {
+func openTestLedger(t *testing.T, dir string, now func() time.Time) *Node {
 	t.Helper()
-	cfg := config{DataDir: dir, AuthSecret: testSecret, Region: "US", Replicas: 1}
-	l, err := openLedger(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), openOptions{now: now})
+	cfg := Config{DataDir: dir, AuthSecret: testSecret, Region: "US", Replicas: 1, Now: now}
+	l, err := Open(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,14 +31,14 @@ func openTestLedger(t *testing.T, dir string, now func() time.Time) *ledger {
 }
 
 // runUntilCaughtUp runs the projectors until every view reached its stream's last seq.
-func runUntilCaughtUp(t *testing.T, l *ledger) {
+func runUntilCaughtUp(t *testing.T, l *Node) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { l.runProjectors(ctx); close(done) }()
+	go func() { _ = l.RunProjectors(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
 	eventually(t, "views caught up", func() (bool, string) {
-		st, err := l.status(context.Background())
+		st, err := l.Status(context.Background())
 		if err != nil {
 			return false, err.Error()
 		}
@@ -50,7 +51,7 @@ func runUntilCaughtUp(t *testing.T, l *ledger) {
 	})
 }
 
-func appendFixture(t *testing.T, l *ledger, envs []map[string]any) {
+func appendFixture(t *testing.T, l *Node, envs []map[string]any) {
 	t.Helper()
 	raws := make([][]byte, len(envs))
 	for i, e := range envs {
@@ -71,7 +72,7 @@ var admin = domain.Reader{AgentID: "root", Role: domain.RoleAdministrator, Histo
 	ProfileQueues: []string{"sales", "support"}, ProfileFlows: domain.Flows()}
 
 // everything lists every interaction an all-seeing administrator can see in the window.
-func everything(t *testing.T, l *ledger) []history.Item {
+func everything(t *testing.T, l *Node) []history.Item {
 	t.Helper()
 	q := history.Query{From: time.Now().Add(-24 * time.Hour), To: time.Now().Add(time.Hour), Limit: 500, Sort: "start_at", Desc: true}
 	p, err := l.hist.List(admin, q)
@@ -87,12 +88,12 @@ var errCrash = errors.New("crash between commit and ack")
 // crashingSource acknowledges batches normally until the one that reaches crashAt,
 // which it commits and then "dies" without acknowledging.
 type crashingSource struct {
-	storeSource
+	*viewsource.Source
 	crashAt uint64
 }
 
 func (c crashingSource) Consume(ctx context.Context, stream, durable string, after uint64, handle func(context.Context, []projections.Message) error) error {
-	return c.storeSource.Consume(ctx, stream, durable, after, func(ctx context.Context, ms []projections.Message) error {
+	return c.Source.Consume(ctx, stream, durable, after, func(ctx context.Context, ms []projections.Message) error {
 		if err := handle(ctx, ms); err != nil {
 			return err
 		}
@@ -108,16 +109,16 @@ func TestProjectorCrashBetweenCommitAndAck(t *testing.T) {
 	l := openTestLedger(t, dir, nil)
 	appendFixture(t, l, theFixture())
 	last, _ := l.store.LastSeq(context.Background(), eventstore.StreamEvents)
-	h := l.view(history.Name)
-	proj, err := projections.NewProjector(projections.ProjectorConfig{View: history.New(h.db, history.Options{}), DB: h.db,
-		Source: crashingSource{storeSource{store: l.store}, last}, DeadLetters: storeSource{store: l.store}})
+	h := l.View(history.Name)
+	proj, err := projections.NewProjector(projections.ProjectorConfig{View: history.New(h.DB(), history.Options{}), DB: h.DB(),
+		Source: crashingSource{viewsource.New(l.store, 0), last}, DeadLetters: viewsource.New(l.store, 0)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := proj.Run(context.Background()); !errors.Is(err, errCrash) {
 		t.Fatalf("Run = %v, want the simulated crash", err)
 	}
-	cp, _ := h.db.Checkpoint()
+	cp, _ := h.DB().Checkpoint()
 	if cp != last {
 		t.Fatalf("checkpoint %d after the crashed batch, want %d (the commit happened)", cp, last)
 	}
@@ -125,11 +126,11 @@ func TestProjectorCrashBetweenCommitAndAck(t *testing.T) {
 	if len(want) != 5 {
 		t.Fatalf("before the restart the view holds %d interactions, want 5", len(want))
 	}
-	l.close()
+	l.Close()
 
 	// Restart: the unacknowledged batch is delivered again and must change nothing.
 	l = openTestLedger(t, dir, nil)
-	defer l.close()
+	defer l.Close()
 	runUntilCaughtUp(t, l)
 	got := everything(t, l)
 	if !slices.EqualFunc(got, want, func(a, b history.Item) bool { return a.InteractionID == b.InteractionID && a.Status == b.Status }) {
@@ -146,7 +147,7 @@ func TestProjectorCrashBetweenCommitAndAck(t *testing.T) {
 
 func TestPoisonMessageIsSetAside(t *testing.T) {
 	l := openTestLedger(t, t.TempDir(), nil)
-	defer l.close()
+	defer l.Close()
 	nc, err := l.store.Connect()
 	if err != nil {
 		t.Fatal(err)
@@ -186,7 +187,7 @@ func TestPoisonMessageIsSetAside(t *testing.T) {
 	if len(reasons) != 2 {
 		t.Fatalf("history set aside %d envelopes (%v), want 2", len(reasons), reasons)
 	}
-	st, _ := l.status(context.Background())
+	st, _ := l.Status(context.Background())
 	if st.DeadLetters == 0 {
 		t.Errorf("status reports no dead letters")
 	}
@@ -196,7 +197,7 @@ func TestRetentionSweepsAndReplaySkips(t *testing.T) {
 	clock := time.Now()
 	now := func() time.Time { return clock }
 	l := openTestLedger(t, t.TempDir(), now)
-	defer l.close()
+	defer l.Close()
 	old := ev("interaction.started", "cus-old", 80*24*60, map[string]any{"interaction_id": "old-call", "flow": "voice",
 		"direction": "incoming", "routing": "direct", "agent_id": "root"})
 	recent := ev("interaction.started", "cus-new", 60, map[string]any{"interaction_id": "new-call", "flow": "voice",
@@ -236,14 +237,7 @@ func TestRetentionSweepsAndReplaySkips(t *testing.T) {
 
 	// A replay under the moved clock skips what the window excludes.
 	for _, name := range []string{history.Name, "timeline", "directory"} {
-		v := l.view(name)
-		db, err := l.rebuildInto(context.Background(), v, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		path := db.Path()
-		db.Close()
-		if err := v.db.Swap(path); err != nil {
+		if _, err := l.View(name).Replay(context.Background(), nil, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,4 +1,4 @@
-package main
+package node
 
 import (
 	"encoding/json"
@@ -36,7 +36,7 @@ func loadCustomerMap(path string) (func(string) (string, bool), error) {
 }
 
 // webhookProviders builds the providers whose secret is configured; the others answer 404.
-func webhookProviders(cfg config) ([]webhooks.Provider, error) {
+func webhookProviders(cfg Config) ([]webhooks.Provider, error) {
 	mapc, err := loadCustomerMap(cfg.CustomerMap)
 	if err != nil {
 		return nil, err
@@ -50,25 +50,25 @@ func webhookProviders(cfg config) ([]webhooks.Provider, error) {
 		}
 		ps = append(ps, p)
 	}
-	if cfg.TwilioToken != "" {
-		add(twilio.New(twilio.Config{AuthToken: cfg.TwilioToken, PublicURL: cfg.PublicURL, Region: cfg.Region, MapCustomer: mapc}))
+	if cfg.Webhooks.TwilioToken != "" {
+		add(twilio.New(twilio.Config{AuthToken: cfg.Webhooks.TwilioToken, PublicURL: cfg.Webhooks.PublicURL, Region: cfg.Region, MapCustomer: mapc}))
 	}
-	if cfg.SendGridKey != "" {
-		add(sendgrid.New(sendgrid.Config{PublicKey: cfg.SendGridKey, MapCustomer: mapc}))
+	if cfg.Webhooks.SendGridKey != "" {
+		add(sendgrid.New(sendgrid.Config{PublicKey: cfg.Webhooks.SendGridKey, MapCustomer: mapc}))
 	}
-	if cfg.MailgunKey != "" {
-		add(mailgun.New(mailgun.Config{SigningKey: cfg.MailgunKey, MapCustomer: mapc}))
+	if cfg.Webhooks.MailgunKey != "" {
+		add(mailgun.New(mailgun.Config{SigningKey: cfg.Webhooks.MailgunKey, MapCustomer: mapc}))
 	}
-	if cfg.MetaSecret != "" {
-		add(whatsapp.New(whatsapp.Config{AppSecret: cfg.MetaSecret, VerifyToken: cfg.MetaVerify, Region: cfg.Region, MapCustomer: mapc}))
-		add(messenger.New(messenger.Config{AppSecret: cfg.MetaSecret, VerifyToken: cfg.MetaVerify, MapCustomer: mapc}))
+	if cfg.Webhooks.MetaSecret != "" {
+		add(whatsapp.New(whatsapp.Config{AppSecret: cfg.Webhooks.MetaSecret, VerifyToken: cfg.Webhooks.MetaVerify, Region: cfg.Region, MapCustomer: mapc}))
+		add(messenger.New(messenger.Config{AppSecret: cfg.Webhooks.MetaSecret, VerifyToken: cfg.Webhooks.MetaVerify, MapCustomer: mapc}))
 	}
-	if cfg.TelegramSecret != "" {
-		add(telegram.New(telegram.Config{SecretToken: cfg.TelegramSecret, MapCustomer: mapc}))
+	if cfg.Webhooks.TelegramSecret != "" {
+		add(telegram.New(telegram.Config{SecretToken: cfg.Webhooks.TelegramSecret, MapCustomer: mapc}))
 	}
-	if cfg.CDRToken != "" {
-		add(asterisk.New(asterisk.Config{Token: cfg.CDRToken, Region: cfg.Region, MapCustomer: mapc}))
-		add(freeswitch.New(freeswitch.Config{Token: cfg.CDRToken, Region: cfg.Region, MapCustomer: mapc}))
+	if cfg.Webhooks.CDRToken != "" {
+		add(asterisk.New(asterisk.Config{Token: cfg.Webhooks.CDRToken, Region: cfg.Region, MapCustomer: mapc}))
+		add(freeswitch.New(freeswitch.Config{Token: cfg.Webhooks.CDRToken, Region: cfg.Region, MapCustomer: mapc}))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("webhook configuration: %w", err)

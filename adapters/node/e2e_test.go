@@ -1,4 +1,4 @@
-package main
+package node
 
 import (
 	"net/url"
@@ -53,7 +53,7 @@ func listVisible(t *testing.T, in *instance, agent string) (int, []string) {
 	t.Helper()
 	var p listPage
 	code := in.do("GET", "/v1/interactions?"+window(), token(t, agent, auth.ScopeHistoryRead), nil, &p)
-	ids := p.ids()
+	ids := p.IDs()
 	sort.Strings(ids)
 	return code, ids
 }

@@ -1,4 +1,4 @@
-package erasure_test
+package projections
 
 import (
 	"bytes"
@@ -9,16 +9,13 @@ import (
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
-
-	"github.com/interaction-ledger/ledger/adapters/erasure"
-	"github.com/interaction-ledger/ledger/projections"
 )
 
-// TestCompactFile: the copy holds every bucket, nested bucket, sequence and value, and
+// TestCompactInto: the copy (bbolt.Compact) holds every bucket, nested bucket, sequence and value, and
 // none of the bytes of deleted values that the source still holds in its free pages.
-func TestCompactFile(t *testing.T) {
+func TestCompactInto(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "view.db")
-	db, err := projections.OpenDB(path, projections.Options{})
+	db, err := OpenDB(path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +72,7 @@ func TestCompactFile(t *testing.T) {
 		t.Fatal("the source holds no deleted bytes in its free pages: the test proves nothing")
 	}
 
-	out, err := erasure.CompactFile(context.Background(), db)
+	out, err := db.compactInto(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +80,7 @@ func TestCompactFile(t *testing.T) {
 		t.Error("the compacted file holds deleted bytes")
 	}
 	want := dump(t, db.View)
-	cdb, err := projections.OpenDB(out, projections.Options{})
+	cdb, err := OpenDB(out, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

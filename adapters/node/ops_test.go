@@ -1,10 +1,11 @@
-package main
+package node
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"reflect"
 	"strings"
@@ -49,7 +50,7 @@ func TestOnlineRebuildAnswersTheSame(t *testing.T) {
 			t.Fatalf("rebuild %s = %d %v", view, code, res)
 		}
 		eventually(t, "rebuild of "+view+" finished", func() (bool, string) {
-			var st statusReport
+			var st Status
 			in.do("GET", "/v1/admin/status", ops, nil, &st)
 			for _, v := range st.Views {
 				if v.Name == view && v.Rebuild != nil && !v.Rebuild.Finished.IsZero() {
@@ -110,11 +111,10 @@ func TestReplayAndStatusCommands(t *testing.T) {
 	before := answers(t, in)
 	in.stop()
 
-	env := func(k string) string {
-		return map[string]string{"LEDGER_DATA": dir, "LEDGER_HTTP_ADDR": "127.0.0.1:1", "LEDGER_AUTH_SECRET": testSecret}[k]
-	}
+	cfg := Config{DataDir: dir, HTTPAddr: "127.0.0.1:1", AuthSecret: testSecret}
 	var out, errb bytes.Buffer
-	if err := run(context.Background(), []string{"replay"}, env, &out, &errb); err != nil {
+	quiet := slog.New(slog.NewTextHandler(&errb, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if err := Replay(context.Background(), cfg, "", &out, quiet); err != nil {
 		t.Fatalf("ledger replay: %v\n%s", err, errb.String())
 	}
 	for _, v := range []string{"replay directory: done", "replay history: done", "replay timeline: done"} {
@@ -123,10 +123,10 @@ func TestReplayAndStatusCommands(t *testing.T) {
 		}
 	}
 	out.Reset()
-	if err := run(context.Background(), []string{"status", "-json"}, env, &out, &errb); err != nil {
+	if err := PrintStatus(context.Background(), cfg, true, &out, quiet); err != nil {
 		t.Fatalf("ledger status: %v\n%s", err, errb.String())
 	}
-	var st statusReport
+	var st Status
 	if err := json.Unmarshal(out.Bytes(), &st); err != nil {
 		t.Fatalf("status -json: %v\n%s", err, out.String())
 	}
@@ -138,7 +138,7 @@ func TestReplayAndStatusCommands(t *testing.T) {
 			t.Errorf("view after replay: %+v", v)
 		}
 	}
-	if err := run(context.Background(), []string{"replay", "--view", "nope"}, env, &out, &errb); err == nil {
+	if err := Replay(context.Background(), cfg, "nope", &out, quiet); err == nil {
 		t.Errorf("replay of an unknown view succeeded")
 	}
 

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"sync"
 	"time"
 
@@ -20,12 +19,13 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/interaction-ledger/ledger/adapters/auth"
+	"github.com/interaction-ledger/ledger/adapters/node"
 	"github.com/interaction-ledger/ledger/eventstore"
 )
 
 // benchLedger is one in-process `ledger serve` on a loopback port.
 type benchLedger struct {
-	cfg    config
+	cfg    node.Config
 	base   string
 	client *http.Client
 	cancel context.CancelFunc
@@ -33,12 +33,12 @@ type benchLedger struct {
 }
 
 func startBenchLedger(ctx context.Context, dataDir, secret string, log *slog.Logger, clients int) (*benchLedger, error) {
-	cfg := config{DataDir: dataDir, HTTPAddr: "127.0.0.1:0", AuthSecret: secret, Region: "US", Replicas: 1}
+	cfg := node.Config{DataDir: dataDir, HTTPAddr: "127.0.0.1:0", AuthSecret: secret, Region: "US", Replicas: 1}
 	sctx, cancel := context.WithCancel(ctx)
 	started := make(chan string, 1)
 	bl := &benchLedger{cfg: cfg, cancel: cancel, done: make(chan error, 1),
 		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients + 2, MaxConnsPerHost: clients + 2, DisableCompression: true}}}
-	go func() { bl.done <- serve(sctx, cfg, log, io.Discard, started) }()
+	go func() { bl.done <- node.Serve(sctx, cfg, log, io.Discard, started) }()
 	select {
 	case addr := <-started:
 		bl.base = "http://" + addr
@@ -64,8 +64,8 @@ func (bl *benchLedger) stop() error {
 }
 
 // status asks GET /v1/admin/status, as `ledger status` does.
-func (bl *benchLedger) status(ctx context.Context, tok string) (statusReport, error) {
-	var rep statusReport
+func (bl *benchLedger) status(ctx context.Context, tok string) (node.Status, error) {
+	var rep node.Status
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, bl.base+"/v1/admin/status", nil)
 	if err != nil {
 		return rep, err
@@ -85,7 +85,7 @@ func (bl *benchLedger) status(ctx context.Context, tok string) (statusReport, er
 
 // benchCaughtUp reports whether every view's checkpoint reached its stream's last sequence
 // and the events stream holds want messages.
-func benchCaughtUp(rep statusReport, want uint64) (bool, string) {
+func benchCaughtUp(rep node.Status, want uint64) (bool, string) {
 	var events uint64
 	for _, s := range rep.Streams {
 		if s.Name == eventstore.StreamEvents {
@@ -104,7 +104,7 @@ func benchCaughtUp(rep statusReport, want uint64) (bool, string) {
 }
 
 // benchWaitCaughtUp polls status until benchCaughtUp.
-func benchWaitCaughtUp(ctx context.Context, status func(context.Context) (statusReport, error), want uint64, timeout time.Duration, progress io.Writer) (statusReport, error) {
+func benchWaitCaughtUp(ctx context.Context, status func(context.Context) (node.Status, error), want uint64, timeout time.Duration, progress io.Writer) (node.Status, error) {
 	deadline := time.Now().Add(timeout)
 	lastSaid := time.Now()
 	var last string
@@ -138,7 +138,7 @@ type benchIngestResult struct {
 	acked   time.Duration // until the stream acknowledged every envelope
 	settled time.Duration // until every view's checkpoint reached the stream's last sequence
 	stored  uint64        // messages in the events stream
-	views   []viewStatus
+	views   []node.ViewStatus
 }
 
 // benchHTTPIngest POSTs the envelopes as NDJSON batches of batchSize with clients concurrent
@@ -203,7 +203,7 @@ func benchHTTPIngest(ctx context.Context, bl *benchLedger, data *benchData, secr
 	}
 	res.acked = time.Since(start)
 	fmt.Fprintf(progress, "bench: HTTP ingest acked by the stream in %s\n", res.acked.Round(time.Millisecond))
-	rep, err := benchWaitCaughtUp(ctx, func(ctx context.Context) (statusReport, error) { return bl.status(ctx, opsTok) }, uint64(data.unique), 30*time.Minute, progress)
+	rep, err := benchWaitCaughtUp(ctx, func(ctx context.Context) (node.Status, error) { return bl.status(ctx, opsTok) }, uint64(data.unique), 30*time.Minute, progress)
 	if err != nil {
 		return res, err
 	}
@@ -263,20 +263,20 @@ func benchPostBatch(ctx context.Context, bl *benchLedger, tok string, body []byt
 // Nats-Msg-Id (CONTRACT.md §4), as a producer would; then waits for every view.
 func benchNATSIngest(ctx context.Context, dataDir string, data *benchData, log *slog.Logger, progress io.Writer) (benchIngestResult, error) {
 	var res benchIngestResult
-	cfg := config{DataDir: dataDir, NATSAddr: "127.0.0.1:0", Region: "US", Replicas: 1}
-	l, err := openLedger(ctx, cfg, log, openOptions{listen: true})
+	cfg := node.Config{DataDir: dataDir, NATSAddr: "127.0.0.1:0", Region: "US", Replicas: 1}
+	l, err := node.Open(ctx, cfg, log, node.Options{Listen: true})
 	if err != nil {
 		return res, err
 	}
 	pctx, stopProjectors := context.WithCancel(ctx)
 	projDone := make(chan struct{})
-	go func() { defer close(projDone); l.runProjectors(pctx) }()
+	go func() { defer close(projDone); _ = l.RunProjectors(pctx) }()
 	defer func() {
 		stopProjectors()
 		<-projDone
-		l.close()
+		l.Close()
 	}()
-	nc, err := nats.Connect(l.store.ClientURL(), nats.Name("bench-producer"))
+	nc, err := nats.Connect(l.Store().ClientURL(), nats.Name("bench-producer"))
 	if err != nil {
 		return res, err
 	}
@@ -295,7 +295,7 @@ func benchNATSIngest(ctx context.Context, dataDir string, data *benchData, log *
 	}
 	res.acked = time.Since(start)
 	fmt.Fprintf(progress, "bench: NATS publish acked by the stream in %s\n", res.acked.Round(time.Millisecond))
-	rep, err := benchWaitCaughtUp(ctx, l.status, uint64(data.unique), 30*time.Minute, progress)
+	rep, err := benchWaitCaughtUp(ctx, l.Status, uint64(data.unique), 30*time.Minute, progress)
 	if err != nil {
 		return res, err
 	}
@@ -309,6 +309,9 @@ func benchNATSIngest(ctx context.Context, dataDir string, data *benchData, log *
 	return res, nil
 }
 
+// benchDecodeSlots is the decode cache of a replay of every view, as `ledger replay`.
+const benchDecodeSlots = 65536
+
 // benchReplayResult is one view's rebuild.
 type benchReplayResult struct {
 	view     string
@@ -318,36 +321,28 @@ type benchReplayResult struct {
 }
 
 // benchReplayAll rebuilds every view of the (stopped) ledger in dataDir from its stream,
-// side by side with a shared decode cache as `ledger replay` does; it returns each view's
-// own time and the wall time of the whole. The rebuilt files are measured and removed,
-// the live ones are left as they were.
+// side by side with a shared decode cache as `ledger replay` does, and swaps the rebuilt
+// files in (they answer the same); it returns each view's own time and the wall time of
+// the whole.
 func benchReplayAll(ctx context.Context, dataDir string, log *slog.Logger) ([]benchReplayResult, time.Duration, error) {
-	cfg := config{DataDir: dataDir, Region: "US", Replicas: 1}
-	l, err := openLedger(ctx, cfg, log, openOptions{})
+	l, err := node.Open(ctx, node.Config{DataDir: dataDir, Region: "US", Replicas: 1}, log, node.Options{})
 	if err != nil {
 		return nil, 0, err
 	}
-	defer l.close()
-	out := make([]benchReplayResult, len(l.views))
-	dec := projections.NewDecodeCache(decodeCacheSlots * 4)
+	defer l.Close()
+	views := l.Views()
+	out := make([]benchReplayResult, len(views))
+	dec := projections.NewDecodeCache(benchDecodeSlots)
 	start := time.Now()
 	g, gctx := errgroup.WithContext(ctx)
-	for i, v := range l.views {
+	for i, v := range views {
 		g.Go(func() error {
 			vstart := time.Now()
-			db, err := l.rebuildShared(gctx, v, dec, nil)
+			cp, err := v.Replay(gctx, dec, nil)
 			if err != nil {
 				return err
 			}
-			took := time.Since(vstart)
-			cp, _ := db.Checkpoint()
-			size := db.Size()
-			path := db.Path()
-			if err := db.Close(); err != nil {
-				return err
-			}
-			os.Remove(path)
-			out[i] = benchReplayResult{view: v.name, messages: cp, took: took, bytes: size}
+			out[i] = benchReplayResult{view: v.Name(), messages: cp, took: time.Since(vstart), bytes: v.DB().Size()}
 			return nil
 		})
 	}

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/interaction-ledger/ledger/projections"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -118,7 +119,7 @@ func benchRawBolt(data *benchData, path string, order benchBoltOrder, noSync boo
 	const perTx = 1000
 	os.Remove(path)
 	defer os.Remove(path)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, NoSync: noSync, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+	db, err := projections.OpenDB(path, projections.Options{NoSync: noSync})
 	if err != nil {
 		return 0, err
 	}

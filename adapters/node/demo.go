@@ -1,4 +1,4 @@
-package main
+package node
 
 import (
 	"context"
@@ -12,6 +12,9 @@ import (
 	"github.com/interaction-ledger/ledger/eventstore"
 )
 
+// DemoTokenTTL is how long the printed demo tokens live.
+const DemoTokenTTL = 12 * time.Hour
+
 // demoConfig is a small contact centre: a day of calls, emails, chats and card events.
 func demoConfig(now time.Time) scenario.Config {
 	return scenario.Config{Seed: 42, Now: now, Days: 1, Interactions: 400, Agents: 12, Teams: 3, Queues: 6,
@@ -20,37 +23,37 @@ func demoConfig(now time.Time) scenario.Config {
 
 // loadDemo appends the demo contact centre when the stream is empty, then prints how to
 // query it as each role.
-func loadDemo(ctx context.Context, l *ledger, cfg config, stdout io.Writer) error {
-	sc, err := scenario.New(demoConfig(time.Now()))
+func (n *Node) loadDemo(ctx context.Context, stdout io.Writer) error {
+	sc, err := scenario.New(demoConfig(n.cfg.Now()))
 	if err != nil {
 		return err
 	}
-	last, err := l.store.LastSeq(ctx, eventstore.StreamEvents)
+	last, err := n.store.LastSeq(ctx, eventstore.StreamEvents)
 	if err != nil {
 		return err
 	}
 	if last == 0 {
-		n, err := appendAll(ctx, l, sc)
+		added, err := n.appendAll(ctx, sc)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "loaded %d demo events\n", n)
+		fmt.Fprintf(stdout, "loaded %d demo events\n", added)
 	}
-	printDemoHelp(stdout, cfg, sc)
+	printDemoHelp(stdout, n.cfg, sc)
 	return nil
 }
 
-func appendAll(ctx context.Context, l *ledger, sc *scenario.Scenario) (int, error) {
+func (n *Node) appendAll(ctx context.Context, sc *scenario.Scenario) (int, error) {
 	batch := sc.Directory()
-	n := 0
+	count := 0
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
-		if err := l.ingest.AppendEvents(ctx, batch); err != nil {
+		if err := n.ingest.AppendEvents(ctx, batch); err != nil {
 			return err
 		}
-		n += len(batch)
+		count += len(batch)
 		batch = batch[:0]
 		return nil
 	}
@@ -63,12 +66,12 @@ func appendAll(ctx context.Context, l *ledger, sc *scenario.Scenario) (int, erro
 		return err == nil
 	})
 	if err != nil {
-		return n, err
+		return count, err
 	}
-	return n, flush()
+	return count, flush()
 }
 
-func printDemoHelp(w io.Writer, cfg config, sc *scenario.Scenario) {
+func printDemoHelp(w io.Writer, cfg Config, sc *scenario.Scenario) {
 	picked := map[domain.Role]string{}
 	for _, a := range sc.Agents() {
 		if _, ok := picked[a.Role]; !ok {
@@ -81,7 +84,7 @@ func printDemoHelp(w io.Writer, cfg config, sc *scenario.Scenario) {
 		if !ok {
 			continue
 		}
-		tok, err := auth.Mint(cfg.AuthSecret, id, []string{auth.ScopeHistoryRead, auth.ScopeTasksWrite}, time.Now(), tokenTTL)
+		tok, err := auth.Mint(cfg.AuthSecret, id, []string{auth.ScopeHistoryRead, auth.ScopeTasksWrite}, time.Now(), DemoTokenTTL)
 		if err != nil {
 			continue
 		}

@@ -1,4 +1,4 @@
-package main
+package node
 
 import (
 	"bytes"
@@ -11,17 +11,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
-	"github.com/interaction-ledger/ledger/adapters/auth"
+	"github.com/interaction-ledger/ledger/adapters/node/nodetest"
 )
 
-const testSecret = "test-secret-0123456789abcdef0123456789"
+const testSecret = nodetest.Secret
 
 // instance is one in-process `ledger serve` on loopback with its own data directory.
 type instance struct {
 	t      testing.TB
-	cfg    config
+	cfg    Config
 	base   string
 	cancel context.CancelFunc
 	done   chan error
@@ -34,7 +32,7 @@ func startLedger(t testing.TB, dataDir string) *instance {
 	if dataDir == "" {
 		dataDir = t.TempDir()
 	}
-	cfg := config{DataDir: dataDir, HTTPAddr: "127.0.0.1:0", AuthSecret: testSecret, Region: "US", Replicas: 1}
+	cfg := Config{DataDir: dataDir, HTTPAddr: "127.0.0.1:0", AuthSecret: testSecret, Region: "US", Replicas: 1}
 	ctx, cancel := context.WithCancel(context.Background())
 	started := make(chan string, 1)
 	in := &instance{t: t, cfg: cfg, cancel: cancel, done: make(chan error, 1)}
@@ -42,7 +40,7 @@ func startLedger(t testing.TB, dataDir string) *instance {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	go func() { in.done <- serve(ctx, cfg, log, io.Discard, started) }()
+	go func() { in.done <- Serve(ctx, cfg, log, io.Discard, started) }()
 	select {
 	case addr := <-started:
 		in.base = "http://" + addr
@@ -81,14 +79,9 @@ func (in *instance) stop() {
 
 func token(t testing.TB, sub string, scopes ...string) string {
 	t.Helper()
-	tok, err := auth.Mint(testSecret, sub, scopes, time.Now(), time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return nodetest.Token(t, sub, scopes...)
 }
 
-// do sends a request and decodes a JSON answer into out (if not nil); it returns the code.
 func (in *instance) do(method, path, tok string, body any, out any) int {
 	in.t.Helper()
 	var rd io.Reader
@@ -121,59 +114,20 @@ func (in *instance) do(method, path, tok string, body any, out any) int {
 	return resp.StatusCode
 }
 
-// eventually polls cond until it holds or the deadline passes (no sleeps in assertions).
 func eventually(t testing.TB, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	var last string
-	for time.Now().Before(deadline) {
-		ok, msg := cond()
-		if ok {
-			return
-		}
-		last = msg
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("%s: not reached within 15s; last: %s", what, last)
+	nodetest.Eventually(t, what, cond)
 }
 
-// ev builds an envelope minutesAgo in the past.
 func ev(typ, customer string, minutesAgo int, data map[string]any) map[string]any {
-	e := map[string]any{"id": uuid.NewString(), "type": typ, "source": "test",
-		"occurred_at": time.Now().UTC().Add(-time.Duration(minutesAgo) * time.Minute).Format(time.RFC3339Nano), "data": data}
-	if customer != "" {
-		e["customer_id"] = customer
-	}
-	return e
+	return nodetest.Ev(typ, customer, minutesAgo, data)
 }
 
-type listPage struct {
-	Items []struct {
-		InteractionID  string `json:"interaction_id"`
-		Status         string `json:"status"`
-		AgentID        string `json:"agent_id"`
-		QueueID        string `json:"queue_id"`
-		CurrentRouting string `json:"current_routing"`
-		CustomerID     string `json:"customer_id"`
-	} `json:"items"`
-	NextCursor string `json:"next_cursor"`
-}
-
-func (p listPage) ids() []string {
-	var out []string
-	for _, it := range p.Items {
-		out = append(out, it.InteractionID)
-	}
-	return out
-}
+type listPage = nodetest.ListPage
 
 func fmtIDs(ids []string) string { return fmt.Sprint(ids) }
 
 func mustJSON(t testing.TB, v any) []byte {
 	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return nodetest.MustJSON(t, v)
 }

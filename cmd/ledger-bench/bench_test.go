@@ -23,7 +23,7 @@ func TestBench(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
-	err := run(ctx, []string{"bench", "--interactions", "2000", "--queries", "10", "--dir", filepath.Join(dir, "work"),
+	err := run(ctx, []string{"--interactions", "2000", "--queries", "10", "--dir", filepath.Join(dir, "work"),
 		"--json", jsonPath, "--cpuprofile", profPath}, func(string) string { return "" }, &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("bench: %v\nstderr:\n%s", err, stderr.String())
@@ -124,7 +124,7 @@ func TestBenchOtherPhoneFormat(t *testing.T) {
 
 func TestBenchFlagErrors(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	err := run(context.Background(), []string{"bench", "--interactions", "0", "--queries", "0"}, func(string) string { return "" }, &stdout, &stderr)
+	err := run(context.Background(), []string{"--interactions", "0", "--queries", "0"}, func(string) string { return "" }, &stdout, &stderr)
 	if err == nil {
 		t.Fatal("bench with --interactions 0 --queries 0: want an error")
 	}
