@@ -173,7 +173,7 @@ func (p *Projector) Handle(ctx context.Context, msgs []Message) error {
 				return err
 			}
 		}
-		return writeCheckpoint(tx, last.Seq, last.Published)
+		return writeCheckpoint(tx, last)
 	})
 	if err != nil {
 		return fmt.Errorf("project batch of %d at seq %d into %s: %w", len(msgs), msgs[0].Seq, p.view.Name(), err)

@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -24,6 +25,28 @@ type Log interface {
 	Read(ctx context.Context, stream string, from uint64, batch int, fn func(context.Context, []Message) error) error
 	// LastSeq is the stream's last sequence (0 when empty).
 	LastSeq(ctx context.Context, stream string) (uint64, error)
+	// Get returns the message at seq; an error wrapping ErrNoMessage when the stream does
+	// not hold one there (deleted by an erasure, expired, or never stored).
+	Get(ctx context.Context, stream string, seq uint64) (Message, error)
+}
+
+// ErrNoMessage: the stream holds no message at a sequence.
+var ErrNoMessage = errors.New("no message at that sequence")
+
+// DivergedError says that a view's file does not match the stream: its checkpoint is
+// beyond the stream's last sequence, or the message the stream holds at the checkpoint
+// is not the one the view applied. After a power cut the stream (fsynced once a second)
+// can lose a tail that the view (fsynced per commit) had applied; new events then take
+// the lost sequences, and a view that trusted its checkpoint would skip them.
+type DivergedError struct {
+	View       string
+	Checkpoint uint64
+	StreamLast uint64
+	Reason     string
+}
+
+func (e *DivergedError) Error() string {
+	return fmt.Sprintf("view %s diverged from its stream: checkpoint %d, stream at %d: %s", e.View, e.Checkpoint, e.StreamLast, e.Reason)
 }
 
 // RebuildBatch is how many messages a rebuild or a catch-up applies per bbolt
@@ -46,7 +69,19 @@ type RunnerConfig struct {
 	Observer Observer
 	// Decoded, when set, is shared with the other projectors of the same stream.
 	Decoded *DecodeCache
+	// Maintenance, if set, is held by every rebuild once the view is serving (an online
+	// rebuild reads the stream outside the gate; an erasure holds the same lock so that
+	// no rebuild can swap erased data back in).
+	Maintenance sync.Locker
+	// Trouble, if set, hears of a view found corrupt or diverged (metrics).
+	Trouble func(view, kind string)
 }
+
+// Kinds of trouble a runner recovers from by itself.
+const (
+	TroubleCorrupt  = "corrupt"
+	TroubleDiverged = "diverged"
+)
 
 // Runner owns one view: its file, its live projector, and the gate that lets a rebuild
 // or a compaction swap the file in between two batches of the live projector.
@@ -60,6 +95,11 @@ type Runner struct {
 
 	rebuilding atomic.Bool
 	progress   atomic.Pointer[RebuildProgress]
+	// movedAside is the path a corrupt file was moved to at open ("" if none): Run
+	// rebuilds the view before it serves.
+	movedAside string
+	ready      chan struct{} // closed once Run has checked (and if need be rebuilt) the file
+	trouble    atomic.Pointer[string]
 }
 
 // RebuildProgress is the state of the last online rebuild of a view.
@@ -96,10 +136,23 @@ func OpenRunner(cfg RunnerConfig) (*Runner, error) {
 		cfg.Now = time.Now
 	}
 	db, err := OpenDB(cfg.Path, Options{})
+	var aside string
+	if errors.Is(err, ErrCorrupt) {
+		aside = fmt.Sprintf("%s.corrupt-%d", cfg.Path, cfg.Now().Unix())
+		cfg.Logger.Error("view file is corrupt: moving it aside and rebuilding the view from the stream",
+			"file", cfg.Path, "moved_to", aside, "err", err)
+		if rerr := os.Rename(cfg.Path, aside); rerr != nil {
+			return nil, errors.Join(err, fmt.Errorf("move corrupt view file aside: %w", rerr))
+		}
+		db, err = OpenDB(cfg.Path, Options{})
+	}
 	if err != nil {
 		return nil, err
 	}
-	r := &Runner{cfg: cfg, db: db, view: cfg.New(db)}
+	r := &Runner{cfg: cfg, db: db, view: cfg.New(db), movedAside: aside, ready: make(chan struct{})}
+	if aside != "" {
+		r.noteTrouble(TroubleCorrupt, "file moved aside to "+aside+"; rebuilt from the stream")
+	}
 	r.name = r.view.Name()
 	r.proj, err = NewProjector(ProjectorConfig{View: r.view, DB: db, Source: gatedSource{src: cfg.Log, gate: &r.gate},
 		DeadLetters: cfg.Log, Logger: cfg.Logger, Now: cfg.Now, Observer: cfg.Observer, Decoded: cfg.Decoded})
@@ -145,13 +198,53 @@ func (r *Runner) WaitCheckpoint(ctx context.Context, seq uint64) error {
 // Progress is the state of the last online rebuild, nil if none ran.
 func (r *Runner) Progress() *RebuildProgress { return r.progress.Load() }
 
-// Run keeps the view up to date until ctx ends, restarting the projector after a pause
-// when a batch cannot be applied (the batch stays unacknowledged and is tried again).
+// Trouble is the last corruption or divergence the runner found and recovered from
+// ("" if none), for status.
+func (r *Runner) Trouble() string {
+	if t := r.trouble.Load(); t != nil {
+		return *t
+	}
+	return ""
+}
+
+func (r *Runner) noteTrouble(kind, what string) {
+	msg := fmt.Sprintf("%s at %s: %s", kind, r.cfg.Now().UTC().Format(time.RFC3339), what)
+	r.trouble.Store(&msg)
+	if r.cfg.Trouble != nil {
+		r.cfg.Trouble(r.name, kind)
+	}
+}
+
+// Ready is closed once Run has checked the view against its stream (and rebuilt it if
+// need be) and the live projector runs. The eraser waits for it.
+func (r *Runner) Ready() <-chan struct{} { return r.ready }
+
+// Run keeps the view up to date until ctx ends. First it makes sure the file can be
+// trusted: a file moved aside as corrupt, an empty file over a non-empty stream, or a
+// checkpoint that diverged from the stream is rebuilt (a bulk rebuild is many times
+// faster than the live path). Then it runs the projector, restarting it after a pause
+// when a batch cannot be applied (the batch stays unacknowledged and is tried again), and
+// rebuilding the file when it turns out corrupt.
 func (r *Runner) Run(ctx context.Context) error {
+	if err := r.startup(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		r.cfg.Logger.Error("view start-up check failed; serving the file as it is", "view", r.name, "err", err)
+	}
+	select {
+	case <-r.ready:
+	default:
+		close(r.ready)
+	}
 	for {
 		err := r.proj.Run(ctx)
 		if ctx.Err() != nil {
 			return nil
+		}
+		if errors.Is(err, ErrCorrupt) {
+			r.recover(ctx, TroubleCorrupt, err)
+			continue
 		}
 		r.cfg.Logger.Error("projector stopped; restarting", "view", r.name, "err", err)
 		select {
@@ -160,6 +253,130 @@ func (r *Runner) Run(ctx context.Context) error {
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// startup rebuilds the view before it serves when its file cannot be trusted.
+func (r *Runner) startup(ctx context.Context) error {
+	cp, err := r.db.Checkpoint()
+	if err != nil {
+		if errors.Is(err, ErrCorrupt) {
+			return r.rebuildNow(ctx, TroubleCorrupt, err, false)
+		}
+		return err
+	}
+	if r.movedAside != "" {
+		return r.rebuildNow(ctx, TroubleCorrupt, fmt.Errorf("corrupt file moved aside to %s", r.movedAside), false)
+	}
+	last, err := r.cfg.Log.LastSeq(ctx, r.Stream())
+	if err != nil {
+		return err
+	}
+	if cp == 0 && last > 0 {
+		r.cfg.Logger.Info("empty view over a non-empty stream: bulk rebuild before serving", "view", r.name, "stream_last", last)
+		return r.rebuildNow(ctx, "", nil, false)
+	}
+	if err := r.Verify(ctx); err != nil {
+		var d *DivergedError
+		if errors.As(err, &d) {
+			return r.rebuildNow(ctx, TroubleDiverged, err, false)
+		}
+		return err
+	}
+	return nil
+}
+
+// Verify checks the view against its stream (a *DivergedError when they disagree). A
+// checkpointed message that the stream no longer holds (erased or expired) cannot be
+// compared and passes: JetStream never reuses a sequence below its last one.
+func (r *Runner) Verify(ctx context.Context) error {
+	cp, err := r.db.Checkpoint()
+	if err != nil || cp == 0 {
+		return err
+	}
+	last, err := r.cfg.Log.LastSeq(ctx, r.Stream())
+	if err != nil {
+		return err
+	}
+	if cp > last {
+		return &DivergedError{View: r.name, Checkpoint: cp, StreamLast: last, Reason: "the checkpoint is beyond the stream's last sequence"}
+	}
+	fp, err := r.db.CheckpointFingerprint()
+	if err != nil || fp == nil {
+		return err
+	}
+	m, err := r.cfg.Log.Get(ctx, r.Stream(), cp)
+	if errors.Is(err, ErrNoMessage) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(Fingerprint(m), fp) {
+		return &DivergedError{View: r.name, Checkpoint: cp, StreamLast: last, Reason: "the stream holds another message at the checkpoint"}
+	}
+	return nil
+}
+
+// CheckAndRecover verifies the view while it serves and rebuilds it online when it
+// diverged from its stream; the node calls it periodically.
+func (r *Runner) CheckAndRecover(ctx context.Context) error {
+	if r.rebuilding.Load() {
+		return nil
+	}
+	err := r.Verify(ctx)
+	var d *DivergedError
+	switch {
+	case errors.As(err, &d):
+		r.recover(ctx, TroubleDiverged, err)
+		return nil
+	case errors.Is(err, ErrCorrupt):
+		r.recover(ctx, TroubleCorrupt, err)
+		return nil
+	}
+	return err
+}
+
+// recover rebuilds a serving view found corrupt or diverged.
+func (r *Runner) recover(ctx context.Context, kind string, cause error) {
+	if err := r.rebuildNow(ctx, kind, cause, true); err != nil && ctx.Err() == nil {
+		r.cfg.Logger.Error("view rebuild after "+kind+" failed; will try again", "view", r.name, "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// rebuildNow rebuilds the view from the stream because of cause (nil: a plain bulk
+// load), while the current file keeps answering; a corrupt file is kept beside as
+// <file>.corrupt-<unix time> for inspection. serving: the view is live (take the
+// maintenance lock).
+func (r *Runner) rebuildNow(ctx context.Context, kind string, cause error, serving bool) error {
+	if !r.rebuilding.CompareAndSwap(false, true) {
+		return ErrRebuildRunning
+	}
+	defer r.rebuilding.Store(false)
+	if cause != nil {
+		r.cfg.Logger.Error("view "+kind+": rebuilding it from the stream", "view", r.name, "err", cause)
+		if kind == TroubleCorrupt && r.movedAside == "" {
+			aside := fmt.Sprintf("%s.corrupt-%d", r.db.Path(), r.cfg.Now().Unix())
+			if err := os.Link(r.db.Path(), aside); err == nil {
+				cause = fmt.Errorf("%w (file kept as %s)", cause, aside)
+			}
+		}
+		r.noteTrouble(kind, cause.Error())
+	}
+	r.movedAside = ""
+	if serving && r.cfg.Maintenance != nil {
+		r.cfg.Maintenance.Lock()
+		defer r.cfg.Maintenance.Unlock()
+	}
+	start := time.Now()
+	if err := r.rebuildOnline(ctx, nil); err != nil {
+		return err
+	}
+	r.cfg.Logger.Info("view rebuilt from the stream", "view", r.name, "took", time.Since(start).Round(time.Millisecond))
+	return nil
 }
 
 // Close closes the view's file.
@@ -272,6 +489,10 @@ func (r *Runner) BeginRebuild() (RebuildProgress, error) {
 // ends first, the rebuild is abandoned and the old file keeps serving.
 func (r *Runner) RebuildOnline(ctx context.Context) error {
 	defer r.rebuilding.Store(false)
+	if r.cfg.Maintenance != nil {
+		r.cfg.Maintenance.Lock()
+		defer r.cfg.Maintenance.Unlock()
+	}
 	if r.progress.Load() == nil {
 		r.progress.Store(&RebuildProgress{Started: r.cfg.Now().UTC()})
 	}

@@ -26,6 +26,9 @@ func (l stallingLog) Read(ctx context.Context, _ string, _ uint64, _ int, _ func
 	return ctx.Err()
 }
 func (stallingLog) LastSeq(context.Context, string) (uint64, error) { return 10, nil }
+func (stallingLog) Get(context.Context, string, uint64) (Message, error) {
+	return Message{}, ErrNoMessage
+}
 
 // countView counts applied events in its own bucket.
 type countView struct{}
@@ -48,7 +51,7 @@ func TestRebuildOnlineIsAbandonedOnCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	if err := r.DB().Update(func(tx *bolt.Tx) error { return writeCheckpoint(tx, 7, time.Now()) }); err != nil {
+	if err := r.DB().Update(func(tx *bolt.Tx) error { return writeCheckpoint(tx, Message{Seq: 7, Published: time.Now()}) }); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := r.BeginRebuild(); err != nil {

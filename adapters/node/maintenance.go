@@ -67,15 +67,27 @@ func (n *Node) sweepOnce(ctx context.Context) error {
 	return nil
 }
 
-// runLag keeps the lag gauges current until ctx ends.
+// verifyEvery is how many lag ticks pass between two checks of the views against their
+// streams (projections.Runner.CheckAndRecover).
+const verifyEvery = 5
+
+// runLag keeps the lag gauges current until ctx ends, and now and then checks that each
+// view still matches its stream (a power cut can leave a view ahead of it).
 func (n *Node) runLag(ctx context.Context) error {
 	t := time.NewTicker(2 * time.Second)
 	defer t.Stop()
-	for {
+	for tick := 1; ; tick++ {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+		}
+		if tick%verifyEvery == 0 {
+			for _, v := range n.views {
+				if err := v.CheckAndRecover(ctx); err != nil && ctx.Err() == nil {
+					n.log.Warn("view check against its stream failed", "view", v.Name(), "err", err)
+				}
+			}
 		}
 		st, err := n.Status(ctx)
 		if err != nil {
@@ -105,6 +117,15 @@ const eraserRestart = 2 * time.Second
 // reports not ready meanwhile, and a new one starts after a pause. A node whose eraser is
 // down would acknowledge erasures it does not carry out.
 func (n *Node) runEraser(ctx context.Context, up func(bool)) error {
+	// The views first make sure their files can be trusted (and rebuild them if need be):
+	// an erasure must not run beside such a rebuild.
+	for _, v := range n.views {
+		select {
+		case <-v.Ready():
+		case <-ctx.Done():
+			return nil
+		}
+	}
 	for {
 		e, err := n.newEraser()
 		if err == nil {
@@ -150,8 +171,6 @@ func (o ops) Rebuild(r *http.Request, name string) (any, error) {
 		return nil, fmt.Errorf("view %s: %w", name, err)
 	}
 	o.start(func(ctx context.Context) error {
-		o.n.maint.Lock()
-		defer o.n.maint.Unlock()
 		err := v.RebuildOnline(ctx)
 		switch {
 		case err == nil:

@@ -94,6 +94,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Nod
 		r, err := projections.OpenRunner(projections.RunnerConfig{
 			Path: filepath.Join(cfg.ViewsDir(), sp.name+".db"), New: sp.New, Log: src,
 			Logger: log, Now: cfg.Now, Observer: n.metrics.ProjectorObserver(), Decoded: decoded,
+			Maintenance: &n.maint, Trouble: n.metrics.ViewTrouble,
 		})
 		if err != nil {
 			n.Close()

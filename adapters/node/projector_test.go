@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"slices"
 	"sort"
@@ -20,10 +19,10 @@ import (
 )
 
 // openTestLedger assembles the ledger over dir without HTTP, with the given clock.
-func openTestLedger(t *testing.T, dir string, now func() time.Time) *Node {
+func openTestLedger(t testing.TB, dir string, now func() time.Time) *Node {
 	t.Helper()
 	cfg := Config{DataDir: dir, AuthSecret: testSecret, Region: "US", Replicas: 1, Now: now}
-	l, err := Open(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{})
+	l, err := Open(context.Background(), cfg, slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,6 +36,9 @@ func runUntilCaughtUp(t *testing.T, l *Node) {
 	done := make(chan struct{})
 	go func() { _ = l.RunProjectors(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
+	for _, v := range l.Views() {
+		<-v.Ready() // checked against the stream, rebuilt if need be
+	}
 	eventually(t, "views caught up", func() (bool, string) {
 		st, err := l.Status(context.Background())
 		if err != nil {

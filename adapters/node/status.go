@@ -24,6 +24,8 @@ type ViewStatus struct {
 	LagSeconds float64                      `json:"lag_seconds"`
 	FileBytes  int64                        `json:"file_bytes"`
 	Rebuild    *projections.RebuildProgress `json:"rebuild,omitempty"`
+	// Trouble is the last corruption or divergence found and repaired, if any.
+	Trouble string `json:"trouble,omitempty"`
 }
 
 // Status is what `ledger status` and GET /v1/admin/status report.
@@ -54,9 +56,15 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 		db := v.DB()
 		cp, err := db.Checkpoint()
 		if err != nil {
-			return rep, fmt.Errorf("checkpoint of %s: %w", v.Name(), err)
+			// A view file that cannot be read is reported, never a reason to fail the
+			// report (the runner rebuilds it).
+			rep.Views = append(rep.Views, ViewStatus{Name: v.Name(), Stream: v.Stream(), FileBytes: db.Size(), Trouble: err.Error()})
+			continue
 		}
-		vs := ViewStatus{Name: v.Name(), Stream: v.Stream(), Checkpoint: cp, FileBytes: db.Size(), Rebuild: v.Progress()}
+		vs := ViewStatus{Name: v.Name(), Stream: v.Stream(), Checkpoint: cp, FileBytes: db.Size(), Rebuild: v.Progress(), Trouble: v.Trouble()}
+		if err := v.Verify(ctx); err != nil {
+			vs.Trouble = err.Error()
+		}
 		if s := byName[v.Stream()]; s.LastSeq > cp {
 			vs.LagEvents = s.LastSeq - cp
 			if t, err := db.CheckpointTime(); err == nil && !t.IsZero() {
@@ -157,6 +165,11 @@ func (s Status) WriteText(w io.Writer) {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.1f\t%d\t%s\n", v.Name, v.Stream, v.Checkpoint, v.LagEvents, v.LagSeconds, v.FileBytes, rb)
 	}
 	tw.Flush()
+	for _, v := range s.Views {
+		if v.Trouble != "" {
+			fmt.Fprintf(w, "\nview %s: %s\n", v.Name, v.Trouble)
+		}
+	}
 	sweep := "never (this process)"
 	if s.LastSweep != nil {
 		sweep = fmtTime(*s.LastSweep)

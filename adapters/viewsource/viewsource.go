@@ -6,6 +6,8 @@ package viewsource
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/interaction-ledger/ledger/eventstore"
 	"github.com/interaction-ledger/ledger/projections"
@@ -49,6 +51,18 @@ func (s *Source) Read(ctx context.Context, stream string, from uint64, batch int
 // LastSeq implements projections.Log.
 func (s *Source) LastSeq(ctx context.Context, stream string) (uint64, error) {
 	return s.store.LastSeq(ctx, stream)
+}
+
+// Get implements projections.Log.
+func (s *Source) Get(ctx context.Context, stream string, seq uint64) (projections.Message, error) {
+	d, err := s.store.Get(ctx, stream, seq)
+	if errors.Is(err, eventstore.ErrNoMessage) {
+		return projections.Message{}, fmt.Errorf("%w: %v", projections.ErrNoMessage, err)
+	}
+	if err != nil {
+		return projections.Message{}, err
+	}
+	return Messages([]eventstore.Delivery{d})[0], nil
 }
 
 // DeadLetter implements projections.DeadLetters.
