@@ -372,7 +372,7 @@ func (r *Runner) rebuildNow(ctx context.Context, kind string, cause error, servi
 		defer r.cfg.Maintenance.Unlock()
 	}
 	start := time.Now()
-	if err := r.rebuildOnline(ctx, nil); err != nil {
+	if err := r.rebuildOnline(ctx, nil, cause == nil); err != nil {
 		return err
 	}
 	r.cfg.Logger.Info("view rebuilt from the stream", "view", r.name, "took", time.Since(start).Round(time.Millisecond))
@@ -394,7 +394,11 @@ func (d discardDead) DeadLetter(context.Context, Message, string, string) error 
 // rebuildInto fills a fresh file from the stream, from sequence 1 up to the stream's last
 // sequence when it starts, and returns it open. The file is written without fsync per
 // commit and synced once at the end. Nothing of the live file is touched.
-func (r *Runner) rebuildInto(ctx context.Context, dec *DecodeCache, progress func(done, total uint64)) (*DB, error) {
+//
+// first: the view has never applied the stream (an empty file): the rebuild is its first
+// pass, so it sets invalid envelopes aside and feeds the observer as the live projector
+// would. Any other rebuild counts them without setting them aside again.
+func (r *Runner) rebuildInto(ctx context.Context, dec *DecodeCache, progress func(done, total uint64), first bool) (*DB, error) {
 	path := r.db.Path() + ".rebuild"
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("remove stale rebuild file: %w", err)
@@ -409,8 +413,12 @@ func (r *Runner) rebuildInto(ctx context.Context, dec *DecodeCache, progress fun
 		return nil, err
 	}
 	var dead atomic.Int64
-	proj, err := NewProjector(ProjectorConfig{View: r.cfg.New(db), DB: db, DeadLetters: discardDead{&dead},
-		Logger: r.cfg.Logger, Now: r.cfg.Now, Decoded: dec})
+	pcfg := ProjectorConfig{View: r.cfg.New(db), DB: db, DeadLetters: discardDead{&dead},
+		Logger: r.cfg.Logger, Now: r.cfg.Now, Decoded: dec}
+	if first {
+		pcfg.DeadLetters, pcfg.Observer = r.cfg.Log, r.cfg.Observer
+	}
+	proj, err := NewProjector(pcfg)
 	if err != nil {
 		return fail(err)
 	}
@@ -460,7 +468,7 @@ func (r *Runner) catchUp(ctx context.Context, db *DB) error {
 // live one only when complete, so an interrupted replay leaves the old view untouched.
 // Views replayed side by side may share dec. It returns the checkpoint reached.
 func (r *Runner) Replay(ctx context.Context, dec *DecodeCache, progress func(done, total uint64)) (uint64, error) {
-	db, err := r.rebuildInto(ctx, dec, progress)
+	db, err := r.rebuildInto(ctx, dec, progress, false)
 	if err != nil {
 		return 0, err
 	}
@@ -500,7 +508,7 @@ func (r *Runner) RebuildOnline(ctx context.Context) error {
 		cp := *r.progress.Load()
 		cp.Done, cp.Total = done, total
 		r.progress.Store(&cp)
-	})
+	}, false)
 	fin := *r.progress.Load()
 	fin.Finished = r.cfg.Now().UTC()
 	if err != nil {
@@ -513,8 +521,8 @@ func (r *Runner) RebuildOnline(ctx context.Context) error {
 // Rebuilding reports whether an online rebuild is running.
 func (r *Runner) Rebuilding() bool { return r.rebuilding.Load() }
 
-func (r *Runner) rebuildOnline(ctx context.Context, progress func(done, total uint64)) error {
-	db, err := r.rebuildInto(ctx, nil, progress)
+func (r *Runner) rebuildOnline(ctx context.Context, progress func(done, total uint64), first bool) error {
+	db, err := r.rebuildInto(ctx, nil, progress, first)
 	if err != nil {
 		return err
 	}
