@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -82,10 +83,17 @@ func TestConfigValidate(t *testing.T) {
 		cfg  eventstore.Config
 		want []string // substrings of the error; none: valid
 	}{
-		{name: "embedded", cfg: eventstore.Config{DataDir: "d", Replicas: 1, MaxAge: time.Hour, DuplicateWindow: time.Minute, SyncInterval: time.Second, MaxInFlight: 1}},
-		{name: "cluster", cfg: eventstore.Config{URL: "nats://x:4222", Replicas: 3, MaxAge: time.Hour, DuplicateWindow: time.Minute, SyncInterval: time.Second, MaxInFlight: 1}},
+		{name: "embedded", cfg: eventstore.Config{DataDir: "d", Replicas: 1, MaxAge: time.Hour, DuplicateWindow: time.Minute, SyncInterval: time.Second, MaxInFlight: 1,
+			DeadMaxAge: time.Hour, DeadMaxBytes: 1, DeadMaxMsgs: 1}},
+		{name: "cluster", cfg: eventstore.Config{URL: "nats://x:4222", Replicas: 3, MaxAge: time.Hour, DuplicateWindow: time.Minute, SyncInterval: time.Second, MaxInFlight: 1,
+			DeadMaxAge: time.Hour, DeadMaxBytes: 1, DeadMaxMsgs: 1, CredsFile: "ledger.creds"}},
 		{name: "zero value before defaults", cfg: eventstore.Config{},
-			want: []string{"DataDir", "Replicas 0", "MaxAge", "DuplicateWindow", "SyncInterval", "MaxInFlight"}},
+			want: []string{"DataDir", "Replicas 0", "MaxAge", "DuplicateWindow", "SyncInterval", "MaxInFlight", "DeadMaxAge", "DeadMaxBytes", "DeadMaxMsgs"}},
+		{name: "embedded: creds file is for URL, operator credentials incomplete",
+			cfg: eventstore.Config{DataDir: "d", Replicas: 1, MaxAge: time.Hour, DuplicateWindow: time.Minute, SyncInterval: time.Second, MaxInFlight: 1,
+				DeadMaxAge: time.Hour, DeadMaxBytes: 1, DeadMaxMsgs: 1, CredsFile: "x.creds",
+				Credentials: &eventstore.Credentials{Ledger: eventstore.User{Name: "l", Password: "short"}}},
+			want: []string{"CredsFile", "ledger.password", "producer.user", "producer.password"}},
 		{name: "embedded cannot replicate, bad listen address, window beyond retention",
 			cfg:  eventstore.Config{DataDir: "d", ListenAddr: "localhost", Replicas: 3, MaxAge: time.Minute, DuplicateWindow: time.Hour, SyncInterval: time.Second, MaxInFlight: 1},
 			want: []string{"ListenAddr", "Replicas 3", "must not exceed MaxAge"}},
@@ -753,8 +761,9 @@ func TestConnect(t *testing.T) {
 			t.Fatalf("producer publish: %v, %v", ack, err)
 		}
 	})
-	t.Run("listening: a producer connects over TCP", func(t *testing.T) {
-		s, err := eventstore.Open(testCtx(t), eventstore.Config{DataDir: t.TempDir(), ListenAddr: "127.0.0.1:0"}, nil)
+	t.Run("listening: a producer connects over TCP with its URL", func(t *testing.T) {
+		dir := t.TempDir()
+		s, err := eventstore.Open(testCtx(t), eventstore.Config{DataDir: dir, ListenAddr: "127.0.0.1:0"}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -763,23 +772,33 @@ func TestConnect(t *testing.T) {
 		if !strings.HasPrefix(url, "nats://127.0.0.1:") {
 			t.Fatalf("ClientURL: got %q", url)
 		}
-		nc, err := nats.Connect(url)
+		purl, err := s.ProducerURL()
 		if err != nil {
-			t.Fatalf("connect %s: %v", url, err)
+			t.Fatalf("ProducerURL: %v", err)
+		}
+		nc, err := nats.Connect(purl)
+		if err != nil {
+			t.Fatalf("connect with the producer URL: %v", err)
 		}
 		defer nc.Close()
 		js, _ := jetstream.New(nc)
 		if _, err := js.Publish(testCtx(t), subjStarted, envelope("p2", "interaction.started"), jetstream.WithMsgID("p2")); err != nil {
 			t.Fatal(err)
 		}
-		// A second store pointed at it by URL starts no server and sees the same streams.
-		s2, err := eventstore.Open(testCtx(t), eventstore.Config{URL: url}, nil)
+		// A second store pointed at it by URL, with the ledger's credentials as user
+		// information, starts no server and sees the same streams.
+		creds, err := eventstore.LoadCredentials(filepath.Join(dir, eventstore.CredentialsFileName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ledgerURL := strings.Replace(url, "nats://", "nats://"+creds.Ledger.Name+":"+creds.Ledger.Password+"@", 1)
+		s2, err := eventstore.Open(testCtx(t), eventstore.Config{URL: ledgerURL}, nil)
 		if err != nil {
 			t.Fatalf("Open by URL: %v", err)
 		}
 		defer s2.Close()
 		if got := s2.ClientURL(); got != url {
-			t.Errorf("ClientURL by URL: got %q, want %q", got, url)
+			t.Errorf("ClientURL by URL: got %q, want %q (no credentials in it)", got, url)
 		}
 		res := mustAppend(t, s2, []eventstore.Message{{ID: "p2", Subject: subjStarted, Data: []byte("x")}})
 		if !res[0].Duplicate || res[0].Seq != 1 {
