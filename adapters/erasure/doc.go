@@ -12,7 +12,8 @@
 //     or a customer merged into C (customer.merged, transitively), or that names one of
 //     them as data.from_customer_id; a message that is not a JSON envelope matches on its
 //     raw bytes. It reads StreamDead whole and collects every dead letter whose raw bytes
-//     hold one of those ids. It securely deletes them all but E (eventstore.Store.Erase);
+//     hold one of those ids, and StreamDirectory whole for their messages (a customer event
+//     published on a directory subject is copied there, and that stream never expires). It securely deletes them all but E (eventstore.Store.Erase);
 //  3. it compacts each view file into a fresh file (CompactFile) and swaps it in between
 //     two projector batches (ViewFile): bbolt never overwrites a freed page by itself;
 //  4. it securely deletes E (its customer_id, e.g. tel:+E164, is personal data) and acks.
