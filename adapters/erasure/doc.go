@@ -52,6 +52,10 @@
 //   - Only customer_id and data.from_customer_id identify a customer's message. Another
 //     customer's event that quotes C's phone or email is that customer's data and stays.
 //   - Online rebuilds must take Config.Maintenance too (see Config).
+//   - StreamDirectory copies from StreamEvents asynchronously: a customer event published on
+//     a directory subject just before the erase event could, in principle, be copied after
+//     the scan. Producers cannot publish on directory subjects (only the ledger's own
+//     credentials can), so only a lying message from the ledger's side could be missed.
 //   - Deleted bytes are gone from every file; they may still lie in the file system's
 //     free blocks or an SSD's remapped cells. Full-disk encryption covers those.
 //   - Logs never carry customer ids; the projectors' own logs of set-aside envelopes

@@ -465,9 +465,23 @@ func TestEraseIsRetriedAfterAFailure(t *testing.T) {
 	views := l.eraserViews()
 	flaky := &flakyView{View: views[0]}
 	views[0] = flaky
+	r := eraseOnce(t, erasure.Config{Store: l.store, Views: views, RetryMin: 50 * time.Millisecond})
+	if r.Seq != seq || r.Events != 5 {
+		t.Errorf("report: got %+v, want seq %d and 5 events", r, seq)
+	}
+	if !flaky.failed.Load() {
+		t.Error("the first attempt did not fail")
+	}
+}
+
+// eraseOnce runs an Eraser of cfg until it reports its first erasure (within 30 s), then
+// stops it and returns the report.
+func eraseOnce(t *testing.T, cfg erasure.Config) erasure.Report {
+	t.Helper()
 	reports := make(chan erasure.Report, 1)
-	e, err := erasure.New(erasure.Config{Store: l.store, Views: views, RetryMin: 50 * time.Millisecond,
-		Logger: slog.New(slog.DiscardHandler), OnErased: func(r erasure.Report) { reports <- r }})
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	cfg.OnErased = func(r erasure.Report) { reports <- r }
+	e, err := erasure.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -475,21 +489,19 @@ func TestEraseIsRetriedAfterAFailure(t *testing.T) {
 	defer cancel()
 	runErr := make(chan error, 1)
 	go func() { runErr <- e.Run(ctx) }()
+	var r erasure.Report
 	select {
-	case r := <-reports:
-		if r.Seq != seq || r.Events != 5 {
-			t.Errorf("report: got %+v, want seq %d and 5 events", r, seq)
-		}
+	case r = <-reports:
+	case err := <-runErr:
+		t.Fatalf("Run returned before an erasure: %v", err)
 	case <-time.After(30 * time.Second):
-		t.Fatal("the failed erasure was not retried within 30s")
-	}
-	if !flaky.failed.Load() {
-		t.Error("the first attempt did not fail")
+		t.Fatal("no erasure within 30s")
 	}
 	cancel()
 	if err := <-runErr; err != nil {
-		t.Fatal(err)
+		t.Fatalf("Run: %v", err)
 	}
+	return r
 }
 
 func TestConfigValidate(t *testing.T) {
@@ -524,30 +536,11 @@ func TestEraseScansTheDirectoryStream(t *testing.T) {
 	})
 	seq := appendAll(t, l.store, envelope(t, "customer.erased", p.customer, at.Add(time.Minute), map[string]any{}))
 
-	reports := make(chan erasure.Report, 1)
-	e, err := erasure.New(erasure.Config{Store: l.store, Views: l.eraserViews(),
-		Logger: slog.New(slog.DiscardHandler), OnErased: func(r erasure.Report) { reports <- r }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	runErr := make(chan error, 1)
-	go func() { runErr <- e.Run(ctx) }()
-	select {
-	case r := <-reports:
-		if r.Seq != seq || r.Directory != 1 || r.Events != 2 {
-			t.Errorf("report: got %+v, want seq %d, 2 events, 1 directory message", r, seq)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("no erasure within 30s")
-	}
-	cancel()
-	if err := <-runErr; err != nil {
-		t.Fatal(err)
+	if r := eraseOnce(t, erasure.Config{Store: l.store, Views: l.eraserViews()}); r.Seq != seq || r.Directory != 1 || r.Events != 2 {
+		t.Errorf("report: got %+v, want seq %d, 2 events, 1 directory message", r, seq)
 	}
 	var kept []string
-	err = l.store.Read(context.Background(), eventstore.StreamDirectory, 1, 100, func(_ context.Context, ds []eventstore.Delivery) error {
+	err := l.store.Read(context.Background(), eventstore.StreamDirectory, 1, 100, func(_ context.Context, ds []eventstore.Delivery) error {
 		for _, d := range ds {
 			if n := findAny(d.Data, p.needles); n != "" {
 				t.Errorf("%s seq %d still holds %q", eventstore.StreamDirectory, d.Seq, n)
