@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -388,9 +389,23 @@ func TestEraseIsRetriedAfterAFailure(t *testing.T) {
 	views := l.eraserViews()
 	flaky := &flakyView{View: views[0]}
 	views[0] = flaky
+	r := eraseOnce(t, erasure.Config{Store: l.store, Views: views, RetryMin: 50 * time.Millisecond})
+	if r.Seq != seq || r.Events != 5 {
+		t.Errorf("report: got %+v, want seq %d and 5 events", r, seq)
+	}
+	if !flaky.failed.Load() {
+		t.Error("the first attempt did not fail")
+	}
+}
+
+// eraseOnce runs an Eraser of cfg until it reports its first erasure (within 30 s), then
+// stops it and returns the report.
+func eraseOnce(t *testing.T, cfg erasure.Config) erasure.Report {
+	t.Helper()
 	reports := make(chan erasure.Report, 1)
-	e, err := erasure.New(erasure.Config{Store: l.store, Views: views, RetryMin: 50 * time.Millisecond,
-		Logger: slog.New(slog.DiscardHandler), OnErased: func(r erasure.Report) { reports <- r }})
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	cfg.OnErased = func(r erasure.Report) { reports <- r }
+	e, err := erasure.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -398,21 +413,19 @@ func TestEraseIsRetriedAfterAFailure(t *testing.T) {
 	defer cancel()
 	runErr := make(chan error, 1)
 	go func() { runErr <- e.Run(ctx) }()
+	var r erasure.Report
 	select {
-	case r := <-reports:
-		if r.Seq != seq || r.Events != 5 {
-			t.Errorf("report: got %+v, want seq %d and 5 events", r, seq)
-		}
+	case r = <-reports:
+	case err := <-runErr:
+		t.Fatalf("Run returned before an erasure: %v", err)
 	case <-time.After(30 * time.Second):
-		t.Fatal("the failed erasure was not retried within 30s")
-	}
-	if !flaky.failed.Load() {
-		t.Error("the first attempt did not fail")
+		t.Fatal("no erasure within 30s")
 	}
 	cancel()
 	if err := <-runErr; err != nil {
-		t.Fatal(err)
+		t.Fatalf("Run: %v", err)
 	}
+	return r
 }
 
 func TestConfigValidate(t *testing.T) {
@@ -424,5 +437,62 @@ func TestConfigValidate(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not report %q", err, want)
 		}
+	}
+}
+
+// TestEraseScansTheDirectoryStream: a customer's event published on a directory subject
+// is copied into LEDGER_DIRECTORY, which never expires; erasure finds it there too.
+func TestEraseScansTheDirectoryStream(t *testing.T) {
+	l := openLedger(t)
+	l.runProjectors(t)
+	at := time.Now().Add(-time.Hour).Truncate(time.Second)
+	p := newPerson("tel:+14155550142", "+1 415 555 0142", "+14155550142", "Secret.Person@example.com", "Secreta Persona", "the-secret-note-text")
+	lie := p.events(t, at)[0]
+	lie.Subject = "ledger.events.directory.agent"
+	agent := envelope(t, "directory.agent", "", at, map[string]any{"agent_id": "agent-1", "role": "manager", "name": "Ann Agent"})
+	appendAll(t, l.store, lie, agent)
+	waitFor(t, func() error {
+		n, err := l.store.LastSeq(context.Background(), eventstore.StreamDirectory)
+		if err == nil && n < 2 {
+			err = fmt.Errorf("%s holds %d messages, want 2", eventstore.StreamDirectory, n)
+		}
+		return err
+	})
+	seq := appendAll(t, l.store, envelope(t, "customer.erased", p.customer, at.Add(time.Minute), map[string]any{}))
+
+	if r := eraseOnce(t, erasure.Config{Store: l.store, Views: l.eraserViews()}); r.Seq != seq || r.Directory != 1 || r.Events != 2 {
+		t.Errorf("report: got %+v, want seq %d, 2 events, 1 directory message", r, seq)
+	}
+	var kept []string
+	err := l.store.Read(context.Background(), eventstore.StreamDirectory, 1, 100, func(_ context.Context, ds []eventstore.Delivery) error {
+		for _, d := range ds {
+			if n := findAny(d.Data, p.needles); n != "" {
+				t.Errorf("%s seq %d still holds %q", eventstore.StreamDirectory, d.Seq, n)
+			}
+			kept = append(kept, string(d.Data))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(kept) != 1 || !strings.Contains(kept[0], "Ann Agent") {
+		t.Errorf("%s: got %q, want the agent record only", eventstore.StreamDirectory, kept)
+	}
+}
+
+// waitFor polls check until it returns nil, for at most 30 s.
+func waitFor(t *testing.T, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within 30s: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -26,12 +26,25 @@ func (s *Server) adminDeadLetters(w http.ResponseWriter, r *http.Request, _ auth
 		}
 		limit = n
 	}
-	dl, err := s.cfg.Ops.DeadLetters(r, limit)
+	var after uint64
+	if v := r.URL.Query().Get("cursor"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "cursor: must be a next_cursor of an earlier page", map[string]any{"param": "cursor"})
+			return
+		}
+		after = n
+	}
+	dl, next, err := s.cfg.Ops.DeadLetters(r, after, limit)
 	if err != nil {
 		s.internal(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": dl})
+	cursor := ""
+	if next > 0 {
+		cursor = strconv.FormatUint(next, 10)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": dl, "next_cursor": cursor})
 }
 
 func (s *Server) adminRebuild(w http.ResponseWriter, r *http.Request, _ auth.Principal) {

@@ -31,7 +31,9 @@ const MaxEventsPerRequest = 10000
 // Ops is what the ops endpoints need from the running ledger.
 type Ops interface {
 	Status(r *http.Request) (any, error)
-	DeadLetters(r *http.Request, limit int) (any, error)
+	// DeadLetters returns up to limit dead letters stored after the cursor after (0: from
+	// the oldest) and the cursor of the next page (0: none).
+	DeadLetters(r *http.Request, after uint64, limit int) (items any, next uint64, err error)
 	Rebuild(r *http.Request, view string) (any, error)
 }
 

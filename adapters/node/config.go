@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/interaction-ledger/ledger/adapters/auth"
+	"github.com/interaction-ledger/ledger/eventstore"
 )
 
 // Config is everything a node reads from its environment. cmd/ledger fills it from
@@ -16,6 +17,7 @@ type Config struct {
 	HTTPAddr   string // LEDGER_HTTP_ADDR, default 127.0.0.1:8080 (port 0: a free port)
 	NATSAddr   string // LEDGER_NATS_ADDR: the embedded server's listen address; "" listens nowhere
 	NATSURL    string // LEDGER_NATS_URL: use an existing NATS JetStream cluster, start none
+	NATSCreds  string // LEDGER_NATS_CREDS: a NATS credentials file for LEDGER_NATS_URL
 	AuthSecret string // LEDGER_AUTH_SECRET, at least auth.MinSecretBytes (serve, token)
 	Region     string // LEDGER_PHONE_REGION: region of national phone numbers, default US
 	SyncAlways bool   // LEDGER_NATS_SYNC=always: fsync every message
@@ -90,10 +92,23 @@ func (c Config) Validate(needSecret bool) error {
 	if needSecret && len(c.AuthSecret) < auth.MinSecretBytes {
 		errs = append(errs, fmt.Errorf("LEDGER_AUTH_SECRET must be at least %d bytes (got %d)", auth.MinSecretBytes, len(c.AuthSecret)))
 	}
+	if c.NATSCreds != "" && c.NATSURL == "" {
+		errs = append(errs, errors.New("LEDGER_NATS_CREDS is for LEDGER_NATS_URL; the embedded server makes its own credentials"))
+	}
 	if c.Replicas < 0 || c.Replicas > 5 {
 		errs = append(errs, fmt.Errorf("replicas must be 1 to 5, got %d", c.Replicas))
 	}
 	return errors.Join(errs...)
+}
+
+// StoreConfig is the event store's configuration; listen: the embedded server listens on
+// NATSAddr (serve, producer-url).
+func (c Config) StoreConfig(listen bool) eventstore.Config {
+	scfg := eventstore.Config{DataDir: c.DataDir, URL: c.NATSURL, CredsFile: c.NATSCreds, Replicas: c.Replicas, SyncAlways: c.SyncAlways}
+	if listen {
+		scfg.ListenAddr = c.NATSAddr
+	}
+	return scfg
 }
 
 // ViewsDir is where the view files live.

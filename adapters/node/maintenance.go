@@ -155,8 +155,9 @@ type ops struct {
 
 func (o ops) Status(r *http.Request) (any, error) { return o.n.Status(r.Context()) }
 
-func (o ops) DeadLetters(r *http.Request, limit int) (any, error) {
-	return o.n.store.DeadLetters(r.Context(), limit)
+func (o ops) DeadLetters(r *http.Request, after uint64, limit int) (any, uint64, error) {
+	p, err := o.n.store.DeadLetters(r.Context(), after, limit)
+	return p.Items, p.Next, err
 }
 
 // Rebuild starts an online rebuild of a view (projections.Runner.RebuildOnline); its

@@ -64,11 +64,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Nod
 	if log == nil {
 		log = slog.Default()
 	}
-	scfg := eventstore.Config{DataDir: cfg.DataDir, URL: cfg.NATSURL, Replicas: cfg.Replicas, SyncAlways: cfg.SyncAlways}
-	if opts.Listen {
-		scfg.ListenAddr = cfg.NATSAddr
-	}
-	store, err := eventstore.Open(ctx, scfg, log)
+	store, err := eventstore.Open(ctx, cfg.StoreConfig(opts.Listen), log)
 	if err != nil {
 		return nil, fmt.Errorf("open event store: %w", err)
 	}

@@ -175,7 +175,8 @@ func TestPoisonMessageIsSetAside(t *testing.T) {
 	if _, err := l.hist.Get(admin, "after-poison"); err != nil {
 		t.Fatalf("the projector did not go on past the poison messages: %v", err)
 	}
-	dl, err := l.store.DeadLetters(context.Background(), 100)
+	page, err := l.store.DeadLetters(context.Background(), 0, 100)
+	dl := page.Items
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -276,7 +276,11 @@ func benchNATSIngest(ctx context.Context, dataDir string, data *benchData, log *
 		<-projDone
 		l.Close()
 	}()
-	nc, err := nats.Connect(l.Store().ClientURL(), nats.Name("bench-producer"))
+	producer, err := l.Store().ProducerURL()
+	if err != nil {
+		return res, err
+	}
+	nc, err := nats.Connect(producer, nats.Name("bench-producer"))
 	if err != nil {
 		return res, err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/interaction-ledger/ledger/adapters/auth"
 	"github.com/interaction-ledger/ledger/adapters/node"
+	"github.com/interaction-ledger/ledger/eventstore"
 )
 
 func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -72,5 +73,23 @@ func cmdToken(args []string, getenv func(string) string, stdout, stderr io.Write
 		return err
 	}
 	fmt.Fprintln(stdout, tok)
+	return nil
+}
+
+// cmdProducerURL prints a NATS URL with a producer's credentials (CONTRACT §4): it may
+// publish customer events to ledger.events.<type> and nothing else.
+func cmdProducerURL(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, _, err := parse("producer-url", args, getenv, stderr, nil)
+	if err != nil {
+		return err
+	}
+	if cfg.NATSURL != "" {
+		return fmt.Errorf("with LEDGER_NATS_URL the cluster's operator issues producer credentials, not the ledger")
+	}
+	u, err := eventstore.ProducerURL(cfg.StoreConfig(true))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, u)
 	return nil
 }

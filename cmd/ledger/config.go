@@ -21,6 +21,7 @@ func flags(fs *flag.FlagSet, getenv func(string) string) *node.Config {
 	fs.StringVar(&c.HTTPAddr, "http-addr", env("LEDGER_HTTP_ADDR", node.DefaultHTTPAddr), "HTTP listen address (LEDGER_HTTP_ADDR)")
 	fs.StringVar(&c.NATSAddr, "nats-addr", env("LEDGER_NATS_ADDR", node.DefaultNATSAddr), "embedded NATS listen address (LEDGER_NATS_ADDR)")
 	fs.StringVar(&c.NATSURL, "nats-url", env("LEDGER_NATS_URL", ""), "existing NATS JetStream URL; no embedded server (LEDGER_NATS_URL)")
+	fs.StringVar(&c.NATSCreds, "nats-creds", env("LEDGER_NATS_CREDS", ""), "NATS credentials file for LEDGER_NATS_URL (LEDGER_NATS_CREDS)")
 	fs.StringVar(&c.AuthSecret, "auth-secret", env("LEDGER_AUTH_SECRET", ""), "HS256 secret for bearer tokens (LEDGER_AUTH_SECRET)")
 	fs.StringVar(&c.Region, "phone-region", env("LEDGER_PHONE_REGION", node.DefaultRegion), "region of national phone numbers (LEDGER_PHONE_REGION)")
 	c.SyncAlways = env("LEDGER_NATS_SYNC", "") == "always"

@@ -33,6 +33,8 @@ commands:
   replay   rebuild views from the stream into fresh files, then swap them in (offline)
   status   stream, views, checkpoints, lag, dead letters
   token    mint a JWT for an agent
+  producer-url
+           print a NATS URL with a producer's credentials (publish customer events only)
 
 Run 'ledger <command> -h' for the flags of a command.
 `
@@ -52,6 +54,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdStatus(ctx, args[1:], getenv, stdout, stderr)
 	case "token":
 		return cmdToken(args[1:], getenv, stdout, stderr)
+	case "producer-url":
+		return cmdProducerURL(args[1:], getenv, stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
