@@ -290,7 +290,16 @@ func benchNATSIngest(ctx context.Context, dataDir string, data *benchData, log *
 		return res, err
 	}
 	start := time.Now()
-	failed, err := benchPublishAll(ctx, js, data)
+	anc, err := l.Store().Connect(nats.Name("bench-directory"))
+	if err != nil {
+		return res, err
+	}
+	defer anc.Close()
+	ajs, err := jetstream.New(anc)
+	if err != nil {
+		return res, err
+	}
+	failed, err := benchPublishAll(ctx, js, ajs, data)
 	if err != nil {
 		return res, fmt.Errorf("nats ingest: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -53,7 +54,7 @@ func benchRawPublish(ctx context.Context, data *benchData, dir string) (rate flo
 		return 0, 0, err
 	}
 	start := time.Now()
-	failed, err := benchPublishAll(ctx, js, data)
+	failed, err := benchPublishAll(ctx, js, nil, data)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -70,7 +71,10 @@ func benchRawPublish(ctx context.Context, data *benchData, dir string) (rate flo
 
 // benchPublishAll publishes every envelope asynchronously with its Nats-Msg-Id, at most
 // benchInFlight awaiting their ack, and waits for every ack. It returns how many failed.
-func benchPublishAll(ctx context.Context, js jetstream.JetStream, data *benchData) (failed int64, err error) {
+//
+// directory, when not nil, publishes the directory events: a producer's credentials may
+// not (CONTRACT §4), an administrator's tool does.
+func benchPublishAll(ctx context.Context, js, directory jetstream.JetStream, data *benchData) (failed int64, err error) {
 	tokens := make(chan struct{}, benchInFlight)
 	queue := make(chan jetstream.PubAckFuture, benchInFlight)
 	var bad atomic.Int64
@@ -92,7 +96,11 @@ func benchPublishAll(ctx context.Context, js jetstream.JetStream, data *benchDat
 		}
 		tokens <- struct{}{}
 		m := &nats.Msg{Subject: subject, Data: b, Header: nats.Header{jetstream.MsgIDHeader: []string{id}}}
-		paf, err := js.PublishMsgAsync(m)
+		pub := js
+		if directory != nil && strings.HasPrefix(subject, "ledger.events.directory.") {
+			pub = directory
+		}
+		paf, err := pub.PublishMsgAsync(m)
 		if err != nil {
 			<-tokens
 			return fmt.Errorf("publish %s: %w", subject, err)
