@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -164,18 +163,23 @@ func (s *Server) taskCommand(cmd domain.TaskCommand) func(http.ResponseWriter, *
 			writeError(w, code, err.Error(), map[string]any{"state": state.String(), "task_id": taskID})
 			return
 		}
-		data := map[string]any{"task_id": taskID, "title": cur.Title, "assignee_id": cur.AssigneeID}
-		if cur.DueAt != nil {
-			data["due_at"] = cur.DueAt.Format(time.RFC3339)
-		}
+		data := &domain.TaskData{TaskID: taskID, Title: cur.Title, DueAt: cur.DueAt, AssigneeID: cur.AssigneeID}
 		if body.Title != nil {
-			data["title"] = *body.Title
+			data.Title = *body.Title
 		}
 		if body.AssigneeID != nil {
-			data["assignee_id"] = *body.AssigneeID
+			data.AssigneeID = *body.AssigneeID
 		}
 		if body.DueAt != nil {
-			data["due_at"] = *body.DueAt
+			data.DueAt = nil // an empty due_at clears it
+			if *body.DueAt != "" {
+				due, err := domain.ParseTime(*body.DueAt)
+				if err != nil {
+					writeError(w, http.StatusBadRequest, "due_at: "+err.Error(), map[string]any{"field": "due_at"})
+					return
+				}
+				data.DueAt = &due
+			}
 		}
 		now := s.cfg.Now()
 		ev, err := domain.NewEvent(uuid.Must(uuid.NewV7()).String(), typ, now, customer, "api:"+p.Subject, data, now)
