@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -224,47 +223,10 @@ func TestIdempotent(t *testing.T) {
 	}
 }
 
-// TestVerify checks the provider is wired to Meta's scheme (metahub tests the scheme's
-// whole matrix): a signed body passes, a tampered or unsigned one does not.
-func TestVerify(t *testing.T) {
-	body := webhookstest.Load(t, "inbound_text.json")
-	p := newProvider(t)
-	for _, tt := range []struct {
-		name   string
-		header string
-		body   []byte
-		ok     bool
-	}{
-		{"valid", webhookstest.MetaSignature(testSecret, body), body, true},
-		{"missing", "", body, false},
-		{"wrong secret", webhookstest.MetaSignature("not-the-secret", body), body, false},
-		{"tampered body", webhookstest.MetaSignature(testSecret, body), append([]byte(" "), body...), false},
-	} {
-		r := httptest.NewRequest(http.MethodPost, "/v1/webhooks/whatsapp", nil)
-		if tt.header != "" {
-			r.Header.Set("X-Hub-Signature-256", tt.header)
-		}
-		err := p.Verify(r, tt.body, now)
-		if tt.ok != (err == nil) || (err != nil && !errors.Is(err, webhooks.ErrUnauthorized)) {
-			t.Errorf("%s: Verify = %v, want ok=%v", tt.name, err, tt.ok)
-		}
-	}
-}
-
-// TestHandshake checks the provider answers Meta's handshake with its configured token.
-func TestHandshake(t *testing.T) {
-	p, err := New(Config{AppSecret: testSecret, VerifyToken: testToken})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for token, code := range map[string]int{testToken: 200, "guess": 403} {
-		q := url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {token}, "hub.challenge": {"1158201444"}}
-		w := httptest.NewRecorder()
-		p.Handshake(w, httptest.NewRequest(http.MethodGet, "/v1/webhooks/whatsapp?"+q.Encode(), nil))
-		if w.Code != code {
-			t.Errorf("token %q: got %d, want %d", token, w.Code, code)
-		}
-	}
+// TestMetaWiring checks the provider is wired to Meta's scheme and handshake (metahub
+// tests the scheme's whole matrix).
+func TestMetaWiring(t *testing.T) {
+	webhookstest.CheckMetaWiring(t, newProvider(t), webhookstest.Load(t, "inbound_text.json"), testSecret, testToken, now)
 }
 
 func TestNew(t *testing.T) {
