@@ -31,17 +31,7 @@ func TestNewEventRoundTrip(t *testing.T) {
 			if !ev.OccurredAt.Equal(at) || ev.OccurredAt.Location() != time.UTC {
 				t.Errorf("OccurredAt = %v, want %v in UTC", ev.OccurredAt, at)
 			}
-			b, err := ev.Encode()
-			if err != nil {
-				t.Fatalf("Encode: %v", err)
-			}
-			back, err := DecodeStored(b, testNow)
-			if err != nil {
-				t.Fatalf("DecodeStored(%s): %v", b, err)
-			}
-			if !reflect.DeepEqual(back, ev) {
-				t.Errorf("round trip:\n got %#v\nwant %#v", back, ev)
-			}
+			roundTrip(t, ev)
 			fromJSON, err := DecodeIncoming(rawEnvelope(tc.typ, tc.data), testNow)
 			if err != nil {
 				t.Fatalf("DecodeIncoming: %v", err)
@@ -170,13 +160,7 @@ func TestNewEventExtensions(t *testing.T) {
 	if string(ev.Data) != want {
 		t.Errorf("Data = %s, want %s", ev.Data, want)
 	}
-	b, err := ev.Encode()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if back, err := DecodeStored(b, testNow); err != nil || !reflect.DeepEqual(back, ev) {
-		t.Errorf("round trip = %#v, %v; want %#v", back, err, ev)
-	}
+	roundTrip(t, ev)
 	rejects := []struct {
 		name  string
 		ext   []Extension
@@ -226,5 +210,36 @@ func TestClip(t *testing.T) {
 	long := strings.Repeat("a", 59) + "éé"
 	if got, want := Clip(long), strings.Repeat("a", 59)+"…"; got != want {
 		t.Errorf("Clip = %q, want %q (cut before the split rune)", got, want)
+	}
+}
+
+// roundTrip encodes ev, decodes it as the stream's reader does, and fails unless the
+// result equals ev; it returns the encoding and the event read back.
+func roundTrip(t *testing.T, ev Event) ([]byte, Event) {
+	t.Helper()
+	b, err := ev.Encode()
+	if err != nil {
+		t.Fatalf("Encode: %v", err)
+	}
+	back, err := DecodeStored(b, testNow)
+	if err != nil {
+		t.Fatalf("DecodeStored(%s): %v", b, err)
+	}
+	if !reflect.DeepEqual(back, ev) {
+		t.Errorf("round trip:\n got %#v\nwant %#v", back, ev)
+	}
+	return b, back
+}
+
+// BenchmarkNewEvent is the price of building one typed event (the scenario's fast path
+// writes the JSON by hand to avoid it).
+func BenchmarkNewEvent(b *testing.B) {
+	d := &StartedData{InteractionID: "call-1", Flow: FlowVoice, Direction: DirectionIncoming, Routing: RoutingSmart,
+		QueueID: "q-sales", AgentID: "ag-1", Contact: Contact{Phone: "+33612345678"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := NewEvent(testID, TypeInteractionStarted, testNow, testCust, "bench", d, testNow); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -719,17 +719,7 @@ func TestEncodeRoundTrip(t *testing.T) {
 			if !bytes.Contains(ev.Data, []byte(`"x_vendor":{"k":[1,2.50,"<a & b>"],"u":"\u00e9"}`)) {
 				t.Errorf("Data = %s, want the extra field kept (compact)", ev.Data)
 			}
-			b, err := ev.Encode()
-			if err != nil {
-				t.Fatalf("Encode: %v", err)
-			}
-			back, err := DecodeStored(b, testNow)
-			if err != nil {
-				t.Fatalf("DecodeStored(%s): %v", b, err)
-			}
-			if !reflect.DeepEqual(back, ev) {
-				t.Errorf("round trip:\n got %#v\nwant %#v", back, ev)
-			}
+			b, back := roundTrip(t, ev)
 			again, err := back.Encode()
 			if err != nil || !bytes.Equal(again, b) {
 				t.Errorf("second Encode = %s, %v; want %s", again, err, b)
