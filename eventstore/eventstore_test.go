@@ -130,7 +130,7 @@ func TestSubject(t *testing.T) {
 	now := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
 	ev := func(typ domain.EventType, customer string, data any) domain.Event {
 		t.Helper()
-		e, err := domain.NewEvent("0193a5b2-7c1e-7f00-9a4b-3c2d1e0f5a6b", typ, now.Add(-time.Hour), customer, "test", data, now)
+		e, err := domain.NewEventFromData("0193a5b2-7c1e-7f00-9a4b-3c2d1e0f5a6b", typ, now.Add(-time.Hour), customer, "test", data, now)
 		if err != nil {
 			t.Fatalf("NewEvent %s: %v", typ, err)
 		}
@@ -248,7 +248,7 @@ func TestAppendExpectedLastSubjectSequence(t *testing.T) {
 	s := storetest.Open(t, "")
 	now := time.Now()
 	task := func(id string, typ domain.EventType) eventstore.Message {
-		ev, err := domain.NewEvent(uuid.NewString(), typ, now, "cust-42", "test", map[string]any{"task_id": "t-1"}, now)
+		ev, err := domain.NewEventFromData(uuid.NewString(), typ, now, "cust-42", "test", map[string]any{"task_id": "t-1"}, now)
 		if err != nil {
 			t.Fatalf("NewEvent: %v", err)
 		}

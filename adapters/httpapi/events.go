@@ -11,6 +11,7 @@ import (
 
 	"github.com/interaction-ledger/ledger/adapters/auth"
 	"github.com/interaction-ledger/ledger/adapters/ingest"
+	"github.com/interaction-ledger/ledger/adapters/jsonhttp"
 	"github.com/interaction-ledger/ledger/domain"
 )
 
@@ -21,25 +22,25 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request, _ auth.Princ
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody))
 	if err != nil {
 		if isTooLarge(err) {
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: larger than %d bytes", s.cfg.MaxBody), map[string]any{"field": "body"})
+			jsonhttp.Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: larger than %d bytes", s.cfg.MaxBody), map[string]any{"field": "body"})
 			return
 		}
-		writeError(w, http.StatusBadRequest, "body: "+err.Error(), map[string]any{"field": "body"})
+		jsonhttp.Error(w, http.StatusBadRequest, "body: "+err.Error(), map[string]any{"field": "body"})
 		return
 	}
 	raws, single, err := splitEnvelopes(r.Header.Get("Content-Type"), body)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error(), map[string]any{"field": "body"})
+		jsonhttp.Error(w, http.StatusBadRequest, err.Error(), map[string]any{"field": "body"})
 		return
 	}
 	if len(raws) > MaxEventsPerRequest {
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: %d events, at most %d per request", len(raws), MaxEventsPerRequest), map[string]any{"field": "body"})
+		jsonhttp.Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: %d events, at most %d per request", len(raws), MaxEventsPerRequest), map[string]any{"field": "body"})
 		return
 	}
 	outcomes, err := s.cfg.Ingest.Ingest(r.Context(), raws)
 	if err != nil {
 		s.cfg.Logger.Error("append failed", "err", err)
-		writeError(w, http.StatusServiceUnavailable, "the event stream did not acknowledge the events; retry", nil)
+		jsonhttp.Error(w, http.StatusServiceUnavailable, "the event stream did not acknowledge the events; retry", nil)
 		return
 	}
 	counts := map[string]int{ingest.StatusAccepted: 0, ingest.StatusDuplicate: 0, ingest.StatusRejected: 0}
@@ -53,7 +54,7 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request, _ auth.Princ
 		if o.Status == ingest.StatusRejected {
 			resp["error"], resp["field"] = o.Error, o.Field
 		}
-		writeJSON(w, code, resp)
+		jsonhttp.Write(w, code, resp)
 		return
 	}
 	code := http.StatusOK
@@ -63,7 +64,7 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request, _ auth.Princ
 	case rejected > 0:
 		code = http.StatusMultiStatus
 	}
-	writeJSON(w, code, map[string]any{"accepted": counts[ingest.StatusAccepted], "duplicates": counts[ingest.StatusDuplicate],
+	jsonhttp.Write(w, code, map[string]any{"accepted": counts[ingest.StatusAccepted], "duplicates": counts[ingest.StatusDuplicate],
 		"rejected": counts[ingest.StatusRejected], "results": outcomes})
 }
 

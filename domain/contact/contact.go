@@ -3,7 +3,9 @@
 // and the search bar compare like with like, and provider adapters derive customer keys.
 //
 // Phone numbers go through libphonenumber's Go port: a number written nationally is read
-// in the configured default region.
+// in the configured default region. It is pure computation (no I/O, no package state of
+// its own; a PhoneCache is owned by whoever makes it), which is why it lives under domain,
+// the one domain package allowed a third-party dependency beyond uuid.
 package contact
 
 import (
