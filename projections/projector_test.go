@@ -19,6 +19,7 @@ import (
 	"github.com/interaction-ledger/ledger/eventstore"
 	"github.com/interaction-ledger/ledger/eventstore/storetest"
 	"github.com/interaction-ledger/ledger/projections"
+	"github.com/interaction-ledger/ledger/projections/projectionstest"
 )
 
 // seqView is a small view that stores the stream sequence of every event it applies and
@@ -198,31 +199,13 @@ func TestProjectorExactlyOnce(t *testing.T) {
 	}
 }
 
-// storeSource consumes a real stream for a projector and sets dead letters aside in it.
-type storeSource struct{ store *eventstore.Store }
-
-func (s storeSource) Consume(ctx context.Context, stream, durable string, after uint64, handle func(context.Context, []projections.Message) error) error {
-	return s.store.Consume(ctx, eventstore.ConsumeConfig{Stream: stream, Durable: durable, StartAfter: after},
-		func(ctx context.Context, ds []eventstore.Delivery) error {
-			ms := make([]projections.Message, len(ds))
-			for i, d := range ds {
-				ms[i] = projections.Message{Stream: d.Stream, Seq: d.Seq, Subject: d.Subject, Data: d.Data, Published: d.Published}
-			}
-			return handle(ctx, ms)
-		})
-}
-
-func (s storeSource) DeadLetter(ctx context.Context, m projections.Message, view, reason string) error {
-	return s.store.DeadLetter(ctx, eventstore.Delivery{Stream: m.Stream, Seq: m.Seq, Subject: m.Subject, Data: m.Data, Published: m.Published}, view, reason)
-}
-
 // TestProjectorConsumesJetStream runs a projector on a real stream: it applies every
 // event once, a restart resumes after the checkpoint (nothing applied twice), and an
 // invalid envelope lands in the dead letter stream.
 func TestProjectorConsumesJetStream(t *testing.T) {
 	store := storetest.Open(t, "")
 	db := openSeqDB(t)
-	src := storeSource{store: store}
+	src := projectionstest.Source{Store: store}
 	appendNotes := func(t *testing.T, raws ...[]byte) uint64 {
 		t.Helper()
 		var ms []eventstore.Message

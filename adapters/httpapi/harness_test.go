@@ -24,6 +24,7 @@ import (
 	"github.com/interaction-ledger/ledger/projections"
 	"github.com/interaction-ledger/ledger/projections/directory"
 	"github.com/interaction-ledger/ledger/projections/history"
+	"github.com/interaction-ledger/ledger/projections/projectionstest"
 	"github.com/interaction-ledger/ledger/projections/timeline"
 )
 
@@ -38,24 +39,6 @@ type api struct {
 	// directory counts the directory records posted: the directory stream, sourced from
 	// LEDGER asynchronously, holds exactly these.
 	directory uint64
-}
-
-// storeSource feeds a projector from the store and sets dead letters aside in it.
-type storeSource struct{ store *eventstore.Store }
-
-func (s storeSource) Consume(ctx context.Context, stream, durable string, after uint64, handle func(context.Context, []projections.Message) error) error {
-	return s.store.Consume(ctx, eventstore.ConsumeConfig{Stream: stream, Durable: durable, StartAfter: after},
-		func(ctx context.Context, ds []eventstore.Delivery) error {
-			ms := make([]projections.Message, len(ds))
-			for i, d := range ds {
-				ms[i] = projections.Message{Stream: d.Stream, Seq: d.Seq, Subject: d.Subject, Data: d.Data, Published: d.Published}
-			}
-			return handle(ctx, ms)
-		})
-}
-
-func (s storeSource) DeadLetter(ctx context.Context, m projections.Message, view, reason string) error {
-	return s.store.DeadLetter(ctx, eventstore.Delivery{Stream: m.Stream, Seq: m.Seq, Subject: m.Subject, Data: m.Data, Published: m.Published}, view, reason)
 }
 
 // opsFake answers the ops endpoints with fixed values (the running node is cmd/ledger's).
@@ -86,7 +69,7 @@ func startAPI(t *testing.T) *api {
 	dirView := directory.New(open(directory.Name))
 	hist := history.New(open(history.Name), history.Options{Region: "US"})
 	tl := timeline.New(open(timeline.Name))
-	src := storeSource{store: store}
+	src := projectionstest.Source{Store: store}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for _, v := range []projections.View{dirView, hist, tl} {
