@@ -142,10 +142,21 @@ func (p *Projector) Handle(ctx context.Context, msgs []Message) error {
 		return nil
 	}
 	started := time.Now()
+	// A redelivery overlaps what the checkpoint covers: those messages were judged
+	// already, and an invalid one was set aside already (the dead letters' deduplication
+	// window is finite). This projector is the file's only writer, so the checkpoint read
+	// here is still the one in the transaction below, which checks again.
+	done, err := p.db.Checkpoint()
+	if err != nil {
+		return fmt.Errorf("read checkpoint of %s: %w", p.view.Name(), err)
+	}
 	cutoff := domain.RetentionStart(p.now())
 	batch := make([]Applied, 0, len(msgs))
 	expired := 0
 	for _, m := range msgs {
+		if m.Seq <= done {
+			continue
+		}
 		ev, err := p.dec.Decode(m)
 		if err == nil {
 			err = checkSubject(m.Subject, ev)
@@ -167,7 +178,7 @@ func (p *Projector) Handle(ctx context.Context, msgs []Message) error {
 		batch = append(batch, Applied{Seq: m.Seq, Subject: m.Subject, Event: ev})
 	}
 	last := msgs[len(msgs)-1]
-	err := p.db.Update(func(tx *bolt.Tx) error {
+	err = p.db.Update(func(tx *bolt.Tx) error {
 		if cp := ReadCheckpoint(tx); cp >= last.Seq {
 			return nil // already applied: a redelivery after a crash between commit and ack
 		} else if cp > msgs[0].Seq {

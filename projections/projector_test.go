@@ -2,189 +2,265 @@ package projections_test
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	bolt "go.etcd.io/bbolt"
 
+	"github.com/interaction-ledger/ledger/adapters/viewsource"
 	"github.com/interaction-ledger/ledger/domain"
 	"github.com/interaction-ledger/ledger/eventstore"
 	"github.com/interaction-ledger/ledger/eventstore/storetest"
 	"github.com/interaction-ledger/ledger/projections"
-	"github.com/interaction-ledger/ledger/projections/directory"
-	"github.com/interaction-ledger/ledger/projections/history"
-	"github.com/interaction-ledger/ledger/projections/timeline"
 )
 
-// storeDead sets messages aside in the real event store, as cmd/ledger does.
-type storeDead struct{ s *eventstore.Store }
+// seqView is a small view that stores the stream sequence of every event it applies and
+// refuses to apply one twice, so that a test sees exactly what the projector handed over.
+// An event whose note text is "fail" makes Apply fail after it stored the others.
+type seqView struct{}
 
-func (d storeDead) DeadLetter(ctx context.Context, m projections.Message, view, reason string) error {
-	return d.s.DeadLetter(ctx, eventstore.Delivery{Stream: m.Stream, Seq: m.Seq, Subject: m.Subject, Data: m.Data, Published: m.Published}, view, reason)
+var bApplied = []byte("applied")
+
+func (seqView) Name() string   { return "seqs" }
+func (seqView) Stream() string { return eventstore.StreamEvents }
+func (seqView) Init(tx *bolt.Tx) error {
+	_, err := tx.CreateBucketIfNotExists(bApplied)
+	return err
+}
+func (seqView) Apply(tx *bolt.Tx, batch []projections.Applied) error {
+	b := tx.Bucket(bApplied)
+	for _, a := range batch {
+		k := fmt.Appendf(nil, "%020d", a.Seq)
+		if b.Get(k) != nil {
+			return fmt.Errorf("seq %d applied twice", a.Seq)
+		}
+		if err := b.Put(k, []byte(a.Event.ID)); err != nil {
+			return err
+		}
+		if n, ok := a.Event.Payload.(*domain.NoteData); ok && n.Text == "fail" {
+			return errors.New("seqView: refused")
+		}
+	}
+	return nil
 }
 
-// project reads the view's whole stream through a projector on a fresh file.
-func project(t *testing.T, s *eventstore.Store, v func(*projections.DB) projections.View) {
+// appliedSeqs reads what seqView stored.
+func appliedSeqs(t *testing.T, db *projections.DB) []uint64 {
 	t.Helper()
-	db, err := projections.OpenDB(filepath.Join(t.TempDir(), "view.db"), projections.Options{})
+	var out []uint64
+	if err := db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bApplied).ForEach(func(k, _ []byte) error {
+			var s uint64
+			if _, err := fmt.Sscanf(string(k), "%d", &s); err != nil {
+				return err
+			}
+			out = append(out, s)
+			return nil
+		})
+	}); err != nil {
+		t.Fatalf("read applied: %v", err)
+	}
+	return out
+}
+
+// deadRecorder is a DeadLetters that records what it was given.
+type deadRecorder struct {
+	mu      sync.Mutex
+	seqs    []uint64
+	reasons []string
+}
+
+func (d *deadRecorder) DeadLetter(_ context.Context, m projections.Message, _, reason string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.seqs = append(d.seqs, m.Seq)
+	d.reasons = append(d.reasons, reason)
+	return nil
+}
+
+func openSeqDB(t *testing.T) *projections.DB {
+	t.Helper()
+	db, err := projections.OpenDB(filepath.Join(t.TempDir(), "seqs.db"), projections.Options{})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("open view file: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
-	view := v(db)
-	p, err := projections.NewProjector(projections.ProjectorConfig{View: view, DB: db, DeadLetters: storeDead{s},
+	return db
+}
+
+// note is a valid note.added envelope, as the stream stores it.
+func note(t *testing.T, text string) []byte {
+	t.Helper()
+	ev, err := domain.NewEvent(uuid.Must(uuid.NewV7()).String(), domain.TypeNoteAdded, time.Now().Add(-time.Minute),
+		"cust-1", "test", &domain.NoteData{NoteID: uuid.NewString(), Text: text}, time.Now())
+	if err != nil {
+		t.Fatalf("note event: %v", err)
+	}
+	b, err := ev.Encode()
+	if err != nil {
+		t.Fatalf("encode note: %v", err)
+	}
+	return b
+}
+
+// msgs builds the deliveries of seqs from..to, each a valid note unless bad holds it.
+func msgs(t *testing.T, from, to uint64, data map[uint64][]byte) []projections.Message {
+	t.Helper()
+	var out []projections.Message
+	for s := from; s <= to; s++ {
+		d, ok := data[s]
+		if !ok {
+			t.Fatalf("no data for seq %d", s)
+		}
+		out = append(out, projections.Message{Stream: eventstore.StreamEvents, Seq: s, Subject: "ledger.events.note.added",
+			Data: d, Published: time.Now()})
+	}
+	return out
+}
+
+// TestProjectorExactlyOnce drives Handle with the batches a consumer delivers, redeliveries
+// included, against a real view file: each event is applied once, with its checkpoint.
+func TestProjectorExactlyOnce(t *testing.T) {
+	data := map[uint64][]byte{}
+	for s := uint64(1); s <= 12; s++ {
+		data[s] = note(t, fmt.Sprintf("note %d", s))
+	}
+	data[7] = []byte(`{"type":"note.added","occurred_at":"2026-01-01T00:00:00Z","customer_id":"c","data":{}}`) // no id
+	data[10] = note(t, "fail")
+
+	db := openSeqDB(t)
+	dead := &deadRecorder{}
+	p, err := projections.NewProjector(projections.ProjectorConfig{View: seqView{}, DB: db, DeadLetters: dead,
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("new projector: %v", err)
 	}
-	err = s.Read(context.Background(), view.Stream(), 1, 100, func(ctx context.Context, ds []eventstore.Delivery) error {
-		ms := make([]projections.Message, len(ds))
-		for i, d := range ds {
-			ms[i] = projections.Message{Stream: d.Stream, Seq: d.Seq, Subject: d.Subject, Data: d.Data, Published: d.Published}
+	seqs := func(from, to uint64) []uint64 {
+		var out []uint64
+		for s := from; s <= to; s++ {
+			out = append(out, s)
 		}
-		return p.Handle(ctx, ms)
-	})
-	if err != nil {
-		t.Fatalf("project %s: %v", view.Name(), err)
+		return out
 	}
-}
-
-// stored is a valid envelope and the subject it is published on.
-type stored struct {
-	name    string // what the test calls it
-	subject string // "" : the event store's own subject for it
-	typ     string
-	cust    string
-	data    map[string]any
-}
-
-func (e stored) message(t *testing.T, at time.Time) eventstore.Message {
-	t.Helper()
-	env := map[string]any{"id": uuid.Must(uuid.NewV7()).String(), "type": e.typ, "occurred_at": at.Format(time.RFC3339),
-		"source": "test", "data": e.data}
-	if e.cust != "" {
-		env["customer_id"] = e.cust
+	steps := []struct {
+		name           string
+		from, to       uint64
+		wantErr        bool
+		wantApplied    []uint64
+		wantCheckpoint uint64
+		wantDead       []uint64
+	}{
+		{name: "first batch applies and checkpoints", from: 1, to: 3, wantApplied: seqs(1, 3), wantCheckpoint: 3},
+		{name: "overlapping redelivery is trimmed", from: 2, to: 5, wantApplied: seqs(1, 5), wantCheckpoint: 5},
+		{name: "redelivery at or below the checkpoint changes nothing", from: 1, to: 5, wantApplied: seqs(1, 5), wantCheckpoint: 5},
+		{name: "last message at the checkpoint changes nothing", from: 5, to: 5, wantApplied: seqs(1, 5), wantCheckpoint: 5},
+		{name: "invalid envelope is set aside, the rest applied", from: 6, to: 8,
+			wantApplied: []uint64{1, 2, 3, 4, 5, 6, 8}, wantCheckpoint: 8, wantDead: []uint64{7}},
+		{name: "redelivered invalid envelope is not set aside again", from: 6, to: 9,
+			wantApplied: []uint64{1, 2, 3, 4, 5, 6, 8, 9}, wantCheckpoint: 9, wantDead: []uint64{7}},
+		{name: "failed apply stores nothing of the batch and keeps the checkpoint", from: 10, to: 11, wantErr: true,
+			wantApplied: []uint64{1, 2, 3, 4, 5, 6, 8, 9}, wantCheckpoint: 9, wantDead: []uint64{7}},
 	}
-	raw, err := json.Marshal(env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev, err := domain.DecodeStored(raw, time.Now())
-	if err != nil {
-		t.Fatalf("%s: invalid test envelope: %v", e.name, err)
-	}
-	subject := e.subject
-	if subject == "" {
-		subject = eventstore.Subject(ev)
-	}
-	return eventstore.Message{ID: ev.ID, Subject: subject, Data: raw}
-}
-
-// TestSubjectMustMatchType: a message whose subject lies about its type is set aside by
-// every view that reads it and applied by none; messages on their own subject (a task
-// event on its per-task subject too) are applied.
-func TestSubjectMustMatchType(t *testing.T) {
-	s := storetest.Open(t, "")
-	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
-	call := func(id string) map[string]any {
-		return map[string]any{"interaction_id": id, "flow": "voice", "direction": "incoming", "routing": "direct", "agent_id": "agent-ok"}
-	}
-	agent := func(id string) map[string]any { return map[string]any{"agent_id": id, "role": "manager"} }
-	task := map[string]any{"task_id": "t-1", "title": "call back"}
-	events := []stored{
-		{name: "call", typ: "interaction.started", cust: "cust-ok", data: call("i-ok")},
-		{name: "agent", typ: "directory.agent", data: agent("agent-ok")},
-		{name: "keyed task", typ: "task.created", cust: "cust-ok", data: task},
-		{name: "plain task", subject: "ledger.events.task.created", typ: "task.created", cust: "cust-ok", data: map[string]any{"task_id": "t-2", "title": "x"}},
-		{name: "call on a directory subject", subject: "ledger.events.directory.agent", typ: "interaction.started", cust: "cust-liar", data: call("i-liar")},
-		{name: "agent on an interaction subject", subject: "ledger.events.interaction.started", typ: "directory.agent", data: agent("agent-liar")},
-		{name: "call on another type's subject", subject: "ledger.events.note.added", typ: "interaction.started", cust: "cust-liar", data: call("i-liar-2")},
-		{name: "call with a token too many", subject: "ledger.events.interaction.started.x", typ: "interaction.started", cust: "cust-liar", data: call("i-liar-3")},
-		{name: "task with two tokens too many", subject: "ledger.events.task.created.k1.k2", typ: "task.created", cust: "cust-liar", data: task},
-	}
-	var msgs []eventstore.Message
-	names := map[string]string{} // subject+data -> name
-	for _, e := range events {
-		m := e.message(t, at)
-		msgs = append(msgs, m)
-		names[m.Subject+string(m.Data)] = e.name
-	}
-	if _, err := s.Append(context.Background(), msgs); err != nil {
-		t.Fatal(err)
-	}
-
-	// LEDGER_DIRECTORY sources LEDGER asynchronously: wait for its two messages.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		n, err := s.LastSeq(context.Background(), eventstore.StreamDirectory)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n >= 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s holds %d messages after 10s, want 2", eventstore.StreamDirectory, n)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-
-	var dir *directory.View
-	var hist *history.View
-	var tl *timeline.View
-	project(t, s, func(db *projections.DB) projections.View { hist = history.New(db, history.Options{}); return hist })
-	project(t, s, func(db *projections.DB) projections.View { tl = timeline.New(db); return tl })
-	project(t, s, func(db *projections.DB) projections.View { dir = directory.New(db); return dir })
-
-	page, err := s.DeadLetters(context.Background(), 0, 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string][]string{}
-	for _, dl := range page.Items {
-		if !strings.Contains(dl.Reason, "does not match") {
-			t.Errorf("dead letter %s of %s: reason %q, want a subject mismatch", names[dl.Subject+string(dl.Data)], dl.View, dl.Reason)
-		}
-		got[dl.View] = append(got[dl.View], names[dl.Subject+string(dl.Data)])
-	}
-	liars := []string{"call on a directory subject", "agent on an interaction subject", "call on another type's subject",
-		"call with a token too many", "task with two tokens too many"}
-	want := map[string][]string{
-		history.Name:  liars,
-		timeline.Name: liars,
-		// LEDGER_DIRECTORY copies every directory subject: the lie reaches it too.
-		directory.Name: {"call on a directory subject"},
-	}
-	for view, w := range want {
-		if !slices.Equal(got[view], w) {
-			t.Errorf("dead letters of %s:\n got %q\nwant %q", view, got[view], w)
-		}
-	}
-
-	t.Run("not applied", func(t *testing.T) {
-		if _, ok, err := dir.Agent("agent-liar"); err != nil || ok {
-			t.Errorf("directory has agent-liar: %v, %v", ok, err)
-		}
-		if _, ok, err := dir.Agent("agent-ok"); err != nil || !ok {
-			t.Errorf("directory lacks agent-ok: %v, %v", ok, err)
-		}
-		if st, err := hist.Stats(); err != nil || st.Interactions != 1 {
-			t.Errorf("history: got %d interactions (%v), want 1 (i-ok)", st.Interactions, err)
-		}
-		for cust, want := range map[string]int{"cust-liar": 0, "cust-ok": 3} {
-			p, err := tl.Timeline(cust, nil, 50, "")
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			err := p.Handle(context.Background(), msgs(t, st.from, st.to, data))
+			if (err != nil) != st.wantErr {
+				t.Fatalf("Handle: got err %v, want error %v", err, st.wantErr)
+			}
+			if got := appliedSeqs(t, db); !slices.Equal(got, st.wantApplied) {
+				t.Errorf("applied: got %v, want %v", got, st.wantApplied)
+			}
+			cp, err := db.Checkpoint()
 			if err != nil {
-				t.Fatal(err)
+				t.Fatalf("checkpoint: %v", err)
 			}
-			if len(p.Items) != want {
-				t.Errorf("timeline of %s: got %d items, want %d: %s", cust, len(p.Items), want, fmt.Sprint(p.Items))
+			if cp != st.wantCheckpoint {
+				t.Errorf("checkpoint: got %d, want %d", cp, st.wantCheckpoint)
+			}
+			dead.mu.Lock()
+			defer dead.mu.Unlock()
+			if !slices.Equal(dead.seqs, st.wantDead) {
+				t.Errorf("dead letters: got %v, want %v", dead.seqs, st.wantDead)
+			}
+			for _, r := range dead.reasons {
+				if !strings.Contains(r, "id") {
+					t.Errorf("dead letter reason %q does not name the field", r)
+				}
+			}
+		})
+	}
+}
+
+// TestProjectorConsumesJetStream runs a projector on a real stream: it applies every
+// event once, a restart resumes after the checkpoint (nothing applied twice), and an
+// invalid envelope lands in the dead letter stream.
+func TestProjectorConsumesJetStream(t *testing.T) {
+	store := storetest.Open(t, "")
+	db := openSeqDB(t)
+	src := viewsource.New(store, 0)
+	appendNotes := func(t *testing.T, raws ...[]byte) uint64 {
+		t.Helper()
+		var ms []eventstore.Message
+		for _, r := range raws {
+			ms = append(ms, eventstore.Message{ID: uuid.NewString(), Subject: "ledger.events.note.added", Data: r})
+		}
+		res, err := store.Append(context.Background(), ms)
+		if err != nil {
+			t.Fatalf("append: %v", err)
+		}
+		for _, r := range res {
+			if r.Err != nil {
+				t.Fatalf("append: %v", r.Err)
 			}
 		}
-	})
+		return res[len(res)-1].Seq
+	}
+	run := func(t *testing.T, upTo uint64) {
+		t.Helper()
+		p, err := projections.NewProjector(projections.ProjectorConfig{View: seqView{}, DB: db, Source: src, DeadLetters: src,
+			Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatalf("new projector: %v", err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- p.Run(ctx) }()
+		wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+		werr := db.WaitCheckpoint(wctx, upTo)
+		wcancel()
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("projector: %v", err)
+		}
+		if werr != nil {
+			t.Fatalf("checkpoint %d not reached: %v", upTo, werr)
+		}
+	}
+
+	last := appendNotes(t, note(t, "a"), note(t, "b"), []byte(`{"type":"note.added"}`), note(t, "c"))
+	run(t, last)
+	if got, want := appliedSeqs(t, db), []uint64{1, 2, 4}; !slices.Equal(got, want) {
+		t.Fatalf("applied after the first run: got %v, want %v", got, want)
+	}
+	last = appendNotes(t, note(t, "d"), note(t, "e"))
+	run(t, last) // a second projector on the same file: resumes after its checkpoint
+	if got, want := appliedSeqs(t, db), []uint64{1, 2, 4, 5, 6}; !slices.Equal(got, want) {
+		t.Fatalf("applied after the restart: got %v, want %v", got, want)
+	}
+	page, err := store.DeadLetters(context.Background(), 0, 10)
+	dls := page.Items
+	if err != nil {
+		t.Fatalf("dead letters: %v", err)
+	}
+	if len(dls) != 1 || dls[0].StreamSeq != 3 || dls[0].View != "seqs" {
+		t.Fatalf("dead letters: got %+v, want one for seq 3 of view seqs", dls)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"math"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -182,35 +183,7 @@ func (e *Eraser) Run(ctx context.Context) error {
 		return fmt.Errorf("erasure: connect: %w", err)
 	}
 	wlog := watermill.NewSlogLogger(e.log)
-	sub, err := wmnats.NewSubscriberWithNatsConn(nc, wmnats.SubscriberSubscriptionConfig{
-		Unmarshaler:      unmarshaler{e},
-		SubscribersCount: 1,
-		// The subscriber waits this long for the handler's ack before it gives up on the
-		// message; an erasure is a full scan of the stream plus compactions, kept alive
-		// towards the server by in-progress acks: a day is "never" here.
-		AckWaitTimeout:    24 * time.Hour,
-		CloseTimeout:      30 * time.Second,
-		SubscribeTimeout:  30 * time.Second,
-		SubjectCalculator: wmnats.DefaultSubjectCalculator,
-		NakDelay:          backoffDelay{min: e.cfg.RetryMin, max: e.cfg.RetryMax},
-		JetStream: wmnats.JetStreamConfig{
-			AutoProvision: false, // the event store owns the streams
-			DurablePrefix: e.cfg.Durable,
-			AckAsync:      false,
-			SubscribeOptions: []nats.SubOpt{
-				nats.BindStream(eventstore.StreamEvents),
-				nats.DeliverAll(),
-				nats.AckExplicit(),
-				// No auto-ack when the callback returns: a message the subscriber drops
-				// while closing must come back, not be acknowledged.
-				nats.ManualAck(),
-				nats.AckWait(e.cfg.AckWait),
-				// One erasure at a time: they compact the same files.
-				nats.MaxAckPending(1),
-				nats.MaxDeliver(-1),
-			},
-		},
-	}, wlog)
+	sub, err := wmnats.NewSubscriberWithNatsConn(nc, SubscriberConfig(e.cfg, unmarshaler{e}), wlog)
 	if err != nil {
 		nc.Close()
 		return fmt.Errorf("erasure: subscriber: %w", err)
@@ -252,6 +225,59 @@ func (e *Eraser) Run(ctx context.Context) error {
 		return fmt.Errorf("erasure: router: %w", err)
 	}
 	return nil
+}
+
+// SubscriberConfig is the watermill-nats subscription the Eraser consumes Topic with, for
+// cfg (its defaults applied) and u. It is exported so that watermill's universal suite runs
+// against exactly what ships (subscriber_test.go); the Eraser's own unmarshaler is not
+// exported, as it exists only to feed the Eraser's handler.
+func SubscriberConfig(cfg Config, u wmnats.Unmarshaler) wmnats.SubscriberSubscriptionConfig {
+	cfg.setDefaults()
+	return wmnats.SubscriberSubscriptionConfig{
+		Unmarshaler:      u,
+		SubscribersCount: 1,
+		// The subscriber waits this long for the handler's ack before it gives up on the
+		// message; an erasure is a full scan of the stream plus compactions, kept alive
+		// towards the server by in-progress acks: a day is "never" here.
+		AckWaitTimeout:    24 * time.Hour,
+		CloseTimeout:      30 * time.Second,
+		SubscribeTimeout:  30 * time.Second,
+		SubjectCalculator: wmnats.DefaultSubjectCalculator,
+		NakDelay:          backoffDelay{min: cfg.RetryMin, max: cfg.RetryMax},
+		JetStream: wmnats.JetStreamConfig{
+			AutoProvision:     false, // the event store owns the streams
+			DurablePrefix:     cfg.Durable,
+			DurableCalculator: durableName,
+			AckAsync:          false,
+			SubscribeOptions: []nats.SubOpt{
+				nats.BindStream(eventstore.StreamEvents),
+				nats.DeliverAll(),
+				nats.AckExplicit(),
+				// No auto-ack when the callback returns: a message the subscriber drops
+				// while closing must come back, not be acknowledged.
+				nats.ManualAck(),
+				nats.AckWait(cfg.AckWait),
+				// One erasure at a time: they compact the same files.
+				nats.MaxAckPending(1),
+				nats.MaxDeliver(-1),
+			},
+		},
+	}
+}
+
+// durableName names the consumer of topic. Topic's consumer is named durable itself (see
+// Config.Durable's warning); any other topic, which only the conformance suite subscribes
+// to, gets a consumer of its own, as a JetStream consumer filters one subject.
+func durableName(durable, topic string) string {
+	if topic == Topic {
+		return durable
+	}
+	return durable + "_" + strings.Map(func(r rune) rune {
+		if r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+			return r
+		}
+		return '_'
+	}, topic)
 }
 
 // unmarshaler reads a customer.erased delivery: the envelope as payload, its event id

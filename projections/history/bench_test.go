@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -18,15 +19,20 @@ import (
 	"github.com/interaction-ledger/ledger/projections"
 )
 
-// The benchmark data set: benchN interactions over 90 days before testNow, 500 agents in
+// The benchmark data set: -history.interactions interactions over 90 days before testNow, 500 agents in
 // 50 teams, 40 queues, 2-3 events each, applied in batches of 1000 events. The size is a
-// flag, for issue 4's 2 million:
+// flag (registered in TestMain, read by benchData), for issue 4's 2 million:
 //
 //	go test -run '^$' -bench . -benchtime 200x ./projections/history/ -args -history.interactions=2000000
-var benchN = 200_000
+const benchNFlag = "history.interactions"
 
-func init() {
-	flag.IntVar(&benchN, "history.interactions", benchN, "interactions in the benchmark data set")
+// benchSize is the -history.interactions flag.
+func benchSize(b *testing.B) int {
+	n, err := strconv.Atoi(flag.Lookup(benchNFlag).Value.String())
+	if err != nil {
+		b.Fatalf("-%s: %v", benchNFlag, err)
+	}
+	return n
 }
 
 const (
@@ -109,7 +115,7 @@ func benchData(b *testing.B) *View {
 		}
 		start := time.Now()
 		rng := rand.New(rand.NewPCG(3, 4))
-		evs := benchEvents(rng, 0, benchN, 90*24*time.Hour, testNow)
+		evs := benchEvents(rng, 0, benchSize(b), 90*24*time.Hour, testNow)
 		rng.Shuffle(len(evs), func(i, j int) { // arrival order: mostly in time, locally shuffled
 			if d := i - j; d < 50 && d > -50 {
 				evs[i], evs[j] = evs[j], evs[i]
@@ -138,8 +144,9 @@ func benchReaders() map[string]domain.Reader {
 	}
 }
 
-func benchList(b *testing.B, r domain.Reader, q Query) {
-	v := benchData(b)
+// benchList measures q for r; a plan other than planAuto forces the planner's choice.
+func benchList(b *testing.B, r domain.Reader, q Query, plan int) {
+	v := benchData(b).withPlan(plan)
 	b.ReportAllocs()
 	b.ResetTimer()
 	items := 0
@@ -177,7 +184,7 @@ func today() Query {
 
 func BenchmarkListToday(b *testing.B) {
 	for _, name := range []string{"collaborator", "manager", "administrator"} {
-		b.Run(name, func(b *testing.B) { benchList(b, benchReaders()[name], today()) })
+		b.Run(name, func(b *testing.B) { benchList(b, benchReaders()[name], today(), planAuto) })
 	}
 }
 
@@ -187,12 +194,12 @@ func BenchmarkList3MonthsFiltered(b *testing.B) {
 	queueStatus.QueueID, queueStatus.Status, queueStatus.Sort = []string{"q02"}, []domain.Status{domain.StatusAborted}, "agent_id"
 	flowDir := q
 	flowDir.Flow, flowDir.Direction, flowDir.Sort = []domain.Flow{domain.FlowVoice}, []domain.Direction{domain.DirectionIncoming}, "agent_id"
-	b.Run("manager/queue+status/sort=agent_id", func(b *testing.B) { benchList(b, benchReaders()["manager"], queueStatus) })
-	b.Run("manager/flow+direction/sort=agent_id", func(b *testing.B) { benchList(b, benchReaders()["manager"], flowDir) })
-	b.Run("administrator/flow+direction/sort=agent_id", func(b *testing.B) { benchList(b, benchReaders()["administrator"], flowDir) })
+	b.Run("manager/queue+status/sort=agent_id", func(b *testing.B) { benchList(b, benchReaders()["manager"], queueStatus, planAuto) })
+	b.Run("manager/flow+direction/sort=agent_id", func(b *testing.B) { benchList(b, benchReaders()["manager"], flowDir, planAuto) })
+	b.Run("administrator/flow+direction/sort=agent_id", func(b *testing.B) { benchList(b, benchReaders()["administrator"], flowDir, planAuto) })
 	def := q
 	def.Flow, def.Direction = flowDir.Flow, flowDir.Direction
-	b.Run("administrator/flow+direction/sort=start_at", func(b *testing.B) { benchList(b, benchReaders()["administrator"], def) })
+	b.Run("administrator/flow+direction/sort=start_at", func(b *testing.B) { benchList(b, benchReaders()["administrator"], def, planAuto) })
 }
 
 func BenchmarkSearchPhone(b *testing.B) {
@@ -211,9 +218,9 @@ func BenchmarkSearchPhone(b *testing.B) {
 	exact.Q = phone[:3] + " " + phone[3:4] + " " + phone[4:] // "+33 6 12345678": spaced international
 	suffix := q
 	suffix.Q = phone[len(phone)-6:]
-	b.Run("exact/administrator", func(b *testing.B) { benchList(b, benchReaders()["administrator"], exact) })
-	b.Run("exact/manager", func(b *testing.B) { benchList(b, benchReaders()["manager"], exact) })
-	b.Run("last6/administrator", func(b *testing.B) { benchList(b, benchReaders()["administrator"], suffix) })
+	b.Run("exact/administrator", func(b *testing.B) { benchList(b, benchReaders()["administrator"], exact, planAuto) })
+	b.Run("exact/manager", func(b *testing.B) { benchList(b, benchReaders()["manager"], exact, planAuto) })
+	b.Run("last6/administrator", func(b *testing.B) { benchList(b, benchReaders()["administrator"], suffix, planAuto) })
 }
 
 func BenchmarkGet(b *testing.B) {
@@ -224,7 +231,7 @@ func BenchmarkGet(b *testing.B) {
 	var lat latencies
 	for b.Loop() {
 		start := time.Now()
-		_, err := v.Get(r, fmt.Sprintf("in-%08d", rng.IntN(benchN)))
+		_, err := v.Get(r, fmt.Sprintf("in-%08d", rng.IntN(benchSize(b))))
 		lat = append(lat, time.Since(start))
 		if err != nil && err != ErrNotFound {
 			b.Fatal(err)
@@ -291,8 +298,10 @@ func BenchmarkApply(b *testing.B) {
 	b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "events/s")
 }
 
-// TestMain removes the shared benchmark data set after the run.
+// TestMain registers the benchmark's flag and removes its data set after the run.
 func TestMain(m *testing.M) {
+	flag.Int(benchNFlag, 200_000, "interactions in the benchmark data set")
+	flag.Parse()
 	code := m.Run()
 	if benchDB != nil {
 		benchDB.Close()
@@ -314,9 +323,7 @@ func BenchmarkListPlans(b *testing.B) {
 		plan int
 	}{{"heap", planHeap}, {"walk", planWalk}} {
 		b.Run("manager/queue+status/sort=agent_id/"+pl.name, func(b *testing.B) {
-			planOverride = pl.plan
-			defer func() { planOverride = planAuto }()
-			benchList(b, benchReaders()["manager"], queueStatus)
+			benchList(b, benchReaders()["manager"], queueStatus, pl.plan)
 		})
 	}
 }

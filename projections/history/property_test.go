@@ -321,9 +321,7 @@ func TestListMatchesBruteForce(t *testing.T) {
 		// Every plan the planner may choose gives the same pages.
 		var items []Item
 		for _, plan := range []int{planAuto, planHeap, planWalk} {
-			planOverride = plan
-			items = listAll(t, v, r, q)
-			planOverride = planAuto
+			items = listAll(t, v.withPlan(plan), r, q)
 			if got := ids(items); !slices.Equal(got, want) {
 				t.Fatalf("query %d (plan %d) %+v\nreader %+v\ngot  %d %v\nwant %d %v", i, plan, q, r, len(got), got, len(want), want)
 			}

@@ -105,9 +105,6 @@ const (
 	planWalk // the sort index (or details, for interaction_id) in sort order
 )
 
-// planOverride forces a plan for non-start sorts (tests only; planAuto in production).
-var planOverride = planAuto
-
 // useSortIndex decides, for a sort on another column than start_at, between reading
 // every candidate of the best source (cost: its candidates in range) and walking the
 // column's sort index in sort order until the page is full (cost: about limit+1 divided
@@ -118,7 +115,7 @@ func (v *View) useSortIndex(tx *bolt.Tx, p *plan, col string, srcs []source, bes
 	if _, ok := sortIndexCols[col]; !ok && col != "interaction_id" {
 		return false
 	}
-	switch planOverride {
+	switch v.plan {
 	case planHeap:
 		return false
 	case planWalk:

@@ -35,6 +35,9 @@ type View struct {
 	db     *projections.DB
 	region string
 	phones *contact.PhoneCache
+	// plan forces a plan for non-start sorts: planAuto, except on the copies that tests
+	// make with withPlan to check every path against brute force.
+	plan int
 }
 
 var _ projections.View = (*View)(nil)
@@ -48,6 +51,13 @@ func New(db *projections.DB, opts Options) *View {
 		opts.Region = contact.DefaultRegion
 	}
 	return &View{db: db, region: opts.Region, phones: contact.NewPhoneCache(opts.Region, phoneCacheSize)}
+}
+
+// withPlan returns a copy of v, on the same file and caches, that always takes plan.
+func (v *View) withPlan(plan int) *View {
+	c := *v
+	c.plan = plan
+	return &c
 }
 
 // Name implements projections.View.

@@ -1,7 +1,6 @@
 package timeline
 
 import (
-	"flag"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -12,9 +11,6 @@ import (
 	"github.com/interaction-ledger/ledger/domain/scenario"
 	"github.com/interaction-ledger/ledger/projections"
 )
-
-var benchApplyInteractions = flag.Int("timeline.apply-interactions", 20_000,
-	"interactions of the scenario BenchmarkApply replays (about 4.5 events each)")
 
 // scenarioNow is the fixed end of the benchmark's and the tests' scenarios.
 var scenarioNow = time.Date(2026, 3, 2, 17, 0, 0, 0, time.UTC)
@@ -48,7 +44,14 @@ func scenarioApplied(seed uint64, n int) ([]projections.Applied, error) {
 // over batches. One op is one batch (Apply and the commit: events/s); apply-events/s
 // counts the time in Apply alone.
 func BenchmarkApply(b *testing.B) {
-	scenarioOnce.Do(func() { scenarioEvents, scenarioErr = scenarioApplied(1, *benchApplyInteractions) })
+	scenarioOnce.Do(func() {
+		n, err := intFlag(benchApplyInteractionsFlag)
+		if err != nil {
+			scenarioErr = err
+			return
+		}
+		scenarioEvents, scenarioErr = scenarioApplied(1, n)
+	})
 	if scenarioErr != nil {
 		b.Fatal(scenarioErr)
 	}

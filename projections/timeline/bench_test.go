@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -17,8 +18,11 @@ import (
 	"github.com/interaction-ledger/ledger/projections"
 )
 
-var benchCustomers = flag.Int("timeline.customers", 200_000,
-	"customers in the benchmark file besides the one measured (3 entries each); 1000000 for the full target")
+// Flags of the benchmarks, registered in TestMain and read where they are used.
+const (
+	benchCustomersFlag         = "timeline.customers"
+	benchApplyInteractionsFlag = "timeline.apply-interactions"
+)
 
 const (
 	benchTarget  = "cust-target"
@@ -32,7 +36,12 @@ var (
 	benchErr  error
 )
 
+// TestMain registers the benchmarks' flags and removes their file after the run.
 func TestMain(m *testing.M) {
+	flag.Int(benchCustomersFlag, 200_000,
+		"customers in the benchmark file besides the one measured (3 entries each); 1000000 for the full target")
+	flag.Int(benchApplyInteractionsFlag, 20_000,
+		"interactions of the scenario BenchmarkApply replays (about 4.5 events each)")
 	flag.Parse()
 	code := m.Run()
 	if benchDir != "" {
@@ -80,7 +89,7 @@ func targetEvent(i int, at time.Time, n int) domain.Event {
 	}
 }
 
-// benchFile builds, once per run, a timeline file with *benchCustomers customers of three
+// benchFile builds, once per run, a timeline file with -timeline.customers customers of three
 // entries each (a call, a note, an order) and one customer of 5,000 entries.
 func benchFile(b *testing.B) *View {
 	b.Helper()
@@ -95,7 +104,12 @@ func benchFile(b *testing.B) *View {
 			return
 		}
 		benchView = New(db)
-		fmt.Fprintf(os.Stderr, "timeline bench: building the file (-timeline.customers=%d)...\n", *benchCustomers)
+		customers, err := intFlag(benchCustomersFlag)
+		if err != nil {
+			benchErr = err
+			return
+		}
+		fmt.Fprintf(os.Stderr, "timeline bench: building the file (-timeline.customers=%d)...\n", customers)
 		if benchErr = db.Update(benchView.Init); benchErr != nil {
 			return
 		}
@@ -117,9 +131,9 @@ func benchFile(b *testing.B) *View {
 			}
 		}
 		// The target's entries are spread among the others', as they would arrive.
-		every := max(1, *benchCustomers/benchEntries)
+		every := max(1, customers/benchEntries)
 		ti := 0
-		for i := range *benchCustomers {
+		for i := range customers {
 			c := fmt.Sprintf("cust-%07d", i)
 			at := base.Add(time.Duration(i) * time.Second)
 			add(benchEvent(domain.TypeInteractionStarted, at, c, n, &domain.StartedData{InteractionID: "call-" + c, Flow: domain.FlowVoice, Direction: domain.DirectionIncoming, Routing: domain.RoutingSmart}))
@@ -131,14 +145,14 @@ func benchFile(b *testing.B) *View {
 			}
 		}
 		for ; ti < benchEntries; ti++ {
-			add(targetEvent(ti, base.Add(time.Duration(*benchCustomers+ti)*time.Second), n))
+			add(targetEvent(ti, base.Add(time.Duration(customers+ti)*time.Second), n))
 		}
 		flush()
 		if benchErr == nil {
 			benchErr = db.Sync()
 		}
 		fmt.Fprintf(os.Stderr, "timeline bench file: %d customers + 1 of %d entries, %d events, built in %s, %d MiB\n",
-			*benchCustomers, benchEntries, n, time.Since(started).Round(time.Millisecond), db.Size()>>20)
+			customers, benchEntries, n, time.Since(started).Round(time.Millisecond), db.Size()>>20)
 	})
 	if benchErr != nil {
 		b.Fatal(benchErr)
@@ -226,4 +240,13 @@ func BenchmarkTabs(b *testing.B) {
 			b.ReportMetric(float64(n), "rows")
 		})
 	}
+}
+
+// intFlag reads the int flag name, registered in TestMain.
+func intFlag(name string) (int, error) {
+	n, err := strconv.Atoi(flag.Lookup(name).Value.String())
+	if err != nil {
+		return 0, fmt.Errorf("-%s: %w", name, err)
+	}
+	return n, nil
 }
