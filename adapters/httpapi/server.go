@@ -87,7 +87,7 @@ func New(cfg Config) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 func (s *Server) routes() {
-	s.handle("POST /v1/events", s.scoped(auth.ScopeIngest, s.postEvents))
+	s.handle("POST /v1/events", s.authenticated(s.postEvents)) // scope by event type
 	s.handle("GET /v1/interactions", s.reader(s.listInteractions))
 	s.handle("GET /v1/interactions/{id}", s.reader(s.getInteraction))
 	s.handle("GET /v1/customers/{id}/timeline", s.scoped(auth.ScopeHistoryRead, s.getTimeline))
@@ -147,8 +147,8 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.ResponseWriter.WriteHeader(code)
 }
 
-// scoped requires a valid token holding scope: 401 without one, 403 without the scope.
-func (s *Server) scoped(scope string, h func(http.ResponseWriter, *http.Request, auth.Principal)) http.HandlerFunc {
+// authenticated requires a valid token (401 otherwise) and leaves the scopes to h.
+func (s *Server) authenticated(h func(http.ResponseWriter, *http.Request, auth.Principal)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.cfg.Verifier.Verify(r)
 		if err != nil {
@@ -156,12 +156,19 @@ func (s *Server) scoped(scope string, h func(http.ResponseWriter, *http.Request,
 			writeError(w, http.StatusUnauthorized, err.Error(), nil)
 			return
 		}
+		h(w, r, p)
+	}
+}
+
+// scoped requires a valid token holding scope: 401 without one, 403 without the scope.
+func (s *Server) scoped(scope string, h func(http.ResponseWriter, *http.Request, auth.Principal)) http.HandlerFunc {
+	return s.authenticated(func(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 		if !p.Has(scope) {
 			writeError(w, http.StatusForbidden, "token lacks scope "+scope, nil)
 			return
 		}
 		h(w, r, p)
-	}
+	})
 }
 
 // reader requires history:read and an agent whose active profile grants history access
