@@ -1,0 +1,208 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/interaction-ledger/ledger/adapters/auth"
+	"github.com/interaction-ledger/ledger/adapters/httpapi"
+	"github.com/interaction-ledger/ledger/adapters/ingest"
+	"github.com/interaction-ledger/ledger/eventstore"
+	"github.com/interaction-ledger/ledger/eventstore/storetest"
+	"github.com/interaction-ledger/ledger/projections"
+	"github.com/interaction-ledger/ledger/projections/directory"
+	"github.com/interaction-ledger/ledger/projections/history"
+	"github.com/interaction-ledger/ledger/projections/timeline"
+)
+
+const testSecret = "test-secret-0123456789abcdef0123456789"
+
+// node is the API over the real parts: an embedded JetStream, the three bbolt views fed
+// by their projectors, and the HTTP server on loopback.
+type node struct {
+	t        *testing.T
+	url      string
+	dir      *directory.View
+	histDB   *projections.DB
+	tlDB     *projections.DB
+	verifier *auth.Verifier
+}
+
+// storeSource hands a projector the store's batches.
+type storeSource struct{ store *eventstore.Store }
+
+func (s storeSource) Consume(ctx context.Context, stream, durable string, after uint64, handle func(context.Context, []projections.Message) error) error {
+	return s.store.Consume(ctx, eventstore.ConsumeConfig{Stream: stream, Durable: durable, StartAfter: after},
+		func(ctx context.Context, ds []eventstore.Delivery) error {
+			ms := make([]projections.Message, len(ds))
+			for i, d := range ds {
+				ms[i] = projections.Message{Stream: d.Stream, Seq: d.Seq, Subject: d.Subject, Data: d.Data, Published: d.Published}
+			}
+			return handle(ctx, ms)
+		})
+}
+
+// DeadLetter refuses, which stops the projector and fails the test: every envelope of
+// these tests passed ingest's validation.
+func (s storeSource) DeadLetter(_ context.Context, m projections.Message, view, reason string) error {
+	return fmt.Errorf("dead letter in %s: %s: %s", view, reason, m.Data)
+}
+
+func startNode(t *testing.T) *node {
+	t.Helper()
+	store := storetest.Open(t, "")
+	log := slog.New(slog.DiscardHandler)
+	open := func(name string) *projections.DB {
+		db, err := projections.OpenDB(filepath.Join(t.TempDir(), name+".db"), projections.Options{NoSync: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := db.Close(); err != nil {
+				t.Errorf("close %s: %v", name, err)
+			}
+		})
+		return db
+	}
+	dirDB, histDB, tlDB := open("directory"), open("history"), open("timeline")
+	dir, hist, tl := directory.New(dirDB), history.New(histDB, history.Options{Region: "US"}), timeline.New(tlDB)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, pv := range []struct {
+		v  projections.View
+		db *projections.DB
+	}{{dir, dirDB}, {hist, histDB}, {tl, tlDB}} {
+		p, err := projections.NewProjector(projections.ProjectorConfig{View: pv.v, DB: pv.db,
+			Source: storeSource{store}, DeadLetters: storeSource{store}, Logger: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := p.Run(ctx); err != nil {
+				t.Errorf("projector %s: %v", pv.v.Name(), err)
+			}
+		}()
+	}
+	verifier, err := auth.NewVerifier(testSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(httpapi.New(httpapi.Config{
+		Verifier: verifier, Ingest: ingest.New(store, nil, ingest.Observer{}), Directory: dir, History: hist,
+		Timeline: tl, TimelineDB: tlDB, Logger: log,
+	}))
+	// Cleanups run last-in first-out: the server and the projectors stop before the
+	// files and the store close.
+	t.Cleanup(func() {
+		srv.Close()
+		cancel()
+		wg.Wait()
+	})
+	return &node{t: t, url: srv.URL, dir: dir, histDB: histDB, tlDB: tlDB, verifier: verifier}
+}
+
+func token(t *testing.T, sub string, scopes ...string) string {
+	t.Helper()
+	tok, err := auth.Mint(testSecret, sub, scopes, time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// do sends a request with a JSON body (unless nil), decodes a JSON answer into out
+// (unless nil) and returns the status code.
+func (n *node) do(method, path, tok string, body, out any) int {
+	n.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			n.t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, n.url+path, rd)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		n.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		n.t.Fatalf("%s %s: read answer: %v", method, path, err)
+	}
+	if out != nil && len(raw) > 0 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			n.t.Fatalf("%s %s: decode %q: %v", method, path, raw, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// post posts events with tok and returns the code and the per-event results.
+func (n *node) post(tok string, evs ...map[string]any) (int, []ingest.Outcome) {
+	n.t.Helper()
+	var resp struct{ Results []ingest.Outcome }
+	code := n.do("POST", "/v1/events", tok, evs, &resp)
+	return code, resp.Results
+}
+
+// settle waits until the history and timeline views applied every accepted outcome.
+func (n *node) settle(outcomes []ingest.Outcome) {
+	n.t.Helper()
+	var last uint64
+	for _, o := range outcomes {
+		last = max(last, o.Seq)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	for _, db := range []*projections.DB{n.histDB, n.tlDB} {
+		if err := db.WaitCheckpoint(ctx, last); err != nil {
+			n.t.Fatalf("views did not reach sequence %d: %v", last, err)
+		}
+	}
+}
+
+// eventually polls cond until it holds (15 s at most): no sleeps in assertions.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not reached within 15s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// ev builds an envelope minutesAgo in the past.
+func ev(typ, customer string, minutesAgo int, data map[string]any) map[string]any {
+	e := map[string]any{"id": uuid.NewString(), "type": typ, "source": "test",
+		"occurred_at": time.Now().UTC().Add(-time.Duration(minutesAgo) * time.Minute).Format(time.RFC3339Nano), "data": data}
+	if customer != "" {
+		e["customer_id"] = customer
+	}
+	return e
+}
