@@ -257,6 +257,38 @@ func TestRoleTable(t *testing.T) {
 		})
 	}
 
+	t.Run("tabs page", func(t *testing.T) {
+		read := token(t, "ann", auth.ScopeHistoryRead)
+		// t-1 and one task created by each of the five readers with access.
+		var got []string
+		cur := ""
+		for pages := 0; pages < 2; pages++ {
+			var p struct {
+				Items []struct {
+					TaskID string `json:"task_id"`
+				}
+				NextCursor string `json:"next_cursor"`
+			}
+			if code := n.do("GET", "/v1/customers/cus-1/tasks?limit=4&cursor="+cur, read, nil, &p); code != 200 {
+				t.Fatalf("tasks page %d = %d", pages, code)
+			}
+			if wantLen := []int{4, 2}[pages]; len(p.Items) != wantLen || (pages == 0) != (p.NextCursor != "") {
+				t.Fatalf("tasks page %d: %d items, next %q; want %d items", pages, len(p.Items), p.NextCursor, wantLen)
+			}
+			for _, it := range p.Items {
+				got = append(got, it.TaskID)
+			}
+			cur = p.NextCursor
+		}
+		if slices.Sort(got); len(slices.Compact(got)) != 6 {
+			t.Errorf("tasks over two pages = %v, want 6 different", got)
+		}
+		for _, q := range []string{"visits?limit=0", "segments?cursor=**", "chats?kind=call", "timeline?cursor=AAAA"} {
+			if code := n.do("GET", "/v1/customers/cus-1/"+q, read, nil, nil); code != 400 {
+				t.Errorf("%s = %d, want 400", q, code)
+			}
+		}
+	})
 	t.Run("token without exp", func(t *testing.T) {
 		tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "ann", "scope": auth.ScopeHistoryRead}).SignedString([]byte(testSecret))
 		if err != nil {
