@@ -8,6 +8,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/interaction-ledger/ledger/adapters/auth"
+	"github.com/interaction-ledger/ledger/adapters/httpapi/apitest"
 )
 
 // The contact centre of the role table: team t1 (ann, bob, nope; managed by boss), team t2
@@ -15,17 +16,17 @@ import (
 // nope, whose profile has no history access.
 func directoryFixture() []map[string]any {
 	return []map[string]any{
-		ev("directory.profile", "", 600, map[string]any{"profile_id": "p-sales", "queues": []string{"sales"}, "flows": []string{"voice", "email", "whatsapp"}, "history_access": true}),
-		ev("directory.profile", "", 600, map[string]any{"profile_id": "p-admin", "queues": []string{"sales"}, "flows": []string{"voice"}, "history_access": true}),
-		ev("directory.profile", "", 600, map[string]any{"profile_id": "p-none", "queues": []string{"sales"}, "flows": []string{"voice"}, "history_access": false}),
-		ev("directory.team", "", 600, map[string]any{"team_id": "t1", "manager_ids": []string{"boss"}}),
-		ev("directory.team", "", 600, map[string]any{"team_id": "t2", "manager_ids": []string{"other-boss"}}),
-		ev("directory.agent", "", 600, map[string]any{"agent_id": "ann", "role": "collaborator", "team_id": "t1", "active_profile_id": "p-sales"}),
-		ev("directory.agent", "", 600, map[string]any{"agent_id": "bob", "role": "collaborator", "team_id": "t1", "active_profile_id": "p-sales"}),
-		ev("directory.agent", "", 600, map[string]any{"agent_id": "nope", "role": "collaborator", "team_id": "t1", "active_profile_id": "p-none"}),
-		ev("directory.agent", "", 600, map[string]any{"agent_id": "cat", "role": "collaborator", "team_id": "t2", "active_profile_id": "p-sales"}),
-		ev("directory.agent", "", 600, map[string]any{"agent_id": "boss", "role": "manager", "active_profile_id": "p-sales"}),
-		ev("directory.agent", "", 600, map[string]any{"agent_id": "root", "role": "administrator", "active_profile_id": "p-admin"}),
+		apitest.Event("directory.profile", "", 600, map[string]any{"profile_id": "p-sales", "queues": []string{"sales"}, "flows": []string{"voice", "email", "whatsapp"}, "history_access": true}),
+		apitest.Event("directory.profile", "", 600, map[string]any{"profile_id": "p-admin", "queues": []string{"sales"}, "flows": []string{"voice"}, "history_access": true}),
+		apitest.Event("directory.profile", "", 600, map[string]any{"profile_id": "p-none", "queues": []string{"sales"}, "flows": []string{"voice"}, "history_access": false}),
+		apitest.Event("directory.team", "", 600, map[string]any{"team_id": "t1", "manager_ids": []string{"boss"}}),
+		apitest.Event("directory.team", "", 600, map[string]any{"team_id": "t2", "manager_ids": []string{"other-boss"}}),
+		apitest.Event("directory.agent", "", 600, map[string]any{"agent_id": "ann", "role": "collaborator", "team_id": "t1", "active_profile_id": "p-sales"}),
+		apitest.Event("directory.agent", "", 600, map[string]any{"agent_id": "bob", "role": "collaborator", "team_id": "t1", "active_profile_id": "p-sales"}),
+		apitest.Event("directory.agent", "", 600, map[string]any{"agent_id": "nope", "role": "collaborator", "team_id": "t1", "active_profile_id": "p-none"}),
+		apitest.Event("directory.agent", "", 600, map[string]any{"agent_id": "cat", "role": "collaborator", "team_id": "t2", "active_profile_id": "p-sales"}),
+		apitest.Event("directory.agent", "", 600, map[string]any{"agent_id": "boss", "role": "manager", "active_profile_id": "p-sales"}),
+		apitest.Event("directory.agent", "", 600, map[string]any{"agent_id": "root", "role": "administrator", "active_profile_id": "p-admin"}),
 	}
 }
 
@@ -55,17 +56,17 @@ func cardFixture() []map[string]any {
 		if in.queue != "" {
 			d["queue_id"] = in.queue
 		}
-		evs = append(evs, ev("interaction.started", c, 100-i, d))
+		evs = append(evs, apitest.Event("interaction.started", c, 100-i, d))
 	}
 	return append(evs,
-		ev("interaction.message", c, 90, map[string]any{"interaction_id": "chat-support", "direction": "incoming"}),
-		ev("order.created", c, 80, map[string]any{"order_id": "o-1", "status": "new"}),
-		ev("segment.joined", c, 79, map[string]any{"segment_id": "vip", "name": "VIP"}),
-		ev("task.created", c, 78, map[string]any{"task_id": "t-1", "title": "Call back"}),
-		ev("note.added", c, 77, map[string]any{"note_id": "n-1", "text": "called"}),
-		ev("file.attached", c, 76, map[string]any{"file_id": "f-1", "name": "a.pdf"}),
-		ev("visit.recorded", c, 75, map[string]any{"visit_id": "v-1", "source": "google"}),
-		ev("customer.updated", c, 74, map[string]any{"changes": map[string]any{"city": map[string]any{"from": "Lyon", "to": "Paris"}}}),
+		apitest.Event("interaction.message", c, 90, map[string]any{"interaction_id": "chat-support", "direction": "incoming"}),
+		apitest.Event("order.created", c, 80, map[string]any{"order_id": "o-1", "status": "new"}),
+		apitest.Event("segment.joined", c, 79, map[string]any{"segment_id": "vip", "name": "VIP"}),
+		apitest.Event("task.created", c, 78, map[string]any{"task_id": "t-1", "title": "Call back"}),
+		apitest.Event("note.added", c, 77, map[string]any{"note_id": "n-1", "text": "called"}),
+		apitest.Event("file.attached", c, 76, map[string]any{"file_id": "f-1", "name": "a.pdf"}),
+		apitest.Event("visit.recorded", c, 75, map[string]any{"visit_id": "v-1", "source": "google"}),
+		apitest.Event("customer.updated", c, 74, map[string]any{"changes": map[string]any{"city": map[string]any{"from": "Lyon", "to": "Paris"}}}),
 	)
 }
 
@@ -82,7 +83,7 @@ func TestRoleTable(t *testing.T) {
 		t.Fatalf("post fixture = %d %+v", code, res)
 	}
 	n.settle(res)
-	eventually(t, "directory applied", func() bool {
+	apitest.Eventually(t, "directory applied", func() bool {
 		_, ok, err := n.dir.Agent("root")
 		return err == nil && ok
 	})

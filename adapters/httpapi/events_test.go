@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/interaction-ledger/ledger/adapters/auth"
+	"github.com/interaction-ledger/ledger/adapters/httpapi/apitest"
 	"github.com/interaction-ledger/ledger/adapters/ingest"
 )
 
@@ -14,16 +15,16 @@ import (
 func TestEventScopes(t *testing.T) {
 	n := startNode(t)
 	admin := func(agent string) map[string]any {
-		return ev("directory.agent", "", 1, map[string]any{"agent_id": agent, "role": "administrator", "active_profile_id": "p"})
+		return apitest.Event("directory.agent", "", 1, map[string]any{"agent_id": agent, "role": "administrator", "active_profile_id": "p"})
 	}
 	call := func(id string) map[string]any {
-		return ev("interaction.started", "cus-keep", 2, map[string]any{"interaction_id": id, "flow": "voice", "direction": "incoming", "routing": "direct", "agent_id": "ann"})
+		return apitest.Event("interaction.started", "cus-keep", 2, map[string]any{"interaction_id": id, "flow": "voice", "direction": "incoming", "routing": "direct", "agent_id": "ann"})
 	}
-	erase := func() map[string]any { return ev("customer.erased", "cus-keep", 0, map[string]any{}) }
+	erase := func() map[string]any { return apitest.Event("customer.erased", "cus-keep", 0, map[string]any{}) }
 	ingestAndDirectory := token(t, "svc", auth.ScopeIngest, auth.ScopeDirectoryWrite)
 	code, res := n.post(ingestAndDirectory, call("call-0"),
-		ev("directory.profile", "", 1, map[string]any{"profile_id": "p", "history_access": true}),
-		ev("directory.agent", "", 1, map[string]any{"agent_id": "ann", "role": "collaborator", "active_profile_id": "p"}))
+		apitest.Event("directory.profile", "", 1, map[string]any{"profile_id": "p", "history_access": true}),
+		apitest.Event("directory.agent", "", 1, map[string]any{"agent_id": "ann", "role": "collaborator", "active_profile_id": "p"}))
 	if code != 200 {
 		t.Fatalf("post fixture = %d %+v", code, res)
 	}
@@ -73,7 +74,7 @@ func TestEventScopes(t *testing.T) {
 	// Nothing refused was stored: the directory stream is applied in order, so once dora-2
 	// (posted last) is in the view, a stored mallory would be too; and once the views
 	// applied an event posted after the refused erasures, cus-keep still has call-0.
-	eventually(t, "dora-2 in the directory", func() bool {
+	apitest.Eventually(t, "dora-2 in the directory", func() bool {
 		_, ok, err := n.dir.Agent("dora-2")
 		return err == nil && ok
 	})

@@ -1,23 +1,18 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/interaction-ledger/ledger/adapters/auth"
 	"github.com/interaction-ledger/ledger/adapters/httpapi"
+	"github.com/interaction-ledger/ledger/adapters/httpapi/apitest"
 	"github.com/interaction-ledger/ledger/adapters/ingest"
 	"github.com/interaction-ledger/ledger/eventstore"
 	"github.com/interaction-ledger/ledger/eventstore/storetest"
@@ -117,48 +112,13 @@ func startNode(t *testing.T) *node {
 
 func token(t *testing.T, sub string, scopes ...string) string {
 	t.Helper()
-	tok, err := auth.Mint(testSecret, sub, scopes, time.Now(), time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return apitest.Token(t, testSecret, sub, scopes...)
 }
 
-// do sends a request with a JSON body (unless nil), decodes a JSON answer into out
-// (unless nil) and returns the status code.
+// do sends a request (apitest.Client.Do).
 func (n *node) do(method, path, tok string, body, out any) int {
 	n.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			n.t.Fatal(err)
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, n.url+path, rd)
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		n.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		n.t.Fatalf("%s %s: read answer: %v", method, path, err)
-	}
-	if out != nil && len(raw) > 0 {
-		if err := json.Unmarshal(raw, out); err != nil {
-			n.t.Fatalf("%s %s: decode %q: %v", method, path, raw, err)
-		}
-	}
-	return resp.StatusCode
+	return apitest.Client{T: n.t, BaseURL: n.url}.Do(method, path, tok, body, out)
 }
 
 // post posts events with tok and returns the code and the per-event results.
@@ -183,26 +143,4 @@ func (n *node) settle(outcomes []ingest.Outcome) {
 			n.t.Fatalf("views did not reach sequence %d: %v", last, err)
 		}
 	}
-}
-
-// eventually polls cond until it holds (15 s at most): no sleeps in assertions.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not reached within 15s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// ev builds an envelope minutesAgo in the past.
-func ev(typ, customer string, minutesAgo int, data map[string]any) map[string]any {
-	e := map[string]any{"id": uuid.NewString(), "type": typ, "source": "test",
-		"occurred_at": time.Now().UTC().Add(-time.Duration(minutesAgo) * time.Minute).Format(time.RFC3339Nano), "data": data}
-	if customer != "" {
-		e["customer_id"] = customer
-	}
-	return e
 }

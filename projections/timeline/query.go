@@ -88,6 +88,18 @@ func (r *run) next() { r.set(r.c.Next()) }
 // nil Visible admits every interaction (the ledger's own readers, tests).
 type Visible func(interactionIDs []string) ([]bool, error)
 
+// ask calls see, and checks that it answered for every id.
+func (see Visible) ask(ids []string) ([]bool, error) {
+	ok, err := see(ids)
+	if err != nil {
+		return nil, fmt.Errorf("interaction visibility: %w", err)
+	}
+	if len(ok) != len(ids) {
+		return nil, fmt.Errorf("interaction visibility: %d answers for %d interactions", len(ok), len(ids))
+	}
+	return ok, nil
+}
+
 // Query is one read of the timeline.
 type Query struct {
 	Kinds   []Kind  // OR; none means all
@@ -219,14 +231,11 @@ func admit(hits []hit, see Visible) ([]hit, error) {
 	if len(ids) == 0 {
 		return hits, nil
 	}
-	ok, err := see(ids)
+	ok, err := see.ask(ids)
 	if err != nil {
-		return nil, fmt.Errorf("interaction visibility: %w", err)
+		return nil, err
 	}
-	if len(ok) != len(ids) {
-		return nil, fmt.Errorf("interaction visibility: %d answers for %d interactions", len(ok), len(ids))
-	}
-	out := hits[:0:0]
+	out := make([]hit, 0, len(hits))
 	i := 0
 	for _, h := range hits {
 		if isInteractionByte(h.at.kb) {
@@ -379,12 +388,9 @@ func visibleKeys(tx *bolt.Tx, cust string, kb byte, see Visible) ([][]byte, erro
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	ok, err := see(ids)
+	ok, err := see.ask(ids)
 	if err != nil {
-		return nil, fmt.Errorf("interaction visibility: %w", err)
-	}
-	if len(ok) != len(ids) {
-		return nil, fmt.Errorf("interaction visibility: %d answers for %d interactions", len(ok), len(ids))
+		return nil, err
 	}
 	out := keys[:0]
 	for i, k := range keys {
