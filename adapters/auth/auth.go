@@ -1,6 +1,8 @@
 // Package auth checks the bearer tokens of CONTRACT.md §3: HS256 JWTs signed with
-// LEDGER_AUTH_SECRET, whose `sub` is the agent id and whose `scope` is a space-separated
-// list (history:read, ingest, tasks:write, ops). It also mints them (`ledger token`).
+// LEDGER_AUTH_SECRET, whose `sub` is the agent id, whose `exp` is required and bounded by
+// a maximum lifetime, and whose `scope` is a space-separated list (history:read, ingest,
+// directory:write, erase, tasks:write, interactions:write, ops, audit). It also mints
+// them (`ledger token`).
 package auth
 
 import (
@@ -16,16 +18,28 @@ import (
 
 // The scopes of the contract.
 const (
-	ScopeHistoryRead = "history:read"
-	ScopeIngest      = "ingest"
-	ScopeTasksWrite  = "tasks:write"
-	ScopeOps         = "ops"
+	ScopeHistoryRead       = "history:read"
+	ScopeIngest            = "ingest"
+	ScopeDirectoryWrite    = "directory:write"
+	ScopeErase             = "erase"
+	ScopeTasksWrite        = "tasks:write"
+	ScopeInteractionsWrite = "interactions:write"
+	ScopeOps               = "ops"
+	ScopeAudit             = "audit"
 )
 
 // MinSecretBytes is the shortest secret accepted: HS256 needs at least 256 bits of key.
 const MinSecretBytes = 32
 
-// ErrUnauthenticated is returned for a missing, malformed, expired or wrongly signed token.
+// DefaultMaxTTL is the longest lifetime a token may have unless Config.MaxTTL says
+// otherwise: a stolen token stays useful for at most a working day.
+const DefaultMaxTTL = 24 * time.Hour
+
+// leeway absorbs clock skew between the minting host and this one.
+const leeway = 30 * time.Second
+
+// ErrUnauthenticated is returned for a missing, malformed, expired, too long-lived or
+// wrongly signed token, and for one whose issuer or audience is not the configured one.
 var ErrUnauthenticated = errors.New("unauthenticated")
 
 // Principal is who a valid token speaks for.
@@ -42,22 +56,72 @@ type claims struct {
 	jwt.RegisteredClaims
 }
 
-// Verifier checks tokens against one secret.
+// Config says which tokens a Verifier accepts.
+type Config struct {
+	// Secret is the HS256 key, at least MinSecretBytes (LEDGER_AUTH_SECRET). Required.
+	Secret string
+	// MaxTTL bounds a token's lifetime: exp - iat, and exp - now (a token without iat
+	// cannot claim a short life it does not have). Default DefaultMaxTTL.
+	MaxTTL time.Duration
+	// Issuer, when set, is the only `iss` accepted, and the one Mint writes.
+	Issuer string
+	// Audience, when set, must be among the token's `aud`, and is the one Mint writes.
+	Audience string
+	// Now is the clock (tests); default time.Now.
+	Now func() time.Time
+}
+
+func (c *Config) setDefaults() {
+	if c.MaxTTL == 0 {
+		c.MaxTTL = DefaultMaxTTL
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Validate reports every problem of the configuration at once.
+func (c Config) Validate() error {
+	var errs []error
+	if len(c.Secret) < MinSecretBytes {
+		errs = append(errs, fmt.Errorf("auth secret is %d bytes, at least %d are required", len(c.Secret), MinSecretBytes))
+	}
+	if c.MaxTTL < 0 {
+		errs = append(errs, fmt.Errorf("auth max TTL %s is negative", c.MaxTTL))
+	}
+	return errors.Join(errs...)
+}
+
+// Verifier checks tokens against one configuration.
 type Verifier struct {
-	secret []byte
+	cfg    Config
 	parser *jwt.Parser
 }
 
-// NewVerifier returns a verifier for secret (at least MinSecretBytes).
-func NewVerifier(secret string) (*Verifier, error) {
-	if len(secret) < MinSecretBytes {
-		return nil, fmt.Errorf("auth secret is %d bytes, at least %d are required", len(secret), MinSecretBytes)
+// New returns a verifier for cfg.
+func New(cfg Config) (*Verifier, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
-	return &Verifier{secret: []byte(secret), parser: jwt.NewParser(
+	opts := []jwt.ParserOption{
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
-		jwt.WithLeeway(30*time.Second),
-	)}, nil
+		jwt.WithLeeway(leeway),
+		jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(cfg.Now),
+	}
+	if cfg.Issuer != "" {
+		opts = append(opts, jwt.WithIssuer(cfg.Issuer))
+	}
+	if cfg.Audience != "" {
+		opts = append(opts, jwt.WithAudience(cfg.Audience))
+	}
+	return &Verifier{cfg: cfg, parser: jwt.NewParser(opts...)}, nil
 }
+
+// NewVerifier returns a verifier for secret (at least MinSecretBytes) with the default
+// maximum lifetime and no issuer or audience check.
+func NewVerifier(secret string) (*Verifier, error) { return New(Config{Secret: secret}) }
 
 // Verify reads the request's Authorization header.
 func (v *Verifier) Verify(r *http.Request) (Principal, error) {
@@ -72,23 +136,55 @@ func (v *Verifier) Verify(r *http.Request) (Principal, error) {
 // VerifyToken checks one token.
 func (v *Verifier) VerifyToken(tok string) (Principal, error) {
 	var c claims
-	_, err := v.parser.ParseWithClaims(tok, &c, func(*jwt.Token) (any, error) { return v.secret, nil })
+	_, err := v.parser.ParseWithClaims(tok, &c, func(*jwt.Token) (any, error) { return []byte(v.cfg.Secret), nil })
 	if err != nil {
 		return Principal{}, fmt.Errorf("%w: %v", ErrUnauthenticated, err)
 	}
 	if c.Subject == "" {
 		return Principal{}, fmt.Errorf("%w: token has no sub", ErrUnauthenticated)
 	}
+	exp := c.ExpiresAt.Time
+	if c.IssuedAt != nil && exp.Sub(c.IssuedAt.Time) > v.cfg.MaxTTL {
+		return Principal{}, fmt.Errorf("%w: token lifetime exp-iat %s exceeds the maximum %s", ErrUnauthenticated, exp.Sub(c.IssuedAt.Time), v.cfg.MaxTTL)
+	}
+	if left := exp.Sub(v.cfg.Now()); left > v.cfg.MaxTTL+leeway {
+		return Principal{}, fmt.Errorf("%w: token expires in %s, more than the maximum lifetime %s", ErrUnauthenticated, left.Round(time.Second), v.cfg.MaxTTL)
+	}
 	return Principal{Subject: c.Subject, Scopes: strings.Fields(c.Scope)}, nil
 }
 
-// Mint signs a token for subject with scopes, valid for ttl from now.
+// Mint signs a token this verifier accepts: for subject with scopes, valid for ttl from
+// now (at most the maximum lifetime), with the configured issuer and audience.
+func (v *Verifier) Mint(subject string, scopes []string, now time.Time, ttl time.Duration) (string, error) {
+	if ttl > v.cfg.MaxTTL {
+		return "", fmt.Errorf("token ttl %s exceeds the maximum lifetime %s", ttl, v.cfg.MaxTTL)
+	}
+	return mint(v.cfg, subject, scopes, now, ttl)
+}
+
+// Mint signs a token for subject with scopes, valid for ttl from now, without issuer or
+// audience (a Verifier configured with either refuses it: use Verifier.Mint there).
 func Mint(secret, subject string, scopes []string, now time.Time, ttl time.Duration) (string, error) {
 	if len(secret) < MinSecretBytes {
 		return "", fmt.Errorf("auth secret is %d bytes, at least %d are required", len(secret), MinSecretBytes)
 	}
-	c := claims{Scope: strings.Join(scopes, " "), RegisteredClaims: jwt.RegisteredClaims{
-		Subject: subject, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
-	}}
-	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString([]byte(secret))
+	return mint(Config{Secret: secret}, subject, scopes, now, ttl)
+}
+
+func mint(cfg Config, subject string, scopes []string, now time.Time, ttl time.Duration) (string, error) {
+	if ttl <= 0 {
+		return "", fmt.Errorf("token ttl %s: must be positive", ttl)
+	}
+	rc := jwt.RegisteredClaims{
+		Subject: subject, Issuer: cfg.Issuer, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+	}
+	if cfg.Audience != "" {
+		rc.Audience = jwt.ClaimStrings{cfg.Audience}
+	}
+	c := claims{Scope: strings.Join(scopes, " "), RegisteredClaims: rc}
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString([]byte(cfg.Secret))
+	if err != nil {
+		return "", fmt.Errorf("sign token: %w", err)
+	}
+	return s, nil
 }

@@ -11,29 +11,49 @@ import (
 
 const secret = "test-secret-0123456789abcdef0123456789"
 
+// sign signs arbitrary claims with secret, for tokens Mint would never write.
+func sign(t *testing.T, c jwt.MapClaims) string {
+	t.Helper()
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString([]byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func TestVerify(t *testing.T) {
 	v, err := NewVerifier(secret)
 	if err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	good, _ := Mint(secret, "ann", []string{ScopeHistoryRead, ScopeIngest}, now, time.Hour)
-	expired, _ := Mint(secret, "ann", []string{ScopeHistoryRead}, now.Add(-2*time.Hour), time.Hour)
-	other, _ := Mint(secret+"x", "ann", []string{ScopeHistoryRead}, now, time.Hour)
-	noSub, _ := Mint(secret, "", []string{ScopeHistoryRead}, now, time.Hour)
+	mustMint := func(sec, sub string, at time.Time, ttl time.Duration) string {
+		t.Helper()
+		s, err := Mint(sec, sub, []string{ScopeHistoryRead, ScopeIngest}, at, ttl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
 	none, _ := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims{"sub": "ann", "scope": "ops"}).SignedString(jwt.UnsafeAllowNoneSignatureType)
 	tests := []struct {
 		name, header string
 		ok           bool
 	}{
-		{"valid", "Bearer " + good, true},
+		{"valid", "Bearer " + mustMint(secret, "ann", now, time.Hour), true},
+		{"lifetime exactly the maximum", "Bearer " + mustMint(secret, "ann", now, DefaultMaxTTL), true},
 		{"missing", "", false},
 		{"not bearer", "Basic abc", false},
-		{"expired", "Bearer " + expired, false},
-		{"wrong secret", "Bearer " + other, false},
-		{"no sub", "Bearer " + noSub, false},
+		{"expired", "Bearer " + mustMint(secret, "ann", now.Add(-2*time.Hour), time.Hour), false},
+		{"wrong secret", "Bearer " + mustMint(secret+"x", "ann", now, time.Hour), false},
+		{"no sub", "Bearer " + mustMint(secret, "", now, time.Hour), false},
 		{"alg none", "Bearer " + none, false},
 		{"garbage", "Bearer a.b.c", false},
+		{"no exp", "Bearer " + sign(t, jwt.MapClaims{"sub": "ann", "scope": "ingest", "iat": now.Unix()}), false},
+		{"exp-iat over the maximum", "Bearer " + mustMint(secret, "ann", now, DefaultMaxTTL+time.Hour), false},
+		{"no iat, exp too far ahead", "Bearer " + sign(t, jwt.MapClaims{"sub": "ann", "scope": "ingest", "exp": now.Add(48 * time.Hour).Unix()}), false},
+		{"no iat, exp near", "Bearer " + sign(t, jwt.MapClaims{"sub": "ann", "scope": "ingest", "exp": now.Add(time.Hour).Unix()}), true},
+		{"iat backdated to hide a long exp", "Bearer " + sign(t, jwt.MapClaims{"sub": "ann", "scope": "ingest", "iat": now.Add(-time.Hour).Unix(), "exp": now.Add(30 * 24 * time.Hour).Unix()}), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,7 +73,77 @@ func TestVerify(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestIssuerAudienceAndMaxTTL: a verifier configured with an issuer, an audience and a
+// shorter lifetime accepts only the tokens that carry them and live no longer.
+func TestIssuerAudienceAndMaxTTL(t *testing.T) {
+	now := time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
+	v, err := New(Config{Secret: secret, MaxTTL: time.Hour, Issuer: "ledger-prod", Audience: "ledger-api", Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := v.Mint("ann", []string{ScopeHistoryRead}, now, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, _ := Mint(secret, "ann", []string{ScopeHistoryRead}, now, time.Hour)
+	claims := func(iss string, aud any, ttl time.Duration) jwt.MapClaims {
+		c := jwt.MapClaims{"sub": "ann", "iat": now.Unix(), "exp": now.Add(ttl).Unix()}
+		if iss != "" {
+			c["iss"] = iss
+		}
+		if aud != nil {
+			c["aud"] = aud
+		}
+		return c
+	}
+	tests := []struct {
+		name, token string
+		ok          bool
+	}{
+		{"minted by the verifier", good, true},
+		{"audience among several", sign(t, claims("ledger-prod", []string{"other", "ledger-api"}, time.Hour)), true},
+		{"no issuer nor audience", plain, false},
+		{"other issuer", sign(t, claims("someone-else", "ledger-api", time.Hour)), false},
+		{"other audience", sign(t, claims("ledger-prod", "other", time.Hour)), false},
+		{"no audience", sign(t, claims("ledger-prod", nil, time.Hour)), false},
+		{"longer than the configured maximum", sign(t, claims("ledger-prod", "ledger-api", 2*time.Hour)), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := v.VerifyToken(tt.token)
+			if tt.ok != (err == nil) {
+				t.Fatalf("VerifyToken err = %v, want ok=%v", err, tt.ok)
+			}
+		})
+	}
+	if _, err := v.Mint("ann", nil, now, 2*time.Hour); err == nil {
+		t.Error("Verifier.Mint accepted a ttl over the maximum")
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		ok   bool
+	}{
+		{"defaults", Config{Secret: secret}, true},
+		{"short secret", Config{Secret: "short"}, false},
+		{"negative max ttl", Config{Secret: secret, MaxTTL: -time.Hour}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := New(tt.cfg); (err == nil) != tt.ok {
+				t.Fatalf("New err = %v, want ok=%v", err, tt.ok)
+			}
+		})
+	}
 	if _, err := NewVerifier("short"); err == nil {
 		t.Fatal("a short secret was accepted")
+	}
+	if _, err := Mint(secret, "ann", nil, time.Now(), 0); err == nil {
+		t.Fatal("Mint accepted a zero ttl")
 	}
 }

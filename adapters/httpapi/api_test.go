@@ -10,7 +10,7 @@ import (
 
 // directoryFixture: root administrator (history access), ann a collaborator of team t1,
 // nope whose profile has no history access.
-func directoryFixture(t *testing.T, a *api) {
+func directoryFixtureAPI(t *testing.T, a *api) {
 	t.Helper()
 	a.post(t,
 		ev("directory.profile", "", 60, map[string]any{"profile_id": "p-all", "queues": []string{"sales"}, "flows": []string{"voice"}, "history_access": true}),
@@ -25,7 +25,7 @@ func directoryFixture(t *testing.T, a *api) {
 // TestAuth: every door checks the token, its scope and, for history, the directory.
 func TestAuth(t *testing.T) {
 	a := startAPI(t)
-	directoryFixture(t, a)
+	directoryFixtureAPI(t, a)
 	a.caughtUp(t)
 	tests := []struct {
 		name, method, path, tok string
@@ -89,7 +89,7 @@ func TestPostEvents(t *testing.T) {
 // TestHistory: the list and the detail answer from the view, by the directory's rule.
 func TestHistory(t *testing.T) {
 	a := startAPI(t)
-	directoryFixture(t, a)
+	directoryFixtureAPI(t, a)
 	a.post(t,
 		ev("interaction.started", "c1", 30, map[string]any{"interaction_id": "call-1", "flow": "voice", "direction": "incoming", "routing": "smart", "queue_id": "sales", "agent_id": "ann"}),
 		ev("interaction.ended", "c1", 25, map[string]any{"interaction_id": "call-1", "status": "processed"}),
@@ -137,7 +137,9 @@ func TestHistory(t *testing.T) {
 // and the card endpoints show their result.
 func TestCardAndTasks(t *testing.T) {
 	a := startAPI(t)
+	directoryFixtureAPI(t, a) // card commands need an agent the directory knows
 	a.post(t, ev("note.added", "c1", 5, map[string]any{"note_id": "n1", "text": "called back"}))
+	a.caughtUp(t)
 	write := token(t, "ann", auth.ScopeTasksWrite)
 	read := token(t, "ann", auth.ScopeHistoryRead)
 	var created struct {

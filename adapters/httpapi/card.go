@@ -7,11 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/google/uuid"
 
-	"github.com/interaction-ledger/ledger/adapters/auth"
 	"github.com/interaction-ledger/ledger/adapters/jsonhttp"
 	"github.com/interaction-ledger/ledger/domain"
 	"github.com/interaction-ledger/ledger/eventstore"
@@ -21,18 +22,43 @@ import (
 // maxLimit is the largest page any list endpoint serves.
 const maxLimit = 500
 
-func (s *Server) getTimeline(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
+// visible is the card's view of the reader's rights: the history's access check, so an
+// interaction the reader may not open in the history is nowhere on the card either.
+func (s *Server) visible(rd domain.Reader) timeline.Visible {
+	return func(ids []string) ([]bool, error) { return s.cfg.History.Visible(rd, ids) }
+}
+
+// pageParams reads limit and cursor, refusing any parameter but those and extra (400
+// naming it); ok is false once the answer is written.
+func pageParams(w http.ResponseWriter, r *http.Request, extra ...string) (limit int, cursor string, ok bool) {
 	q := r.URL.Query()
 	for k := range q {
-		switch k {
-		case "kind", "limit", "cursor":
-		default:
-			jsonhttp.Error(w, http.StatusBadRequest, "unknown parameter "+k+" (allowed: kind, limit, cursor)", map[string]any{"param": k})
-			return
+		if k != "limit" && k != "cursor" && !slices.Contains(extra, k) {
+			allowed := strings.Join(append(slices.Clone(extra), "limit", "cursor"), ", ")
+			jsonhttp.Error(w, http.StatusBadRequest, "unknown parameter "+k+" (allowed: "+allowed+")", map[string]any{"param": k})
+			return 0, "", false
 		}
 	}
+	limit, ok = parseLimit(w, q.Get("limit"))
+	return limit, q.Get("cursor"), ok
+}
+
+// pageError answers a card read's error: 400 naming the cursor, 500 otherwise.
+func (s *Server) pageError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, timeline.ErrBadCursor) {
+		jsonhttp.Error(w, http.StatusBadRequest, "cursor: "+err.Error(), map[string]any{"param": "cursor"})
+		return
+	}
+	s.internal(w, r, err)
+}
+
+func (s *Server) getTimeline(w http.ResponseWriter, r *http.Request, rd domain.Reader) {
+	limit, cursor, ok := pageParams(w, r, "kind")
+	if !ok {
+		return
+	}
 	var kinds []timeline.Kind
-	for _, k := range q["kind"] {
+	for _, k := range r.URL.Query()["kind"] {
 		kind, err := timeline.ParseKind(k)
 		if err != nil {
 			jsonhttp.Error(w, http.StatusBadRequest, "kind: "+err.Error(), map[string]any{"param": "kind"})
@@ -40,17 +66,9 @@ func (s *Server) getTimeline(w http.ResponseWriter, r *http.Request, _ auth.Prin
 		}
 		kinds = append(kinds, kind)
 	}
-	limit, ok := parseLimit(w, q.Get("limit"))
-	if !ok {
-		return
-	}
-	page, err := s.cfg.Timeline.Timeline(r.PathValue("id"), kinds, limit, q.Get("cursor"))
+	page, err := s.cfg.Timeline.Read(r.PathValue("id"), timeline.Query{Kinds: kinds, Limit: limit, Cursor: cursor, Visible: s.visible(rd)})
 	if err != nil {
-		if errors.Is(err, timeline.ErrBadCursor) {
-			jsonhttp.Error(w, http.StatusBadRequest, "cursor: "+err.Error(), map[string]any{"param": "cursor"})
-			return
-		}
-		s.internal(w, r, err)
+		s.pageError(w, r, err)
 		return
 	}
 	jsonhttp.Write(w, http.StatusOK, page)
@@ -68,8 +86,8 @@ func parseLimit(w http.ResponseWriter, s string) (int, bool) {
 	return n, true
 }
 
-func (s *Server) getCard(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
-	card, err := s.cfg.Timeline.Card(r.PathValue("id"))
+func (s *Server) getCard(w http.ResponseWriter, r *http.Request, rd domain.Reader) {
+	card, err := s.cfg.Timeline.Card(r.PathValue("id"), s.visible(rd))
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -77,35 +95,37 @@ func (s *Server) getCard(w http.ResponseWriter, r *http.Request, _ auth.Principa
 	jsonhttp.Write(w, http.StatusOK, card)
 }
 
-// tab serves one of the card's tabs as {"items": [...]}, never null.
-func tab[T any](s *Server, get func(string) ([]T, error)) func(http.ResponseWriter, *http.Request, auth.Principal) {
-	return func(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
-		items, err := get(r.PathValue("id"))
-		if err != nil {
-			s.internal(w, r, err)
-			return
-		}
-		if items == nil {
-			items = []T{}
-		}
-		jsonhttp.Write(w, http.StatusOK, map[string]any{"items": items})
+// serveTab answers one of the card's tabs as {"items": [...], "next_cursor": ...}, paged
+// like the timeline.
+func serveTab[T any](s *Server, w http.ResponseWriter, r *http.Request, get func(customer string, limit int, cursor string) (timeline.TabPage[T], error)) {
+	limit, cursor, ok := pageParams(w, r)
+	if !ok {
+		return
 	}
+	page, err := get(r.PathValue("id"), limit, cursor)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	jsonhttp.Write(w, http.StatusOK, page)
 }
 
-func (s *Server) getChats(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	tab(s, s.cfg.Timeline.Chats)(w, r, p)
+func (s *Server) getChats(w http.ResponseWriter, r *http.Request, rd domain.Reader) {
+	serveTab(s, w, r, func(c string, limit int, cur string) (timeline.TabPage[timeline.Chat], error) {
+		return s.cfg.Timeline.Chats(c, limit, cur, s.visible(rd))
+	})
 }
 
-func (s *Server) getTasks(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	tab(s, s.cfg.Timeline.Tasks)(w, r, p)
+func (s *Server) getTasks(w http.ResponseWriter, r *http.Request, _ domain.Reader) {
+	serveTab(s, w, r, s.cfg.Timeline.Tasks)
 }
 
-func (s *Server) getVisits(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	tab(s, s.cfg.Timeline.Visits)(w, r, p)
+func (s *Server) getVisits(w http.ResponseWriter, r *http.Request, _ domain.Reader) {
+	serveTab(s, w, r, s.cfg.Timeline.Visits)
 }
 
-func (s *Server) getSegments(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	tab(s, s.cfg.Timeline.Segments)(w, r, p)
+func (s *Server) getSegments(w http.ResponseWriter, r *http.Request, _ domain.Reader) {
+	serveTab(s, w, r, s.cfg.Timeline.Segments)
 }
 
 // taskBody is what create and edit accept.
@@ -120,9 +140,12 @@ type taskBody struct {
 // stream sequence of its last event, decides by the card's rules (409 naming the current
 // state otherwise), and appends the event only if no other event of that task was stored
 // meanwhile (JetStream's expected last subject sequence; a lost race is 409 too). It
-// answers once the card shows the change.
-func (s *Server) taskCommand(cmd domain.TaskCommand) func(http.ResponseWriter, *http.Request, auth.Principal) {
-	return func(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+// answers once the card shows the change. The agent must be one the directory knows,
+// with history access (the route checks it), like every reader of the card. The
+// customer need not have a card yet: customers live in the CRM, and the ledger knows
+// one only from the events about them, of which a new task may be the first.
+func (s *Server) taskCommand(cmd domain.TaskCommand) func(http.ResponseWriter, *http.Request, domain.Reader) {
+	return func(w http.ResponseWriter, r *http.Request, rd domain.Reader) {
 		customer := r.PathValue("id")
 		var body taskBody
 		if cmd == domain.TaskCreate || cmd == domain.TaskEdit {
@@ -183,7 +206,7 @@ func (s *Server) taskCommand(cmd domain.TaskCommand) func(http.ResponseWriter, *
 			}
 		}
 		now := s.cfg.Now()
-		ev, err := domain.NewEvent(uuid.Must(uuid.NewV7()).String(), typ, now, customer, "api:"+p.Subject, data, now)
+		ev, err := domain.NewEvent(uuid.Must(uuid.NewV7()).String(), typ, now, customer, "api:"+rd.AgentID, data, now)
 		if err != nil {
 			var ve *domain.ValidationError
 			if errors.As(err, &ve) {

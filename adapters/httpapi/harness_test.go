@@ -1,26 +1,19 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/interaction-ledger/ledger/adapters/auth"
 	"github.com/interaction-ledger/ledger/adapters/httpapi"
+	"github.com/interaction-ledger/ledger/adapters/httpapi/apitest"
 	"github.com/interaction-ledger/ledger/adapters/ingest"
 	"github.com/interaction-ledger/ledger/adapters/viewsource"
-	"github.com/interaction-ledger/ledger/eventstore"
 	"github.com/interaction-ledger/ledger/eventstore/storetest"
 	"github.com/interaction-ledger/ledger/projections"
 	"github.com/interaction-ledger/ledger/projections/directory"
@@ -28,167 +21,105 @@ import (
 	"github.com/interaction-ledger/ledger/projections/timeline"
 )
 
-const secret = "test-secret-that-is-long-enough-for-hs256"
+const testSecret = "test-secret-0123456789abcdef0123456789"
 
-// api is the HTTP API over a real event store and real view files, with their projectors
-// running, as `ledger serve` wires it (cmd/ledger/serve.go), on an httptest server.
-type api struct {
-	url   string
-	store *eventstore.Store
-	views map[string]*projections.DB
-	// directory counts the directory records posted: the directory stream, sourced from
-	// LEDGER asynchronously, holds exactly these.
-	directory uint64
+// node is the API over the real parts: an embedded JetStream, the three bbolt views fed
+// by their projectors, and the HTTP server on loopback.
+type node struct {
+	t        *testing.T
+	url      string
+	dir      *directory.View
+	histDB   *projections.DB
+	tlDB     *projections.DB
+	verifier *auth.Verifier
 }
 
-// opsFake answers the ops endpoints with fixed values (the running node's are tested in adapters/node).
-type opsFake struct{}
-
-func (opsFake) Status(*http.Request) (any, error) { return map[string]any{"ok": true}, nil }
-func (opsFake) DeadLetters(_ *http.Request, after uint64, limit int) (any, uint64, error) {
-	return []map[string]uint64{{"after": after, "limit": uint64(limit)}}, after + uint64(limit), nil
-}
-func (opsFake) Rebuild(_ *http.Request, view string) (any, error) {
-	return map[string]string{"view": view}, nil
-}
-
-func startAPI(t *testing.T) *api {
+func startNode(t *testing.T) *node {
 	t.Helper()
-	dir := t.TempDir()
-	store := storetest.Open(t, dir)
-	a := &api{store: store, views: map[string]*projections.DB{}}
+	store := storetest.Open(t, "")
+	log := slog.New(slog.DiscardHandler)
 	open := func(name string) *projections.DB {
-		db, err := projections.OpenDB(filepath.Join(dir, name+".db"), projections.Options{})
+		db, err := projections.OpenDB(filepath.Join(t.TempDir(), name+".db"), projections.Options{NoSync: true})
 		if err != nil {
-			t.Fatalf("open view %s: %v", name, err)
+			t.Fatal(err)
 		}
-		t.Cleanup(func() { db.Close() })
-		a.views[name] = db
-		return db
-	}
-	dirView := directory.New(open(directory.Name))
-	hist := history.New(open(history.Name), history.Options{Region: "US"})
-	tl := timeline.New(open(timeline.Name))
-	src := viewsource.New(store, 0)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	for _, v := range []projections.View{dirView, hist, tl} {
-		p, err := projections.NewProjector(projections.ProjectorConfig{View: v, DB: a.views[v.Name()], Source: src, DeadLetters: src,
-			Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			t.Fatalf("projector %s: %v", v.Name(), err)
-		}
-		wg.Go(func() {
-			if err := p.Run(ctx); err != nil {
-				t.Errorf("projector %s: %v", v.Name(), err)
+		t.Cleanup(func() {
+			if err := db.Close(); err != nil {
+				t.Errorf("close %s: %v", name, err)
 			}
 		})
+		return db
 	}
-	verifier, err := auth.NewVerifier(secret)
+	dirDB, histDB, tlDB := open("directory"), open("history"), open("timeline")
+	dir, hist, tl := directory.New(dirDB), history.New(histDB, history.Options{Region: "US"}), timeline.New(tlDB)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, pv := range []struct {
+		v  projections.View
+		db *projections.DB
+	}{{dir, dirDB}, {hist, histDB}, {tl, tlDB}} {
+		p, err := projections.NewProjector(projections.ProjectorConfig{View: pv.v, DB: pv.db,
+			Source: viewsource.New(store, 0), DeadLetters: viewsource.New(store, 0), Logger: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := p.Run(ctx); err != nil {
+				t.Errorf("projector %s: %v", pv.v.Name(), err)
+			}
+		}()
+	}
+	verifier, err := auth.NewVerifier(testSecret)
 	if err != nil {
-		t.Fatalf("verifier: %v", err)
+		t.Fatal(err)
 	}
 	srv := httptest.NewServer(httpapi.New(httpapi.Config{
-		Verifier: verifier, Ingest: ingest.New(store, nil, ingest.Observer{}), Directory: dirView, History: hist,
-		Timeline: tl, TimelineDB: a.views[timeline.Name], Ops: opsFake{}, Logger: slog.New(slog.DiscardHandler),
+		Verifier: verifier, Ingest: ingest.New(store, nil, ingest.Observer{}), Directory: dir, History: hist,
+		Timeline: tl, TimelineDB: tlDB, Logger: log,
 	}))
-	t.Cleanup(func() { srv.Close(); cancel(); wg.Wait() })
-	a.url = srv.URL
-	return a
+	// Cleanups run last-in first-out: the server and the projectors stop before the
+	// files and the store close.
+	t.Cleanup(func() {
+		srv.Close()
+		cancel()
+		wg.Wait()
+	})
+	return &node{t: t, url: srv.URL, dir: dir, histDB: histDB, tlDB: tlDB, verifier: verifier}
 }
 
-// token mints a bearer token for agent with scopes.
-func token(t *testing.T, agent string, scopes ...string) string {
+func token(t *testing.T, sub string, scopes ...string) string {
 	t.Helper()
-	tok, err := auth.Mint(secret, agent, scopes, time.Now(), time.Hour)
-	if err != nil {
-		t.Fatalf("mint: %v", err)
-	}
-	return tok
+	return apitest.Token(t, testSecret, sub, scopes...)
 }
 
-// do sends a request and decodes a JSON answer into out (if not nil); it returns the code.
-func (a *api) do(t *testing.T, method, path, tok, contentType, body string, out any) int {
-	t.Helper()
-	req, err := http.NewRequest(method, a.url+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: read: %v", method, path, err)
-	}
-	if out != nil && len(b) > 0 {
-		if err := json.Unmarshal(b, out); err != nil {
-			t.Fatalf("%s %s: decode %q: %v", method, path, b, err)
-		}
-	}
-	return resp.StatusCode
+// do sends a request (apitest.Client.Do).
+func (n *node) do(method, path, tok string, body, out any) int {
+	n.t.Helper()
+	return apitest.Client{T: n.t, BaseURL: n.url}.Do(method, path, tok, body, out)
 }
 
-// ev is one envelope of type typ, minutesAgo, for customer (none for directory records).
-func ev(typ, customer string, minutesAgo int, data map[string]any) map[string]any {
-	e := map[string]any{"id": uuid.NewString(), "type": typ, "occurred_at": time.Now().Add(-time.Duration(minutesAgo) * time.Minute).UTC().Format(time.RFC3339Nano),
-		"source": "test", "data": data}
-	if customer != "" {
-		e["customer_id"] = customer
-	}
-	return e
+// post posts events with tok and returns the code and the per-event results.
+func (n *node) post(tok string, evs ...map[string]any) (int, []ingest.Outcome) {
+	n.t.Helper()
+	var resp struct{ Results []ingest.Outcome }
+	code := n.do("POST", "/v1/events", tok, evs, &resp)
+	return code, resp.Results
 }
 
-// post sends envs as one JSON array through POST /v1/events and fails on any rejection.
-func (a *api) post(t *testing.T, envs ...map[string]any) {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(envs); err != nil {
-		t.Fatal(err)
+// settle waits until the history and timeline views applied every accepted outcome.
+func (n *node) settle(outcomes []ingest.Outcome) {
+	n.t.Helper()
+	var last uint64
+	for _, o := range outcomes {
+		last = max(last, o.Seq)
 	}
-	for _, e := range envs {
-		if strings.HasPrefix(e["type"].(string), "directory.") {
-			a.directory++
-		}
-	}
-	var out struct{ Rejected int }
-	if code := a.do(t, "POST", "/v1/events", token(t, "producer", auth.ScopeIngest), "application/json", buf.String(), &out); code != http.StatusOK || out.Rejected != 0 {
-		t.Fatalf("post fixture: code %d, %d rejected", code, out.Rejected)
-	}
-}
-
-// caughtUp waits until every view applied its stream up to the last sequence posted.
-func (a *api) caughtUp(t *testing.T) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	for name, db := range a.views {
-		var last uint64
-		var err error
-		if name == directory.Name {
-			last = a.directory
-		} else if last, err = a.store.LastSeq(ctx, eventstore.StreamEvents); err != nil {
-			t.Fatalf("last seq: %v", err)
-		}
+	for _, db := range []*projections.DB{n.histDB, n.tlDB} {
 		if err := db.WaitCheckpoint(ctx, last); err != nil {
-			t.Fatalf("view %s did not reach seq %d: %v", name, last, err)
+			n.t.Fatalf("views did not reach sequence %d: %v", last, err)
 		}
 	}
-}
-
-func mustJSON(t *testing.T, v any) string {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }

@@ -89,20 +89,20 @@ func New(cfg Config) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 func (s *Server) routes() {
-	s.handle("POST /v1/events", s.scoped(auth.ScopeIngest, s.postEvents))
+	s.handle("POST /v1/events", s.authenticated(s.postEvents)) // scope by event type
 	s.handle("GET /v1/interactions", s.reader(s.listInteractions))
 	s.handle("GET /v1/interactions/{id}", s.reader(s.getInteraction))
-	s.handle("GET /v1/customers/{id}/timeline", s.scoped(auth.ScopeHistoryRead, s.getTimeline))
-	s.handle("GET /v1/customers/{id}/card", s.scoped(auth.ScopeHistoryRead, s.getCard))
-	s.handle("GET /v1/customers/{id}/chats", s.scoped(auth.ScopeHistoryRead, s.getChats))
-	s.handle("GET /v1/customers/{id}/tasks", s.scoped(auth.ScopeHistoryRead, s.getTasks))
-	s.handle("GET /v1/customers/{id}/visits", s.scoped(auth.ScopeHistoryRead, s.getVisits))
-	s.handle("GET /v1/customers/{id}/segments", s.scoped(auth.ScopeHistoryRead, s.getSegments))
-	s.handle("POST /v1/customers/{id}/tasks", s.scoped(auth.ScopeTasksWrite, s.taskCommand(domain.TaskCreate)))
-	s.handle("PATCH /v1/customers/{id}/tasks/{task_id}", s.scoped(auth.ScopeTasksWrite, s.taskCommand(domain.TaskEdit)))
-	s.handle("POST /v1/customers/{id}/tasks/{task_id}/complete", s.scoped(auth.ScopeTasksWrite, s.taskCommand(domain.TaskComplete)))
-	s.handle("POST /v1/customers/{id}/tasks/{task_id}/reopen", s.scoped(auth.ScopeTasksWrite, s.taskCommand(domain.TaskReopen)))
-	s.handle("DELETE /v1/customers/{id}/tasks/{task_id}", s.scoped(auth.ScopeTasksWrite, s.taskCommand(domain.TaskDelete)))
+	s.handle("GET /v1/customers/{id}/timeline", s.reader(s.getTimeline))
+	s.handle("GET /v1/customers/{id}/card", s.reader(s.getCard))
+	s.handle("GET /v1/customers/{id}/chats", s.reader(s.getChats))
+	s.handle("GET /v1/customers/{id}/tasks", s.reader(s.getTasks))
+	s.handle("GET /v1/customers/{id}/visits", s.reader(s.getVisits))
+	s.handle("GET /v1/customers/{id}/segments", s.reader(s.getSegments))
+	s.handle("POST /v1/customers/{id}/tasks", s.agent(auth.ScopeTasksWrite, s.taskCommand(domain.TaskCreate)))
+	s.handle("PATCH /v1/customers/{id}/tasks/{task_id}", s.agent(auth.ScopeTasksWrite, s.taskCommand(domain.TaskEdit)))
+	s.handle("POST /v1/customers/{id}/tasks/{task_id}/complete", s.agent(auth.ScopeTasksWrite, s.taskCommand(domain.TaskComplete)))
+	s.handle("POST /v1/customers/{id}/tasks/{task_id}/reopen", s.agent(auth.ScopeTasksWrite, s.taskCommand(domain.TaskReopen)))
+	s.handle("DELETE /v1/customers/{id}/tasks/{task_id}", s.agent(auth.ScopeTasksWrite, s.taskCommand(domain.TaskDelete)))
 	if s.cfg.Webhooks != nil {
 		s.handle("POST /v1/webhooks/{provider}", s.cfg.Webhooks.ServeHTTP)
 		s.handle("GET /v1/webhooks/{provider}", s.cfg.Webhooks.ServeHTTP)
@@ -139,8 +139,18 @@ func (s *Server) handle(pattern string, h http.HandlerFunc) {
 	})
 }
 
-// scoped requires a valid token holding scope: 401 without one, 403 without the scope.
-func (s *Server) scoped(scope string, h func(http.ResponseWriter, *http.Request, auth.Principal)) http.HandlerFunc {
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.code = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// authenticated requires a valid token (401 otherwise) and leaves the scopes to h.
+func (s *Server) authenticated(h func(http.ResponseWriter, *http.Request, auth.Principal)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.cfg.Verifier.Verify(r)
 		if err != nil {
@@ -148,18 +158,31 @@ func (s *Server) scoped(scope string, h func(http.ResponseWriter, *http.Request,
 			jsonhttp.Error(w, http.StatusUnauthorized, err.Error(), nil)
 			return
 		}
+		h(w, r, p)
+	}
+}
+
+// scoped requires a valid token holding scope: 401 without one, 403 without the scope.
+func (s *Server) scoped(scope string, h func(http.ResponseWriter, *http.Request, auth.Principal)) http.HandlerFunc {
+	return s.authenticated(func(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 		if !p.Has(scope) {
 			jsonhttp.Error(w, http.StatusForbidden, "token lacks scope "+scope, nil)
 			return
 		}
 		h(w, r, p)
-	}
+	})
 }
 
-// reader requires history:read and an agent whose active profile grants history access
-// (403 otherwise), and hands the handler the reader as the directory knows it now.
+// reader requires history:read and an agent the directory allows to read (agent).
 func (s *Server) reader(h func(http.ResponseWriter, *http.Request, domain.Reader)) http.HandlerFunc {
-	return s.scoped(auth.ScopeHistoryRead, func(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	return s.agent(auth.ScopeHistoryRead, h)
+}
+
+// agent requires scope and an agent whose active profile grants history access (403
+// otherwise: CONTRACT.md §3, for reads and commands alike), and hands the handler the
+// reader as the directory knows it now.
+func (s *Server) agent(scope string, h func(http.ResponseWriter, *http.Request, domain.Reader)) http.HandlerFunc {
+	return s.scoped(scope, func(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 		rd, ok, err := s.cfg.Directory.Reader(p.Subject)
 		if err != nil {
 			s.internal(w, r, err)

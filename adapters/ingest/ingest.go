@@ -34,7 +34,14 @@ type Outcome struct {
 	Seq    uint64 `json:"seq,omitempty"`
 	Field  string `json:"field,omitempty"`
 	Error  string `json:"error,omitempty"`
+	// Forbidden marks an event refused because the caller may not append its type
+	// (Permit), as opposed to an invalid one.
+	Forbidden bool `json:"forbidden,omitempty"`
 }
+
+// Permit decides whether the caller may append an event of type t; an error refuses that
+// event alone, and says why.
+type Permit func(t domain.EventType) error
 
 // Store is the part of the event store ingest needs.
 type Store interface {
@@ -65,6 +72,13 @@ func New(store Store, now func() time.Time, obs Observer) *Service {
 // Ingest judges every raw envelope on its own and appends the valid ones. The error is
 // for the whole call (the stream did not answer): no outcome can then be trusted.
 func (s *Service) Ingest(ctx context.Context, raws [][]byte) ([]Outcome, error) {
+	return s.IngestPermitted(ctx, raws, nil)
+}
+
+// IngestPermitted is Ingest for a caller whose rights depend on the event type: an
+// event that permit refuses is rejected (Forbidden) and nothing of it is stored; nil
+// permits every type.
+func (s *Service) IngestPermitted(ctx context.Context, raws [][]byte, permit Permit) ([]Outcome, error) {
 	now := s.now()
 	out := make([]Outcome, len(raws))
 	events := make([]domain.Event, 0, len(raws))
@@ -89,6 +103,13 @@ func (s *Service) Ingest(ctx context.Context, raws [][]byte) ([]Outcome, error) 
 			ev = ev.WithID(id.String())
 		}
 		out[i].ID, out[i].Type = ev.ID, ev.Type.String()
+		if permit != nil {
+			if err := permit(ev.Type); err != nil {
+				out[i].Status, out[i].Field, out[i].Error, out[i].Forbidden = StatusRejected, "type", err.Error(), true
+				s.count(out[i].Type, StatusRejected)
+				continue
+			}
+		}
 		events = append(events, ev)
 		idx = append(idx, i)
 	}

@@ -13,10 +13,16 @@ type timelineItem map[string]any
 
 func (in *instance) timeline(t *testing.T, customer, query string) []timelineItem {
 	t.Helper()
+	return in.timelineAs(t, "ann", customer, query)
+}
+
+// timelineAs reads the timeline as agent: it shows only what agent may see in the history.
+func (in *instance) timelineAs(t *testing.T, agent, customer, query string) []timelineItem {
+	t.Helper()
 	var p struct {
 		Items []timelineItem `json:"items"`
 	}
-	if code := in.do("GET", "/v1/customers/"+customer+"/timeline"+query, token(t, "ann", auth.ScopeHistoryRead), nil, &p); code != 200 {
+	if code := in.do("GET", "/v1/customers/"+customer+"/timeline"+query, token(t, agent, auth.ScopeHistoryRead), nil, &p); code != 200 {
 		t.Fatalf("timeline %s%s = %d", customer, query, code)
 	}
 	return p.Items
@@ -30,10 +36,29 @@ func kinds(items []timelineItem) map[string]int {
 	return m
 }
 
+// seedCardReader puts ann in the directory as a manager whose profile has history access
+// through queue q: card reads and task commands need an agent the directory knows
+// (CONTRACT §3), and ann then sees every interaction these tests post.
+func seedCardReader(t *testing.T, in *instance) {
+	t.Helper()
+	dir := []map[string]any{
+		ev("directory.profile", "", 60, map[string]any{"profile_id": "card-p", "queues": []string{"q"}, "flows": []string{"voice", "email", "sms", "whatsapp", "whatsapp_campaign", "telegram", "chat", "messenger"}, "history_access": true}),
+		ev("directory.agent", "", 60, map[string]any{"agent_id": "ann", "role": "manager", "active_profile_id": "card-p"}),
+	}
+	if code := in.do("POST", "/v1/events", token(t, "svc", auth.ScopeDirectoryWrite), dir, nil); code != 200 {
+		t.Fatalf("post directory = %d", code)
+	}
+	eventually(t, "ann is in the directory", func() (bool, string) {
+		code := in.do("GET", "/v1/customers/nobody/timeline", token(t, "ann", auth.ScopeHistoryRead), nil, nil)
+		return code == 200, fmt.Sprint(code)
+	})
+}
+
 // TestCardEveryKindThroughTheAPI posts one event of every customer-card kind, some out
 // of order, and reads them back through the timeline and the tabs.
 func TestCardEveryKindThroughTheAPI(t *testing.T) {
 	in := startLedger(t, "")
+	seedCardReader(t, in)
 	c := "cus-card"
 	evs := []map[string]any{
 		// out of order: the email's open and end arrive before it starts
@@ -56,7 +81,7 @@ func TestCardEveryKindThroughTheAPI(t *testing.T) {
 		ev("customer.updated", c, 19, map[string]any{"changes": map[string]any{"city": map[string]any{"from": "Lyon", "to": "Paris"}}}),
 		ev("task.created", c, 18, map[string]any{"task_id": "t-1", "title": "Call back"}),
 	}
-	if code := in.do("POST", "/v1/events", token(t, "svc", auth.ScopeIngest), evs, nil); code != 200 {
+	if code := in.do("POST", "/v1/events", token(t, "svc", auth.ScopeIngest, auth.ScopeDirectoryWrite, auth.ScopeErase), evs, nil); code != 200 {
 		t.Fatalf("post = %d", code)
 	}
 	want := map[string]int{"call": 1, "email": 1, "sms": 1, "chat": 1, "order": 2, "segment": 2, "note": 1, "file": 1, "visit": 1, "card": 1, "task": 1}
@@ -110,6 +135,7 @@ func TestCardEveryKindThroughTheAPI(t *testing.T) {
 // TestTaskCommands runs every command against every state through the API.
 func TestTaskCommands(t *testing.T) {
 	in := startLedger(t, "")
+	seedCardReader(t, in)
 	tok := token(t, "ann", auth.ScopeHistoryRead, auth.ScopeTasksWrite)
 	n := 0
 	// reach brings a fresh task to state and returns its id.
@@ -179,6 +205,7 @@ func TestTaskCommands(t *testing.T) {
 // would mean two commands acted on the same state).
 func TestConcurrentTaskCommands(t *testing.T) {
 	in := startLedger(t, "")
+	seedCardReader(t, in)
 	tok := token(t, "ann", auth.ScopeHistoryRead, auth.ScopeTasksWrite)
 	for round := 0; round < 5; round++ {
 		id := fmt.Sprintf("race-%d", round)
@@ -221,11 +248,11 @@ func TestMergeMovesTheCard(t *testing.T) {
 		ev("note.added", "tel:+14155550199", 2, map[string]any{"note_id": "n-dup", "text": "from the duplicate"}),
 		ev("customer.merged", "cus-1", 1, map[string]any{"from_customer_id": "cus-2"}),
 	}
-	if code := in.do("POST", "/v1/events", token(t, "svc", auth.ScopeIngest), merge, nil); code != 200 {
+	if code := in.do("POST", "/v1/events", token(t, "svc", auth.ScopeIngest, auth.ScopeDirectoryWrite, auth.ScopeErase), merge, nil); code != 200 {
 		t.Fatalf("post merge = %d", code)
 	}
 	eventually(t, "call-2 under cus-1", func() (bool, string) {
-		items := in.timeline(t, "cus-1", "?kind=call")
+		items := in.timelineAs(t, "boss", "cus-1", "?kind=call") // boss sees call-1 and call-2
 		ids := map[string]bool{}
 		for _, it := range items {
 			ids[it["interaction_id"].(string)] = true

@@ -19,6 +19,10 @@ type Config struct {
 	NATSURL    string // LEDGER_NATS_URL: use an existing NATS JetStream cluster, start none
 	NATSCreds  string // LEDGER_NATS_CREDS: a NATS credentials file for LEDGER_NATS_URL
 	AuthSecret string // LEDGER_AUTH_SECRET, at least auth.MinSecretBytes (serve, token)
+	// Auth bounds and scopes the tokens: LEDGER_AUTH_MAX_TTL (default 24h),
+	// LEDGER_AUTH_ISSUER and LEDGER_AUTH_AUDIENCE (checked, and written by `ledger token`,
+	// when set). Its Secret is AuthSecret.
+	Auth       auth.Config
 	Region     string // LEDGER_PHONE_REGION: region of national phone numbers, default US
 	SyncAlways bool   // LEDGER_NATS_SYNC=always: fsync every message
 	Replicas   int    // LEDGER_NATS_REPLICAS, default 1 (3 on a cluster)
@@ -89,8 +93,10 @@ func (c Config) Validate(needSecret bool) error {
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("LEDGER_DATA is empty"))
 	}
-	if needSecret && len(c.AuthSecret) < auth.MinSecretBytes {
-		errs = append(errs, fmt.Errorf("LEDGER_AUTH_SECRET must be at least %d bytes (got %d)", auth.MinSecretBytes, len(c.AuthSecret)))
+	if needSecret {
+		if err := c.AuthConfig().Validate(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if c.NATSCreds != "" && c.NATSURL == "" {
 		errs = append(errs, errors.New("LEDGER_NATS_CREDS is for LEDGER_NATS_URL; the embedded server makes its own credentials"))
@@ -109,6 +115,13 @@ func (c Config) StoreConfig(listen bool) eventstore.Config {
 		scfg.ListenAddr = c.NATSAddr
 	}
 	return scfg
+}
+
+// AuthConfig is the token verifier's configuration.
+func (c Config) AuthConfig() auth.Config {
+	a := c.Auth
+	a.Secret = c.AuthSecret
+	return a
 }
 
 // ViewsDir is where the view files live.

@@ -71,7 +71,7 @@ func postFixture(t *testing.T, in *instance) {
 	var resp struct {
 		Accepted, Duplicates, Rejected int
 	}
-	if code := in.do("POST", "/v1/events", token(t, "svc", auth.ScopeIngest), theFixture(), &resp); code != 200 || resp.Accepted != len(theFixture()) {
+	if code := in.do("POST", "/v1/events", token(t, "svc", auth.ScopeIngest, auth.ScopeDirectoryWrite, auth.ScopeErase), theFixture(), &resp); code != 200 || resp.Accepted != len(theFixture()) {
 		t.Fatalf("POST fixture = %d %+v", code, resp)
 	}
 }
@@ -135,7 +135,7 @@ func TestEndToEndRoles(t *testing.T) {
 	}
 
 	// A directory change takes effect on the next request: bob moves to team t2.
-	in.do("POST", "/v1/events", token(t, "svc", auth.ScopeIngest),
+	in.do("POST", "/v1/events", token(t, "svc", auth.ScopeIngest, auth.ScopeDirectoryWrite, auth.ScopeErase),
 		ev("directory.agent", "", 1, map[string]any{"agent_id": "bob", "role": "collaborator", "team_id": "t2", "active_profile_id": "p-sales"}), nil)
 	eventually(t, "boss loses bob's call after bob changes team", func() (bool, string) {
 		_, got := listVisible(t, in, "boss")
@@ -145,7 +145,7 @@ func TestEndToEndRoles(t *testing.T) {
 
 func TestIngestAnswers(t *testing.T) {
 	in := startLedger(t, "")
-	tok := token(t, "svc", auth.ScopeIngest)
+	tok := token(t, "svc", auth.ScopeIngest, auth.ScopeDirectoryWrite, auth.ScopeErase)
 	e := ev("interaction.started", "cus-1", 1, map[string]any{"interaction_id": "x", "flow": "voice", "direction": "incoming", "routing": "direct"})
 	var one map[string]any
 	if code := in.do("POST", "/v1/events", tok, e, &one); code != 202 || one["status"] != "accepted" {
@@ -182,7 +182,7 @@ func TestRestartKeepsAnswers(t *testing.T) {
 	waitVisible(t, in)
 	// The same events again are duplicates, also after a restart.
 	var resp struct{ Accepted, Duplicates int }
-	if code := in.do("POST", "/v1/events", token(t, "svc", auth.ScopeIngest), theFixture()[:3], &resp); code != 200 || resp.Duplicates != 3 {
+	if code := in.do("POST", "/v1/events", token(t, "svc", auth.ScopeIngest, auth.ScopeDirectoryWrite, auth.ScopeErase), theFixture()[:3], &resp); code != 200 || resp.Duplicates != 3 {
 		t.Fatalf("repost = %d %+v, want 3 duplicates", code, resp)
 	}
 	var d struct{ Events []any }

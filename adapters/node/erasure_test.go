@@ -39,6 +39,7 @@ func filesHolding(t *testing.T, dir string, needles ...string) []string {
 func TestErasureLeavesNoPersonalData(t *testing.T) {
 	dir := t.TempDir()
 	in := startLedger(t, dir)
+	seedCardReader(t, in)
 	secret := []string{"+1 415 555 0142", "Secret.Person@example.com", "the-secret-note-text", "Zebulon Quackenbush"}
 	kept := "the-kept-note-text"
 	evs := []map[string]any{
@@ -50,7 +51,7 @@ func TestErasureLeavesNoPersonalData(t *testing.T) {
 		ev("note.added", "cus-gone", 10, map[string]any{"note_id": "n-gone", "text": secret[2]}),
 		ev("note.added", "cus-kept", 10, map[string]any{"note_id": "n-kept", "text": kept}),
 	}
-	ing := token(t, "svc", auth.ScopeIngest)
+	ing := token(t, "svc", auth.ScopeIngest, auth.ScopeDirectoryWrite, auth.ScopeErase)
 	if code := in.do("POST", "/v1/events", ing, evs, nil); code != 200 {
 		t.Fatalf("post = %d", code)
 	}

@@ -56,7 +56,7 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer, 
 // Run serves the node until ctx ends; see the package doc for the shutdown order. The
 // caller closes the node afterwards.
 func (n *Node) Run(ctx context.Context, stdout io.Writer, started chan<- string) error {
-	verifier, err := auth.NewVerifier(n.cfg.AuthSecret)
+	verifier, err := auth.New(n.cfg.AuthConfig())
 	if err != nil {
 		return err
 	}

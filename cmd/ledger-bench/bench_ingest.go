@@ -146,7 +146,7 @@ type benchIngestResult struct {
 func benchHTTPIngest(ctx context.Context, bl *benchLedger, data *benchData, secret string, clients, batchSize int, progress io.Writer) (benchIngestResult, error) {
 	var res benchIngestResult
 	now := time.Now()
-	ingestTok, err := auth.Mint(secret, "bench-producer", []string{auth.ScopeIngest}, now, 24*time.Hour)
+	ingestTok, err := auth.Mint(secret, "bench-producer", []string{auth.ScopeIngest, auth.ScopeDirectoryWrite}, now, 24*time.Hour)
 	if err != nil {
 		return res, err
 	}

@@ -68,7 +68,11 @@ func cmdToken(args []string, getenv func(string) string, stdout, stderr io.Write
 	if err := cfg.Validate(true); err != nil {
 		return err
 	}
-	tok, err := auth.Mint(cfg.AuthSecret, rest[0], strings.Fields(scope), time.Now(), ttl)
+	v, err := auth.New(cfg.AuthConfig())
+	if err != nil {
+		return err
+	}
+	tok, err := v.Mint(rest[0], strings.Fields(scope), time.Now(), ttl)
 	if err != nil {
 		return err
 	}

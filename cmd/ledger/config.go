@@ -3,6 +3,9 @@ package main
 import (
 	"flag"
 	"io"
+	"time"
+
+	"github.com/interaction-ledger/ledger/adapters/auth"
 
 	"github.com/interaction-ledger/ledger/adapters/node"
 )
@@ -23,6 +26,9 @@ func flags(fs *flag.FlagSet, getenv func(string) string) *node.Config {
 	fs.StringVar(&c.NATSURL, "nats-url", env("LEDGER_NATS_URL", ""), "existing NATS JetStream URL; no embedded server (LEDGER_NATS_URL)")
 	fs.StringVar(&c.NATSCreds, "nats-creds", env("LEDGER_NATS_CREDS", ""), "NATS credentials file for LEDGER_NATS_URL (LEDGER_NATS_CREDS)")
 	fs.StringVar(&c.AuthSecret, "auth-secret", env("LEDGER_AUTH_SECRET", ""), "HS256 secret for bearer tokens (LEDGER_AUTH_SECRET)")
+	fs.DurationVar(&c.Auth.MaxTTL, "auth-max-ttl", durationEnv(getenv, "LEDGER_AUTH_MAX_TTL", auth.DefaultMaxTTL), "longest token lifetime accepted (LEDGER_AUTH_MAX_TTL)")
+	fs.StringVar(&c.Auth.Issuer, "auth-issuer", env("LEDGER_AUTH_ISSUER", ""), "required token issuer, when set (LEDGER_AUTH_ISSUER)")
+	fs.StringVar(&c.Auth.Audience, "auth-audience", env("LEDGER_AUTH_AUDIENCE", ""), "required token audience, when set (LEDGER_AUTH_AUDIENCE)")
 	fs.StringVar(&c.Region, "phone-region", env("LEDGER_PHONE_REGION", node.DefaultRegion), "region of national phone numbers (LEDGER_PHONE_REGION)")
 	c.SyncAlways = env("LEDGER_NATS_SYNC", "") == "always"
 	fs.BoolVar(&c.SyncAlways, "sync-always", c.SyncAlways, "fsync every message (LEDGER_NATS_SYNC=always)")
@@ -39,6 +45,17 @@ func flags(fs *flag.FlagSet, getenv func(string) string) *node.Config {
 		CDRToken:       env("LEDGER_CDR_TOKEN", ""),
 	}
 	return c
+}
+
+// durationEnv reads a duration variable; a bad value is left for the flag package to
+// report (it is the flag's default, shown in the error).
+func durationEnv(getenv func(string) string, k string, def time.Duration) time.Duration {
+	if v := getenv(k); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+	}
+	return def
 }
 
 // parse reads the flags of command name, with extra flags of its own; it returns the

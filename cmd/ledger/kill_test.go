@@ -102,7 +102,7 @@ func TestKillUnderLoadLosesNothing(t *testing.T) {
 	bin := buildLedger(t)
 	dir := t.TempDir()
 	p := startProc(t, bin, dir)
-	ing := nodetest.Token(t, "svc", auth.ScopeIngest)
+	ing := nodetest.Token(t, "svc", auth.ScopeIngest, auth.ScopeDirectoryWrite)
 	setup := []map[string]any{
 		nodetest.Ev("directory.profile", "", 60, map[string]any{"profile_id": "p", "queues": []string{"q"}, "flows": []string{"voice"}, "history_access": true}),
 		nodetest.Ev("directory.agent", "", 60, map[string]any{"agent_id": "ann", "role": "collaborator", "active_profile_id": "p"}),

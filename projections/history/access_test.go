@@ -10,7 +10,7 @@ import (
 )
 
 // TestAccessMatrix checks CONTRACT.md §3 for every role against every kind of
-// interaction, in the list and in the detail.
+// interaction, in the list, in the detail and in Visible (the customer card's check).
 func TestAccessMatrix(t *testing.T) {
 	v, db := openView(t)
 	at := testNow.Add(-2 * time.Hour)
@@ -72,6 +72,17 @@ func TestAccessMatrix(t *testing.T) {
 			for _, id := range got {
 				if !slices.Contains(want[name], id) {
 					t.Errorf("filter agent_id=col3 shows %s", id)
+				}
+			}
+		})
+		t.Run(name+"/visible", func(t *testing.T) {
+			got, err := v.Visible(r, all)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, id := range all {
+				if w := slices.Contains(want[name], id); got[i] != w {
+					t.Errorf("Visible(%s) = %v, want %v (as Get answers)", id, got[i], w)
 				}
 			}
 		})

@@ -89,6 +89,36 @@ func (v *View) Get(r domain.Reader, id string) (Detail, error) {
 	return d, err
 }
 
+// Visible reports, for each of ids, whether the interaction exists and r may see it:
+// true exactly for the ids Get answers rather than ErrNotFound. Views that show the
+// history's interactions elsewhere (the customer card) ask it, so that one rule, applied
+// to the same data, decides everywhere.
+func (v *View) Visible(r domain.Reader, ids []string) ([]bool, error) {
+	out := make([]bool, len(ids))
+	if !r.HistoryAccess || len(ids) == 0 {
+		return out, nil
+	}
+	err := v.db.View(func(tx *bolt.Tx) error {
+		details, rows := tx.Bucket(bDetails), tx.Bucket(bRows)
+		for i, id := range ids {
+			val := details.Get([]byte(id))
+			if val == nil {
+				continue
+			}
+			if len(val) < 8 {
+				return fmt.Errorf("interaction %s: %w", id, errCorrupt)
+			}
+			row, err := rowOfDetail(rows, val, id)
+			if err != nil {
+				return err
+			}
+			out[i] = r.CanSee(row.visibility())
+		}
+		return nil
+	})
+	return out, err
+}
+
 func nonNil[T any](s []T) []T {
 	if s == nil {
 		return []T{}

@@ -189,8 +189,14 @@ func (w *writer) load(id string, in *domain.Interaction) (*row, error) {
 			return nil, fmt.Errorf("decode interaction %s: %w", id, err)
 		}
 	}
+	return rowOfDetail(w.rows, val, id)
+}
+
+// rowOfDetail returns the row of interaction id whose stored detail is val (at least 8
+// bytes: the start that maps the id to its row key).
+func rowOfDetail(rows *bolt.Bucket, val []byte, id string) (*row, error) {
 	tk := append(slices.Clip(val[:8]), id...)
-	rv := w.rows.Get(tk)
+	rv := rows.Get(tk)
 	if rv == nil {
 		return nil, fmt.Errorf("interaction %s: no row: %w", id, errCorrupt)
 	}

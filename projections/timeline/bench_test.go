@@ -223,11 +223,11 @@ func BenchmarkTabs(b *testing.B) {
 		name string
 		op   func() (int, error)
 	}{
-		{"chats", func() (int, error) { r, err := v.Chats(benchTarget); return len(r), err }},
-		{"tasks", func() (int, error) { r, err := v.Tasks(benchTarget); return len(r), err }},
-		{"visits", func() (int, error) { r, err := v.Visits(benchTarget); return len(r), err }},
-		{"segments", func() (int, error) { r, err := v.Segments(benchTarget); return len(r), err }},
-		{"card", func() (int, error) { c, err := v.Card(benchTarget); return c.Counts["call"], err }},
+		{"chats", func() (int, error) { r, err := v.Chats(benchTarget, MaxLimit, "", nil); return len(r.Items), err }},
+		{"tasks", func() (int, error) { r, err := v.Tasks(benchTarget, MaxLimit, ""); return len(r.Items), err }},
+		{"visits", func() (int, error) { r, err := v.Visits(benchTarget, MaxLimit, ""); return len(r.Items), err }},
+		{"segments", func() (int, error) { r, err := v.Segments(benchTarget, MaxLimit, ""); return len(r.Items), err }},
+		{"card", func() (int, error) { c, err := v.Card(benchTarget, nil); return c.Counts["call"], err }},
 		{"task", func() (int, error) { st, _, err := v.Task(benchTarget, "task-t00015"); return len(st.String()), err }},
 	}
 	for _, tab := range tabs {

@@ -49,6 +49,21 @@
 // and no gap (an interaction whose start moves because its interaction.started arrived
 // late may move across a cursor: it is the one exception).
 //
+// The tabs (chats, visits, segments) are single-kind reads of the same runs and page
+// with the same cursor; the tasks tab sorts the customer's task records (created_at
+// desc, task id) and pages with a cursor of the same encoding over that pair.
+//
+// # Who sees what
+//
+// The view stores no agents or queues, so it cannot judge access itself and must not
+// grow a second implementation of the rule. A read for a reader takes a Visible, which
+// the HTTP layer answers with the history view's check (history.View.Visible, the one
+// the detail's 404 uses): Read, the chats tab and the card's interaction counts and last
+// email skip what it refuses. Read asks it for a chunk of rows at a time while scanning,
+// so pages stay full and the cursor is that of the last row returned. The card's counts
+// of interactions are then counted per reader (keys only: an interaction item's key ends
+// with its id), the other kinds' counts are still the stored counters.
+//
 // expiry is time-first across all customers so that Sweep reads only what is expired.
 // It also holds, with pseudo-kinds, the task records ('T', at the task's latest event)
 // and the interactions not yet listed ('u', at their start).

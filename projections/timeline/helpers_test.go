@@ -118,15 +118,15 @@ func (h *harness) timeline(cust string, kinds ...Kind) []Item {
 // snapshot is everything the view answers about a customer, as JSON.
 func (h *harness) snapshot(cust string, taskIDs ...string) string {
 	h.t.Helper()
-	card, err := h.v.Card(cust)
+	card, err := h.v.Card(cust, nil)
 	must(h.t, err)
-	chats, err := h.v.Chats(cust)
+	chats, err := h.chats(cust)
 	must(h.t, err)
-	tasks, err := h.v.Tasks(cust)
+	tasks, err := h.tasks(cust)
 	must(h.t, err)
-	visits, err := h.v.Visits(cust)
+	visits, err := h.visits(cust)
 	must(h.t, err)
-	segs, err := h.v.Segments(cust)
+	segs, err := h.segments(cust)
 	must(h.t, err)
 	type taskState struct {
 		State string
@@ -142,6 +142,27 @@ func (h *harness) snapshot(cust string, taskIDs ...string) string {
 		"tasks": tasks, "visits": visits, "segments": segs, "task_states": ts}, "", " ")
 	must(h.t, err)
 	return string(b)
+}
+
+// The whole of each tab, for customers with fewer than MaxLimit rows in it.
+func (h *harness) chats(cust string) ([]Chat, error) {
+	p, err := h.v.Chats(cust, MaxLimit, "", nil)
+	return p.Items, err
+}
+
+func (h *harness) tasks(cust string) ([]Task, error) {
+	p, err := h.v.Tasks(cust, MaxLimit, "")
+	return p.Items, err
+}
+
+func (h *harness) visits(cust string) ([]Visit, error) {
+	p, err := h.v.Visits(cust, MaxLimit, "")
+	return p.Items, err
+}
+
+func (h *harness) segments(cust string) ([]SegmentChange, error) {
+	p, err := h.v.Segments(cust, MaxLimit, "")
+	return p.Items, err
 }
 
 func must(t testing.TB, err error) {

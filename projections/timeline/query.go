@@ -6,8 +6,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
-	"sort"
-	"strings"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -84,34 +82,77 @@ func (r *run) set(k, v []byte) {
 
 func (r *run) next() { r.set(r.c.Next()) }
 
-// Timeline returns a page of the customer's timeline, newest first: occurred_at desc,
-// ties by item key (interaction id, note/file/visit id, or event id) then kind. kinds
-// filters (OR); none means all. limit defaults to DefaultLimit and is capped at MaxLimit.
-// A cursor that Timeline did not write is ErrBadCursor.
-func (v *View) Timeline(customerID string, kinds []Kind, limit int, cur string) (Page, error) {
-	if limit <= 0 {
-		limit = DefaultLimit
+// Visible tells, for each interaction id, whether the reader may see that interaction.
+// The HTTP layer answers it with the history view's check (history.View.Visible), so the
+// card hides exactly what the history hides, by the one implementation of the rule. A
+// nil Visible admits every interaction (the ledger's own readers, tests).
+type Visible func(interactionIDs []string) ([]bool, error)
+
+// ask calls see, and checks that it answered for every id.
+func (see Visible) ask(ids []string) ([]bool, error) {
+	ok, err := see(ids)
+	if err != nil {
+		return nil, fmt.Errorf("interaction visibility: %w", err)
 	}
-	limit = min(limit, MaxLimit)
+	if len(ok) != len(ids) {
+		return nil, fmt.Errorf("interaction visibility: %d answers for %d interactions", len(ok), len(ids))
+	}
+	return ok, nil
+}
+
+// Query is one read of the timeline.
+type Query struct {
+	Kinds   []Kind  // OR; none means all
+	Limit   int     // default DefaultLimit, capped at MaxLimit
+	Cursor  string  // a Page.NextCursor of the same customer and kinds; "" for the first page
+	Visible Visible // which interactions the reader may see; nil: all
+}
+
+// Timeline returns a page of the customer's timeline with every interaction shown: Read
+// with no visibility filter.
+func (v *View) Timeline(customerID string, kinds []Kind, limit int, cur string) (Page, error) {
+	return v.Read(customerID, Query{Kinds: kinds, Limit: limit, Cursor: cur})
+}
+
+// Read returns a page of the customer's timeline, newest first: occurred_at desc, ties
+// by item key (interaction id, note/file/visit id, or event id) then kind. Interactions
+// that q.Visible refuses are skipped while scanning, so a page is full whenever enough
+// visible items remain, and NextCursor is set only when one does. A cursor that Read did
+// not write is ErrBadCursor.
+func (v *View) Read(customerID string, q Query) (Page, error) {
+	kbs, err := kindSet(q.Kinds)
+	if err != nil {
+		return Page{}, err
+	}
+	items, next, err := v.scan(customerID, kbs, q.Limit, q.Cursor, q.Visible)
+	return Page{Items: items, NextCursor: next}, err
+}
+
+// hit is a row read from a run: the item and where it sits.
+type hit struct {
+	it Item
+	at cursor
+}
+
+// scan reads the customer's items of the kinds kbs, newest first, after the cursor cur:
+// up to limit items that see admits, and the cursor of the last one when another
+// admitted item follows ("" otherwise).
+func (v *View) scan(customerID string, kbs []byte, limit int, cur string, see Visible) ([]Item, string, error) {
+	limit = pageLimit(limit)
 	var after *cursor
 	if cur != "" {
 		c, err := parseCursor(cur)
 		if err != nil {
-			return Page{}, err
+			return nil, "", err
 		}
 		after = &c
 	}
-	kbs, err := kindSet(kinds)
-	if err != nil {
-		return Page{}, err
-	}
-	page := Page{Items: []Item{}}
-	err = v.db.View(func(tx *bolt.Tx) error {
+	out := make([]hit, 0, min(limit+1, 64))
+	err := v.read(customerID, func(tx *bolt.Tx, cust string) error {
 		b := tx.Bucket(bItems)
 		if b == nil {
 			return nil
 		}
-		cust := resolveAlias(tx.Bucket(bAliases), customerID)
 		runs := make([]*run, 0, len(kbs))
 		for _, kb := range kbs {
 			r := &run{c: b.Cursor(), prefix: runPrefix(cust, kb), kb: kb}
@@ -128,33 +169,91 @@ func (v *View) Timeline(customerID string, kinds []Kind, limit int, cur string) 
 				runs = append(runs, r)
 			}
 		}
-		var last cursor
-		for len(runs) > 0 {
-			best := 0
-			for i := 1; i < len(runs); i++ {
-				if runs[i].at.less(runs[best].at) {
-					best = i
+		// One more admitted row than the page tells whether a next page exists. Rows are
+		// read in chunks of what is still missing, so that the reader's visibility is
+		// asked once per chunk, not once per row.
+		var chunk []hit
+		for len(out) <= limit && len(runs) > 0 {
+			chunk = chunk[:0]
+			for len(out)+len(chunk) <= limit && len(runs) > 0 {
+				best := 0
+				for i := 1; i < len(runs); i++ {
+					if runs[i].at.less(runs[best].at) {
+						best = i
+					}
+				}
+				r := runs[best]
+				it, err := decodeItem(r.v)
+				if err != nil {
+					return err
+				}
+				chunk = append(chunk, hit{it: it, at: r.at})
+				r.next()
+				if r.k == nil {
+					runs = slices.Delete(runs, best, best+1)
 				}
 			}
-			if len(page.Items) == limit {
-				page.NextCursor = last.String()
-				return nil
-			}
-			r := runs[best]
-			it, err := decodeItem(r.v)
+			admitted, err := admit(chunk, see)
 			if err != nil {
 				return err
 			}
-			page.Items = append(page.Items, it)
-			last = r.at
-			r.next()
-			if r.k == nil {
-				runs = slices.Delete(runs, best, best+1)
-			}
+			out = append(out, admitted...)
 		}
 		return nil
 	})
-	return page, err
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) > limit {
+		next = out[limit-1].at.String()
+		out = out[:limit]
+	}
+	items := make([]Item, len(out))
+	for i, h := range out {
+		items[i] = h.it
+	}
+	return items, next, nil
+}
+
+// admit returns the rows of hits that see admits: every row that is not an interaction,
+// and the interactions see says the reader may see.
+func admit(hits []hit, see Visible) ([]hit, error) {
+	if see == nil {
+		return hits, nil
+	}
+	var ids []string
+	for _, h := range hits {
+		if isInteractionByte(h.at.kb) {
+			ids = append(ids, h.it.InteractionID)
+		}
+	}
+	if len(ids) == 0 {
+		return hits, nil
+	}
+	ok, err := see.ask(ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]hit, 0, len(hits))
+	i := 0
+	for _, h := range hits {
+		if isInteractionByte(h.at.kb) {
+			i++
+			if !ok[i-1] {
+				continue
+			}
+		}
+		out = append(out, h)
+	}
+	return out, nil
+}
+
+func pageLimit(limit int) int {
+	if limit <= 0 {
+		return DefaultLimit
+	}
+	return min(limit, MaxLimit)
 }
 
 // kindSet returns the key bytes of the kinds asked for (all when none), without repeats.
@@ -209,8 +308,9 @@ func (v *View) read(customerID string, fn func(tx *bolt.Tx, cust string) error) 
 
 // Card returns the card's summary: the last email sent to the customer and whether they
 // opened it, the customers merged into this one, and how many items of each kind the
-// timeline holds. A customer id that was merged answers for the survivor.
-func (v *View) Card(customerID string) (Card, error) {
+// timeline holds. Interactions that see refuses are neither counted nor the last email.
+// A customer id that was merged answers for the survivor.
+func (v *View) Card(customerID string, see Visible) (Card, error) {
 	card := Card{CustomerID: customerID, Counts: make(map[string]int, len(kindBytes))}
 	err := v.read(customerID, func(tx *bolt.Tx, cust string) error {
 		card.CustomerID = cust
@@ -222,14 +322,39 @@ func (v *View) Card(customerID string) (Card, error) {
 				}
 			}
 		}
-		if err := eachItem(tx, cust, KindEmail, func(it Item) bool {
+		var emails [][]byte // with see: the visible emails' item keys, newest first
+		if see != nil {
+			for _, k := range []Kind{KindCall, KindEmail, KindSMS, KindChat} {
+				keys, err := visibleKeys(tx, cust, kindBytes[k], see)
+				if err != nil {
+					return err
+				}
+				card.Counts[string(k)] = len(keys)
+				if k == KindEmail {
+					emails = keys
+				}
+			}
+		}
+		last := func(it Item) bool {
 			if it.Direction != domain.DirectionOutgoing.String() {
 				return true
 			}
 			card.LastEmail, card.LastEmailOpened = &it, it.OpenedAt != nil
 			return false
-		}); err != nil {
-			return err
+		}
+		if see == nil {
+			if err := eachItem(tx, cust, KindEmail, last); err != nil {
+				return err
+			}
+		}
+		for _, k := range emails {
+			it, err := decodeItem(tx.Bucket(bItems).Get(k))
+			if err != nil {
+				return err
+			}
+			if !last(it) {
+				break
+			}
 		}
 		if b := tx.Bucket(bMerged); b != nil {
 			for _, k := range prefixKeys(b, custPrefix(cust)) {
@@ -241,52 +366,108 @@ func (v *View) Card(customerID string) (Card, error) {
 	return card, err
 }
 
-// Chats returns the Chats tab: the customer's messaging dialogues, newest first.
-func (v *View) Chats(customerID string) ([]Chat, error) {
-	var out []Chat
-	err := v.read(customerID, func(tx *bolt.Tx, cust string) error {
-		return eachItem(tx, cust, KindChat, func(it Item) bool {
-			status := it.Status
-			if status == "" {
-				status = "open"
-			}
-			out = append(out, Chat{InteractionID: it.InteractionID, StartedAt: it.OccurredAt, Status: status,
-				MessageCount: it.MessageCount, Channel: it.Flow})
-			return true
-		})
-	})
-	return out, err
+// visibleKeys returns the item keys of the customer's interactions of one kind that see
+// admits, newest first. An interaction item's key ends with its interaction id, so only
+// the keys are read.
+func visibleKeys(tx *bolt.Tx, cust string, kb byte, see Visible) ([][]byte, error) {
+	b := tx.Bucket(bItems)
+	if b == nil {
+		return nil, nil
+	}
+	prefix := runPrefix(cust, kb)
+	var keys [][]byte
+	var ids []string
+	c := b.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		if len(k) < len(prefix)+8 {
+			continue
+		}
+		keys = append(keys, bytes.Clone(k))
+		ids = append(ids, string(k[len(prefix)+8:]))
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	ok, err := see.ask(ids)
+	if err != nil {
+		return nil, err
+	}
+	out := keys[:0]
+	for i, k := range keys {
+		if ok[i] {
+			out = append(out, k)
+		}
+	}
+	return out, nil
 }
 
-// Visits returns the Visits tab, newest first.
-func (v *View) Visits(customerID string) ([]Visit, error) {
-	var out []Visit
-	err := v.read(customerID, func(tx *bolt.Tx, cust string) error {
-		return eachItem(tx, cust, KindVisit, func(it Item) bool {
-			out = append(out, Visit{VisitID: it.VisitID, Source: it.Source, Channel: it.Channel,
-				DurationS: it.DurationS, Pages: it.Pages, OccurredAt: it.OccurredAt})
-			return true
-		})
-	})
-	return out, err
+// TabPage is one page of a card's tab; NextCursor is empty on the last page.
+type TabPage[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor"`
 }
 
-// Segments returns the Segments tab: every join and leave, newest first.
-func (v *View) Segments(customerID string) ([]SegmentChange, error) {
-	var out []SegmentChange
-	err := v.read(customerID, func(tx *bolt.Tx, cust string) error {
-		return eachItem(tx, cust, KindSegment, func(it Item) bool {
-			out = append(out, SegmentChange{SegmentID: it.SegmentID, Name: it.Name, Action: it.Action, OccurredAt: it.OccurredAt})
-			return true
-		})
-	})
-	return out, err
+// tab reads one kind's run as a tab page, each item turned into the tab's row by row.
+func tab[T any](v *View, customerID string, kind Kind, limit int, cur string, see Visible, row func(Item) T) (TabPage[T], error) {
+	items, next, err := v.scan(customerID, []byte{kindBytes[kind]}, limit, cur, see)
+	if err != nil {
+		return TabPage[T]{}, err
+	}
+	page := TabPage[T]{Items: make([]T, len(items)), NextCursor: next}
+	for i, it := range items {
+		page.Items[i] = row(it)
+	}
+	return page, nil
 }
 
-// Tasks returns the Tasks tab: the customer's tasks as they stand, deleted ones left out,
-// newest first (created_at desc, then task id).
-func (v *View) Tasks(customerID string) ([]Task, error) {
-	var out []Task
+// Chats returns a page of the Chats tab: the customer's messaging dialogues that see
+// admits, newest first, paged like the timeline.
+func (v *View) Chats(customerID string, limit int, cur string, see Visible) (TabPage[Chat], error) {
+	return tab(v, customerID, KindChat, limit, cur, see, func(it Item) Chat {
+		status := it.Status
+		if status == "" {
+			status = "open"
+		}
+		return Chat{InteractionID: it.InteractionID, StartedAt: it.OccurredAt, Status: status,
+			MessageCount: it.MessageCount, Channel: it.Flow}
+	})
+}
+
+// Visits returns a page of the Visits tab, newest first.
+func (v *View) Visits(customerID string, limit int, cur string) (TabPage[Visit], error) {
+	return tab(v, customerID, KindVisit, limit, cur, nil, func(it Item) Visit {
+		return Visit{VisitID: it.VisitID, Source: it.Source, Channel: it.Channel,
+			DurationS: it.DurationS, Pages: it.Pages, OccurredAt: it.OccurredAt}
+	})
+}
+
+// Segments returns a page of the Segments tab: every join and leave, newest first.
+func (v *View) Segments(customerID string, limit int, cur string) (TabPage[SegmentChange], error) {
+	return tab(v, customerID, KindSegment, limit, cur, nil, func(it Item) SegmentChange {
+		return SegmentChange{SegmentID: it.SegmentID, Name: it.Name, Action: it.Action, OccurredAt: it.OccurredAt}
+	})
+}
+
+// Tasks returns a page of the Tasks tab: the customer's tasks as they stand, deleted
+// ones left out, newest first (created_at desc, then task id). The cursor is the
+// (created_at, task id) of the page's last task, in the timeline's cursor encoding.
+func (v *View) Tasks(customerID string, limit int, cur string) (TabPage[Task], error) {
+	limit = pageLimit(limit)
+	var after *cursor
+	if cur != "" {
+		c, err := parseCursor(cur)
+		if err != nil {
+			return TabPage[Task]{}, err
+		}
+		if c.kb != kindBytes[KindTask] {
+			return TabPage[Task]{}, fmt.Errorf("%w: not a tasks cursor", ErrBadCursor)
+		}
+		after = &c
+	}
+	at := func(t Task) cursor {
+		return cursor{inv: ^uint64(t.CreatedAt.UnixNano()), key: t.TaskID, kb: kindBytes[KindTask]}
+	}
+	var all []Task
 	err := v.read(customerID, func(tx *bolt.Tx, cust string) error {
 		b := tx.Bucket(bTasks)
 		if b == nil {
@@ -302,17 +483,32 @@ func (v *View) Tasks(customerID string) ([]Task, error) {
 			if r.Status == domain.TaskDeleted {
 				continue
 			}
-			out = append(out, r.task(customerID))
+			if t := r.task(customerID); after == nil || after.less(at(t)) {
+				all = append(all, t)
+			}
 		}
 		return nil
 	})
-	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
-			return out[i].CreatedAt.After(out[j].CreatedAt)
+	if err != nil {
+		return TabPage[Task]{}, err
+	}
+	slices.SortFunc(all, func(a, b Task) int {
+		if at(a).less(at(b)) {
+			return -1
 		}
-		return strings.Compare(out[i].TaskID, out[j].TaskID) < 0
+		if at(b).less(at(a)) {
+			return 1
+		}
+		return 0
 	})
-	return out, err
+	page := TabPage[Task]{Items: all}
+	if len(all) > limit {
+		page.Items, page.NextCursor = all[:limit], at(all[limit-1]).String()
+	}
+	if page.Items == nil {
+		page.Items = []Task{}
+	}
+	return page, nil
 }
 
 // Task returns one task's state for a command: domain.TaskAbsent when the customer has no

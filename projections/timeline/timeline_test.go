@@ -111,7 +111,7 @@ func TestEveryKindEndToEnd(t *testing.T) {
 					t.Errorf("%s: should be absent from %s", k, raw)
 				}
 			}
-			card, err := h.v.Card(cust)
+			card, err := h.v.Card(cust, nil)
 			must(t, err)
 			if card.Counts[string(tt.kind)] != 1 {
 				t.Errorf("counts: got %v, want 1 %s", card.Counts, tt.kind)
@@ -150,7 +150,7 @@ func TestInteractionIsOneItemWhateverTheOrder(t *testing.T) {
 	if !it.OccurredAt.Equal(h.at(10)) || it.Status != "processed" || it.AgentID != "ag-7" || it.EndedAt == nil {
 		t.Errorf("got %+v, want start %v, processed, ag-7, ended", it, h.at(10))
 	}
-	card, err := h.v.Card(c)
+	card, err := h.v.Card(c, nil)
 	must(t, err)
 	if card.Counts["call"] != 1 {
 		t.Errorf("count: got %d, want 1", card.Counts["call"])
@@ -160,7 +160,7 @@ func TestInteractionIsOneItemWhateverTheOrder(t *testing.T) {
 func TestEmailOpened(t *testing.T) {
 	h := newHarness(t)
 	c := "cust-mail"
-	card, err := h.v.Card(c)
+	card, err := h.v.Card(c, nil)
 	must(t, err)
 	if card.LastEmail != nil || card.LastEmailOpened {
 		t.Fatalf("empty card: got %+v", card)
@@ -175,7 +175,7 @@ func TestEmailOpened(t *testing.T) {
 	if len(items) != 1 || items[0].OpenedAt == nil || !items[0].OpenedAt.Equal(h.at(90)) || items[0].OpenCount != 2 {
 		t.Fatalf("got %+v, want opened_at %v (the first open), open_count 2", items, h.at(90))
 	}
-	card, err = h.v.Card(c)
+	card, err = h.v.Card(c, nil)
 	must(t, err)
 	if card.LastEmail == nil || card.LastEmail.InteractionID != "mail-1" || !card.LastEmailOpened {
 		t.Fatalf("got %+v, want last email mail-1, opened", card)
@@ -184,7 +184,7 @@ func TestEmailOpened(t *testing.T) {
 	// incoming email changes nothing (it was not sent to the customer).
 	h.apply(h.ev("m2", domain.TypeInteractionStarted, h.at(40), c, started("mail-2", "email", "outgoing")),
 		h.ev("m3", domain.TypeInteractionStarted, h.at(30), c, started("mail-3", "email", "incoming")))
-	card, err = h.v.Card(c)
+	card, err = h.v.Card(c, nil)
 	must(t, err)
 	if card.LastEmail == nil || card.LastEmail.InteractionID != "mail-2" || card.LastEmailOpened {
 		t.Fatalf("got %+v, want last email mail-2, not opened", card)
@@ -214,7 +214,7 @@ func TestChatsTab(t *testing.T) {
 		h.ev("call", domain.TypeInteractionStarted, h.at(40), c, started("call-1", "voice", "incoming")),
 		h.ev("site", domain.TypeInteractionStarted, h.at(30), c, started("web-1", "chat", "incoming")),
 	)
-	got, err := h.v.Chats(c)
+	got, err := h.chats(c)
 	must(t, err)
 	want := []Chat{
 		{InteractionID: "web-1", StartedAt: h.at(30), Status: "open", MessageCount: 0, Channel: "chat"},
@@ -290,7 +290,7 @@ func TestTasks(t *testing.T) {
 	if _, tk := state("t-1"); tk.LastSeq != wantSeq {
 		t.Errorf("duplicate on the plain subject: LastSeq %d, want %d", tk.LastSeq, wantSeq)
 	}
-	tasks, err := h.v.Tasks(c)
+	tasks, err := h.tasks(c)
 	must(t, err)
 	if len(tasks) != 1 || tasks[0].Status != "completed" {
 		t.Fatalf("tasks tab: got %+v, want t-1 completed", tasks)
@@ -310,7 +310,7 @@ func TestTasks(t *testing.T) {
 	if st, tk := state("t-1"); st != domain.TaskDeleted || tk.LastSeq != delSeq {
 		t.Errorf("after delete: got %s seq %d, want deleted seq %d", st, tk.LastSeq, delSeq)
 	}
-	tasks, err = h.v.Tasks(c)
+	tasks, err = h.tasks(c)
 	must(t, err)
 	if len(tasks) != 0 {
 		t.Errorf("tasks tab after delete: got %+v, want none", tasks)
@@ -362,7 +362,7 @@ func TestVisitsAndSegments(t *testing.T) {
 		h.ev("g2", domain.TypeSegmentLeft, h.at(20), c, map[string]any{"segment_id": "vip", "name": "VIP"}),
 		h.ev("g3", domain.TypeSegmentJoined, h.at(10), c, map[string]any{"segment_id": "churn", "name": "At risk"}),
 	)
-	visits, err := h.v.Visits(c)
+	visits, err := h.visits(c)
 	must(t, err)
 	wantV := []Visit{
 		{VisitID: "v-2", Source: "newsletter", Channel: "email", DurationS: 300, Pages: 1, OccurredAt: h.at(50)},
@@ -371,7 +371,7 @@ func TestVisitsAndSegments(t *testing.T) {
 	if fmt.Sprint(visits) != fmt.Sprint(wantV) {
 		t.Errorf("visits:\n got %+v\nwant %+v", visits, wantV)
 	}
-	segs, err := h.v.Segments(c)
+	segs, err := h.segments(c)
 	must(t, err)
 	wantS := []SegmentChange{
 		{SegmentID: "churn", Name: "At risk", Action: "joined", OccurredAt: h.at(10)},
@@ -381,7 +381,7 @@ func TestVisitsAndSegments(t *testing.T) {
 	if fmt.Sprint(segs) != fmt.Sprint(wantS) {
 		t.Errorf("segments:\n got %+v\nwant %+v", segs, wantS)
 	}
-	card, err := h.v.Card(c)
+	card, err := h.v.Card(c, nil)
 	must(t, err)
 	if card.Counts["visit"] != 2 || card.Counts["segment"] != 3 {
 		t.Errorf("counts: got %v", card.Counts)
@@ -570,7 +570,7 @@ func TestMerge(t *testing.T) {
 		h.ev("b-shared", domain.TypeNoteAdded, h.at(4), b, map[string]any{"note_id": "shared", "text": "from b, older"}),
 		h.ev("a-shared-task", domain.TypeTaskCreated, h.at(3), a, task("shared-task", "a's")))
 	nA, nB := len(h.timeline(a)), len(h.timeline(b))
-	cardA, err := h.v.Card(a)
+	cardA, err := h.v.Card(a, nil)
 	must(t, err)
 
 	h.apply(h.ev("merge", domain.TypeCustomerMerged, h.at(1), b, map[string]any{"from_customer_id": a}))
@@ -587,7 +587,7 @@ func TestMerge(t *testing.T) {
 	if got := len(h.timeline(a)); got != len(items) {
 		t.Errorf("merged id: got %d items, want the survivor's %d", got, len(items))
 	}
-	card, err := h.v.Card(b)
+	card, err := h.v.Card(b, nil)
 	must(t, err)
 	if !slices.Equal(card.MergedFrom, []string{a}) || card.CustomerID != b {
 		t.Errorf("card: got %+v, want merged_from [%s]", card, a)
@@ -623,7 +623,7 @@ func TestMerge(t *testing.T) {
 	if got := len(h.timeline(a)); got != len(h.timeline(c)) || got == 0 {
 		t.Errorf("chain: a answers %d items, c has %d", got, len(h.timeline(c)))
 	}
-	card, err = h.v.Card(c)
+	card, err = h.v.Card(c, nil)
 	must(t, err)
 	if !slices.Equal(card.MergedFrom, []string{a, b}) {
 		t.Errorf("chain: merged_from %v, want [%s %s]", card.MergedFrom, a, b)
@@ -684,7 +684,7 @@ func TestEraseLeavesNoTrace(t *testing.T) {
 		t.Errorf("erase changed another customer:\n got %s\nwant %s", got, keep)
 	}
 	for _, id := range []string{c, merged} {
-		card, err := h.v.Card(id)
+		card, err := h.v.Card(id, nil)
 		must(t, err)
 		if len(h.timeline(id)) != 0 || card.MergedFrom != nil || card.LastEmail != nil {
 			t.Errorf("%s after erase: card %+v", id, card)
@@ -741,7 +741,7 @@ func TestSweep(t *testing.T) {
 	if st, tk, err := h.v.Task(c, "t-kept"); err != nil || st != domain.TaskPending || tk.Title != "touched again" {
 		t.Errorf("t-kept: got %s %+v %v, want pending", st, tk, err)
 	}
-	card, err := h.v.Card(c)
+	card, err := h.v.Card(c, nil)
 	must(t, err)
 	want2 := map[string]int{"call": 1, "visit": 1, "task": 1}
 	for k, n := range card.Counts {
@@ -808,7 +808,7 @@ func TestInteractionMovesWithItsCustomer(t *testing.T) {
 		t.Fatalf("new customer: got %+v", items)
 	}
 	for _, c := range []string{"tel:+15550100", "cust-crm"} {
-		card, err := h.v.Card(c)
+		card, err := h.v.Card(c, nil)
 		must(t, err)
 		want := 0
 		if c == "cust-crm" {
