@@ -243,3 +243,50 @@ func TestMigrateEventsOfFormerFiles(t *testing.T) {
 		t.Errorf("migrated file differs:\nfirst difference: %s", firstDiff(got, want))
 	}
 }
+
+// BenchmarkApplyDialogue (issue 11, item 13) applies batches of 10 messages to one chat
+// dialogue that already holds about N of them (between N and 1.5 N: a new dialogue of N
+// is prepared, off the clock, when it grew by half). The cost per message must not grow
+// with N:
+//
+//	go test -run '^$' -bench ApplyDialogue ./projections/history/
+func BenchmarkApplyDialogue(b *testing.B) {
+	for _, n := range []int{100, 7000} {
+		b.Run(fmt.Sprintf("messages=%d", n), func(b *testing.B) {
+			v, db := openView(b)
+			const batch = 10
+			var id string
+			var at time.Time
+			dialogues, grown := 0, 0
+			prepare := func() {
+				id = fmt.Sprintf("chat-%d", dialogues)
+				at = testNow.Add(-80*24*time.Hour + time.Duration(dialogues)*2*time.Minute)
+				dialogues++
+				evs := []domain.Event{started(b, id, at, "c", "chat", "direct", "", "ag", nil)}
+				for i := range n {
+					evs = append(evs, message(b, id, at.Add(time.Duration(i+1)*time.Second), "c"))
+				}
+				applyBatches(b, v, db, evs, 1000)
+				at = at.Add(time.Duration(n+1) * time.Second)
+				grown = 0
+			}
+			prepare()
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				if grown >= max(n/2, batch) {
+					prepare()
+				}
+				evs := make([]domain.Event, batch)
+				for i := range evs {
+					at = at.Add(time.Second)
+					evs[i] = message(b, id, at, "c")
+				}
+				grown += batch
+				b.StartTimer()
+				applyBatches(b, v, db, evs, batch)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/msg")
+		})
+	}
+}
