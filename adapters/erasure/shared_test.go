@@ -40,7 +40,16 @@ func TestEraseInteractionThatCarriedTwoCustomers(t *testing.T) {
 	}
 	appendAll(t, l.store, envelope(t, "customer.erased", erased.customer, at.Add(2*time.Hour), map[string]any{}))
 
-	reports := make(chan erasure.Report, 1)
+	_, stop := l.eraseOnce(t)
+	checkFiles(t, l.dir, []person{erased}, other)
+	stop()
+}
+
+// eraseOnce runs an Eraser until it reports one erasure and returns the report and a
+// stop function that ends the Eraser and checks that it ended cleanly.
+func (l *ledgerUnderTest) eraseOnce(t *testing.T) (erasure.Report, func()) {
+	t.Helper()
+	reports := make(chan erasure.Report, 4)
 	e, err := erasure.New(erasure.Config{Store: l.store, Views: l.eraserViews(), Maintenance: &sync.Mutex{},
 		Logger: slog.New(slog.DiscardHandler), OnErased: func(r erasure.Report) { reports <- r }})
 	if err != nil {
@@ -49,16 +58,22 @@ func TestEraseInteractionThatCarriedTwoCustomers(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	runErr := make(chan error, 1)
 	go func() { runErr <- e.Run(ctx) }()
+	stop := func() {
+		t.Helper()
+		cancel()
+		if err := <-runErr; err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	}
 	select {
-	case <-reports:
+	case rep := <-reports:
+		return rep, stop
 	case err := <-runErr:
+		cancel()
 		t.Fatalf("Run returned before the erasure: %v", err)
 	case <-time.After(60 * time.Second):
+		stop()
 		t.Fatal("no erasure within 60s")
 	}
-	checkFiles(t, l.dir, []person{erased}, other)
-	cancel()
-	if err := <-runErr; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
+	return erasure.Report{}, stop
 }
