@@ -215,31 +215,12 @@ func TestEraseRemovesTheCustomerEverywhere(t *testing.T) {
 	}
 	eraseSeq := appendAll(t, l.store, envelope(t, "customer.erased", erased.customer, at.Add(4*time.Hour), map[string]any{}))
 
-	reports := make(chan erasure.Report, 4)
-	e, err := erasure.New(erasure.Config{Store: l.store, Views: l.eraserViews(), Maintenance: &sync.Mutex{},
-		Logger: slog.New(slog.DiscardHandler), OnErased: func(r erasure.Report) { reports <- r }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	runErr := make(chan error, 1)
-	go func() { runErr <- e.Run(ctx) }()
-	var rep erasure.Report
-	select {
-	case rep = <-reports:
-	case err := <-runErr:
-		t.Fatalf("Run returned before the erasure: %v", err)
-	case <-time.After(60 * time.Second):
-		t.Fatal("no erasure within 60s")
-	}
+	rep, stop := l.eraseOnce(t)
 	// Right away, before any later batch could reuse (overwrite) the views' free pages.
 	checkFiles(t, l.dir, []person{erased, alias}, other)
 	// Appended after the erasure: must stay, and be projected after the swaps.
 	lateSeq := appendAll(t, l.store, other.events(t, at.Add(5*time.Hour))[:1]...)
-	cancel()
-	if err := <-runErr; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
+	stop()
 	if rep.Seq != eraseSeq || rep.Customers != 2 {
 		t.Errorf("report: got seq %d customers %d, want seq %d customers 2", rep.Seq, rep.Customers, eraseSeq)
 	}

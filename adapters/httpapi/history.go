@@ -24,13 +24,18 @@ func (s *Server) listInteractions(w http.ResponseWriter, r *http.Request, rd dom
 }
 
 func (s *Server) getInteraction(w http.ResponseWriter, r *http.Request, rd domain.Reader) {
-	d, err := s.cfg.History.Get(rd, r.PathValue("id"))
+	ep, err := history.ParseEventsPage(r.URL.Query())
+	if err != nil {
+		s.queryError(w, r, err)
+		return
+	}
+	d, err := s.cfg.History.GetPage(rd, r.PathValue("id"), ep)
 	if errors.Is(err, history.ErrNotFound) {
 		jsonhttp.Error(w, http.StatusNotFound, "interaction "+r.PathValue("id")+" not found", nil)
 		return
 	}
 	if err != nil {
-		s.internal(w, r, err)
+		s.queryError(w, r, err)
 		return
 	}
 	jsonhttp.Write(w, http.StatusOK, d)

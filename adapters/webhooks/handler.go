@@ -125,6 +125,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, name string) int
 	}
 	now := h.Now()
 	if err := p.Verify(r, body, now); err != nil {
+		if errors.Is(err, ErrUnavailable) {
+			writeError(w, http.StatusServiceUnavailable, err.Error())
+			return 0
+		}
 		if !errors.Is(err, ErrUnauthorized) {
 			h.log.Error("webhooks: Verify returned an error that does not wrap ErrUnauthorized", "provider", name, "err", err)
 		}

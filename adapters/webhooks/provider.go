@@ -23,6 +23,11 @@ var ErrUnauthorized = errors.New("webhook signature rejected")
 // The handler answers 400 naming what is wrong and appends nothing.
 var ErrBadPayload = errors.New("webhook payload rejected")
 
+// ErrUnavailable is wrapped by a provider's Verify when it cannot judge the request now
+// (Mailgun's replay guard is full of fresh tokens). The handler answers 503 and appends
+// nothing; the provider retries.
+var ErrUnavailable = errors.New("webhook receiver unavailable")
+
 // MaxSignatureAge is how old a signed timestamp may be (CONTRACT.md §4: over 24 h is stale).
 const MaxSignatureAge = 24 * time.Hour
 

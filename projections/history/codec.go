@@ -22,7 +22,15 @@ import (
 //
 // TestDetailCodecCoversInteraction fails when domain.Interaction (or a struct inside it)
 // gains a field this codec does not know, so that no field is silently dropped.
-const detailV1 = 1
+//
+// Version 2 appends the customers the interaction ever carried (item 9 of issue 11:
+// erasing one of them must find it). The writer stores in Events only a stub of the
+// earliest event (id and time: what the fold reads of them), the events themselves
+// being entries of their own (events.go); the codec writes whatever Events it is given.
+const (
+	detailV1 = 1
+	detailV2 = 2
+)
 
 func appendTime(b []byte, t time.Time) []byte {
 	b = binary.AppendVarint(b, t.Unix())
@@ -72,9 +80,9 @@ func appendJSON(b []byte, n int, v any) ([]byte, error) {
 	return appendBytes(b, js), nil
 }
 
-// encodeDetail appends the stored form of in to b.
-func encodeDetail(b []byte, in *domain.Interaction) ([]byte, error) {
-	b = append(b, detailV1)
+// encodeDetail appends the stored form of in, and of the customers it carried, to b.
+func encodeDetail(b []byte, in *domain.Interaction, customers []string) ([]byte, error) {
+	b = append(b, detailV2)
 	b = appendStr(b, in.ID)
 	b = appendStr(b, in.CustomerID)
 	b = appendTime(b, in.StartAt)
@@ -125,7 +133,7 @@ func encodeDetail(b []byte, in *domain.Interaction) ([]byte, error) {
 	for _, s := range [...]domain.Stamp{st.Started, st.Current, st.Ended, st.Customer, st.SRData, st.Qualified} {
 		b = appendStamp(b, s)
 	}
-	return b, nil
+	return appendStrs(b, customers), nil
 }
 
 func (d *decoder) varint() int64 {
@@ -244,13 +252,14 @@ func (d *decoder) eventType() string {
 	return string(s)
 }
 
-// decodeDetail reads a stored interaction (the value after its 8-byte start prefix).
-func decodeDetail(val []byte, in *domain.Interaction) error {
+// decodeDetail reads a stored interaction (the value after its 8-byte start prefix) and
+// the customers it carried (nil in the forms before version 2, which did not keep them).
+func decodeDetail(val []byte, in *domain.Interaction) ([]string, error) {
 	if len(val) > 0 && val[0] == '{' {
-		return json.Unmarshal(val, in) // the former JSON form
+		return nil, json.Unmarshal(val, in) // the former JSON form
 	}
-	if len(val) == 0 || val[0] != detailV1 {
-		return errCorrupt
+	if len(val) == 0 || (val[0] != detailV1 && val[0] != detailV2) {
+		return nil, errCorrupt
 	}
 	d := decoder{b: val[1:]}
 	in.ID = d.str()
@@ -286,12 +295,12 @@ func decodeDetail(val []byte, in *domain.Interaction) error {
 	in.Qualifications = d.strs()
 	if js := d.raw(); len(js) > 0 && d.err == nil {
 		if err := json.Unmarshal(js, &in.Surveys); err != nil {
-			return fmt.Errorf("surveys: %w", err)
+			return nil, fmt.Errorf("surveys: %w", err)
 		}
 	}
 	if js := d.raw(); len(js) > 0 && d.err == nil {
 		if err := json.Unmarshal(js, &in.Invoices); err != nil {
-			return fmt.Errorf("invoices: %w", err)
+			return nil, fmt.Errorf("invoices: %w", err)
 		}
 	}
 	in.MessageCount = int(d.varint())
@@ -312,8 +321,12 @@ func decodeDetail(val []byte, in *domain.Interaction) error {
 	for _, s := range [...]*domain.Stamp{&st.Started, &st.Current, &st.Ended, &st.Customer, &st.SRData, &st.Qualified} {
 		*s = d.stamp()
 	}
-	if d.err == nil && len(d.b) != 0 {
-		return errCorrupt
+	var customers []string
+	if val[0] == detailV2 {
+		customers = d.strs()
 	}
-	return d.err
+	if d.err == nil && len(d.b) != 0 {
+		return nil, errCorrupt
+	}
+	return customers, d.err
 }

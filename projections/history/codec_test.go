@@ -80,15 +80,15 @@ func TestDetailCodecRoundTrip(t *testing.T) {
 		if err := json.Unmarshal(js, &viaJSON); err != nil {
 			t.Fatal(err)
 		}
-		enc, err := encodeDetail(nil, &in)
+		enc, err := encodeDetail(nil, &in, []string{in.CustomerID})
 		if err != nil {
 			t.Fatal(err)
 		}
 		var got domain.Interaction
-		if err := decodeDetail(enc, &got); err != nil {
-			t.Fatalf("decode %s: %v", in.ID, err)
+		if cs, err := decodeDetail(enc, &got); err != nil || !slices.Equal(cs, []string{in.CustomerID}) {
+			t.Fatalf("decode %s: customers %v, %v", in.ID, cs, err)
 		}
-		enc2, _ := encodeDetail(nil, &got)
+		enc2, _ := encodeDetail(nil, &got, []string{in.CustomerID})
 		if !slices.Equal(enc, enc2) {
 			t.Fatalf("encoding of %s is not stable", in.ID)
 		}
@@ -110,13 +110,13 @@ func TestDetailCodecRoundTrip(t *testing.T) {
 		}
 		// The former JSON form is still read.
 		var legacy domain.Interaction
-		if err := decodeDetail(js, &legacy); err != nil || !reflect.DeepEqual(legacy, viaJSON) {
+		if _, err := decodeDetail(js, &legacy); err != nil || !reflect.DeepEqual(legacy, viaJSON) {
 			t.Fatalf("legacy JSON of %s: %v", in.ID, err)
 		}
 		// Truncations are errors, never panics.
 		for n := range len(enc) {
 			var x domain.Interaction
-			if decodeDetail(enc[:n], &x) == nil {
+			if _, err := decodeDetail(enc[:n], &x); err == nil {
 				t.Fatalf("%s truncated to %d bytes decoded without error", in.ID, n)
 			}
 		}

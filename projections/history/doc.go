@@ -14,8 +14,11 @@
 //	         The list columns plus Agents and Queues (what CanSee needs). It is the time
 //	         index itself: the default list (today, start_at desc) is one cursor walked
 //	         backwards from `to`, reading rows in place, stopping at a full page.
-//	details  id -> start(8) | binary domain.Interaction (codec.go; the former JSON form is
-//	         still read). The fold's state for Apply and the detail for Get (one Get).
+//	details  id -> start(8) | binary domain.Interaction and the customers it carried
+//	         (codec.go; the former forms are still read). The fold's state for Apply and
+//	         the detail for Get (one Get). Its events are a stub: they are entries of
+//	         their own (events, eventids: events.go), so its size, and the cost of an
+//	         event, do not grow with a long dialogue.
 //	         The start prefix maps an id to its row key. Binary rather than JSON:
 //	         encoding/json was about 16% of Apply and its decode the main cost of
 //	         applying a later event of a stored interaction; the codec is several times
@@ -29,7 +32,8 @@
 //	              last 6+ digits are a key prefix (a suffix search is a Seek)
 //	           e  the lower-case email
 //	           v  voice_campaign; t template
-//	           u  customer_id as stored (customer.erased finds the customer's interactions)
+//	           u  every customer_id the interaction carried, as stored (customer.erased
+//	              finds every interaction that carried the customer)
 //	         Low-cardinality columns (flow, status, direction, routings) have no lists: a
 //	         list of 1/2 to 1/8 of everything is never a better driver than the time index.
 //	sorts    col | esc(value) | 0x00 0x01 | start(8) | id -> empty: sort indexes, for
@@ -87,5 +91,10 @@
 //     filters) reads up to every entry of the range before it knows the page is short.
 //   - Retention removes whole interactions by start_at (Sweep), in bounded transactions.
 //   - customer.erased removes the customer's interactions and those of every customer
-//     merged into it, and the merge records naming them.
+//     merged into it, and the merge records naming them. An interaction that also
+//     carried another customer keeps that customer's events, folded again: what a
+//     rebuild from the erased stream gives.
+//   - A file written before events had entries of their own is migrated by Init; its
+//     interactions know only their last customer (the former form kept no other): a
+//     replay gives them every customer they carried.
 package history

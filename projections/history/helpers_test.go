@@ -105,7 +105,7 @@ func dump(t testing.TB, db *projections.DB) []string {
 	t.Helper()
 	var out []string
 	err := db.View(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bRows, bDetails, bIndex, bCounts, bMerges, bMerged, bSorts} {
+		for _, b := range [][]byte{bRows, bDetails, bIndex, bCounts, bMerges, bMerged, bSorts, bEvents, bEventIDs} {
 			err := tx.Bucket(b).ForEach(func(k, v []byte) error {
 				out = append(out, fmt.Sprintf("%s %q=%q", b, k, v))
 				return nil
@@ -128,7 +128,7 @@ func indexKeysContaining(t testing.TB, db *projections.DB, s string) []string {
 	t.Helper()
 	var out []string
 	db.View(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bIndex, bCounts, bMerges, bMerged, bDetails} {
+		for _, b := range [][]byte{bIndex, bCounts, bMerges, bMerged, bDetails, bEvents, bEventIDs} {
 			tx.Bucket(b).ForEach(func(k, v []byte) error {
 				if bytes.Contains(k, []byte(s)) || bytes.Contains(v, []byte(s)) {
 					out = append(out, fmt.Sprintf("%s %q", b, k))

@@ -44,24 +44,35 @@ type Page struct {
 // Detail is one interaction opened: every column plus its detail.
 type Detail struct {
 	Item
-	Participants   []domain.Participant `json:"participants"`
-	Events         []domain.EventRecord `json:"events"` // oldest first
-	SRData         json.RawMessage      `json:"sr_data"`
-	CRMRecord      string               `json:"crm_record"`
-	Case           string               `json:"case"`
-	Qualifications []string             `json:"qualifications"`
-	SurveyAnswers  []domain.Survey      `json:"survey_answers"`
-	Invoices       []domain.Invoice     `json:"invoices"`
-	Agents         []string             `json:"agents"`
-	Queues         []string             `json:"queues"`
-	MessageCount   int                  `json:"message_count"`
-	OpenedAt       *time.Time           `json:"opened_at"`
-	OpenCount      int                  `json:"open_count"`
+	Participants []domain.Participant `json:"participants"`
+	Events       []domain.EventRecord `json:"events"` // oldest first: one page (EventsPage)
+	// EventsNextCursor asks for the next page of Events (events_cursor); "" on the last.
+	EventsNextCursor string           `json:"events_next_cursor"`
+	SRData           json.RawMessage  `json:"sr_data"`
+	CRMRecord        string           `json:"crm_record"`
+	Case             string           `json:"case"`
+	Qualifications   []string         `json:"qualifications"`
+	SurveyAnswers    []domain.Survey  `json:"survey_answers"`
+	Invoices         []domain.Invoice `json:"invoices"`
+	Agents           []string         `json:"agents"`
+	Queues           []string         `json:"queues"`
+	MessageCount     int              `json:"message_count"`
+	OpenedAt         *time.Time       `json:"opened_at"`
+	OpenCount        int              `json:"open_count"`
 }
 
-// Get returns the interaction's detail, or ErrNotFound when it does not exist or r may
-// not see it.
+// Get returns the interaction's detail with the first page of its events, or ErrNotFound
+// when it does not exist or r may not see it.
 func (v *View) Get(r domain.Reader, id string) (Detail, error) {
+	return v.GetPage(r, id, EventsPage{})
+}
+
+// GetPage is Get with the page of events ep: a dialogue may hold thousands. A bad cursor
+// is a *QueryError.
+func (v *View) GetPage(r domain.Reader, id string, ep EventsPage) (Detail, error) {
+	if _, err := ep.position(); err != nil {
+		return Detail{}, err
+	}
 	var d Detail
 	err := v.db.View(func(tx *bolt.Tx) error {
 		in, ok, err := loadDetail(tx.Bucket(bDetails), id)
@@ -73,10 +84,13 @@ func (v *View) Get(r domain.Reader, id string) (Detail, error) {
 		}
 		row := rowOf(&in, v.phones.Phone)
 		d = Detail{Item: row.item(resolve(tx.Bucket(bMerges), row.customer)),
-			Participants: nonNil(in.Participants), Events: nonNil(in.Events), SRData: in.SRData,
+			Participants: nonNil(in.Participants), SRData: in.SRData,
 			CRMRecord: in.CRMRecord, Case: in.Case, Qualifications: nonNil(in.Qualifications),
 			SurveyAnswers: nonNil(in.Surveys), Invoices: nonNil(in.Invoices), Agents: nonNil(in.Agents),
 			Queues: nonNil(in.Queues), MessageCount: in.MessageCount, OpenCount: in.OpenCount}
+		if d.Events, d.EventsNextCursor, err = readEvents(tx, id, ep); err != nil {
+			return err
+		}
 		if len(d.SRData) == 0 {
 			d.SRData = json.RawMessage("null")
 		}

@@ -87,6 +87,7 @@ type row struct {
 	crm       string
 	agents    []string
 	queues    []string
+	customers []string // every customer the interaction carried: not in the row's value
 }
 
 // rowOf derives the list row of an interaction; region reads national phone numbers.
@@ -178,6 +179,9 @@ func (r *row) indexKeys() [][]byte {
 	add(colCampaign, r.campaign)
 	add(colTemplate, r.template)
 	add(colCustomer, r.customer)
+	for _, c := range r.customers {
+		add(colCustomer, c)
+	}
 	slices.SortFunc(keys, bytes.Compare)
 	return slices.CompactFunc(keys, bytes.Equal)
 }

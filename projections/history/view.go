@@ -67,12 +67,19 @@ func (*View) Name() string { return Name }
 func (*View) Stream() string { return "LEDGER" }
 
 // Init implements projections.View.
-// A file written before the sort indexes existed gets them here, from its rows, once.
+// A file written before the sort indexes existed gets them here, from its rows, once;
+// one written before events had entries of their own has its events moved there, once.
 func (v *View) Init(tx *bolt.Tx) error {
 	backfill := tx.Bucket(bSorts) == nil && tx.Bucket(bRows) != nil
-	for _, b := range [][]byte{bRows, bDetails, bIndex, bCounts, bMerges, bMerged, bSorts} {
+	migrate := tx.Bucket(bEvents) == nil && tx.Bucket(bDetails) != nil
+	for _, b := range [][]byte{bRows, bDetails, bIndex, bCounts, bMerges, bMerged, bSorts, bEvents, bEventIDs} {
 		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 			return fmt.Errorf("create bucket %s: %w", b, err)
+		}
+	}
+	if migrate {
+		if err := migrateEvents(tx); err != nil {
+			return err
 		}
 	}
 	if !backfill {
@@ -135,26 +142,35 @@ type writer struct {
 	index   *bolt.Bucket
 	sorts   *bolt.Bucket
 	counts  *bolt.Bucket
+	events  *bolt.Bucket
+	evIDs   *bolt.Bucket
 	pending map[string]*pendingInteraction
 	order   []string
 	buf     []byte
 }
 
 type pendingInteraction struct {
-	in      domain.Interaction
-	old     *row           // nil for a new interaction: the stored row, as written
-	contact domain.Contact // the stored contact, from which old.phone and old.email came
-	changed bool
+	in        domain.Interaction // its Events: a stub of the earliest (see stub)
+	old       *row               // nil for a new interaction: the stored row, as written
+	contact   domain.Contact     // the stored contact, from which old.phone and old.email came
+	customers []string           // every customer it carried, sorted
+	events    []eventEntry       // the batch's new events
+	seen      map[string]bool    // their ids
+	changed   bool
 }
 
 func (v *View) newWriter(tx *bolt.Tx) *writer {
 	w := &writer{v: v, tx: tx, rows: tx.Bucket(bRows), details: tx.Bucket(bDetails), index: tx.Bucket(bIndex),
-		sorts: tx.Bucket(bSorts), counts: tx.Bucket(bCounts), pending: map[string]*pendingInteraction{}}
+		sorts: tx.Bucket(bSorts), counts: tx.Bucket(bCounts), events: tx.Bucket(bEvents), evIDs: tx.Bucket(bEventIDs),
+		pending: map[string]*pendingInteraction{}}
 	// Rows are keyed by start_at: new ones go to the end, so full pages split less.
 	w.rows.FillPercent = 0.9
 	return w
 }
 
+// fold applies one event to its interaction. Its cost does not grow with the
+// interaction's events: a duplicate is found by key (the batch's ids, then eventids), and
+// the folded state keeps only a stub of them.
 func (w *writer) fold(ev domain.Event, id string) error {
 	p := w.pending[id]
 	if p == nil {
@@ -163,19 +179,43 @@ func (w *writer) fold(ev domain.Event, id string) error {
 		if err != nil {
 			return err
 		}
+		if old != nil {
+			p.customers = old.customers
+		}
 		p.old, p.contact = old, p.in.Contact
 		w.pending[id] = p
 		w.order = append(w.order, id)
 	}
-	if p.in.Apply(ev) {
-		p.changed = true
+	if p.seen[ev.ID] || w.evIDs.Get(eventIDKey(id, ev.ID)) != nil {
+		return nil
 	}
+	if !p.in.Apply(ev) {
+		return nil
+	}
+	if p.seen == nil {
+		p.seen = map[string]bool{}
+	}
+	p.seen[ev.ID] = true
+	p.events = append(p.events, eventEntry{customer: ev.CustomerID, rec: domain.EventRecord{ID: ev.ID,
+		Type: ev.Type.String(), OccurredAt: ev.OccurredAt, Source: ev.Source, Data: ev.Data}})
+	p.in.Events = stub(p.in.Events)
+	p.customers = addSorted(p.customers, ev.CustomerID)
+	p.changed = true
 	return nil
 }
 
+func addSorted(s []string, v string) []string {
+	k, found := slices.BinarySearch(s, v)
+	if found {
+		return s
+	}
+	return slices.Insert(slices.Clip(s), k, v)
+}
+
 // load reads the stored interaction id into in (unless nil) and returns its stored row
-// (nil, and in untouched, when there is none). The stored row is what the index entries were made
-// from: no need to derive it again (a phone number parse).
+// (nil, and in untouched, when there is none), with the customers it carried. The stored
+// row is what the index entries were made from: no need to derive it again (a phone
+// number parse).
 func (w *writer) load(id string, in *domain.Interaction) (*row, error) {
 	val := w.details.Get([]byte(id))
 	if val == nil {
@@ -184,10 +224,15 @@ func (w *writer) load(id string, in *domain.Interaction) (*row, error) {
 	if len(val) < 8 {
 		return nil, fmt.Errorf("interaction %s: %w", id, errCorrupt)
 	}
-	if in != nil {
-		if err := decodeDetail(val[8:], in); err != nil {
-			return nil, fmt.Errorf("decode interaction %s: %w", id, err)
-		}
+	if in == nil {
+		in = new(domain.Interaction)
+	}
+	customers, err := decodeDetail(val[8:], in)
+	if err != nil {
+		return nil, fmt.Errorf("decode interaction %s: %w", id, err)
+	}
+	if customers == nil && in.CustomerID != "" {
+		customers = []string{in.CustomerID} // a detail written before they were kept
 	}
 	return rowOfDetail(w.rows, val, id)
 }
@@ -204,6 +249,7 @@ func rowOfDetail(rows *bolt.Bucket, val []byte, id string) (*row, error) {
 	if err != nil {
 		return nil, fmt.Errorf("interaction %s: %w", id, err)
 	}
+	r.customers = customers
 	return &r, nil
 }
 
@@ -216,7 +262,7 @@ func loadDetail(b *bolt.Bucket, id string) (domain.Interaction, bool, error) {
 	if len(val) < 8 {
 		return in, false, fmt.Errorf("interaction %s: %w", id, errCorrupt)
 	}
-	if err := decodeDetail(val[8:], &in); err != nil {
+	if _, err := decodeDetail(val[8:], &in); err != nil {
 		return in, false, fmt.Errorf("decode interaction %s: %w", id, err)
 	}
 	return in, true, nil
@@ -231,7 +277,7 @@ func (w *writer) flush() error {
 		return nil
 	}
 	var rowDel, idxDel, sortDel [][]byte
-	var rowPut, detPut, idxPut, sortPut []kv
+	var rowPut, detPut, idxPut, sortPut, evPut, evIDPut []kv
 	delta := map[string]int64{}
 	for _, id := range w.order {
 		p := w.pending[id]
@@ -255,10 +301,15 @@ func (w *writer) flush() error {
 		start := len(w.buf)
 		w.buf = binary.BigEndian.AppendUint64(w.buf, uint64(nr.start)^(1<<63))
 		var err error
-		if w.buf, err = encodeDetail(w.buf, &p.in); err != nil {
+		if w.buf, err = encodeDetail(w.buf, &p.in, p.customers); err != nil {
 			return fmt.Errorf("encode interaction %s: %w", id, err)
 		}
 		detPut = append(detPut, kv{[]byte(id), w.buf[start:len(w.buf):len(w.buf)]})
+		for i := range p.events {
+			e := &p.events[i]
+			evPut = append(evPut, kv{eventKey(id, e.rec.OccurredAt, e.rec.ID), e.encode()})
+			evIDPut = append(evIDPut, kv{k: eventIDKey(id, e.rec.ID)})
+		}
 		diffKeys(oldKeys, nr.indexKeys(), func(k []byte) {
 			idxDel = append(idxDel, k)
 			countKey(delta, k, -1)
@@ -284,7 +335,7 @@ func (w *writer) flush() error {
 	for _, s := range []struct {
 		b   *bolt.Bucket
 		kvs []kv
-	}{{w.rows, rowPut}, {w.details, detPut}, {w.index, idxPut}, {w.sorts, sortPut}} {
+	}{{w.rows, rowPut}, {w.details, detPut}, {w.index, idxPut}, {w.sorts, sortPut}, {w.events, evPut}, {w.evIDs, evIDPut}} {
 		if err := putSorted(s.b, s.kvs); err != nil {
 			return err
 		}
@@ -295,13 +346,14 @@ func (w *writer) flush() error {
 // rowOf derives the new row of a pending interaction, reusing the old row's canonical
 // phone and email when the contact did not change (parsing a phone number is costly).
 func (w *writer) rowOf(p *pendingInteraction) row {
-	if p.old == nil {
-		return rowOf(&p.in, w.v.phones.Phone)
+	var r row
+	if p.old == nil || p.in.Contact != p.contact {
+		r = rowOf(&p.in, w.v.phones.Phone)
+	} else {
+		r = rowWithCanon(&p.in, p.old.phone, p.old.email)
 	}
-	if p.in.Contact != p.contact {
-		return rowOf(&p.in, w.v.phones.Phone)
-	}
-	return rowWithCanon(&p.in, p.old.phone, p.old.email)
+	r.customers = p.customers
+	return r
 }
 
 // diffKeys calls del for each key of old not in new and put for each key of new not in
@@ -407,26 +459,56 @@ func pairKey(a, b string) []byte {
 	return append(k, b...)
 }
 
-// erase removes every interaction of the customer and of the customers merged into it,
-// with their index entries and merge records.
+// erase removes the customer's data and that of the customers merged into it: every
+// interaction that carried one of them (the customer index holds every customer an
+// interaction ever carried), and their merge records. An interaction that also carried
+// another customer loses the erased customers' events and is folded again from the
+// others' (what a rebuild from the erased stream gives); one that carried only them goes.
 func (w *writer) erase(customer string) error {
 	m, r := w.tx.Bucket(bMerges), w.tx.Bucket(bMerged)
-	for _, c := range mergedInto(r, customer) {
-		var tks [][]byte
+	erased := mergedInto(r, customer)
+	set := map[string]bool{}
+	for _, c := range erased {
+		set[c] = true
+	}
+	var ids []string
+	seen := map[string]bool{}
+	for _, c := range erased {
 		p := prefix(colCustomer, c)
 		cur := w.index.Cursor()
 		for k, _ := cur.Seek(p); k != nil && bytes.HasPrefix(k, p); k, _ = cur.Next() {
-			tks = append(tks, slices.Clone(k[len(p):]))
-		}
-		delta := map[string]int64{}
-		for _, tk := range tks {
-			if err := w.deleteInteraction(string(tk[8:]), delta); err != nil {
-				return err
+			if id := string(k[len(p)+8:]); !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
 			}
 		}
-		if err := w.addCounts(delta); err != nil {
+	}
+	delta := map[string]int64{}
+	for _, id := range ids {
+		old, err := w.load(id, nil)
+		if err != nil {
 			return err
 		}
+		if old == nil {
+			continue
+		}
+		if !slices.ContainsFunc(old.customers, func(c string) bool { return !set[c] }) {
+			if err := w.deleteInteraction(id, delta); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := w.refold(id, old, set); err != nil {
+			return err
+		}
+	}
+	if err := w.addCounts(delta); err != nil {
+		return err
+	}
+	if err := w.flush(); err != nil {
+		return err
+	}
+	for _, c := range erased {
 		if to := m.Get([]byte(c)); to != nil {
 			if err := r.Delete(pairKey(string(to), c)); err != nil {
 				return err
@@ -437,7 +519,7 @@ func (w *writer) erase(customer string) error {
 		}
 		pc := append([]byte(c), 0)
 		var froms [][]byte
-		cur = r.Cursor()
+		cur := r.Cursor()
 		for k, _ := cur.Seek(pc); k != nil && bytes.HasPrefix(k, pc); k, _ = cur.Next() {
 			froms = append(froms, slices.Clone(k))
 		}
@@ -453,10 +535,55 @@ func (w *writer) erase(customer string) error {
 	return nil
 }
 
-// deleteInteraction removes one interaction, its row and its posting entries.
+// refold drops the events of the erased customers from the interaction id (stored row
+// old) and folds it again from the other events; the next flush writes it.
+func (w *writer) refold(id string, old *row, erased map[string]bool) error {
+	p := &pendingInteraction{old: old, changed: true}
+	var gone, goneIDs [][]byte
+	pr := eventsPrefix(id)
+	c := w.events.Cursor()
+	for k, v := c.Seek(pr); k != nil && bytes.HasPrefix(k, pr); k, v = c.Next() {
+		e, err := decodeEvent(pr, k, v)
+		if err != nil {
+			return fmt.Errorf("interaction %s: event: %w", id, err)
+		}
+		if erased[e.customer] {
+			gone = append(gone, slices.Clone(k))
+			goneIDs = append(goneIDs, eventIDKey(id, e.rec.ID))
+			continue
+		}
+		ev, err := e.event()
+		if err != nil {
+			return fmt.Errorf("interaction %s: refold event %s: %w", id, e.rec.ID, err)
+		}
+		p.in.Apply(ev)
+		p.in.Events = stub(p.in.Events)
+		p.customers = addSorted(p.customers, e.customer)
+	}
+	if err := deleteSorted(w.events, gone); err != nil {
+		return err
+	}
+	if err := deleteSorted(w.evIDs, goneIDs); err != nil {
+		return err
+	}
+	// The stored contact is the erased one's, most likely: derive the row's afresh.
+	var stored domain.Interaction
+	if _, err := w.load(id, &stored); err != nil {
+		return err
+	}
+	p.contact = stored.Contact
+	w.pending[id] = p
+	w.order = append(w.order, id)
+	return nil
+}
+
+// deleteInteraction removes one interaction, its row, its events and its posting entries.
 func (w *writer) deleteInteraction(id string, delta map[string]int64) error {
 	r, err := w.load(id, nil)
 	if err != nil || r == nil {
+		return err
+	}
+	if err := deleteEvents(w.tx, id); err != nil {
 		return err
 	}
 	for _, k := range r.indexKeys() {

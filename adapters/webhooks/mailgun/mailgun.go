@@ -5,6 +5,8 @@
 // Requests are verified with the signature inside the body: signature.signature is the
 // hex HMAC-SHA256, keyed by the HTTP webhook signing key, of signature.timestamp followed
 // by signature.token. A timestamp over 24 h old (webhooks.MaxSignatureAge) is stale.
+// The body is not signed: a token seen within those 24 h is refused with another body
+// (replay.go).
 //
 // # Mapping
 //
@@ -54,6 +56,9 @@ type Config struct {
 	Source string
 	// MaxBody is the largest body accepted, in bytes. Default 1 MiB.
 	MaxBody int64
+	// ReplayTokens bounds the signature tokens remembered to refuse replays (replay.go).
+	// Default DefaultReplayTokens.
+	ReplayTokens int
 }
 
 func (c *Config) setDefaults() {
@@ -62,6 +67,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxBody == 0 {
 		c.MaxBody = 1 << 20
+	}
+	if c.ReplayTokens == 0 {
+		c.ReplayTokens = DefaultReplayTokens
 	}
 }
 
@@ -74,11 +82,17 @@ func (c Config) Validate() error {
 	if c.MaxBody < 0 {
 		errs = append(errs, errors.New("mailgun: MaxBody must not be negative"))
 	}
+	if c.ReplayTokens < 0 {
+		errs = append(errs, errors.New("mailgun: ReplayTokens must not be negative"))
+	}
 	return errors.Join(errs...)
 }
 
 // Provider is the Mailgun adapter.
-type Provider struct{ cfg Config }
+type Provider struct {
+	cfg    Config
+	replay *replayGuard
+}
 
 var _ webhooks.Provider = (*Provider)(nil)
 
@@ -88,7 +102,7 @@ func New(cfg Config) (*Provider, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Provider{cfg: cfg}, nil
+	return &Provider{cfg: cfg, replay: newReplayGuard(cfg.ReplayTokens)}, nil
 }
 
 // Name returns "mailgun".
@@ -167,7 +181,7 @@ func (p *Provider) Verify(_ *http.Request, body []byte, now time.Time) error {
 	if !hmac.Equal(got, Sign(p.cfg.SigningKey, ts, s.Token)) {
 		return fmt.Errorf("%w: signature.signature does not match", webhooks.ErrUnauthorized)
 	}
-	return nil
+	return p.replay.check(s.Token, signedOver(body), at, now)
 }
 
 // Sign returns HMAC-SHA256(signingKey, timestamp + token), the bytes whose hex form

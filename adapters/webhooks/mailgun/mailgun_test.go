@@ -177,9 +177,9 @@ func TestSignatureMatrix(t *testing.T) {
 }
 
 // TestTamperedEventData documents a property of Mailgun's scheme: the signature covers
-// only timestamp and token, not event-data, so a captured signature could carry other
-// event data within the 24 h window. The ledger cannot detect that; HTTPS is what
-// protects the body.
+// only timestamp and token, not event-data, so a signature never seen before is accepted
+// with whatever event data it carries. HTTPS is what protects the body; the replay guard
+// (TestReplayedSignatureRefused) stops a captured signature from carrying a second body.
 func TestTamperedEventData(t *testing.T) {
 	signed := resign(t, readFile(t, "delivered.json"), signingKey, now)
 	tampered := []byte(strings.Replace(string(signed), `"delivered"`, `"opened"`, 1))
@@ -234,4 +234,94 @@ func FuzzTranslate(f *testing.F) {
 		f.Fatal(err)
 	}
 	webhookstest.Fuzz(f, p, now, func() *http.Request { return httptest.NewRequest(http.MethodPost, path, nil) })
+}
+
+// TestReplayedSignatureRefused: a captured signature, valid for 24 h, is refused with any
+// other event data; the same webhook again (a retry) is still a 2xx.
+func TestReplayedSignatureRefused(t *testing.T) {
+	app, got := webhookstest.Capture()
+	h := newHandler(t, app)
+	signed := string(resign(t, readFile(t, "delivered.json"), signingKey, now.Add(-time.Minute)))
+	forged := []string{
+		strings.Replace(signed, `"delivered"`, `"opened"`, 1),
+		strings.Replace(signed, `"cust-42"`, `"cust-666"`, 1),
+	}
+	for i, f := range forged {
+		if f == signed {
+			t.Fatalf("forgery %d changed nothing: the test would prove nothing", i)
+		}
+	}
+	steps := []struct {
+		name string
+		body string
+		code int
+	}{
+		{"original", signed, http.StatusOK},
+		{"forged event", forged[0], http.StatusUnauthorized},
+		{"forged customer", forged[1], http.StatusUnauthorized},
+		{"retry of the original", signed, http.StatusOK},
+	}
+	for _, st := range steps {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, post([]byte(st.body)))
+		if w.Code != st.code {
+			t.Errorf("%s: code %d, want %d (body %s)", st.name, w.Code, st.code, w.Body)
+		}
+	}
+	if ev := *got; len(ev) != 2 || ev[0].ID != ev[1].ID || ev[0].Type.String() != "interaction.ended" {
+		t.Errorf("appended %+v, want the original twice (a duplicate)", ev)
+	}
+}
+
+// TestReplayGuardBounded: with room for two tokens, a third fresh one is refused with 503
+// (the two are not forgotten: their forgeries stay refused) until the first two are stale.
+func TestReplayGuardBounded(t *testing.T) {
+	p, err := mailgun.New(mailgun.Config{SigningKey: signingKey, ReplayTokens: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, got := webhookstest.Capture()
+	h := webhooks.NewHandler(app, nil, p)
+	clock := now
+	h.Now = func() time.Time { return clock }
+	mux := http.NewServeMux()
+	mux.Handle("POST /v1/webhooks/{provider}", h)
+	body := readFile(t, "delivered.json")
+	withToken := func(token string, ts time.Time, status string) []byte {
+		t.Helper()
+		b := strings.Replace(string(body), `"b2e0`, `"`+token, 1)
+		b = strings.Replace(b, `"delivered"`, `"`+status+`"`, 1)
+		if b == string(body) && token != "b2e0" {
+			t.Fatal("the token was not replaced: the test would prove nothing")
+		}
+		return resign(t, []byte(b), signingKey, ts)
+	}
+	send := func(b []byte) int {
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, post(b))
+		return w.Code
+	}
+	t0 := now.Add(-time.Hour)
+	steps := []struct {
+		name  string
+		clock time.Time
+		body  []byte
+		code  int
+	}{
+		{"first token", now, withToken("tok1", t0, "delivered"), http.StatusOK},
+		{"second token", now, withToken("tok2", t0.Add(time.Minute), "delivered"), http.StatusOK},
+		{"third token: full", now, withToken("tok3", t0.Add(2*time.Minute), "delivered"), http.StatusServiceUnavailable},
+		{"first token forged: still refused", now, withToken("tok1", t0, "opened"), http.StatusUnauthorized},
+		{"first token stale, third fits", t0.Add(webhooks.MaxSignatureAge + 30*time.Second), withToken("tok3", t0.Add(2*time.Minute), "delivered"), http.StatusOK},
+		{"second token forged: still remembered", t0.Add(webhooks.MaxSignatureAge + 30*time.Second), withToken("tok2", t0.Add(time.Minute), "opened"), http.StatusUnauthorized},
+	}
+	for _, st := range steps {
+		clock = st.clock
+		if code := send(st.body); code != st.code {
+			t.Errorf("%s: code %d, want %d", st.name, code, st.code)
+		}
+	}
+	if len(*got) != 3 {
+		t.Errorf("appended %d events, want 3", len(*got))
+	}
 }

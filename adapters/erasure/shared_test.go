@@ -1,0 +1,79 @@
+package erasure_test
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/interaction-ledger/ledger/adapters/erasure"
+)
+
+// TestEraseInteractionThatCarriedTwoCustomers (issue 11, item 9): a call started for the
+// erased customer and routed for another carried both. After the erasure no file holds
+// the erased customer's phone or email: the history found the call by every customer it
+// carried, not only by the last one.
+func TestEraseInteractionThatCarriedTwoCustomers(t *testing.T) {
+	l := openLedger(t)
+	l.runProjectors(t)
+	at := time.Now().Add(-48 * time.Hour).Truncate(time.Second)
+
+	erased := newPerson("tel:+14155550143", "+1 415 555 0143", "+14155550143", "Shared.Caller@example.com", "Shared Caller", "the-shared-note-text")
+	other := newPerson("tel:+12125550198", "+1 212 555 0198", "+12125550198", "Routed.Person@example.com", "Rita Routed", "the-routed-note-text")
+	call := uuid.NewString()
+	appendAll(t, l.store, other.events(t, at)...)
+	beforeSeq := appendAll(t, l.store,
+		envelope(t, "interaction.started", erased.customer, at.Add(time.Hour), map[string]any{"interaction_id": call, "flow": "voice",
+			"direction": "incoming", "routing": "direct", "agent_id": "agent-1",
+			"contact": map[string]any{"phone": erased.phone, "email": erased.email}}),
+		envelope(t, "interaction.routed", other.customer, at.Add(time.Hour+time.Minute), map[string]any{"interaction_id": call,
+			"routing": "direct", "agent_id": "agent-2"}))
+	for _, v := range l.views {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := v.db.WaitCheckpoint(ctx, beforeSeq); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+	}
+	appendAll(t, l.store, envelope(t, "customer.erased", erased.customer, at.Add(2*time.Hour), map[string]any{}))
+
+	_, stop := l.eraseOnce(t)
+	checkFiles(t, l.dir, []person{erased}, other)
+	stop()
+}
+
+// eraseOnce runs an Eraser until it reports one erasure and returns the report and a
+// stop function that ends the Eraser and checks that it ended cleanly.
+func (l *ledgerUnderTest) eraseOnce(t *testing.T) (erasure.Report, func()) {
+	t.Helper()
+	reports := make(chan erasure.Report, 4)
+	e, err := erasure.New(erasure.Config{Store: l.store, Views: l.eraserViews(), Maintenance: &sync.Mutex{},
+		Logger: slog.New(slog.DiscardHandler), OnErased: func(r erasure.Report) { reports <- r }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	runErr := make(chan error, 1)
+	go func() { runErr <- e.Run(ctx) }()
+	stop := func() {
+		t.Helper()
+		cancel()
+		if err := <-runErr; err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	}
+	select {
+	case rep := <-reports:
+		return rep, stop
+	case err := <-runErr:
+		cancel()
+		t.Fatalf("Run returned before the erasure: %v", err)
+	case <-time.After(60 * time.Second):
+		stop()
+		t.Fatal("no erasure within 60s")
+	}
+	return erasure.Report{}, stop
+}
