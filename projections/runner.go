@@ -449,15 +449,18 @@ func (r *Runner) rebuildInto(ctx context.Context, dec *DecodeCache, progress fun
 
 // catchUp applies what the stream holds after db's checkpoint to db, through a view of
 // its own on that file. Used under the gate just before a swap, so that the new file
-// holds everything the live one does.
-func (r *Runner) catchUp(ctx context.Context, db *DB) error {
+// holds everything the live one does. first: as for rebuildInto.
+func (r *Runner) catchUp(ctx context.Context, db *DB, first bool) error {
 	cp, err := db.Checkpoint()
 	if err != nil {
 		return err
 	}
 	var dead atomic.Int64
-	proj, err := NewProjector(ProjectorConfig{View: r.cfg.New(db), DB: db, DeadLetters: discardDead{&dead},
-		Logger: r.cfg.Logger, Now: r.cfg.Now})
+	pcfg := ProjectorConfig{View: r.cfg.New(db), DB: db, DeadLetters: discardDead{&dead}, Logger: r.cfg.Logger, Now: r.cfg.Now}
+	if first {
+		pcfg.DeadLetters, pcfg.Observer = r.cfg.Log, r.cfg.Observer
+	}
+	proj, err := NewProjector(pcfg)
 	if err != nil {
 		return err
 	}
@@ -526,14 +529,14 @@ func (r *Runner) rebuildOnline(ctx context.Context, progress func(done, total ui
 	if err != nil {
 		return err
 	}
-	return r.catchUpAndSwap(ctx, db, "rebuilt")
+	return r.catchUpAndSwap(ctx, db, "rebuilt", first)
 }
 
 // catchUpAndSwap brings db up to the stream under the gate, syncs it and swaps it in.
-func (r *Runner) catchUpAndSwap(ctx context.Context, db *DB, what string) error {
+func (r *Runner) catchUpAndSwap(ctx context.Context, db *DB, what string, first bool) error {
 	r.gate.Lock()
 	defer r.gate.Unlock()
-	if err := r.catchUp(ctx, db); err != nil {
+	if err := r.catchUp(ctx, db, first); err != nil {
 		db.Close()
 		os.Remove(db.Path())
 		return fmt.Errorf("catch up %s %s: %w", what, r.name, err)
@@ -581,5 +584,5 @@ func (r *Runner) Compact(ctx context.Context) error {
 		os.Remove(path)
 		return fmt.Errorf("open compacted %s: %w", r.name, err)
 	}
-	return r.catchUpAndSwap(ctx, db, "compacted")
+	return r.catchUpAndSwap(ctx, db, "compacted", false)
 }

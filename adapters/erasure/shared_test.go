@@ -33,7 +33,7 @@ func TestEraseInteractionThatCarriedTwoCustomers(t *testing.T) {
 			"routing": "direct", "agent_id": "agent-2"}))
 	for _, v := range l.views {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := v.db.WaitCheckpoint(ctx, beforeSeq); err != nil {
+		if err := v.WaitCheckpoint(ctx, beforeSeq); err != nil {
 			t.Fatal(err)
 		}
 		cancel()

@@ -126,7 +126,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, name string) int
 	now := h.Now()
 	if err := p.Verify(r, body, now); err != nil {
 		if errors.Is(err, ErrUnavailable) {
-			writeError(w, http.StatusServiceUnavailable, err.Error())
+			w.Header().Set("Retry-After", "60")
+			jsonhttp.Error(w, http.StatusServiceUnavailable, err.Error(), nil)
 			return 0
 		}
 		if !errors.Is(err, ErrUnauthorized) {

@@ -234,7 +234,12 @@ func (w *writer) load(id string, in *domain.Interaction) (*row, error) {
 	if customers == nil && in.CustomerID != "" {
 		customers = []string{in.CustomerID} // a detail written before they were kept
 	}
-	return rowOfDetail(w.rows, val, id)
+	r, err := rowOfDetail(w.rows, val, id)
+	if err != nil {
+		return nil, err
+	}
+	r.customers = customers
+	return r, nil
 }
 
 // rowOfDetail returns the row of interaction id whose stored detail is val (at least 8
@@ -249,7 +254,6 @@ func rowOfDetail(rows *bolt.Bucket, val []byte, id string) (*row, error) {
 	if err != nil {
 		return nil, fmt.Errorf("interaction %s: %w", id, err)
 	}
-	r.customers = customers
 	return &r, nil
 }
 
