@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/interaction-ledger/ledger/adapters/auth"
 	"github.com/interaction-ledger/ledger/adapters/ingest"
 	"github.com/interaction-ledger/ledger/adapters/metrics"
@@ -26,7 +28,13 @@ import (
 const DefaultMaxBody = 16 << 20
 
 // MaxEventsPerRequest bounds how many envelopes one request may carry.
-const MaxEventsPerRequest = 10000
+const MaxEventsPerRequest = ingest.MaxEventsPerBody
+
+// DefaultMaxConcurrentIngest bounds the ingest requests served at once. A request holds at
+// most one append chunk (1000 events or 1 MiB) plus one envelope being read, a few MiB at
+// worst once decoded, whatever its body's size: 16 of them stay within the 64 MiB over
+// the soft memory limit that the issue allows.
+const DefaultMaxConcurrentIngest = 16
 
 // Ops is what the ops endpoints need from the running ledger.
 type Ops interface {
@@ -49,6 +57,9 @@ type Config struct {
 	Ready      func() bool
 	Logger     *slog.Logger
 	MaxBody    int64            // default DefaultMaxBody
+	// MaxConcurrentIngest bounds the POST /v1/events served at once; beyond it they are
+	// answered 503 with Retry-After (default DefaultMaxConcurrentIngest).
+	MaxConcurrentIngest int
 	Now        func() time.Time // default time.Now
 	// CommandWait bounds how long a task command waits for its event to be visible in
 	// the card before answering anyway (default 5 s).
@@ -57,8 +68,9 @@ type Config struct {
 
 // Server serves the API.
 type Server struct {
-	cfg Config
-	mux *http.ServeMux
+	cfg         Config
+	mux         *http.ServeMux
+	ingestSlots *semaphore.Weighted // one per POST /v1/events in progress
 }
 
 // New returns a server for cfg.
@@ -78,7 +90,10 @@ func New(cfg Config) *Server {
 	if cfg.Ready == nil {
 		cfg.Ready = func() bool { return true }
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux()}
+	if cfg.MaxConcurrentIngest <= 0 {
+		cfg.MaxConcurrentIngest = DefaultMaxConcurrentIngest
+	}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), ingestSlots: semaphore.NewWeighted(int64(cfg.MaxConcurrentIngest))}
 	s.routes()
 	return s
 }
