@@ -56,11 +56,11 @@ type Config struct {
 	Metrics    *metrics.Metrics
 	Ready      func() bool
 	Logger     *slog.Logger
-	MaxBody    int64            // default DefaultMaxBody
+	MaxBody    int64 // default DefaultMaxBody
 	// MaxConcurrentIngest bounds the POST /v1/events served at once; beyond it they are
 	// answered 503 with Retry-After (default DefaultMaxConcurrentIngest).
 	MaxConcurrentIngest int
-	Now        func() time.Time // default time.Now
+	Now                 func() time.Time // default time.Now
 	// CommandWait bounds how long a task command waits for its event to be visible in
 	// the card before answering anyway (default 5 s).
 	CommandWait time.Duration
