@@ -20,21 +20,10 @@ import (
 	"github.com/interaction-ledger/ledger/eventstore/storetest"
 )
 
-// waitFor polls check until it returns nil or timeout passes (then fails with its last
-// error): nats-server's checkFor, instead of sleeps.
+// waitFor polls check until it returns nil or timeout passes.
 func waitFor(t testing.TB, timeout time.Duration, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %s: %v", timeout, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	storetest.WaitFor(t, timeout, check)
 }
 
 func testCtx(t testing.TB) context.Context {

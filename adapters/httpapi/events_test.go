@@ -123,22 +123,6 @@ func storedIDs(t testing.TB, store *eventstore.Store) map[string]int {
 	return n
 }
 
-// waitFor polls check until it returns nil, failing with its last error after timeout.
-func waitFor(t testing.TB, timeout time.Duration, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %s: %v", timeout, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // TestPostEventsStoreUnavailable (issue 11, item 6): with the stream gone, a batch is
 // answered 503 with Retry-After, each valid event "unknown" (never "rejected", which a
 // producer would not retry), the invalid one still rejected with its field; the same
@@ -170,7 +154,7 @@ func TestPostEventsStoreUnavailable(t *testing.T) {
 	}
 
 	nats.Start()
-	waitFor(t, 30*time.Second, func() error {
+	storetest.WaitFor(t, 30*time.Second, func() error {
 		a = postEvents(t, base, tok, "application/json", strings.NewReader(body))
 		if a.code == http.StatusServiceUnavailable {
 			return fmt.Errorf("still 503: %s", a.Error)
@@ -203,7 +187,7 @@ func TestPostEventsAppendsWhileReading(t *testing.T) {
 	if _, err := io.WriteString(pw, strings.TrimSuffix(first, "]")+","); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 20*time.Second, func() error {
+	storetest.WaitFor(t, 20*time.Second, func() error {
 		if last, err := store.LastSeq(context.Background(), eventstore.StreamEvents); err != nil || last != 1000 {
 			return fmt.Errorf("stream at %d (%v) while the body is open, want 1000", last, err)
 		}
