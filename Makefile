@@ -36,8 +36,9 @@ fuzz:
 	$(MAKE) fuzz-short FUZZTIME=$(or $(FUZZLONG),2m)
 
 # The benchmark suite at its default size (see README: Performance).
-bench: build
-	./$(BIN) bench
+bench:
+	$(GO) build -o bin/ledger-bench ./cmd/ledger-bench
+	./bin/ledger-bench
 
 # The Go benchmarks of the hot parts (decode, apply per batch, keys, query planning).
 bench-go:
@@ -50,5 +51,6 @@ fmt:
 	gofmt -w $$(git ls-files '*.go')
 
 lint: vet
+	@$(GO) mod tidy -diff || (echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...

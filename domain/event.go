@@ -111,7 +111,8 @@ func (t EventType) IsTask() bool { return strings.HasPrefix(t.s, "task.") }
 // MarshalText writes the type's contract name.
 func (t EventType) MarshalText() ([]byte, error) { return []byte(t.s), nil }
 
-// Event is one validated envelope: built only by DecodeIncoming, DecodeStored or NewEvent,
+// Event is one validated envelope: built only by DecodeIncoming, DecodeStored, NewEvent or
+// NewEventFromData,
 // so its fields hold what the contract allows. Data keeps the producer's own bytes (extra
 // fields included) and Payload their typed, validated reading.
 type Event struct {
@@ -168,7 +169,7 @@ func decode(raw []byte, now time.Time, stored bool) (Event, error) {
 	if w.ID != nil && *w.ID != "" {
 		id, err := uuid.Parse(*w.ID)
 		if err != nil {
-			return Event{}, invalid("id", "%q is not a UUID", clip(*w.ID))
+			return Event{}, invalid("id", "%q is not a UUID", Clip(*w.ID))
 		}
 		ev.ID = id.String()
 	} else if requireID {
@@ -185,9 +186,9 @@ func decode(raw []byte, now time.Time, stored bool) (Event, error) {
 	if w.OccurredAt == nil || *w.OccurredAt == "" {
 		return Event{}, invalid("occurred_at", "is required")
 	}
-	at, err := parseTime(*w.OccurredAt)
+	at, err := ParseTime(*w.OccurredAt)
 	if err != nil {
-		return Event{}, invalid("occurred_at", "%q is not an RFC 3339 time with offset", clip(*w.OccurredAt))
+		return Event{}, invalid("occurred_at", "%q is not an RFC 3339 time with offset", Clip(*w.OccurredAt))
 	}
 	ev.OccurredAt = at.UTC()
 	if err := CheckWindow(ev.OccurredAt, now); err != nil {
@@ -249,28 +250,6 @@ func CheckWindow(occurredAt, now time.Time) error {
 			Problem: fmt.Sprintf("%s is more than %s in the future", occurredAt.Format(time.RFC3339), FutureTolerance)}
 	}
 	return nil
-}
-
-// NewEvent builds an event from typed parts (task commands, webhook adapters), validating
-// it exactly as DecodeIncoming would at now. data is marshalled to JSON.
-func NewEvent(id string, t EventType, occurredAt time.Time, customerID, source string, data any, now time.Time) (Event, error) {
-	raw, err := json.Marshal(data)
-	if err != nil {
-		return Event{}, fmt.Errorf("marshal %s data: %w", t, err)
-	}
-	env := map[string]any{"type": t.s, "occurred_at": occurredAt.UTC().Format(time.RFC3339Nano),
-		"source": source, "data": json.RawMessage(raw)}
-	if id != "" {
-		env["id"] = id
-	}
-	if customerID != "" {
-		env["customer_id"] = customerID
-	}
-	b, err := json.Marshal(env)
-	if err != nil {
-		return Event{}, fmt.Errorf("marshal %s envelope: %w", t, err)
-	}
-	return DecodeIncoming(b, now)
 }
 
 // WithID returns the event with id set; callers assign one (a UUIDv7) when the producer
@@ -350,13 +329,6 @@ func jsonKind(goKind string) string {
 	}
 }
 
-func clip(s string) string {
-	if len(s) > 60 {
-		return s[:60] + "…"
-	}
-	return s
-}
-
 // checkID validates an identifier: present (when required), at most MaxIDBytes, valid
 // UTF-8 and free of control characters (the views use NUL as a key separator).
 func checkID(field, s string, required bool) error {
@@ -380,11 +352,12 @@ func checkID(field, s string, required bool) error {
 	return nil
 }
 
-// parseTime reads an RFC 3339 date-time with offset (section 5.6) strictly: time.Parse
+// ParseTime reads an RFC 3339 date-time with offset (section 5.6) strictly, as the
+// envelope's times are read: for commands that take a time from a person. time.Parse
 // alone also takes one-digit hours ("T9:14:03Z"), a comma before the fraction, and
 // offsets such as +24:00 or +01:60. The shape is checked by hand: this runs for every
 // event, and a regexp was a measurable share of decoding.
-func parseTime(s string) (time.Time, error) {
+func ParseTime(s string) (time.Time, error) {
 	if !isRFC3339(s) {
 		return time.Time{}, fmt.Errorf("%q is not an RFC 3339 time", s)
 	}

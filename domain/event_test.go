@@ -719,17 +719,7 @@ func TestEncodeRoundTrip(t *testing.T) {
 			if !bytes.Contains(ev.Data, []byte(`"x_vendor":{"k":[1,2.50,"<a & b>"],"u":"\u00e9"}`)) {
 				t.Errorf("Data = %s, want the extra field kept (compact)", ev.Data)
 			}
-			b, err := ev.Encode()
-			if err != nil {
-				t.Fatalf("Encode: %v", err)
-			}
-			back, err := DecodeStored(b, testNow)
-			if err != nil {
-				t.Fatalf("DecodeStored(%s): %v", b, err)
-			}
-			if !reflect.DeepEqual(back, ev) {
-				t.Errorf("round trip:\n got %#v\nwant %#v", back, ev)
-			}
+			b, back := roundTrip(t, ev)
 			again, err := back.Encode()
 			if err != nil || !bytes.Equal(again, b) {
 				t.Errorf("second Encode = %s, %v; want %s", again, err, b)
@@ -814,10 +804,10 @@ func TestEncodeGrowth(t *testing.T) {
 	}
 }
 
-func TestNewEvent(t *testing.T) {
+func TestNewEventFromData(t *testing.T) {
 	at := time.Date(2026, 11, 21, 10, 0, 0, 0, time.FixedZone("CET", 3600))
 	t.Run("map data", func(t *testing.T) {
-		ev, err := NewEvent(testID, TypeNoteAdded, at, testCust, "card", map[string]any{"note_id": "n-1", "text": "hi"}, testNow)
+		ev, err := NewEventFromData(testID, TypeNoteAdded, at, testCust, "card", map[string]any{"note_id": "n-1", "text": "hi"}, testNow)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -835,7 +825,7 @@ func TestNewEvent(t *testing.T) {
 			DueAt  time.Time `json:"due_at"`
 		}
 		due := time.Date(2026, 12, 24, 9, 0, 0, 0, time.UTC)
-		ev, err := NewEvent("", TypeTaskCreated, at, testCust, "", taskData{"t-1", "Wrap gifts", due}, testNow)
+		ev, err := NewEventFromData("", TypeTaskCreated, at, testCust, "", taskData{"t-1", "Wrap gifts", due}, testNow)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -845,14 +835,14 @@ func TestNewEvent(t *testing.T) {
 		wantEq(t, "Payload", ev.Payload, Payload(&TaskData{TaskID: "t-1", Title: "Wrap gifts", DueAt: &due}))
 	})
 	t.Run("directory without customer", func(t *testing.T) {
-		ev, err := NewEvent(testID, TypeDirectoryAgent, at, "", "admin", map[string]string{"agent_id": "ag-1", "role": "manager"}, testNow)
+		ev, err := NewEventFromData(testID, TypeDirectoryAgent, at, "", "admin", map[string]string{"agent_id": "ag-1", "role": "manager"}, testNow)
 		if err != nil {
 			t.Fatal(err)
 		}
 		wantEq(t, "CustomerID", ev.CustomerID, "")
 	})
 	t.Run("nil data", func(t *testing.T) {
-		ev, err := NewEvent(testID, TypeCustomerErased, at, testCust, "gdpr", nil, testNow)
+		ev, err := NewEventFromData(testID, TypeCustomerErased, at, testCust, "gdpr", nil, testNow)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -880,7 +870,7 @@ func TestNewEvent(t *testing.T) {
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
-				_, err := NewEvent(tc.id, tc.typ, tc.at, tc.cust, "card", tc.data, testNow)
+				_, err := NewEventFromData(tc.id, tc.typ, tc.at, tc.cust, "card", tc.data, testNow)
 				var ve *ValidationError
 				if !errors.As(err, &ve) || ve.Field != tc.field {
 					t.Fatalf("err = %v, want a ValidationError on %s", err, tc.field)
@@ -892,7 +882,7 @@ func TestNewEvent(t *testing.T) {
 		}
 	})
 	t.Run("data that cannot be marshalled", func(t *testing.T) {
-		_, err := NewEvent(testID, TypeNoteAdded, at, testCust, "card", make(chan int), testNow)
+		_, err := NewEventFromData(testID, TypeNoteAdded, at, testCust, "card", make(chan int), testNow)
 		if err == nil || errors.Is(err, ErrInvalid) {
 			t.Fatalf("err = %v, want a marshalling error that is not ErrInvalid", err)
 		}

@@ -219,16 +219,16 @@ func with(t EventType, change func(env, data obj)) []byte {
 // eventID returns a distinct, valid, ordered event id for n.
 func eventID(n int) string { return fmt.Sprintf("00000000-0000-7000-8000-%012d", n) }
 
-// mustEvent builds an event with NewEvent at testNow, failing the test on error.
+// mustEvent builds an event with NewEventFromData at testNow, failing the test on error.
 func mustEvent(t testing.TB, id string, typ EventType, at time.Time, data any) Event {
 	t.Helper()
 	cust := testCust
 	if typ.IsDirectory() {
 		cust = ""
 	}
-	ev, err := NewEvent(id, typ, at, cust, "test", data, testNow)
+	ev, err := NewEventFromData(id, typ, at, cust, "test", data, testNow)
 	if err != nil {
-		t.Fatalf("NewEvent(%s, %s): %v", id, typ, err)
+		t.Fatalf("NewEventFromData(%s, %s): %v", id, typ, err)
 	}
 	return ev
 }

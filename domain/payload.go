@@ -9,7 +9,8 @@ import (
 )
 
 // Payload is the typed, validated data of an event: one of the *…Data types below.
-type Payload interface{ payload() }
+// wire gives the payload's JSON shape, so that NewEvent can encode and check it.
+type Payload interface{ wire() wireData }
 
 // InteractionRef is implemented by the payloads that belong to one interaction.
 type InteractionRef interface{ InteractionKey() string }
@@ -197,28 +198,6 @@ type ProfileData struct {
 	HistoryAccess bool
 }
 
-func (*StartedData) payload()         {}
-func (*RoutedData) payload()          {}
-func (*MessageData) payload()         {}
-func (*EndedData) payload()           {}
-func (*LinkedData) payload()          {}
-func (*QualifiedData) payload()       {}
-func (*SurveyData) payload()          {}
-func (*InvoiceData) payload()         {}
-func (*OpenedData) payload()          {}
-func (*OrderData) payload()           {}
-func (*SegmentData) payload()         {}
-func (*TaskData) payload()            {}
-func (*NoteData) payload()            {}
-func (*FileData) payload()            {}
-func (*VisitData) payload()           {}
-func (*CustomerUpdatedData) payload() {}
-func (*MergedData) payload()          {}
-func (*ErasedData) payload()          {}
-func (*AgentData) payload()           {}
-func (*TeamData) payload()            {}
-func (*ProfileData) payload()         {}
-
 // InteractionKey returns the interaction the event belongs to.
 func (d *StartedData) InteractionKey() string   { return d.InteractionID }
 func (d *RoutedData) InteractionKey() string    { return d.InteractionID }
@@ -232,61 +211,62 @@ func (d *OpenedData) InteractionKey() string    { return d.InteractionID }
 
 // wireData is every field any catalog entry may carry, read leniently (unknown fields are
 // the producer's extensions and are kept in Event.Data); decodePayload then checks the
-// ones the type needs.
+// ones the type needs. It is also what a typed payload is written as (NewEvent): one field
+// list for both directions, absent fields omitted.
 type wireData struct {
-	InteractionID  *string           `json:"interaction_id"`
-	Flow           *string           `json:"flow"`
-	Direction      *string           `json:"direction"`
-	Routing        *string           `json:"routing"`
-	QueueID        *string           `json:"queue_id"`
-	AgentID        *string           `json:"agent_id"`
-	Contact        *Contact          `json:"contact"`
-	VoiceCampaign  *string           `json:"voice_campaign"`
-	Template       *string           `json:"template"`
-	Participants   []Participant     `json:"participants"`
-	SRData         json.RawMessage   `json:"sr_data"`
-	MessageID      *string           `json:"message_id"`
-	Status         *string           `json:"status"`
-	Reason         *string           `json:"reason"`
-	Action         *string           `json:"action"`
-	CRMRecordID    *string           `json:"crm_record_id"`
-	CaseID         *string           `json:"case_id"`
-	Qualifications []string          `json:"qualifications"`
-	SurveyID       *string           `json:"survey_id"`
-	Answers        []SurveyAnswer    `json:"answers"`
-	InvoiceID      *string           `json:"invoice_id"`
-	Amount         json.RawMessage   `json:"amount"`
-	Currency       *string           `json:"currency"`
-	OrderID        *string           `json:"order_id"`
-	Total          json.RawMessage   `json:"total"`
-	Changes        map[string]Change `json:"changes"`
-	SegmentID      *string           `json:"segment_id"`
-	Name           *string           `json:"name"`
-	TaskID         *string           `json:"task_id"`
-	Title          *string           `json:"title"`
-	DueAt          *string           `json:"due_at"`
-	AssigneeID     *string           `json:"assignee_id"`
-	NoteID         *string           `json:"note_id"`
-	Text           *string           `json:"text"`
-	AuthorID       *string           `json:"author_id"`
-	FileID         *string           `json:"file_id"`
-	Size           *int64            `json:"size"`
-	ContentType    *string           `json:"content_type"`
-	URL            *string           `json:"url"`
-	VisitID        *string           `json:"visit_id"`
-	Source         *string           `json:"source"`
-	Channel        *string           `json:"channel"`
-	DurationS      *int64            `json:"duration_s"`
-	Pages          json.RawMessage   `json:"pages"`
-	FromCustomerID *string           `json:"from_customer_id"`
-	Role           *string           `json:"role"`
-	TeamID         *string           `json:"team_id"`
-	ActiveProfile  *string           `json:"active_profile_id"`
-	ManagerIDs     []string          `json:"manager_ids"`
-	ProfileID      *string           `json:"profile_id"`
-	Queues         []string          `json:"queues"`
-	Flows          []string          `json:"flows"`
-	HistoryAccess  *bool             `json:"history_access"`
+	InteractionID  *string           `json:"interaction_id,omitempty"`
+	Flow           *string           `json:"flow,omitempty"`
+	Direction      *string           `json:"direction,omitempty"`
+	Routing        *string           `json:"routing,omitempty"`
+	QueueID        *string           `json:"queue_id,omitempty"`
+	AgentID        *string           `json:"agent_id,omitempty"`
+	Contact        *Contact          `json:"contact,omitempty"`
+	VoiceCampaign  *string           `json:"voice_campaign,omitempty"`
+	Template       *string           `json:"template,omitempty"`
+	Participants   []Participant     `json:"participants,omitempty"`
+	SRData         json.RawMessage   `json:"sr_data,omitempty"`
+	MessageID      *string           `json:"message_id,omitempty"`
+	Status         *string           `json:"status,omitempty"`
+	Reason         *string           `json:"reason,omitempty"`
+	Action         *string           `json:"action,omitempty"`
+	CRMRecordID    *string           `json:"crm_record_id,omitempty"`
+	CaseID         *string           `json:"case_id,omitempty"`
+	Qualifications []string          `json:"qualifications,omitempty"`
+	SurveyID       *string           `json:"survey_id,omitempty"`
+	Answers        []SurveyAnswer    `json:"answers,omitempty"`
+	InvoiceID      *string           `json:"invoice_id,omitempty"`
+	Amount         json.RawMessage   `json:"amount,omitempty"`
+	Currency       *string           `json:"currency,omitempty"`
+	OrderID        *string           `json:"order_id,omitempty"`
+	Total          json.RawMessage   `json:"total,omitempty"`
+	Changes        map[string]Change `json:"changes,omitempty"`
+	SegmentID      *string           `json:"segment_id,omitempty"`
+	Name           *string           `json:"name,omitempty"`
+	TaskID         *string           `json:"task_id,omitempty"`
+	Title          *string           `json:"title,omitempty"`
+	DueAt          *string           `json:"due_at,omitempty"`
+	AssigneeID     *string           `json:"assignee_id,omitempty"`
+	NoteID         *string           `json:"note_id,omitempty"`
+	Text           *string           `json:"text,omitempty"`
+	AuthorID       *string           `json:"author_id,omitempty"`
+	FileID         *string           `json:"file_id,omitempty"`
+	Size           *int64            `json:"size,omitempty"`
+	ContentType    *string           `json:"content_type,omitempty"`
+	URL            *string           `json:"url,omitempty"`
+	VisitID        *string           `json:"visit_id,omitempty"`
+	Source         *string           `json:"source,omitempty"`
+	Channel        *string           `json:"channel,omitempty"`
+	DurationS      *int64            `json:"duration_s,omitempty"`
+	Pages          json.RawMessage   `json:"pages,omitempty"`
+	FromCustomerID *string           `json:"from_customer_id,omitempty"`
+	Role           *string           `json:"role,omitempty"`
+	TeamID         *string           `json:"team_id,omitempty"`
+	ActiveProfile  *string           `json:"active_profile_id,omitempty"`
+	ManagerIDs     []string          `json:"manager_ids,omitempty"`
+	ProfileID      *string           `json:"profile_id,omitempty"`
+	Queues         []string          `json:"queues,omitempty"`
+	Flows          []string          `json:"flows,omitempty"`
+	HistoryAccess  *bool             `json:"history_access,omitempty"`
 }
 
 // reader collects the first problem while the payload's fields are read in order.
@@ -358,11 +338,11 @@ func (r *reader) number(name string, raw json.RawMessage) json.Number {
 	}
 	var v json.Number
 	if err := json.Unmarshal(raw, &v); err != nil {
-		r.fail(invalid("data."+name, "%s is not a number", clip(string(raw))))
+		r.fail(invalid("data."+name, "%s is not a number", Clip(string(raw))))
 		return ""
 	}
 	if _, err := v.Float64(); err != nil {
-		r.fail(invalid("data."+name, "%q is not a number", clip(v.String())))
+		r.fail(invalid("data."+name, "%q is not a number", Clip(v.String())))
 	}
 	return v
 }
@@ -397,7 +377,7 @@ var currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
 func (r *reader) currency(v *string) string {
 	s := deref(v)
 	if s != "" && !currencyRE.MatchString(s) {
-		r.fail(invalid("data.currency", "%q is not an ISO 4217 code (three capital letters)", clip(s)))
+		r.fail(invalid("data.currency", "%q is not an ISO 4217 code (three capital letters)", Clip(s)))
 	}
 	return s
 }
@@ -433,7 +413,7 @@ func decodePayload(t EventType, raw []byte, customerID string) (Payload, error) 
 				r.fail(err)
 			}
 			if d.Contact.Email != "" && !strings.Contains(d.Contact.Email, "@") {
-				r.fail(invalid("data.contact.email", "%q is not an email address", clip(d.Contact.Email)))
+				r.fail(invalid("data.contact.email", "%q is not an email address", Clip(d.Contact.Email)))
 			}
 		}
 		d.VoiceCampaign = r.text("voice_campaign", w.VoiceCampaign, MaxTextBytes, false)
@@ -534,9 +514,9 @@ func decodePayload(t EventType, raw []byte, customerID string) (Payload, error) 
 		d := &TaskData{TaskID: r.id("task_id", w.TaskID, true)}
 		d.Title = r.text("title", w.Title, MaxTextBytes, false)
 		if w.DueAt != nil && *w.DueAt != "" {
-			due, err := parseTime(*w.DueAt)
+			due, err := ParseTime(*w.DueAt)
 			if err != nil {
-				r.fail(invalid("data.due_at", "%q is not an RFC 3339 time with offset", clip(*w.DueAt)))
+				r.fail(invalid("data.due_at", "%q is not an RFC 3339 time with offset", Clip(*w.DueAt)))
 			} else {
 				due = due.UTC()
 				d.DueAt = &due

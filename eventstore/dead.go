@@ -59,32 +59,41 @@ func (s *Store) DeadLetter(ctx context.Context, d Delivery, view, reason string)
 	return nil
 }
 
-// DeadLetters lists the last limit dead letters (DefaultDeadLetters if limit <= 0),
-// oldest first, newest last.
-func (s *Store) DeadLetters(ctx context.Context, limit int) ([]DeadLetter, error) {
+// DeadLetterPage is one page of DeadLetters, oldest first.
+type DeadLetterPage struct {
+	Items []DeadLetter
+	// Next is the afterSeq of the following page; 0 when this page reached the end.
+	Next uint64
+}
+
+// MaxDeadLetters is the largest page DeadLetters returns.
+const MaxDeadLetters = 10_000
+
+// DeadLetters returns up to limit dead letters (DefaultDeadLetters if limit <= 0) stored
+// after the sequence afterSeq (0: from the oldest), oldest first, and the cursor of the
+// next page. It fetches one message per item and nothing more: StreamDead may hold a
+// million letters, a page holds only what was asked for. Erased or expired sequences are
+// skipped by the server (a get of the next message on the stream's subjects).
+func (s *Store) DeadLetters(ctx context.Context, afterSeq uint64, limit int) (DeadLetterPage, error) {
 	if limit <= 0 {
 		limit = DefaultDeadLetters
 	}
+	if limit > MaxDeadLetters {
+		return DeadLetterPage{}, fmt.Errorf("eventstore: dead letters: limit %d: must be at most %d", limit, MaxDeadLetters)
+	}
 	st, err := s.js.Stream(ctx, StreamDead)
 	if err != nil {
-		return nil, fmt.Errorf("eventstore: dead letters: %w", err)
+		return DeadLetterPage{}, fmt.Errorf("eventstore: dead letters: %w", err)
 	}
-	state := st.CachedInfo().State
-	if state.Msgs == 0 {
-		return nil, nil
-	}
-	from := state.FirstSeq
-	if state.LastSeq >= uint64(limit) && state.LastSeq-uint64(limit)+1 > from {
-		from = state.LastSeq - uint64(limit) + 1
-	}
-	var out []DeadLetter
-	for seq := from; seq <= state.LastSeq; seq++ {
-		raw, err := st.GetMsg(ctx, seq)
+	last := st.CachedInfo().State.LastSeq
+	var page DeadLetterPage
+	for seq := afterSeq + 1; afterSeq < last && seq <= last && len(page.Items) < limit; {
+		raw, err := st.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(subjectDead+".>"))
+		if isNotFound(err) {
+			break
+		}
 		if err != nil {
-			if isNotFound(err) {
-				continue
-			}
-			return nil, fmt.Errorf("eventstore: dead letter %d: %w", seq, err)
+			return DeadLetterPage{}, fmt.Errorf("eventstore: dead letter after %d: %w", seq-1, err)
 		}
 		dl := DeadLetter{
 			Seq:     raw.Sequence,
@@ -96,7 +105,11 @@ func (s *Store) DeadLetters(ctx context.Context, limit int) ([]DeadLetter, error
 			At:      raw.Time,
 		}
 		dl.StreamSeq, _ = strconv.ParseUint(raw.Header.Get(HeaderStreamSeq), 10, 64)
-		out = append(out, dl)
+		page.Items = append(page.Items, dl)
+		seq = raw.Sequence + 1
 	}
-	return out, nil
+	if n := len(page.Items); n == limit && page.Items[n-1].Seq < last {
+		page.Next = page.Items[n-1].Seq
+	}
+	return page, nil
 }

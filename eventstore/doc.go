@@ -12,11 +12,33 @@
 //   - LEDGER_DIRECTORY (StreamDirectory) sources "ledger.events.directory.>" from LEDGER and
 //     has no MaxAge: directory records are reference data and survive the main stream's expiry.
 //   - LEDGER_DEAD (StreamDead) holds, under "ledger.dead.<view>", envelopes that a projector
-//     could not apply, with headers saying why, for operators to list.
+//     could not apply, with headers saying why, for operators to list (DeadLetters, a page
+//     at a time). It is bounded by Config.DeadMaxAge, DeadMaxBytes and DeadMaxMsgs: the
+//     oldest letters go first.
 //
 // The package knows nothing of views: it hands stream sequences and bytes to its callers,
 // and projectors keep their own checkpoint (the last stream sequence applied) next to the
 // view they write.
+//
+// # Who may connect
+//
+// The embedded server requires a user name and password (Credentials), kept in
+// DataDir/nats-credentials.json (mode 0600, random passwords, created on first start and
+// reused) unless the operator gives Config.Credentials:
+//
+//   - the ledger's own user has every right; every connection of the ledger (Connect, the
+//     store's own) authenticates as it, in process too, and uses the inbox prefix
+//     "_LEDGER_INBOX", where its consumers' deliveries and API answers arrive;
+//   - a producer (ProducerURL: nats://user:password@host:port) may publish under
+//     "ledger.events.>" except "ledger.events.directory.>" and "ledger.events.customer.erased",
+//     and subscribe to "_INBOX.>" only, where JetStream sends its PubAcks. Every "$JS.API.>"
+//     subject is denied: a producer reads nothing, and deletes, purges, creates or changes
+//     nothing. Producers share "_INBOX.>": one producer could see another's PubAcks (stream
+//     name, sequence), never an event.
+//
+// With Config.URL, the operator's server decides: the URL's user information or
+// Config.CredsFile authenticate the ledger, a "tls://" URL requires TLS, and the ledger
+// user needs to subscribe to "_LEDGER_INBOX.>".
 //
 // # Durability (sync policy)
 //

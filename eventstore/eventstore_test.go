@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -71,12 +72,20 @@ func TestConfigValidate(t *testing.T) {
 		cfg  eventstore.Config
 		want []string // substrings of the error; none: valid
 	}{
-		{name: "embedded", cfg: eventstore.Config{DataDir: "d", Replicas: 1, MaxAge: time.Hour, DuplicateWindow: time.Minute, SyncInterval: time.Second, MaxInFlight: 1, PublishTimeout: time.Second}},
-		{name: "cluster", cfg: eventstore.Config{URL: "nats://x:4222", Replicas: 3, MaxAge: time.Hour, DuplicateWindow: time.Minute, SyncInterval: time.Second, MaxInFlight: 1, PublishTimeout: 30 * time.Second}},
+		{name: "embedded", cfg: eventstore.Config{DataDir: "d", Replicas: 1, MaxAge: time.Hour, DuplicateWindow: time.Minute, SyncInterval: time.Second, MaxInFlight: 1,
+			DeadMaxAge: time.Hour, DeadMaxBytes: 1, DeadMaxMsgs: 1, PublishTimeout: time.Second}},
+		{name: "cluster", cfg: eventstore.Config{URL: "nats://x:4222", Replicas: 3, MaxAge: time.Hour, DuplicateWindow: time.Minute, SyncInterval: time.Second, MaxInFlight: 1,
+			DeadMaxAge: time.Hour, DeadMaxBytes: 1, DeadMaxMsgs: 1, CredsFile: "ledger.creds", PublishTimeout: 30 * time.Second}},
 		{name: "zero value before defaults", cfg: eventstore.Config{},
-			want: []string{"DataDir", "Replicas 0", "MaxAge", "DuplicateWindow", "SyncInterval", "MaxInFlight", "PublishTimeout"}},
+			want: []string{"DataDir", "Replicas 0", "MaxAge", "DuplicateWindow", "SyncInterval", "MaxInFlight", "DeadMaxAge", "DeadMaxBytes", "DeadMaxMsgs", "PublishTimeout"}},
+		{name: "embedded: creds file is for URL, operator credentials incomplete",
+			cfg: eventstore.Config{DataDir: "d", Replicas: 1, MaxAge: time.Hour, DuplicateWindow: time.Minute, SyncInterval: time.Second, MaxInFlight: 1,
+				DeadMaxAge: time.Hour, DeadMaxBytes: 1, DeadMaxMsgs: 1, CredsFile: "x.creds",
+				Credentials: &eventstore.Credentials{Ledger: eventstore.User{Name: "l", Password: "short"}}},
+			want: []string{"CredsFile", "ledger.password", "producer.user", "producer.password"}},
 		{name: "publish timeout beyond half the duplicate window",
-			cfg:  eventstore.Config{DataDir: "d", Replicas: 1, MaxAge: time.Hour, DuplicateWindow: 20 * time.Second, SyncInterval: time.Second, MaxInFlight: 1, PublishTimeout: 11 * time.Second},
+			cfg: eventstore.Config{DataDir: "d", Replicas: 1, MaxAge: time.Hour, DuplicateWindow: 20 * time.Second, SyncInterval: time.Second, MaxInFlight: 1,
+				DeadMaxAge: time.Hour, DeadMaxBytes: 1, DeadMaxMsgs: 1, PublishTimeout: 11 * time.Second},
 			want: []string{"PublishTimeout 11s: must be at most half of DuplicateWindow 20s"}},
 		{name: "embedded cannot replicate, bad listen address, window beyond retention",
 			cfg:  eventstore.Config{DataDir: "d", ListenAddr: "localhost", Replicas: 3, MaxAge: time.Minute, DuplicateWindow: time.Hour, SyncInterval: time.Second, MaxInFlight: 1},
@@ -114,7 +123,7 @@ func TestSubject(t *testing.T) {
 	now := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
 	ev := func(typ domain.EventType, customer string, data any) domain.Event {
 		t.Helper()
-		e, err := domain.NewEvent("0193a5b2-7c1e-7f00-9a4b-3c2d1e0f5a6b", typ, now.Add(-time.Hour), customer, "test", data, now)
+		e, err := domain.NewEventFromData("0193a5b2-7c1e-7f00-9a4b-3c2d1e0f5a6b", typ, now.Add(-time.Hour), customer, "test", data, now)
 		if err != nil {
 			t.Fatalf("NewEvent %s: %v", typ, err)
 		}
@@ -292,7 +301,7 @@ func TestAppendExpectedLastSubjectSequence(t *testing.T) {
 	s := storetest.Open(t, "")
 	now := time.Now()
 	task := func(id string, typ domain.EventType) eventstore.Message {
-		ev, err := domain.NewEvent(uuid.NewString(), typ, now, "cust-42", "test", map[string]any{"task_id": "t-1"}, now)
+		ev, err := domain.NewEventFromData(uuid.NewString(), typ, now, "cust-42", "test", map[string]any{"task_id": "t-1"}, now)
 		if err != nil {
 			t.Fatalf("NewEvent: %v", err)
 		}
@@ -599,8 +608,8 @@ func TestDirectoryConsume(t *testing.T) {
 func TestDeadLetters(t *testing.T) {
 	s := storetest.Open(t, "")
 	ctx := testCtx(t)
-	if got, err := s.DeadLetters(ctx, 10); err != nil || len(got) != 0 {
-		t.Fatalf("DeadLetters on an empty stream: %v, %v", got, err)
+	if got, err := s.DeadLetters(ctx, 0, 10); err != nil || len(got.Items) != 0 || got.Next != 0 {
+		t.Fatalf("DeadLetters on an empty stream: %+v, %v", got, err)
 	}
 	ds := []eventstore.Delivery{
 		{Stream: eventstore.StreamEvents, Seq: 7, Subject: subjStarted, Data: []byte(`{"bad":1}`)},
@@ -619,22 +628,102 @@ func TestDeadLetters(t *testing.T) {
 	if err := s.DeadLetter(ctx, ds[0], "bad.view", "x"); err == nil {
 		t.Error("DeadLetter with a dotted view name: got nil, want an error")
 	}
-	got, err := s.DeadLetters(ctx, 2)
+	got, err := s.DeadLetters(ctx, 1, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 {
-		t.Fatalf("DeadLetters(2): got %d, want the last 2", len(got))
+	if len(got.Items) != 2 || got.Next != 0 {
+		t.Fatalf("DeadLetters(after 1, 2): got %d items, next %d; want the last 2 and no next page", len(got.Items), got.Next)
 	}
-	for i, dl := range got {
+	for i, dl := range got.Items {
 		d := ds[i+1]
 		if dl.Seq != uint64(i+2) || dl.View != "history" || dl.Reason != fmt.Sprintf("reason %d", i+1) ||
 			dl.Stream != d.Stream || dl.StreamSeq != d.Seq || dl.Subject != d.Subject || string(dl.Data) != string(d.Data) || dl.At.IsZero() {
 			t.Errorf("dead letter %d: got %+v, want from %+v", i, dl, d)
 		}
 	}
-	if all, _ := s.DeadLetters(ctx, 0); len(all) != 3 {
-		t.Errorf("DeadLetters(0): got %d, want all 3", len(all))
+	if all, _ := s.DeadLetters(ctx, 0, 0); len(all.Items) != 3 {
+		t.Errorf("DeadLetters(0, 0): got %d, want all 3", len(all.Items))
+	}
+	if _, err := s.DeadLetters(ctx, 0, eventstore.MaxDeadLetters+1); err == nil || !strings.Contains(err.Error(), "limit") {
+		t.Errorf("DeadLetters over MaxDeadLetters: got %v, want an error naming limit", err)
+	}
+}
+
+// deadLetterN sets aside n deliveries of StreamEvents, sequences 1..n.
+func deadLetterN(t *testing.T, s *eventstore.Store, n int) {
+	t.Helper()
+	for i := 1; i <= n; i++ {
+		d := eventstore.Delivery{Stream: eventstore.StreamEvents, Seq: uint64(i), Subject: subjStarted, Data: fmt.Appendf(nil, "bad %d", i)}
+		if err := s.DeadLetter(testCtx(t), d, "history", "bad"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestDeadLettersPaged(t *testing.T) {
+	s := storetest.Open(t, "")
+	deadLetterN(t, s, 7)
+	// An erased letter leaves a gap that a page steps over.
+	if err := s.Erase(testCtx(t), eventstore.StreamDead, []uint64{4}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		after    uint64
+		limit    int
+		wantSeqs []uint64
+		wantNext uint64
+	}{
+		{"first page", 0, 3, []uint64{1, 2, 3}, 3},
+		{"over the gap", 3, 3, []uint64{5, 6, 7}, 0},
+		{"last page, short", 5, 3, []uint64{6, 7}, 0},
+		{"after the end", 7, 3, nil, 0},
+		{"far after the end", 1 << 63, 3, nil, 0},
+		{"exactly to the end", 4, 3, []uint64{5, 6, 7}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			page, err := s.DeadLetters(testCtx(t), tt.after, tt.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []uint64
+			for _, dl := range page.Items {
+				got = append(got, dl.Seq)
+			}
+			if !slices.Equal(got, tt.wantSeqs) || page.Next != tt.wantNext {
+				t.Errorf("got %v next %d, want %v next %d", got, page.Next, tt.wantSeqs, tt.wantNext)
+			}
+		})
+	}
+}
+
+func TestDeadLettersBounded(t *testing.T) {
+	s, err := eventstore.Open(testCtx(t), eventstore.Config{DataDir: t.TempDir(), DeadMaxMsgs: 3, DeadMaxAge: 48 * time.Hour, DeadMaxBytes: 1 << 20}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	info, err := s.JetStream().Stream(testCtx(t), eventstore.StreamDead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := info.CachedInfo().Config
+	if c.MaxAge != 48*time.Hour || c.MaxBytes != 1<<20 || c.MaxMsgs != 3 || c.Discard != jetstream.DiscardOld {
+		t.Errorf("%s limits: got age %s, bytes %d, msgs %d, discard %v; want 48h, 1MiB, 3, old", eventstore.StreamDead, c.MaxAge, c.MaxBytes, c.MaxMsgs, c.Discard)
+	}
+	deadLetterN(t, s, 5)
+	page, err := s.DeadLetters(testCtx(t), 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []uint64
+	for _, dl := range page.Items {
+		got = append(got, dl.StreamSeq)
+	}
+	if want := []uint64{3, 4, 5}; !slices.Equal(got, want) {
+		t.Errorf("kept dead letters of sequences %v, want the newest %v", got, want)
 	}
 }
 
@@ -805,8 +894,9 @@ func TestConnect(t *testing.T) {
 			t.Fatalf("producer publish: %v, %v", ack, err)
 		}
 	})
-	t.Run("listening: a producer connects over TCP", func(t *testing.T) {
-		s, err := eventstore.Open(testCtx(t), eventstore.Config{DataDir: t.TempDir(), ListenAddr: "127.0.0.1:0"}, nil)
+	t.Run("listening: a producer connects over TCP with its URL", func(t *testing.T) {
+		dir := t.TempDir()
+		s, err := eventstore.Open(testCtx(t), eventstore.Config{DataDir: dir, ListenAddr: "127.0.0.1:0"}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -815,23 +905,33 @@ func TestConnect(t *testing.T) {
 		if !strings.HasPrefix(url, "nats://127.0.0.1:") {
 			t.Fatalf("ClientURL: got %q", url)
 		}
-		nc, err := nats.Connect(url)
+		purl, err := s.ProducerURL()
 		if err != nil {
-			t.Fatalf("connect %s: %v", url, err)
+			t.Fatalf("ProducerURL: %v", err)
+		}
+		nc, err := nats.Connect(purl)
+		if err != nil {
+			t.Fatalf("connect with the producer URL: %v", err)
 		}
 		defer nc.Close()
 		js, _ := jetstream.New(nc)
 		if _, err := js.Publish(testCtx(t), subjStarted, envelope("p2", "interaction.started"), jetstream.WithMsgID("p2")); err != nil {
 			t.Fatal(err)
 		}
-		// A second store pointed at it by URL starts no server and sees the same streams.
-		s2, err := eventstore.Open(testCtx(t), eventstore.Config{URL: url}, nil)
+		// A second store pointed at it by URL, with the ledger's credentials as user
+		// information, starts no server and sees the same streams.
+		creds, err := eventstore.LoadCredentials(filepath.Join(dir, eventstore.CredentialsFileName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ledgerURL := strings.Replace(url, "nats://", "nats://"+creds.Ledger.Name+":"+creds.Ledger.Password+"@", 1)
+		s2, err := eventstore.Open(testCtx(t), eventstore.Config{URL: ledgerURL}, nil)
 		if err != nil {
 			t.Fatalf("Open by URL: %v", err)
 		}
 		defer s2.Close()
 		if got := s2.ClientURL(); got != url {
-			t.Errorf("ClientURL by URL: got %q, want %q", got, url)
+			t.Errorf("ClientURL by URL: got %q, want %q (no credentials in it)", got, url)
 		}
 		res := mustAppend(t, s2, []eventstore.Message{{ID: "p2", Subject: subjStarted, Data: []byte("x")}})
 		if !res[0].Duplicate || res[0].Seq != 1 {

@@ -76,6 +76,22 @@ type Config struct {
 	// arrive inside the window to be recognised as its duplicate, so the producer is left
 	// at least as long to resend as Append waited.
 	PublishTimeout time.Duration
+	// CredentialsFile holds the embedded server's users (see Credentials), created on
+	// first start with random passwords and mode 0600. Default DataDir/nats-credentials.json.
+	// Unused with URL or Credentials.
+	CredentialsFile string
+	// Credentials, if set, are the embedded server's users as the operator gives them;
+	// nothing is read from or written to CredentialsFile. Default nil. Unused with URL.
+	Credentials *Credentials
+	// CredsFile is a NATS credentials file (JWT and nkey seed) for URL, as
+	// LEDGER_NATS_CREDS gives it. Default "": URL's user information, if any, is used.
+	// Only with URL.
+	CredsFile string
+	// DeadMaxAge, DeadMaxBytes and DeadMaxMsgs bound StreamDead: the oldest dead letters
+	// go first. Defaults 30 days, 1 GiB, 1,000,000 messages.
+	DeadMaxAge   time.Duration
+	DeadMaxBytes int64
+	DeadMaxMsgs  int64
 }
 
 // Defaults of Config.
@@ -87,6 +103,9 @@ const (
 	DefaultSyncInterval    = time.Second
 	DefaultMaxInFlight     = 4096
 	DefaultPublishTimeout  = 5 * time.Second
+	DefaultDeadMaxAge      = 30 * 24 * time.Hour
+	DefaultDeadMaxBytes    = 1 << 30
+	DefaultDeadMaxMsgs     = 1_000_000
 )
 
 func (c *Config) setDefaults() {
@@ -111,6 +130,18 @@ func (c *Config) setDefaults() {
 	if c.PublishTimeout == 0 {
 		c.PublishTimeout = min(DefaultPublishTimeout, c.DuplicateWindow/4)
 	}
+	if c.CredentialsFile == "" && c.DataDir != "" {
+		c.CredentialsFile = filepath.Join(c.DataDir, CredentialsFileName)
+	}
+	if c.DeadMaxAge == 0 {
+		c.DeadMaxAge = DefaultDeadMaxAge
+	}
+	if c.DeadMaxBytes == 0 {
+		c.DeadMaxBytes = DefaultDeadMaxBytes
+	}
+	if c.DeadMaxMsgs == 0 {
+		c.DeadMaxMsgs = DefaultDeadMaxMsgs
+	}
 }
 
 // Validate reports every problem of the configuration at once.
@@ -128,6 +159,16 @@ func (c Config) Validate() error {
 		if c.Replicas != 1 {
 			errs = append(errs, fmt.Errorf("eventstore: Replicas %d: the embedded server holds one replica (use URL for a cluster)", c.Replicas))
 		}
+		if c.Credentials != nil {
+			if err := c.Credentials.Validate(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if c.CredsFile != "" {
+			errs = append(errs, errors.New("eventstore: CredsFile is for URL; the embedded server uses CredentialsFile or Credentials"))
+		}
+	} else if _, err := url.Parse(c.URL); err != nil {
+		errs = append(errs, fmt.Errorf("eventstore: URL: %w", err))
 	}
 	if c.Replicas < 1 || c.Replicas > 5 {
 		errs = append(errs, fmt.Errorf("eventstore: Replicas %d: must be between 1 and 5", c.Replicas))
@@ -140,6 +181,9 @@ func (c Config) Validate() error {
 	} else if c.MaxAge > 0 && c.DuplicateWindow > c.MaxAge {
 		errs = append(errs, fmt.Errorf("eventstore: DuplicateWindow %s: must not exceed MaxAge %s", c.DuplicateWindow, c.MaxAge))
 	}
+	if c.DuplicateWindow > 0 && c.DeadMaxAge > 0 && c.DuplicateWindow > c.DeadMaxAge {
+		errs = append(errs, fmt.Errorf("eventstore: DuplicateWindow %s: must not exceed DeadMaxAge %s", c.DuplicateWindow, c.DeadMaxAge))
+	}
 	if c.SyncInterval <= 0 {
 		errs = append(errs, fmt.Errorf("eventstore: SyncInterval %s: must be positive", c.SyncInterval))
 	}
@@ -151,6 +195,15 @@ func (c Config) Validate() error {
 	} else if c.DuplicateWindow > 0 && c.PublishTimeout > c.DuplicateWindow/2 {
 		errs = append(errs, fmt.Errorf("eventstore: PublishTimeout %s: must be at most half of DuplicateWindow %s, so that a resend after a lost ack is still recognised as a duplicate",
 			c.PublishTimeout, c.DuplicateWindow))
+	}
+	if c.DeadMaxAge <= 0 {
+		errs = append(errs, fmt.Errorf("eventstore: DeadMaxAge %s: must be positive", c.DeadMaxAge))
+	}
+	if c.DeadMaxBytes <= 0 {
+		errs = append(errs, fmt.Errorf("eventstore: DeadMaxBytes %d: must be positive", c.DeadMaxBytes))
+	}
+	if c.DeadMaxMsgs <= 0 {
+		errs = append(errs, fmt.Errorf("eventstore: DeadMaxMsgs %d: must be positive", c.DeadMaxMsgs))
 	}
 	return errors.Join(errs...)
 }
@@ -173,6 +226,7 @@ type Store struct {
 	cfg      Config
 	log      *slog.Logger
 	srv      *server.Server // nil with Config.URL
+	creds    Credentials    // the embedded server's users (zero with Config.URL)
 	nc       *nats.Conn
 	js       jetstream.JetStream
 	inflight chan struct{} // a token per publish awaiting its ack
@@ -197,7 +251,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 	}
 	s := &Store{cfg: cfg, log: log, inflight: make(chan struct{}, cfg.MaxInFlight)}
 	if cfg.URL == "" {
-		srv, err := startServer(cfg, log)
+		creds, err := cfg.credentials()
+		if err != nil {
+			return nil, err
+		}
+		s.creds = creds
+		srv, err := startServer(cfg, creds, log)
 		if err != nil {
 			return nil, err
 		}
@@ -226,8 +285,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 	return s, nil
 }
 
-func startServer(cfg Config, log *slog.Logger) (*server.Server, error) {
+func startServer(cfg Config, creds Credentials, log *slog.Logger) (*server.Server, error) {
 	opts := &server.Options{
+		Users:        serverUsers(creds),
 		ServerName:   "ledger",
 		NoSigs:       true,
 		JetStream:    true,
@@ -295,10 +355,14 @@ func (s *Store) ensureStreams(ctx context.Context) error {
 		},
 		{
 			Name:        StreamDead,
-			Description: "envelopes that ledger projectors set aside",
+			Description: "envelopes that ledger projectors set aside, bounded",
 			Subjects:    []string{subjectDead + ".>"},
 			Storage:     jetstream.FileStorage,
 			Retention:   jetstream.LimitsPolicy,
+			Discard:     jetstream.DiscardOld,
+			MaxAge:      s.cfg.DeadMaxAge,
+			MaxBytes:    s.cfg.DeadMaxBytes,
+			MaxMsgs:     s.cfg.DeadMaxMsgs,
 			Duplicates:  s.cfg.DuplicateWindow,
 			Replicas:    s.cfg.Replicas,
 			AllowDirect: true,
@@ -364,25 +428,54 @@ func (s *Store) connectOwn() (*nats.Conn, error) {
 	if s.srv == nil || s.cfg.ListenAddr == "" {
 		return s.Connect(opts...)
 	}
-	u, err := url.Parse(s.srv.ClientURL())
+	u, err := s.listenURL()
 	if err != nil {
-		return nil, fmt.Errorf("eventstore: client URL: %w", err)
+		return nil, err
 	}
-	if ip := net.ParseIP(u.Hostname()); ip != nil && ip.IsUnspecified() {
-		u.Host = net.JoinHostPort("127.0.0.1", u.Port())
-	}
-	nc, err := nats.Connect(u.String(), opts...)
+	nc, err := nats.Connect(u.String(), append(s.authOptions(), opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("eventstore: connect %s: %w", u, err)
 	}
 	return nc, nil
 }
 
-// ClientURL returns the URL a producer can connect to: the embedded server's client URL,
-// Config.URL, or "" when the embedded server listens nowhere.
+// listenURL is the embedded server's client URL, with a loopback host for an unspecified
+// listen address.
+func (s *Store) listenURL() (*url.URL, error) {
+	u, err := url.Parse(s.srv.ClientURL())
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: client URL: %w", err)
+	}
+	u.Host = net.JoinHostPort(loopbackIfUnspecified(u.Hostname()), u.Port())
+	return u, nil
+}
+
+// authOptions are the options every connection of the ledger itself carries: its
+// credentials and an inbox prefix that producers cannot subscribe to (see
+// ledgerInboxPrefix). With Config.URL, the URL's user information (which nats.go reads
+// itself) or Config.CredsFile authenticate, and a "tls://" URL makes nats.go require TLS.
+func (s *Store) authOptions() []nats.Option {
+	opts := []nats.Option{nats.CustomInboxPrefix(ledgerInboxPrefix)}
+	switch {
+	case s.srv != nil:
+		opts = append(opts, nats.UserInfo(s.creds.Ledger.Name, s.creds.Ledger.Password))
+	case s.cfg.CredsFile != "":
+		opts = append(opts, nats.UserCredentials(s.cfg.CredsFile))
+	}
+	return opts
+}
+
+// ClientURL returns the URL of the store's server, without credentials (fit for logs):
+// the embedded server's client URL, Config.URL without its user information, or "" when
+// the embedded server listens nowhere. Producers connect with ProducerURL.
 func (s *Store) ClientURL() string {
 	if s.srv == nil {
-		return s.cfg.URL
+		u, err := url.Parse(s.cfg.URL)
+		if err != nil {
+			return ""
+		}
+		u.User = nil
+		return u.String()
 	}
 	if s.cfg.ListenAddr == "" {
 		return ""
@@ -390,10 +483,12 @@ func (s *Store) ClientURL() string {
 	return s.srv.ClientURL()
 }
 
-// Connect opens a new connection to the store's server: in-process with the embedded
-// server, to Config.URL otherwise. The caller owns it (watermill closes the connections it
-// is given, so each publisher and subscriber needs its own).
+// Connect opens a new connection to the store's server, authenticated as the ledger:
+// in-process with the embedded server, to Config.URL otherwise. The caller owns it
+// (watermill closes the connections it is given, so each publisher and subscriber needs
+// its own). Options given override the ledger's own (credentials, inbox prefix).
 func (s *Store) Connect(opts ...nats.Option) (*nats.Conn, error) {
+	opts = append(s.authOptions(), opts...)
 	if s.srv != nil {
 		opts = append([]nats.Option{nats.InProcessServer(s.srv)}, opts...)
 		nc, err := nats.Connect("", opts...)
@@ -404,7 +499,7 @@ func (s *Store) Connect(opts ...nats.Option) (*nats.Conn, error) {
 	}
 	nc, err := nats.Connect(s.cfg.URL, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("eventstore: connect %s: %w", s.cfg.URL, err)
+		return nil, fmt.Errorf("eventstore: connect %s: %w", s.ClientURL(), err)
 	}
 	return nc, nil
 }

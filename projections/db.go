@@ -1,15 +1,20 @@
 package projections
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 var (
@@ -17,8 +22,35 @@ var (
 	checkpointKey = []byte("checkpoint")
 )
 
-// ErrClosed is returned by a DB used after Close.
-var ErrClosed = errors.New("view database closed")
+// Errors of a view file.
+var (
+	// ErrClosed is returned by a DB used after Close.
+	ErrClosed = errors.New("view database closed")
+	// ErrCorrupt: the file cannot be trusted: bbolt refused it, its pages reach past its
+	// end (a truncated file), bbolt's consistency check failed, or reading it panicked.
+	// Views are disposable: the runner moves such a file aside and rebuilds it.
+	ErrCorrupt = errors.New("view file is corrupt")
+)
+
+// checkAtOpenBytes: files up to this size are read whole at open (every bucket, key and
+// value: about a second per 500 MiB here); larger ones get the cheap checks only, and any
+// corruption met later surfaces as ErrCorrupt from View or Update.
+const checkAtOpenBytes = 512 << 20
+
+// guard runs fn, turning a panic into ErrCorrupt: bbolt panics on pages it cannot
+// decode, and a page past the end of a truncated file is a memory fault, which
+// SetPanicOnFault turns into a panic. bbolt's View and Update roll their transaction back
+// on the way out, so no lock stays held.
+func guard(path string, fn func() error) (err error) {
+	old := debug.SetPanicOnFault(true)
+	defer func() {
+		debug.SetPanicOnFault(old)
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %s: %v", ErrCorrupt, path, r)
+		}
+	}()
+	return fn()
+}
 
 // DB is one view's bbolt file behind a lock that lets Swap replace the file while readers
 // wait a moment rather than fail: reads keep being served from the old file until the
@@ -84,19 +116,101 @@ func (d *DB) WaitCheckpoint(ctx context.Context, seq uint64) error {
 	}
 }
 
-func openBolt(path string, opts Options) (*bolt.DB, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, NoSync: opts.NoSync, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
-	if err != nil {
-		return nil, fmt.Errorf("open view file %s: %w", path, err)
+// boltOptions is the one set of options every view file is opened with. The freelist is
+// not synced (it is rebuilt at open, which is cheap for view-sized files, and saves a
+// write per commit); the map freelist keeps frees fast in large files.
+func boltOptions(opts Options) *bolt.Options {
+	return &bolt.Options{Timeout: 2 * time.Second, NoSync: opts.NoSync, NoFreelistSync: true, FreelistType: bolt.FreelistMapType}
+}
+
+func openBolt(path string, opts Options) (db *bolt.DB, err error) {
+	if err := checkFile(path); err != nil {
+		return nil, err
 	}
-	if err := db.Update(func(tx *bolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(metaBucket)
+	err = guard(path, func() error {
+		db, err = bolt.Open(path, 0o600, boltOptions(opts))
 		return err
+	})
+	if err != nil {
+		return nil, classifyOpenErr(path, err)
+	}
+	if err := guard(path, func() error {
+		return db.Update(func(tx *bolt.Tx) error {
+			_, err := tx.CreateBucketIfNotExists(metaBucket)
+			return err
+		})
 	}); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("init view file %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// classifyOpenErr tells a file bbolt refuses (invalid meta pages, checksum, version:
+// corrupt) from a file it cannot have now (locked, not permitted).
+func classifyOpenErr(path string, err error) error {
+	if errors.Is(err, bolterrors.ErrTimeout) || errors.Is(err, fs.ErrPermission) || errors.Is(err, ErrCorrupt) {
+		return fmt.Errorf("open view file %s: %w", path, err)
+	}
+	return fmt.Errorf("%w: open view file %s: %v", ErrCorrupt, path, err)
+}
+
+// checkFile finds corruption before the file is opened for writing. A read-write open
+// rebuilds the freelist by walking every page in a goroutine of bbolt's own, where a page
+// past the end of a truncated file is a fatal memory fault that nothing can recover; so
+// the file is first opened read-only (no such walk) and checked here, under guard: its
+// pages must not reach past its end (a power cut, a copy cut short), and, for files up to
+// checkAtOpenBytes, every bucket, key and value must be readable.
+func checkFile(path string) error {
+	st, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) || err == nil && st.Size() == 0 {
+		return nil // a new file
+	}
+	if err != nil {
+		return fmt.Errorf("stat view file: %w", err)
+	}
+	var ro *bolt.DB
+	if err := guard(path, func() (err error) {
+		ro, err = bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 2 * time.Second})
+		return err
+	}); err != nil {
+		return classifyOpenErr(path, err)
+	}
+	defer ro.Close()
+	return guard(path, func() error {
+		return ro.View(func(tx *bolt.Tx) error {
+			if tx.Size() > st.Size() {
+				return fmt.Errorf("%w: %s is %d bytes but its pages reach %d (truncated)", ErrCorrupt, path, st.Size(), tx.Size())
+			}
+			if st.Size() > checkAtOpenBytes {
+				return nil
+			}
+			return tx.ForEach(func(name []byte, b *bolt.Bucket) error { return walkBucket(b) })
+		})
+	})
+}
+
+// walkBucket reads every key and value of b and of its nested buckets.
+func walkBucket(b *bolt.Bucket) error {
+	var sink byte
+	c := b.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if v == nil {
+			nb := b.Bucket(k)
+			if nb == nil {
+				return fmt.Errorf("%w: key %q is neither a value nor a bucket", ErrCorrupt, k)
+			}
+			if err := walkBucket(nb); err != nil {
+				return err
+			}
+			continue
+		}
+		if len(v) > 0 {
+			sink ^= v[0] ^ v[len(v)-1] // touch the pages (values may span overflow pages)
+		}
+	}
+	_ = sink
+	return nil
 }
 
 // Path is the file the DB reads.
@@ -109,7 +223,7 @@ func (d *DB) View(fn func(*bolt.Tx) error) error {
 	if d.db == nil {
 		return ErrClosed
 	}
-	return d.db.View(fn)
+	return guard(d.path, func() error { return d.db.View(fn) })
 }
 
 // Update runs fn in a read-write transaction.
@@ -119,7 +233,7 @@ func (d *DB) Update(fn func(*bolt.Tx) error) error {
 	if d.db == nil {
 		return ErrClosed
 	}
-	return d.db.Update(fn)
+	return guard(d.path, func() error { return d.db.Update(fn) })
 }
 
 // Sync fsyncs the file (after a NoSync rebuild).
@@ -164,17 +278,45 @@ func ReadCheckpoint(tx *bolt.Tx) uint64 {
 	return binary.BigEndian.Uint64(v)
 }
 
-var checkpointTimeKey = []byte("checkpoint_time")
+var (
+	checkpointTimeKey = []byte("checkpoint_time")
+	checkpointFPKey   = []byte("checkpoint_fp")
+)
 
-func writeCheckpoint(tx *bolt.Tx, seq uint64, published time.Time) error {
+// Fingerprint identifies a stored message: its subject and bytes. A view keeps the
+// fingerprint of the message it checkpointed, so that it can tell, after a power cut,
+// whether the stream still holds that message at that sequence.
+func Fingerprint(m Message) []byte {
+	h := sha256.New()
+	h.Write([]byte(m.Subject))
+	h.Write([]byte{0})
+	h.Write(m.Data)
+	return h.Sum(nil)[:16]
+}
+
+func writeCheckpoint(tx *bolt.Tx, last Message) error {
 	b, err := tx.CreateBucketIfNotExists(metaBucket)
 	if err != nil {
 		return err
 	}
-	if err := b.Put(checkpointTimeKey, binary.BigEndian.AppendUint64(nil, uint64(published.UnixNano()))); err != nil {
+	if err := b.Put(checkpointTimeKey, binary.BigEndian.AppendUint64(nil, uint64(last.Published.UnixNano()))); err != nil {
 		return err
 	}
-	return b.Put(checkpointKey, binary.BigEndian.AppendUint64(nil, seq))
+	if err := b.Put(checkpointFPKey, Fingerprint(last)); err != nil {
+		return err
+	}
+	return b.Put(checkpointKey, binary.BigEndian.AppendUint64(nil, last.Seq))
+}
+
+// CheckpointFingerprint returns the fingerprint of the checkpointed message (nil for a
+// file written before fingerprints were kept, or a new one).
+func (d *DB) CheckpointFingerprint() ([]byte, error) {
+	var fp []byte
+	err := d.View(func(tx *bolt.Tx) error {
+		fp = bytes.Clone(Meta(tx, string(checkpointFPKey)))
+		return nil
+	})
+	return fp, err
 }
 
 // CheckpointTime returns the stream timestamp of the last message applied: with the
@@ -243,6 +385,56 @@ func (d *DB) Swap(newPath string) error {
 	d.moved = make(chan struct{})
 	d.waitMu.Unlock()
 	return nil
+}
+
+// CompactSuffix is appended to a view file's path for its compacted copy.
+const CompactSuffix = ".compact"
+
+// compactTxBytes bounds one write transaction of a compaction (bbolt keeps a
+// transaction's dirty pages in memory).
+const compactTxBytes = 64 << 20
+
+// compactInto copies what the file holds, as one read transaction sees it, into a fresh
+// file beside it with bbolt's own Compact, and returns the new file's path, synced and
+// closed. Only live keys and values are copied, not the freed pages that still hold
+// deleted bytes. Writes committed after the copy's read transaction began are not in it:
+// the caller catches the copy up before swapping it in.
+func (d *DB) compactInto(ctx context.Context) (string, error) {
+	path := d.path + CompactSuffix
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("remove stale %s: %w", path, err)
+	}
+	dst, err := bolt.Open(path, 0o600, boltOptions(Options{NoSync: true}))
+	if err != nil {
+		return "", fmt.Errorf("create %s: %w", path, err)
+	}
+	fail := func(err error) (string, error) {
+		dst.Close()
+		os.Remove(path)
+		return "", err
+	}
+	if err := ctx.Err(); err != nil {
+		return fail(err)
+	}
+	d.mu.RLock()
+	src := d.db
+	if src == nil {
+		d.mu.RUnlock()
+		return fail(ErrClosed)
+	}
+	err = bolt.Compact(dst, src, compactTxBytes)
+	d.mu.RUnlock()
+	if err != nil {
+		return fail(fmt.Errorf("compact %s: %w", d.path, err))
+	}
+	if err := dst.Sync(); err != nil {
+		return fail(fmt.Errorf("sync %s: %w", path, err))
+	}
+	if err := dst.Close(); err != nil {
+		os.Remove(path)
+		return "", fmt.Errorf("close %s: %w", path, err)
+	}
+	return path, nil
 }
 
 // Close closes the file; later calls return ErrClosed.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -133,8 +134,9 @@ func (p *Projector) Run(ctx context.Context) error {
 	return p.src.Consume(ctx, p.view.Stream(), DurableName(p.view.Name()), start, p.Handle)
 }
 
-// Handle applies one batch: validation, dead letters, retention, then the view's Apply
-// and the checkpoint in one transaction. It is also the rebuild path (Rebuild).
+// Handle applies one batch: validation (the envelope, and its subject against its type),
+// dead letters, retention, then the view's Apply and the checkpoint in one transaction. It
+// is also the rebuild path (Rebuild).
 func (p *Projector) Handle(ctx context.Context, msgs []Message) error {
 	if len(msgs) == 0 {
 		return nil
@@ -145,6 +147,9 @@ func (p *Projector) Handle(ctx context.Context, msgs []Message) error {
 	expired := 0
 	for _, m := range msgs {
 		ev, err := p.dec.Decode(m)
+		if err == nil {
+			err = checkSubject(m.Subject, ev)
+		}
 		if err != nil {
 			if derr := p.dead.DeadLetter(ctx, m, p.view.Name(), err.Error()); derr != nil {
 				return fmt.Errorf("set aside seq %d of %s: %w", m.Seq, p.view.Stream(), derr)
@@ -173,7 +178,7 @@ func (p *Projector) Handle(ctx context.Context, msgs []Message) error {
 				return err
 			}
 		}
-		return writeCheckpoint(tx, last.Seq, last.Published)
+		return writeCheckpoint(tx, last)
 	})
 	if err != nil {
 		return fmt.Errorf("project batch of %d at seq %d into %s: %w", len(msgs), msgs[0].Seq, p.view.Name(), err)
@@ -189,6 +194,25 @@ func (p *Projector) Handle(ctx context.Context, msgs []Message) error {
 		p.obs.Checkpoint(p.view.Name(), last.Seq, last.Published)
 	}
 	return nil
+}
+
+// subjectPrefix is the subject prefix of the events (CONTRACT.md §4). The event store owns
+// the subjects; this package may not import it, and needs only the rule below.
+const subjectPrefix = "ledger.events."
+
+// checkSubject refuses an event whose subject is not "ledger.events.<its type>" (or, for
+// a task event, that followed by one token: the per-task key the event store adds). The
+// subject decides where a message is stored (LEDGER_DIRECTORY copies the directory
+// subjects and keeps them forever) and who may publish it (producers may not publish
+// directory records or erasures): a view that trusted the content of a message whose
+// subject lies would let it through both gates.
+func checkSubject(subject string, ev domain.Event) error {
+	want := subjectPrefix + ev.Type.String()
+	rest, ok := strings.CutPrefix(subject, want)
+	if ok && (rest == "" || ev.Type.IsTask() && len(rest) > 1 && rest[0] == '.' && !strings.Contains(rest[1:], ".")) {
+		return nil
+	}
+	return fmt.Errorf("subject %q does not match the envelope's type %q: want %q", subject, ev.Type, want)
 }
 
 func trimApplied(batch []Applied, cp uint64) []Applied {

@@ -12,9 +12,12 @@
 //     or a customer merged into C (customer.merged, transitively), or that names one of
 //     them as data.from_customer_id; a message that is not a JSON envelope matches on its
 //     raw bytes. It reads StreamDead whole and collects every dead letter whose raw bytes
-//     hold one of those ids. It securely deletes them all but E (eventstore.Store.Erase);
-//  3. it compacts each view file into a fresh file (CompactFile) and swaps it in between
-//     two projector batches (ViewFile): bbolt never overwrites a freed page by itself;
+//     hold one of those ids, and StreamDirectory whole for their messages (a customer event
+//     published on a directory subject is copied there, and that stream never expires).
+//     It securely deletes them all but E (eventstore.Store.Erase);
+//  3. it asks each view to compact its file (View.Compact: projections.Runner copies it with
+//     bbolt's Compact and swaps it in between two projector batches): bbolt never
+//     overwrites a freed page by itself, and erasure opens no view file of its own;
 //  4. it securely deletes E (its customer_id, e.g. tel:+E164, is personal data) and acks.
 //
 // Every step is idempotent and E goes last, so a failure or a crash at any point delivers
@@ -51,6 +54,10 @@
 //   - Only customer_id and data.from_customer_id identify a customer's message. Another
 //     customer's event that quotes C's phone or email is that customer's data and stays.
 //   - Online rebuilds must take Config.Maintenance too (see Config).
+//   - StreamDirectory copies from StreamEvents asynchronously: a customer event published on
+//     a directory subject just before the erase event could, in principle, be copied after
+//     the scan. Producers cannot publish on directory subjects (only the ledger's own
+//     credentials can), so only a lying message from the ledger's side could be missed.
 //   - Deleted bytes are gone from every file; they may still lie in the file system's
 //     free blocks or an SSD's remapped cells. Full-disk encryption covers those.
 //   - Logs never carry customer ids; the projectors' own logs of set-aside envelopes

@@ -32,7 +32,7 @@ type View interface {
 	// ends (projections.DB.WaitCheckpoint).
 	WaitCheckpoint(ctx context.Context, seq uint64) error
 	// Compact rewrites the view's file without its free pages (which still hold deleted
-	// bytes) and swaps it in between two projector batches. See ViewFile.
+	// bytes) and swaps it in between two projector batches (projections.Runner.Compact).
 	Compact(ctx context.Context) error
 }
 
@@ -143,6 +143,7 @@ type Report struct {
 	Customers int           // the customer and those merged into it
 	Events    int           // messages erased from StreamEvents, the erase event included
 	Dead      int           // dead letters erased from StreamDead
+	Directory int           // messages erased from StreamDirectory (events on a directory subject)
 	Scanned   time.Duration // time spent reading the streams
 	Took      time.Duration // the whole erasure, waits included
 }
@@ -366,7 +367,7 @@ func (e *Eraser) handle(m *message.Message) ([]*message.Message, error) {
 		return nil, err
 	}
 	rep.EventID, rep.Took = ev.ID, time.Since(start)
-	log.Info("customer erased", "customers", rep.Customers, "events", rep.Events, "dead_letters", rep.Dead,
+	log.Info("customer erased", "customers", rep.Customers, "events", rep.Events, "dead_letters", rep.Dead, "directory", rep.Directory,
 		"scan", rep.Scanned.Round(time.Millisecond), "took", rep.Took.Round(time.Millisecond))
 	if e.cfg.OnErased != nil {
 		e.cfg.OnErased(rep)
@@ -396,7 +397,8 @@ func (e *Eraser) erase(ctx context.Context, seq uint64, customer string, log *sl
 	cancel()
 
 	// 2. Find and securely delete every message of the customer (and of those merged into
-	// it) up to the erase event, and every dead letter that mentions them.
+	// it) up to the erase event, every dead letter that mentions them, and their messages
+	// that a lying subject copied into the directory stream.
 	scanStart := time.Now()
 	f, err := scanEvents(ctx, e.cfg.Store, e.cfg.ReadBatch, seq, customer)
 	if err != nil {
@@ -406,6 +408,10 @@ func (e *Eraser) erase(ctx context.Context, seq uint64, customer string, log *sl
 	if err != nil {
 		return rep, fmt.Errorf("erasure: scan %s: %w", eventstore.StreamDead, err)
 	}
+	dir, err := scanDirectory(ctx, e.cfg.Store, e.cfg.ReadBatch, f.ids)
+	if err != nil {
+		return rep, fmt.Errorf("erasure: scan %s: %w", eventstore.StreamDirectory, err)
+	}
 	rep.Scanned = time.Since(scanStart)
 	rep.Customers = len(f.ids)
 	events := make([]uint64, 0, len(f.seqs))
@@ -414,11 +420,14 @@ func (e *Eraser) erase(ctx context.Context, seq uint64, customer string, log *sl
 			events = append(events, s)
 		}
 	}
-	log.Debug("erasure scanned", "events", len(events), "dead_letters", len(dead), "took", rep.Scanned)
+	log.Debug("erasure scanned", "events", len(events), "dead_letters", len(dead), "directory", len(dir), "took", rep.Scanned)
 	if err := e.cfg.Store.Erase(ctx, eventstore.StreamEvents, events); err != nil {
 		return rep, err
 	}
 	if err := e.cfg.Store.Erase(ctx, eventstore.StreamDead, dead); err != nil {
+		return rep, err
+	}
+	if err := e.cfg.Store.Erase(ctx, eventstore.StreamDirectory, dir); err != nil {
 		return rep, err
 	}
 
@@ -434,6 +443,6 @@ func (e *Eraser) erase(ctx context.Context, seq uint64, customer string, log *sl
 	if err := e.cfg.Store.Erase(ctx, eventstore.StreamEvents, []uint64{seq}); err != nil {
 		return rep, err
 	}
-	rep.Events, rep.Dead = len(events)+1, len(dead)
+	rep.Events, rep.Dead, rep.Directory = len(events)+1, len(dead), len(dir)
 	return rep, nil
 }

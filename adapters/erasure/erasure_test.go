@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/interaction-ledger/ledger/adapters/erasure"
+	"github.com/interaction-ledger/ledger/adapters/viewsource"
 	"github.com/interaction-ledger/ledger/domain"
 	"github.com/interaction-ledger/ledger/eventstore"
 	"github.com/interaction-ledger/ledger/eventstore/storetest"
@@ -26,54 +28,32 @@ import (
 	"github.com/interaction-ledger/ledger/projections/timeline"
 )
 
-// gatedSource is cmd/ledger's storeSource: the projector holds the view's gate shared
-// around every batch; dead letters go to the store.
-type gatedSource struct {
-	store *eventstore.Store
-	gate  *sync.RWMutex
-}
-
-func (s gatedSource) Consume(ctx context.Context, stream, durable string, after uint64, handle func(context.Context, []projections.Message) error) error {
-	return s.store.Consume(ctx, eventstore.ConsumeConfig{Stream: stream, Durable: durable, StartAfter: after},
-		func(ctx context.Context, ds []eventstore.Delivery) error {
-			s.gate.RLock()
-			defer s.gate.RUnlock()
-			return handle(ctx, toMessages(ds))
-		})
-}
-
-func (s gatedSource) DeadLetter(ctx context.Context, m projections.Message, view, reason string) error {
-	return s.store.DeadLetter(ctx, eventstore.Delivery{Stream: m.Stream, Seq: m.Seq, Subject: m.Subject, Data: m.Data, Published: m.Published}, view, reason)
-}
-
-type discardDead struct{}
-
-func (discardDead) DeadLetter(context.Context, projections.Message, string, string) error { return nil }
-
-func toMessages(ds []eventstore.Delivery) []projections.Message {
-	ms := make([]projections.Message, len(ds))
-	for i, d := range ds {
-		ms[i] = projections.Message{Stream: d.Stream, Seq: d.Seq, Subject: d.Subject, Data: d.Data, Published: d.Published}
-	}
-	return ms
-}
-
-// testView is one customer-scoped view running as `ledger serve` runs it.
-type testView struct {
-	name  string
-	db    *projections.DB
-	gate  sync.RWMutex
-	fresh func(*projections.DB) projections.View
-	proj  *projections.Projector
-}
-
-// ledgerUnderTest is the event store and the history and timeline views, with their
-// projectors, on one data directory.
+// ledgerUnderTest is the event store and the history and timeline views, each run by
+// its projections.Runner as a ledger node runs them, on one data directory.
 type ledgerUnderTest struct {
 	dir   string
 	store *eventstore.Store
-	views []*testView
+	views []*projections.Runner
 	tl    *timeline.View
+}
+
+var viewSpecs = []struct {
+	name string
+	New  func(*projections.DB) projections.View
+}{
+	{history.Name, func(db *projections.DB) projections.View { return history.New(db, history.Options{}) }},
+	{timeline.Name, func(db *projections.DB) projections.View { return timeline.New(db) }},
+}
+
+func openRunner(t *testing.T, l *ledgerUnderTest, path string, New func(*projections.DB) projections.View) *projections.Runner {
+	t.Helper()
+	r, err := projections.OpenRunner(projections.RunnerConfig{Path: path, New: New,
+		Log: viewsource.New(l.store, 0), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
 }
 
 func openLedger(t *testing.T) *ledgerUnderTest {
@@ -83,31 +63,12 @@ func openLedger(t *testing.T) *ledgerUnderTest {
 	if err := os.MkdirAll(filepath.Join(dir, "views"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	specs := []struct {
-		name  string
-		fresh func(*projections.DB) projections.View
-	}{
-		{history.Name, func(db *projections.DB) projections.View { return history.New(db, history.Options{}) }},
-		{timeline.Name, func(db *projections.DB) projections.View { return timeline.New(db) }},
-	}
-	for _, sp := range specs {
-		db, err := projections.OpenDB(filepath.Join(dir, "views", sp.name+".db"), projections.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		v := &testView{name: sp.name, db: db, fresh: sp.fresh}
-		pv := sp.fresh(db)
-		if tl, ok := pv.(*timeline.View); ok {
+	for _, sp := range viewSpecs {
+		r := openRunner(t, l, filepath.Join(dir, "views", sp.name+".db"), sp.New)
+		if tl, ok := r.View().(*timeline.View); ok {
 			l.tl = tl
 		}
-		v.proj, err = projections.NewProjector(projections.ProjectorConfig{View: pv, DB: db,
-			Source: gatedSource{store: l.store, gate: &v.gate}, DeadLetters: gatedSource{store: l.store},
-			Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		l.views = append(l.views, v)
+		l.views = append(l.views, r)
 	}
 	return l
 }
@@ -118,8 +79,8 @@ func (l *ledgerUnderTest) runProjectors(t *testing.T) (stop func()) {
 	var wg sync.WaitGroup
 	for _, v := range l.views {
 		wg.Go(func() {
-			if err := v.proj.Run(ctx); err != nil {
-				t.Errorf("projector %s: %v", v.name, err)
+			if err := v.Run(ctx); err != nil {
+				t.Errorf("projector %s: %v", v.Name(), err)
 			}
 		})
 	}
@@ -128,34 +89,11 @@ func (l *ledgerUnderTest) runProjectors(t *testing.T) (stop func()) {
 	return stop
 }
 
-// catchUp is cmd/ledger's catchUp: the view's projector on db, from db's checkpoint.
-func (l *ledgerUnderTest) catchUp(v *testView) func(context.Context, *projections.DB) error {
-	return func(ctx context.Context, db *projections.DB) error {
-		cp, err := db.Checkpoint()
-		if err != nil {
-			return err
-		}
-		p, err := projections.NewProjector(projections.ProjectorConfig{View: v.fresh(db), DB: db,
-			DeadLetters: discardDead{}, Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			return err
-		}
-		return l.store.Read(ctx, eventstore.StreamEvents, cp+1, 1000, func(ctx context.Context, b []eventstore.Delivery) error {
-			return p.Handle(ctx, toMessages(b))
-		})
-	}
-}
-
-// eraserViews wires the views as cmd/ledger would: history with a catch-up (copy while
-// the projector goes on), timeline without (copy under the gate), so both paths run.
+// eraserViews are the runners, as a ledger node hands them to its eraser.
 func (l *ledgerUnderTest) eraserViews() []erasure.View {
 	var out []erasure.View
-	for i, v := range l.views {
-		vf := &erasure.ViewFile{ViewName: v.name, DB: v.db, Gate: &v.gate}
-		if i == 0 {
-			vf.CatchUp = l.catchUp(v)
-		}
-		out = append(out, vf)
+	for _, v := range l.views {
+		out = append(out, v)
 	}
 	return out
 }
@@ -165,26 +103,13 @@ func (l *ledgerUnderTest) eraserViews() []erasure.View {
 func (l *ledgerUnderTest) rebuild(t *testing.T) *timeline.View {
 	t.Helper()
 	var tl *timeline.View
-	for _, v := range l.views {
-		db, err := projections.OpenDB(filepath.Join(l.dir, "views", "rebuilt-"+v.name+".db"), projections.Options{})
-		if err != nil {
+	for _, sp := range viewSpecs {
+		r := openRunner(t, l, filepath.Join(l.dir, "views", "rebuilt-"+sp.name+".db"), sp.New)
+		if _, err := r.Replay(context.Background(), nil, nil); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { db.Close() })
-		pv := v.fresh(db)
-		if x, ok := pv.(*timeline.View); ok {
+		if x, ok := r.View().(*timeline.View); ok {
 			tl = x
-		}
-		p, err := projections.NewProjector(projections.ProjectorConfig{View: pv, DB: db,
-			DeadLetters: discardDead{}, Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = l.store.Read(context.Background(), eventstore.StreamEvents, 1, 1000, func(ctx context.Context, b []eventstore.Delivery) error {
-			return p.Handle(ctx, toMessages(b))
-		})
-		if err != nil {
-			t.Fatal(err)
 		}
 	}
 	return tl
@@ -280,12 +205,12 @@ func TestEraseRemovesTheCustomerEverywhere(t *testing.T) {
 	// the data would never reach a page and the test would prove nothing about free pages).
 	for _, v := range l.views {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := v.db.WaitCheckpoint(ctx, beforeSeq); err != nil {
+		if err := v.WaitCheckpoint(ctx, beforeSeq); err != nil {
 			t.Fatal(err)
 		}
 		cancel()
-		if b, _ := os.ReadFile(v.db.Path()); findAny(b, erased.needles) == "" || findAny(b, alias.needles) == "" {
-			t.Fatalf("view %s does not hold the data to erase", v.name)
+		if b, _ := os.ReadFile(v.DB().Path()); findAny(b, erased.needles) == "" || findAny(b, alias.needles) == "" {
+			t.Fatalf("view %s does not hold the data to erase", v.Name())
 		}
 	}
 	eraseSeq := appendAll(t, l.store, envelope(t, "customer.erased", erased.customer, at.Add(4*time.Hour), map[string]any{}))
@@ -329,8 +254,8 @@ func TestEraseRemovesTheCustomerEverywhere(t *testing.T) {
 
 	for _, v := range l.views {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := v.db.WaitCheckpoint(ctx, lateSeq); err != nil {
-			t.Fatalf("view %s after the swap: %v", v.name, err)
+		if err := v.WaitCheckpoint(ctx, lateSeq); err != nil {
+			t.Fatalf("view %s after the swap: %v", v.Name(), err)
 		}
 		cancel()
 	}
@@ -384,7 +309,7 @@ func TestEraseRemovesTheCustomerEverywhere(t *testing.T) {
 	checkFiles(t, l.dir, []person{erased, alias}, other)
 	stopProjectors()
 	for _, v := range l.views {
-		v.db.Close()
+		v.Close()
 	}
 	if err := l.store.Close(); err != nil {
 		t.Fatal(err)
@@ -464,9 +389,23 @@ func TestEraseIsRetriedAfterAFailure(t *testing.T) {
 	views := l.eraserViews()
 	flaky := &flakyView{View: views[0]}
 	views[0] = flaky
+	r := eraseOnce(t, erasure.Config{Store: l.store, Views: views, RetryMin: 50 * time.Millisecond})
+	if r.Seq != seq || r.Events != 5 {
+		t.Errorf("report: got %+v, want seq %d and 5 events", r, seq)
+	}
+	if !flaky.failed.Load() {
+		t.Error("the first attempt did not fail")
+	}
+}
+
+// eraseOnce runs an Eraser of cfg until it reports its first erasure (within 30 s), then
+// stops it and returns the report.
+func eraseOnce(t *testing.T, cfg erasure.Config) erasure.Report {
+	t.Helper()
 	reports := make(chan erasure.Report, 1)
-	e, err := erasure.New(erasure.Config{Store: l.store, Views: views, RetryMin: 50 * time.Millisecond,
-		Logger: slog.New(slog.DiscardHandler), OnErased: func(r erasure.Report) { reports <- r }})
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	cfg.OnErased = func(r erasure.Report) { reports <- r }
+	e, err := erasure.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -474,21 +413,19 @@ func TestEraseIsRetriedAfterAFailure(t *testing.T) {
 	defer cancel()
 	runErr := make(chan error, 1)
 	go func() { runErr <- e.Run(ctx) }()
+	var r erasure.Report
 	select {
-	case r := <-reports:
-		if r.Seq != seq || r.Events != 5 {
-			t.Errorf("report: got %+v, want seq %d and 5 events", r, seq)
-		}
+	case r = <-reports:
+	case err := <-runErr:
+		t.Fatalf("Run returned before an erasure: %v", err)
 	case <-time.After(30 * time.Second):
-		t.Fatal("the failed erasure was not retried within 30s")
-	}
-	if !flaky.failed.Load() {
-		t.Error("the first attempt did not fail")
+		t.Fatal("no erasure within 30s")
 	}
 	cancel()
 	if err := <-runErr; err != nil {
-		t.Fatal(err)
+		t.Fatalf("Run: %v", err)
 	}
+	return r
 }
 
 func TestConfigValidate(t *testing.T) {
@@ -500,5 +437,62 @@ func TestConfigValidate(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not report %q", err, want)
 		}
+	}
+}
+
+// TestEraseScansTheDirectoryStream: a customer's event published on a directory subject
+// is copied into LEDGER_DIRECTORY, which never expires; erasure finds it there too.
+func TestEraseScansTheDirectoryStream(t *testing.T) {
+	l := openLedger(t)
+	l.runProjectors(t)
+	at := time.Now().Add(-time.Hour).Truncate(time.Second)
+	p := newPerson("tel:+14155550142", "+1 415 555 0142", "+14155550142", "Secret.Person@example.com", "Secreta Persona", "the-secret-note-text")
+	lie := p.events(t, at)[0]
+	lie.Subject = "ledger.events.directory.agent"
+	agent := envelope(t, "directory.agent", "", at, map[string]any{"agent_id": "agent-1", "role": "manager", "name": "Ann Agent"})
+	appendAll(t, l.store, lie, agent)
+	waitFor(t, func() error {
+		n, err := l.store.LastSeq(context.Background(), eventstore.StreamDirectory)
+		if err == nil && n < 2 {
+			err = fmt.Errorf("%s holds %d messages, want 2", eventstore.StreamDirectory, n)
+		}
+		return err
+	})
+	seq := appendAll(t, l.store, envelope(t, "customer.erased", p.customer, at.Add(time.Minute), map[string]any{}))
+
+	if r := eraseOnce(t, erasure.Config{Store: l.store, Views: l.eraserViews()}); r.Seq != seq || r.Directory != 1 || r.Events != 2 {
+		t.Errorf("report: got %+v, want seq %d, 2 events, 1 directory message", r, seq)
+	}
+	var kept []string
+	err := l.store.Read(context.Background(), eventstore.StreamDirectory, 1, 100, func(_ context.Context, ds []eventstore.Delivery) error {
+		for _, d := range ds {
+			if n := findAny(d.Data, p.needles); n != "" {
+				t.Errorf("%s seq %d still holds %q", eventstore.StreamDirectory, d.Seq, n)
+			}
+			kept = append(kept, string(d.Data))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(kept) != 1 || !strings.Contains(kept[0], "Ann Agent") {
+		t.Errorf("%s: got %q, want the agent record only", eventstore.StreamDirectory, kept)
+	}
+}
+
+// waitFor polls check until it returns nil, for at most 30 s.
+func waitFor(t *testing.T, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within 30s: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -87,11 +87,29 @@ func scanEvents(ctx context.Context, store *eventstore.Store, batch int, upTo ui
 // dead letter of "cust-42" also goes when "cust-4" is erased: over-erasing a letter set
 // aside for operators is the safe side.
 func scanDead(ctx context.Context, store *eventstore.Store, batch int, ids map[string]bool) ([]uint64, error) {
+	return scanStream(ctx, store, eventstore.StreamDead, batch, newMatcher(sortedKeys(ids)).raw)
+}
+
+// scanDirectory collects the sequences of StreamDirectory that belong to ids, as
+// scanEvents matches them. Directory records name no customer, but the stream copies
+// every message published on a directory subject, and a customer's event published there
+// (a subject that lies about its type: the views set it aside) would otherwise outlive
+// both the erasure and the retention: the stream never expires.
+func scanDirectory(ctx context.Context, store *eventstore.Store, batch int, ids map[string]bool) ([]uint64, error) {
 	m := newMatcher(sortedKeys(ids))
+	return scanStream(ctx, store, eventstore.StreamDirectory, batch, func(data []byte) bool {
+		hit, _ := m.envelope(data)
+		return hit
+	})
+}
+
+// scanStream collects the sequences of the stream, up to its last sequence when called,
+// whose data match.
+func scanStream(ctx context.Context, store *eventstore.Store, stream string, batch int, match func([]byte) bool) ([]uint64, error) {
 	seqs := map[uint64]bool{}
-	err := store.Read(ctx, eventstore.StreamDead, 1, batch, func(_ context.Context, ds []eventstore.Delivery) error {
+	err := store.Read(ctx, stream, 1, batch, func(_ context.Context, ds []eventstore.Delivery) error {
 		for _, d := range ds {
-			if m.raw(d.Data) {
+			if match(d.Data) {
 				seqs[d.Seq] = true
 			}
 		}

@@ -8,11 +8,11 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/interaction-ledger/ledger/adapters/auth"
+	"github.com/interaction-ledger/ledger/adapters/jsonhttp"
 	"github.com/interaction-ledger/ledger/domain"
 	"github.com/interaction-ledger/ledger/eventstore"
 	"github.com/interaction-ledger/ledger/projections/timeline"
@@ -27,7 +27,7 @@ func (s *Server) getTimeline(w http.ResponseWriter, r *http.Request, _ auth.Prin
 		switch k {
 		case "kind", "limit", "cursor":
 		default:
-			writeError(w, http.StatusBadRequest, "unknown parameter "+k+" (allowed: kind, limit, cursor)", map[string]any{"param": k})
+			jsonhttp.Error(w, http.StatusBadRequest, "unknown parameter "+k+" (allowed: kind, limit, cursor)", map[string]any{"param": k})
 			return
 		}
 	}
@@ -35,7 +35,7 @@ func (s *Server) getTimeline(w http.ResponseWriter, r *http.Request, _ auth.Prin
 	for _, k := range q["kind"] {
 		kind, err := timeline.ParseKind(k)
 		if err != nil {
-			writeError(w, http.StatusBadRequest, "kind: "+err.Error(), map[string]any{"param": "kind"})
+			jsonhttp.Error(w, http.StatusBadRequest, "kind: "+err.Error(), map[string]any{"param": "kind"})
 			return
 		}
 		kinds = append(kinds, kind)
@@ -47,13 +47,13 @@ func (s *Server) getTimeline(w http.ResponseWriter, r *http.Request, _ auth.Prin
 	page, err := s.cfg.Timeline.Timeline(r.PathValue("id"), kinds, limit, q.Get("cursor"))
 	if err != nil {
 		if errors.Is(err, timeline.ErrBadCursor) {
-			writeError(w, http.StatusBadRequest, "cursor: "+err.Error(), map[string]any{"param": "cursor"})
+			jsonhttp.Error(w, http.StatusBadRequest, "cursor: "+err.Error(), map[string]any{"param": "cursor"})
 			return
 		}
 		s.internal(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, page)
+	jsonhttp.Write(w, http.StatusOK, page)
 }
 
 func parseLimit(w http.ResponseWriter, s string) (int, bool) {
@@ -62,7 +62,7 @@ func parseLimit(w http.ResponseWriter, s string) (int, bool) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || n > maxLimit {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("limit: %q is not a number from 1 to %d", s, maxLimit), map[string]any{"param": "limit"})
+		jsonhttp.Error(w, http.StatusBadRequest, fmt.Sprintf("limit: %q is not a number from 1 to %d", s, maxLimit), map[string]any{"param": "limit"})
 		return 0, false
 	}
 	return n, true
@@ -74,7 +74,7 @@ func (s *Server) getCard(w http.ResponseWriter, r *http.Request, _ auth.Principa
 		s.internal(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, card)
+	jsonhttp.Write(w, http.StatusOK, card)
 }
 
 // tab serves one of the card's tabs as {"items": [...]}, never null.
@@ -88,7 +88,7 @@ func tab[T any](s *Server, get func(string) ([]T, error)) func(http.ResponseWrit
 		if items == nil {
 			items = []T{}
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"items": items})
+		jsonhttp.Write(w, http.StatusOK, map[string]any{"items": items})
 	}
 }
 
@@ -128,12 +128,12 @@ func (s *Server) taskCommand(cmd domain.TaskCommand) func(http.ResponseWriter, *
 		if cmd == domain.TaskCreate || cmd == domain.TaskEdit {
 			raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
 			if err != nil {
-				writeError(w, http.StatusRequestEntityTooLarge, "body: "+err.Error(), map[string]any{"field": "body"})
+				jsonhttp.Error(w, http.StatusRequestEntityTooLarge, "body: "+err.Error(), map[string]any{"field": "body"})
 				return
 			}
 			if len(raw) > 0 {
 				if err := json.Unmarshal(raw, &body); err != nil {
-					writeError(w, http.StatusBadRequest, "body: malformed JSON: "+err.Error(), map[string]any{"field": "body"})
+					jsonhttp.Error(w, http.StatusBadRequest, "body: malformed JSON: "+err.Error(), map[string]any{"field": "body"})
 					return
 				}
 			}
@@ -145,7 +145,7 @@ func (s *Server) taskCommand(cmd domain.TaskCommand) func(http.ResponseWriter, *
 				taskID = uuid.Must(uuid.NewV7()).String()
 			}
 			if body.Title == nil || *body.Title == "" {
-				writeError(w, http.StatusBadRequest, "title: is required", map[string]any{"field": "title"})
+				jsonhttp.Error(w, http.StatusBadRequest, "title: is required", map[string]any{"field": "title"})
 				return
 			}
 		}
@@ -161,28 +161,33 @@ func (s *Server) taskCommand(cmd domain.TaskCommand) func(http.ResponseWriter, *
 			if state == domain.TaskAbsent && cmd != domain.TaskCreate {
 				code = http.StatusNotFound
 			}
-			writeError(w, code, err.Error(), map[string]any{"state": state.String(), "task_id": taskID})
+			jsonhttp.Error(w, code, err.Error(), map[string]any{"state": state.String(), "task_id": taskID})
 			return
 		}
-		data := map[string]any{"task_id": taskID, "title": cur.Title, "assignee_id": cur.AssigneeID}
-		if cur.DueAt != nil {
-			data["due_at"] = cur.DueAt.Format(time.RFC3339)
-		}
+		data := &domain.TaskData{TaskID: taskID, Title: cur.Title, DueAt: cur.DueAt, AssigneeID: cur.AssigneeID}
 		if body.Title != nil {
-			data["title"] = *body.Title
+			data.Title = *body.Title
 		}
 		if body.AssigneeID != nil {
-			data["assignee_id"] = *body.AssigneeID
+			data.AssigneeID = *body.AssigneeID
 		}
 		if body.DueAt != nil {
-			data["due_at"] = *body.DueAt
+			data.DueAt = nil // an empty due_at clears it
+			if *body.DueAt != "" {
+				due, err := domain.ParseTime(*body.DueAt)
+				if err != nil {
+					jsonhttp.Error(w, http.StatusBadRequest, "due_at: "+err.Error(), map[string]any{"field": "due_at"})
+					return
+				}
+				data.DueAt = &due
+			}
 		}
 		now := s.cfg.Now()
 		ev, err := domain.NewEvent(uuid.Must(uuid.NewV7()).String(), typ, now, customer, "api:"+p.Subject, data, now)
 		if err != nil {
 			var ve *domain.ValidationError
 			if errors.As(err, &ve) {
-				writeError(w, http.StatusBadRequest, err.Error(), map[string]any{"field": ve.Field})
+				jsonhttp.Error(w, http.StatusBadRequest, err.Error(), map[string]any{"field": ve.Field})
 				return
 			}
 			s.internal(w, r, err)
@@ -190,12 +195,12 @@ func (s *Server) taskCommand(cmd domain.TaskCommand) func(http.ResponseWriter, *
 		}
 		seq, err := s.cfg.Ingest.AppendExpecting(r.Context(), ev, eventstore.TaskSubjectFilter(customer, taskID), cur.LastSeq)
 		if errors.Is(err, eventstore.ErrConflict) {
-			writeError(w, http.StatusConflict, "task "+taskID+" was changed meanwhile; reload it and try again", map[string]any{"task_id": taskID})
+			jsonhttp.Error(w, http.StatusConflict, "task "+taskID+" was changed meanwhile; reload it and try again", map[string]any{"task_id": taskID})
 			return
 		}
 		if err != nil {
 			s.cfg.Logger.Error("task command append failed", "err", err)
-			writeError(w, http.StatusServiceUnavailable, "the event stream did not acknowledge the command; retry", nil)
+			jsonhttp.Error(w, http.StatusServiceUnavailable, "the event stream did not acknowledge the command; retry", nil)
 			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.CommandWait)
@@ -212,6 +217,6 @@ func (s *Server) taskCommand(cmd domain.TaskCommand) func(http.ResponseWriter, *
 		if cmd == domain.TaskCreate {
 			code = http.StatusCreated
 		}
-		writeJSON(w, code, map[string]any{"task_id": taskID, "state": newState.String(), "event_id": ev.ID, "task": t})
+		jsonhttp.Write(w, code, map[string]any{"task_id": taskID, "state": newState.String(), "event_id": ev.ID, "task": t})
 	}
 }

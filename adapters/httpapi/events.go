@@ -9,6 +9,7 @@ import (
 
 	"github.com/interaction-ledger/ledger/adapters/auth"
 	"github.com/interaction-ledger/ledger/adapters/ingest"
+	"github.com/interaction-ledger/ledger/adapters/jsonhttp"
 )
 
 // retryAfter is the Retry-After of a 503 from ingest, in seconds: short, so that a resend
@@ -31,7 +32,7 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request, _ auth.Princ
 	if !s.ingestSlots.TryAcquire(1) {
 		w.Header().Set("Connection", "close") // the body is not read
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
-		writeError(w, http.StatusServiceUnavailable,
+		jsonhttp.Error(w, http.StatusServiceUnavailable,
 			fmt.Sprintf("busy: %d ingest requests in progress; retry", s.cfg.MaxConcurrentIngest), nil)
 		return
 	}
@@ -64,7 +65,7 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request, _ auth.Princ
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
 		resp["error"] = "the event stream did not confirm the events marked unknown, which may or may not be stored; " +
 			"resend the request (give the envelopes that had no id the ids in results): what was stored is answered duplicate"
-		writeJSON(w, http.StatusServiceUnavailable, resp)
+		jsonhttp.Write(w, http.StatusServiceUnavailable, resp)
 		return
 	case errors.As(err, &be):
 		code := http.StatusBadRequest
@@ -78,7 +79,7 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request, _ auth.Princ
 		if len(outcomes) > 0 {
 			resp["error"] = fmt.Sprintf("%s; envelopes from index %d on were not read, those before were judged (see results)", msg, be.Index)
 		}
-		writeJSON(w, code, resp)
+		jsonhttp.Write(w, code, resp)
 		return
 	case err != nil:
 		s.internal(w, r, err)
@@ -92,7 +93,7 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request, _ auth.Princ
 		if o.Status == ingest.StatusRejected {
 			single["error"], single["field"] = o.Error, o.Field
 		}
-		writeJSON(w, code, single)
+		jsonhttp.Write(w, code, single)
 		return
 	}
 	code := http.StatusOK
@@ -103,5 +104,5 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request, _ auth.Princ
 		code = http.StatusMultiStatus
 	}
 	delete(resp, "unknown")
-	writeJSON(w, code, resp)
+	jsonhttp.Write(w, code, resp)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/interaction-ledger/ledger/adapters/jsonhttp"
 	"github.com/interaction-ledger/ledger/domain"
 	"github.com/interaction-ledger/ledger/projections/history"
 )
@@ -19,27 +20,27 @@ func (s *Server) listInteractions(w http.ResponseWriter, r *http.Request, rd dom
 		s.queryError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, page)
+	jsonhttp.Write(w, http.StatusOK, page)
 }
 
 func (s *Server) getInteraction(w http.ResponseWriter, r *http.Request, rd domain.Reader) {
 	d, err := s.cfg.History.Get(rd, r.PathValue("id"))
 	if errors.Is(err, history.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "interaction "+r.PathValue("id")+" not found", nil)
+		jsonhttp.Error(w, http.StatusNotFound, "interaction "+r.PathValue("id")+" not found", nil)
 		return
 	}
 	if err != nil {
 		s.internal(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, d)
+	jsonhttp.Write(w, http.StatusOK, d)
 }
 
 // queryError answers 400 naming the parameter for a *history.QueryError, 500 otherwise.
 func (s *Server) queryError(w http.ResponseWriter, r *http.Request, err error) {
 	var qe *history.QueryError
 	if errors.As(err, &qe) {
-		writeError(w, http.StatusBadRequest, qe.Error(), map[string]any{"param": qe.Param})
+		jsonhttp.Error(w, http.StatusBadRequest, qe.Error(), map[string]any{"param": qe.Param})
 		return
 	}
 	s.internal(w, r, err)

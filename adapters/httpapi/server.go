@@ -5,7 +5,6 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/interaction-ledger/ledger/adapters/auth"
 	"github.com/interaction-ledger/ledger/adapters/ingest"
+	"github.com/interaction-ledger/ledger/adapters/jsonhttp"
 	"github.com/interaction-ledger/ledger/adapters/metrics"
 	"github.com/interaction-ledger/ledger/domain"
 	"github.com/interaction-ledger/ledger/projections"
@@ -44,7 +44,9 @@ const DefaultMaxConcurrentIngest = 8
 // Ops is what the ops endpoints need from the running ledger.
 type Ops interface {
 	Status(r *http.Request) (any, error)
-	DeadLetters(r *http.Request, limit int) (any, error)
+	// DeadLetters returns up to limit dead letters stored after the cursor after (0: from
+	// the oldest) and the cursor of the next page (0: none).
+	DeadLetters(r *http.Request, after uint64, limit int) (items any, next uint64, err error)
 	Rebuild(r *http.Request, view string) (any, error)
 }
 
@@ -131,14 +133,14 @@ func (s *Server) routes() {
 		s.handle("POST /v1/admin/views/{name}/rebuild", s.scoped(auth.ScopeOps, s.adminRebuild))
 	}
 	s.handle("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		jsonhttp.Write(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	s.handle("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if !s.cfg.Ready() {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "starting"})
+			jsonhttp.Write(w, http.StatusServiceUnavailable, map[string]string{"status": "starting"})
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+		jsonhttp.Write(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	if s.cfg.Metrics != nil {
 		s.mux.Handle("GET /metrics", s.cfg.Metrics.Handler())
@@ -149,22 +151,12 @@ func (s *Server) routes() {
 func (s *Server) handle(pattern string, h http.HandlerFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		rec := jsonhttp.NewStatusRecorder(w)
 		h(rec, r)
 		if s.cfg.Metrics != nil {
-			s.cfg.Metrics.QueryLatency.WithLabelValues(pattern, strconv.Itoa(rec.code)).Observe(time.Since(start).Seconds())
+			s.cfg.Metrics.QueryLatency.WithLabelValues(pattern, strconv.Itoa(rec.Status())).Observe(time.Since(start).Seconds())
 		}
 	})
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	code int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.code = code
-	r.ResponseWriter.WriteHeader(code)
 }
 
 // scoped requires a valid token holding scope: 401 without one, 403 without the scope.
@@ -173,11 +165,11 @@ func (s *Server) scoped(scope string, h func(http.ResponseWriter, *http.Request,
 		p, err := s.cfg.Verifier.Verify(r)
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="ledger"`)
-			writeError(w, http.StatusUnauthorized, err.Error(), nil)
+			jsonhttp.Error(w, http.StatusUnauthorized, err.Error(), nil)
 			return
 		}
 		if !p.Has(scope) {
-			writeError(w, http.StatusForbidden, "token lacks scope "+scope, nil)
+			jsonhttp.Error(w, http.StatusForbidden, "token lacks scope "+scope, nil)
 			return
 		}
 		h(w, r, p)
@@ -194,11 +186,11 @@ func (s *Server) reader(h func(http.ResponseWriter, *http.Request, domain.Reader
 			return
 		}
 		if !ok {
-			writeError(w, http.StatusForbidden, "agent "+p.Subject+" is not in the directory", nil)
+			jsonhttp.Error(w, http.StatusForbidden, "agent "+p.Subject+" is not in the directory", nil)
 			return
 		}
 		if !rd.HistoryAccess {
-			writeError(w, http.StatusForbidden, "the active profile of agent "+p.Subject+" has no history access", nil)
+			jsonhttp.Error(w, http.StatusForbidden, "the active profile of agent "+p.Subject+" has no history access", nil)
 			return
 		}
 		h(w, r, rd)
@@ -207,23 +199,7 @@ func (s *Server) reader(h func(http.ResponseWriter, *http.Request, domain.Reader
 
 func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
 	s.cfg.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	writeError(w, http.StatusInternalServerError, "internal error", nil)
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
-}
-
-func writeError(w http.ResponseWriter, code int, msg string, extra map[string]any) {
-	body := map[string]any{"error": msg}
-	for k, v := range extra {
-		body[k] = v
-	}
-	writeJSON(w, code, body)
+	jsonhttp.Error(w, http.StatusInternalServerError, "internal error", nil)
 }
 
 func isTooLarge(err error) bool {

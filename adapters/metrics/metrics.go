@@ -30,6 +30,7 @@ type Metrics struct {
 	Expired        *prometheus.CounterVec   // entries dropped by retention, by view
 	DeadLetters    *prometheus.CounterVec   // envelopes set aside, by view
 	WebhookResults *prometheus.CounterVec   // by provider and code
+	ViewRecoveries *prometheus.CounterVec   // views rebuilt by themselves, by view and kind (corrupt, diverged)
 }
 
 // New registers every collector (plus Go and process collectors) on a new registry.
@@ -58,9 +59,11 @@ func New() *Metrics {
 			Help: "Envelopes that failed validation on the stream and were set aside."}, []string{"view"}),
 		WebhookResults: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ledger_webhook_requests_total",
 			Help: "Provider webhook requests by provider and status code."}, []string{"provider", "code"}),
+		ViewRecoveries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ledger_view_recoveries_total",
+			Help: "Views found corrupt or diverged from their stream (after a power cut) and rebuilt by themselves."}, []string{"view", "kind"}),
 	}
 	m.reg.MustRegister(m.IngestEvents, m.AppendLatency, m.BatchSize, m.ApplyLatency, m.Checkpoint, m.LagEvents,
-		m.LagSeconds, m.QueryLatency, m.Expired, m.DeadLetters, m.WebhookResults,
+		m.LagSeconds, m.QueryLatency, m.Expired, m.DeadLetters, m.WebhookResults, m.ViewRecoveries,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -80,6 +83,9 @@ func (m *Metrics) IngestObserver() ingest.Observer {
 		Append:  func(_ int, d time.Duration) { m.AppendLatency.Observe(d.Seconds()) },
 	}
 }
+
+// ViewTrouble counts a view's recoveries (projections.RunnerConfig.Trouble).
+func (m *Metrics) ViewTrouble(view, kind string) { m.ViewRecoveries.WithLabelValues(view, kind).Inc() }
 
 // ProjectorObserver feeds a projector's figures.
 func (m *Metrics) ProjectorObserver() projections.Observer {

@@ -1,7 +1,6 @@
 package webhooks
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/interaction-ledger/ledger/adapters/jsonhttp"
 	"github.com/interaction-ledger/ledger/domain"
 )
 
@@ -65,12 +65,9 @@ func NewHandler(app Appender, log *slog.Logger, providers ...Provider) *Handler 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	name := r.PathValue("provider")
-	rec := &statusRecorder{ResponseWriter: w}
+	rec := jsonhttp.NewStatusRecorder(w)
 	accepted := h.serve(rec, r, name)
-	code := rec.code
-	if code == 0 {
-		code = http.StatusOK
-	}
+	code := rec.Status()
 	if h.Observe != nil {
 		label := name
 		if _, ok := h.providers[name]; !ok {
@@ -93,7 +90,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, name string) int {
 	p, ok := h.providers[name]
 	if !ok {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("webhook provider %q is unknown or not configured", name))
+		jsonhttp.Error(w, http.StatusNotFound, fmt.Sprintf("webhook provider %q is unknown or not configured", name), nil)
 		return 0
 	}
 	switch r.Method {
@@ -104,7 +101,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, name string) int
 			return 0
 		}
 		w.Header().Set("Allow", http.MethodPost)
-		writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("provider %q has no GET handshake; use POST", name))
+		jsonhttp.Error(w, http.StatusMethodNotAllowed, fmt.Sprintf("provider %q has no GET handshake; use POST", name), nil)
 		return 0
 	default:
 		allow := http.MethodPost
@@ -112,7 +109,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, name string) int
 			allow = "GET, POST"
 		}
 		w.Header().Set("Allow", allow)
-		writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed", r.Method))
+		jsonhttp.Error(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed", r.Method), nil)
 		return 0
 	}
 
@@ -120,10 +117,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, name string) int
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body is larger than the %d bytes allowed", mbe.Limit))
+			jsonhttp.Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body is larger than the %d bytes allowed", mbe.Limit), nil)
 			return 0
 		}
-		writeError(w, http.StatusBadRequest, "cannot read body: "+err.Error())
+		jsonhttp.Error(w, http.StatusBadRequest, "cannot read body: "+err.Error(), nil)
 		return 0
 	}
 	now := h.Now()
@@ -131,7 +128,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, name string) int
 		if !errors.Is(err, ErrUnauthorized) {
 			h.log.Error("webhooks: Verify returned an error that does not wrap ErrUnauthorized", "provider", name, "err", err)
 		}
-		writeError(w, http.StatusUnauthorized, err.Error())
+		jsonhttp.Error(w, http.StatusUnauthorized, err.Error(), nil)
 		return 0
 	}
 	events, err := p.Translate(r, body, now)
@@ -140,18 +137,18 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, name string) int
 		if !errors.Is(err, ErrBadPayload) && !errors.Is(err, domain.ErrInvalid) {
 			code = http.StatusInternalServerError
 		}
-		writeError(w, code, err.Error())
+		jsonhttp.Error(w, code, err.Error(), nil)
 		return 0
 	}
 	if len(events) > 0 {
 		if err := h.app.AppendEvents(r.Context(), events); err != nil {
 			if errors.Is(err, domain.ErrInvalid) {
 				// A retry would be judged the same way: tell the provider to stop.
-				writeError(w, http.StatusBadRequest, err.Error())
+				jsonhttp.Error(w, http.StatusBadRequest, err.Error(), nil)
 				return 0
 			}
 			h.log.Error("webhooks: append failed", "provider", name, "events", len(events), "err", err)
-			writeError(w, http.StatusServiceUnavailable, "the ledger could not store the events; retry later")
+			jsonhttp.Error(w, http.StatusServiceUnavailable, "the ledger could not store the events; retry later", nil)
 			return 0
 		}
 	}
@@ -159,41 +156,6 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, name string) int
 		rs.Respond(w, len(events))
 		return len(events)
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"accepted": len(events)})
+	jsonhttp.Write(w, http.StatusOK, map[string]int{"accepted": len(events)})
 	return len(events)
 }
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
-}
-
-func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, map[string]string{"error": msg})
-}
-
-// statusRecorder remembers the status code written, for the log and the metric.
-type statusRecorder struct {
-	http.ResponseWriter
-	code int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	if s.code == 0 {
-		s.code = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	if s.code == 0 {
-		s.code = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController and http.MaxBytesReader reach the real writer.
-func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }

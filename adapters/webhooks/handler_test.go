@@ -51,7 +51,7 @@ func (f *fakeAppender) AppendEvents(ctx context.Context, events []domain.Event) 
 
 func event(t *testing.T, id string) domain.Event {
 	t.Helper()
-	ev, err := domain.NewEvent(id, domain.TypeEmailOpened, now, "mailto:a@b.c", "fake",
+	ev, err := domain.NewEventFromData(id, domain.TypeEmailOpened, now, "mailto:a@b.c", "fake",
 		map[string]string{"interaction_id": "m1"}, now)
 	if err != nil {
 		t.Fatal(err)

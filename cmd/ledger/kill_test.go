@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/interaction-ledger/ledger/adapters/auth"
+	"github.com/interaction-ledger/ledger/adapters/node/nodetest"
 )
 
 func freeAddr(t *testing.T) string {
@@ -52,7 +53,7 @@ func startProc(t *testing.T, bin, dataDir string) *proc {
 	httpAddr := freeAddr(t)
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(os.Environ(), "LEDGER_DATA="+dataDir, "LEDGER_HTTP_ADDR="+httpAddr,
-		"LEDGER_NATS_ADDR="+freeAddr(t), "LEDGER_AUTH_SECRET="+testSecret, "LEDGER_NATS_URL=")
+		"LEDGER_NATS_ADDR="+freeAddr(t), "LEDGER_AUTH_SECRET="+nodetest.Secret, "LEDGER_NATS_URL=")
 	p := &proc{cmd: cmd, base: "http://" + httpAddr, log: &bytes.Buffer{}}
 	cmd.Stdout, cmd.Stderr = p.log, p.log
 	if err := cmd.Start(); err != nil {
@@ -101,10 +102,10 @@ func TestKillUnderLoadLosesNothing(t *testing.T) {
 	bin := buildLedger(t)
 	dir := t.TempDir()
 	p := startProc(t, bin, dir)
-	ing := token(t, "svc", auth.ScopeIngest)
+	ing := nodetest.Token(t, "svc", auth.ScopeIngest)
 	setup := []map[string]any{
-		ev("directory.profile", "", 60, map[string]any{"profile_id": "p", "queues": []string{"q"}, "flows": []string{"voice"}, "history_access": true}),
-		ev("directory.agent", "", 60, map[string]any{"agent_id": "ann", "role": "collaborator", "active_profile_id": "p"}),
+		nodetest.Ev("directory.profile", "", 60, map[string]any{"profile_id": "p", "queues": []string{"q"}, "flows": []string{"voice"}, "history_access": true}),
+		nodetest.Ev("directory.agent", "", 60, map[string]any{"agent_id": "ann", "role": "collaborator", "active_profile_id": "p"}),
 	}
 	if code, err := postJSON(p.base, ing, setup); err != nil || code != 200 {
 		t.Fatalf("setup: %d %v", code, err)
@@ -129,7 +130,7 @@ func TestKillUnderLoadLosesNothing(t *testing.T) {
 				for i := 0; i < 50; i++ {
 					id := "k-" + uuid.NewString()
 					ids = append(ids, id)
-					batch = append(batch, ev("interaction.started", "cus-k", 5, map[string]any{"interaction_id": id,
+					batch = append(batch, nodetest.Ev("interaction.started", "cus-k", 5, map[string]any{"interaction_id": id,
 						"flow": "voice", "direction": "incoming", "routing": "direct", "agent_id": "ann"}))
 				}
 				code, err := postJSON(p.base, ing, batch)
@@ -170,9 +171,9 @@ func TestKillUnderLoadLosesNothing(t *testing.T) {
 	for _, id := range acked {
 		want[id] = true
 	}
-	tok := token(t, "ann", auth.ScopeHistoryRead)
+	tok := nodetest.Token(t, "ann", auth.ScopeHistoryRead)
 	var seen map[string]int
-	eventually(t, "every acknowledged interaction is in the history after the restart", func() (bool, string) {
+	nodetest.Eventually(t, "every acknowledged interaction is in the history after the restart", func() (bool, string) {
 		seen = listAll(t, p.base, tok)
 		missing := 0
 		for id := range want {
@@ -217,7 +218,7 @@ func listAll(t *testing.T, base, tok string) map[string]int {
 		if err != nil {
 			return seen
 		}
-		var p listPage
+		var p nodetest.ListPage
 		json.NewDecoder(resp.Body).Decode(&p)
 		resp.Body.Close()
 		for _, it := range p.Items {

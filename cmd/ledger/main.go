@@ -1,6 +1,8 @@
 // Command ledger runs the interaction ledger: `ledger serve` (embedded NATS JetStream,
 // projectors, HTTP API), `ledger replay` (rebuild views from the stream), `ledger status`
-// (stream, views, lag), `ledger token` (mint a JWT for an agent) and `ledger bench`.
+// (stream, views, lag) and `ledger token` (mint a JWT for an agent). It only turns flags
+// and LEDGER_* variables into a node.Config and calls the node (adapters/node); the
+// benchmark is its own command, cmd/ledger-bench.
 package main
 
 import (
@@ -9,30 +11,18 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
+
+	"github.com/interaction-ledger/ledger/adapters/node"
 )
 
 func main() {
-	tuneGC()
+	node.TuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "ledger:", err)
 		os.Exit(1)
-	}
-}
-
-// tuneGC collects less often than Go's default unless the operator set GOGC or
-// GOMEMLIMIT: projectors allocate per event, and with GOGC=100 the collector took about
-// a third of the CPU under load (pprof, ledger bench). The soft memory limit keeps the
-// heap, and so RssAnon, within budget when collecting less often.
-func tuneGC() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(300)
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(400 << 20)
 	}
 }
 
@@ -43,7 +33,8 @@ commands:
   replay   rebuild views from the stream into fresh files, then swap them in (offline)
   status   stream, views, checkpoints, lag, dead letters
   token    mint a JWT for an agent
-  bench    generate a realistic contact centre and measure the ledger against the raw limits
+  producer-url
+           print a NATS URL with a producer's credentials (publish customer events only)
 
 Run 'ledger <command> -h' for the flags of a command.
 `
@@ -63,8 +54,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdStatus(ctx, args[1:], getenv, stdout, stderr)
 	case "token":
 		return cmdToken(args[1:], getenv, stdout, stderr)
-	case "bench":
-		return cmdBench(ctx, args[1:], getenv, stdout, stderr)
+	case "producer-url":
+		return cmdProducerURL(args[1:], getenv, stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

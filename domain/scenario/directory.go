@@ -138,7 +138,7 @@ func (s *Scenario) buildDirectory() {
 
 	// Directory events, a little before the period.
 	at := s.from.Add(-30 * time.Minute)
-	add := func(t domain.EventType, data any) {
+	add := func(t domain.EventType, data domain.Payload) {
 		id := uuid7(r, at.UnixMilli())
 		ev, err := domain.NewEvent(id, t, at, "", "scenario", data, at)
 		if err != nil {
@@ -149,22 +149,19 @@ func (s *Scenario) buildDirectory() {
 		at = at.Add(time.Second)
 	}
 	for _, p := range s.profiles {
-		add(domain.TypeDirectoryProfile, map[string]any{"profile_id": p.id, "name": p.name, "queues": p.queues,
-			"flows": p.flows, "history_access": p.access})
+		add(domain.TypeDirectoryProfile, &domain.ProfileData{ProfileID: p.id, Name: p.name, Queues: p.queues,
+			Flows: p.flows, HistoryAccess: p.access})
 	}
 	for _, t := range s.teams {
 		ids := make([]string, len(t.managers))
 		for k, m := range t.managers {
 			ids[k] = s.agents[m].AgentID
 		}
-		add(domain.TypeDirectoryTeam, map[string]any{"team_id": t.id, "name": t.name, "manager_ids": ids})
+		add(domain.TypeDirectoryTeam, &domain.TeamData{TeamID: t.id, Name: t.name, ManagerIDs: ids})
 	}
 	for _, a := range s.agents {
-		d := map[string]any{"agent_id": a.AgentID, "role": a.Role, "name": a.Name, "active_profile_id": a.ProfileID}
-		if a.TeamID != "" {
-			d["team_id"] = a.TeamID
-		}
-		add(domain.TypeDirectoryAgent, d)
+		add(domain.TypeDirectoryAgent, &domain.AgentData{AgentID: a.AgentID, Role: a.Role, Name: a.Name,
+			TeamID: a.TeamID, ActiveProfileID: a.ProfileID})
 	}
 }
 

@@ -18,7 +18,7 @@ var t0 = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
 func event(t *testing.T, n int, typ domain.EventType, minute int, data map[string]any) domain.Event {
 	t.Helper()
 	at := t0.Add(time.Duration(minute) * time.Minute)
-	ev, err := domain.NewEvent(fmt.Sprintf("00000000-0000-7000-8000-%012d", n), typ, at, "", "test", data, at)
+	ev, err := domain.NewEventFromData(fmt.Sprintf("00000000-0000-7000-8000-%012d", n), typ, at, "", "test", data, at)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,7 +55,7 @@ func eventID(n int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d",
 func mk(t testing.TB, typ domain.EventType, at time.Time, customer string, data map[string]any) domain.Event {
 	t.Helper()
 	evCounter++
-	ev, err := domain.NewEvent(eventID(evCounter), typ, at, customer, "test", data, testNow)
+	ev, err := domain.NewEventFromData(eventID(evCounter), typ, at, customer, "test", data, testNow)
 	if err != nil {
 		t.Fatalf("build %s: %v", typ, err)
 	}

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/interaction-ledger/ledger/domain"
-	"github.com/interaction-ledger/ledger/projections/contact"
+	"github.com/interaction-ledger/ledger/domain/contact"
 )
 
 var (

@@ -15,7 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/interaction-ledger/ledger/domain"
-	"github.com/interaction-ledger/ledger/projections/contact"
+	"github.com/interaction-ledger/ledger/domain/contact"
 )
 
 // Limits of a list query (CONTRACT.md §4).

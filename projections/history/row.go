@@ -10,7 +10,7 @@ import (
 	"unsafe"
 
 	"github.com/interaction-ledger/ledger/domain"
-	"github.com/interaction-ledger/ledger/projections/contact"
+	"github.com/interaction-ledger/ledger/domain/contact"
 )
 
 // Buckets of the view (see doc.go for why each exists).

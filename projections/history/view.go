@@ -11,8 +11,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/interaction-ledger/ledger/domain"
+	"github.com/interaction-ledger/ledger/domain/contact"
 	"github.com/interaction-ledger/ledger/projections"
-	"github.com/interaction-ledger/ledger/projections/contact"
 )
 
 // Name is the view's name. WARNING: renaming it re-consumes the whole LEDGER stream into

@@ -53,7 +53,7 @@ func id(name string) string { return uuid.NewSHA1(uuid.NameSpaceOID, []byte(name
 // ev builds a valid event; name becomes its (stable) id.
 func (h *harness) ev(name string, t domain.EventType, at time.Time, cust string, data any) domain.Event {
 	h.t.Helper()
-	e, err := domain.NewEvent(id(name), t, at, cust, "test", data, h.now)
+	e, err := domain.NewEventFromData(id(name), t, at, cust, "test", data, h.now)
 	if err != nil {
 		h.t.Fatalf("event %s: %v", name, err)
 	}

@@ -41,7 +41,7 @@ import (
 
 	"github.com/interaction-ledger/ledger/adapters/webhooks"
 	"github.com/interaction-ledger/ledger/domain"
-	"github.com/interaction-ledger/ledger/projections/contact"
+	"github.com/interaction-ledger/ledger/domain/contact"
 )
 
 // Name is the provider's {provider} path segment. WARNING: it seeds the event ids.
@@ -218,7 +218,7 @@ func (p *Provider) translate(c CDR, now time.Time) ([]domain.Event, error) {
 	} else {
 		d, err := strconv.ParseFloat(string(c.Duration), 64)
 		if err != nil || d < 0 || d > 1e7 {
-			return nil, fmt.Errorf("end or duration is required (duration %q)", clip(string(c.Duration)))
+			return nil, fmt.Errorf("end or duration is required (duration %q)", domain.Clip(string(c.Duration)))
 		}
 		end = start.Add(time.Duration(d * float64(time.Second)))
 	}
@@ -238,17 +238,17 @@ func (p *Provider) translate(c CDR, now time.Time) ([]domain.Event, error) {
 	if !ok {
 		return nil, nil // internal or anonymous call: no customer
 	}
-	sd := startedData{InteractionID: interaction, Flow: domain.FlowVoice, Direction: dir, Routing: domain.RoutingDirect,
-		AgentID: agent, Contact: &domain.Contact{Phone: e164}}
+	sd := &domain.StartedData{InteractionID: interaction, Flow: domain.FlowVoice, Direction: dir, Routing: domain.RoutingDirect,
+		AgentID: agent, Contact: domain.Contact{Phone: e164}}
 	if strings.EqualFold(string(c.LastApp), "Queue") {
 		q, _, _ := strings.Cut(strings.ReplaceAll(string(c.LastData), "|", ","), ",")
 		if q = strings.TrimSpace(q); q != "" {
 			sd.Routing, sd.QueueID = domain.RoutingSmart, q
 		}
 	}
-	ed := endedData{InteractionID: interaction, Status: domain.StatusProcessed}
+	ed := &domain.EndedData{InteractionID: interaction, Status: domain.StatusProcessed}
 	if disp != "ANSWERED" {
-		ed.Status, ed.Reason = domain.StatusAborted, truncate(disp)
+		ed.Status, ed.Reason = domain.StatusAborted, domain.FitText(disp, domain.MaxTextBytes)
 	}
 	customerID := contact.PhoneKey(e164)
 	if p.cfg.MapCustomer != nil {
@@ -322,35 +322,5 @@ func parseTime(s string, loc *time.Location) (time.Time, error) {
 		sec, frac := math.Modf(f)
 		return time.Unix(int64(sec), int64(math.Round(frac*1e6))*1e3), nil
 	}
-	return time.Time{}, fmt.Errorf("%q is not a time (YYYY-MM-DD hh:mm:ss, RFC 3339 or Unix seconds)", clip(s))
-}
-
-type startedData struct {
-	InteractionID string           `json:"interaction_id"`
-	Flow          domain.Flow      `json:"flow"`
-	Direction     domain.Direction `json:"direction"`
-	Routing       domain.Routing   `json:"routing"`
-	QueueID       string           `json:"queue_id,omitempty"`
-	AgentID       string           `json:"agent_id,omitempty"`
-	Contact       *domain.Contact  `json:"contact,omitempty"`
-}
-
-type endedData struct {
-	InteractionID string        `json:"interaction_id"`
-	Status        domain.Status `json:"status"`
-	Reason        string        `json:"reason,omitempty"`
-}
-
-func truncate(s string) string {
-	if len(s) > domain.MaxTextBytes {
-		s = s[:domain.MaxTextBytes]
-	}
-	return strings.ToValidUTF8(s, "")
-}
-
-func clip(s string) string {
-	if len(s) > 60 {
-		return s[:60] + "…"
-	}
-	return s
+	return time.Time{}, fmt.Errorf("%q is not a time (YYYY-MM-DD hh:mm:ss, RFC 3339 or Unix seconds)", domain.Clip(s))
 }

@@ -41,7 +41,7 @@ import (
 
 	"github.com/interaction-ledger/ledger/adapters/webhooks"
 	"github.com/interaction-ledger/ledger/domain"
-	"github.com/interaction-ledger/ledger/projections/contact"
+	"github.com/interaction-ledger/ledger/domain/contact"
 )
 
 // Name is the provider's {provider} path segment. WARNING: it seeds the event ids.
@@ -214,16 +214,16 @@ func (p *Provider) translate(rec record, now time.Time) ([]domain.Event, error) 
 	if !ok {
 		return nil, nil // internal call: no customer
 	}
-	sd := startedData{InteractionID: uuid, Flow: domain.FlowVoice, Direction: dir, Routing: domain.RoutingDirect,
-		AgentID: agent, Contact: &domain.Contact{Phone: e164}}
+	sd := &domain.StartedData{InteractionID: uuid, Flow: domain.FlowVoice, Direction: dir, Routing: domain.RoutingDirect,
+		AgentID: agent, Contact: domain.Contact{Phone: e164}}
 	if q := v("cc_queue"); q != "" {
 		sd.Routing, sd.QueueID = domain.RoutingSmart, q
 	}
 	billsec, _ := strconv.ParseInt(v("billsec"), 10, 64)
 	answered := billsec > 0 || nonZero(v("answer_uepoch")) || nonZero(v("answer_epoch"))
-	ed := endedData{InteractionID: uuid, Status: domain.StatusProcessed}
+	ed := &domain.EndedData{InteractionID: uuid, Status: domain.StatusProcessed}
 	if !answered {
-		ed.Status, ed.Reason = domain.StatusAborted, truncate(firstNonEmpty(v("hangup_cause"), "not answered"))
+		ed.Status, ed.Reason = domain.StatusAborted, domain.FitText(firstNonEmpty(v("hangup_cause"), "not answered"), domain.MaxTextBytes)
 	}
 	customerID := contact.PhoneKey(e164)
 	if p.cfg.MapCustomer != nil {
@@ -247,21 +247,21 @@ func (p *Provider) when(v func(string) string, prefix string) (time.Time, error)
 	if s := v(prefix + "_uepoch"); nonZero(s) {
 		us, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || us < 0 || us > 1e17 {
-			return time.Time{}, fmt.Errorf("variables.%s_uepoch %q is not Unix microseconds", prefix, clip(s))
+			return time.Time{}, fmt.Errorf("variables.%s_uepoch %q is not Unix microseconds", prefix, domain.Clip(s))
 		}
 		return time.UnixMicro(us), nil
 	}
 	if s := v(prefix + "_epoch"); nonZero(s) {
 		secs, err := strconv.ParseFloat(s, 64)
 		if err != nil || math.IsNaN(secs) || secs < 0 || secs > 1e11 {
-			return time.Time{}, fmt.Errorf("variables.%s_epoch %q is not Unix seconds", prefix, clip(s))
+			return time.Time{}, fmt.Errorf("variables.%s_epoch %q is not Unix seconds", prefix, domain.Clip(s))
 		}
 		return time.Unix(int64(secs), 0), nil
 	}
 	if s := v(prefix + "_stamp"); s != "" {
 		t, err := time.ParseInLocation("2006-01-02 15:04:05", s, p.cfg.Location)
 		if err != nil {
-			return time.Time{}, fmt.Errorf("variables.%s_stamp %q is not YYYY-MM-DD hh:mm:ss", prefix, clip(s))
+			return time.Time{}, fmt.Errorf("variables.%s_stamp %q is not YYYY-MM-DD hh:mm:ss", prefix, domain.Clip(s))
 		}
 		return t, nil
 	}
@@ -331,34 +331,4 @@ func firstNonEmpty(ss ...string) string {
 		}
 	}
 	return ""
-}
-
-type startedData struct {
-	InteractionID string           `json:"interaction_id"`
-	Flow          domain.Flow      `json:"flow"`
-	Direction     domain.Direction `json:"direction"`
-	Routing       domain.Routing   `json:"routing"`
-	QueueID       string           `json:"queue_id,omitempty"`
-	AgentID       string           `json:"agent_id,omitempty"`
-	Contact       *domain.Contact  `json:"contact,omitempty"`
-}
-
-type endedData struct {
-	InteractionID string        `json:"interaction_id"`
-	Status        domain.Status `json:"status"`
-	Reason        string        `json:"reason,omitempty"`
-}
-
-func truncate(s string) string {
-	if len(s) > domain.MaxTextBytes {
-		s = s[:domain.MaxTextBytes]
-	}
-	return strings.ToValidUTF8(s, "")
-}
-
-func clip(s string) string {
-	if len(s) > 60 {
-		return s[:60] + "…"
-	}
-	return s
 }

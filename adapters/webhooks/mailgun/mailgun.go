@@ -37,7 +37,7 @@ import (
 
 	"github.com/interaction-ledger/ledger/adapters/webhooks"
 	"github.com/interaction-ledger/ledger/domain"
-	"github.com/interaction-ledger/ledger/projections/contact"
+	"github.com/interaction-ledger/ledger/domain/contact"
 )
 
 // Name is the provider's {provider} path segment. WARNING: it seeds the event ids.
@@ -217,26 +217,26 @@ func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]dom
 	}
 	email, ok := contact.Email(party)
 	if !ok {
-		return nil, fmt.Errorf("%w: event-data.%s %q is not an email address", webhooks.ErrBadPayload, field, clip(party))
+		return nil, fmt.Errorf("%w: event-data.%s %q is not an email address", webhooks.ErrBadPayload, field, domain.Clip(party))
 	}
-	var data any
+	var data domain.Payload
 	switch e.Event {
 	case "accepted":
-		data = startedData{InteractionID: msgID, Flow: domain.FlowEmail, Direction: dir,
-			Routing: domain.RoutingDirect, Contact: &domain.Contact{Email: email}}
+		data = &domain.StartedData{InteractionID: msgID, Flow: domain.FlowEmail, Direction: dir,
+			Routing: domain.RoutingDirect, Contact: domain.Contact{Email: email}}
 	case "delivered":
-		data = endedData{InteractionID: msgID, Status: domain.StatusDelivered}
+		data = &domain.EndedData{InteractionID: msgID, Status: domain.StatusDelivered}
 	case "failed":
 		reason := firstNonEmpty(e.DeliveryStatus.Message, e.DeliveryStatus.Description, e.Reason, "failed")
 		if code := string(bytes.Trim(e.DeliveryStatus.Code, `"`)); code != "" && code != "null" && code != "0" {
 			reason = code + " " + reason
 		}
-		data = endedData{InteractionID: msgID, Status: domain.StatusWarning, Reason: truncate(reason)}
+		data = &domain.EndedData{InteractionID: msgID, Status: domain.StatusWarning, Reason: domain.FitText(reason, domain.MaxTextBytes)}
 	case "rejected":
 		reason := "rejected: " + firstNonEmpty(e.Reject.Reason, e.Reject.Description, e.Reason, "no reason given")
-		data = endedData{InteractionID: msgID, Status: domain.StatusWarning, Reason: truncate(reason)}
+		data = &domain.EndedData{InteractionID: msgID, Status: domain.StatusWarning, Reason: domain.FitText(reason, domain.MaxTextBytes)}
 	case "opened":
-		data = openedData{InteractionID: msgID}
+		data = &domain.OpenedData{InteractionID: msgID}
 	}
 	ev, err := domain.NewEvent(webhooks.EventID(Name, msgID, e.ID), typ, at, p.customer(e.UserVariables, email), p.cfg.Source, data, now)
 	if err != nil {
@@ -271,29 +271,11 @@ func unixTime(raw json.RawMessage) (time.Time, error) {
 	s := string(bytes.Trim(raw, `"`))
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1e11 {
-		return time.Time{}, fmt.Errorf("%q is not Unix seconds", clip(s))
+		return time.Time{}, fmt.Errorf("%q is not Unix seconds", domain.Clip(s))
 	}
 	sec, frac := math.Modf(f)
 	// Keep microseconds: what Mailgun sends; finer digits are float noise.
 	return time.Unix(int64(sec), int64(math.Round(frac*1e6))*1e3).UTC(), nil
-}
-
-type startedData struct {
-	InteractionID string           `json:"interaction_id"`
-	Flow          domain.Flow      `json:"flow"`
-	Direction     domain.Direction `json:"direction"`
-	Routing       domain.Routing   `json:"routing"`
-	Contact       *domain.Contact  `json:"contact,omitempty"`
-}
-
-type endedData struct {
-	InteractionID string        `json:"interaction_id"`
-	Status        domain.Status `json:"status"`
-	Reason        string        `json:"reason,omitempty"`
-}
-
-type openedData struct {
-	InteractionID string `json:"interaction_id"`
 }
 
 func firstNonEmpty(ss ...string) string {
@@ -303,18 +285,4 @@ func firstNonEmpty(ss ...string) string {
 		}
 	}
 	return ""
-}
-
-func truncate(s string) string {
-	if len(s) > domain.MaxTextBytes {
-		s = s[:domain.MaxTextBytes]
-	}
-	return strings.ToValidUTF8(s, "")
-}
-
-func clip(s string) string {
-	if len(s) > 60 {
-		return s[:60] + "…"
-	}
-	return s
 }

@@ -54,7 +54,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/interaction-ledger/ledger/adapters/webhooks"
 	"github.com/interaction-ledger/ledger/adapters/webhooks/metahub"
@@ -179,28 +178,12 @@ type (
 	}
 )
 
-// Event data written by this adapter: the contract's fields plus extensions
-// (provider_status, watermark, mids), which the ledger keeps in Event.Data.
-type (
-	startedData struct {
-		InteractionID string               `json:"interaction_id"`
-		Flow          string               `json:"flow"`
-		Direction     string               `json:"direction"`
-		Routing       string               `json:"routing"`
-		Participants  []domain.Participant `json:"participants"`
-	}
-	messageData struct {
-		InteractionID string `json:"interaction_id"`
-		Direction     string `json:"direction"`
-		MessageID     string `json:"message_id"`
-	}
-	endedData struct {
-		InteractionID  string   `json:"interaction_id"`
-		Status         string   `json:"status"`
-		ProviderStatus string   `json:"provider_status"`
-		Watermark      int64    `json:"watermark"`
-		Mids           []string `json:"mids,omitempty"`
-	}
+// Extensions written on a receipt beside the contract's fields (the ledger keeps them in
+// Event.Data): provider_status (delivery or read), watermark and mids.
+const (
+	extStatus    = "provider_status"
+	extWatermark = "watermark"
+	extMids      = "mids"
 )
 
 // Translate turns a verified payload into events (see the package documentation).
@@ -210,9 +193,9 @@ func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]dom
 		return nil, fmt.Errorf("%w: not a Messenger webhook body: %w", webhooks.ErrBadPayload, err)
 	}
 	if pl.Object != "page" {
-		return nil, fmt.Errorf("%w: object is %q, want \"page\"", webhooks.ErrBadPayload, clip(pl.Object))
+		return nil, fmt.Errorf("%w: object is %q, want \"page\"", webhooks.ErrBadPayload, domain.Clip(pl.Object))
 	}
-	b := &batch{p: p, now: now, started: map[string]int{}, seen: map[string]bool{}}
+	b := &batch{Batch: webhooks.NewBatch(Name, p.cfg.Source, now), p: p}
 	for i, e := range pl.Entry {
 		for j, m := range e.Messaging {
 			if err := b.item(e.ID, m); err != nil {
@@ -220,18 +203,13 @@ func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]dom
 			}
 		}
 	}
-	return b.events, nil
+	return b.Events(), nil
 }
 
-// batch collects the events of one payload; started maps an interaction id to the index
-// of its started event, so that a payload yields at most one per dialogue (the earliest),
-// and seen drops a fact repeated within the payload.
+// batch collects the events of one payload (see webhooks.Batch).
 type batch struct {
-	p       *Provider
-	now     time.Time
-	events  []domain.Event
-	started map[string]int
-	seen    map[string]bool
+	*webhooks.Batch
+	p *Provider
 }
 
 func (b *batch) item(entryID string, m messaging) error {
@@ -249,8 +227,8 @@ func (b *batch) item(entryID string, m messaging) error {
 		if err != nil {
 			return err
 		}
-		return b.add(webhooks.EventID(Name, m.Message.Mid), domain.TypeInteractionMessage, at, customer, messageData{
-			InteractionID: iid, Direction: domain.DirectionOutgoing.String(), MessageID: m.Message.Mid,
+		return b.Add(webhooks.EventID(Name, m.Message.Mid), domain.TypeInteractionMessage, at, customer, &domain.MessageData{
+			InteractionID: iid, Direction: domain.DirectionOutgoing, MessageID: m.Message.Mid,
 		})
 	case m.Message != nil:
 		page, psid := m.Recipient.ID, m.Sender.ID
@@ -265,14 +243,14 @@ func (b *batch) item(entryID string, m messaging) error {
 		if err != nil {
 			return err
 		}
-		if err := b.start(iid, at, customer, startedData{
-			InteractionID: iid, Flow: domain.FlowMessenger.String(), Direction: domain.DirectionIncoming.String(),
-			Routing: domain.RoutingDirect.String(), Participants: []domain.Participant{{Role: "customer", ID: psid}},
+		if err := b.Start(at, customer, &domain.StartedData{
+			InteractionID: iid, Flow: domain.FlowMessenger, Direction: domain.DirectionIncoming,
+			Routing: domain.RoutingDirect, Participants: []domain.Participant{{Role: "customer", ID: psid}},
 		}); err != nil {
 			return err
 		}
-		return b.add(webhooks.EventID(Name, m.Message.Mid), domain.TypeInteractionMessage, at, customer, messageData{
-			InteractionID: iid, Direction: domain.DirectionIncoming.String(), MessageID: m.Message.Mid,
+		return b.Add(webhooks.EventID(Name, m.Message.Mid), domain.TypeInteractionMessage, at, customer, &domain.MessageData{
+			InteractionID: iid, Direction: domain.DirectionIncoming, MessageID: m.Message.Mid,
 		})
 	case m.Delivery != nil:
 		return b.receipt(entryID, m, "delivery", m.Delivery.Watermark, m.Delivery.Mids)
@@ -300,14 +278,13 @@ func (b *batch) receipt(entryID string, m messaging, kind string, watermark int6
 	if err != nil {
 		return err
 	}
-	if len(mids) > domain.MaxListItems {
-		mids = nil // the watermark says it all; keep the envelope small
+	ext := []domain.Extension{{Key: extStatus, Value: kind}, {Key: extWatermark, Value: watermark}}
+	if len(mids) > 0 && len(mids) <= domain.MaxListItems { // beyond, the watermark says it all: keep the envelope small
+		ext = append(ext, domain.Extension{Key: extMids, Value: mids})
 	}
-	return b.add(webhooks.EventID(Name, kind, page, psid, strconv.FormatInt(watermark, 10)),
-		domain.TypeInteractionEnded, at, customer, endedData{
-			InteractionID: iid, Status: domain.StatusDelivered.String(), ProviderStatus: kind,
-			Watermark: watermark, Mids: mids,
-		})
+	return b.Add(webhooks.EventID(Name, kind, page, psid, strconv.FormatInt(watermark, 10)),
+		domain.TypeInteractionEnded, at, customer, &domain.EndedData{InteractionID: iid, Status: domain.StatusDelivered},
+		ext...)
 }
 
 // dialogue returns the interaction id and the customer id of a page's thread with a
@@ -335,50 +312,9 @@ func (b *batch) dialogue(entryID, page, pageField, psid, psidField string, at ti
 	return iid, key, nil
 }
 
-// start adds the dialogue's started event, or keeps the earlier of two in one payload.
-func (b *batch) start(iid string, at time.Time, customer string, d startedData) error {
-	ev, err := domain.NewEvent(webhooks.EventID(Name, "started", iid), domain.TypeInteractionStarted, at, customer, b.p.cfg.Source, d, b.now)
-	if err != nil {
-		return err
-	}
-	if k, ok := b.started[iid]; ok {
-		if at.Before(b.events[k].OccurredAt) {
-			b.events[k] = ev
-		}
-		return nil
-	}
-	b.started[iid] = len(b.events)
-	b.events = append(b.events, ev)
-	return nil
-}
-
-func (b *batch) add(id string, t domain.EventType, at time.Time, customer string, data any) error {
-	if b.seen[id] {
-		return nil
-	}
-	b.seen[id] = true
-	ev, err := domain.NewEvent(id, t, at, customer, b.p.cfg.Source, data, b.now)
-	if err != nil {
-		return err
-	}
-	b.events = append(b.events, ev)
-	return nil
-}
-
 func millis(field string, ms int64) (time.Time, error) {
 	if ms <= 0 {
 		return time.Time{}, fmt.Errorf("%s %d is not a Unix time in milliseconds", field, ms)
 	}
 	return time.UnixMilli(ms).UTC(), nil
-}
-
-func clip(s string) string {
-	if len(s) <= 60 {
-		return s
-	}
-	n := 60
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }

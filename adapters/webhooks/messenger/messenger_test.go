@@ -1,17 +1,9 @@
 package messenger
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
-	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +23,9 @@ const (
 
 // now is just after the recorded payloads (2026-11-21, 09:14-09:20 UTC).
 var now = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+
+// wantEvent is one row of the expected events.
+type wantEvent = webhookstest.Want
 
 func newProvider(t *testing.T) *Provider {
 	t.Helper()
@@ -113,11 +108,11 @@ func TestTranslate(t *testing.T) {
 	p := newProvider(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := p.Translate(httptest.NewRequest(http.MethodPost, "/v1/webhooks/messenger", nil), load(t, tt.file), now)
+			got, err := p.Translate(httptest.NewRequest(http.MethodPost, "/v1/webhooks/messenger", nil), webhookstest.Load(t, tt.file), now)
 			if err != nil {
 				t.Fatalf("Translate: %v", err)
 			}
-			checkEvents(t, got, tt.want)
+			webhookstest.CheckEvents(t, got, tt.want, Name)
 		})
 	}
 }
@@ -130,7 +125,7 @@ func TestTranslateMapsCustomers(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, file := range []string{"inbound_text.json", "echo.json", "read.json"} {
-		evs, err := p.Translate(nil, load(t, file), now)
+		evs, err := p.Translate(nil, webhookstest.Load(t, file), now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,7 +138,7 @@ func TestTranslateMapsCustomers(t *testing.T) {
 }
 
 func TestTranslateRejects(t *testing.T) {
-	inbound := string(load(t, "inbound_text.json"))
+	inbound := string(webhookstest.Load(t, "inbound_text.json"))
 	tests := []struct {
 		name string
 		body string
@@ -151,7 +146,7 @@ func TestTranslateRejects(t *testing.T) {
 	}{
 		{"malformed JSON", `{"object":`, "not a Messenger webhook body"},
 		{"timestamp as a string", strings.Replace(inbound, `"timestamp": 1795252443123`, `"timestamp": "1795252443123"`, 1), "not a Messenger webhook body"},
-		{"instagram object", string(load(t, "instagram.json")), `object is "instagram"`},
+		{"instagram object", string(webhookstest.Load(t, "instagram.json")), `object is "instagram"`},
 		{"missing timestamp", strings.Replace(inbound, `"timestamp": 1795252443123,`, ``, 1), "messaging[0]: timestamp"},
 		{"timestamp in seconds is stale", strings.Replace(inbound, `1795252443123`, `1795252443`, 1), "retention window"},
 		{"missing sender", strings.Replace(inbound, `"id": "5934781623401287"`, `"id": ""`, 1), "sender.id is required"},
@@ -175,7 +170,7 @@ func TestIdempotent(t *testing.T) {
 	p := newProvider(t)
 	for _, file := range []string{"inbound_text.json", "echo.json", "delivery.json", "read.json", "batch.json"} {
 		t.Run(file, func(t *testing.T) {
-			body := load(t, file)
+			body := webhookstest.Load(t, file)
 			first, err := p.Translate(nil, body, now)
 			if err != nil {
 				t.Fatal(err)
@@ -216,131 +211,15 @@ func TestNew(t *testing.T) {
 }
 
 func FuzzTranslate(f *testing.F) {
-	entries, err := os.ReadDir("testdata")
-	if err != nil {
-		f.Fatal(err)
-	}
-	for _, e := range entries {
-		if strings.HasSuffix(e.Name(), ".json") {
-			f.Add(load(f, e.Name()))
-		}
-	}
 	p, err := New(Config{AppSecret: testSecret})
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		evs, err := p.Translate(nil, body, now)
-		if err != nil {
-			if !errors.Is(err, webhooks.ErrBadPayload) {
-				t.Fatalf("error %v does not wrap ErrBadPayload", err)
-			}
-			if len(evs) != 0 {
-				t.Fatalf("got %d events with an error", len(evs))
-			}
-			return
-		}
-		webhookstest.CheckValid(t, evs, now)
-	})
+	webhookstest.Fuzz(f, p, now, nil)
 }
 
-func load(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func sign(secret string, body []byte) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(body)
-	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
-}
-
-type wantEvent struct {
-	typ      domain.EventType
-	id       string
-	at       time.Time
-	customer string
-	payload  domain.Payload
-	data     map[string]any // extension fields expected in Event.Data
-}
-
-func checkEvents(t *testing.T, got []domain.Event, want []wantEvent) {
-	t.Helper()
-	if len(got) != len(want) {
-		for _, ev := range got {
-			t.Logf("got %s %s %s", ev.Type, ev.ID, ev.Data)
-		}
-		t.Fatalf("got %d events, want %d", len(got), len(want))
-	}
-	for i, w := range want {
-		ev := got[i]
-		if ev.Type != w.typ || ev.ID != w.id || !ev.OccurredAt.Equal(w.at) || ev.CustomerID != w.customer {
-			t.Errorf("event %d: got %s id=%s at=%s customer=%s, want %s id=%s at=%s customer=%s", i,
-				ev.Type, ev.ID, ev.OccurredAt, ev.CustomerID, w.typ, w.id, w.at, w.customer)
-		}
-		if ev.Source != "messenger" {
-			t.Errorf("event %d: got source %q, want messenger", i, ev.Source)
-		}
-		if !reflect.DeepEqual(ev.Payload, w.payload) {
-			t.Errorf("event %d: got payload %+v, want %+v", i, ev.Payload, w.payload)
-		}
-		if len(w.data) > 0 {
-			var data map[string]any
-			if err := json.Unmarshal(ev.Data, &data); err != nil {
-				t.Fatal(err)
-			}
-			for k, v := range w.data {
-				if data[k] != v {
-					t.Errorf("event %d: got data.%s = %v, want %v", i, k, data[k], v)
-				}
-			}
-		}
-	}
-}
-
-// TestVerify checks the provider is wired to Meta's scheme (metahub tests the scheme's
-// whole matrix): a signed body passes, a tampered or unsigned one does not.
-func TestVerify(t *testing.T) {
-	body := load(t, "inbound_text.json")
-	p := newProvider(t)
-	for _, tt := range []struct {
-		name   string
-		header string
-		body   []byte
-		ok     bool
-	}{
-		{"valid", sign(testSecret, body), body, true},
-		{"missing", "", body, false},
-		{"wrong secret", sign("not-the-secret", body), body, false},
-		{"tampered body", sign(testSecret, body), append([]byte(" "), body...), false},
-	} {
-		r := httptest.NewRequest(http.MethodPost, "/v1/webhooks/messenger", nil)
-		if tt.header != "" {
-			r.Header.Set("X-Hub-Signature-256", tt.header)
-		}
-		err := p.Verify(r, tt.body, now)
-		if tt.ok != (err == nil) || (err != nil && !errors.Is(err, webhooks.ErrUnauthorized)) {
-			t.Errorf("%s: Verify = %v, want ok=%v", tt.name, err, tt.ok)
-		}
-	}
-}
-
-// TestHandshake checks the provider answers Meta's handshake with its configured token.
-func TestHandshake(t *testing.T) {
-	p, err := New(Config{AppSecret: testSecret, VerifyToken: testToken})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for token, code := range map[string]int{testToken: 200, "guess": 403} {
-		q := url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {token}, "hub.challenge": {"1158201444"}}
-		w := httptest.NewRecorder()
-		p.Handshake(w, httptest.NewRequest(http.MethodGet, "/v1/webhooks/messenger?"+q.Encode(), nil))
-		if w.Code != code {
-			t.Errorf("token %q: got %d, want %d", token, w.Code, code)
-		}
-	}
+// TestMetaWiring checks the provider is wired to Meta's scheme and handshake (metahub
+// tests the scheme's whole matrix).
+func TestMetaWiring(t *testing.T) {
+	webhookstest.CheckMetaWiring(t, newProvider(t), webhookstest.Load(t, "inbound_text.json"), testSecret, testToken, now)
 }

@@ -1,9 +1,6 @@
 package metahub
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"io"
 	"net/http"
@@ -13,18 +10,13 @@ import (
 	"testing"
 
 	"github.com/interaction-ledger/ledger/adapters/webhooks"
+	"github.com/interaction-ledger/ledger/adapters/webhooks/webhookstest"
 )
 
 const (
 	testSecret = "9f86d081884c7d659a2feaa0c55ad015"
 	testToken  = "ledger-verify-7c1e"
 )
-
-func sign(secret string, body []byte) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(body)
-	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
-}
 
 func TestVerify(t *testing.T) {
 	body := []byte(`{"object":"page","entry":[{"id":"4521","messaging":[]}]}`)
@@ -35,15 +27,15 @@ func TestVerify(t *testing.T) {
 		body   []byte
 		ok     bool
 	}{
-		{"valid", sign(testSecret, body), body, true},
+		{"valid", webhookstest.MetaSignature(testSecret, body), body, true},
 		{"missing", "", body, false},
-		{"wrong secret", sign("not-the-secret", body), body, false},
-		{"tampered body", sign(testSecret, body), tampered, false},
-		{"no sha256= prefix", strings.TrimPrefix(sign(testSecret, body), "sha256="), body, false},
-		{"legacy sha1 scheme", "sha1=" + strings.TrimPrefix(sign(testSecret, body), "sha256="), body, false},
+		{"wrong secret", webhookstest.MetaSignature("not-the-secret", body), body, false},
+		{"tampered body", webhookstest.MetaSignature(testSecret, body), tampered, false},
+		{"no sha256= prefix", strings.TrimPrefix(webhookstest.MetaSignature(testSecret, body), "sha256="), body, false},
+		{"legacy sha1 scheme", "sha1=" + strings.TrimPrefix(webhookstest.MetaSignature(testSecret, body), "sha256="), body, false},
 		{"not hex", "sha256=zz", body, false},
-		{"truncated digest", sign(testSecret, body)[:40], body, false},
-		{"upper-case hex", "sha256=" + strings.ToUpper(strings.TrimPrefix(sign(testSecret, body), "sha256=")), body, true},
+		{"truncated digest", webhookstest.MetaSignature(testSecret, body)[:40], body, false},
+		{"upper-case hex", "sha256=" + strings.ToUpper(strings.TrimPrefix(webhookstest.MetaSignature(testSecret, body), "sha256=")), body, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

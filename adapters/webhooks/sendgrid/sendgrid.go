@@ -39,7 +39,7 @@ import (
 
 	"github.com/interaction-ledger/ledger/adapters/webhooks"
 	"github.com/interaction-ledger/ledger/domain"
-	"github.com/interaction-ledger/ledger/projections/contact"
+	"github.com/interaction-ledger/ledger/domain/contact"
 )
 
 // Name is the provider's {provider} path segment. WARNING: it seeds the event ids.
@@ -195,7 +195,7 @@ func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]dom
 		}
 		ev, ok, err := p.translate(e, now)
 		if err != nil {
-			return nil, fmt.Errorf("%w: event [%d] (%s): %w", webhooks.ErrBadPayload, i, clip(e.Event), err)
+			return nil, fmt.Errorf("%w: event [%d] (%s): %w", webhooks.ErrBadPayload, i, domain.Clip(e.Event), err)
 		}
 		if ok {
 			out = append(out, ev)
@@ -222,7 +222,7 @@ func (p *Provider) translate(e event, now time.Time) (domain.Event, bool, error)
 	}
 	email, ok := contact.Email(e.Email)
 	if !ok {
-		return domain.Event{}, false, fmt.Errorf("email %q is not an email address", clip(e.Email))
+		return domain.Event{}, false, fmt.Errorf("email %q is not an email address", domain.Clip(e.Email))
 	}
 	at := now
 	if len(e.Timestamp) > 0 && string(e.Timestamp) != "null" {
@@ -232,13 +232,13 @@ func (p *Provider) translate(e event, now time.Time) (domain.Event, bool, error)
 		}
 		at = t
 	}
-	var data any
+	var data domain.Payload
 	switch e.Event {
 	case "processed":
-		data = startedData{InteractionID: msgID, Flow: domain.FlowEmail, Direction: domain.DirectionOutgoing,
-			Routing: domain.RoutingDirect, Contact: &domain.Contact{Email: email}}
+		data = &domain.StartedData{InteractionID: msgID, Flow: domain.FlowEmail, Direction: domain.DirectionOutgoing,
+			Routing: domain.RoutingDirect, Contact: domain.Contact{Email: email}}
 	case "delivered":
-		data = endedData{InteractionID: msgID, Status: domain.StatusDelivered}
+		data = &domain.EndedData{InteractionID: msgID, Status: domain.StatusDelivered}
 	case "bounce", "dropped":
 		kind := e.Event
 		if e.Type != "" {
@@ -251,9 +251,9 @@ func (p *Provider) translate(e event, now time.Time) (domain.Event, bool, error)
 		if e.Reason != "" {
 			reason += ": " + e.Reason
 		}
-		data = endedData{InteractionID: msgID, Status: domain.StatusWarning, Reason: truncate(reason)}
+		data = &domain.EndedData{InteractionID: msgID, Status: domain.StatusWarning, Reason: domain.FitText(reason, domain.MaxTextBytes)}
 	case "open":
-		data = openedData{InteractionID: msgID}
+		data = &domain.OpenedData{InteractionID: msgID}
 	}
 	id := webhooks.EventID(Name, e.SGEventID)
 	if e.SGEventID == "" {
@@ -292,40 +292,8 @@ func unixTime(raw json.RawMessage) (time.Time, error) {
 	raw = bytes.Trim(raw, `"`)
 	f, err := strconv.ParseFloat(string(raw), 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1e11 {
-		return time.Time{}, fmt.Errorf("timestamp %s is not Unix seconds", clip(string(raw)))
+		return time.Time{}, fmt.Errorf("timestamp %s is not Unix seconds", domain.Clip(string(raw)))
 	}
 	sec, frac := math.Modf(f)
 	return time.Unix(int64(sec), int64(frac*1e9)).UTC(), nil
-}
-
-type startedData struct {
-	InteractionID string           `json:"interaction_id"`
-	Flow          domain.Flow      `json:"flow"`
-	Direction     domain.Direction `json:"direction"`
-	Routing       domain.Routing   `json:"routing"`
-	Contact       *domain.Contact  `json:"contact,omitempty"`
-}
-
-type endedData struct {
-	InteractionID string        `json:"interaction_id"`
-	Status        domain.Status `json:"status"`
-	Reason        string        `json:"reason,omitempty"`
-}
-
-type openedData struct {
-	InteractionID string `json:"interaction_id"`
-}
-
-func truncate(s string) string {
-	if len(s) > domain.MaxTextBytes {
-		s = s[:domain.MaxTextBytes]
-	}
-	return strings.ToValidUTF8(s, "")
-}
-
-func clip(s string) string {
-	if len(s) > 60 {
-		return s[:60] + "…"
-	}
-	return s
 }

@@ -43,7 +43,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/interaction-ledger/ledger/adapters/webhooks"
 	"github.com/interaction-ledger/ledger/domain"
@@ -157,23 +156,11 @@ type (
 	}
 )
 
-// Event data written by this adapter: the contract's fields plus extensions
-// (update_id, username), which the ledger keeps in Event.Data.
-type (
-	startedData struct {
-		InteractionID string               `json:"interaction_id"`
-		Flow          string               `json:"flow"`
-		Direction     string               `json:"direction"`
-		Routing       string               `json:"routing"`
-		Participants  []domain.Participant `json:"participants,omitempty"`
-		Username      string               `json:"username,omitempty"`
-	}
-	messageData struct {
-		InteractionID string `json:"interaction_id"`
-		Direction     string `json:"direction"`
-		MessageID     string `json:"message_id"`
-		UpdateID      int64  `json:"update_id"`
-	}
+// Extensions written beside the contract's fields (the ledger keeps them in Event.Data):
+// the sender's username on the started event, the update_id on the message.
+const (
+	extUsername = "username"
+	extUpdateID = "update_id"
 )
 
 // Translate turns a verified update into events (see the package documentation).
@@ -210,38 +197,29 @@ func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]dom
 			customer = id
 		}
 	}
-	sd := startedData{
-		InteractionID: iid, Flow: domain.FlowTelegram.String(), Direction: domain.DirectionIncoming.String(),
-		Routing: domain.RoutingDirect.String(),
+	var ext []domain.Extension
+	sd := &domain.StartedData{
+		InteractionID: iid, Flow: domain.FlowTelegram, Direction: domain.DirectionIncoming,
+		Routing: domain.RoutingDirect,
 	}
 	if f := m.From; f != nil && !f.IsBot {
 		name := strings.TrimSpace(f.FirstName + " " + f.LastName)
-		sd.Participants = []domain.Participant{{Role: "customer", ID: strconv.FormatInt(f.ID, 10), Name: truncate(name, domain.MaxTextBytes)}}
-		sd.Username = truncate(f.Username, domain.MaxIDBytes)
+		sd.Participants = []domain.Participant{{Role: "customer", ID: strconv.FormatInt(f.ID, 10), Name: domain.FitText(name, domain.MaxTextBytes)}}
+		if f.Username != "" {
+			ext = append(ext, domain.Extension{Key: extUsername, Value: domain.FitText(f.Username, domain.MaxIDBytes)})
+		}
 	}
-	started, err := domain.NewEvent(webhooks.EventID(Name, "started", iid), domain.TypeInteractionStarted, at, customer, p.cfg.Source, sd, now)
+	started, err := domain.NewEvent(webhooks.EventID(Name, "started", iid), domain.TypeInteractionStarted, at, customer, p.cfg.Source, sd, now, ext...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: message: %w", webhooks.ErrBadPayload, err)
 	}
 	msgID := strconv.FormatInt(m.MessageID, 10)
 	msg, err := domain.NewEvent(webhooks.EventID(Name, strconv.FormatInt(*u.UpdateID, 10), chat, msgID),
-		domain.TypeInteractionMessage, at, customer, p.cfg.Source, messageData{
-			InteractionID: iid, Direction: domain.DirectionIncoming.String(), MessageID: chat + ":" + msgID, UpdateID: *u.UpdateID,
-		}, now)
+		domain.TypeInteractionMessage, at, customer, p.cfg.Source, &domain.MessageData{
+			InteractionID: iid, Direction: domain.DirectionIncoming, MessageID: chat + ":" + msgID,
+		}, now, domain.Extension{Key: extUpdateID, Value: *u.UpdateID})
 	if err != nil {
 		return nil, fmt.Errorf("%w: message: %w", webhooks.ErrBadPayload, err)
 	}
 	return []domain.Event{started, msg}, nil
-}
-
-// truncate cuts s to at most max bytes on a rune boundary, dropping invalid UTF-8.
-func truncate(s string, max int) string {
-	s = strings.ToValidUTF8(s, "")
-	if len(s) <= max {
-		return s
-	}
-	for max > 0 && !utf8.RuneStart(s[max]) {
-		max--
-	}
-	return s[:max]
 }

@@ -1,13 +1,9 @@
 package telegram
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +20,9 @@ const (
 
 // now is just after the recorded updates (2026-11-21 09:14 and 2026-11-22 00:00 UTC).
 var now = time.Date(2026, 11, 22, 6, 0, 0, 0, time.UTC)
+
+// wantEvent is one row of the expected events.
+type wantEvent = webhookstest.Want
 
 func newProvider(t *testing.T) *Provider {
 	t.Helper()
@@ -75,11 +74,11 @@ func TestTranslate(t *testing.T) {
 	p := newProvider(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := p.Translate(httptest.NewRequest(http.MethodPost, "/v1/webhooks/telegram", nil), load(t, tt.file), now)
+			got, err := p.Translate(httptest.NewRequest(http.MethodPost, "/v1/webhooks/telegram", nil), webhookstest.Load(t, tt.file), now)
 			if err != nil {
 				t.Fatalf("Translate: %v", err)
 			}
-			checkEvents(t, got, tt.want)
+			webhookstest.CheckEvents(t, got, tt.want, Name)
 		})
 	}
 }
@@ -91,7 +90,7 @@ func TestTranslateMapsCustomers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	evs, err := p.Translate(nil, load(t, "private_text.json"), now)
+	evs, err := p.Translate(nil, webhookstest.Load(t, "private_text.json"), now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +102,7 @@ func TestTranslateMapsCustomers(t *testing.T) {
 }
 
 func TestTranslateRejects(t *testing.T) {
-	text := string(load(t, "private_text.json"))
+	text := string(webhookstest.Load(t, "private_text.json"))
 	tests := []struct {
 		name string
 		body string
@@ -133,7 +132,7 @@ func TestTranslateRejects(t *testing.T) {
 
 func TestIdempotent(t *testing.T) {
 	p := newProvider(t)
-	body := load(t, "private_text.json")
+	body := webhookstest.Load(t, "private_text.json")
 	first, err := p.Translate(nil, body, now)
 	if err != nil {
 		t.Fatal(err)
@@ -166,7 +165,7 @@ func TestIdempotent(t *testing.T) {
 }
 
 func TestVerify(t *testing.T) {
-	body := load(t, "private_text.json")
+	body := webhookstest.Load(t, "private_text.json")
 	tests := []struct {
 		name   string
 		header string
@@ -237,84 +236,11 @@ func TestNew(t *testing.T) {
 }
 
 func FuzzTranslate(f *testing.F) {
-	entries, err := os.ReadDir("testdata")
-	if err != nil {
-		f.Fatal(err)
-	}
-	for _, e := range entries {
-		if strings.HasSuffix(e.Name(), ".json") {
-			f.Add(load(f, e.Name()))
-		}
-	}
 	p, err := New(Config{SecretToken: testSecret})
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		evs, err := p.Translate(nil, body, now)
-		if err != nil {
-			if !errors.Is(err, webhooks.ErrBadPayload) {
-				t.Fatalf("error %v does not wrap ErrBadPayload", err)
-			}
-			if len(evs) != 0 {
-				t.Fatalf("got %d events with an error", len(evs))
-			}
-			return
-		}
-		webhookstest.CheckValid(t, evs, now)
-	})
-}
-
-func load(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	webhookstest.Fuzz(f, p, now, nil)
 }
 
 func unix(s int64) time.Time { return time.Unix(s, 0).UTC() }
-
-type wantEvent struct {
-	typ      domain.EventType
-	id       string
-	at       time.Time
-	customer string
-	payload  domain.Payload
-	data     map[string]any // extension fields expected in Event.Data
-}
-
-func checkEvents(t *testing.T, got []domain.Event, want []wantEvent) {
-	t.Helper()
-	if len(got) != len(want) {
-		for _, ev := range got {
-			t.Logf("got %s %s %s", ev.Type, ev.ID, ev.Data)
-		}
-		t.Fatalf("got %d events, want %d", len(got), len(want))
-	}
-	for i, w := range want {
-		ev := got[i]
-		if ev.Type != w.typ || ev.ID != w.id || !ev.OccurredAt.Equal(w.at) || ev.CustomerID != w.customer {
-			t.Errorf("event %d: got %s id=%s at=%s customer=%s, want %s id=%s at=%s customer=%s", i,
-				ev.Type, ev.ID, ev.OccurredAt, ev.CustomerID, w.typ, w.id, w.at, w.customer)
-		}
-		if ev.Source != "telegram" {
-			t.Errorf("event %d: got source %q, want telegram", i, ev.Source)
-		}
-		if !reflect.DeepEqual(ev.Payload, w.payload) {
-			t.Errorf("event %d: got payload %+v, want %+v", i, ev.Payload, w.payload)
-		}
-		if len(w.data) > 0 {
-			var data map[string]any
-			if err := json.Unmarshal(ev.Data, &data); err != nil {
-				t.Fatal(err)
-			}
-			for k, v := range w.data {
-				if data[k] != v {
-					t.Errorf("event %d: got data.%s = %v, want %v", i, k, data[k], v)
-				}
-			}
-		}
-	}
-}

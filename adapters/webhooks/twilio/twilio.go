@@ -47,7 +47,7 @@ import (
 
 	"github.com/interaction-ledger/ledger/adapters/webhooks"
 	"github.com/interaction-ledger/ledger/domain"
-	"github.com/interaction-ledger/ledger/projections/contact"
+	"github.com/interaction-ledger/ledger/domain/contact"
 )
 
 // Name is the provider's {provider} path segment. WARNING: it seeds the event ids;
@@ -229,12 +229,12 @@ func (p *Provider) voice(f url.Values, queue string, now time.Time) ([]domain.Ev
 	if ts := f.Get("Timestamp"); ts != "" {
 		t, err := time.Parse(time.RFC1123Z, ts)
 		if err != nil {
-			return nil, fmt.Errorf("%w: Timestamp %q is not an RFC 1123 time with numeric zone", webhooks.ErrBadPayload, clip(ts))
+			return nil, fmt.Errorf("%w: Timestamp %q is not an RFC 1123 time with numeric zone", webhooks.ErrBadPayload, domain.Clip(ts))
 		}
 		at = t
 	}
 	id := webhooks.EventID(Name, sid, status, f.Get("SequenceNumber"))
-	var data any
+	var data domain.Payload
 	var typ domain.EventType
 	switch status {
 	case "queued", "initiated", "ringing", "in-progress":
@@ -245,21 +245,21 @@ func (p *Provider) voice(f url.Values, queue string, now time.Time) ([]domain.Ev
 		if d := f.Get("CallDuration"); d != "" {
 			n, err := strconv.Atoi(d)
 			if err != nil || n < 0 {
-				return nil, fmt.Errorf("%w: CallDuration %q is not a number of seconds", webhooks.ErrBadPayload, clip(d))
+				return nil, fmt.Errorf("%w: CallDuration %q is not a number of seconds", webhooks.ErrBadPayload, domain.Clip(d))
 			}
 			if n == 0 {
-				data = endedData{InteractionID: sid, Status: domain.StatusAborted, Reason: "completed without being connected (CallDuration 0)"}
+				data = &domain.EndedData{InteractionID: sid, Status: domain.StatusAborted, Reason: "completed without being connected (CallDuration 0)"}
 				break
 			}
 		}
-		data = endedData{InteractionID: sid, Status: domain.StatusProcessed}
+		data = &domain.EndedData{InteractionID: sid, Status: domain.StatusProcessed}
 	case "busy", "no-answer", "failed", "canceled":
 		typ = domain.TypeInteractionEnded
 		reason := status
 		if c := f.Get("SipResponseCode"); c != "" {
 			reason += " (SIP " + c + ")"
 		}
-		data = endedData{InteractionID: sid, Status: domain.StatusAborted, Reason: reason}
+		data = &domain.EndedData{InteractionID: sid, Status: domain.StatusAborted, Reason: reason}
 	default:
 		return nil, nil // a status the ledger does not record
 	}
@@ -291,7 +291,7 @@ func (p *Provider) message(f url.Values, queue string, now time.Time) ([]domain.
 		customer, agent = parties(from, to)
 	}
 	id := webhooks.EventID(Name, sid, status)
-	var data any
+	var data domain.Payload
 	var typ domain.EventType
 	switch status {
 	case "accepted", "scheduled", "queued", "sending", "sent", "received", "receiving":
@@ -299,7 +299,7 @@ func (p *Provider) message(f url.Values, queue string, now time.Time) ([]domain.
 		data = startedData(sid, flow, dir, queue, agent)
 	case "delivered", "read":
 		typ = domain.TypeInteractionEnded
-		data = endedData{InteractionID: sid, Status: domain.StatusDelivered}
+		data = &domain.EndedData{InteractionID: sid, Status: domain.StatusDelivered}
 	case "undelivered", "failed":
 		typ = domain.TypeInteractionEnded
 		reason := status
@@ -309,10 +309,10 @@ func (p *Provider) message(f url.Values, queue string, now time.Time) ([]domain.
 		if m := f.Get("ErrorMessage"); m != "" {
 			reason += " " + m
 		}
-		data = endedData{InteractionID: sid, Status: domain.StatusWarning, Reason: truncate(reason)}
+		data = &domain.EndedData{InteractionID: sid, Status: domain.StatusWarning, Reason: domain.FitText(reason, domain.MaxTextBytes)}
 	case "canceled":
 		typ = domain.TypeInteractionEnded
-		data = endedData{InteractionID: sid, Status: domain.StatusAborted, Reason: "canceled"}
+		data = &domain.EndedData{InteractionID: sid, Status: domain.StatusAborted, Reason: "canceled"}
 	default:
 		return nil, nil
 	}
@@ -321,14 +321,13 @@ func (p *Provider) message(f url.Values, queue string, now time.Time) ([]domain.
 
 // build resolves the customer and makes the one event; no customer phone number means
 // nothing to record.
-func (p *Provider) build(id string, typ domain.EventType, at time.Time, rawPhone string, data any, now time.Time) ([]domain.Event, error) {
+func (p *Provider) build(id string, typ domain.EventType, at time.Time, rawPhone string, data domain.Payload, now time.Time) ([]domain.Event, error) {
 	e164, ok := contact.Phone(rawPhone, p.cfg.Region)
 	if !ok {
 		return nil, nil
 	}
-	if sd, isStarted := data.(started); isStarted {
-		sd.Contact = &domain.Contact{Phone: e164}
-		data = sd
+	if sd, isStarted := data.(*domain.StartedData); isStarted {
+		sd.Contact = domain.Contact{Phone: e164}
 	}
 	customer := contact.PhoneKey(e164)
 	if p.cfg.MapCustomer != nil {
@@ -343,44 +342,12 @@ func (p *Provider) build(id string, typ domain.EventType, at time.Time, rawPhone
 	return []domain.Event{ev}, nil
 }
 
-// started is the JSON shape of interaction.started's data.
-type started struct {
-	InteractionID string           `json:"interaction_id"`
-	Flow          domain.Flow      `json:"flow"`
-	Direction     domain.Direction `json:"direction"`
-	Routing       domain.Routing   `json:"routing"`
-	QueueID       string           `json:"queue_id,omitempty"`
-	AgentID       string           `json:"agent_id,omitempty"`
-	Contact       *domain.Contact  `json:"contact,omitempty"`
-}
-
-func startedData(id string, flow domain.Flow, dir domain.Direction, queue, agent string) started {
-	d := started{InteractionID: id, Flow: flow, Direction: dir, Routing: domain.RoutingDirect, AgentID: agent}
+// startedData is a call's or message's started data: routed by queue when Twilio names
+// one, else direct; the contact is set once the customer's number is read.
+func startedData(id string, flow domain.Flow, dir domain.Direction, queue, agent string) *domain.StartedData {
+	d := &domain.StartedData{InteractionID: id, Flow: flow, Direction: dir, Routing: domain.RoutingDirect, AgentID: agent}
 	if queue != "" {
 		d.Routing, d.QueueID = domain.RoutingSmart, queue
 	}
 	return d
-}
-
-// endedData is the JSON shape of interaction.ended's data.
-type endedData struct {
-	InteractionID string        `json:"interaction_id"`
-	Status        domain.Status `json:"status"`
-	Reason        string        `json:"reason,omitempty"`
-}
-
-// truncate keeps a reason within the domain's text limit and valid UTF-8 (a rune cut in
-// half, or invalid bytes from the provider, are dropped).
-func truncate(s string) string {
-	if len(s) > domain.MaxTextBytes {
-		s = s[:domain.MaxTextBytes]
-	}
-	return strings.ToValidUTF8(s, "")
-}
-
-func clip(s string) string {
-	if len(s) > 60 {
-		return s[:60] + "…"
-	}
-	return s
 }

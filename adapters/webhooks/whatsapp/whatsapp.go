@@ -55,14 +55,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
 
 	"github.com/interaction-ledger/ledger/adapters/webhooks"
 	"github.com/interaction-ledger/ledger/adapters/webhooks/metahub"
 	"github.com/interaction-ledger/ledger/domain"
-	"github.com/interaction-ledger/ledger/projections/contact"
+	"github.com/interaction-ledger/ledger/domain/contact"
 )
 
 // Name is the provider's path segment: POST/GET /v1/webhooks/whatsapp.
@@ -222,33 +221,13 @@ type (
 	}
 )
 
-// Event data written by this adapter: the contract's fields plus a few extensions
-// (conversation_id, message_type, provider_status), which the ledger keeps in Event.Data.
-type (
-	startedData struct {
-		InteractionID  string               `json:"interaction_id"`
-		Flow           string               `json:"flow"`
-		Direction      string               `json:"direction"`
-		Routing        string               `json:"routing"`
-		Contact        domain.Contact       `json:"contact"`
-		Participants   []domain.Participant `json:"participants,omitempty"`
-		ConversationID string               `json:"conversation_id,omitempty"`
-	}
-	messageData struct {
-		InteractionID  string `json:"interaction_id"`
-		Direction      string `json:"direction"`
-		MessageID      string `json:"message_id"`
-		MessageType    string `json:"message_type,omitempty"`
-		ConversationID string `json:"conversation_id,omitempty"`
-	}
-	endedData struct {
-		InteractionID  string `json:"interaction_id"`
-		Status         string `json:"status"`
-		Reason         string `json:"reason,omitempty"`
-		MessageID      string `json:"message_id"`
-		ProviderStatus string `json:"provider_status"`
-		ConversationID string `json:"conversation_id,omitempty"`
-	}
+// Extensions written beside the contract's fields (the ledger keeps them in Event.Data):
+// conversation_id, message_type, provider_status and, on a receipt, message_id.
+const (
+	extConversation = "conversation_id"
+	extMessageType  = "message_type"
+	extStatus       = "provider_status"
+	extMessageID    = "message_id"
 )
 
 // businessOrigins are the conversation origin types and pricing categories of a
@@ -266,9 +245,9 @@ func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]dom
 		return nil, fmt.Errorf("%w: not a WhatsApp webhook body: %w", webhooks.ErrBadPayload, err)
 	}
 	if pl.Object != "whatsapp_business_account" {
-		return nil, fmt.Errorf("%w: object is %q, want \"whatsapp_business_account\"", webhooks.ErrBadPayload, clip(pl.Object))
+		return nil, fmt.Errorf("%w: object is %q, want \"whatsapp_business_account\"", webhooks.ErrBadPayload, domain.Clip(pl.Object))
 	}
-	b := &batch{p: p, now: now, started: map[string]int{}, seen: map[string]bool{}}
+	b := &batch{Batch: webhooks.NewBatch(Name, p.cfg.Source, now), p: p}
 	for i, e := range pl.Entry {
 		for j, c := range e.Changes {
 			if c.Field != "messages" {
@@ -280,23 +259,18 @@ func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]dom
 			}
 		}
 	}
-	return b.events, nil
+	return b.Events(), nil
 }
 
-// batch collects the events of one payload; started maps an interaction id to the index
-// of its started event, so that a payload yields at most one per dialogue (the earliest),
-// and seen drops a fact repeated within the payload.
+// batch collects the events of one payload (see webhooks.Batch).
 type batch struct {
-	p       *Provider
-	now     time.Time
-	events  []domain.Event
-	started map[string]int
-	seen    map[string]bool
+	*webhooks.Batch
+	p *Provider
 }
 
 func (b *batch) change(path string, v value) error {
 	if v.MessagingProduct != "" && v.MessagingProduct != "whatsapp" {
-		return fmt.Errorf("%s.messaging_product is %q, want \"whatsapp\"", path, clip(v.MessagingProduct))
+		return fmt.Errorf("%s.messaging_product is %q, want \"whatsapp\"", path, domain.Clip(v.MessagingProduct))
 	}
 	phoneID := v.Metadata.PhoneNumberID
 	if phoneID == "" && (len(v.Messages) > 0 || len(v.Statuses) > 0) {
@@ -337,17 +311,21 @@ func (b *batch) message(phoneID string, m message, name string) error {
 	iid := interactionID(phoneID, m.From, at)
 	var parts []domain.Participant
 	if name != "" {
-		parts = []domain.Participant{{Role: "customer", ID: e164, Name: truncate(name, domain.MaxTextBytes)}}
+		parts = []domain.Participant{{Role: "customer", ID: e164, Name: domain.FitText(name, domain.MaxTextBytes)}}
 	}
-	if err := b.start(iid, at, customer, startedData{
-		InteractionID: iid, Flow: domain.FlowWhatsApp.String(), Direction: domain.DirectionIncoming.String(),
-		Routing: domain.RoutingDirect.String(), Contact: domain.Contact{Phone: e164}, Participants: parts,
+	if err := b.Start(at, customer, &domain.StartedData{
+		InteractionID: iid, Flow: domain.FlowWhatsApp, Direction: domain.DirectionIncoming,
+		Routing: domain.RoutingDirect, Contact: domain.Contact{Phone: e164}, Participants: parts,
 	}); err != nil {
 		return err
 	}
-	return b.add(webhooks.EventID(Name, m.ID), domain.TypeInteractionMessage, at, customer, messageData{
-		InteractionID: iid, Direction: domain.DirectionIncoming.String(), MessageID: m.ID, MessageType: m.Type,
-	})
+	var ext []domain.Extension
+	if m.Type != "" {
+		ext = append(ext, domain.Extension{Key: extMessageType, Value: m.Type})
+	}
+	return b.Add(webhooks.EventID(Name, m.ID), domain.TypeInteractionMessage, at, customer, &domain.MessageData{
+		InteractionID: iid, Direction: domain.DirectionIncoming, MessageID: m.ID,
+	}, ext...)
 }
 
 func (b *batch) status(phoneID string, s status) error {
@@ -379,6 +357,10 @@ func (b *batch) status(phoneID string, s status) error {
 		origin = s.Pricing.Category
 	}
 	id := webhooks.EventID(Name, s.ID, s.Status)
+	var conv []domain.Extension
+	if convID != "" {
+		conv = []domain.Extension{{Key: extConversation, Value: convID}}
+	}
 	switch s.Status {
 	case "sent":
 		if origin == "" || businessOrigins[origin] {
@@ -386,57 +368,26 @@ func (b *batch) status(phoneID string, s status) error {
 			if origin == "marketing" || origin == "marketing_lite" {
 				flow = domain.FlowWhatsAppCampaign
 			}
-			if err := b.start(iid, at, customer, startedData{
-				InteractionID: iid, Flow: flow.String(), Direction: domain.DirectionOutgoing.String(),
-				Routing: domain.RoutingDirect.String(), Contact: domain.Contact{Phone: e164}, ConversationID: convID,
-			}); err != nil {
+			if err := b.Start(at, customer, &domain.StartedData{
+				InteractionID: iid, Flow: flow, Direction: domain.DirectionOutgoing,
+				Routing: domain.RoutingDirect, Contact: domain.Contact{Phone: e164},
+			}, conv...); err != nil {
 				return err
 			}
 		}
-		return b.add(id, domain.TypeInteractionMessage, at, customer, messageData{
-			InteractionID: iid, Direction: domain.DirectionOutgoing.String(), MessageID: s.ID, ConversationID: convID,
-		})
-	case "failed":
-		return b.add(id, domain.TypeInteractionEnded, at, customer, endedData{
-			InteractionID: iid, Status: domain.StatusWarning.String(), Reason: failureReason(s),
-			MessageID: s.ID, ProviderStatus: s.Status, ConversationID: convID,
-		})
-	default: // delivered, read
-		return b.add(id, domain.TypeInteractionEnded, at, customer, endedData{
-			InteractionID: iid, Status: domain.StatusDelivered.String(), MessageID: s.ID,
-			ProviderStatus: s.Status, ConversationID: convID,
-		})
+		return b.Add(id, domain.TypeInteractionMessage, at, customer, &domain.MessageData{
+			InteractionID: iid, Direction: domain.DirectionOutgoing, MessageID: s.ID,
+		}, conv...)
 	}
-}
-
-// start adds the dialogue's started event, or keeps the earlier of two in one payload.
-func (b *batch) start(iid string, at time.Time, customer string, d startedData) error {
-	ev, err := domain.NewEvent(webhooks.EventID(Name, "started", iid), domain.TypeInteractionStarted, at, customer, b.p.cfg.Source, d, b.now)
-	if err != nil {
-		return err
+	receipt := append([]domain.Extension{{Key: extMessageID, Value: s.ID}, {Key: extStatus, Value: s.Status}}, conv...)
+	if s.Status == "failed" {
+		return b.Add(id, domain.TypeInteractionEnded, at, customer, &domain.EndedData{
+			InteractionID: iid, Status: domain.StatusWarning, Reason: failureReason(s),
+		}, receipt...)
 	}
-	if k, ok := b.started[iid]; ok {
-		if at.Before(b.events[k].OccurredAt) {
-			b.events[k] = ev
-		}
-		return nil
-	}
-	b.started[iid] = len(b.events)
-	b.events = append(b.events, ev)
-	return nil
-}
-
-func (b *batch) add(id string, t domain.EventType, at time.Time, customer string, data any) error {
-	if b.seen[id] {
-		return nil
-	}
-	b.seen[id] = true
-	ev, err := domain.NewEvent(id, t, at, customer, b.p.cfg.Source, data, b.now)
-	if err != nil {
-		return err
-	}
-	b.events = append(b.events, ev)
-	return nil
+	return b.Add(id, domain.TypeInteractionEnded, at, customer, &domain.EndedData{ // delivered, read
+		InteractionID: iid, Status: domain.StatusDelivered,
+	}, receipt...)
 }
 
 // customer reads a wa_id (international digits without "+") as E.164 and returns the
@@ -446,11 +397,11 @@ func (b *batch) customer(field, waID string) (e164, customerID string, err error
 		return "", "", fmt.Errorf("%s is required", field)
 	}
 	if strings.Trim(waID, "0123456789") != "" {
-		return "", "", fmt.Errorf("%s %q is not a WhatsApp id (digits of an international number)", field, clip(waID))
+		return "", "", fmt.Errorf("%s %q is not a WhatsApp id (digits of an international number)", field, domain.Clip(waID))
 	}
 	e164, ok := contact.Phone("+"+waID, b.p.cfg.Region)
 	if !ok {
-		return "", "", fmt.Errorf("%s %q is not a possible phone number", field, clip(waID))
+		return "", "", fmt.Errorf("%s %q is not a possible phone number", field, domain.Clip(waID))
 	}
 	key := contact.PhoneKey(e164)
 	if f := b.p.cfg.MapCustomer; f != nil {
@@ -484,32 +435,13 @@ func failureReason(s status) string {
 	if d := e.ErrorData.Details; d != "" && d != title {
 		title += ": " + d
 	}
-	return truncate(title, domain.MaxTextBytes)
+	return domain.FitText(title, domain.MaxTextBytes)
 }
 
 func unixSeconds(field, s string) (time.Time, error) {
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n <= 0 {
-		return time.Time{}, fmt.Errorf("%s %q is not a Unix time in seconds", field, clip(s))
+		return time.Time{}, fmt.Errorf("%s %q is not a Unix time in seconds", field, domain.Clip(s))
 	}
 	return time.Unix(n, 0).UTC(), nil
-}
-
-// truncate cuts s to at most max bytes on a rune boundary, dropping invalid UTF-8.
-func truncate(s string, max int) string {
-	s = strings.ToValidUTF8(s, "")
-	if len(s) <= max {
-		return s
-	}
-	for max > 0 && !utf8.RuneStart(s[max]) {
-		max--
-	}
-	return s[:max]
-}
-
-func clip(s string) string {
-	if len(s) > 60 {
-		return truncate(s, 60) + "…"
-	}
-	return s
 }

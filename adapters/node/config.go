@@ -1,0 +1,115 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/interaction-ledger/ledger/adapters/auth"
+	"github.com/interaction-ledger/ledger/eventstore"
+)
+
+// Config is everything a node reads from its environment. cmd/ledger fills it from
+// flags and LEDGER_* variables; tests and the benchmark fill it directly.
+type Config struct {
+	DataDir    string // LEDGER_DATA, default ./data
+	HTTPAddr   string // LEDGER_HTTP_ADDR, default 127.0.0.1:8080 (port 0: a free port)
+	NATSAddr   string // LEDGER_NATS_ADDR: the embedded server's listen address; "" listens nowhere
+	NATSURL    string // LEDGER_NATS_URL: use an existing NATS JetStream cluster, start none
+	NATSCreds  string // LEDGER_NATS_CREDS: a NATS credentials file for LEDGER_NATS_URL
+	AuthSecret string // LEDGER_AUTH_SECRET, at least auth.MinSecretBytes (serve, token)
+	Region     string // LEDGER_PHONE_REGION: region of national phone numbers, default US
+	SyncAlways bool   // LEDGER_NATS_SYNC=always: fsync every message
+	Replicas   int    // LEDGER_NATS_REPLICAS, default 1 (3 on a cluster)
+
+	// CustomerMap is LEDGER_CUSTOMER_MAP: a JSON file mapping contact keys to customer ids.
+	CustomerMap string
+	// Webhooks holds the providers' secrets; a provider whose secret is empty is disabled.
+	Webhooks WebhookSecrets
+
+	// Demo loads a day of demo data when the stream is empty (serve --demo).
+	Demo bool
+	// Now is the clock of ingest, retention and replay; default time.Now (tests set it).
+	Now func() time.Time
+	// ShutdownGrace bounds the drain of HTTP requests at shutdown; default 7 s.
+	ShutdownGrace time.Duration
+	// StopBound bounds, after the drain, the stop of every background worker (projectors
+	// finishing their batch, the eraser, rebuilds in progress); default 10 s.
+	StopBound time.Duration
+}
+
+// WebhookSecrets are the provider webhooks' secrets (CONTRACT §4).
+type WebhookSecrets struct {
+	PublicURL      string // LEDGER_PUBLIC_URL: the base URL providers call (Twilio signs it)
+	TwilioToken    string // LEDGER_TWILIO_AUTH_TOKEN
+	SendGridKey    string // LEDGER_SENDGRID_PUBLIC_KEY
+	MailgunKey     string // LEDGER_MAILGUN_SIGNING_KEY
+	MetaSecret     string // LEDGER_META_APP_SECRET (WhatsApp and Messenger)
+	MetaVerify     string // LEDGER_META_VERIFY_TOKEN
+	TelegramSecret string // LEDGER_TELEGRAM_SECRET_TOKEN
+	CDRToken       string // LEDGER_CDR_TOKEN (Asterisk and FreeSWITCH CDR posts)
+}
+
+// Defaults of Config.
+const (
+	DefaultDataDir       = "./data"
+	DefaultHTTPAddr      = "127.0.0.1:8080"
+	DefaultNATSAddr      = "127.0.0.1:4222"
+	DefaultRegion        = "US"
+	DefaultShutdownGrace = 7 * time.Second
+	DefaultStopBound     = 10 * time.Second
+)
+
+func (c *Config) setDefaults() {
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir
+	}
+	if c.Region == "" {
+		c.Region = DefaultRegion
+	}
+	if c.Replicas == 0 {
+		c.Replicas = 1
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.ShutdownGrace == 0 {
+		c.ShutdownGrace = DefaultShutdownGrace
+	}
+	if c.StopBound == 0 {
+		c.StopBound = DefaultStopBound
+	}
+}
+
+// Validate reports every problem at once. needSecret: the command verifies or mints
+// tokens (serve, token).
+func (c Config) Validate(needSecret bool) error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("LEDGER_DATA is empty"))
+	}
+	if needSecret && len(c.AuthSecret) < auth.MinSecretBytes {
+		errs = append(errs, fmt.Errorf("LEDGER_AUTH_SECRET must be at least %d bytes (got %d)", auth.MinSecretBytes, len(c.AuthSecret)))
+	}
+	if c.NATSCreds != "" && c.NATSURL == "" {
+		errs = append(errs, errors.New("LEDGER_NATS_CREDS is for LEDGER_NATS_URL; the embedded server makes its own credentials"))
+	}
+	if c.Replicas < 0 || c.Replicas > 5 {
+		errs = append(errs, fmt.Errorf("replicas must be 1 to 5, got %d", c.Replicas))
+	}
+	return errors.Join(errs...)
+}
+
+// StoreConfig is the event store's configuration; listen: the embedded server listens on
+// NATSAddr (serve, producer-url).
+func (c Config) StoreConfig(listen bool) eventstore.Config {
+	scfg := eventstore.Config{DataDir: c.DataDir, URL: c.NATSURL, CredsFile: c.NATSCreds, Replicas: c.Replicas, SyncAlways: c.SyncAlways}
+	if listen {
+		scfg.ListenAddr = c.NATSAddr
+	}
+	return scfg
+}
+
+// ViewsDir is where the view files live.
+func (c Config) ViewsDir() string { return filepath.Join(c.DataDir, "views") }

@@ -1,0 +1,201 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/interaction-ledger/ledger/eventstore"
+	"github.com/interaction-ledger/ledger/projections/history"
+	"github.com/interaction-ledger/ledger/projections/timeline"
+)
+
+// notes builds n note.added envelopes for customer.
+func notes(customer, prefix string, n int) []map[string]any {
+	out := make([]map[string]any, n)
+	for i := range out {
+		out[i] = ev("note.added", customer, 5, map[string]any{"note_id": fmt.Sprintf("%s-%d", prefix, i), "text": prefix + " text"})
+	}
+	return out
+}
+
+// streamBlocks are the LEDGER stream's message block files under dir.
+func streamBlocks(t *testing.T, dir string) []string {
+	t.Helper()
+	var blks []string
+	filepath.WalkDir(filepath.Join(dir, "nats"), func(path string, d fs.DirEntry, err error) error {
+		if err == nil && strings.HasSuffix(path, ".blk") && strings.Contains(path, string(filepath.Separator)+eventstore.StreamEvents+string(filepath.Separator)) {
+			blks = append(blks, path)
+		}
+		return nil
+	})
+	if len(blks) == 0 {
+		t.Fatal("no block file of the stream found")
+	}
+	return blks
+}
+
+// TestPowerCutLeavesNoViewAhead: a power cut loses the stream's tail (fsynced once a
+// second) but not the views' (fsynced per commit). New events then take the lost
+// sequences; a view that trusted its checkpoint would skip them for good.
+func TestPowerCutLeavesNoViewAhead(t *testing.T) {
+	dir := t.TempDir()
+	l := openTestLedger(t, dir, nil)
+	appendFixture(t, l, notes("cus-cut", "before", 40))
+	runUntilCaughtUp(t, l)
+	cpBefore, _ := l.View(timeline.Name).DB().Checkpoint()
+	l.Close()
+
+	// The power cut: the tail of the block file is gone, and with it the stream's own
+	// index of it (written with the same lag).
+	for _, blk := range streamBlocks(t, dir) {
+		st, err := os.Stat(blk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(blk, st.Size()*2/3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	filepath.WalkDir(filepath.Join(dir, "nats"), func(path string, d fs.DirEntry, err error) error {
+		if err == nil && d.Name() == "index.db" && strings.Contains(path, eventstore.StreamEvents) {
+			os.Remove(path)
+		}
+		return nil
+	})
+
+	l = openTestLedger(t, dir, nil)
+	defer l.Close()
+	last, err := l.store.LastSeq(context.Background(), eventstore.StreamEvents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last >= cpBefore {
+		t.Fatalf("the cut left the stream at %d, views at %d: the test proves nothing", last, cpBefore)
+	}
+	appendFixture(t, l, notes("cus-cut", "after", 3))
+	runUntilCaughtUp(t, l)
+	page, err := l.tl.Timeline("cus-cut", nil, 200, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := 0
+	for _, it := range page.Items {
+		if strings.Contains(string(mustJSON(t, it)), "after text") || strings.Contains(string(mustJSON(t, it)), "after-") {
+			after++
+		}
+	}
+	if after != 3 {
+		t.Logf("timeline: %s", mustJSON(t, page.Items))
+		t.Errorf("the timeline shows %d of the 3 notes acknowledged after the power cut", after)
+	}
+	st, err := l.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range st.Views {
+		if v.Stream == eventstore.StreamEvents && !strings.Contains(v.Trouble, "diverged") {
+			t.Errorf("status of %s does not report the divergence: %+v", v.Name, v)
+		}
+	}
+	if got := testutilCount(t, l, "ledger_view_recoveries_total"); got < 2 {
+		t.Errorf("ledger_view_recoveries_total = %v, want one per view of the stream", got)
+	}
+}
+
+// testutilCount sums a counter family of the node's registry.
+func testutilCount(t *testing.T, l *Node, name string) float64 {
+	t.Helper()
+	mfs, err := l.metrics.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			for _, m := range mf.GetMetric() {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
+}
+
+// TestCorruptViewFileIsRebuilt: a truncated history.db, or random bytes over its pages,
+// is found at open, moved aside and rebuilt from the stream; replay and status work
+// whatever state the file is in, and nothing panics.
+func TestCorruptViewFileIsRebuilt(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		corrupt func(t *testing.T, path string)
+	}{
+		{"truncated", func(t *testing.T, path string) {
+			st, _ := os.Stat(path)
+			if err := os.Truncate(path, st.Size()/2); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"random pages", func(t *testing.T, path string) {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rand.Read(b[2*4096 : len(b)-4096]) // every page but the two meta pages and the last
+			if err := os.WriteFile(path, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"random meta", func(t *testing.T, path string) {
+			b, _ := os.ReadFile(path)
+			rand.Read(b[:2*4096])
+			os.WriteFile(path, b, 0o600)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			l := openTestLedger(t, dir, nil)
+			appendFixture(t, l, theFixture())
+			runUntilCaughtUp(t, l)
+			want := everything(t, l)
+			l.Close()
+			path := filepath.Join(dir, "views", history.Name+".db")
+			tc.corrupt(t, path)
+
+			// status and replay work whatever the file holds.
+			var out, errb bytes.Buffer
+			quiet := slog.New(slog.NewTextHandler(&errb, &slog.HandlerOptions{Level: slog.LevelError}))
+			cfg := Config{DataDir: dir, HTTPAddr: "127.0.0.1:1"}
+			if err := PrintStatus(context.Background(), cfg, false, &out, quiet); err != nil {
+				t.Fatalf("status over a corrupt file: %v", err)
+			}
+			tc.corrupt(t, path)
+			if err := Replay(context.Background(), cfg, history.Name, &out, quiet); err != nil {
+				t.Fatalf("replay --view history over a corrupt file: %v", err)
+			}
+			tc.corrupt(t, path)
+
+			// serve: found at open, moved aside, rebuilt before serving.
+			l = openTestLedger(t, dir, nil)
+			defer l.Close()
+			runUntilCaughtUp(t, l)
+			got := everything(t, l)
+			if len(got) != len(want) {
+				t.Fatalf("after the rebuild the history lists %d interactions, want %d", len(got), len(want))
+			}
+			aside, _ := filepath.Glob(path + ".corrupt-*")
+			if len(aside) == 0 {
+				t.Error("the corrupt file was not kept aside")
+			}
+			if tr := l.View(history.Name).Trouble(); !strings.Contains(tr, "corrupt") {
+				t.Errorf("the runner does not say what happened: %q", tr)
+			}
+		})
+	}
+}

@@ -1,0 +1,147 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/netutil"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/interaction-ledger/ledger/adapters/auth"
+	"github.com/interaction-ledger/ledger/adapters/httpapi"
+	"github.com/interaction-ledger/ledger/adapters/webhooks"
+	"github.com/interaction-ledger/ledger/projections/timeline"
+)
+
+// The HTTP server's limits. A client that sends its body or reads its answer slower than
+// this loses its connection instead of holding it; streaming answers (exports, live
+// updates) extend their own write deadline as they go.
+const (
+	httpReadHeaderTimeout = 10 * time.Second
+	httpReadTimeout       = 15 * time.Second // a 16 MiB ingest body needs > 1 MiB/s
+	httpWriteTimeout      = 30 * time.Second
+	httpIdleTimeout       = 60 * time.Second
+	httpMaxHeaderBytes    = 64 << 10
+	// httpMaxConns caps open connections: past it, new ones wait in the listen backlog
+	// rather than each costing the ledger a goroutine and buffers.
+	httpMaxConns = 1024
+)
+
+// Serve opens the node, runs it until ctx ends and closes it: `ledger serve`. When
+// started is not nil it receives the HTTP address once the node is ready (tests, bench).
+func Serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer, started chan<- string) error {
+	if err := cfg.Validate(true); err != nil {
+		return err
+	}
+	n, err := Open(ctx, cfg, log, Options{Listen: true})
+	if err != nil {
+		return err
+	}
+	runErr := n.Run(ctx, stdout, started)
+	if err := n.Close(); err != nil {
+		n.log.Error("close", "err", err)
+		return errors.Join(runErr, err)
+	}
+	return runErr
+}
+
+// Run serves the node until ctx ends; see the package doc for the shutdown order. The
+// caller closes the node afterwards.
+func (n *Node) Run(ctx context.Context, stdout io.Writer, started chan<- string) error {
+	verifier, err := auth.NewVerifier(n.cfg.AuthSecret)
+	if err != nil {
+		return err
+	}
+	providers, err := webhookProviders(n.cfg)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", n.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", n.cfg.HTTPAddr, err)
+	}
+	ln = netutil.LimitListener(ln, httpMaxConns)
+
+	// Background workers run on bg, which the conductor cancels only after the HTTP
+	// server has drained, so that a request in flight (a task command waiting for its
+	// event) can finish.
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBG()
+	g, gctx := errgroup.WithContext(ctx)
+
+	var serving, eraserUp atomic.Bool
+	ready := func() bool { return serving.Load() && eraserUp.Load() }
+	hooks := webhooks.NewHandler(n.ingest, n.log, providers...)
+	hooks.Observe = func(provider string, code int) {
+		n.metrics.WebhookResults.WithLabelValues(provider, strconv.Itoa(code)).Inc()
+	}
+	api := httpapi.New(httpapi.Config{
+		Verifier: verifier, Ingest: n.ingest, Directory: n.dir, History: n.hist, Timeline: n.tl,
+		TimelineDB: n.View(timeline.Name).DB(), Webhooks: hooks,
+		Ops:     ops{n: n, start: func(f func(context.Context) error) { g.Go(func() error { return f(bg) }) }},
+		Metrics: n.metrics, Ready: ready, Logger: n.log,
+	})
+	srv := &http.Server{Handler: api,
+		ReadHeaderTimeout: httpReadHeaderTimeout, ReadTimeout: httpReadTimeout, WriteTimeout: httpWriteTimeout,
+		IdleTimeout: httpIdleTimeout, MaxHeaderBytes: httpMaxHeaderBytes,
+		ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelWarn)}
+
+	g.Go(func() error { return n.RunProjectors(bg) })
+	g.Go(func() error { return n.runSweeper(bg) })
+	g.Go(func() error { return n.runLag(bg) })
+	g.Go(func() error { return n.runEraser(bg, eraserUp.Store) })
+	g.Go(func() error {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("http server: %w", err)
+		}
+		return nil
+	})
+	// The conductor: the shutdown order of the package doc.
+	g.Go(func() error {
+		<-gctx.Done()
+		serving.Store(false)
+		n.log.Info("shutting down: draining HTTP requests", "grace", n.cfg.ShutdownGrace)
+		sctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownGrace)
+		defer cancel()
+		err := srv.Shutdown(sctx)
+		n.log.Info("shutting down: stopping projectors, eraser, sweeper and rebuilds")
+		stopBG()
+		if err != nil {
+			return fmt.Errorf("drain HTTP: %w", err)
+		}
+		return nil
+	})
+
+	if n.cfg.Demo {
+		if err := n.loadDemo(ctx, stdout); err != nil {
+			n.log.Error("demo data", "err", err)
+		}
+	}
+	serving.Store(gctx.Err() == nil)
+	n.log.Info("ledger ready", "http", ln.Addr().String(), "nats", n.store.ClientURL(), "data", n.cfg.DataDir)
+	if started != nil {
+		started <- ln.Addr().String()
+	}
+
+	done := make(chan error, 1)
+	go func() { done <- g.Wait() }() // a waiter, not a worker: it only reports g's end
+	select {
+	case err = <-done:
+	case <-gctx.Done():
+		select {
+		case err = <-done:
+		case <-time.After(n.cfg.ShutdownGrace + n.cfg.StopBound):
+			return fmt.Errorf("shutdown: workers still running after %s; closing anyway", n.cfg.ShutdownGrace+n.cfg.StopBound)
+		}
+	}
+	n.log.Info("ledger stopped")
+	return err
+}

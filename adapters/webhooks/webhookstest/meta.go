@@ -1,0 +1,55 @@
+package webhookstest
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/interaction-ledger/ledger/adapters/webhooks"
+)
+
+// MetaProvider is a provider on Meta's scheme (WhatsApp, Messenger).
+type MetaProvider interface {
+	webhooks.Provider
+	webhooks.Handshaker
+}
+
+// CheckMetaWiring checks that p is wired to Meta's scheme with secret and verifyToken
+// (the metahub package tests the scheme's whole matrix): a signed body passes Verify, a
+// tampered, unsigned or wrongly signed one does not, and the handshake answers the
+// configured token only.
+func CheckMetaWiring(t *testing.T, p MetaProvider, body []byte, secret, verifyToken string, now time.Time) {
+	t.Helper()
+	path := "/v1/webhooks/" + p.Name()
+	for _, tt := range []struct {
+		name   string
+		header string
+		body   []byte
+		ok     bool
+	}{
+		{"valid", MetaSignature(secret, body), body, true},
+		{"missing", "", body, false},
+		{"wrong secret", MetaSignature("not-the-secret", body), body, false},
+		{"tampered body", MetaSignature(secret, body), append([]byte(" "), body...), false},
+	} {
+		r := httptest.NewRequest(http.MethodPost, path, nil)
+		if tt.header != "" {
+			r.Header.Set("X-Hub-Signature-256", tt.header)
+		}
+		err := p.Verify(r, tt.body, now)
+		if tt.ok != (err == nil) || (err != nil && !errors.Is(err, webhooks.ErrUnauthorized)) {
+			t.Errorf("%s: Verify = %v, want ok=%v", tt.name, err, tt.ok)
+		}
+	}
+	for token, code := range map[string]int{verifyToken: 200, "guess": 403} {
+		q := url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {token}, "hub.challenge": {"1158201444"}}
+		w := httptest.NewRecorder()
+		p.Handshake(w, httptest.NewRequest(http.MethodGet, path+"?"+q.Encode(), nil))
+		if w.Code != code {
+			t.Errorf("handshake with token %q: got %d, want %d", token, w.Code, code)
+		}
+	}
+}

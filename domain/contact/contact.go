@@ -1,0 +1,83 @@
+// Package contact turns the phone numbers and email addresses that producers and readers
+// write in any common format into one canonical form, so that the history view indexes
+// and the search bar compare like with like, and provider adapters derive customer keys.
+//
+// Phone numbers go through libphonenumber's Go port: a number written nationally is read
+// in the configured default region. It is pure computation (no I/O, no package state of
+// its own; a PhoneCache is owned by whoever makes it), which is why it lives under domain,
+// the one domain package allowed a third-party dependency beyond uuid.
+package contact
+
+import (
+	"strings"
+	"unicode"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// DefaultRegion is the region national numbers are read in when the caller gives none.
+const DefaultRegion = "US"
+
+// MinDigitsSuffix is the fewest trailing digits the search bar accepts as a partial number.
+const MinDigitsSuffix = 6
+
+// Phone returns the E.164 form ("+14155550100") of a number written in any common
+// national or international format, read in region when it has no country code. ok is
+// false for text that is not a possible phone number.
+func Phone(raw, region string) (e164 string, ok bool) {
+	raw = strings.TrimSpace(raw)
+	raw = strings.TrimPrefix(raw, "tel:")
+	if raw == "" || !strings.ContainsAny(raw, "0123456789") {
+		return "", false
+	}
+	if region == "" {
+		region = DefaultRegion
+	}
+	e164, ok = e164Of(raw, region)
+	if !ok {
+		return "", false
+	}
+	// The canonical form must be a fixed point: for a few degenerate inputs (a national
+	// prefix written inside an international number, "+20 0…") libphonenumber drops a
+	// digit each time the result is read again, and a number shown in a list would then
+	// not find itself in search. Such input is not taken for a phone number.
+	if again, ok := e164Of(e164, region); !ok || again != e164 {
+		return "", false
+	}
+	return e164, true
+}
+
+func e164Of(raw, region string) (string, bool) {
+	n, err := phonenumbers.Parse(raw, region)
+	if err != nil || !phonenumbers.IsPossibleNumber(n) {
+		return "", false
+	}
+	return phonenumbers.Format(n, phonenumbers.E164), true
+}
+
+// Email returns the address trimmed and lower-cased; ok is false without a single '@'
+// between a local part and a domain.
+func Email(raw string) (string, bool) {
+	s := strings.ToLower(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(raw), "mailto:")))
+	at := strings.IndexByte(s, '@')
+	if at <= 0 || at != strings.LastIndexByte(s, '@') || at == len(s)-1 || strings.ContainsFunc(s, unicode.IsSpace) {
+		return "", false
+	}
+	return s, true
+}
+
+// Digits returns only the digits of s ("+1 (415) 555-0100" → "14155550100").
+func Digits(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, s)
+}
+
+// PhoneKey is the customer key of a phone contact: "tel:+<E.164>" (CONTRACT.md §4).
+func PhoneKey(e164 string) string { return "tel:" + e164 }
+
+// EmailKey is the customer key of an email contact: "mailto:<lower-case>".
+func EmailKey(email string) string { return "mailto:" + email }
