@@ -158,6 +158,9 @@ func decode(raw []byte, now time.Time, stored bool) (Event, error) {
 	if len(raw) > maxBytes {
 		return Event{}, invalid("envelope", "is %d bytes, more than the %d allowed", len(raw), maxBytes)
 	}
+	if err := checkUTF8(raw); err != nil {
+		return Event{}, err
+	}
 	var w wireEnvelope
 	if err := strictUnmarshal(raw, &w, ""); err != nil {
 		return Event{}, err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzDecodeIncoming: DecodeIncoming never panics; a rejection is always a
@@ -26,6 +27,7 @@ func FuzzDecodeIncoming(f *testing.F) {
 	f.Add([]byte(`{"type":"visit.recorded","occurred_at":"2026-11-21T09:14:03Z","customer_id":"c","data":{"visit_id":"v","pages":3}}`))
 	f.Add([]byte(`{"type":"invoice.issued","occurred_at":"2026-11-21T09:14:03Z","customer_id":"c","data":{"interaction_id":"i","invoice_id":"v","amount":"1e3","currency":"EUR"}}`))
 	f.Add([]byte(`{"ID":"` + testID + `","Type":"email.opened","OCCURRED_AT":"2026-11-21T09:14:03+14:00","customer_id":"c","data":{"interaction_id":"i","interaction_id":"j"}}`))
+	f.Add([]byte("{\"type\":\"note.added\",\"occurred_at\":\"2026-11-21T09:14:03Z\",\"customer_id\":\"c\",\"data\":{\"note_id\":\"n\",\"text\":\"a\xffb\",\"x\":[\"\xc3\"]}}"))
 	f.Add([]byte(` { "type" : "note.added" , "occurred_at" : "2026-11-21T09:14:03.123456789-12:00" , "customer_id" : "c" , "data" : { "note_id" : "n" , "text" : "<b>\u2028</b>" } } `))
 
 	f.Fuzz(func(t *testing.T, raw []byte) {
@@ -46,6 +48,9 @@ func FuzzDecodeIncoming(f *testing.F) {
 		}
 		if ev.Payload == nil || ev.Type.IsZero() || ev.OccurredAt.IsZero() {
 			t.Fatalf("accepted an incomplete event %#v", ev)
+		}
+		if !utf8.Valid(raw) {
+			t.Fatalf("accepted invalid UTF-8: %q", raw)
 		}
 		if ev.ID == "" {
 			ev = ev.WithID(testID)

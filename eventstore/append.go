@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -18,10 +17,16 @@ var (
 	// stored; reread and decide again. Translated from JetStream's error code 10071
 	// (10164 on replicated streams).
 	ErrConflict = errors.New("eventstore: conflict: expected last subject sequence does not match")
-	// ErrNoAck means the server did not acknowledge the message within the publish
-	// timeout; it may or may not be stored, and resending it with the same ID is safe
-	// within the duplicate window.
-	ErrNoAck = errors.New("eventstore: no acknowledgement")
+	// ErrUnknownOutcome means the store did not say whether it kept the message: no
+	// acknowledgement within Config.PublishTimeout, no stream answering, a lost
+	// connection, or a server-side storage failure. It may or may not be stored; resending
+	// it with the same ID is safe: inside Config.DuplicateWindow the resend is recognised as
+	// a duplicate (Validate keeps PublishTimeout well inside that window), beyond it the
+	// views are keyed by event id. Not the message's fault: callers answer "retry".
+	ErrUnknownOutcome = errors.New("eventstore: outcome unknown, resending with the same ID is safe")
+	// ErrNoAck means the server did not acknowledge the message within
+	// Config.PublishTimeout. It matches ErrUnknownOutcome too.
+	ErrNoAck = fmt.Errorf("%w: no acknowledgement", ErrUnknownOutcome)
 )
 
 // ErrClosed is returned by the Store's methods after Close.
@@ -52,14 +57,12 @@ type AppendResult struct {
 	Seq uint64
 	// Duplicate reports that a message with the same ID was already stored.
 	Duplicate bool
-	// Err is this message's failure (ErrConflict, ErrNoAck, a validation or server
-	// error); the message is stored only when Err is nil.
+	// Err is this message's failure; the message is stored only when Err is nil. It
+	// matches ErrConflict (not stored; reread and decide again), ErrUnknownOutcome (maybe
+	// stored; resend as is), or neither: the message itself was refused (missing ID or
+	// subject, larger than the server allows) and resending it unchanged fails again.
 	Err error
 }
-
-// publishAckTimeout resolves a publish the server never answers (a lost connection), so
-// that every in-flight token is eventually given back.
-const publishAckTimeout = 30 * time.Second
 
 type pending struct {
 	i   int
@@ -96,7 +99,7 @@ func (s *Store) Append(ctx context.Context, msgs []Message) ([]AppendResult, err
 				results[p.i] = AppendResult{Err: translatePublishErr(err)}
 			case <-ctx.Done():
 				// The caller is gone: release the rest in the background as they resolve
-				// (each within publishAckTimeout).
+				// (each within Config.PublishTimeout).
 				go s.release(p, queue)
 				return
 			}
@@ -128,7 +131,7 @@ func (s *Store) Append(ctx context.Context, msgs []Message) ([]AppendResult, err
 				callErr = ErrClosed
 				break
 			}
-			results[i].Err = fmt.Errorf("eventstore: publish %s: %w", m.Subject, err)
+			results[i].Err = translatePublishErr(fmt.Errorf("publish %s: %w", m.Subject, err))
 			continue
 		}
 		queue <- pending{i: i, paf: paf}
@@ -171,17 +174,25 @@ func toNatsMsg(m Message) *nats.Msg {
 }
 
 // translatePublishErr turns JetStream's answers into the package's errors, keeping the
-// cause.
+// cause. Only answers that blame the message itself are definite refusals; anything else
+// (a timeout, no responders, a lost or reconnecting connection, a storage failure such as
+// a full disk or exceeded limits) leaves the outcome unknown, because the caller cannot
+// tell whether the server kept it, and a resend with the same ID is what resolves it.
 func translatePublishErr(err error) error {
 	var apiErr *jetstream.APIError
 	if errors.As(err, &apiErr) {
 		switch apiErr.ErrorCode {
 		case jetstream.JSErrCodeStreamWrongLastSequence, jetstream.JSErrCodeStreamWrongLastSequenceConstant:
 			return fmt.Errorf("%w (%w)", ErrConflict, err)
+		case jetstream.JSErrCodeStreamMessageExceedsMaximum:
+			return fmt.Errorf("eventstore: append refused: %w", err)
 		}
 	}
-	if errors.Is(err, jetstream.ErrAsyncPublishTimeout) {
+	switch {
+	case errors.Is(err, nats.ErrMaxPayload):
+		return fmt.Errorf("eventstore: append refused: %w", err)
+	case errors.Is(err, jetstream.ErrAsyncPublishTimeout):
 		return fmt.Errorf("%w (%w)", ErrNoAck, err)
 	}
-	return fmt.Errorf("eventstore: append: %w", err)
+	return fmt.Errorf("%w (%w)", ErrUnknownOutcome, err)
 }

@@ -21,21 +21,10 @@ import (
 	"github.com/interaction-ledger/ledger/eventstore/storetest"
 )
 
-// waitFor polls check until it returns nil or timeout passes (then fails with its last
-// error): nats-server's checkFor, instead of sleeps.
+// waitFor polls check until it returns nil or timeout passes.
 func waitFor(t testing.TB, timeout time.Duration, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %s: %v", timeout, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	storetest.WaitFor(t, timeout, check)
 }
 
 func testCtx(t testing.TB) context.Context {
@@ -84,16 +73,20 @@ func TestConfigValidate(t *testing.T) {
 		want []string // substrings of the error; none: valid
 	}{
 		{name: "embedded", cfg: eventstore.Config{DataDir: "d", Replicas: 1, MaxAge: time.Hour, DuplicateWindow: time.Minute, SyncInterval: time.Second, MaxInFlight: 1,
-			DeadMaxAge: time.Hour, DeadMaxBytes: 1, DeadMaxMsgs: 1}},
+			DeadMaxAge: time.Hour, DeadMaxBytes: 1, DeadMaxMsgs: 1, PublishTimeout: time.Second}},
 		{name: "cluster", cfg: eventstore.Config{URL: "nats://x:4222", Replicas: 3, MaxAge: time.Hour, DuplicateWindow: time.Minute, SyncInterval: time.Second, MaxInFlight: 1,
-			DeadMaxAge: time.Hour, DeadMaxBytes: 1, DeadMaxMsgs: 1, CredsFile: "ledger.creds"}},
+			DeadMaxAge: time.Hour, DeadMaxBytes: 1, DeadMaxMsgs: 1, CredsFile: "ledger.creds", PublishTimeout: 30 * time.Second}},
 		{name: "zero value before defaults", cfg: eventstore.Config{},
-			want: []string{"DataDir", "Replicas 0", "MaxAge", "DuplicateWindow", "SyncInterval", "MaxInFlight", "DeadMaxAge", "DeadMaxBytes", "DeadMaxMsgs"}},
+			want: []string{"DataDir", "Replicas 0", "MaxAge", "DuplicateWindow", "SyncInterval", "MaxInFlight", "DeadMaxAge", "DeadMaxBytes", "DeadMaxMsgs", "PublishTimeout"}},
 		{name: "embedded: creds file is for URL, operator credentials incomplete",
 			cfg: eventstore.Config{DataDir: "d", Replicas: 1, MaxAge: time.Hour, DuplicateWindow: time.Minute, SyncInterval: time.Second, MaxInFlight: 1,
 				DeadMaxAge: time.Hour, DeadMaxBytes: 1, DeadMaxMsgs: 1, CredsFile: "x.creds",
 				Credentials: &eventstore.Credentials{Ledger: eventstore.User{Name: "l", Password: "short"}}},
 			want: []string{"CredsFile", "ledger.password", "producer.user", "producer.password"}},
+		{name: "publish timeout beyond half the duplicate window",
+			cfg: eventstore.Config{DataDir: "d", Replicas: 1, MaxAge: time.Hour, DuplicateWindow: 20 * time.Second, SyncInterval: time.Second, MaxInFlight: 1,
+				DeadMaxAge: time.Hour, DeadMaxBytes: 1, DeadMaxMsgs: 1, PublishTimeout: 11 * time.Second},
+			want: []string{"PublishTimeout 11s: must be at most half of DuplicateWindow 20s"}},
 		{name: "embedded cannot replicate, bad listen address, window beyond retention",
 			cfg:  eventstore.Config{DataDir: "d", ListenAddr: "localhost", Replicas: 3, MaxAge: time.Minute, DuplicateWindow: time.Hour, SyncInterval: time.Second, MaxInFlight: 1},
 			want: []string{"ListenAddr", "Replicas 3", "must not exceed MaxAge"}},
@@ -209,9 +202,14 @@ func TestAppendResultsInOrder(t *testing.T) {
 	var seq uint64
 	for i, r := range res {
 		switch i {
-		case 10, 20:
-			if r.Err == nil {
-				t.Errorf("result %d: got %+v, want an error", i, r)
+		case 10:
+			if r.Err == nil || errors.Is(r.Err, eventstore.ErrUnknownOutcome) {
+				t.Errorf("result 10: got %+v, want a refusal (not an unknown outcome)", r)
+			}
+			continue
+		case 20:
+			if !errors.Is(r.Err, eventstore.ErrUnknownOutcome) {
+				t.Errorf("result 20: got %+v, want ErrUnknownOutcome (no stream answered)", r)
 			}
 			continue
 		case 31:
@@ -230,6 +228,61 @@ func TestAppendResultsInOrder(t *testing.T) {
 	}
 	if seq != 4997 {
 		t.Errorf("last seq: got %d, want 4997", seq)
+	}
+}
+
+// TestOpenDefaultsPublishTimeoutInsideWindow: the zero Config opens (the default publish
+// timeout fits the default window) and a short window gets a shorter default rather than
+// a refusal.
+func TestOpenDefaultsPublishTimeoutInsideWindow(t *testing.T) {
+	for _, window := range []time.Duration{0, 2 * time.Second} {
+		s, err := eventstore.Open(testCtx(t), eventstore.Config{DataDir: t.TempDir(), DuplicateWindow: window}, nil)
+		if err != nil {
+			t.Fatalf("Open with DuplicateWindow %s: %v", window, err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+	}
+}
+
+// TestAppendUnknownOutcomeWhenStoreGone: with the JetStream server gone, Append answers
+// every message ErrUnknownOutcome (not a refusal, not a hang); once the server is back,
+// resending the same messages stores each exactly once, whether the first attempt was
+// kept (flushed from the client's reconnect buffer: duplicate) or not (accepted).
+func TestAppendUnknownOutcomeWhenStoreGone(t *testing.T) {
+	srv := storetest.RunServer(t)
+	s := storetest.OpenURL(t, srv, eventstore.Config{PublishTimeout: 300 * time.Millisecond})
+	mustAppend(t, s, msgs("before", 2, subjStarted))
+
+	srv.Stop()
+	ms := msgs("during", 3, subjStarted)
+	res, err := s.Append(testCtx(t), ms)
+	if err != nil {
+		t.Fatalf("Append with the server gone: %v (want per-message results)", err)
+	}
+	for i, r := range res {
+		if !errors.Is(r.Err, eventstore.ErrUnknownOutcome) {
+			t.Errorf("result %d with the server gone: got %+v, want ErrUnknownOutcome", i, r)
+		}
+	}
+
+	srv.Start()
+	var again []eventstore.AppendResult
+	waitFor(t, 30*time.Second, func() error {
+		again, err = s.Append(testCtx(t), ms)
+		if err != nil {
+			return err
+		}
+		for i, r := range again {
+			if r.Err != nil {
+				return fmt.Errorf("resend %d: %w", i, r.Err)
+			}
+		}
+		return nil
+	})
+	if last, err := s.LastSeq(testCtx(t), eventstore.StreamEvents); err != nil || last != 5 {
+		t.Errorf("LastSeq after the resend = %d, %v; want 5 (2 before + 3 once each)", last, err)
 	}
 }
 

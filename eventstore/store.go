@@ -69,6 +69,13 @@ type Config struct {
 	// MaxInFlight bounds the asynchronous publishes awaiting their PubAck, across all
 	// concurrent Append calls. Default 4096.
 	MaxInFlight int
+	// PublishTimeout is how long Append waits for a message's PubAck before its outcome
+	// is ErrUnknownOutcome (ErrNoAck). Default DefaultPublishTimeout, or a quarter of
+	// DuplicateWindow if that is shorter. It must be at most half of DuplicateWindow: a
+	// message whose ack was lost may still be stored, and the producer's resend must
+	// arrive inside the window to be recognised as its duplicate, so the producer is left
+	// at least as long to resend as Append waited.
+	PublishTimeout time.Duration
 	// CredentialsFile holds the embedded server's users (see Credentials), created on
 	// first start with random passwords and mode 0600. Default DataDir/nats-credentials.json.
 	// Unused with URL or Credentials.
@@ -95,6 +102,7 @@ const (
 	DefaultDuplicateWindow = 20 * time.Second
 	DefaultSyncInterval    = time.Second
 	DefaultMaxInFlight     = 4096
+	DefaultPublishTimeout  = 5 * time.Second
 	DefaultDeadMaxAge      = 30 * 24 * time.Hour
 	DefaultDeadMaxBytes    = 1 << 30
 	DefaultDeadMaxMsgs     = 1_000_000
@@ -118,6 +126,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxInFlight == 0 {
 		c.MaxInFlight = DefaultMaxInFlight
+	}
+	if c.PublishTimeout == 0 {
+		c.PublishTimeout = min(DefaultPublishTimeout, c.DuplicateWindow/4)
 	}
 	if c.CredentialsFile == "" && c.DataDir != "" {
 		c.CredentialsFile = filepath.Join(c.DataDir, CredentialsFileName)
@@ -178,6 +189,12 @@ func (c Config) Validate() error {
 	}
 	if c.MaxInFlight <= 0 {
 		errs = append(errs, fmt.Errorf("eventstore: MaxInFlight %d: must be positive", c.MaxInFlight))
+	}
+	if c.PublishTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("eventstore: PublishTimeout %s: must be positive", c.PublishTimeout))
+	} else if c.DuplicateWindow > 0 && c.PublishTimeout > c.DuplicateWindow/2 {
+		errs = append(errs, fmt.Errorf("eventstore: PublishTimeout %s: must be at most half of DuplicateWindow %s, so that a resend after a lost ack is still recognised as a duplicate",
+			c.PublishTimeout, c.DuplicateWindow))
 	}
 	if c.DeadMaxAge <= 0 {
 		errs = append(errs, fmt.Errorf("eventstore: DeadMaxAge %s: must be positive", c.DeadMaxAge))
@@ -255,7 +272,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 	// token of s.inflight from before a publish until its ack has been received.
 	js, err := jetstream.New(nc,
 		jetstream.WithPublishAsyncMaxPending(2*cfg.MaxInFlight),
-		jetstream.WithPublishAsyncTimeout(publishAckTimeout))
+		jetstream.WithPublishAsyncTimeout(cfg.PublishTimeout))
 	if err != nil {
 		_ = s.Close()
 		return nil, fmt.Errorf("eventstore: jetstream: %w", err)

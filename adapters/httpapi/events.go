@@ -1,13 +1,11 @@
 package httpapi
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
+	"strconv"
 
 	"github.com/interaction-ledger/ledger/adapters/auth"
 	"github.com/interaction-ledger/ledger/adapters/ingest"
@@ -28,46 +26,51 @@ func eventScope(t domain.EventType) string {
 	return auth.ScopeIngest
 }
 
-// postEvents takes one envelope, a JSON array, or NDJSON. One envelope: 202 accepted,
-// 200 duplicate, 400 rejected, 403 when the token's scopes do not allow its type. A
-// batch: 200 when none was rejected, 207 when some were, 400 when all were (403 when all
-// for want of a scope); the body says what became of each. Every event is judged on its
-// own, its type's scope included, and nothing of a refused event is stored.
+// retryAfter is the Retry-After of a 503 from ingest, in seconds: short, so that a resend
+// of events whose outcome is unknown arrives well inside the stream's duplicate window
+// (eventstore.Config.DuplicateWindow, 20 s by default, of which the publish timeout
+// takes at most half).
+const retryAfter = 2
+
+// postEvents takes one envelope, a JSON array, or NDJSON, read as a stream: each envelope
+// is judged as it arrives and the valid ones are appended in chunks. One envelope: 202
+// accepted, 200 duplicate, 400 rejected. A batch: 200 when none was rejected, 207 when
+// some were, 400 when all were; the body says what became of each. A body that breaks
+// off (malformed: 400; over a limit: 413) answers with the outcomes of the envelopes read
+// before the break (those accepted are stored). When the stream does not confirm events:
+// 503 with Retry-After, those events "unknown", and resending them is safe.
+//
+// Every event is also judged by its type's scope (eventScope): one the token may not
+// append is rejected and marked forbidden; a single envelope so refused is a 403, and so
+// is a batch whose every event was.
 func (s *Server) postEvents(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	if !p.Has(auth.ScopeIngest) && !p.Has(auth.ScopeDirectoryWrite) && !p.Has(auth.ScopeErase) {
 		jsonhttp.Error(w, http.StatusForbidden, "token lacks scope ingest (or directory:write, or erase)", nil)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody))
-	if err != nil {
-		if isTooLarge(err) {
-			jsonhttp.Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: larger than %d bytes", s.cfg.MaxBody), map[string]any{"field": "body"})
-			return
-		}
-		jsonhttp.Error(w, http.StatusBadRequest, "body: "+err.Error(), map[string]any{"field": "body"})
+	// Each body in progress holds up to one append chunk and one envelope in memory; the
+	// slots bound how many at once, so that concurrent producers cannot take the node
+	// past its memory limit. Full: answer now rather than queue without bound.
+	if !s.ingestSlots.TryAcquire(1) {
+		w.Header().Set("Connection", "close") // the body is not read
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+		jsonhttp.Error(w, http.StatusServiceUnavailable,
+			fmt.Sprintf("busy: %d ingest requests in progress; retry", s.cfg.MaxConcurrentIngest), nil)
 		return
 	}
-	raws, single, err := splitEnvelopes(r.Header.Get("Content-Type"), body)
-	if err != nil {
-		jsonhttp.Error(w, http.StatusBadRequest, err.Error(), map[string]any{"field": "body"})
-		return
-	}
-	if len(raws) > MaxEventsPerRequest {
-		jsonhttp.Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: %d events, at most %d per request", len(raws), MaxEventsPerRequest), map[string]any{"field": "body"})
-		return
-	}
-	outcomes, err := s.cfg.Ingest.IngestPermitted(r.Context(), raws, func(t domain.EventType) error {
+	defer s.ingestSlots.Release(1)
+
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	ndjson := mt == "application/x-ndjson" || mt == "application/jsonl" || mt == "application/ndjson"
+	body := ingest.NewBody(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody), ndjson)
+	outcomes, err := s.cfg.Ingest.IngestFrom(r.Context(), body, func(t domain.EventType) error {
 		if scope := eventScope(t); !p.Has(scope) {
 			return fmt.Errorf("type: %s needs scope %s, which the token lacks", t, scope)
 		}
 		return nil
 	})
-	if err != nil {
-		s.cfg.Logger.Error("append failed", "err", err)
-		jsonhttp.Error(w, http.StatusServiceUnavailable, "the event stream did not acknowledge the events; retry", nil)
-		return
-	}
-	counts := map[string]int{ingest.StatusAccepted: 0, ingest.StatusDuplicate: 0, ingest.StatusRejected: 0}
+
+	counts := map[string]int{ingest.StatusAccepted: 0, ingest.StatusDuplicate: 0, ingest.StatusRejected: 0, ingest.StatusUnknown: 0}
 	forbidden := 0
 	for _, o := range outcomes {
 		counts[o.Status]++
@@ -75,17 +78,56 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request, p auth.Princ
 			forbidden++
 		}
 	}
-	if single {
+	resp := map[string]any{"accepted": counts[ingest.StatusAccepted], "duplicates": counts[ingest.StatusDuplicate],
+		"rejected": counts[ingest.StatusRejected], "unknown": counts[ingest.StatusUnknown], "results": outcomes}
+	if len(outcomes) == 0 {
+		resp["results"] = []ingest.Outcome{}
+	}
+	var be *ingest.BodyError
+	if err != nil {
+		// The rest of the body is not read: close the connection after the answer rather
+		// than let net/http drain it first (it would wait for a producer that is still
+		// sending, and read what the limits were there to refuse).
+		w.Header().Set("Connection", "close")
+	}
+	switch {
+	case errors.Is(err, ingest.ErrUnavailable):
+		s.cfg.Logger.Error("append failed", "err", err)
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+		resp["error"] = "the event stream did not confirm the events marked unknown, which may or may not be stored; " +
+			"resend the request (give the envelopes that had no id the ids in results): what was stored is answered duplicate"
+		jsonhttp.Write(w, http.StatusServiceUnavailable, resp)
+		return
+	case errors.As(err, &be):
+		code := http.StatusBadRequest
+		msg := be.Error()
+		if errors.Is(err, ingest.ErrTooLarge) {
+			code = http.StatusRequestEntityTooLarge
+		} else if isTooLarge(err) {
+			code, msg = http.StatusRequestEntityTooLarge, fmt.Sprintf("body: larger than %d bytes", s.cfg.MaxBody)
+		}
+		resp["error"], resp["field"] = msg, "body"
+		if len(outcomes) > 0 {
+			resp["error"] = fmt.Sprintf("%s; envelopes from index %d on were not read, those before were judged (see results)", msg, be.Index)
+		}
+		jsonhttp.Write(w, code, resp)
+		return
+	case err != nil:
+		s.internal(w, r, err)
+		return
+	}
+
+	if body.Single() {
 		o := outcomes[0]
 		code := map[string]int{ingest.StatusAccepted: http.StatusAccepted, ingest.StatusDuplicate: http.StatusOK, ingest.StatusRejected: http.StatusBadRequest}[o.Status]
 		if o.Forbidden {
 			code = http.StatusForbidden
 		}
-		resp := map[string]any{"id": o.ID, "status": o.Status, "results": outcomes}
+		single := map[string]any{"id": o.ID, "status": o.Status, "results": outcomes}
 		if o.Status == ingest.StatusRejected {
-			resp["error"], resp["field"] = o.Error, o.Field
+			single["error"], single["field"] = o.Error, o.Field
 		}
-		jsonhttp.Write(w, code, resp)
+		jsonhttp.Write(w, code, single)
 		return
 	}
 	code := http.StatusOK
@@ -97,43 +139,6 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request, p auth.Princ
 	case rejected > 0:
 		code = http.StatusMultiStatus
 	}
-	jsonhttp.Write(w, code, map[string]any{"accepted": counts[ingest.StatusAccepted], "duplicates": counts[ingest.StatusDuplicate],
-		"rejected": counts[ingest.StatusRejected], "results": outcomes})
-}
-
-// splitEnvelopes reads the body as NDJSON (by content type), a JSON array, or one object.
-func splitEnvelopes(contentType string, body []byte) (raws [][]byte, single bool, err error) {
-	mt, _, _ := mime.ParseMediaType(contentType)
-	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) == 0 {
-		return nil, false, fmt.Errorf("body: empty; send an envelope, a JSON array or NDJSON")
-	}
-	switch {
-	case mt == "application/x-ndjson" || mt == "application/jsonl" || mt == "application/ndjson":
-		sc := bufio.NewScanner(bytes.NewReader(trimmed))
-		sc.Buffer(make([]byte, 0, 64<<10), domain.MaxEnvelopeBytes+1024)
-		for sc.Scan() {
-			line := bytes.TrimSpace(sc.Bytes())
-			if len(line) > 0 {
-				raws = append(raws, bytes.Clone(line))
-			}
-		}
-		if err := sc.Err(); err != nil {
-			return nil, false, fmt.Errorf("body: line %d: %v", len(raws)+1, err)
-		}
-		return raws, false, nil
-	case trimmed[0] == '[':
-		var arr []json.RawMessage
-		if err := json.Unmarshal(trimmed, &arr); err != nil {
-			return nil, false, fmt.Errorf("body: malformed JSON array: %v", err)
-		}
-		raws = make([][]byte, len(arr))
-		for i, a := range arr {
-			raws[i] = a
-		}
-		return raws, false, nil
-	case trimmed[0] == '{':
-		return [][]byte{trimmed}, true, nil
-	}
-	return nil, false, fmt.Errorf("body: must be a JSON object, a JSON array or NDJSON (Content-Type: application/x-ndjson)")
+	delete(resp, "unknown")
+	jsonhttp.Write(w, code, resp)
 }

@@ -1,15 +1,17 @@
 // Package ingest is the one path by which events enter the stream: POST /v1/events, the
 // provider webhooks and the task commands all append through it. It validates each
 // envelope on its own (domain), assigns missing ids (UUIDv7, which sort by time), appends
-// the accepted ones in one batch, and reports per event: accepted, duplicate or rejected
-// with the field and reason. It returns only after the stream acknowledged every
-// accepted event, so a 2xx built from its answer never covers an event we did not keep.
+// the accepted ones in chunks as a body is read (Body streams it), and reports per event:
+// accepted, duplicate, rejected with the field and reason, or unknown (the stream did not
+// confirm it: resending is safe). It returns only after the stream answered every
+// appended event, so an "accepted" never covers an event we did not keep.
 package ingest
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/google/uuid"
@@ -23,6 +25,10 @@ const (
 	StatusAccepted  = "accepted"
 	StatusDuplicate = "duplicate"
 	StatusRejected  = "rejected"
+	// StatusUnknown: the stream did not confirm the event (no acknowledgement, no
+	// stream, a lost connection, a storage failure); it may or may not be stored, and
+	// resending it with the same id is safe.
+	StatusUnknown = "unknown"
 )
 
 // Outcome is what became of one envelope of a request.
@@ -69,22 +75,66 @@ func New(store Store, now func() time.Time, obs Observer) *Service {
 	return &Service{store: store, now: now, obs: obs}
 }
 
-// Ingest judges every raw envelope on its own and appends the valid ones. The error is
-// for the whole call (the stream did not answer): no outcome can then be trusted.
-func (s *Service) Ingest(ctx context.Context, raws [][]byte) ([]Outcome, error) {
-	return s.IngestPermitted(ctx, raws, nil)
+// Source yields the raw envelopes of one request in order (Body reads them from an HTTP
+// body as they arrive).
+type Source interface {
+	// Next returns the next envelope, io.EOF after the last, or an error that ends the
+	// reading (the rest is not read).
+	Next() ([]byte, error)
 }
 
-// IngestPermitted is Ingest for a caller whose rights depend on the event type: an
-// event that permit refuses is rejected (Forbidden) and nothing of it is stored; nil
-// permits every type.
-func (s *Service) IngestPermitted(ctx context.Context, raws [][]byte, permit Permit) ([]Outcome, error) {
+// ErrUnavailable is matched by IngestFrom's error when the stream did not confirm a chunk
+// of events: their outcomes are StatusUnknown, and the envelopes after them were not read.
+// Answer "retry later": resending the same envelopes with the ids of the outcomes is safe.
+var ErrUnavailable = errors.New("the event stream did not confirm the events")
+
+// Appends go out in chunks as the body is read: big enough to keep the store's async
+// publishing pipelined (one Append per envelope would cap ingest at the sync publish
+// rate, ~33k/s against ~167k/s async), small enough that a request's memory is that of
+// one chunk, not of its body.
+const (
+	chunkEvents = 1000
+	chunkBytes  = 1 << 20
+)
+
+// Ingest judges every raw envelope on its own and appends the valid ones; see IngestFrom.
+func (s *Service) Ingest(ctx context.Context, raws [][]byte) ([]Outcome, error) {
+	return s.IngestFrom(ctx, &sliceSource{raws: raws}, nil)
+}
+
+// IngestFrom reads src to its end, judges every envelope on its own as it comes, and
+// appends the valid ones in chunks. It returns the outcome of every envelope read, in
+// order, and an error when the reading stopped before the end: src's error (the
+// outcomes before it stand: those accepted are stored), or ErrUnavailable.
+//
+// permit, when not nil, decides by type what the caller may append: an event it refuses
+// is rejected (Forbidden) and nothing of it is stored.
+func (s *Service) IngestFrom(ctx context.Context, src Source, permit Permit) ([]Outcome, error) {
 	now := s.now()
-	out := make([]Outcome, len(raws))
-	events := make([]domain.Event, 0, len(raws))
-	idx := make([]int, 0, len(raws))
-	for i, raw := range raws {
-		out[i].Index = i
+	var (
+		out    []Outcome
+		events []domain.Event
+		idx    []int // the outcome of each of events
+		size   int
+	)
+	flush := func() error {
+		err := s.appendChunk(ctx, events, idx, out)
+		events, idx, size = events[:0], idx[:0], 0
+		return err
+	}
+	for {
+		raw, err := src.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if ferr := flush(); ferr != nil {
+				return out, ferr
+			}
+			return out, err
+		}
+		i := len(out)
+		out = append(out, Outcome{Index: i})
 		ev, err := domain.DecodeIncoming(raw, now)
 		if err != nil {
 			out[i].Status, out[i].Error = StatusRejected, err.Error()
@@ -98,7 +148,7 @@ func (s *Service) IngestPermitted(ctx context.Context, raws [][]byte, permit Per
 		if ev.ID == "" {
 			id, err := uuid.NewV7()
 			if err != nil {
-				return nil, fmt.Errorf("assign event id: %w", err)
+				return out[:i], fmt.Errorf("assign event id: %w", err)
 			}
 			ev = ev.WithID(id.String())
 		}
@@ -110,16 +160,40 @@ func (s *Service) IngestPermitted(ctx context.Context, raws [][]byte, permit Per
 				continue
 			}
 		}
-		events = append(events, ev)
-		idx = append(idx, i)
+		events, idx = append(events, ev), append(idx, i)
+		if size += len(raw); len(events) >= chunkEvents || size >= chunkBytes {
+			if err := flush(); err != nil {
+				return out, err
+			}
+		}
+	}
+	return out, flush()
+}
+
+// appendChunk appends events and writes their outcomes (out[idx[k]] for events[k]). It
+// fails with ErrUnavailable when any outcome is unknown.
+func (s *Service) appendChunk(ctx context.Context, events []domain.Event, idx []int, out []Outcome) error {
+	if len(events) == 0 {
+		return nil
 	}
 	results, err := s.append(ctx, events, nil)
 	if err != nil {
-		return nil, err
+		// The call failed as a whole (the caller gone, the store closed): none is known.
+		for _, i := range idx {
+			out[i].Status, out[i].Error = StatusUnknown, unknownError(out[i].ID)
+			s.count(out[i].Type, StatusUnknown)
+		}
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
+	var unknown error
 	for k, r := range results {
 		o := &out[idx[k]]
 		switch {
+		case errors.Is(r.Err, eventstore.ErrUnknownOutcome):
+			o.Status, o.Error = StatusUnknown, unknownError(o.ID)
+			if unknown == nil {
+				unknown = fmt.Errorf("%w: %w", ErrUnavailable, r.Err)
+			}
 		case r.Err != nil:
 			o.Status, o.Error = StatusRejected, r.Err.Error()
 		case r.Duplicate:
@@ -129,7 +203,26 @@ func (s *Service) IngestPermitted(ctx context.Context, raws [][]byte, permit Per
 		}
 		s.count(o.Type, o.Status)
 	}
-	return out, nil
+	return unknown
+}
+
+func unknownError(id string) string {
+	return "the event stream did not confirm this event: it may or may not be stored; " +
+		"resending it with id " + id + " is safe (if stored, it is answered duplicate)"
+}
+
+// sliceSource is a Source over envelopes already in memory.
+type sliceSource struct {
+	raws [][]byte
+	i    int
+}
+
+func (s *sliceSource) Next() ([]byte, error) {
+	if s.i == len(s.raws) {
+		return nil, io.EOF
+	}
+	s.i++
+	return s.raws[s.i-1], nil
 }
 
 // AppendEvents appends already validated events (webhook adapters); nil means the stream

@@ -33,3 +33,20 @@ func Open(t testing.TB, dir string) *eventstore.Store {
 	})
 	return s
 }
+
+// WaitFor polls check until it returns nil, or fails the test with check's last error
+// once timeout has passed: nats-server's checkFor, instead of sleeps.
+func WaitFor(t testing.TB, timeout time.Duration, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %s: %v", timeout, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
