@@ -23,7 +23,6 @@ import (
 	"github.com/interaction-ledger/ledger/eventstore/storetest"
 )
 
-
 // ingestAPI serves the real handler over loopback on store; it returns the base URL and
 // a token with the ingest scope.
 func ingestAPI(t testing.TB, store *eventstore.Store, cfg httpapi.Config) (string, string) {
