@@ -159,16 +159,6 @@ func (s *Server) handle(pattern string, h http.HandlerFunc) {
 	})
 }
 
-type statusRecorder struct {
-	http.ResponseWriter
-	code int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.code = code
-	r.ResponseWriter.WriteHeader(code)
-}
-
 // authenticated requires a valid token (401 otherwise) and leaves the scopes to h.
 func (s *Server) authenticated(h func(http.ResponseWriter, *http.Request, auth.Principal)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
