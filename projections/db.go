@@ -308,15 +308,16 @@ func writeCheckpoint(tx *bolt.Tx, last Message) error {
 	return b.Put(checkpointKey, binary.BigEndian.AppendUint64(nil, last.Seq))
 }
 
-// CheckpointFingerprint returns the fingerprint of the checkpointed message (nil for a
-// file written before fingerprints were kept, or a new one).
-func (d *DB) CheckpointFingerprint() ([]byte, error) {
-	var fp []byte
-	err := d.View(func(tx *bolt.Tx) error {
+// CheckpointFingerprint returns the checkpoint and the fingerprint of the checkpointed
+// message, read together (fp is nil for a file written before fingerprints were kept, or
+// a new one).
+func (d *DB) CheckpointFingerprint() (seq uint64, fp []byte, err error) {
+	err = d.View(func(tx *bolt.Tx) error {
+		seq = ReadCheckpoint(tx)
 		fp = bytes.Clone(Meta(tx, string(checkpointFPKey)))
 		return nil
 	})
-	return fp, err
+	return seq, fp, err
 }
 
 // CheckpointTime returns the stream timestamp of the last message applied: with the

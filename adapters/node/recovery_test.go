@@ -199,3 +199,23 @@ func TestCorruptViewFileIsRebuilt(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyWhileProjecting: the periodic check against the stream runs beside the live
+// projector; it must never take a moving checkpoint for a divergence (and rebuild a
+// healthy view for nothing).
+func TestVerifyWhileProjecting(t *testing.T) {
+	l := openTestLedger(t, t.TempDir(), nil)
+	defer l.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = l.RunProjectors(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	for round := range 20 {
+		appendFixture(t, l, notes("cus-v", fmt.Sprint("r", round), 50))
+		for _, v := range l.Views() {
+			if err := v.Verify(context.Background()); err != nil {
+				t.Fatalf("round %d: %s: %v", round, v.Name(), err)
+			}
+		}
+	}
+}

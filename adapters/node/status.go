@@ -58,7 +58,9 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 		if err != nil {
 			// A view file that cannot be read is reported, never a reason to fail the
 			// report (the runner rebuilds it).
-			rep.Views = append(rep.Views, ViewStatus{Name: v.Name(), Stream: v.Stream(), FileBytes: db.Size(), Trouble: err.Error()})
+			// Its lag is unknown: report the whole stream, never "caught up".
+			rep.Views = append(rep.Views, ViewStatus{Name: v.Name(), Stream: v.Stream(), FileBytes: db.Size(),
+				LagEvents: byName[v.Stream()].LastSeq, Trouble: err.Error()})
 			continue
 		}
 		vs := ViewStatus{Name: v.Name(), Stream: v.Stream(), Checkpoint: cp, FileBytes: db.Size(), Rebuild: v.Progress(), Trouble: v.Trouble()}
