@@ -796,6 +796,25 @@ func TestRead(t *testing.T) {
 			t.Errorf("read %d, want at least 2500", n)
 		}
 	})
+	t.Run("ends when the tail up to its end was deleted", func(t *testing.T) {
+		s := storetest.Open(t, "")
+		mustAppend(t, s, msgs("tail", 100, subjStarted))
+		if err := s.Erase(testCtx(t), eventstore.StreamEvents, seqRange(91, 100)); err != nil {
+			t.Fatal(err)
+		}
+		var got []uint64
+		if err := s.Read(testCtx(t), eventstore.StreamEvents, 0, 1000, func(_ context.Context, b []eventstore.Delivery) error {
+			for _, d := range b {
+				got = append(got, d.Seq)
+			}
+			return nil
+		}); err != nil {
+			t.Fatalf("Read: %v", err)
+		}
+		if !slices.Equal(got, seqRange(1, 90)) {
+			t.Fatalf("Read: got %d seqs, want 1..90", len(got))
+		}
+	})
 	t.Run("a handler error stops it", func(t *testing.T) {
 		err := s.Read(testCtx(t), eventstore.StreamEvents, 0, 10, func(context.Context, []eventstore.Delivery) error { return errHandle })
 		if !errors.Is(err, errHandle) {

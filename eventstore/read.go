@@ -2,6 +2,7 @@ package eventstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -43,6 +44,7 @@ func (s *Store) Read(ctx context.Context, stream string, fromSeq uint64, batch i
 	defer f.close()
 	msgs := make([]jetstream.Msg, 0, batch)
 	out := make([]Delivery, 0, batch)
+	seen := fromSeq - 1 // the last sequence handed over
 	for {
 		msgs, err = f.next(ctx, msgs[:0], batch, readIdleWait, readLinger)
 		if err != nil {
@@ -61,6 +63,7 @@ func (s *Store) Read(ctx context.Context, stream string, fromSeq uint64, batch i
 				break
 			}
 			out = append(out, Delivery{Stream: stream, Seq: seq, Subject: m.Subject(), Data: m.Data(), Published: md.Timestamp})
+			seen = seq
 			if seq == end {
 				done = true
 				break
@@ -72,12 +75,18 @@ func (s *Store) Read(ctx context.Context, stream string, fromSeq uint64, batch i
 			}
 		} else if !done {
 			// Nothing for a while: the messages up to end may have been deleted since the
-			// call began. Stop if nothing is pending.
-			info, err := cons.Info(ctx)
-			if err != nil {
-				return fmt.Errorf("eventstore: read %s: consumer info: %w", stream, err)
+			// call began (an erasure), or the machine is just busy. Ask the stream itself
+			// for the first message after the last one handed over: the consumer's pending
+			// count is no proof (a fresh or reset ordered consumer may report 0 before it
+			// has delivered anything, and a replay stopped there silently lost the view).
+			next, err := st.GetMsg(ctx, seen+1, jetstream.WithGetMsgSubject(">"))
+			if errors.Is(err, jetstream.ErrMsgNotFound) {
+				return nil
 			}
-			if info.NumPending == 0 || info.Delivered.Stream >= end {
+			if err != nil {
+				return fmt.Errorf("eventstore: read %s: next message after %d: %w", stream, seen, err)
+			}
+			if next.Sequence > end {
 				return nil
 			}
 		}
