@@ -70,7 +70,7 @@ type Config struct {
 	// concurrent Append calls. Default 4096.
 	MaxInFlight int
 	// PublishTimeout is how long Append waits for a message's PubAck before its outcome
-	// is ErrUnknownOutcome (ErrNoAck). Default DefaultPublishTimeout, or a quarter of
+	// is ErrUnknownOutcome (ErrNoAck). Default DefaultPublishTimeout, or half of
 	// DuplicateWindow if that is shorter. It must be at most half of DuplicateWindow: a
 	// message whose ack was lost may still be stored, and the producer's resend must
 	// arrive inside the window to be recognised as its duplicate, so the producer is left
@@ -102,7 +102,7 @@ const (
 	DefaultDuplicateWindow = 20 * time.Second
 	DefaultSyncInterval    = time.Second
 	DefaultMaxInFlight     = 4096
-	DefaultPublishTimeout  = 5 * time.Second
+	DefaultPublishTimeout  = 10 * time.Second
 	DefaultDeadMaxAge      = 30 * 24 * time.Hour
 	DefaultDeadMaxBytes    = 1 << 30
 	DefaultDeadMaxMsgs     = 1_000_000
@@ -128,7 +128,7 @@ func (c *Config) setDefaults() {
 		c.MaxInFlight = DefaultMaxInFlight
 	}
 	if c.PublishTimeout == 0 {
-		c.PublishTimeout = min(DefaultPublishTimeout, c.DuplicateWindow/4)
+		c.PublishTimeout = min(DefaultPublishTimeout, c.DuplicateWindow/2)
 	}
 	if c.CredentialsFile == "" && c.DataDir != "" {
 		c.CredentialsFile = filepath.Join(c.DataDir, CredentialsFileName)

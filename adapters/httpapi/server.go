@@ -61,9 +61,11 @@ type Config struct {
 	Webhooks   http.Handler    // POST/GET /v1/webhooks/{provider}
 	Ops        Ops
 	Metrics    *metrics.Metrics
-	Ready      func() bool
-	Logger     *slog.Logger
-	MaxBody    int64 // default DefaultMaxBody
+	// Metrics says who may read GET /metrics here; default MetricsOpen.
+	MetricsPolicy MetricsPolicy
+	Ready         func() bool
+	Logger        *slog.Logger
+	MaxBody       int64 // default DefaultMaxBody
 	// MaxConcurrentIngest bounds the POST /v1/events served at once; beyond it they are
 	// answered 503 with Retry-After (default DefaultMaxConcurrentIngest).
 	MaxConcurrentIngest int
@@ -72,6 +74,20 @@ type Config struct {
 	// the card before answering anyway (default 5 s).
 	CommandWait time.Duration
 }
+
+// MetricsPolicy says who may read /metrics on the API's server.
+type MetricsPolicy int
+
+const (
+	// MetricsOpen serves /metrics to whoever reaches the port: figures, no personal data;
+	// the default, for a server on loopback or behind a proxy that guards it.
+	MetricsOpen MetricsPolicy = iota
+	// MetricsOps asks for a token with scope ops, like /v1/admin.
+	MetricsOps
+	// MetricsElsewhere serves no /metrics here: the node serves it on a listen address
+	// of its own (LEDGER_METRICS_ADDR), reachable by the scraper alone.
+	MetricsElsewhere
+)
 
 // Server serves the API.
 type Server struct {
@@ -143,7 +159,13 @@ func (s *Server) routes() {
 		jsonhttp.Write(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	if s.cfg.Metrics != nil {
-		s.mux.Handle("GET /metrics", s.cfg.Metrics.Handler())
+		switch s.cfg.MetricsPolicy {
+		case MetricsOpen:
+			s.mux.Handle("GET /metrics", s.cfg.Metrics.Handler())
+		case MetricsOps:
+			h := s.cfg.Metrics.Handler()
+			s.mux.Handle("GET /metrics", s.scoped(auth.ScopeOps, func(w http.ResponseWriter, r *http.Request, _ auth.Principal) { h.ServeHTTP(w, r) }))
+		}
 	}
 }
 

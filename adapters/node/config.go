@@ -32,6 +32,14 @@ type Config struct {
 	// Webhooks holds the providers' secrets; a provider whose secret is empty is disabled.
 	Webhooks WebhookSecrets
 
+	// MetricsAddr, when set, serves /metrics on this listen address of its own and not on
+	// HTTPAddr (LEDGER_METRICS_ADDR). MetricsOps asks for a token with scope ops on
+	// HTTPAddr (LEDGER_METRICS_AUTH=ops). Neither: /metrics is open on HTTPAddr.
+	MetricsAddr string
+	MetricsOps  bool
+	// HTTP bounds the HTTP server; zero fields take the defaults of HTTPLimits.
+	HTTP HTTPLimits
+
 	// Demo loads a day of demo data when the stream is empty (serve --demo).
 	Demo bool
 	// Now is the clock of ingest, retention and replay; default time.Now (tests set it).
@@ -41,6 +49,35 @@ type Config struct {
 	// StopBound bounds, after the drain, the stop of every background worker (projectors
 	// finishing their batch, the eraser, rebuilds in progress); default 10 s.
 	StopBound time.Duration
+}
+
+// HTTPLimits bound what one client can hold of the HTTP server. A client that sends its
+// request or reads its answer slower than these loses its connection instead of holding
+// it; streaming answers extend their own write deadline as they go.
+type HTTPLimits struct {
+	ReadHeaderTimeout time.Duration // default 10 s
+	ReadTimeout       time.Duration // the whole request, body included; default 15 s (a 16 MiB body needs > 1 MiB/s)
+	WriteTimeout      time.Duration // default 30 s
+	IdleTimeout       time.Duration // a keep-alive connection between requests; default 60 s
+	MaxConns          int           // open connections; beyond, new ones wait in the backlog; default 1024
+}
+
+func (h *HTTPLimits) setDefaults() {
+	if h.ReadHeaderTimeout == 0 {
+		h.ReadHeaderTimeout = 10 * time.Second
+	}
+	if h.ReadTimeout == 0 {
+		h.ReadTimeout = 15 * time.Second
+	}
+	if h.WriteTimeout == 0 {
+		h.WriteTimeout = 30 * time.Second
+	}
+	if h.IdleTimeout == 0 {
+		h.IdleTimeout = 60 * time.Second
+	}
+	if h.MaxConns == 0 {
+		h.MaxConns = 1024
+	}
 }
 
 // WebhookSecrets are the provider webhooks' secrets (CONTRACT §4).
@@ -84,6 +121,7 @@ func (c *Config) setDefaults() {
 	if c.StopBound == 0 {
 		c.StopBound = DefaultStopBound
 	}
+	c.HTTP.setDefaults()
 }
 
 // Validate reports every problem at once. needSecret: the command verifies or mints
@@ -100,6 +138,9 @@ func (c Config) Validate(needSecret bool) error {
 	}
 	if c.NATSCreds != "" && c.NATSURL == "" {
 		errs = append(errs, errors.New("LEDGER_NATS_CREDS is for LEDGER_NATS_URL; the embedded server makes its own credentials"))
+	}
+	if c.MetricsAddr != "" && c.MetricsAddr == c.HTTPAddr {
+		errs = append(errs, errors.New("LEDGER_METRICS_ADDR must differ from LEDGER_HTTP_ADDR"))
 	}
 	if c.Replicas < 0 || c.Replicas > 5 {
 		errs = append(errs, fmt.Errorf("replicas must be 1 to 5, got %d", c.Replicas))

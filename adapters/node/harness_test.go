@@ -29,10 +29,16 @@ type instance struct {
 // loopback port, with an in-process (non-listening) embedded NATS, and stops it on cleanup.
 func startLedger(t testing.TB, dataDir string) *instance {
 	t.Helper()
-	if dataDir == "" {
-		dataDir = t.TempDir()
+	return startLedgerWith(t, Config{DataDir: dataDir})
+}
+
+// startLedgerWith is startLedger with more of the configuration set.
+func startLedgerWith(t testing.TB, cfg Config) *instance {
+	t.Helper()
+	if cfg.DataDir == "" {
+		cfg.DataDir = t.TempDir()
 	}
-	cfg := Config{DataDir: dataDir, HTTPAddr: "127.0.0.1:0", AuthSecret: testSecret, Region: "US", Replicas: 1}
+	cfg.HTTPAddr, cfg.AuthSecret, cfg.Region, cfg.Replicas = "127.0.0.1:0", testSecret, "US", 1
 	ctx, cancel := context.WithCancel(context.Background())
 	started := make(chan string, 1)
 	in := &instance{t: t, cfg: cfg, cancel: cancel, done: make(chan error, 1)}

@@ -21,20 +21,6 @@ import (
 	"github.com/interaction-ledger/ledger/projections/timeline"
 )
 
-// The HTTP server's limits. A client that sends its body or reads its answer slower than
-// this loses its connection instead of holding it; streaming answers (exports, live
-// updates) extend their own write deadline as they go.
-const (
-	httpReadHeaderTimeout = 10 * time.Second
-	httpReadTimeout       = 15 * time.Second // a 16 MiB ingest body needs > 1 MiB/s
-	httpWriteTimeout      = 30 * time.Second
-	httpIdleTimeout       = 60 * time.Second
-	httpMaxHeaderBytes    = 64 << 10
-	// httpMaxConns caps open connections: past it, new ones wait in the listen backlog
-	// rather than each costing the ledger a goroutine and buffers.
-	httpMaxConns = 1024
-)
-
 // Serve opens the node, runs it until ctx ends and closes it: `ledger serve`. When
 // started is not nil it receives the HTTP address once the node is ready (tests, bench).
 func Serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer, started chan<- string) error {
@@ -53,6 +39,29 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer, 
 	return runErr
 }
 
+// maxHeaderBytes bounds a request's headers.
+const maxHeaderBytes = 64 << 10
+
+// httpServer is an HTTP server within the node's limits.
+func (n *Node) httpServer(h http.Handler) *http.Server {
+	l := n.cfg.HTTP
+	return &http.Server{Handler: h,
+		ReadHeaderTimeout: l.ReadHeaderTimeout, ReadTimeout: l.ReadTimeout, WriteTimeout: l.WriteTimeout,
+		IdleTimeout: l.IdleTimeout, MaxHeaderBytes: maxHeaderBytes,
+		ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelWarn)}
+}
+
+// metricsPolicy says who may read /metrics on the API's address.
+func (n *Node) metricsPolicy() httpapi.MetricsPolicy {
+	switch {
+	case n.cfg.MetricsAddr != "":
+		return httpapi.MetricsElsewhere
+	case n.cfg.MetricsOps:
+		return httpapi.MetricsOps
+	}
+	return httpapi.MetricsOpen
+}
+
 // Run serves the node until ctx ends; see the package doc for the shutdown order. The
 // caller closes the node afterwards.
 func (n *Node) Run(ctx context.Context, stdout io.Writer, started chan<- string) error {
@@ -68,7 +77,14 @@ func (n *Node) Run(ctx context.Context, stdout io.Writer, started chan<- string)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", n.cfg.HTTPAddr, err)
 	}
-	ln = netutil.LimitListener(ln, httpMaxConns)
+	ln = netutil.LimitListener(ln, n.cfg.HTTP.MaxConns)
+	var metricsLn net.Listener
+	if n.cfg.MetricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", n.cfg.MetricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s (metrics): %w", n.cfg.MetricsAddr, err)
+		}
+	}
 
 	// Background workers run on bg, which the conductor cancels only after the HTTP
 	// server has drained, so that a request in flight (a task command waiting for its
@@ -87,23 +103,32 @@ func (n *Node) Run(ctx context.Context, stdout io.Writer, started chan<- string)
 		Verifier: verifier, Ingest: n.ingest, Directory: n.dir, History: n.hist, Timeline: n.tl,
 		TimelineDB: n.View(timeline.Name).DB(), Webhooks: hooks,
 		Ops:     ops{n: n, start: func(f func(context.Context) error) { g.Go(func() error { return f(bg) }) }},
-		Metrics: n.metrics, Ready: ready, Logger: n.log,
+		Metrics: n.metrics, MetricsPolicy: n.metricsPolicy(), Ready: ready, Logger: n.log,
 	})
-	srv := &http.Server{Handler: api,
-		ReadHeaderTimeout: httpReadHeaderTimeout, ReadTimeout: httpReadTimeout, WriteTimeout: httpWriteTimeout,
-		IdleTimeout: httpIdleTimeout, MaxHeaderBytes: httpMaxHeaderBytes,
-		ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelWarn)}
+	srv := n.httpServer(api)
+	servers := []struct {
+		srv *http.Server
+		ln  net.Listener
+	}{{srv, ln}}
+	if metricsLn != nil {
+		servers = append(servers, struct {
+			srv *http.Server
+			ln  net.Listener
+		}{n.httpServer(n.metrics.Handler()), metricsLn})
+	}
 
 	g.Go(func() error { return n.RunProjectors(bg) })
 	g.Go(func() error { return n.runSweeper(bg) })
 	g.Go(func() error { return n.runLag(bg) })
 	g.Go(func() error { return n.runEraser(bg, eraserUp.Store) })
-	g.Go(func() error {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("http server: %w", err)
-		}
-		return nil
-	})
+	for _, s := range servers {
+		g.Go(func() error {
+			if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("http server on %s: %w", s.ln.Addr(), err)
+			}
+			return nil
+		})
+	}
 	// The conductor: the shutdown order of the package doc.
 	g.Go(func() error {
 		<-gctx.Done()
@@ -111,7 +136,11 @@ func (n *Node) Run(ctx context.Context, stdout io.Writer, started chan<- string)
 		n.log.Info("shutting down: draining HTTP requests", "grace", n.cfg.ShutdownGrace)
 		sctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownGrace)
 		defer cancel()
-		err := srv.Shutdown(sctx)
+		var errs []error
+		for _, s := range servers {
+			errs = append(errs, s.srv.Shutdown(sctx))
+		}
+		err := errors.Join(errs...)
 		n.log.Info("shutting down: stopping projectors, eraser, sweeper and rebuilds")
 		stopBG()
 		if err != nil {

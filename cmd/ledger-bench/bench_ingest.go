@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -228,7 +229,33 @@ type benchBatchAnswer struct {
 	} `json:"results"`
 }
 
+// benchPostBatch posts one batch as a producer does: a 503 (the stream did not confirm
+// in time, or the ledger is busy) is resent after its Retry-After; the ids make the
+// resend safe.
 func benchPostBatch(ctx context.Context, bl *benchLedger, tok string, body []byte) error {
+	const attempts = 5
+	for i := 1; ; i++ {
+		err := benchPostOnce(ctx, bl, tok, body)
+		var busy benchRetryAfter
+		if !errors.As(err, &busy) || i == attempts {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(busy)):
+		}
+	}
+}
+
+// benchRetryAfter is a 503 answer's Retry-After.
+type benchRetryAfter time.Duration
+
+func (b benchRetryAfter) Error() string {
+	return fmt.Sprintf("POST /v1/events: 503, retry after %s", time.Duration(b))
+}
+
+func benchPostOnce(ctx context.Context, bl *benchLedger, tok string, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, bl.base+"/v1/events", bytes.NewReader(body))
 	if err != nil {
 		return err
@@ -243,6 +270,10 @@ func benchPostBatch(ctx context.Context, bl *benchLedger, tok string, body []byt
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return err
+	}
+	if resp.StatusCode == http.StatusServiceUnavailable {
+		secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+		return benchRetryAfter(time.Duration(max(secs, 1)) * time.Second)
 	}
 	if resp.StatusCode != http.StatusOK {
 		var a benchBatchAnswer

@@ -33,6 +33,9 @@ func flags(fs *flag.FlagSet, getenv func(string) string) *node.Config {
 	c.SyncAlways = env("LEDGER_NATS_SYNC", "") == "always"
 	fs.BoolVar(&c.SyncAlways, "sync-always", c.SyncAlways, "fsync every message (LEDGER_NATS_SYNC=always)")
 	fs.IntVar(&c.Replicas, "replicas", 1, "stream replicas when using LEDGER_NATS_URL")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("LEDGER_METRICS_ADDR", ""), "serve /metrics on this address of its own, not on the HTTP address (LEDGER_METRICS_ADDR)")
+	c.MetricsOps = env("LEDGER_METRICS_AUTH", "") == "ops"
+	fs.BoolVar(&c.MetricsOps, "metrics-ops", c.MetricsOps, "/metrics asks for a token with scope ops (LEDGER_METRICS_AUTH=ops)")
 	c.CustomerMap = env("LEDGER_CUSTOMER_MAP", "")
 	c.Webhooks = node.WebhookSecrets{
 		PublicURL:      env("LEDGER_PUBLIC_URL", ""),
