@@ -104,17 +104,23 @@ func NewProjector(cfg ProjectorConfig) (*Projector, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	cfg.Logger, cfg.Now = defaults(cfg.Logger, cfg.Now)
 	if err := cfg.DB.Update(cfg.View.Init); err != nil {
 		return nil, fmt.Errorf("init view %s: %w", cfg.View.Name(), err)
 	}
 	return &Projector{view: cfg.View, db: cfg.DB, src: cfg.Source, dead: cfg.DeadLetters,
 		log: cfg.Logger.With("view", cfg.View.Name()), now: cfg.Now, obs: cfg.Observer, dec: cfg.Decoded}, nil
+}
+
+// defaults gives a logger and a clock their defaults: slog.Default() and time.Now.
+func defaults(log *slog.Logger, now func() time.Time) (*slog.Logger, func() time.Time) {
+	if log == nil {
+		log = slog.Default()
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return log, now
 }
 
 // DurableName is the durable consumer of a view. WARNING: renaming re-consumes.

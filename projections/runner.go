@@ -129,12 +129,7 @@ func OpenRunner(cfg RunnerConfig) (*Runner, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	cfg.Logger, cfg.Now = defaults(cfg.Logger, cfg.Now)
 	db, err := OpenDB(cfg.Path, Options{})
 	var aside string
 	if errors.Is(err, ErrCorrupt) {

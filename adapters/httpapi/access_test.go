@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -83,9 +84,9 @@ func TestRoleTable(t *testing.T) {
 		t.Fatalf("post fixture = %d %+v", code, res)
 	}
 	n.settle(res)
-	apitest.Eventually(t, "directory applied", func() bool {
+	apitest.Eventually(t, "directory applied", func() (bool, string) {
 		_, ok, err := n.dir.Agent("root")
-		return err == nil && ok
+		return err == nil && ok, fmt.Sprint(ok, err)
 	})
 
 	visible := map[string][]string{

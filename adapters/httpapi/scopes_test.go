@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 
@@ -74,9 +75,9 @@ func TestEventScopes(t *testing.T) {
 	// Nothing refused was stored: the directory stream is applied in order, so once dora-2
 	// (posted last) is in the view, a stored mallory would be too; and once the views
 	// applied an event posted after the refused erasures, cus-keep still has call-0.
-	apitest.Eventually(t, "dora-2 in the directory", func() bool {
+	apitest.Eventually(t, "dora-2 in the directory", func() (bool, string) {
 		_, ok, err := n.dir.Agent("dora-2")
-		return err == nil && ok
+		return err == nil && ok, fmt.Sprint(ok, err)
 	})
 	for _, m := range []string{"mallory-1", "mallory-2", "mallory-3"} {
 		if _, ok, err := n.dir.Agent(m); err != nil || ok {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/interaction-ledger/ledger/adapters/auth"
+	"github.com/interaction-ledger/ledger/adapters/node/nodetest"
 )
 
 // dialHTTP opens a raw connection to the instance.
@@ -89,7 +90,7 @@ func TestMetricsPlacement(t *testing.T) {
 		}
 	})
 	t.Run("own address", func(t *testing.T) {
-		addr := freeLoopback(t)
+		addr := nodetest.FreeAddr(t)
 		in := startLedgerWith(t, Config{MetricsAddr: addr})
 		if got := get(in.base+"/metrics", ""); got != 404 {
 			t.Errorf("/metrics on the API address = %d, want 404", got)
@@ -98,16 +99,6 @@ func TestMetricsPlacement(t *testing.T) {
 			t.Errorf("/metrics on its own address = %d, want 200", got)
 		}
 	})
-}
-
-func freeLoopback(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // TestShutdownAbandonsARebuild: shutdown cancels an online rebuild in progress within

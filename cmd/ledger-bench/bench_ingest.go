@@ -204,9 +204,15 @@ func benchHTTPIngest(ctx context.Context, bl *benchLedger, data *benchData, secr
 	}
 	res.acked = time.Since(start)
 	fmt.Fprintf(progress, "bench: HTTP ingest acked by the stream in %s\n", res.acked.Round(time.Millisecond))
-	rep, err := benchWaitCaughtUp(ctx, func(ctx context.Context) (node.Status, error) { return bl.status(ctx, opsTok) }, uint64(data.unique), 30*time.Minute, progress)
+	return res, res.settle(ctx, start, func(ctx context.Context) (node.Status, error) { return bl.status(ctx, opsTok) }, uint64(data.unique), progress)
+}
+
+// settle waits until every view applied the want envelopes and records the end-to-end
+// time, the views and what the stream stored.
+func (res *benchIngestResult) settle(ctx context.Context, start time.Time, status func(context.Context) (node.Status, error), want uint64, progress io.Writer) error {
+	rep, err := benchWaitCaughtUp(ctx, status, want, 30*time.Minute, progress)
 	if err != nil {
-		return res, err
+		return err
 	}
 	res.settled = time.Since(start)
 	res.views = rep.Views
@@ -215,7 +221,7 @@ func benchHTTPIngest(ctx context.Context, bl *benchLedger, data *benchData, secr
 			res.stored = s.Messages
 		}
 	}
-	return res, nil
+	return nil
 }
 
 type benchBatchAnswer struct {
@@ -339,18 +345,7 @@ func benchNATSIngest(ctx context.Context, dataDir string, data *benchData, log *
 	}
 	res.acked = time.Since(start)
 	fmt.Fprintf(progress, "bench: NATS publish acked by the stream in %s\n", res.acked.Round(time.Millisecond))
-	rep, err := benchWaitCaughtUp(ctx, l.Status, uint64(data.unique), 30*time.Minute, progress)
-	if err != nil {
-		return res, err
-	}
-	res.settled = time.Since(start)
-	res.views = rep.Views
-	for _, s := range rep.Streams {
-		if s.Name == eventstore.StreamEvents {
-			res.stored = s.Messages
-		}
-	}
-	return res, nil
+	return res, res.settle(ctx, start, l.Status, uint64(data.unique), progress)
 }
 
 // benchDecodeSlots is the decode cache of a replay of every view, as `ledger replay`.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -20,16 +19,6 @@ import (
 	"github.com/interaction-ledger/ledger/adapters/auth"
 	"github.com/interaction-ledger/ledger/adapters/node/nodetest"
 )
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // proc is `ledger serve` as a child process.
 type proc struct {
@@ -50,10 +39,10 @@ func buildLedger(t *testing.T) string {
 
 func startProc(t *testing.T, bin, dataDir string) *proc {
 	t.Helper()
-	httpAddr := freeAddr(t)
+	httpAddr := nodetest.FreeAddr(t)
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(os.Environ(), "LEDGER_DATA="+dataDir, "LEDGER_HTTP_ADDR="+httpAddr,
-		"LEDGER_NATS_ADDR="+freeAddr(t), "LEDGER_AUTH_SECRET="+nodetest.Secret, "LEDGER_NATS_URL=")
+		"LEDGER_NATS_ADDR="+nodetest.FreeAddr(t), "LEDGER_AUTH_SECRET="+nodetest.Secret, "LEDGER_NATS_URL=")
 	p := &proc{cmd: cmd, base: "http://" + httpAddr, log: &bytes.Buffer{}}
 	cmd.Stdout, cmd.Stderr = p.log, p.log
 	if err := cmd.Start(); err != nil {

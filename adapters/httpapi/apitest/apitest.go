@@ -82,14 +82,18 @@ func Event(typ, customer string, minutesAgo int, data map[string]any) map[string
 	return e
 }
 
-// Eventually polls cond until it holds, failing the test after 15 s: assertions on
-// asynchronous views wait for a state, never for a duration.
-func Eventually(t testing.TB, what string, cond func() bool) {
+// Eventually polls cond until it holds, failing the test after 15 s with what cond last
+// said: assertions on asynchronous views wait for a state, never for a duration.
+func Eventually(t testing.TB, what string, cond func() (bool, string)) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
+	for {
+		ok, last := cond()
+		if ok {
+			return
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not reached within 15s", what)
+			t.Fatalf("%s: not reached within 15s; last: %s", what, last)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

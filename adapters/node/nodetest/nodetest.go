@@ -4,51 +4,30 @@ package nodetest
 
 import (
 	"encoding/json"
+	"net"
 	"testing"
-	"time"
 
-	"github.com/google/uuid"
-
-	"github.com/interaction-ledger/ledger/adapters/auth"
+	"github.com/interaction-ledger/ledger/adapters/httpapi/apitest"
 )
 
 // Secret is the HS256 secret of test ledgers.
 const Secret = "test-secret-0123456789abcdef0123456789"
 
-// Token mints a token for sub with scopes, valid for an hour.
+// Token mints a token for sub with scopes, valid for an hour, with Secret.
 func Token(t testing.TB, sub string, scopes ...string) string {
 	t.Helper()
-	tok, err := auth.Mint(Secret, sub, scopes, time.Now(), time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return apitest.Token(t, Secret, sub, scopes...)
 }
 
-// Eventually polls cond until it holds or 15 s pass (no sleeps in assertions).
+// Eventually is apitest.Eventually.
 func Eventually(t testing.TB, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	var last string
-	for time.Now().Before(deadline) {
-		ok, msg := cond()
-		if ok {
-			return
-		}
-		last = msg
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("%s: not reached within 15s; last: %s", what, last)
+	apitest.Eventually(t, what, cond)
 }
 
-// Ev builds an envelope minutesAgo in the past.
+// Ev builds an envelope minutesAgo in the past (apitest.Event).
 func Ev(typ, customer string, minutesAgo int, data map[string]any) map[string]any {
-	e := map[string]any{"id": uuid.NewString(), "type": typ, "source": "test",
-		"occurred_at": time.Now().UTC().Add(-time.Duration(minutesAgo) * time.Minute).Format(time.RFC3339Nano), "data": data}
-	if customer != "" {
-		e["customer_id"] = customer
-	}
-	return e
+	return apitest.Event(typ, customer, minutesAgo, data)
 }
 
 // ListPage is the history list's answer, with the fields tests look at.
@@ -81,4 +60,15 @@ func MustJSON(t testing.TB, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// FreeAddr is a loopback address with a free port, for a server a test starts.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
