@@ -56,7 +56,8 @@ const Name = "twilio"
 
 // Config configures the Twilio adapter.
 type Config struct {
-	// AuthToken is the account's primary auth token (LEDGER_TWILIO_AUTH_TOKEN). Required.
+	// AuthToken is the account's primary auth token (LEDGER_TWILIO_AUTH_TOKEN): 32 hex
+	// characters. Required, at least webhooks.MinIssuedKeyLen.
 	AuthToken string
 	// PublicURL is the base URL Twilio calls, scheme and host (and any path prefix a
 	// proxy strips), without the /v1/webhooks/twilio path (LEDGER_PUBLIC_URL). Required.
@@ -88,8 +89,8 @@ func (c *Config) setDefaults() {
 // Validate reports every problem of the configuration at once.
 func (c Config) Validate() error {
 	var errs []error
-	if c.AuthToken == "" {
-		errs = append(errs, errors.New("twilio: AuthToken is required"))
+	if err := webhooks.CheckSecret("AuthToken (LEDGER_TWILIO_AUTH_TOKEN)", c.AuthToken, webhooks.MinIssuedKeyLen); err != nil {
+		errs = append(errs, fmt.Errorf("twilio: %w", err))
 	}
 	if c.PublicURL == "" {
 		errs = append(errs, errors.New("twilio: PublicURL is required (Twilio signs the URL it calls)"))
