@@ -3,6 +3,10 @@ package webhooks_test
 import (
 	"bufio"
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -10,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,13 +24,18 @@ import (
 	"github.com/interaction-ledger/ledger/adapters/webhooks"
 	"github.com/interaction-ledger/ledger/adapters/webhooks/asterisk"
 	"github.com/interaction-ledger/ledger/adapters/webhooks/freeswitch"
+	"github.com/interaction-ledger/ledger/adapters/webhooks/sendgrid"
 	"github.com/interaction-ledger/ledger/adapters/webhooks/telegram"
+	"github.com/interaction-ledger/ledger/adapters/webhooks/twilio"
 	"github.com/interaction-ledger/ledger/adapters/webhooks/webhookstest"
+	"github.com/interaction-ledger/ledger/adapters/webhooks/whatsapp"
 )
 
 const (
 	unreadCDRToken = "cdr-token-7f3a9c1e5b2d"
 	unreadTGSecret = "ledger_tg-5f0c2a9e71b4"
+	// unreadIssuedKey stands for the HMAC keys providers issue (32 hex characters).
+	unreadIssuedKey = "9f86d081884c7d659a2feaa0c55ad015"
 	// stalledPrefix is what a stalling sender writes of its body before it stops.
 	stalledPrefix = 512
 	// largeBody is just under every header-only provider's MaxBody (1 MiB), so that only
@@ -162,9 +172,29 @@ func unreadHandler(t *testing.T) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
+	wa, err := whatsapp.New(whatsapp.Config{AppSecret: unreadIssuedKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw, err := twilio.New(twilio.Config{AuthToken: unreadIssuedKey, PublicURL: "https://ledger.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sg, err := sendgrid.New(sendgrid.Config{PublicKey: base64.StdEncoding.EncodeToString(der)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	app, _ := webhookstest.Capture()
 	fake := okProvider(t) // body-signed: declares MaxBody 16
-	h := webhooks.NewHandler(app, nil, ast, fs, tg, fake)
+	h := webhooks.NewHandler(app, nil, ast, fs, tg, wa, tw, sg, fake)
 	h.Now = func() time.Time { return now }
 	mux := http.NewServeMux()
 	mux.Handle("POST /v1/webhooks/{provider}", h)
@@ -235,6 +265,44 @@ func TestHeaderOnlySchemesRefuseBeforeReadingTheBody(t *testing.T) {
 			if resp.StatusCode == http.StatusUnauthorized {
 				b, _ := io.ReadAll(resp.Body)
 				t.Fatalf("got 401 with the right token: %s", strings.TrimSpace(string(b)))
+			}
+		})
+	}
+}
+
+// TestBodySignedSchemesRefuseBadHeadersUnread: a body-signing provider (Meta, Twilio,
+// SendGrid) refuses, before reading the body, a request whose signature header is
+// missing or malformed or whose signed timestamp is stale; a well-formed signature still
+// has the body read, since only the body can prove it wrong.
+func TestBodySignedSchemesRefuseBadHeadersUnread(t *testing.T) {
+	stale := strconv.FormatInt(now.Add(-webhooks.MaxSignatureAge-time.Minute).Unix(), 10)
+	fresh := strconv.FormatInt(now.Unix(), 10)
+	wellFormedMeta := webhookstest.MetaSignature("not-the-secret", []byte("{}"))
+	tests := []struct {
+		name     string
+		path     string
+		header   http.Header
+		bodyRead bool
+	}{
+		{"whatsapp, no signature", "/v1/webhooks/whatsapp", http.Header{}, false},
+		{"whatsapp, signature not sha256=hex", "/v1/webhooks/whatsapp", http.Header{"X-Hub-Signature-256": {"sha1=abc"}}, false},
+		{"twilio, no signature", "/v1/webhooks/twilio", http.Header{}, false},
+		{"twilio, signature not base64 HMAC-SHA1", "/v1/webhooks/twilio", http.Header{"X-Twilio-Signature": {"abc"}}, false},
+		{"sendgrid, no signature", "/v1/webhooks/sendgrid", http.Header{sendgrid.TimestampHeader: {fresh}}, false},
+		{"sendgrid, stale timestamp", "/v1/webhooks/sendgrid", http.Header{sendgrid.SignatureHeader: {"MEUCIQ=="}, sendgrid.TimestampHeader: {stale}}, false},
+		{"whatsapp, well-formed wrong signature", "/v1/webhooks/whatsapp", http.Header{"X-Hub-Signature-256": {wellFormedMeta}}, true},
+	}
+	addr, read := countingServer(t, unreadHandler(t))
+	const body = "{}"
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := sendRaw(t, addr, tt.path, tt.header, whole, []byte(body))
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("got %d, want 401", resp.StatusCode)
+			}
+			n := read(t.Name())
+			if want := map[bool]int64{false: 0, true: int64(len(body))}[tt.bodyRead]; n != want {
+				t.Errorf("the handler read %d bytes of the body, want %d", n, want)
 			}
 		})
 	}

@@ -123,8 +123,9 @@ type Provider struct {
 }
 
 var (
-	_ webhooks.Provider   = (*Provider)(nil)
-	_ webhooks.Handshaker = (*Provider)(nil)
+	_ webhooks.Provider       = (*Provider)(nil)
+	_ webhooks.Handshaker     = (*Provider)(nil)
+	_ webhooks.HeaderVerifier = (*Provider)(nil)
 )
 
 // New returns the provider, or the configuration's problems.
@@ -141,6 +142,13 @@ func (p *Provider) Name() string { return Name }
 
 // MaxBody returns the configured body limit.
 func (p *Provider) MaxBody() int64 { return p.cfg.MaxBody }
+
+// VerifyHeaders refuses, before the body is read, a request whose X-Hub-Signature-256
+// is missing or malformed; Verify checks it against the body.
+func (p *Provider) VerifyHeaders(r *http.Request, _ time.Time) error {
+	_, err := metahub.CheckHeader(r.Header.Get(SignatureHeader))
+	return err
+}
 
 // Verify checks X-Hub-Signature-256 against the raw body. Meta signs no timestamp, so
 // now is not used.
