@@ -3,10 +3,6 @@ package webhooks_test
 import (
 	"bufio"
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -180,15 +176,8 @@ func unreadHandler(t *testing.T) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sg, err := sendgrid.New(sendgrid.Config{PublicKey: base64.StdEncoding.EncodeToString(der)})
+	_, pub := webhookstest.SendGridKey(t)
+	sg, err := sendgrid.New(sendgrid.Config{PublicKey: pub})
 	if err != nil {
 		t.Fatal(err)
 	}
