@@ -27,6 +27,11 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer, 
 	if err := cfg.Validate(true); err != nil {
 		return err
 	}
+	// The providers are built again by Run; building them here refuses a bad secret or
+	// customer map before anything starts.
+	if _, err := webhookProviders(cfg); err != nil {
+		return err
+	}
 	n, err := Open(ctx, cfg, log, Options{Listen: true})
 	if err != nil {
 		return err

@@ -25,7 +25,8 @@ type Responder interface {
 // "GET /v1/webhooks/{provider}".
 //
 // Answers: unknown or disabled provider 404; body over the provider's MaxBody 413; bad,
-// missing or stale signature 401 (nothing appended); unreadable payload 400 naming the
+// missing or stale signature 401 (nothing appended; a provider that is a HeaderVerifier
+// refuses before the body is read, and so does a declared Content-Length over MaxBody); unreadable payload 400 naming the
 // problem; the stream not acknowledging 503 (so the provider retries); otherwise 200.
 type Handler struct {
 	app       Appender
@@ -86,10 +87,33 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		"events", accepted, "duration", time.Since(start))
 }
 
+// refuse answers a request whose verification failed: 503 when the provider cannot judge
+// it now (the sender retries), 401 otherwise.
+func (h *Handler) refuse(w http.ResponseWriter, name string, err error) {
+	if errors.Is(err, ErrUnavailable) {
+		w.Header().Set("Retry-After", "60")
+		jsonhttp.Error(w, http.StatusServiceUnavailable, err.Error(), nil)
+		return
+	}
+	if !errors.Is(err, ErrUnauthorized) {
+		h.log.Error("webhooks: verification returned an error that does not wrap ErrUnauthorized", "provider", name, "err", err)
+	}
+	jsonhttp.Error(w, http.StatusUnauthorized, err.Error(), nil)
+}
+
+// leaveBodyUnread is called before answering a request whose body will not be read. It
+// asks net/http to close the connection after the answer: otherwise the server drains up
+// to 256 KiB of the unread body before it writes the answer (a chunked body, or one under
+// that size), which a sender that stalls its body can hold until the read timeout.
+func leaveBodyUnread(w http.ResponseWriter) {
+	w.Header().Set("Connection", "close")
+}
+
 // serve answers the request and returns how many events were appended.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, name string) int {
 	p, ok := h.providers[name]
 	if !ok {
+		leaveBodyUnread(w)
 		jsonhttp.Error(w, http.StatusNotFound, fmt.Sprintf("webhook provider %q is unknown or not configured", name), nil)
 		return 0
 	}
@@ -104,6 +128,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, name string) int
 		jsonhttp.Error(w, http.StatusMethodNotAllowed, fmt.Sprintf("provider %q has no GET handshake; use POST", name), nil)
 		return 0
 	default:
+		leaveBodyUnread(w)
 		allow := http.MethodPost
 		if _, ok := p.(Handshaker); ok {
 			allow = "GET, POST"
@@ -113,6 +138,19 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, name string) int
 		return 0
 	}
 
+	now := h.Now()
+	if hv, ok := p.(HeaderVerifier); ok {
+		if err := hv.VerifyHeaders(r, now); err != nil {
+			leaveBodyUnread(w)
+			h.refuse(w, name, err)
+			return 0
+		}
+	}
+	if r.ContentLength > p.MaxBody() {
+		leaveBodyUnread(w)
+		jsonhttp.Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body is larger than the %d bytes allowed", p.MaxBody()), nil)
+		return 0
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, p.MaxBody()))
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -123,17 +161,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, name string) int
 		jsonhttp.Error(w, http.StatusBadRequest, "cannot read body: "+err.Error(), nil)
 		return 0
 	}
-	now := h.Now()
 	if err := p.Verify(r, body, now); err != nil {
-		if errors.Is(err, ErrUnavailable) {
-			w.Header().Set("Retry-After", "60")
-			jsonhttp.Error(w, http.StatusServiceUnavailable, err.Error(), nil)
-			return 0
-		}
-		if !errors.Is(err, ErrUnauthorized) {
-			h.log.Error("webhooks: Verify returned an error that does not wrap ErrUnauthorized", "provider", name, "err", err)
-		}
-		jsonhttp.Error(w, http.StatusUnauthorized, err.Error(), nil)
+		h.refuse(w, name, err)
 		return 0
 	}
 	events, err := p.Translate(r, body, now)

@@ -47,6 +47,18 @@ type Provider interface {
 	Translate(r *http.Request, body []byte, now time.Time) ([]domain.Event, error)
 }
 
+// HeaderVerifier is implemented by providers whose requests can be judged, wholly or in
+// part, from their headers. The handler calls VerifyHeaders before it reads the body, so
+// that a sender without the secret cannot make the ledger read and hold a body of up to
+// MaxBody bytes: a scheme that signs no body (the CDR bearer or Basic token, Telegram's
+// secret token) is decided here, and a body-signing scheme may refuse a missing or
+// malformed signature header or a stale signed timestamp. Verify is still called once the
+// body is read, so Verify alone must remain a complete check. Errors wrap ErrUnauthorized
+// (or ErrUnavailable).
+type HeaderVerifier interface {
+	VerifyHeaders(r *http.Request, now time.Time) error
+}
+
 // Handshaker is implemented by providers that answer a GET verification handshake
 // (WhatsApp and Messenger: hub.mode=subscribe, hub.verify_token, hub.challenge).
 type Handshaker interface {

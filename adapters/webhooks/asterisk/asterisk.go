@@ -49,7 +49,8 @@ const Name = "asterisk"
 
 // Config configures the Asterisk CDR adapter.
 type Config struct {
-	// Token is the CDR token (LEDGER_CDR_TOKEN). Required.
+	// Token is the CDR token (LEDGER_CDR_TOKEN). Required, at least webhooks.MinTokenLen
+	// bytes.
 	Token string
 	// Location reads CDR times written without an offset (Asterisk writes the PBX's local
 	// time unless usegmtime is set). Default UTC.
@@ -89,8 +90,8 @@ func (c *Config) setDefaults() {
 // Validate reports every problem of the configuration at once.
 func (c Config) Validate() error {
 	var errs []error
-	if c.Token == "" {
-		errs = append(errs, errors.New("asterisk: Token is required"))
+	if err := webhooks.CheckSecret("Token (LEDGER_CDR_TOKEN)", c.Token, webhooks.MinTokenLen); err != nil {
+		errs = append(errs, fmt.Errorf("asterisk: %w", err))
 	}
 	if c.MaxBody < 0 {
 		errs = append(errs, errors.New("asterisk: MaxBody must not be negative"))
@@ -101,7 +102,10 @@ func (c Config) Validate() error {
 // Provider is the Asterisk CDR adapter.
 type Provider struct{ cfg Config }
 
-var _ webhooks.Provider = (*Provider)(nil)
+var (
+	_ webhooks.Provider       = (*Provider)(nil)
+	_ webhooks.HeaderVerifier = (*Provider)(nil)
+)
 
 // New validates cfg and returns the adapter.
 func New(cfg Config) (*Provider, error) {
@@ -118,9 +122,15 @@ func (p *Provider) Name() string { return Name }
 // MaxBody returns the largest body accepted.
 func (p *Provider) MaxBody() int64 { return p.cfg.MaxBody }
 
-// Verify accepts the CDR token as a bearer token or as the Basic auth password.
-func (p *Provider) Verify(r *http.Request, _ []byte, _ time.Time) error {
+// VerifyHeaders accepts the CDR token as a bearer token or as the Basic auth password:
+// the token is the whole scheme, so the handler decides before it reads the body.
+func (p *Provider) VerifyHeaders(r *http.Request, _ time.Time) error {
 	return webhooks.CheckToken(r, p.cfg.Token)
+}
+
+// Verify checks the token as VerifyHeaders does; the body is not signed.
+func (p *Provider) Verify(r *http.Request, _ []byte, now time.Time) error {
+	return p.VerifyHeaders(r, now)
 }
 
 // flex is a CDR field written as a JSON string or number.

@@ -47,7 +47,8 @@ const Name = "mailgun"
 
 // Config configures the Mailgun adapter.
 type Config struct {
-	// SigningKey is the HTTP webhook signing key (LEDGER_MAILGUN_SIGNING_KEY). Required.
+	// SigningKey is the HTTP webhook signing key (LEDGER_MAILGUN_SIGNING_KEY). Required,
+	// at least webhooks.MinIssuedKeyLen.
 	SigningKey string
 	// MapCustomer maps a contact key ("mailto:a@b.c") to a customer id, for messages sent
 	// without the customer_id user variable. Default: the key is the customer id.
@@ -76,8 +77,8 @@ func (c *Config) setDefaults() {
 // Validate reports every problem of the configuration at once.
 func (c Config) Validate() error {
 	var errs []error
-	if c.SigningKey == "" {
-		errs = append(errs, errors.New("mailgun: SigningKey is required"))
+	if err := webhooks.CheckSecret("SigningKey (LEDGER_MAILGUN_SIGNING_KEY)", c.SigningKey, webhooks.MinIssuedKeyLen); err != nil {
+		errs = append(errs, fmt.Errorf("mailgun: %w", err))
 	}
 	if c.MaxBody < 0 {
 		errs = append(errs, errors.New("mailgun: MaxBody must not be negative"))

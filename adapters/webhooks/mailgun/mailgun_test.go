@@ -20,7 +20,7 @@ import (
 )
 
 const (
-	signingKey = "test-signing-key"
+	signingKey = "key-3f7a9c1e5b2d4f6081a3c5e7092b4d6f" // as Mailgun issues
 	path       = "/v1/webhooks/mailgun"
 )
 

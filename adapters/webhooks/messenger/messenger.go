@@ -73,11 +73,12 @@ const SignatureHeader = metahub.SignatureHeader
 // Config configures the Messenger provider. It has no phone region: Messenger identifies
 // people by page-scoped ids, never by phone numbers.
 type Config struct {
-	// AppSecret is the Meta app secret (LEDGER_META_APP_SECRET) that signs every POST.
-	// Required.
+	// AppSecret is the Meta app secret (LEDGER_META_APP_SECRET) that signs every POST:
+	// 32 hex characters. Required, at least webhooks.MinIssuedKeyLen.
 	AppSecret string
 	// VerifyToken is the token typed in the App Dashboard (LEDGER_META_VERIFY_TOKEN),
-	// echoed back in the GET handshake. Default: empty, and every handshake is refused.
+	// echoed back in the GET handshake. Default: empty, and every handshake is refused;
+	// when set, at least webhooks.MinTokenLen.
 	VerifyToken string
 	// Source is the envelopes' source. Default: Name.
 	Source string
@@ -100,8 +101,15 @@ func (c *Config) setDefaults() {
 // Validate reports every problem of the configuration at once.
 func (c Config) Validate() error {
 	var errs []error
-	if c.AppSecret == "" {
-		errs = append(errs, errors.New("messenger: AppSecret (LEDGER_META_APP_SECRET) is required"))
+	if err := webhooks.CheckSecret("AppSecret (LEDGER_META_APP_SECRET)", c.AppSecret, webhooks.MinIssuedKeyLen); err != nil {
+		errs = append(errs, fmt.Errorf("messenger: %w", err))
+	}
+	// The verify token is optional (without it the handshake is refused), but one that is
+	// set guards the subscription and must not be guessable.
+	if c.VerifyToken != "" {
+		if err := webhooks.CheckSecret("VerifyToken (LEDGER_META_VERIFY_TOKEN)", c.VerifyToken, webhooks.MinTokenLen); err != nil {
+			errs = append(errs, fmt.Errorf("messenger: %w", err))
+		}
 	}
 	if c.MaxBody < 0 {
 		errs = append(errs, fmt.Errorf("messenger: MaxBody %d must not be negative", c.MaxBody))
@@ -115,8 +123,9 @@ type Provider struct {
 }
 
 var (
-	_ webhooks.Provider   = (*Provider)(nil)
-	_ webhooks.Handshaker = (*Provider)(nil)
+	_ webhooks.Provider       = (*Provider)(nil)
+	_ webhooks.Handshaker     = (*Provider)(nil)
+	_ webhooks.HeaderVerifier = (*Provider)(nil)
 )
 
 // New returns the provider, or the configuration's problems.
@@ -133,6 +142,13 @@ func (p *Provider) Name() string { return Name }
 
 // MaxBody returns the configured body limit.
 func (p *Provider) MaxBody() int64 { return p.cfg.MaxBody }
+
+// VerifyHeaders refuses, before the body is read, a request whose X-Hub-Signature-256
+// is missing or malformed; Verify checks it against the body.
+func (p *Provider) VerifyHeaders(r *http.Request, _ time.Time) error {
+	_, err := metahub.CheckHeader(r.Header.Get(SignatureHeader))
+	return err
+}
 
 // Verify checks X-Hub-Signature-256 against the raw body. Meta signs no timestamp, so
 // now is not used.

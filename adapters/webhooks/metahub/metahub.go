@@ -17,19 +17,30 @@ import (
 // SignatureHeader carries "sha256=" + hex HMAC-SHA256(app secret, raw body).
 const SignatureHeader = "X-Hub-Signature-256"
 
-// Verify checks the signature header against body. Meta signs no timestamp. Errors wrap
-// webhooks.ErrUnauthorized.
-func Verify(header string, body []byte, secret string) error {
+// CheckHeader checks what can be checked of the signature header without the body: that
+// it is there and is "sha256=" and a hex SHA-256 digest. It returns the digest. Errors
+// wrap webhooks.ErrUnauthorized.
+func CheckHeader(header string) ([]byte, error) {
 	if header == "" {
-		return fmt.Errorf("%w: %s header is missing", webhooks.ErrUnauthorized, SignatureHeader)
+		return nil, fmt.Errorf("%w: %s header is missing", webhooks.ErrUnauthorized, SignatureHeader)
 	}
 	hexSig, ok := strings.CutPrefix(header, "sha256=")
 	if !ok {
-		return fmt.Errorf("%w: %s must start with sha256=", webhooks.ErrUnauthorized, SignatureHeader)
+		return nil, fmt.Errorf("%w: %s must start with sha256=", webhooks.ErrUnauthorized, SignatureHeader)
 	}
 	got, err := hex.DecodeString(hexSig)
 	if err != nil || len(got) != sha256.Size {
-		return fmt.Errorf("%w: %s is not a hex SHA-256 digest", webhooks.ErrUnauthorized, SignatureHeader)
+		return nil, fmt.Errorf("%w: %s is not a hex SHA-256 digest", webhooks.ErrUnauthorized, SignatureHeader)
+	}
+	return got, nil
+}
+
+// Verify checks the signature header against body. Meta signs no timestamp. Errors wrap
+// webhooks.ErrUnauthorized.
+func Verify(header string, body []byte, secret string) error {
+	got, err := CheckHeader(header)
+	if err != nil {
+		return err
 	}
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write(body)

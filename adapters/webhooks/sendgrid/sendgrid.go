@@ -118,7 +118,10 @@ type Provider struct {
 	key *ecdsa.PublicKey
 }
 
-var _ webhooks.Provider = (*Provider)(nil)
+var (
+	_ webhooks.Provider       = (*Provider)(nil)
+	_ webhooks.HeaderVerifier = (*Provider)(nil)
+)
 
 // New validates cfg and returns the adapter.
 func New(cfg Config) (*Provider, error) {
@@ -136,26 +139,44 @@ func (p *Provider) Name() string { return Name }
 // MaxBody returns the largest body accepted.
 func (p *Provider) MaxBody() int64 { return p.cfg.MaxBody }
 
-// Verify checks the Signed Event Webhook signature and the age of its timestamp.
-func (p *Provider) Verify(r *http.Request, body []byte, now time.Time) error {
+// VerifyHeaders refuses, before the body is read, a request whose signature or timestamp
+// header is missing or malformed, or whose signed timestamp is stale or in the future;
+// Verify checks the signature against the body.
+func (p *Provider) VerifyHeaders(r *http.Request, now time.Time) error {
+	_, _, err := signedHeaders(r, now)
+	return err
+}
+
+// signedHeaders returns the signed timestamp, as sent, and the DER signature, once both
+// headers are there, well formed and the timestamp fresh.
+func signedHeaders(r *http.Request, now time.Time) (ts string, der []byte, err error) {
 	sig, ts := r.Header.Get(SignatureHeader), r.Header.Get(TimestampHeader)
 	if sig == "" || ts == "" {
-		return fmt.Errorf("%w: %s and %s are required", webhooks.ErrUnauthorized, SignatureHeader, TimestampHeader)
+		return "", nil, fmt.Errorf("%w: %s and %s are required", webhooks.ErrUnauthorized, SignatureHeader, TimestampHeader)
 	}
 	secs, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil {
-		return fmt.Errorf("%w: %s is not Unix seconds", webhooks.ErrUnauthorized, TimestampHeader)
+		return "", nil, fmt.Errorf("%w: %s is not Unix seconds", webhooks.ErrUnauthorized, TimestampHeader)
 	}
 	at := time.Unix(secs, 0)
 	if now.Sub(at) > webhooks.MaxSignatureAge {
-		return fmt.Errorf("%w: signed timestamp %s is older than %s", webhooks.ErrUnauthorized, at.UTC().Format(time.RFC3339), webhooks.MaxSignatureAge)
+		return "", nil, fmt.Errorf("%w: signed timestamp %s is older than %s", webhooks.ErrUnauthorized, at.UTC().Format(time.RFC3339), webhooks.MaxSignatureAge)
 	}
 	if at.Sub(now) > domain.FutureTolerance {
-		return fmt.Errorf("%w: signed timestamp %s is in the future", webhooks.ErrUnauthorized, at.UTC().Format(time.RFC3339))
+		return "", nil, fmt.Errorf("%w: signed timestamp %s is in the future", webhooks.ErrUnauthorized, at.UTC().Format(time.RFC3339))
 	}
-	der, err := base64.StdEncoding.DecodeString(sig)
+	der, err = base64.StdEncoding.DecodeString(sig)
 	if err != nil {
-		return fmt.Errorf("%w: %s is not base64", webhooks.ErrUnauthorized, SignatureHeader)
+		return "", nil, fmt.Errorf("%w: %s is not base64", webhooks.ErrUnauthorized, SignatureHeader)
+	}
+	return ts, der, nil
+}
+
+// Verify checks the Signed Event Webhook signature and the age of its timestamp.
+func (p *Provider) Verify(r *http.Request, body []byte, now time.Time) error {
+	ts, der, err := signedHeaders(r, now)
+	if err != nil {
+		return err
 	}
 	h := sha256.New()
 	h.Write([]byte(ts))

@@ -2,10 +2,8 @@ package sendgrid_test
 
 import (
 	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -32,15 +30,7 @@ type wantEvent = webhookstest.WantJSON
 
 func newKey(t testing.TB) (*ecdsa.PrivateKey, string) {
 	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k, base64.StdEncoding.EncodeToString(der)
+	return webhookstest.SendGridKey(t)
 }
 
 func newHandler(t *testing.T, app webhooks.Appender, publicKey string) http.Handler {

@@ -62,7 +62,7 @@ const SecretHeader = "X-Telegram-Bot-Api-Secret-Token"
 // chats by numeric ids and does not share users' phone numbers with bots.
 type Config struct {
 	// SecretToken is the secret_token given to setWebhook (LEDGER_TELEGRAM_SECRET_TOKEN):
-	// 1-256 characters A-Z, a-z, 0-9, _ and -. Required.
+	// 1-256 characters A-Z, a-z, 0-9, _ and -. Required, at least webhooks.MinTokenLen.
 	SecretToken string
 	// Source is the envelopes' source. Default: Name.
 	Source string
@@ -85,13 +85,13 @@ func (c *Config) setDefaults() {
 // Validate reports every problem of the configuration at once.
 func (c Config) Validate() error {
 	var errs []error
-	switch {
-	case c.SecretToken == "":
-		errs = append(errs, errors.New("telegram: SecretToken (LEDGER_TELEGRAM_SECRET_TOKEN) is required"))
-	case len(c.SecretToken) > 256 || strings.ContainsFunc(c.SecretToken, func(r rune) bool {
+	if err := webhooks.CheckSecret("SecretToken (LEDGER_TELEGRAM_SECRET_TOKEN)", c.SecretToken, webhooks.MinTokenLen); err != nil {
+		errs = append(errs, fmt.Errorf("telegram: %w", err))
+	}
+	if len(c.SecretToken) > 256 || strings.ContainsFunc(c.SecretToken, func(r rune) bool {
 		return !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-')
-	}):
-		errs = append(errs, errors.New("telegram: SecretToken must be 1-256 characters A-Z, a-z, 0-9, _ or - (Telegram refuses others)"))
+	}) {
+		errs = append(errs, errors.New("telegram: SecretToken (LEDGER_TELEGRAM_SECRET_TOKEN) must be 1-256 characters A-Z, a-z, 0-9, _ or - (Telegram refuses others)"))
 	}
 	if c.MaxBody < 0 {
 		errs = append(errs, fmt.Errorf("telegram: MaxBody %d must not be negative", c.MaxBody))
@@ -104,7 +104,10 @@ type Provider struct {
 	cfg Config
 }
 
-var _ webhooks.Provider = (*Provider)(nil)
+var (
+	_ webhooks.Provider       = (*Provider)(nil)
+	_ webhooks.HeaderVerifier = (*Provider)(nil)
+)
 
 // New returns the provider, or the configuration's problems.
 func New(cfg Config) (*Provider, error) {
@@ -121,8 +124,9 @@ func (p *Provider) Name() string { return Name }
 // MaxBody returns the configured body limit.
 func (p *Provider) MaxBody() int64 { return p.cfg.MaxBody }
 
-// Verify checks the secret token header. Telegram sends no timestamp: now is not used.
-func (p *Provider) Verify(r *http.Request, _ []byte, _ time.Time) error {
+// VerifyHeaders checks the secret token header, the whole scheme: the handler decides
+// before it reads the body. Telegram sends no timestamp: now is not used.
+func (p *Provider) VerifyHeaders(r *http.Request, _ time.Time) error {
 	got := r.Header.Get(SecretHeader)
 	if got == "" {
 		return fmt.Errorf("%w: %s header is missing", webhooks.ErrUnauthorized, SecretHeader)
@@ -131,6 +135,11 @@ func (p *Provider) Verify(r *http.Request, _ []byte, _ time.Time) error {
 		return fmt.Errorf("%w: %s does not match", webhooks.ErrUnauthorized, SecretHeader)
 	}
 	return nil
+}
+
+// Verify checks the secret token header as VerifyHeaders does; the body is not signed.
+func (p *Provider) Verify(r *http.Request, _ []byte, now time.Time) error {
+	return p.VerifyHeaders(r, now)
 }
 
 // Wire shapes of the Bot API Update (only the fields the ledger reads).

@@ -56,7 +56,8 @@ const Name = "twilio"
 
 // Config configures the Twilio adapter.
 type Config struct {
-	// AuthToken is the account's primary auth token (LEDGER_TWILIO_AUTH_TOKEN). Required.
+	// AuthToken is the account's primary auth token (LEDGER_TWILIO_AUTH_TOKEN): 32 hex
+	// characters. Required, at least webhooks.MinIssuedKeyLen.
 	AuthToken string
 	// PublicURL is the base URL Twilio calls, scheme and host (and any path prefix a
 	// proxy strips), without the /v1/webhooks/twilio path (LEDGER_PUBLIC_URL). Required.
@@ -88,8 +89,8 @@ func (c *Config) setDefaults() {
 // Validate reports every problem of the configuration at once.
 func (c Config) Validate() error {
 	var errs []error
-	if c.AuthToken == "" {
-		errs = append(errs, errors.New("twilio: AuthToken is required"))
+	if err := webhooks.CheckSecret("AuthToken (LEDGER_TWILIO_AUTH_TOKEN)", c.AuthToken, webhooks.MinIssuedKeyLen); err != nil {
+		errs = append(errs, fmt.Errorf("twilio: %w", err))
 	}
 	if c.PublicURL == "" {
 		errs = append(errs, errors.New("twilio: PublicURL is required (Twilio signs the URL it calls)"))
@@ -108,6 +109,8 @@ type Provider struct{ cfg Config }
 var (
 	_ webhooks.Provider  = (*Provider)(nil)
 	_ webhooks.Responder = (*Provider)(nil)
+
+	_ webhooks.HeaderVerifier = (*Provider)(nil)
 )
 
 // New validates cfg and returns the adapter.
@@ -125,12 +128,25 @@ func (p *Provider) Name() string { return Name }
 // MaxBody returns the largest body accepted.
 func (p *Provider) MaxBody() int64 { return p.cfg.MaxBody }
 
-// Verify checks X-Twilio-Signature against the full URL and the POST parameters.
-func (p *Provider) Verify(r *http.Request, body []byte, _ time.Time) error {
+// VerifyHeaders refuses, before the body is read, a request whose X-Twilio-Signature is
+// missing or is not the base64 of an HMAC-SHA1; Verify checks it against the body.
+func (p *Provider) VerifyHeaders(r *http.Request, _ time.Time) error {
 	got := r.Header.Get("X-Twilio-Signature")
 	if got == "" {
 		return fmt.Errorf("%w: X-Twilio-Signature header is missing", webhooks.ErrUnauthorized)
 	}
+	if raw, err := base64.StdEncoding.DecodeString(got); err != nil || len(raw) != sha1.Size {
+		return fmt.Errorf("%w: X-Twilio-Signature is not a base64 HMAC-SHA1", webhooks.ErrUnauthorized)
+	}
+	return nil
+}
+
+// Verify checks X-Twilio-Signature against the full URL and the POST parameters.
+func (p *Provider) Verify(r *http.Request, body []byte, now time.Time) error {
+	if err := p.VerifyHeaders(r, now); err != nil {
+		return err
+	}
+	got := r.Header.Get("X-Twilio-Signature")
 	params, err := url.ParseQuery(string(body))
 	if err != nil {
 		return fmt.Errorf("%w: body is not form-encoded, so its signature cannot be checked", webhooks.ErrUnauthorized)

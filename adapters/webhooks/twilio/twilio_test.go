@@ -18,7 +18,7 @@ import (
 )
 
 const (
-	token     = "test-auth-token"
+	token     = "3f7a9c1e5b2d4f6081a3c5e7092b4d6f" // 32 hex, as Twilio issues
 	publicURL = "https://ledger.example.com"
 	path      = "/v1/webhooks/twilio"
 )

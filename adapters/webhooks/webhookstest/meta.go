@@ -53,3 +53,22 @@ func CheckMetaWiring(t *testing.T, p MetaProvider, body []byte, secret, verifyTo
 		}
 	}
 }
+
+// MetaSecretRules are the rules of Meta's two secrets (WhatsApp, Messenger), for a
+// provider that validate builds from an app secret and a verify token; run each with
+// CheckSecretRule.
+func MetaSecretRules(validate func(appSecret, verifyToken string) error) []SecretRule {
+	const appSecret, verifyToken = "9f86d081884c7d659a2feaa0c55ad015", "ledger-verify-7c1e"
+	return []SecretRule{
+		{
+			Field: "LEDGER_META_APP_SECRET", Min: webhooks.MinIssuedKeyLen,
+			Real:     []string{appSecret},
+			Validate: func(s string) error { return validate(s, verifyToken) },
+		},
+		{
+			Field: "LEDGER_META_VERIFY_TOKEN", Min: webhooks.MinTokenLen, Optional: true,
+			Real:     []string{verifyToken, "3f7a9c1e5b2d4f6081a3c5e7092b4d6f"},
+			Validate: func(s string) error { return validate(appSecret, s) },
+		},
+	}
+}

@@ -76,11 +76,12 @@ const SignatureHeader = metahub.SignatureHeader
 
 // Config configures the WhatsApp provider.
 type Config struct {
-	// AppSecret is the Meta app secret (LEDGER_META_APP_SECRET) that signs every POST.
-	// Required.
+	// AppSecret is the Meta app secret (LEDGER_META_APP_SECRET) that signs every POST:
+	// 32 hex characters. Required, at least webhooks.MinIssuedKeyLen.
 	AppSecret string
 	// VerifyToken is the token typed in the App Dashboard (LEDGER_META_VERIFY_TOKEN),
-	// echoed back in the GET handshake. Default: empty, and every handshake is refused.
+	// echoed back in the GET handshake. Default: empty, and every handshake is refused;
+	// when set, at least webhooks.MinTokenLen.
 	VerifyToken string
 	// Region is the phone region that national numbers are read in. wa_id values are
 	// always international, so it matters only for malformed ones. Default:
@@ -110,8 +111,15 @@ func (c *Config) setDefaults() {
 // Validate reports every problem of the configuration at once.
 func (c Config) Validate() error {
 	var errs []error
-	if c.AppSecret == "" {
-		errs = append(errs, errors.New("whatsapp: AppSecret (LEDGER_META_APP_SECRET) is required"))
+	if err := webhooks.CheckSecret("AppSecret (LEDGER_META_APP_SECRET)", c.AppSecret, webhooks.MinIssuedKeyLen); err != nil {
+		errs = append(errs, fmt.Errorf("whatsapp: %w", err))
+	}
+	// The verify token is optional (without it the handshake is refused), but one that is
+	// set guards the subscription and must not be guessable.
+	if c.VerifyToken != "" {
+		if err := webhooks.CheckSecret("VerifyToken (LEDGER_META_VERIFY_TOKEN)", c.VerifyToken, webhooks.MinTokenLen); err != nil {
+			errs = append(errs, fmt.Errorf("whatsapp: %w", err))
+		}
 	}
 	if c.Region != "" && phonenumbers.GetCountryCodeForRegion(c.Region) == 0 {
 		errs = append(errs, fmt.Errorf("whatsapp: Region %q is not a phone region (ISO 3166 code such as FR or US)", c.Region))
@@ -128,8 +136,9 @@ type Provider struct {
 }
 
 var (
-	_ webhooks.Provider   = (*Provider)(nil)
-	_ webhooks.Handshaker = (*Provider)(nil)
+	_ webhooks.Provider       = (*Provider)(nil)
+	_ webhooks.Handshaker     = (*Provider)(nil)
+	_ webhooks.HeaderVerifier = (*Provider)(nil)
 )
 
 // New returns the provider, or the configuration's problems.
@@ -146,6 +155,13 @@ func (p *Provider) Name() string { return Name }
 
 // MaxBody returns the configured body limit.
 func (p *Provider) MaxBody() int64 { return p.cfg.MaxBody }
+
+// VerifyHeaders refuses, before the body is read, a request whose X-Hub-Signature-256
+// is missing or malformed; Verify checks it against the body.
+func (p *Provider) VerifyHeaders(r *http.Request, _ time.Time) error {
+	_, err := metahub.CheckHeader(r.Header.Get(SignatureHeader))
+	return err
+}
 
 // Verify checks X-Hub-Signature-256 against the raw body. Meta signs no timestamp, so
 // now is not used.
