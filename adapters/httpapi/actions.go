@@ -17,6 +17,7 @@ import (
 	"github.com/interaction-ledger/ledger/adapters/jsonhttp"
 	"github.com/interaction-ledger/ledger/domain"
 	"github.com/interaction-ledger/ledger/eventstore"
+	"github.com/interaction-ledger/ledger/projections"
 	"github.com/interaction-ledger/ledger/projections/history"
 )
 
@@ -87,8 +88,11 @@ func (s *Server) interactionAction(cmd domain.ActionCommand) func(http.ResponseW
 			s.internal(w, r, err)
 			return
 		}
-		seq, err := s.cfg.Ingest.AppendExpecting(r.Context(), ev, eventstore.InteractionSubjectFilter(id), target.LastSeq)
-		if errors.Is(err, eventstore.ErrConflict) {
+		seq, lost, ok := s.appendCommand(w, r, ev, eventstore.InteractionSubjectFilter(id), target.LastSeq, s.cfg.HistoryDB)
+		if !ok {
+			return
+		}
+		if lost {
 			// Someone else acted first: answer with the state as it is now, once known.
 			cur, rerr := s.cfg.History.ActionTarget(rd, id)
 			if rerr != nil {
@@ -96,16 +100,6 @@ func (s *Server) interactionAction(cmd domain.ActionCommand) func(http.ResponseW
 			}
 			conflict(w, "interaction "+id+" was changed meanwhile; reload it and try again", id, cur.State)
 			return
-		}
-		if err != nil {
-			s.cfg.Logger.Error("interaction command append failed", "err", err)
-			jsonhttp.Error(w, http.StatusServiceUnavailable, "the event stream did not acknowledge the command; retry", nil)
-			return
-		}
-		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.CommandWait)
-		defer cancel()
-		if err := s.cfg.HistoryDB.WaitCheckpoint(ctx, seq); err != nil {
-			s.cfg.Logger.Warn("interaction command answered before the detail caught up", "seq", seq, "err", err)
 		}
 		after, err := s.cfg.History.ActionTarget(rd, id)
 		if err != nil {
@@ -128,6 +122,29 @@ func (s *Server) interactionAction(cmd domain.ActionCommand) func(http.ResponseW
 		}
 		jsonhttp.Write(w, code, out)
 	}
+}
+
+// appendCommand appends a command's event on the condition that the last sequence stored
+// under filter is still last (JetStream's expected last subject sequence), then waits, at
+// most CommandWait, until the view file db applied it, so that the answer and the next
+// read show the change. lost is true when another event was stored there first (nothing
+// appended); ok is false once a 503 is answered (the stream did not acknowledge).
+func (s *Server) appendCommand(w http.ResponseWriter, r *http.Request, ev domain.Event, filter string, last uint64, db *projections.DB) (seq uint64, lost, ok bool) {
+	seq, err := s.cfg.Ingest.AppendExpecting(r.Context(), ev, filter, last)
+	if errors.Is(err, eventstore.ErrConflict) {
+		return 0, true, true
+	}
+	if err != nil {
+		s.cfg.Logger.Error("command append failed", "type", ev.Type.String(), "err", err)
+		jsonhttp.Error(w, http.StatusServiceUnavailable, "the event stream did not acknowledge the command; retry", nil)
+		return 0, false, false
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.CommandWait)
+	defer cancel()
+	if err := db.WaitCheckpoint(ctx, seq); err != nil {
+		s.cfg.Logger.Warn("command answered before its view caught up", "type", ev.Type.String(), "seq", seq, "err", err)
+	}
+	return seq, false, true
 }
 
 // conflict answers 409 with the interaction's current state.

@@ -57,19 +57,22 @@ func startInteractions(t *testing.T, in *instance, reader string, ids ...string)
 	})
 }
 
+// invoice is one of the detail's invoices.
+type invoice struct {
+	InvoiceID string `json:"invoice_id"`
+	Amount    any    `json:"amount"`
+	Currency  string `json:"currency"`
+	Status    string `json:"status"`
+	Reference string `json:"reference"`
+	AgentID   string `json:"agent_id"`
+}
+
 // detail is what these tests read of an interaction's detail.
 type detail struct {
-	CRMRecord string `json:"crm_record"`
-	Case      string `json:"case"`
-	Invoices  []struct {
-		InvoiceID string `json:"invoice_id"`
-		Amount    any    `json:"amount"`
-		Currency  string `json:"currency"`
-		Status    string `json:"status"`
-		Reference string `json:"reference"`
-		AgentID   string `json:"agent_id"`
-	} `json:"invoices"`
-	Events []struct {
+	CRMRecord string    `json:"crm_record"`
+	Case      string    `json:"case"`
+	Invoices  []invoice `json:"invoices"`
+	Events    []struct {
 		Type   string         `json:"type"`
 		Source string         `json:"source"`
 		Data   map[string]any `json:"data"`
@@ -183,16 +186,7 @@ func TestInteractionCommands(t *testing.T) {
 						t.Errorf("after unassign: case %q, event %v", after.Case, last.Data)
 					}
 				case "payment":
-					k := slices.IndexFunc(after.Invoices, func(v struct {
-						InvoiceID string `json:"invoice_id"`
-						Amount    any    `json:"amount"`
-						Currency  string `json:"currency"`
-						Status    string `json:"status"`
-						Reference string `json:"reference"`
-						AgentID   string `json:"agent_id"`
-					}) bool {
-						return v.InvoiceID == "pay-1"
-					})
+					k := slices.IndexFunc(after.Invoices, func(v invoice) bool { return v.InvoiceID == "pay-1" })
 					if k < 0 {
 						t.Fatalf("payment not in the invoices: %+v", after.Invoices)
 					}

@@ -96,12 +96,9 @@ type ActionTarget struct {
 func (v *View) ActionTarget(r domain.Reader, id string) (ActionTarget, error) {
 	var t ActionTarget
 	err := v.db.View(func(tx *bolt.Tx) error {
-		in, ok, err := loadDetail(tx.Bucket(bDetails), id)
+		in, err := visibleDetail(tx, r, id)
 		if err != nil {
 			return err
-		}
-		if !ok || !r.CanSee(in.Visibility()) {
-			return ErrNotFound
 		}
 		t.CustomerID = resolve(tx.Bucket(bMerges), in.CustomerID)
 		t.State = domain.ActionState{CRMRecord: in.CRMRecord, Case: in.Case, Invoices: nonNil(in.Invoices)}
