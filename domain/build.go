@@ -270,7 +270,7 @@ func (d *EndedData) wire() wireData {
 
 func (d *LinkedData) wire() wireData {
 	return wireData{InteractionID: opt(d.InteractionID), Action: optEnum(d.Action.enum),
-		CRMRecordID: opt(d.CRMRecordID), CaseID: opt(d.CaseID)}
+		CRMRecordID: opt(d.CRMRecordID), CaseID: opt(d.CaseID), AgentID: opt(d.AgentID)}
 }
 
 func (d *QualifiedData) wire() wireData {
@@ -283,7 +283,7 @@ func (d *SurveyData) wire() wireData {
 
 func (d *InvoiceData) wire() wireData {
 	return wireData{InteractionID: opt(d.InteractionID), InvoiceID: opt(d.InvoiceID), Amount: optNumber(d.Amount),
-		Currency: opt(d.Currency), Status: opt(d.Status)}
+		Currency: opt(d.Currency), Status: opt(d.Status), Reference: opt(d.Reference), AgentID: opt(d.AgentID)}
 }
 
 func (d *OpenedData) wire() wireData { return wireData{InteractionID: opt(d.InteractionID)} }
@@ -342,7 +342,7 @@ func (*ErasedData) wire() wireData { return wireData{} }
 
 func (d *AgentData) wire() wireData {
 	return wireData{AgentID: opt(d.AgentID), Role: optEnum(d.Role.enum), Name: opt(d.Name), TeamID: opt(d.TeamID),
-		ActiveProfile: opt(d.ActiveProfileID)}
+		ActiveProfile: opt(d.ActiveProfileID), Buttons: optList(d.Buttons)}
 }
 
 func (d *TeamData) wire() wireData {
@@ -350,7 +350,8 @@ func (d *TeamData) wire() wireData {
 }
 
 func (d *ProfileData) wire() wireData {
-	w := wireData{ProfileID: opt(d.ProfileID), Name: opt(d.Name), Queues: optList(d.Queues), HistoryAccess: &d.HistoryAccess}
+	w := wireData{ProfileID: opt(d.ProfileID), Name: opt(d.Name), Queues: optList(d.Queues), HistoryAccess: &d.HistoryAccess,
+		Buttons: optList(d.Buttons)}
 	for _, f := range d.Flows {
 		w.Flows = append(w.Flows, f.s)
 	}

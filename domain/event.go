@@ -108,6 +108,12 @@ func (t EventType) IsInteraction() bool {
 // IsTask reports whether the type is one of the task.* events.
 func (t EventType) IsTask() bool { return strings.HasPrefix(t.s, "task.") }
 
+// IsAction reports whether the type is one that the commands on an interaction append
+// (interaction.linked, invoice.issued). The event store files these under a key of their
+// interaction, as it files task events under a key of their task, so that a command can
+// append on the condition that nothing else changed that interaction meanwhile.
+func (t EventType) IsAction() bool { return t == TypeInteractionLinked || t == TypeInvoiceIssued }
+
 // MarshalText writes the type's contract name.
 func (t EventType) MarshalText() ([]byte, error) { return []byte(t.s), nil }
 

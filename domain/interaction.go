@@ -68,12 +68,15 @@ func currentLink(links []Link) string {
 	return best.ID
 }
 
-// Invoice is one invoice issued during an interaction.
+// Invoice is one invoice issued, or payment created, during an interaction (the
+// detail's Invoices tab). AgentID is who created it, when an agent did.
 type Invoice struct {
 	InvoiceID string      `json:"invoice_id"`
 	Amount    json.Number `json:"amount,omitempty"`
 	Currency  string      `json:"currency,omitempty"`
 	Status    string      `json:"status,omitempty"`
+	Reference string      `json:"reference,omitempty"`
+	AgentID   string      `json:"agent_id,omitempty"`
 	Stamp     Stamp       `json:"stamp"`
 }
 
@@ -215,7 +218,8 @@ func (i *Interaction) Apply(ev Event) bool {
 		}
 	case *InvoiceData:
 		k := slices.IndexFunc(i.Invoices, func(v Invoice) bool { return v.InvoiceID == d.InvoiceID })
-		v := Invoice{InvoiceID: d.InvoiceID, Amount: d.Amount, Currency: d.Currency, Status: d.Status, Stamp: st}
+		v := Invoice{InvoiceID: d.InvoiceID, Amount: d.Amount, Currency: d.Currency, Status: d.Status,
+			Reference: d.Reference, AgentID: d.AgentID, Stamp: st}
 		switch {
 		case k < 0:
 			i.Invoices = append(i.Invoices, v)

@@ -69,11 +69,13 @@ type EndedData struct {
 }
 
 // LinkedData is the data of interaction.linked: a CRM record or a case (un)assigned.
+// AgentID is the agent who did it, when an agent did (the commands on an interaction).
 type LinkedData struct {
 	InteractionID string
 	Action        LinkAction
 	CRMRecordID   string
 	CaseID        string
+	AgentID       string
 }
 
 // QualifiedData is the data of interaction.qualified.
@@ -97,12 +99,16 @@ type SurveyData struct {
 
 // InvoiceData is the data of invoice.issued. Amount keeps the producer's decimal text so
 // that no money is rounded through a float.
+// Reference is the payment's or invoice's reference elsewhere (a PSP's, an
+// accounting system's); AgentID the agent who created it, when an agent did.
 type InvoiceData struct {
 	InteractionID string
 	InvoiceID     string
 	Amount        json.Number
 	Currency      string
 	Status        string
+	Reference     string
+	AgentID       string
 }
 
 // OpenedData is the data of email.opened.
@@ -180,6 +186,7 @@ type AgentData struct {
 	Name            string
 	TeamID          string
 	ActiveProfileID string
+	Buttons         []Button // the agent's own buttons (My buttons)
 }
 
 // TeamData is the data of directory.team: the whole record.
@@ -196,6 +203,7 @@ type ProfileData struct {
 	Queues        []string
 	Flows         []Flow
 	HistoryAccess bool
+	Buttons       []Button // the buttons of every agent with this active profile
 }
 
 // InteractionKey returns the interaction the event belongs to.
@@ -237,6 +245,7 @@ type wireData struct {
 	InvoiceID      *string           `json:"invoice_id,omitempty"`
 	Amount         json.RawMessage   `json:"amount,omitempty"`
 	Currency       *string           `json:"currency,omitempty"`
+	Reference      *string           `json:"reference,omitempty"`
 	OrderID        *string           `json:"order_id,omitempty"`
 	Total          json.RawMessage   `json:"total,omitempty"`
 	Changes        map[string]Change `json:"changes,omitempty"`
@@ -267,6 +276,7 @@ type wireData struct {
 	Queues         []string          `json:"queues,omitempty"`
 	Flows          []string          `json:"flows,omitempty"`
 	HistoryAccess  *bool             `json:"history_access,omitempty"`
+	Buttons        []Button          `json:"buttons,omitempty"`
 }
 
 // reader collects the first problem while the payload's fields are read in order.
@@ -462,6 +472,7 @@ func decodePayload(t EventType, raw []byte, customerID string) (Payload, error) 
 		r.enum("action", w.Action, true, func(s string) (err error) { d.Action, err = ParseLinkAction(s); return })
 		d.CRMRecordID = r.id("crm_record_id", w.CRMRecordID, false)
 		d.CaseID = r.id("case_id", w.CaseID, false)
+		d.AgentID = r.id("agent_id", w.AgentID, false)
 		if r.err == nil && d.CRMRecordID == "" && d.CaseID == "" {
 			r.fail(invalid("data.crm_record_id", "or data.case_id is required"))
 		}
@@ -496,6 +507,8 @@ func decodePayload(t EventType, raw []byte, customerID string) (Payload, error) 
 		d.Amount = r.number("amount", w.Amount)
 		d.Currency = r.currency(w.Currency)
 		d.Status = r.text("status", w.Status, MaxTextBytes, false)
+		d.Reference = r.text("reference", w.Reference, MaxTextBytes, false)
+		d.AgentID = r.id("agent_id", w.AgentID, false)
 		p = d
 	case TypeEmailOpened:
 		p = &OpenedData{InteractionID: r.id("interaction_id", w.InteractionID, true)}
@@ -577,6 +590,7 @@ func decodePayload(t EventType, raw []byte, customerID string) (Payload, error) 
 		d.Name = r.text("name", w.Name, MaxTextBytes, false)
 		d.TeamID = r.id("team_id", w.TeamID, false)
 		d.ActiveProfileID = r.id("active_profile_id", w.ActiveProfile, false)
+		d.Buttons = r.buttons(w.Buttons)
 		p = d
 	case TypeDirectoryTeam:
 		d := &TeamData{TeamID: r.id("team_id", w.TeamID, true)}
@@ -596,6 +610,7 @@ func decodePayload(t EventType, raw []byte, customerID string) (Payload, error) 
 			d.Flows = append(d.Flows, f)
 		}
 		d.HistoryAccess = w.HistoryAccess != nil && *w.HistoryAccess
+		d.Buttons = r.buttons(w.Buttons)
 		p = d
 	default:
 		return nil, invalid("type", "%q has no data rules", t)

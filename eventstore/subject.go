@@ -10,14 +10,39 @@ import (
 // Subject returns the subject an event is appended to (CONTRACT.md §4):
 // "ledger.events.<type>", e.g. "ledger.events.interaction.started". Task events carry a
 // per-task token as well, "ledger.events.<type>.<key>" (see TaskSubjectFilter), so that
-// task commands can append with an expected last sequence on that one task.
+// task commands can append with an expected last sequence on that one task; the events of
+// the commands on an interaction carry a per-interaction token (InteractionSubjectFilter).
 func Subject(ev domain.Event) string {
 	if ev.Type.IsTask() {
 		if td, ok := ev.Payload.(*domain.TaskData); ok && td != nil {
 			return subjectEvents + "." + ev.Type.String() + "." + taskKey(ev.CustomerID, td.TaskID)
 		}
 	}
+	if ev.Type.IsAction() {
+		if ref, ok := ev.Payload.(domain.InteractionRef); ok && ref != nil {
+			return subjectEvents + "." + ev.Type.String() + "." + interactionKey(ref.InteractionKey())
+		}
+	}
 	return subjectEvents + "." + ev.Type.String()
+}
+
+// InteractionSubjectFilter returns the subject filter of the events that the commands on
+// interaction id decide by and append (interaction.linked and invoice.issued on its key,
+// "ledger.events.*.*.<key>"): the ExpectSubject of such a command's Message. Events
+// published straight to the plain subjects ("ledger.events.interaction.linked") are
+// outside it, as for tasks.
+func InteractionSubjectFilter(id string) string {
+	return subjectEvents + ".*.*." + interactionKey(id)
+}
+
+// interactionKey is "i" and the first 32 hex digits of sha256("interaction" NUL id): a
+// subject token whatever the id holds, never equal to a task's key (which starts "k").
+func interactionKey(id string) string {
+	h := sha256.New()
+	h.Write([]byte("interaction"))
+	h.Write([]byte{0})
+	h.Write([]byte(id))
+	return "i" + hex.EncodeToString(h.Sum(nil))[:32]
 }
 
 // TaskSubjectFilter returns the subject filter of every event of one task,

@@ -218,7 +218,8 @@ func (p *Projector) Handle(ctx context.Context, msgs []Message) error {
 const subjectPrefix = "ledger.events."
 
 // checkSubject refuses an event whose subject is not "ledger.events.<its type>" (or, for
-// a task event, that followed by one token: the per-task key the event store adds). The
+// a task event or one of the commands on an interaction, that followed by one token: the
+// per-task or per-interaction key the event store adds). The
 // subject decides where a message is stored (LEDGER_DIRECTORY copies the directory
 // subjects and keeps them forever) and who may publish it (producers may not publish
 // directory records or erasures): a view that trusted the content of a message whose
@@ -226,7 +227,7 @@ const subjectPrefix = "ledger.events."
 func checkSubject(subject string, ev domain.Event) error {
 	want := subjectPrefix + ev.Type.String()
 	rest, ok := strings.CutPrefix(subject, want)
-	if ok && (rest == "" || ev.Type.IsTask() && len(rest) > 1 && rest[0] == '.' && !strings.Contains(rest[1:], ".")) {
+	if ok && (rest == "" || (ev.Type.IsTask() || ev.Type.IsAction()) && len(rest) > 1 && rest[0] == '.' && !strings.Contains(rest[1:], ".")) {
 		return nil
 	}
 	return fmt.Errorf("subject %q does not match the envelope's type %q: want %q", subject, ev.Type, want)

@@ -88,7 +88,7 @@ func startAPI(t *testing.T) *api {
 	}
 	srv := httptest.NewServer(httpapi.New(httpapi.Config{
 		Verifier: verifier, Ingest: ingest.New(store, nil, ingest.Observer{}), Directory: dirView, History: hist,
-		Timeline: tl, TimelineDB: a.views[timeline.Name], Ops: opsFake{}, Logger: slog.New(slog.DiscardHandler),
+		Timeline: tl, TimelineDB: a.views[timeline.Name], HistoryDB: a.views[history.Name], Ops: opsFake{}, Logger: slog.New(slog.DiscardHandler),
 	}))
 	t.Cleanup(func() { srv.Close(); cancel(); wg.Wait() })
 	a.url = srv.URL

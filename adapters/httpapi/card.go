@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -216,20 +215,13 @@ func (s *Server) taskCommand(cmd domain.TaskCommand) func(http.ResponseWriter, *
 			s.internal(w, r, err)
 			return
 		}
-		seq, err := s.cfg.Ingest.AppendExpecting(r.Context(), ev, eventstore.TaskSubjectFilter(customer, taskID), cur.LastSeq)
-		if errors.Is(err, eventstore.ErrConflict) {
+		_, lost, ok := s.appendCommand(w, r, ev, eventstore.TaskSubjectFilter(customer, taskID), cur.LastSeq, s.cfg.TimelineDB)
+		if !ok {
+			return
+		}
+		if lost {
 			jsonhttp.Error(w, http.StatusConflict, "task "+taskID+" was changed meanwhile; reload it and try again", map[string]any{"task_id": taskID})
 			return
-		}
-		if err != nil {
-			s.cfg.Logger.Error("task command append failed", "err", err)
-			jsonhttp.Error(w, http.StatusServiceUnavailable, "the event stream did not acknowledge the command; retry", nil)
-			return
-		}
-		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.CommandWait)
-		defer cancel()
-		if err := s.cfg.TimelineDB.WaitCheckpoint(ctx, seq); err != nil {
-			s.cfg.Logger.Warn("task command answered before the card caught up", "seq", seq, "err", err)
 		}
 		newState, t, err := s.cfg.Timeline.Task(customer, taskID)
 		if err != nil {

@@ -77,7 +77,7 @@ func startNode(t *testing.T) *node {
 	}
 	srv := httptest.NewServer(httpapi.New(httpapi.Config{
 		Verifier: verifier, Ingest: ingest.New(store, nil, ingest.Observer{}), Directory: dir, History: hist,
-		Timeline: tl, TimelineDB: tlDB, Logger: log,
+		Timeline: tl, TimelineDB: tlDB, HistoryDB: histDB, Logger: log,
 	}))
 	// Cleanups run last-in first-out: the server and the projectors stop before the
 	// files and the store close.

@@ -1,5 +1,6 @@
 // Package httpapi is the ledger's HTTP interface (CONTRACT.md §4): ingest, the History
-// of interactions, the customer card and its task commands, provider webhooks, the ops
+// of interactions and the commands on an interaction, the customer card and its task
+// commands, provider webhooks, the ops
 // endpoints, health and metrics. Handlers translate between HTTP and the views; the
 // rules themselves live in domain and projections.
 package httpapi
@@ -58,6 +59,7 @@ type Config struct {
 	History    *history.View
 	Timeline   *timeline.View
 	TimelineDB *projections.DB // to answer task commands once their event is visible
+	HistoryDB  *projections.DB // to answer the commands on an interaction once the detail shows them
 	Webhooks   http.Handler    // POST/GET /v1/webhooks/{provider}
 	Ops        Ops
 	Metrics    *metrics.Metrics
@@ -70,8 +72,8 @@ type Config struct {
 	// answered 503 with Retry-After (default DefaultMaxConcurrentIngest).
 	MaxConcurrentIngest int
 	Now                 func() time.Time // default time.Now
-	// CommandWait bounds how long a task command waits for its event to be visible in
-	// the card before answering anyway (default 5 s).
+	// CommandWait bounds how long a command waits for its event to be visible in the
+	// card or the detail before answering anyway (default 5 s).
 	CommandWait time.Duration
 }
 
@@ -139,6 +141,11 @@ func (s *Server) routes() {
 	s.handle("POST /v1/customers/{id}/tasks/{task_id}/complete", s.agent(auth.ScopeTasksWrite, s.taskCommand(domain.TaskComplete)))
 	s.handle("POST /v1/customers/{id}/tasks/{task_id}/reopen", s.agent(auth.ScopeTasksWrite, s.taskCommand(domain.TaskReopen)))
 	s.handle("DELETE /v1/customers/{id}/tasks/{task_id}", s.agent(auth.ScopeTasksWrite, s.taskCommand(domain.TaskDelete)))
+	s.handle("PUT /v1/interactions/{id}/crm-record", s.agent(auth.ScopeInteractionsWrite, s.interactionAction(domain.ActionAssignCRMRecord)))
+	s.handle("DELETE /v1/interactions/{id}/crm-record", s.agent(auth.ScopeInteractionsWrite, s.interactionAction(domain.ActionUnassignCRMRecord)))
+	s.handle("PUT /v1/interactions/{id}/case", s.agent(auth.ScopeInteractionsWrite, s.interactionAction(domain.ActionAssignCase)))
+	s.handle("DELETE /v1/interactions/{id}/case", s.agent(auth.ScopeInteractionsWrite, s.interactionAction(domain.ActionUnassignCase)))
+	s.handle("POST /v1/interactions/{id}/payments", s.agent(auth.ScopeInteractionsWrite, s.interactionAction(domain.ActionCreatePayment)))
 	if s.cfg.Webhooks != nil {
 		s.handle("POST /v1/webhooks/{provider}", s.cfg.Webhooks.ServeHTTP)
 		s.handle("GET /v1/webhooks/{provider}", s.cfg.Webhooks.ServeHTTP)

@@ -18,6 +18,7 @@ import (
 	"github.com/interaction-ledger/ledger/adapters/auth"
 	"github.com/interaction-ledger/ledger/adapters/httpapi"
 	"github.com/interaction-ledger/ledger/adapters/webhooks"
+	"github.com/interaction-ledger/ledger/projections/history"
 	"github.com/interaction-ledger/ledger/projections/timeline"
 )
 
@@ -106,7 +107,7 @@ func (n *Node) Run(ctx context.Context, stdout io.Writer, started chan<- string)
 	}
 	api := httpapi.New(httpapi.Config{
 		Verifier: verifier, Ingest: n.ingest, Directory: n.dir, History: n.hist, Timeline: n.tl,
-		TimelineDB: n.View(timeline.Name).DB(), Webhooks: hooks,
+		TimelineDB: n.View(timeline.Name).DB(), HistoryDB: n.View(history.Name).DB(), Webhooks: hooks,
 		Ops:     ops{n: n, start: func(f func(context.Context) error) { g.Go(func() error { return f(bg) }) }},
 		Metrics: n.metrics, MetricsPolicy: n.metricsPolicy(), Ready: ready, Logger: n.log,
 	})

@@ -31,12 +31,13 @@ var (
 // Agent, Team and Profile are the stored records: the last directory event's data, with
 // the stamp that decides which event is the latest.
 type Agent struct {
-	AgentID         string       `json:"agent_id"`
-	Role            domain.Role  `json:"role"`
-	Name            string       `json:"name,omitempty"`
-	TeamID          string       `json:"team_id,omitempty"`
-	ActiveProfileID string       `json:"active_profile_id,omitempty"`
-	Stamp           domain.Stamp `json:"stamp"`
+	AgentID         string          `json:"agent_id"`
+	Role            domain.Role     `json:"role"`
+	Name            string          `json:"name,omitempty"`
+	TeamID          string          `json:"team_id,omitempty"`
+	ActiveProfileID string          `json:"active_profile_id,omitempty"`
+	Buttons         []domain.Button `json:"buttons,omitempty"`
+	Stamp           domain.Stamp    `json:"stamp"`
 }
 
 // Team is a stored team.
@@ -49,12 +50,13 @@ type Team struct {
 
 // Profile is a stored profile.
 type Profile struct {
-	ProfileID     string        `json:"profile_id"`
-	Name          string        `json:"name,omitempty"`
-	Queues        []string      `json:"queues,omitempty"`
-	Flows         []domain.Flow `json:"flows,omitempty"`
-	HistoryAccess bool          `json:"history_access"`
-	Stamp         domain.Stamp  `json:"stamp"`
+	ProfileID     string          `json:"profile_id"`
+	Name          string          `json:"name,omitempty"`
+	Queues        []string        `json:"queues,omitempty"`
+	Flows         []domain.Flow   `json:"flows,omitempty"`
+	HistoryAccess bool            `json:"history_access"`
+	Buttons       []domain.Button `json:"buttons,omitempty"`
+	Stamp         domain.Stamp    `json:"stamp"`
 }
 
 // View is the directory view.
@@ -89,11 +91,11 @@ func (v *View) Apply(tx *bolt.Tx, batch []projections.Applied) error {
 		var err error
 		switch d := a.Event.Payload.(type) {
 		case *domain.AgentData:
-			err = v.putAgent(tx, Agent{AgentID: d.AgentID, Role: d.Role, Name: d.Name, TeamID: d.TeamID, ActiveProfileID: d.ActiveProfileID, Stamp: st})
+			err = v.putAgent(tx, Agent{AgentID: d.AgentID, Role: d.Role, Name: d.Name, TeamID: d.TeamID, ActiveProfileID: d.ActiveProfileID, Buttons: d.Buttons, Stamp: st})
 		case *domain.TeamData:
 			err = v.putTeam(tx, Team{TeamID: d.TeamID, Name: d.Name, ManagerIDs: d.ManagerIDs, Stamp: st})
 		case *domain.ProfileData:
-			err = putIfNewer(tx.Bucket(bProfiles), d.ProfileID, st, Profile{ProfileID: d.ProfileID, Name: d.Name, Queues: d.Queues, Flows: d.Flows, HistoryAccess: d.HistoryAccess, Stamp: st}, nil)
+			err = putIfNewer(tx.Bucket(bProfiles), d.ProfileID, st, Profile{ProfileID: d.ProfileID, Name: d.Name, Queues: d.Queues, Flows: d.Flows, HistoryAccess: d.HistoryAccess, Buttons: d.Buttons, Stamp: st}, nil)
 		}
 		if err != nil {
 			return fmt.Errorf("apply %s %s (seq %d): %w", a.Event.Type, a.Event.ID, a.Seq, err)
@@ -204,6 +206,29 @@ func (v *View) Reader(agentID string) (r domain.Reader, ok bool, err error) {
 		return nil
 	})
 	return r, ok, err
+}
+
+// Buttons returns the My buttons of agentID: the agent's own, then those of their active
+// profile (none for an agent the directory does not know). Their URL templates were
+// validated when their directory event arrived.
+func (v *View) Buttons(agentID string) ([]domain.Button, error) {
+	var out []domain.Button
+	err := v.db.View(func(tx *bolt.Tx) error {
+		var ag Agent
+		if !get(tx.Bucket(bAgents), agentID, &ag) {
+			return nil
+		}
+		out = append(out, ag.Buttons...)
+		var p Profile
+		if ag.ActiveProfileID != "" && get(tx.Bucket(bProfiles), ag.ActiveProfileID, &p) {
+			out = append(out, p.Buttons...)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("directory: buttons of %s: %w", agentID, err)
+	}
+	return out, nil
 }
 
 // Agent returns the stored agent record.

@@ -43,6 +43,8 @@
 //	counts   col | value -> uint64 for the bounded lists (a, q, d, v, t), plus totals.
 //	merges   from -> to, and merged: to | 0x00 | from. Lists and details show the surviving
 //	         customer (chains resolved at read time, so a merge is order-independent).
+//	actionseqs id | 0x00 | customer_id -> seq(8): the stream sequence that the commands on
+//	         an interaction expect on its keyed subject (actions.go).
 //
 // The access rules use the same lists: a collaborator reads a:self; a manager the union
 // of a:self, a:team agents and q:profile queues; an administrator d:direct and (when the

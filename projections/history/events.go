@@ -111,10 +111,10 @@ func stub(evs []domain.EventRecord) []domain.EventRecord {
 	return evs[:1:1]
 }
 
-// deleteEvents removes every event entry of the interaction id.
+// deleteEvents removes every event entry of the interaction id, and its action sequences.
 func deleteEvents(tx *bolt.Tx, id string) error {
 	p := eventsPrefix(id)
-	for _, name := range [][]byte{bEvents, bEventIDs} {
+	for _, name := range [][]byte{bEvents, bEventIDs, bActionSeqs} {
 		b := tx.Bucket(name)
 		var keys [][]byte
 		c := b.Cursor()

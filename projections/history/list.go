@@ -75,12 +75,9 @@ func (v *View) GetPage(r domain.Reader, id string, ep EventsPage) (Detail, error
 	}
 	var d Detail
 	err := v.db.View(func(tx *bolt.Tx) error {
-		in, ok, err := loadDetail(tx.Bucket(bDetails), id)
+		in, err := visibleDetail(tx, r, id)
 		if err != nil {
 			return err
-		}
-		if !ok || !r.CanSee(in.Visibility()) {
-			return ErrNotFound
 		}
 		row := rowOf(&in, v.phones.Phone)
 		d = Detail{Item: row.item(resolve(tx.Bucket(bMerges), row.customer)),
@@ -101,6 +98,19 @@ func (v *View) GetPage(r domain.Reader, id string, ep EventsPage) (Detail, error
 		return nil
 	})
 	return d, err
+}
+
+// visibleDetail loads the interaction id for r: ErrNotFound when it does not exist or r
+// may not see it.
+func visibleDetail(tx *bolt.Tx, r domain.Reader, id string) (domain.Interaction, error) {
+	in, ok, err := loadDetail(tx.Bucket(bDetails), id)
+	if err != nil {
+		return in, err
+	}
+	if !ok || !r.CanSee(in.Visibility()) {
+		return domain.Interaction{}, ErrNotFound
+	}
+	return in, nil
 }
 
 // Visible reports, for each of ids, whether the interaction exists and r may see it:

@@ -72,7 +72,7 @@ func (*View) Stream() string { return "LEDGER" }
 func (v *View) Init(tx *bolt.Tx) error {
 	backfill := tx.Bucket(bSorts) == nil && tx.Bucket(bRows) != nil
 	migrate := tx.Bucket(bEvents) == nil && tx.Bucket(bDetails) != nil
-	for _, b := range [][]byte{bRows, bDetails, bIndex, bCounts, bMerges, bMerged, bSorts, bEvents, bEventIDs} {
+	for _, b := range [][]byte{bRows, bDetails, bIndex, bCounts, bMerges, bMerged, bSorts, bEvents, bEventIDs, bActionSeqs} {
 		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 			return fmt.Errorf("create bucket %s: %w", b, err)
 		}
@@ -121,6 +121,9 @@ func (v *View) Apply(tx *bolt.Tx, batch []projections.Applied) error {
 				err = w.erase(ev.CustomerID)
 			}
 		case domain.InteractionRef:
+			if keyed(a) {
+				w.noteSeq(d.InteractionKey(), ev.CustomerID, a.Seq)
+			}
 			err = w.fold(ev, d.InteractionKey())
 		}
 		if err != nil {
@@ -147,6 +150,7 @@ type writer struct {
 	pending map[string]*pendingInteraction
 	order   []string
 	buf     []byte
+	seqs    map[string]uint64 // actionseqs key -> the batch's highest sequence (noteSeq)
 }
 
 type pendingInteraction struct {
@@ -277,6 +281,9 @@ type kv struct{ k, v []byte }
 // flush writes every pending interaction: rows, details, then the posting entries that
 // changed, each bucket's keys in sorted order.
 func (w *writer) flush() error {
+	if err := w.flushSeqs(); err != nil {
+		return err
+	}
 	if len(w.order) == 0 {
 		return nil
 	}
@@ -568,6 +575,9 @@ func (w *writer) refold(id string, old *row, erased map[string]bool) error {
 		return err
 	}
 	if err := deleteSorted(w.evIDs, goneIDs); err != nil {
+		return err
+	}
+	if err := w.dropSeqs(id, erased); err != nil {
 		return err
 	}
 	// The stored contact is the erased one's, most likely: derive the row's afresh.
