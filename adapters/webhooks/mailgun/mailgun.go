@@ -233,11 +233,12 @@ func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]dom
 	if !ok {
 		return nil, fmt.Errorf("%w: event-data.%s %q is not an email address", webhooks.ErrBadPayload, field, domain.Clip(party))
 	}
+	started := domain.StartedData{InteractionID: msgID, Flow: domain.FlowEmail, Direction: dir,
+		Routing: domain.RoutingDirect, Contact: domain.Contact{Email: email}}
 	var data domain.Payload
 	switch e.Event {
 	case "accepted":
-		data = &domain.StartedData{InteractionID: msgID, Flow: domain.FlowEmail, Direction: dir,
-			Routing: domain.RoutingDirect, Contact: domain.Contact{Email: email}}
+		data = &started
 	case "delivered":
 		data = &domain.EndedData{InteractionID: msgID, Status: domain.StatusDelivered}
 	case "failed":
@@ -256,7 +257,14 @@ func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]dom
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", webhooks.ErrBadPayload, err)
 	}
-	return []domain.Event{ev}, nil
+	if e.Event == "accepted" {
+		return []domain.Event{ev}, nil
+	}
+	evs, err := webhooks.WithInferredStarted(Name, ev, started, at, now)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", webhooks.ErrBadPayload, err)
+	}
+	return evs, nil
 }
 
 func (p *Provider) customer(userVars json.RawMessage, email string) string {

@@ -193,18 +193,16 @@ func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]dom
 		if err := json.Unmarshal(raw, &e); err != nil {
 			return nil, fmt.Errorf("%w: event [%d]: %v", webhooks.ErrBadPayload, i, err)
 		}
-		ev, ok, err := p.translate(e, now)
+		evs, err := p.translate(e, now)
 		if err != nil {
 			return nil, fmt.Errorf("%w: event [%d] (%s): %w", webhooks.ErrBadPayload, i, domain.Clip(e.Event), err)
 		}
-		if ok {
-			out = append(out, ev)
-		}
+		out = append(out, evs...)
 	}
 	return out, nil
 }
 
-func (p *Provider) translate(e event, now time.Time) (domain.Event, bool, error) {
+func (p *Provider) translate(e event, now time.Time) ([]domain.Event, error) {
 	var typ domain.EventType
 	switch e.Event {
 	case "processed":
@@ -214,29 +212,30 @@ func (p *Provider) translate(e event, now time.Time) (domain.Event, bool, error)
 	case "open":
 		typ = domain.TypeEmailOpened
 	default:
-		return domain.Event{}, false, nil // deferred, click, spamreport, unsubscribe, ...
+		return nil, nil // deferred, click, spamreport, unsubscribe, ...
 	}
 	msgID, _, _ := strings.Cut(e.SGMessageID, ".")
 	if msgID == "" {
-		return domain.Event{}, false, nil
+		return nil, nil
 	}
 	email, ok := contact.Email(e.Email)
 	if !ok {
-		return domain.Event{}, false, fmt.Errorf("email %q is not an email address", domain.Clip(e.Email))
+		return nil, fmt.Errorf("email %q is not an email address", domain.Clip(e.Email))
 	}
 	at := now
 	if len(e.Timestamp) > 0 && string(e.Timestamp) != "null" {
 		t, err := unixTime(e.Timestamp)
 		if err != nil {
-			return domain.Event{}, false, err
+			return nil, err
 		}
 		at = t
 	}
+	started := domain.StartedData{InteractionID: msgID, Flow: domain.FlowEmail, Direction: domain.DirectionOutgoing,
+		Routing: domain.RoutingDirect, Contact: domain.Contact{Email: email}}
 	var data domain.Payload
 	switch e.Event {
 	case "processed":
-		data = &domain.StartedData{InteractionID: msgID, Flow: domain.FlowEmail, Direction: domain.DirectionOutgoing,
-			Routing: domain.RoutingDirect, Contact: domain.Contact{Email: email}}
+		data = &started
 	case "delivered":
 		data = &domain.EndedData{InteractionID: msgID, Status: domain.StatusDelivered}
 	case "bounce", "dropped":
@@ -261,9 +260,12 @@ func (p *Provider) translate(e event, now time.Time) (domain.Event, bool, error)
 	}
 	ev, err := domain.NewEvent(id, typ, at, p.customer(e, email), p.cfg.Source, data, now)
 	if err != nil {
-		return domain.Event{}, false, err
+		return nil, err
 	}
-	return ev, true, nil
+	if e.Event == "processed" {
+		return []domain.Event{ev}, nil
+	}
+	return webhooks.WithInferredStarted(Name, ev, started, at, now)
 }
 
 // customer returns the custom argument customer_id (top level, as the Event Webhook
