@@ -4,7 +4,9 @@
 //
 // Requests are verified with X-Twilio-Signature: base64(HMAC-SHA1(auth token, full URL +
 // every POST parameter's name and value, sorted by name)), the full URL being the public
-// base URL the ledger is reached at plus the request URI (path and query).
+// base URL the ledger is reached at plus the request URI (path and query). A JSON-bodied
+// webhook is signed over the full URL alone, whose bodySHA256 query parameter is the hex
+// SHA-256 of the body; its body is a JSON object of the same parameter names.
 //
 // # Mapping
 //
@@ -35,8 +37,10 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha1"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -133,9 +137,18 @@ func (p *Provider) Verify(r *http.Request, body []byte, _ time.Time) error {
 	if got == "" {
 		return fmt.Errorf("%w: X-Twilio-Signature header is missing", webhooks.ErrUnauthorized)
 	}
-	params, err := url.ParseQuery(string(body))
-	if err != nil {
-		return fmt.Errorf("%w: body is not form-encoded, so its signature cannot be checked", webhooks.ErrUnauthorized)
+	var params url.Values
+	if bodySum := r.URL.Query().Get("bodySHA256"); bodySum != "" {
+		// A JSON-bodied webhook: the URL carries the body's SHA-256 and is signed alone.
+		sum := sha256.Sum256(body)
+		if subtle.ConstantTimeCompare([]byte(strings.ToLower(bodySum)), []byte(hex.EncodeToString(sum[:]))) != 1 {
+			return fmt.Errorf("%w: bodySHA256 does not match the body", webhooks.ErrUnauthorized)
+		}
+	} else {
+		var err error
+		if params, err = url.ParseQuery(string(body)); err != nil {
+			return fmt.Errorf("%w: body is not form-encoded, so its signature cannot be checked", webhooks.ErrUnauthorized)
+		}
 	}
 	want := Signature(p.cfg.AuthToken, p.cfg.PublicURL+r.URL.RequestURI(), params)
 	if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {

@@ -1,0 +1,114 @@
+package twilio_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/interaction-ledger/ledger/adapters/webhooks"
+	"github.com/interaction-ledger/ledger/adapters/webhooks/twilio"
+	"github.com/interaction-ledger/ledger/adapters/webhooks/webhookstest"
+)
+
+// jsonRequest builds a JSON-bodied webhook as Twilio signs it: the body's hex SHA-256 in
+// the bodySHA256 query parameter, the signature over the full URL and no parameters.
+func jsonRequest(t *testing.T, secret, uri string, body []byte) *http.Request {
+	t.Helper()
+	sum := sha256.Sum256(body)
+	sep := "?"
+	if strings.Contains(uri, "?") {
+		sep = "&"
+	}
+	uri += sep + "bodySHA256=" + hex.EncodeToString(sum[:])
+	r := httptest.NewRequest(http.MethodPost, uri, strings.NewReader(string(body)))
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("X-Twilio-Signature", twilio.Signature(secret, publicURL+uri, nil))
+	return r
+}
+
+// TestJSONBodied: a JSON-bodied callback is verified by its bodySHA256 variant and
+// translated exactly as the same callback form-encoded; a changed body, a wrong
+// bodySHA256 or a wrong token is refused and appends nothing.
+func TestJSONBodied(t *testing.T) {
+	body := readFile(t, "voice_inbound_completed.json")
+	formApp, want := webhookstest.Capture()
+	w := httptest.NewRecorder()
+	newHandler(t, formApp).ServeHTTP(w, signedRequest(t, token, path, readFile(t, "voice_inbound_completed.form")))
+	if w.Code != http.StatusOK || len(*want) != 2 {
+		t.Fatalf("form: code %d, %d events", w.Code, len(*want))
+	}
+	tests := []struct {
+		name string
+		req  func() *http.Request
+		code int
+	}{
+		{"valid", func() *http.Request { return jsonRequest(t, token, path, body) }, http.StatusOK},
+		{"valid, queue on the URL too", func() *http.Request { return jsonRequest(t, token, path+"?queue=support", body) }, http.StatusOK},
+		{"wrong token", func() *http.Request { return jsonRequest(t, "not-the-token", path, body) }, http.StatusUnauthorized},
+		{"tampered body", func() *http.Request {
+			r := jsonRequest(t, token, path, body)
+			return signedRequestWithHeader(r, strings.Replace(string(body), `"127"`, `"128"`, 1))
+		}, http.StatusUnauthorized},
+		{"bodySHA256 of another body, signed", func() *http.Request {
+			r := jsonRequest(t, token, path, []byte(`{}`))
+			return signedRequestWithHeader(r, string(body))
+		}, http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			app, got := webhookstest.Capture()
+			w := httptest.NewRecorder()
+			newHandler(t, app).ServeHTTP(w, tt.req())
+			if w.Code != tt.code {
+				t.Fatalf("code %d, want %d (body %s)", w.Code, tt.code, w.Body)
+			}
+			if tt.code != http.StatusOK {
+				if len(*got) != 0 {
+					t.Errorf("appended %d events on a rejected request", len(*got))
+				}
+				return
+			}
+			if len(*got) != len(*want) {
+				t.Fatalf("got %d events, want %d", len(*got), len(*want))
+			}
+			for i, ev := range *got {
+				if w := (*want)[i]; ev.ID != w.ID || ev.Type != w.Type || !ev.OccurredAt.Equal(w.OccurredAt) || string(ev.Data) != string(w.Data) && !strings.Contains(tt.name, "queue") {
+					t.Errorf("event %d: got %s %s %s, want the form's %s %s %s", i, ev.Type, ev.ID, ev.Data, w.Type, w.ID, w.Data)
+				}
+			}
+		})
+	}
+}
+
+// TestDialChildLegs: a <Dial> child leg belongs to its parent call; an answered leg
+// routes the call to the agent it reached (answered at its end minus CallDuration), and
+// a leg nobody answered records nothing.
+func TestDialChildLegs(t *testing.T) {
+	const parent = "CA5a0ec1d9a2f1c7b5e4d3c2b1a0f9e8d7"
+	tests := []struct {
+		file string
+		want []wantEvent
+	}{
+		{"voice_dial_child_completed.form", []wantEvent{{
+			Type: "interaction.routed", ID: webhooks.EventID("twilio", "CA0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f", "completed", "2"),
+			OccurredAt: time.Date(2026, 11, 21, 9, 14, 30, 0, time.UTC), CustomerID: "tel:+14155551234",
+			Data: `{"interaction_id":"` + parent + `","routing":"direct","agent_id":"bob"}`,
+		}}},
+		{"voice_dial_child_no_answer.form", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			app, got := webhookstest.Capture()
+			w := httptest.NewRecorder()
+			newHandler(t, app).ServeHTTP(w, signedRequest(t, token, path, readFile(t, tt.file)))
+			if w.Code != http.StatusOK {
+				t.Fatalf("code %d, body %s", w.Code, w.Body)
+			}
+			webhookstest.CheckEventsJSON(t, *got, tt.want, "twilio")
+		})
+	}
+}
