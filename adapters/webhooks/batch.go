@@ -59,3 +59,22 @@ func (b *Batch) Add(id string, t domain.EventType, at time.Time, customer string
 
 // Events returns what the batch collected, in payload order.
 func (b *Batch) Events() []domain.Event { return b.events }
+
+// AddInferred adds one event preceded by the started it implies (WithInferredStarted):
+// a receipt or reply of a dialogue whose opening message the ledger may never receive.
+func (b *Batch) AddInferred(id string, t domain.EventType, at time.Time, customer string, p domain.Payload, started domain.StartedData, ext ...domain.Extension) error {
+	if b.seen[id] {
+		return nil
+	}
+	b.seen[id] = true
+	ev, err := domain.NewEvent(id, t, at, customer, b.source, p, b.now, ext...)
+	if err != nil {
+		return err
+	}
+	evs, err := WithInferredStarted(b.provider, ev, started, at, b.now)
+	if err != nil {
+		return err
+	}
+	b.events = append(b.events, evs...)
+	return nil
+}
