@@ -40,8 +40,10 @@
 // # Caveats
 //
 //   - A dialogue that crosses midnight UTC becomes two interactions.
-//   - A dialogue the page opens (an echo first) gets its started event from the person's
-//     first reply, so it shows as incoming: echoes say nothing of who opened the thread.
+//   - An echo or a receipt is also preceded by the interaction.started it implies
+//     (webhooks.WithInferredStarted): outgoing, as the page wrote. A dialogue the page
+//     opens and the person answers shows as incoming, the person's message being the
+//     real started: echoes say nothing of who opened the thread.
 //   - Message contents (text, attachments) are not recorded: the catalog has no field for
 //     them.
 package messenger
@@ -227,9 +229,9 @@ func (b *batch) item(entryID string, m messaging) error {
 		if err != nil {
 			return err
 		}
-		return b.Add(webhooks.EventID(Name, m.Message.Mid), domain.TypeInteractionMessage, at, customer, &domain.MessageData{
+		return b.AddInferred(webhooks.EventID(Name, m.Message.Mid), domain.TypeInteractionMessage, at, customer, &domain.MessageData{
 			InteractionID: iid, Direction: domain.DirectionOutgoing, MessageID: m.Message.Mid,
-		})
+		}, pageOpened(iid, psid))
 	case m.Message != nil:
 		page, psid := m.Recipient.ID, m.Sender.ID
 		at, err := millis("timestamp", m.Timestamp)
@@ -282,9 +284,17 @@ func (b *batch) receipt(entryID string, m messaging, kind string, watermark int6
 	if len(mids) > 0 && len(mids) <= domain.MaxListItems { // beyond, the watermark says it all: keep the envelope small
 		ext = append(ext, domain.Extension{Key: extMids, Value: mids})
 	}
-	return b.Add(webhooks.EventID(Name, kind, page, psid, strconv.FormatInt(watermark, 10)),
+	return b.AddInferred(webhooks.EventID(Name, kind, page, psid, strconv.FormatInt(watermark, 10)),
 		domain.TypeInteractionEnded, at, customer, &domain.EndedData{InteractionID: iid, Status: domain.StatusDelivered},
-		ext...)
+		pageOpened(iid, psid), ext...)
+}
+
+// pageOpened is the started that an echo or a receipt implies: the page's messages with
+// no message of the person known, so the page opened the thread. The person's message,
+// when it arrives, is the real started and replaces it.
+func pageOpened(iid, psid string) domain.StartedData {
+	return domain.StartedData{InteractionID: iid, Flow: domain.FlowMessenger, Direction: domain.DirectionOutgoing,
+		Routing: domain.RoutingDirect, Participants: []domain.Participant{{Role: "customer", ID: psid}}}
 }
 
 // dialogue returns the interaction id and the customer id of a page's thread with a

@@ -48,6 +48,12 @@ func TestTranslate(t *testing.T) {
 	dialogue := "fb:" + page + ":" + psid + ":2026-11-21"
 	dialogue2 := "fb:" + page + ":" + psid2 + ":2026-11-21"
 	key, key2 := "messenger:"+psid, "messenger:"+psid2
+	// inferred is the started an echo or a receipt implies (webhooks.WithInferredStarted).
+	inferred := func(of string, at time.Time) wantEvent {
+		return wantEvent{domain.TypeInteractionStarted, webhooks.EventID("messenger", "inferred-started", of), at, key,
+			&domain.StartedData{InteractionID: dialogue, Flow: domain.FlowMessenger, Direction: domain.DirectionOutgoing,
+				Routing: domain.RoutingDirect, Participants: []domain.Participant{{Role: "customer", ID: psid}}, Inferred: true}, nil}
+	}
 
 	tests := []struct {
 		name string
@@ -69,6 +75,7 @@ func TestTranslate(t *testing.T) {
 			name: "echo is an outgoing message of the person's dialogue",
 			file: "echo.json",
 			want: []wantEvent{
+				inferred(webhooks.EventID("messenger", echoMid), ms(1795252510402)),
 				{domain.TypeInteractionMessage, webhooks.EventID("messenger", echoMid), ms(1795252510402), key,
 					&domain.MessageData{InteractionID: dialogue, Direction: domain.DirectionOutgoing, MessageID: echoMid}, nil},
 			},
@@ -77,6 +84,7 @@ func TestTranslate(t *testing.T) {
 			name: "delivery watermark ends the dialogue delivered",
 			file: "delivery.json",
 			want: []wantEvent{
+				inferred(webhooks.EventID("messenger", "delivery", page, psid, "1795252510402"), ms(1795252512301)),
 				{domain.TypeInteractionEnded, webhooks.EventID("messenger", "delivery", page, psid, "1795252510402"), ms(1795252512301), key,
 					&domain.EndedData{InteractionID: dialogue, Status: domain.StatusDelivered},
 					map[string]any{"provider_status": "delivery", "watermark": float64(1795252510402)}},
@@ -86,6 +94,7 @@ func TestTranslate(t *testing.T) {
 			name: "read watermark ends the dialogue delivered",
 			file: "read.json",
 			want: []wantEvent{
+				inferred(webhooks.EventID("messenger", "read", page, psid, "1795252510402"), ms(1795252560463)),
 				{domain.TypeInteractionEnded, webhooks.EventID("messenger", "read", page, psid, "1795252510402"), ms(1795252560463), key,
 					&domain.EndedData{InteractionID: dialogue, Status: domain.StatusDelivered},
 					map[string]any{"provider_status": "read"}},
