@@ -144,6 +144,9 @@ type eventData struct {
 		Description string          `json:"description"`
 		Code        json.RawMessage `json:"code"`
 	} `json:"delivery-status"`
+	MailingList struct {
+		Address string `json:"address"`
+	} `json:"mailing-list"`
 	Reject struct {
 		Reason      string `json:"reason"`
 		Description string `json:"description"`
@@ -154,6 +157,7 @@ type eventData struct {
 
 // Verify checks the body's signature and the age of its timestamp.
 func (p *Provider) Verify(_ *http.Request, body []byte, now time.Time) error {
+	body = fromLegacy(body)
 	var pl payload
 	if err := json.Unmarshal(body, &pl); err != nil || pl.Signature == nil {
 		return fmt.Errorf("%w: body has no signature object", webhooks.ErrUnauthorized)
@@ -195,6 +199,7 @@ func Sign(signingKey, timestamp, token string) []byte {
 
 // Translate turns the webhook's event-data into at most one event.
 func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]domain.Event, error) {
+	body = fromLegacy(body)
 	var pl payload
 	if err := json.Unmarshal(body, &pl); err != nil {
 		return nil, fmt.Errorf("%w: body is not a Mailgun webhook: %v", webhooks.ErrBadPayload, err)
@@ -207,7 +212,8 @@ func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]dom
 	switch {
 	case e.Event == "accepted":
 		typ = domain.TypeInteractionStarted
-	case e.Event == "delivered", e.Event == "rejected", e.Event == "failed" && e.Severity == "permanent":
+	case e.Event == "delivered", e.Event == "rejected", e.Event == "failed" && e.Severity == "permanent",
+		e.Event == "complained", e.Event == "unsubscribed":
 		typ = domain.TypeInteractionEnded
 	case e.Event == "opened":
 		typ = domain.TypeEmailOpened
@@ -249,6 +255,16 @@ func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]dom
 		data = &domain.EndedData{InteractionID: msgID, Status: domain.StatusWarning, Reason: domain.FitText(reason, domain.MaxTextBytes)}
 	case "rejected":
 		reason := "rejected: " + firstNonEmpty(e.Reject.Reason, e.Reject.Description, e.Reason, "no reason given")
+		data = &domain.EndedData{InteractionID: msgID, Status: domain.StatusWarning, Reason: domain.FitText(reason, domain.MaxTextBytes)}
+	case "complained":
+		// The recipient marked it as spam: a warning on the e-mail, whose later time
+		// makes it the status over delivered.
+		data = &domain.EndedData{InteractionID: msgID, Status: domain.StatusWarning, Reason: "spam complaint"}
+	case "unsubscribed":
+		reason := "unsubscribed"
+		if e.MailingList.Address != "" {
+			reason += " from " + e.MailingList.Address
+		}
 		data = &domain.EndedData{InteractionID: msgID, Status: domain.StatusWarning, Reason: domain.FitText(reason, domain.MaxTextBytes)}
 	case "opened":
 		data = &domain.OpenedData{InteractionID: msgID}

@@ -179,6 +179,7 @@ type event struct {
 	CustomerID  json.RawMessage `json:"customer_id"`
 	CustomArgs  map[string]any  `json:"custom_args"`
 	UniqueArgs  map[string]any  `json:"unique_args"`
+	ASMGroupID  json.RawMessage `json:"asm_group_id"` // on group_unsubscribe
 }
 
 // Translate turns the batch into events, in order.
@@ -207,7 +208,7 @@ func (p *Provider) translate(e event, now time.Time) ([]domain.Event, error) {
 	switch e.Event {
 	case "processed":
 		typ = domain.TypeInteractionStarted
-	case "delivered", "bounce", "dropped":
+	case "delivered", "bounce", "dropped", "spamreport", "unsubscribe", "group_unsubscribe":
 		typ = domain.TypeInteractionEnded
 	case "open":
 		typ = domain.TypeEmailOpened
@@ -249,6 +250,18 @@ func (p *Provider) translate(e event, now time.Time) ([]domain.Event, error) {
 		}
 		if e.Reason != "" {
 			reason += ": " + e.Reason
+		}
+		data = &domain.EndedData{InteractionID: msgID, Status: domain.StatusWarning, Reason: domain.FitText(reason, domain.MaxTextBytes)}
+	case "spamreport":
+		// The recipient marked it as spam: a warning on the e-mail, whose later time
+		// makes it the status over delivered.
+		data = &domain.EndedData{InteractionID: msgID, Status: domain.StatusWarning, Reason: "spam complaint"}
+	case "unsubscribe":
+		data = &domain.EndedData{InteractionID: msgID, Status: domain.StatusWarning, Reason: "unsubscribed"}
+	case "group_unsubscribe":
+		reason := "unsubscribed from group"
+		if len(e.ASMGroupID) > 0 && string(e.ASMGroupID) != "null" {
+			reason += " " + strings.Trim(string(e.ASMGroupID), `"`)
 		}
 		data = &domain.EndedData{InteractionID: msgID, Status: domain.StatusWarning, Reason: domain.FitText(reason, domain.MaxTextBytes)}
 	case "open":
