@@ -43,7 +43,8 @@ func fromLegacy(body []byte) []byte {
 	if !ok {
 		kind.event = f.Get("event") // translated as nothing, like any unknown event
 	}
-	msgID := firstNonEmpty(f.Get("Message-Id"), f.Get("message-id"), legacyHeader(f.Get("message-headers"), "Message-Id"))
+	msgID := strings.Trim(strings.TrimSpace(firstNonEmpty(f.Get("Message-Id"), f.Get("message-id"),
+		legacyHeader(f.Get("message-headers"), "Message-Id"))), "<>")
 	sum := sha256.Sum256([]byte(strings.Join([]string{kind.event, msgID, f.Get("recipient"), f.Get("timestamp")}, "\x00")))
 	ed := map[string]any{
 		"event":     kind.event,

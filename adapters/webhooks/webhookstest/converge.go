@@ -41,6 +41,9 @@ type Convergence struct {
 	InteractionID, CustomerID string
 	// Queues are the queues the interaction passed (the reader's profile sees them).
 	Queues []string
+	// Check, when set, asserts what the reference snapshot (every callback in order) must
+	// show: that the scenarios agree proves nothing if they agree on the wrong thing.
+	Check func(t *testing.T, s Snapshot)
 }
 
 // Snapshot is what a person sees of one interaction: its row of the History of
@@ -63,6 +66,9 @@ func (c Convergence) Run(t *testing.T) {
 	want := c.snapshot(t, order)
 	if want.Row["flow"] == "" || want.Item == nil {
 		t.Fatalf("every callback: not listed: row %v, item %v", want.Row, want.Item)
+	}
+	if c.Check != nil {
+		c.Check(t, want)
 	}
 	rng := rand.New(rand.NewPCG(14, uint64(c.N)))
 	scenarios := []struct {
