@@ -4,15 +4,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/interaction-ledger/ledger/adapters/webhooks"
 	"github.com/interaction-ledger/ledger/domain"
 	"github.com/interaction-ledger/ledger/projections"
 	"github.com/interaction-ledger/ledger/projections/history"
@@ -260,4 +264,21 @@ func SplitJSONArray(t testing.TB, body []byte) [][]byte {
 		out[i] = []byte("[" + strings.TrimSpace(string(r)) + "]")
 	}
 	return out
+}
+
+// Serve sends r to p through the real webhook handler at now and returns the events it
+// appended; the answer must be a success.
+func Serve(t *testing.T, p webhooks.Provider, now time.Time, r *http.Request) []domain.Event {
+	t.Helper()
+	app, got := Capture()
+	h := webhooks.NewHandler(app, nil, p)
+	h.Now = func() time.Time { return now }
+	mux := http.NewServeMux()
+	mux.Handle("POST /v1/webhooks/{provider}", h)
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, r)
+	if w.Code/100 != 2 {
+		t.Fatalf("%s %s: code %d, body %s", r.Method, r.URL, w.Code, w.Body)
+	}
+	return *got
 }
