@@ -18,7 +18,9 @@ import (
 // retry is a duplicate) and the fold takes the earliest event's time as the start
 // whichever of them arrived: the same row in any order. The fold lets any real started
 // replace the inferred fields, so a late real one merges instead of duplicating.
-func WithInferredStarted(provider string, ev domain.Event, started domain.StartedData, at, now time.Time) ([]domain.Event, error) {
+//
+// ext are extension fields of the started (a sender's username).
+func WithInferredStarted(provider string, ev domain.Event, started domain.StartedData, at, now time.Time, ext ...domain.Extension) ([]domain.Event, error) {
 	started.Inferred = true
 	if started.InteractionID == "" {
 		if ref, ok := ev.Payload.(domain.InteractionRef); ok {
@@ -26,7 +28,7 @@ func WithInferredStarted(provider string, ev domain.Event, started domain.Starte
 		}
 	}
 	inf, err := domain.NewEvent(EventID(provider, "inferred-started", ev.ID), domain.TypeInteractionStarted, at,
-		ev.CustomerID, ev.Source, &started, now)
+		ev.CustomerID, ev.Source, &started, now, ext...)
 	if err != nil {
 		return nil, fmt.Errorf("inferred started of %s %s: %w", ev.Type, ev.ID, err)
 	}
