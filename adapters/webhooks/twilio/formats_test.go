@@ -112,3 +112,31 @@ func TestDialChildLegs(t *testing.T) {
 		})
 	}
 }
+
+// TestRecording: a completed callback of a recorded call carries the recording on its
+// ended event (the detail shows it); a recording status callback, which names no party,
+// is accepted and records nothing.
+func TestRecording(t *testing.T) {
+	const call = "CA5a0ec1d9a2f1c7b5e4d3c2b1a0f9e8d7"
+	app, got := webhookstest.Capture()
+	w := httptest.NewRecorder()
+	newHandler(t, app).ServeHTTP(w, signedRequest(t, token, path, readFile(t, "voice_inbound_completed_recorded.form")))
+	if w.Code != http.StatusOK {
+		t.Fatalf("code %d, body %s", w.Code, w.Body)
+	}
+	webhookstest.CheckEventsJSON(t, *got, []wantEvent{
+		webhookstest.Inferred("twilio", webhooks.EventID("twilio", call, "completed", "3"), time.Date(2026, 11, 21, 9, 14, 8, 0, time.UTC),
+			"tel:+14155551234", `{"interaction_id":"`+call+`","flow":"voice","direction":"incoming","routing":"direct","contact":{"phone":"+14155551234"}}`),
+		{Type: "interaction.ended", ID: webhooks.EventID("twilio", call, "completed", "3"),
+			OccurredAt: time.Date(2026, 11, 21, 9, 16, 15, 0, time.UTC), CustomerID: "tel:+14155551234",
+			Data: `{"interaction_id":"` + call + `","status":"processed","recording_url":"https://api.twilio.com/2010-04-01/Accounts/ACXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX/Recordings/RE1a2b3c4d5e6f708192a3b4c5d6e7f8091",` +
+				`"recording_sid":"RE1a2b3c4d5e6f708192a3b4c5d6e7f8091","recording_duration_s":125}`},
+	}, "twilio")
+
+	app, got = webhookstest.Capture()
+	w = httptest.NewRecorder()
+	newHandler(t, app).ServeHTTP(w, signedRequest(t, token, path, readFile(t, "recording_status_completed.form")))
+	if w.Code != http.StatusOK || len(*got) != 0 {
+		t.Fatalf("recording status callback: code %d, %d events, want 200 and none", w.Code, len(*got))
+	}
+}

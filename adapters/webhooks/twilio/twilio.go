@@ -1,5 +1,5 @@
 // Package twilio receives Twilio's Programmable Voice and Programmable Messaging status
-// callbacks (form-encoded POSTs) at /v1/webhooks/twilio and turns them into interaction
+// callbacks (form-encoded POSTs, or JSON-bodied ones) at /v1/webhooks/twilio and turns them into interaction
 // events. Both kinds share the one path and are told apart by CallSid and MessageSid.
 //
 // Requests are verified with X-Twilio-Signature: base64(HMAC-SHA1(auth token, full URL +
@@ -16,14 +16,27 @@
 // CallDuration is 0, i.e. never connected); busy, no-answer, failed, canceled →
 // interaction.ended aborted with the status (and SipResponseCode) as reason. The event id
 // derives from CallSid, CallStatus and SequenceNumber; occurred_at is Timestamp (RFC 1123
-// with numeric zone) when present, else the time of receipt.
+// with numeric zone) when present, else the time of receipt. An ended is preceded by the
+// started it implies (webhooks.WithInferredStarted), at Timestamp minus CallDuration:
+// Twilio sends only completed unless more events are subscribed. A completed callback
+// naming a recording (RecordingUrl, RecordingSid, RecordingDuration) carries it on the
+// ended event as recording_url, recording_sid and recording_duration_s; a recording
+// status callback names no party and records nothing.
+//
+// A <Dial> child leg (ParentCallSid) belongs to its parent call's interaction: answered
+// (in-progress, or completed with a CallDuration, at Timestamp minus it) it gives
+// interaction.routed to whoever it reached (a Client's name, a SIP URI's user, else the
+// number dialled), so the current agent follows the transfer; other statuses nothing. Its
+// customer is the leg's From, which <Dial> sets to the caller's number unless its
+// callerId says otherwise.
 //
 // Messaging (MessageSid): MessageStatus (or SmsStatus) accepted, scheduled, queued,
 // sending, sent → interaction.started outgoing; received, receiving → started incoming;
 // delivered, read → interaction.ended delivered; undelivered, failed → ended warning with
-// ErrorCode and ErrorMessage as reason; canceled → ended aborted. Flow is whatsapp when
-// From or To starts with "whatsapp:", else sms. The event id derives from MessageSid and
-// the status.
+// ErrorCode and ErrorMessage as reason; canceled → ended aborted; each ended preceded by
+// its inferred started. Flow is whatsapp when From or To starts with "whatsapp:", else
+// sms. The event id derives from MessageSid and the status. Messaging callbacks carry no
+// time: occurred_at is the time of receipt.
 //
 // The customer is the other party's number (From for inbound, To for outbound), in E.164;
 // customer_id is "tel:+<E.164>" unless Config.MapCustomer maps it. A "client:<name>"
@@ -209,6 +222,10 @@ func (p *Provider) Translate(r *http.Request, body []byte, now time.Time) ([]dom
 		return p.voice(form, queue, now)
 	case form.Get("MessageSid") != "" || form.Get("SmsSid") != "":
 		return p.message(form, queue, now)
+	case form.Get("CallSid") != "" && form.Get("RecordingSid") != "":
+		// A recording status callback names no party, so no customer: nothing to record
+		// on its own. A recording made with the call arrives on its completed callback.
+		return nil, nil
 	case form.Get("CallSid") != "":
 		return nil, fmt.Errorf("%w: CallStatus is required with CallSid", webhooks.ErrBadPayload)
 	}
@@ -300,7 +317,24 @@ func (p *Provider) voice(f url.Values, queue string, now time.Time) ([]domain.Ev
 	}
 	// The call began CallDuration seconds before it completed: what the started would
 	// have said, for an account that subscribes to completed only (Twilio's default).
-	return p.buildInferred(id, domain.TypeInteractionEnded, at, customer, data, started, at.Add(-duration), now)
+	return p.buildInferred(id, domain.TypeInteractionEnded, at, customer, data, started, at.Add(-duration), now, recording(f)...)
+}
+
+// recording returns the recording a completed callback names (a call made with
+// Record=true), as extension fields of the ended event: the detail shows them with it.
+func recording(f url.Values) []domain.Extension {
+	u := f.Get("RecordingUrl")
+	if u == "" || len(u) > 2048 || !strings.HasPrefix(u, "https://") {
+		return nil
+	}
+	ext := []domain.Extension{{Key: "recording_url", Value: u}}
+	if sid := f.Get("RecordingSid"); sid != "" && len(sid) <= domain.MaxIDBytes {
+		ext = append(ext, domain.Extension{Key: "recording_sid", Value: sid})
+	}
+	if d, err := strconv.Atoi(f.Get("RecordingDuration")); err == nil && d >= 0 {
+		ext = append(ext, domain.Extension{Key: "recording_duration_s", Value: d})
+	}
+	return ext
 }
 
 // callParties reads a call's direction, the customer's raw number and the agent.
@@ -443,7 +477,7 @@ func (p *Provider) build(id string, typ domain.EventType, at time.Time, rawPhone
 // buildInferred is build, preceded by the started inferred from the event (starting at
 // startAt) when started is not nil.
 func (p *Provider) buildInferred(id string, typ domain.EventType, at time.Time, rawPhone string, data domain.Payload,
-	started *domain.StartedData, startAt, now time.Time) ([]domain.Event, error) {
+	started *domain.StartedData, startAt, now time.Time, ext ...domain.Extension) ([]domain.Event, error) {
 	e164, ok := contact.Phone(rawPhone, p.cfg.Region)
 	if !ok {
 		return nil, nil
@@ -457,7 +491,7 @@ func (p *Provider) buildInferred(id string, typ domain.EventType, at time.Time, 
 			customer = c
 		}
 	}
-	ev, err := domain.NewEvent(id, typ, at, customer, p.cfg.Source, data, now)
+	ev, err := domain.NewEvent(id, typ, at, customer, p.cfg.Source, data, now, ext...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", webhooks.ErrBadPayload, err)
 	}
