@@ -1,6 +1,7 @@
 // Package twilio receives Twilio's Programmable Voice and Programmable Messaging status
-// callbacks (form-encoded POSTs, or JSON-bodied ones) at /v1/webhooks/twilio and turns them into interaction
-// events. Both kinds share the one path and are told apart by CallSid and MessageSid.
+// callbacks (form-encoded POSTs, or JSON-bodied ones) at /v1/webhooks/twilio and turns
+// them into interaction events. Both kinds share the one path and are told apart by
+// CallSid and MessageSid.
 //
 // Requests are verified with X-Twilio-Signature: base64(HMAC-SHA1(auth token, full URL +
 // every POST parameter's name and value, sorted by name)), the full URL being the public
