@@ -14,9 +14,17 @@
 // recipient; a message accepted for an inbound route, flags.is-routed, is incoming from
 // envelope.sender); delivered → interaction.ended delivered; failed with severity
 // permanent → interaction.ended warning with delivery-status message (or description, or
-// reason) as reason; rejected → interaction.ended warning with reject.reason; opened →
-// email.opened. A temporary failure is not final and is ignored, as are clicked,
-// unsubscribed, complained and stored. interaction_id is message.headers.message-id
+// reason) as reason; rejected → interaction.ended warning with reject.reason; complained
+// → interaction.ended warning "spam complaint"; unsubscribed → warning "unsubscribed
+// (from <list>)"; opened → email.opened. Every event but accepted is preceded by the
+// started it implies (webhooks.WithInferredStarted, at the event's time): accounts often
+// subscribe to delivered, failed and opened only. A temporary failure is not final and
+// is ignored, as are clicked (the card has no field for it yet) and stored.
+//
+// Legacy webhooks (form-encoded: event, recipient, Message-Id or message-headers,
+// timestamp, token, signature and the custom variables as fields) are rewritten into the
+// JSON shape first (legacy.go): same signature, same translation; bounced and dropped
+// are permanent failures. interaction_id is message.headers.message-id
 // (without angle brackets); the event id derives from it and event-data.id (Mailgun only
 // promises that id unique within a day); occurred_at is event-data.timestamp. customer_id
 // is user-variables.customer_id when the message was sent with it (v:customer_id), else

@@ -11,8 +11,13 @@
 //
 // processed → interaction.started (flow email, outgoing, direct, contact.email); delivered
 // → interaction.ended delivered; bounce (and blocked) and dropped → interaction.ended
-// warning with the reason; open → email.opened. deferred is not final and is ignored, as
-// are click, spamreport, unsubscribe and group_(un|re)subscribe. interaction_id is
+// warning with the reason; spamreport, unsubscribe and group_unsubscribe →
+// interaction.ended warning ("spam complaint", "unsubscribed", "unsubscribed from group
+// N"), later than the delivery so the warning is the e-mail's status; open →
+// email.opened. Every event but processed is preceded by the started it implies
+// (webhooks.WithInferredStarted, at the event's time): accounts often subscribe to
+// delivered and open only. deferred is not final and is ignored, as are click (the card
+// has no field for it yet) and group_resubscribe. interaction_id is
 // sg_message_id up to its first '.' (the part every event of one message shares); the
 // event id derives from sg_event_id; occurred_at is the event's timestamp. customer_id is
 // the custom argument "customer_id" when the message was sent with one, else
