@@ -135,6 +135,15 @@ func TestTranslateRecorded(t *testing.T) {
 			{"interaction.ended", webhooks.EventID("sendgrid", "zmzJhfJgAfUSOW80yYbPyw=="), time.Unix(1795252841, 0), "mailto:dropped@example.org",
 				`{"interaction_id":"14c5d75ce95","status":"warning","reason":"dropped 5.0.0: Bounced Address"}`},
 		}},
+		{"batch_complaints.json", []wantEvent{
+			webhookstest.Inferred("sendgrid", webhooks.EventID("sendgrid", "c3BhbXJlcG9ydC0wMDAx"), time.Unix(1795254000, 0), "cust-42", started),
+			{"interaction.ended", webhooks.EventID("sendgrid", "c3BhbXJlcG9ydC0wMDAx"), time.Unix(1795254000, 0), "cust-42",
+				`{"interaction_id":"` + msg + `","status":"warning","reason":"spam complaint"}`},
+			webhookstest.Inferred("sendgrid", webhooks.EventID("sendgrid", "Z3JvdXAtdW5zdWItMDAx"), time.Unix(1795254060, 0),
+				"mailto:paul@example.net", startedOf("14c5d75ce96", "paul@example.net")),
+			{"interaction.ended", webhooks.EventID("sendgrid", "Z3JvdXAtdW5zdWItMDAx"), time.Unix(1795254060, 0), "mailto:paul@example.net",
+				`{"interaction_id":"14c5d75ce96","status":"warning","reason":"unsubscribed from group 42"}`},
+		}},
 	}
 	key, pub := newKey(t)
 	for _, tt := range tests {
