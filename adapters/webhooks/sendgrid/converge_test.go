@@ -10,11 +10,12 @@ import (
 	"github.com/interaction-ledger/ledger/domain"
 )
 
-// TestConvergence: an e-mail's processed, deferred, delivered, open and spam report, each posted on
-// its own as SendGrid does when they happen minutes apart, give the same row, card item
-// and detail in any order and twice; an account that subscribes to delivered and open
-// only gets the same, but for the start: the delivered's time, as SendGrid's later
-// events carry no time of sending.
+// TestConvergence: an e-mail's processed, deferred, delivered, open and spam report,
+// each posted on its own as SendGrid does when they happen minutes apart, give the same
+// row, card item and detail in any order and twice, the complaint's warning being the
+// status; an account that subscribes to delivered, open and spam reports only gets the
+// same, but for the start: the delivered's time, as SendGrid's later events carry no
+// time of sending.
 func TestConvergence(t *testing.T) {
 	key, pub := newKey(t)
 	callbacks := webhookstest.SplitJSONArray(t, readFile(t, "batch_lifecycle.json"))[:4] // the click is another recipient's
