@@ -45,24 +45,16 @@ func (b *Batch) Start(at time.Time, customer string, d *domain.StartedData, ext 
 
 // Add adds one event, unless this payload already gave one with that id.
 func (b *Batch) Add(id string, t domain.EventType, at time.Time, customer string, p domain.Payload, ext ...domain.Extension) error {
-	if b.seen[id] {
-		return nil
-	}
-	b.seen[id] = true
-	ev, err := domain.NewEvent(id, t, at, customer, b.source, p, b.now, ext...)
-	if err != nil {
-		return err
-	}
-	b.events = append(b.events, ev)
-	return nil
+	return b.add(id, t, at, customer, p, nil, ext)
 }
-
-// Events returns what the batch collected, in payload order.
-func (b *Batch) Events() []domain.Event { return b.events }
 
 // AddInferred adds one event preceded by the started it implies (WithInferredStarted):
 // a receipt or reply of a dialogue whose opening message the ledger may never receive.
 func (b *Batch) AddInferred(id string, t domain.EventType, at time.Time, customer string, p domain.Payload, started domain.StartedData, ext ...domain.Extension) error {
+	return b.add(id, t, at, customer, p, &started, ext)
+}
+
+func (b *Batch) add(id string, t domain.EventType, at time.Time, customer string, p domain.Payload, started *domain.StartedData, ext []domain.Extension) error {
 	if b.seen[id] {
 		return nil
 	}
@@ -71,10 +63,17 @@ func (b *Batch) AddInferred(id string, t domain.EventType, at time.Time, custome
 	if err != nil {
 		return err
 	}
-	evs, err := WithInferredStarted(b.provider, ev, started, at, b.now)
+	if started == nil {
+		b.events = append(b.events, ev)
+		return nil
+	}
+	evs, err := WithInferredStarted(b.provider, ev, *started, at, b.now)
 	if err != nil {
 		return err
 	}
 	b.events = append(b.events, evs...)
 	return nil
 }
+
+// Events returns what the batch collected, in payload order.
+func (b *Batch) Events() []domain.Event { return b.events }

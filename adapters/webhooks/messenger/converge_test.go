@@ -1,9 +1,6 @@
 package messenger
 
 import (
-	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/interaction-ledger/ledger/adapters/webhooks/webhookstest"
@@ -19,10 +16,7 @@ func TestConvergence(t *testing.T) {
 	p := newProvider(t)
 	webhookstest.Convergence{
 		Deliver: func(t *testing.T, i int) []domain.Event {
-			body := webhookstest.Load(t, files[i])
-			r := httptest.NewRequest(http.MethodPost, "/v1/webhooks/messenger", strings.NewReader(string(body)))
-			r.Header.Set("X-Hub-Signature-256", webhookstest.MetaSignature(testSecret, body))
-			return webhookstest.Serve(t, p, now, r)
+			return webhookstest.Serve(t, p, now, webhookstest.MetaPost(Name, testSecret, webhookstest.Load(t, files[i])))
 		},
 		N:             len(files),
 		Final:         []int{2, 3},

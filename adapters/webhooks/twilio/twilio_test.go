@@ -149,6 +149,7 @@ func TestTranslateRecorded(t *testing.T) {
 
 func TestSignatureMatrix(t *testing.T) {
 	body := readFile(t, "voice_inbound_completed.form")
+	jsonBody := readFile(t, "voice_inbound_completed.json")
 	tests := []struct {
 		name string
 		req  func() *http.Request
@@ -165,6 +166,15 @@ func TestSignatureMatrix(t *testing.T) {
 			r := signedRequest(t, token, path, body)
 			tampered := strings.Replace(string(body), "CallDuration=127", "CallDuration=128", 1)
 			return signedRequestWithHeader(r, tampered)
+		}, http.StatusUnauthorized},
+		{"JSON-bodied", func() *http.Request { return jsonRequest(t, token, path, jsonBody) }, http.StatusOK},
+		{"JSON-bodied, queue on the URL", func() *http.Request { return jsonRequest(t, token, path+"?queue=support", jsonBody) }, http.StatusOK},
+		{"JSON-bodied, wrong secret", func() *http.Request { return jsonRequest(t, "not-the-token", path, jsonBody) }, http.StatusUnauthorized},
+		{"JSON-bodied, tampered body", func() *http.Request {
+			return signedRequestWithHeader(jsonRequest(t, token, path, jsonBody), strings.Replace(string(jsonBody), `"127"`, `"128"`, 1))
+		}, http.StatusUnauthorized},
+		{"JSON-bodied, signed bodySHA256 of another body", func() *http.Request {
+			return signedRequestWithHeader(jsonRequest(t, token, path, []byte(`{}`)), string(jsonBody))
 		}, http.StatusUnauthorized},
 		{"other URL", func() *http.Request {
 			r := signedRequest(t, token, path, body)

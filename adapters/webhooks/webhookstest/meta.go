@@ -1,6 +1,7 @@
 package webhookstest
 
 import (
+	"bytes"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -52,4 +53,11 @@ func CheckMetaWiring(t *testing.T, p MetaProvider, body []byte, secret, verifyTo
 			t.Errorf("handshake with token %q: got %d, want %d", token, w.Code, code)
 		}
 	}
+}
+
+// MetaPost is the POST Meta sends to provider's webhook: body signed with secret.
+func MetaPost(provider, secret string, body []byte) *http.Request {
+	r := httptest.NewRequest(http.MethodPost, "/v1/webhooks/"+provider, bytes.NewReader(body))
+	r.Header.Set("X-Hub-Signature-256", MetaSignature(secret, body))
+	return r
 }
