@@ -248,6 +248,9 @@ func (d *StartedData) wire() wireData {
 	w := wireData{InteractionID: opt(d.InteractionID), Flow: optEnum(d.Flow.enum), Direction: optEnum(d.Direction.enum),
 		Routing: optEnum(d.Routing.enum), QueueID: opt(d.QueueID), AgentID: opt(d.AgentID),
 		VoiceCampaign: opt(d.VoiceCampaign), Template: opt(d.Template), Participants: optList(d.Participants)}
+	if d.Inferred {
+		w.Inferred = &d.Inferred
+	}
 	if !d.Contact.IsZero() {
 		c := d.Contact
 		w.Contact = &c

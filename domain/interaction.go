@@ -175,7 +175,17 @@ func (i *Interaction) Apply(ev Event) bool {
 	}
 	switch d := ev.Payload.(type) {
 	case *StartedData:
-		if st.After(i.Stamps.Started) {
+		switch {
+		case d.Inferred:
+			// An adapter's inference from another event: it fills the started fields only
+			// while no real started is known, and sets no stamp, so a real started (earlier
+			// or later) always replaces it. An adapter infers the same fields from every
+			// event of one interaction, so the inferences' order does not matter either.
+			if i.Stamps.Started.IsZero() {
+				i.Flow, i.Direction, i.OriginalRouting = d.Flow, d.Direction, d.Routing
+				i.Contact, i.VoiceCampaign, i.Template, i.Participants = d.Contact, d.VoiceCampaign, d.Template, d.Participants
+			}
+		case st.After(i.Stamps.Started):
 			i.Stamps.Started = st
 			i.Flow, i.Direction, i.OriginalRouting = d.Flow, d.Direction, d.Routing
 			i.Contact, i.VoiceCampaign, i.Template, i.Participants = d.Contact, d.VoiceCampaign, d.Template, d.Participants

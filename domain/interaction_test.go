@@ -407,3 +407,45 @@ func BenchmarkInteractionApply(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(evs)), "events/op")
 }
+
+// TestInteractionInferredStarted: an adapter's inferred started lists the interaction
+// with its fields and the earliest event's time until the real started arrives; the real
+// one then wins, in every order, whether it is earlier or later than the inference.
+func TestInteractionInferredStarted(t *testing.T) {
+	const call = "CA-1"
+	inferred := func(n int, when time.Time) Event {
+		return mustEvent(t, eventID(n), TypeInteractionStarted, when, obj{"interaction_id": call, "flow": "voice",
+			"direction": "incoming", "routing": "direct", "contact": obj{"phone": "+33612345678"}, "inferred": true})
+	}
+	real := mustEvent(t, eventID(1), TypeInteractionStarted, at(0, 10), obj{"interaction_id": call, "flow": "voice",
+		"direction": "incoming", "routing": "smart", "queue_id": "q-1", "contact": obj{"phone": "+33612345678"},
+		"voice_campaign": "winter"})
+	ended := mustEvent(t, eventID(2), TypeInteractionEnded, at(5, 0), obj{"interaction_id": call, "status": "processed"})
+	if d := inferred(3, at(0, 0)).Payload.(*StartedData); !d.Inferred {
+		t.Fatal("inferred did not survive decoding")
+	}
+
+	t.Run("inferred only", func(t *testing.T) {
+		got, _ := fold(t, []Event{ended, inferred(3, at(0, 20)), inferred(4, at(0, 0))})
+		if got.Flow != FlowVoice || got.OriginalRouting != RoutingDirect || got.Contact.Phone != "+33612345678" {
+			t.Errorf("got flow %s routing %s contact %+v, want the inferred fields", got.Flow, got.OriginalRouting, got.Contact)
+		}
+		if !got.StartAt.Equal(at(0, 0)) || !got.Stamps.Started.IsZero() {
+			t.Errorf("got start %s stamp %+v, want the earliest event's time and no started stamp", got.StartAt, got.Stamps.Started)
+		}
+	})
+	for _, infAt := range []time.Time{at(0, 0), at(0, 20)} {
+		t.Run("real wins over inferred at "+infAt.Format("04:05"), func(t *testing.T) {
+			evs := []Event{real, ended, inferred(3, infAt)}
+			want, _ := fold(t, evs)
+			if want.OriginalRouting != RoutingSmart || want.VoiceCampaign != "winter" || !want.StartAt.Equal(at(0, 10)) {
+				t.Fatalf("got routing %s campaign %q start %s, want the real started's", want.OriginalRouting, want.VoiceCampaign, want.StartAt)
+			}
+			permute(slices.Clone(evs), 0, func(p []Event) {
+				if got, _ := fold(t, p); !reflect.DeepEqual(got, want) {
+					t.Fatalf("order %v gives\n%#v\nwant\n%#v", ids(p), got, want)
+				}
+			})
+		})
+	}
+}

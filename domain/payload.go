@@ -43,6 +43,11 @@ type StartedData struct {
 	VoiceCampaign string
 	Template      string
 	Participants  []Participant
+	// Inferred marks a started that an adapter derived from another event of the
+	// interaction (a final status, a receipt) because the provider may never send the
+	// real one: it lists the interaction with what that event tells, and any real
+	// started replaces it whatever the order (JSON "inferred": true).
+	Inferred bool
 }
 
 // RoutedData is the data of interaction.routed: the routing becomes the current one.
@@ -277,6 +282,7 @@ type wireData struct {
 	Flows          []string          `json:"flows,omitempty"`
 	HistoryAccess  *bool             `json:"history_access,omitempty"`
 	Buttons        []Button          `json:"buttons,omitempty"`
+	Inferred       *bool             `json:"inferred,omitempty"`
 }
 
 // reader collects the first problem while the payload's fields are read in order.
@@ -428,6 +434,7 @@ func decodePayload(t EventType, raw []byte, customerID string) (Payload, error) 
 		}
 		d.VoiceCampaign = r.text("voice_campaign", w.VoiceCampaign, MaxTextBytes, false)
 		d.Template = r.text("template", w.Template, MaxTextBytes, false)
+		d.Inferred = w.Inferred != nil && *w.Inferred
 		r.list("participants", len(w.Participants), false)
 		for i, pt := range w.Participants {
 			if strings.TrimSpace(pt.Role) == "" {

@@ -45,6 +45,16 @@ func (b *Batch) Start(at time.Time, customer string, d *domain.StartedData, ext 
 
 // Add adds one event, unless this payload already gave one with that id.
 func (b *Batch) Add(id string, t domain.EventType, at time.Time, customer string, p domain.Payload, ext ...domain.Extension) error {
+	return b.add(id, t, at, customer, p, nil, ext)
+}
+
+// AddInferred adds one event preceded by the started it implies (WithInferredStarted):
+// a receipt or reply of a dialogue whose opening message the ledger may never receive.
+func (b *Batch) AddInferred(id string, t domain.EventType, at time.Time, customer string, p domain.Payload, started domain.StartedData, ext ...domain.Extension) error {
+	return b.add(id, t, at, customer, p, &started, ext)
+}
+
+func (b *Batch) add(id string, t domain.EventType, at time.Time, customer string, p domain.Payload, started *domain.StartedData, ext []domain.Extension) error {
 	if b.seen[id] {
 		return nil
 	}
@@ -53,7 +63,15 @@ func (b *Batch) Add(id string, t domain.EventType, at time.Time, customer string
 	if err != nil {
 		return err
 	}
-	b.events = append(b.events, ev)
+	if started == nil {
+		b.events = append(b.events, ev)
+		return nil
+	}
+	evs, err := WithInferredStarted(b.provider, ev, *started, at, b.now)
+	if err != nil {
+		return err
+	}
+	b.events = append(b.events, evs...)
 	return nil
 }
 

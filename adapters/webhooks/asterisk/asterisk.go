@@ -12,7 +12,11 @@
 //
 // One CDR gives interaction.started (occurred_at start) and interaction.ended (occurred_at
 // end, else start + duration): ANSWERED → processed; NO ANSWER, BUSY, FAILED, CONGESTION
-// (any other disposition) → aborted with the disposition as reason. interaction_id is
+// (any other disposition) → aborted with the disposition as reason. The CDR of a later
+// leg of a call (uniqueid other than linkedid: a transfer) gives instead an inferred
+// started (webhooks.WithInferredStarted), the ended, and, when answered by an agent,
+// interaction.routed at its answer: the current agent follows the transfer while the
+// first leg keeps the call's start and original routing. interaction_id is
 // linkedid (one id for every leg of a call), else uniqueid; event ids derive from
 // uniqueid, sequence, start and the event kind.
 //
@@ -267,15 +271,45 @@ func (p *Provider) translate(c CDR, now time.Time) ([]domain.Event, error) {
 		}
 	}
 	key := []string{uid, string(c.Sequence), string(c.Start)}
-	s, err := domain.NewEvent(webhooks.EventID(Name, append(key, "started")...), domain.TypeInteractionStarted, start, customerID, p.cfg.Source, sd, now)
-	if err != nil {
-		return nil, err
-	}
 	e, err := domain.NewEvent(webhooks.EventID(Name, append(key, "ended")...), domain.TypeInteractionEnded, end, customerID, p.cfg.Source, ed, now)
 	if err != nil {
 		return nil, err
 	}
+	if uid != interaction {
+		return p.laterLeg(c, key, start, customerID, sd, e, now)
+	}
+	s, err := domain.NewEvent(webhooks.EventID(Name, append(key, "started")...), domain.TypeInteractionStarted, start, customerID, p.cfg.Source, sd, now)
+	if err != nil {
+		return nil, err
+	}
 	return []domain.Event{s, e}, nil
+}
+
+// laterLeg translates a CDR of a leg that is not the call's first (uniqueid is not the
+// linkedid: a transfer, a queue's next attempt): its answer routes the call to the leg's
+// agent (a leg nobody answered routes nothing), its end may be the call's, and it only
+// infers the started (webhooks.WithInferredStarted), so that the first leg's CDR, when
+// it arrives, keeps the call's start, original routing and queue.
+func (p *Provider) laterLeg(c CDR, key []string, start time.Time, customerID string, sd *domain.StartedData, ended domain.Event, now time.Time) ([]domain.Event, error) {
+	evs, err := webhooks.WithInferredStarted(Name, ended, *sd, start, now)
+	if err != nil {
+		return nil, err
+	}
+	if !strings.EqualFold(strings.TrimSpace(string(c.Disposition)), "ANSWERED") || sd.AgentID == "" {
+		return evs, nil
+	}
+	at := start
+	if c.Answer != "" {
+		if a, err := parseTime(string(c.Answer), p.cfg.Location); err == nil {
+			at = a
+		}
+	}
+	r, err := domain.NewEvent(webhooks.EventID(Name, append(key, "routed")...), domain.TypeInteractionRouted, at, customerID, p.cfg.Source,
+		&domain.RoutedData{InteractionID: sd.InteractionID, Routing: sd.Routing, QueueID: sd.QueueID, AgentID: sd.AgentID}, now)
+	if err != nil {
+		return nil, err
+	}
+	return append(evs, r), nil
 }
 
 func (p *Provider) incoming(dcontext string) bool {

@@ -14,9 +14,17 @@
 // recipient; a message accepted for an inbound route, flags.is-routed, is incoming from
 // envelope.sender); delivered → interaction.ended delivered; failed with severity
 // permanent → interaction.ended warning with delivery-status message (or description, or
-// reason) as reason; rejected → interaction.ended warning with reject.reason; opened →
-// email.opened. A temporary failure is not final and is ignored, as are clicked,
-// unsubscribed, complained and stored. interaction_id is message.headers.message-id
+// reason) as reason; rejected → interaction.ended warning with reject.reason; complained
+// → interaction.ended warning "spam complaint"; unsubscribed → warning "unsubscribed
+// (from <list>)"; opened → email.opened. Every event but accepted is preceded by the
+// started it implies (webhooks.WithInferredStarted, at the event's time): accounts often
+// subscribe to delivered, failed and opened only. A temporary failure is not final and
+// is ignored, as are clicked (the card has no field for it yet) and stored.
+//
+// Legacy webhooks (form-encoded: event, recipient, Message-Id or message-headers,
+// timestamp, token, signature and the custom variables as fields) are rewritten into the
+// JSON shape first (legacy.go): same signature, same translation; bounced and dropped
+// are permanent failures. interaction_id is message.headers.message-id
 // (without angle brackets); the event id derives from it and event-data.id (Mailgun only
 // promises that id unique within a day); occurred_at is event-data.timestamp. customer_id
 // is user-variables.customer_id when the message was sent with it (v:customer_id), else
@@ -145,6 +153,9 @@ type eventData struct {
 		Description string          `json:"description"`
 		Code        json.RawMessage `json:"code"`
 	} `json:"delivery-status"`
+	MailingList struct {
+		Address string `json:"address"`
+	} `json:"mailing-list"`
 	Reject struct {
 		Reason      string `json:"reason"`
 		Description string `json:"description"`
@@ -155,6 +166,7 @@ type eventData struct {
 
 // Verify checks the body's signature and the age of its timestamp.
 func (p *Provider) Verify(_ *http.Request, body []byte, now time.Time) error {
+	body = fromLegacy(body)
 	var pl payload
 	if err := json.Unmarshal(body, &pl); err != nil || pl.Signature == nil {
 		return fmt.Errorf("%w: body has no signature object", webhooks.ErrUnauthorized)
@@ -196,6 +208,7 @@ func Sign(signingKey, timestamp, token string) []byte {
 
 // Translate turns the webhook's event-data into at most one event.
 func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]domain.Event, error) {
+	body = fromLegacy(body)
 	var pl payload
 	if err := json.Unmarshal(body, &pl); err != nil {
 		return nil, fmt.Errorf("%w: body is not a Mailgun webhook: %v", webhooks.ErrBadPayload, err)
@@ -208,7 +221,8 @@ func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]dom
 	switch {
 	case e.Event == "accepted":
 		typ = domain.TypeInteractionStarted
-	case e.Event == "delivered", e.Event == "rejected", e.Event == "failed" && e.Severity == "permanent":
+	case e.Event == "delivered", e.Event == "rejected", e.Event == "failed" && e.Severity == "permanent",
+		e.Event == "complained", e.Event == "unsubscribed":
 		typ = domain.TypeInteractionEnded
 	case e.Event == "opened":
 		typ = domain.TypeEmailOpened
@@ -234,11 +248,12 @@ func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]dom
 	if !ok {
 		return nil, fmt.Errorf("%w: event-data.%s %q is not an email address", webhooks.ErrBadPayload, field, domain.Clip(party))
 	}
+	started := domain.StartedData{InteractionID: msgID, Flow: domain.FlowEmail, Direction: dir,
+		Routing: domain.RoutingDirect, Contact: domain.Contact{Email: email}}
 	var data domain.Payload
 	switch e.Event {
 	case "accepted":
-		data = &domain.StartedData{InteractionID: msgID, Flow: domain.FlowEmail, Direction: dir,
-			Routing: domain.RoutingDirect, Contact: domain.Contact{Email: email}}
+		data = &started
 	case "delivered":
 		data = &domain.EndedData{InteractionID: msgID, Status: domain.StatusDelivered}
 	case "failed":
@@ -250,6 +265,16 @@ func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]dom
 	case "rejected":
 		reason := "rejected: " + firstNonEmpty(e.Reject.Reason, e.Reject.Description, e.Reason, "no reason given")
 		data = &domain.EndedData{InteractionID: msgID, Status: domain.StatusWarning, Reason: domain.FitText(reason, domain.MaxTextBytes)}
+	case "complained":
+		// The recipient marked it as spam: a warning on the e-mail, whose later time
+		// makes it the status over delivered.
+		data = &domain.EndedData{InteractionID: msgID, Status: domain.StatusWarning, Reason: "spam complaint"}
+	case "unsubscribed":
+		reason := "unsubscribed"
+		if e.MailingList.Address != "" {
+			reason += " from " + e.MailingList.Address
+		}
+		data = &domain.EndedData{InteractionID: msgID, Status: domain.StatusWarning, Reason: domain.FitText(reason, domain.MaxTextBytes)}
 	case "opened":
 		data = &domain.OpenedData{InteractionID: msgID}
 	}
@@ -257,7 +282,14 @@ func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]dom
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", webhooks.ErrBadPayload, err)
 	}
-	return []domain.Event{ev}, nil
+	if e.Event == "accepted" {
+		return []domain.Event{ev}, nil
+	}
+	evs, err := webhooks.WithInferredStarted(Name, ev, started, at, now)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", webhooks.ErrBadPayload, err)
+	}
+	return evs, nil
 }
 
 func (p *Provider) customer(userVars json.RawMessage, email string) string {

@@ -89,6 +89,9 @@ type wantEvent struct {
 func TestTranslateRecorded(t *testing.T) {
 	const msg = "20261121091403.000be97f99f8cea1@mg.example.com"
 	const failedMsg = "20261121092041.1c2d3e4f5a6b7c8d@mg.example.com"
+	started := func(id, email string) string {
+		return `{"interaction_id":"` + id + `","flow":"email","direction":"outgoing","routing":"direct","contact":{"email":"` + email + `"}}`
+	}
 	tests := []struct {
 		file string
 		want []wantEvent
@@ -96,13 +99,16 @@ func TestTranslateRecorded(t *testing.T) {
 		{"accepted.json", []wantEvent{{"interaction.started", webhooks.EventID("mailgun", msg, "CCXMjJ7nQi2N3BPigGOdgQ"),
 			time.Unix(1795252443, 372891000), "cust-42",
 			`{"interaction_id":"` + msg + `","flow":"email","direction":"outgoing","routing":"direct","contact":{"email":"jane.doe@example.com"}}`}}},
-		{"delivered.json", []wantEvent{{"interaction.ended", webhooks.EventID("mailgun", msg, "MXcc2gEpS-eN8HfkOnmK2w"),
+		{"delivered.json", []wantEvent{webhookstest.Inferred("mailgun", webhooks.EventID("mailgun", msg, "MXcc2gEpS-eN8HfkOnmK2w"),
+			time.Unix(1795252445, 500000000), "cust-42", started(msg, "jane.doe@example.com")), {"interaction.ended", webhooks.EventID("mailgun", msg, "MXcc2gEpS-eN8HfkOnmK2w"),
 			time.Unix(1795252445, 500000000), "cust-42", `{"interaction_id":"` + msg + `","status":"delivered"}`}}},
-		{"failed_permanent.json", []wantEvent{{"interaction.ended", webhooks.EventID("mailgun", failedMsg, "G9Bn5sl1TC6nu79C8C0bwg"),
+		{"failed_permanent.json", []wantEvent{webhookstest.Inferred("mailgun", webhooks.EventID("mailgun", failedMsg, "G9Bn5sl1TC6nu79C8C0bwg"),
+			time.Unix(1795252841, 250000000), "mailto:nobody@example.org", started(failedMsg, "nobody@example.org")), {"interaction.ended", webhooks.EventID("mailgun", failedMsg, "G9Bn5sl1TC6nu79C8C0bwg"),
 			time.Unix(1795252841, 250000000), "mailto:nobody@example.org",
 			`{"interaction_id":"` + failedMsg + `","status":"warning","reason":"550 5.1.1 The email account that you tried to reach does not exist."}`}}},
 		{"failed_temporary.json", nil},
-		{"opened.json", []wantEvent{{"email.opened", webhooks.EventID("mailgun", msg, "Ase7i2zsRYeDXztHGENqRA"),
+		{"opened.json", []wantEvent{webhookstest.Inferred("mailgun", webhooks.EventID("mailgun", msg, "Ase7i2zsRYeDXztHGENqRA"),
+			time.Unix(1795253460, 0), "cust-42", started(msg, "jane.doe@example.com")), {"email.opened", webhooks.EventID("mailgun", msg, "Ase7i2zsRYeDXztHGENqRA"),
 			time.Unix(1795253460, 0), "cust-42", `{"interaction_id":"` + msg + `"}`}}},
 	}
 	for _, tt := range tests {
@@ -268,7 +274,8 @@ func TestReplayedSignatureRefused(t *testing.T) {
 			t.Errorf("%s: code %d, want %d (body %s)", st.name, w.Code, st.code, w.Body)
 		}
 	}
-	if ev := *got; len(ev) != 2 || ev[0].ID != ev[1].ID || ev[0].Type.String() != "interaction.ended" {
+	// Each delivery is the inferred started and the ended (webhooks.WithInferredStarted).
+	if ev := *got; len(ev) != 4 || ev[0].ID != ev[2].ID || ev[1].ID != ev[3].ID || ev[1].Type.String() != "interaction.ended" {
 		t.Errorf("appended %+v, want the original twice (a duplicate)", ev)
 	}
 }
@@ -321,7 +328,7 @@ func TestReplayGuardBounded(t *testing.T) {
 			t.Errorf("%s: code %d, want %d", st.name, code, st.code)
 		}
 	}
-	if len(*got) != 3 {
-		t.Errorf("appended %d events, want 3", len(*got))
+	if len(*got) != 6 { // three deliveries, each an inferred started and the ended
+		t.Errorf("appended %d events, want 6", len(*got))
 	}
 }

@@ -34,14 +34,14 @@
 // interaction.message: EventID("messenger", mid). Receipts: EventID("messenger",
 // "delivery"|"read", page id, PSID, watermark): a receipt is the fact "everything before
 // this watermark", whatever the mids listed. interaction.started: EventID("messenger",
-// "started", interaction id), one per dialogue, so that the ledger keeps the first one it
-// stores and start_at does not move with every message.
+// "inferred-started", the item's event id), one per item, all alike (see Caveats).
 //
 // # Caveats
 //
 //   - A dialogue that crosses midnight UTC becomes two interactions.
-//   - A dialogue the page opens (an echo first) gets its started event from the person's
-//     first reply, so it shows as incoming: echoes say nothing of who opened the thread.
+//   - Every item (message, echo, receipt) is preceded by the interaction.started it
+//     infers (webhooks.WithInferredStarted), all alike: incoming, as Messenger says
+//     nothing of who opened the thread, so a thread the page opened shows as incoming.
 //   - Message contents (text, attachments) are not recorded: the catalog has no field for
 //     them.
 package messenger
@@ -243,9 +243,9 @@ func (b *batch) item(entryID string, m messaging) error {
 		if err != nil {
 			return err
 		}
-		return b.Add(webhooks.EventID(Name, m.Message.Mid), domain.TypeInteractionMessage, at, customer, &domain.MessageData{
+		return b.AddInferred(webhooks.EventID(Name, m.Message.Mid), domain.TypeInteractionMessage, at, customer, &domain.MessageData{
 			InteractionID: iid, Direction: domain.DirectionOutgoing, MessageID: m.Message.Mid,
-		})
+		}, dialogueStarted(iid, psid))
 	case m.Message != nil:
 		page, psid := m.Recipient.ID, m.Sender.ID
 		at, err := millis("timestamp", m.Timestamp)
@@ -259,15 +259,9 @@ func (b *batch) item(entryID string, m messaging) error {
 		if err != nil {
 			return err
 		}
-		if err := b.Start(at, customer, &domain.StartedData{
-			InteractionID: iid, Flow: domain.FlowMessenger, Direction: domain.DirectionIncoming,
-			Routing: domain.RoutingDirect, Participants: []domain.Participant{{Role: "customer", ID: psid}},
-		}); err != nil {
-			return err
-		}
-		return b.Add(webhooks.EventID(Name, m.Message.Mid), domain.TypeInteractionMessage, at, customer, &domain.MessageData{
+		return b.AddInferred(webhooks.EventID(Name, m.Message.Mid), domain.TypeInteractionMessage, at, customer, &domain.MessageData{
 			InteractionID: iid, Direction: domain.DirectionIncoming, MessageID: m.Message.Mid,
-		})
+		}, dialogueStarted(iid, psid))
 	case m.Delivery != nil:
 		return b.receipt(entryID, m, "delivery", m.Delivery.Watermark, m.Delivery.Mids)
 	case m.Read != nil:
@@ -298,9 +292,18 @@ func (b *batch) receipt(entryID string, m messaging, kind string, watermark int6
 	if len(mids) > 0 && len(mids) <= domain.MaxListItems { // beyond, the watermark says it all: keep the envelope small
 		ext = append(ext, domain.Extension{Key: extMids, Value: mids})
 	}
-	return b.Add(webhooks.EventID(Name, kind, page, psid, strconv.FormatInt(watermark, 10)),
+	return b.AddInferred(webhooks.EventID(Name, kind, page, psid, strconv.FormatInt(watermark, 10)),
 		domain.TypeInteractionEnded, at, customer, &domain.EndedData{InteractionID: iid, Status: domain.StatusDelivered},
-		ext...)
+		dialogueStarted(iid, psid), ext...)
+}
+
+// dialogueStarted is the started that every item of a dialogue infers (a message, an
+// echo, a receipt): all alike, so that the dialogue starts at its earliest item whatever
+// the order of arrival, and is listed whichever of Messenger's fields the page
+// subscribed to. Incoming: Messenger says nothing of who opened the thread.
+func dialogueStarted(iid, psid string) domain.StartedData {
+	return domain.StartedData{InteractionID: iid, Flow: domain.FlowMessenger, Direction: domain.DirectionIncoming,
+		Routing: domain.RoutingDirect, Participants: []domain.Participant{{Role: "customer", ID: psid}}}
 }
 
 // dialogue returns the interaction id and the customer id of a page's thread with a

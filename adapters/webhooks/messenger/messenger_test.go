@@ -48,6 +48,13 @@ func TestTranslate(t *testing.T) {
 	dialogue := "fb:" + page + ":" + psid + ":2026-11-21"
 	dialogue2 := "fb:" + page + ":" + psid2 + ":2026-11-21"
 	key, key2 := "messenger:"+psid, "messenger:"+psid2
+	// inferred is the started every item implies (webhooks.WithInferredStarted).
+	inferred2 := func(dialogue, psid, key, of string, at time.Time) wantEvent {
+		return wantEvent{domain.TypeInteractionStarted, webhooks.EventID("messenger", "inferred-started", of), at, key,
+			&domain.StartedData{InteractionID: dialogue, Flow: domain.FlowMessenger, Direction: domain.DirectionIncoming,
+				Routing: domain.RoutingDirect, Participants: []domain.Participant{{Role: "customer", ID: psid}}, Inferred: true}, nil}
+	}
+	inferred := func(of string, at time.Time) wantEvent { return inferred2(dialogue, psid, key, of, at) }
 
 	tests := []struct {
 		name string
@@ -58,9 +65,7 @@ func TestTranslate(t *testing.T) {
 			name: "inbound message opens an incoming dialogue",
 			file: "inbound_text.json",
 			want: []wantEvent{
-				{domain.TypeInteractionStarted, webhooks.EventID("messenger", "started", dialogue), ms(1795252443123), key,
-					&domain.StartedData{InteractionID: dialogue, Flow: domain.FlowMessenger, Direction: domain.DirectionIncoming,
-						Routing: domain.RoutingDirect, Participants: []domain.Participant{{Role: "customer", ID: psid}}}, nil},
+				inferred(webhooks.EventID("messenger", inMid), ms(1795252443123)),
 				{domain.TypeInteractionMessage, webhooks.EventID("messenger", inMid), ms(1795252443123), key,
 					&domain.MessageData{InteractionID: dialogue, Direction: domain.DirectionIncoming, MessageID: inMid}, nil},
 			},
@@ -69,6 +74,7 @@ func TestTranslate(t *testing.T) {
 			name: "echo is an outgoing message of the person's dialogue",
 			file: "echo.json",
 			want: []wantEvent{
+				inferred(webhooks.EventID("messenger", echoMid), ms(1795252510402)),
 				{domain.TypeInteractionMessage, webhooks.EventID("messenger", echoMid), ms(1795252510402), key,
 					&domain.MessageData{InteractionID: dialogue, Direction: domain.DirectionOutgoing, MessageID: echoMid}, nil},
 			},
@@ -77,6 +83,7 @@ func TestTranslate(t *testing.T) {
 			name: "delivery watermark ends the dialogue delivered",
 			file: "delivery.json",
 			want: []wantEvent{
+				inferred(webhooks.EventID("messenger", "delivery", page, psid, "1795252510402"), ms(1795252512301)),
 				{domain.TypeInteractionEnded, webhooks.EventID("messenger", "delivery", page, psid, "1795252510402"), ms(1795252512301), key,
 					&domain.EndedData{InteractionID: dialogue, Status: domain.StatusDelivered},
 					map[string]any{"provider_status": "delivery", "watermark": float64(1795252510402)}},
@@ -86,20 +93,20 @@ func TestTranslate(t *testing.T) {
 			name: "read watermark ends the dialogue delivered",
 			file: "read.json",
 			want: []wantEvent{
+				inferred(webhooks.EventID("messenger", "read", page, psid, "1795252510402"), ms(1795252560463)),
 				{domain.TypeInteractionEnded, webhooks.EventID("messenger", "read", page, psid, "1795252510402"), ms(1795252560463), key,
 					&domain.EndedData{InteractionID: dialogue, Status: domain.StatusDelivered},
 					map[string]any{"provider_status": "read"}},
 			},
 		},
 		{
-			name: "batch: one started (the earliest message), postback ignored",
+			name: "batch: a started inferred per message, postback ignored",
 			file: "batch.json",
 			want: []wantEvent{
-				{domain.TypeInteractionStarted, webhooks.EventID("messenger", "started", dialogue2), ms(1795252560000), key2,
-					&domain.StartedData{InteractionID: dialogue2, Flow: domain.FlowMessenger, Direction: domain.DirectionIncoming,
-						Routing: domain.RoutingDirect, Participants: []domain.Participant{{Role: "customer", ID: psid2}}}, nil},
+				inferred2(dialogue2, psid2, key2, webhooks.EventID("messenger", imgMid), ms(1795252831456)),
 				{domain.TypeInteractionMessage, webhooks.EventID("messenger", imgMid), ms(1795252831456), key2,
 					&domain.MessageData{InteractionID: dialogue2, Direction: domain.DirectionIncoming, MessageID: imgMid}, nil},
+				inferred2(dialogue2, psid2, key2, webhooks.EventID("messenger", textMid), ms(1795252560000)),
 				{domain.TypeInteractionMessage, webhooks.EventID("messenger", textMid), ms(1795252560000), key2,
 					&domain.MessageData{InteractionID: dialogue2, Direction: domain.DirectionIncoming, MessageID: textMid}, nil},
 			},

@@ -11,8 +11,13 @@
 //
 // processed → interaction.started (flow email, outgoing, direct, contact.email); delivered
 // → interaction.ended delivered; bounce (and blocked) and dropped → interaction.ended
-// warning with the reason; open → email.opened. deferred is not final and is ignored, as
-// are click, spamreport, unsubscribe and group_(un|re)subscribe. interaction_id is
+// warning with the reason; spamreport, unsubscribe and group_unsubscribe →
+// interaction.ended warning ("spam complaint", "unsubscribed", "unsubscribed from group
+// N"), later than the delivery so the warning is the e-mail's status; open →
+// email.opened. Every event but processed is preceded by the started it implies
+// (webhooks.WithInferredStarted, at the event's time): accounts often subscribe to
+// delivered and open only. deferred is not final and is ignored, as are click (the card
+// has no field for it yet) and group_resubscribe. interaction_id is
 // sg_message_id up to its first '.' (the part every event of one message shares); the
 // event id derives from sg_event_id; occurred_at is the event's timestamp. customer_id is
 // the custom argument "customer_id" when the message was sent with one, else
@@ -200,6 +205,7 @@ type event struct {
 	CustomerID  json.RawMessage `json:"customer_id"`
 	CustomArgs  map[string]any  `json:"custom_args"`
 	UniqueArgs  map[string]any  `json:"unique_args"`
+	ASMGroupID  json.RawMessage `json:"asm_group_id"` // on group_unsubscribe
 }
 
 // Translate turns the batch into events, in order.
@@ -214,50 +220,49 @@ func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]dom
 		if err := json.Unmarshal(raw, &e); err != nil {
 			return nil, fmt.Errorf("%w: event [%d]: %v", webhooks.ErrBadPayload, i, err)
 		}
-		ev, ok, err := p.translate(e, now)
+		evs, err := p.translate(e, now)
 		if err != nil {
 			return nil, fmt.Errorf("%w: event [%d] (%s): %w", webhooks.ErrBadPayload, i, domain.Clip(e.Event), err)
 		}
-		if ok {
-			out = append(out, ev)
-		}
+		out = append(out, evs...)
 	}
 	return out, nil
 }
 
-func (p *Provider) translate(e event, now time.Time) (domain.Event, bool, error) {
+func (p *Provider) translate(e event, now time.Time) ([]domain.Event, error) {
 	var typ domain.EventType
 	switch e.Event {
 	case "processed":
 		typ = domain.TypeInteractionStarted
-	case "delivered", "bounce", "dropped":
+	case "delivered", "bounce", "dropped", "spamreport", "unsubscribe", "group_unsubscribe":
 		typ = domain.TypeInteractionEnded
 	case "open":
 		typ = domain.TypeEmailOpened
 	default:
-		return domain.Event{}, false, nil // deferred, click, spamreport, unsubscribe, ...
+		return nil, nil // deferred, click, spamreport, unsubscribe, ...
 	}
 	msgID, _, _ := strings.Cut(e.SGMessageID, ".")
 	if msgID == "" {
-		return domain.Event{}, false, nil
+		return nil, nil
 	}
 	email, ok := contact.Email(e.Email)
 	if !ok {
-		return domain.Event{}, false, fmt.Errorf("email %q is not an email address", domain.Clip(e.Email))
+		return nil, fmt.Errorf("email %q is not an email address", domain.Clip(e.Email))
 	}
 	at := now
 	if len(e.Timestamp) > 0 && string(e.Timestamp) != "null" {
 		t, err := unixTime(e.Timestamp)
 		if err != nil {
-			return domain.Event{}, false, err
+			return nil, err
 		}
 		at = t
 	}
+	started := domain.StartedData{InteractionID: msgID, Flow: domain.FlowEmail, Direction: domain.DirectionOutgoing,
+		Routing: domain.RoutingDirect, Contact: domain.Contact{Email: email}}
 	var data domain.Payload
 	switch e.Event {
 	case "processed":
-		data = &domain.StartedData{InteractionID: msgID, Flow: domain.FlowEmail, Direction: domain.DirectionOutgoing,
-			Routing: domain.RoutingDirect, Contact: domain.Contact{Email: email}}
+		data = &started
 	case "delivered":
 		data = &domain.EndedData{InteractionID: msgID, Status: domain.StatusDelivered}
 	case "bounce", "dropped":
@@ -273,6 +278,18 @@ func (p *Provider) translate(e event, now time.Time) (domain.Event, bool, error)
 			reason += ": " + e.Reason
 		}
 		data = &domain.EndedData{InteractionID: msgID, Status: domain.StatusWarning, Reason: domain.FitText(reason, domain.MaxTextBytes)}
+	case "spamreport":
+		// The recipient marked it as spam: a warning on the e-mail, whose later time
+		// makes it the status over delivered.
+		data = &domain.EndedData{InteractionID: msgID, Status: domain.StatusWarning, Reason: "spam complaint"}
+	case "unsubscribe":
+		data = &domain.EndedData{InteractionID: msgID, Status: domain.StatusWarning, Reason: "unsubscribed"}
+	case "group_unsubscribe":
+		reason := "unsubscribed from group"
+		if len(e.ASMGroupID) > 0 && string(e.ASMGroupID) != "null" {
+			reason += " " + strings.Trim(string(e.ASMGroupID), `"`)
+		}
+		data = &domain.EndedData{InteractionID: msgID, Status: domain.StatusWarning, Reason: domain.FitText(reason, domain.MaxTextBytes)}
 	case "open":
 		data = &domain.OpenedData{InteractionID: msgID}
 	}
@@ -282,9 +299,12 @@ func (p *Provider) translate(e event, now time.Time) (domain.Event, bool, error)
 	}
 	ev, err := domain.NewEvent(id, typ, at, p.customer(e, email), p.cfg.Source, data, now)
 	if err != nil {
-		return domain.Event{}, false, err
+		return nil, err
 	}
-	return ev, true, nil
+	if e.Event == "processed" {
+		return []domain.Event{ev}, nil
+	}
+	return webhooks.WithInferredStarted(Name, ev, started, at, now)
 }
 
 // customer returns the custom argument customer_id (top level, as the Event Webhook

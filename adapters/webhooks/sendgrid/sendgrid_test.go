@@ -97,23 +97,42 @@ func TestVerifyKnownAnswer(t *testing.T) {
 
 func TestTranslateRecorded(t *testing.T) {
 	const msg = "14c5d75ce93"
+	started := `{"interaction_id":"` + msg + `","flow":"email","direction":"outgoing","routing":"direct","contact":{"email":"jane.doe@example.com"}}`
+	startedOf := func(id, email string) string {
+		return `{"interaction_id":"` + id + `","flow":"email","direction":"outgoing","routing":"direct","contact":{"email":"` + email + `"}}`
+	}
 	tests := []struct {
 		file string
 		want []wantEvent
 	}{
 		{"batch_lifecycle.json", []wantEvent{
 			{"interaction.started", webhooks.EventID("sendgrid", "rbtnWrG1DVDGGGFHFyun0A=="), time.Unix(1795252443, 0), "cust-42",
-				`{"interaction_id":"` + msg + `","flow":"email","direction":"outgoing","routing":"direct","contact":{"email":"jane.doe@example.com"}}`},
+				started},
+			webhookstest.Inferred("sendgrid", webhooks.EventID("sendgrid", "rWVYmVk90MjZJ9iohOBa3w=="), time.Unix(1795252841, 0), "cust-42", started),
 			{"interaction.ended", webhooks.EventID("sendgrid", "rWVYmVk90MjZJ9iohOBa3w=="), time.Unix(1795252841, 0), "cust-42",
 				`{"interaction_id":"` + msg + `","status":"delivered"}`},
+			webhookstest.Inferred("sendgrid", webhooks.EventID("sendgrid", "FOTFFO0ecsBE-zxFXfs6WA=="), time.Unix(1795253460, 0), "cust-42", started),
 			{"email.opened", webhooks.EventID("sendgrid", "FOTFFO0ecsBE-zxFXfs6WA=="), time.Unix(1795253460, 0), "cust-42",
 				`{"interaction_id":"` + msg + `"}`},
 		}},
 		{"batch_failures.json", []wantEvent{
+			webhookstest.Inferred("sendgrid", webhooks.EventID("sendgrid", "6g4ZI7SA-xmRDv57GoPIPw=="), time.Unix(1795252841, 0),
+				"mailto:bounce@example.org", startedOf("14c5d75ce94", "bounce@example.org")),
 			{"interaction.ended", webhooks.EventID("sendgrid", "6g4ZI7SA-xmRDv57GoPIPw=="), time.Unix(1795252841, 0), "mailto:bounce@example.org",
 				`{"interaction_id":"14c5d75ce94","status":"warning","reason":"bounce 5.0.0: 500 unknown recipient"}`},
+			webhookstest.Inferred("sendgrid", webhooks.EventID("sendgrid", "zmzJhfJgAfUSOW80yYbPyw=="), time.Unix(1795252841, 0),
+				"mailto:dropped@example.org", startedOf("14c5d75ce95", "dropped@example.org")),
 			{"interaction.ended", webhooks.EventID("sendgrid", "zmzJhfJgAfUSOW80yYbPyw=="), time.Unix(1795252841, 0), "mailto:dropped@example.org",
 				`{"interaction_id":"14c5d75ce95","status":"warning","reason":"dropped 5.0.0: Bounced Address"}`},
+		}},
+		{"batch_complaints.json", []wantEvent{
+			webhookstest.Inferred("sendgrid", webhooks.EventID("sendgrid", "c3BhbXJlcG9ydC0wMDAx"), time.Unix(1795254000, 0), "cust-42", started),
+			{"interaction.ended", webhooks.EventID("sendgrid", "c3BhbXJlcG9ydC0wMDAx"), time.Unix(1795254000, 0), "cust-42",
+				`{"interaction_id":"` + msg + `","status":"warning","reason":"spam complaint"}`},
+			webhookstest.Inferred("sendgrid", webhooks.EventID("sendgrid", "Z3JvdXAtdW5zdWItMDAx"), time.Unix(1795254060, 0),
+				"mailto:paul@example.net", startedOf("14c5d75ce96", "paul@example.net")),
+			{"interaction.ended", webhooks.EventID("sendgrid", "Z3JvdXAtdW5zdWItMDAx"), time.Unix(1795254060, 0), "mailto:paul@example.net",
+				`{"interaction_id":"14c5d75ce96","status":"warning","reason":"unsubscribed from group 42"}`},
 		}},
 	}
 	key, pub := newKey(t)
@@ -200,12 +219,12 @@ func TestIdempotentRetry(t *testing.T) {
 		}
 	}
 	ev := *got
-	if len(ev) != 6 {
-		t.Fatalf("got %d events, want 6", len(ev))
+	if len(ev) != 10 {
+		t.Fatalf("got %d events, want 10", len(ev))
 	}
-	for i := range 3 {
-		if ev[i].ID != ev[i+3].ID || !ev[i].OccurredAt.Equal(ev[i+3].OccurredAt) {
-			t.Errorf("event %d: retry differs: %s vs %s", i, ev[i].ID, ev[i+3].ID)
+	for i := range 5 {
+		if ev[i].ID != ev[i+5].ID || !ev[i].OccurredAt.Equal(ev[i+5].OccurredAt) {
+			t.Errorf("event %d: retry differs: %s vs %s", i, ev[i].ID, ev[i+5].ID)
 		}
 	}
 }

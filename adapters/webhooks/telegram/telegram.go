@@ -8,7 +8,7 @@
 // ids (a duplicate).
 //
 // Translation: Update.message in a private chat → interaction.started (flow telegram,
-// incoming, direct) and interaction.message (incoming). customer_id is
+// incoming, direct; inferred, see below) and interaction.message (incoming). customer_id is
 // "telegram:<chat id>" unless Config.MapCustomer maps it.
 //
 // Edited messages, channel posts, messages in groups, supergroups and channels (a group is
@@ -25,9 +25,11 @@
 //
 // interaction.message: EventID("telegram", update_id, chat id, message_id); the chat and
 // message ids guard against update_id, which Telegram restarts at random after a week
-// without updates, naming another update. interaction.started: EventID("telegram",
-// "started", interaction id), one per dialogue, so that the ledger keeps the first one it
-// stores and start_at does not move with every message.
+// without updates, naming another update. interaction.started: each message infers it
+// (webhooks.WithInferredStarted, id EventID("telegram", "inferred-started", the message's
+// event id)): all of a dialogue's are alike, and the fold starts the dialogue at its
+// earliest message whatever the order in which Telegram's deliveries and retries arrive
+// (one started per dialogue would start it at whichever message was stored first).
 //
 // # Caveats
 //
@@ -218,10 +220,6 @@ func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]dom
 			ext = append(ext, domain.Extension{Key: extUsername, Value: domain.FitText(f.Username, domain.MaxIDBytes)})
 		}
 	}
-	started, err := domain.NewEvent(webhooks.EventID(Name, "started", iid), domain.TypeInteractionStarted, at, customer, p.cfg.Source, sd, now, ext...)
-	if err != nil {
-		return nil, fmt.Errorf("%w: message: %w", webhooks.ErrBadPayload, err)
-	}
 	msgID := strconv.FormatInt(m.MessageID, 10)
 	msg, err := domain.NewEvent(webhooks.EventID(Name, strconv.FormatInt(*u.UpdateID, 10), chat, msgID),
 		domain.TypeInteractionMessage, at, customer, p.cfg.Source, &domain.MessageData{
@@ -230,5 +228,12 @@ func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]dom
 	if err != nil {
 		return nil, fmt.Errorf("%w: message: %w", webhooks.ErrBadPayload, err)
 	}
-	return []domain.Event{started, msg}, nil
+	// Each message infers the dialogue's started (one per message, all alike): the fold
+	// starts the dialogue at its earliest message whatever the order of arrival, where one
+	// started per dialogue would start it at whichever message was stored first.
+	evs, err := webhooks.WithInferredStarted(Name, msg, *sd, at, now, ext...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: message: %w", webhooks.ErrBadPayload, err)
+	}
+	return evs, nil
 }

@@ -46,9 +46,9 @@ func TestTranslate(t *testing.T) {
 			name: "private text message opens an incoming dialogue",
 			file: "private_text.json",
 			want: []wantEvent{
-				{domain.TypeInteractionStarted, webhooks.EventID("telegram", "started", day1), unix(1795252443), key,
+				{domain.TypeInteractionStarted, webhooks.EventID("telegram", "inferred-started", webhooks.EventID("telegram", "604385412", chat, "2187")), unix(1795252443), key,
 					&domain.StartedData{InteractionID: day1, Flow: domain.FlowTelegram, Direction: domain.DirectionIncoming,
-						Routing: domain.RoutingDirect, Participants: []domain.Participant{{Role: "customer", ID: chat, Name: "Camille Martin"}}},
+						Routing: domain.RoutingDirect, Participants: []domain.Participant{{Role: "customer", ID: chat, Name: "Camille Martin"}}, Inferred: true},
 					map[string]any{"username": "camille_m"}},
 				{domain.TypeInteractionMessage, webhooks.EventID("telegram", "604385412", chat, "2187"), unix(1795252443), key,
 					&domain.MessageData{InteractionID: day1, Direction: domain.DirectionIncoming, MessageID: chat + ":2187"},
@@ -59,9 +59,9 @@ func TestTranslate(t *testing.T) {
 			name: "a message after midnight UTC opens the next day's dialogue",
 			file: "private_photo.json",
 			want: []wantEvent{
-				{domain.TypeInteractionStarted, webhooks.EventID("telegram", "started", day2), unix(1795305645), key,
+				{domain.TypeInteractionStarted, webhooks.EventID("telegram", "inferred-started", webhooks.EventID("telegram", "604385413", chat, "2188")), unix(1795305645), key,
 					&domain.StartedData{InteractionID: day2, Flow: domain.FlowTelegram, Direction: domain.DirectionIncoming,
-						Routing: domain.RoutingDirect, Participants: []domain.Participant{{Role: "customer", ID: chat, Name: "Camille"}}}, nil},
+						Routing: domain.RoutingDirect, Participants: []domain.Participant{{Role: "customer", ID: chat, Name: "Camille"}}, Inferred: true}, nil},
 				{domain.TypeInteractionMessage, webhooks.EventID("telegram", "604385413", chat, "2188"), unix(1795305645), key,
 					&domain.MessageData{InteractionID: day2, Direction: domain.DirectionIncoming, MessageID: chat + ":2188"}, nil},
 			},
@@ -149,15 +149,16 @@ func TestIdempotent(t *testing.T) {
 			t.Errorf("event %d: got id %s then %s", i, first[i].ID, second[i].ID)
 		}
 	}
-	// A second message of the same dialogue shares its started event id.
+	// A second message of the same dialogue infers a started of its own (the fold starts
+	// the dialogue at the earliest), in the same dialogue.
 	next := strings.NewReplacer(`"update_id": 604385412`, `"update_id": 604385420`, `"message_id": 2187`, `"message_id": 2195`,
 		`"date": 1795252443`, `"date": 1795256000`).Replace(string(body))
 	third, err := p.Translate(nil, []byte(next), now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if third[0].ID != first[0].ID {
-		t.Errorf("started: got id %s, want the dialogue's %s", third[0].ID, first[0].ID)
+	if third[0].ID == first[0].ID || third[0].Payload.(domain.InteractionRef).InteractionKey() != first[0].Payload.(domain.InteractionRef).InteractionKey() {
+		t.Errorf("started: got id %s of %v, want another id in the same dialogue", third[0].ID, third[0].Payload)
 	}
 	if third[1].ID == first[1].ID {
 		t.Errorf("message: got the first message's id %s for another message", third[1].ID)

@@ -1,10 +1,13 @@
 // Package twilio receives Twilio's Programmable Voice and Programmable Messaging status
-// callbacks (form-encoded POSTs) at /v1/webhooks/twilio and turns them into interaction
-// events. Both kinds share the one path and are told apart by CallSid and MessageSid.
+// callbacks (form-encoded POSTs, or JSON-bodied ones) at /v1/webhooks/twilio and turns
+// them into interaction events. Both kinds share the one path and are told apart by
+// CallSid and MessageSid.
 //
 // Requests are verified with X-Twilio-Signature: base64(HMAC-SHA1(auth token, full URL +
 // every POST parameter's name and value, sorted by name)), the full URL being the public
-// base URL the ledger is reached at plus the request URI (path and query).
+// base URL the ledger is reached at plus the request URI (path and query). A JSON-bodied
+// webhook is signed over the full URL alone, whose bodySHA256 query parameter is the hex
+// SHA-256 of the body; its body is a JSON object of the same parameter names.
 //
 // # Mapping
 //
@@ -14,14 +17,27 @@
 // CallDuration is 0, i.e. never connected); busy, no-answer, failed, canceled →
 // interaction.ended aborted with the status (and SipResponseCode) as reason. The event id
 // derives from CallSid, CallStatus and SequenceNumber; occurred_at is Timestamp (RFC 1123
-// with numeric zone) when present, else the time of receipt.
+// with numeric zone) when present, else the time of receipt. An ended is preceded by the
+// started it implies (webhooks.WithInferredStarted), at Timestamp minus CallDuration:
+// Twilio sends only completed unless more events are subscribed. A completed callback
+// naming a recording (RecordingUrl, RecordingSid, RecordingDuration) carries it on the
+// ended event as recording_url, recording_sid and recording_duration_s; a recording
+// status callback names no party and records nothing.
+//
+// A <Dial> child leg (ParentCallSid) belongs to its parent call's interaction: answered
+// (in-progress, or completed with a CallDuration, at Timestamp minus it) it gives
+// interaction.routed to whoever it reached (a Client's name, a SIP URI's user, else the
+// number dialled), so the current agent follows the transfer; other statuses nothing. Its
+// customer is the leg's From, which <Dial> sets to the caller's number unless its
+// callerId says otherwise.
 //
 // Messaging (MessageSid): MessageStatus (or SmsStatus) accepted, scheduled, queued,
 // sending, sent → interaction.started outgoing; received, receiving → started incoming;
 // delivered, read → interaction.ended delivered; undelivered, failed → ended warning with
-// ErrorCode and ErrorMessage as reason; canceled → ended aborted. Flow is whatsapp when
-// From or To starts with "whatsapp:", else sms. The event id derives from MessageSid and
-// the status.
+// ErrorCode and ErrorMessage as reason; canceled → ended aborted; each ended preceded by
+// its inferred started. Flow is whatsapp when From or To starts with "whatsapp:", else
+// sms. The event id derives from MessageSid and the status. Messaging callbacks carry no
+// time: occurred_at is the time of receipt.
 //
 // The customer is the other party's number (From for inbound, To for outbound), in E.164;
 // customer_id is "tel:+<E.164>" unless Config.MapCustomer maps it. A "client:<name>"
@@ -32,10 +48,14 @@
 package twilio
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha1"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -141,15 +161,25 @@ func (p *Provider) VerifyHeaders(r *http.Request, _ time.Time) error {
 	return nil
 }
 
-// Verify checks X-Twilio-Signature against the full URL and the POST parameters.
+// Verify checks X-Twilio-Signature against the full URL and the POST parameters, or, for
+// a JSON-bodied webhook, against the URL alone, which carries the body's SHA-256.
 func (p *Provider) Verify(r *http.Request, body []byte, now time.Time) error {
 	if err := p.VerifyHeaders(r, now); err != nil {
 		return err
 	}
 	got := r.Header.Get("X-Twilio-Signature")
-	params, err := url.ParseQuery(string(body))
-	if err != nil {
-		return fmt.Errorf("%w: body is not form-encoded, so its signature cannot be checked", webhooks.ErrUnauthorized)
+	var params url.Values
+	if bodySum := r.URL.Query().Get("bodySHA256"); bodySum != "" {
+		// A JSON-bodied webhook: the URL carries the body's SHA-256 and is signed alone.
+		sum := sha256.Sum256(body)
+		if subtle.ConstantTimeCompare([]byte(strings.ToLower(bodySum)), []byte(hex.EncodeToString(sum[:]))) != 1 {
+			return fmt.Errorf("%w: bodySHA256 does not match the body", webhooks.ErrUnauthorized)
+		}
+	} else {
+		var err error
+		if params, err = url.ParseQuery(string(body)); err != nil {
+			return fmt.Errorf("%w: body is not form-encoded, so its signature cannot be checked", webhooks.ErrUnauthorized)
+		}
 	}
 	want := Signature(p.cfg.AuthToken, p.cfg.PublicURL+r.URL.RequestURI(), params)
 	if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
@@ -188,11 +218,12 @@ func (p *Provider) Respond(w http.ResponseWriter, _ int) {
 	_, _ = w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?><Response></Response>`))
 }
 
-// Translate turns one status callback into at most one event.
+// Translate turns one status callback into its events: the event of the status and,
+// for a status that is not a start, the started it implies (webhooks.WithInferredStarted).
 func (p *Provider) Translate(r *http.Request, body []byte, now time.Time) ([]domain.Event, error) {
-	form, err := url.ParseQuery(string(body))
+	form, err := params(body)
 	if err != nil {
-		return nil, fmt.Errorf("%w: body is not form-encoded: %v", webhooks.ErrBadPayload, err)
+		return nil, fmt.Errorf("%w: %w", webhooks.ErrBadPayload, err)
 	}
 	var q url.Values
 	if r != nil && r.URL != nil {
@@ -203,14 +234,54 @@ func (p *Provider) Translate(r *http.Request, body []byte, now time.Time) ([]dom
 		queue = q.Get("queue")
 	}
 	switch {
+	case form.Get("CallSid") != "" && form.Get("ParentCallSid") != "" && form.Get("CallStatus") != "":
+		return p.childLeg(form, queue, now)
 	case form.Get("CallSid") != "" && form.Get("CallStatus") != "":
 		return p.voice(form, queue, now)
 	case form.Get("MessageSid") != "" || form.Get("SmsSid") != "":
 		return p.message(form, queue, now)
+	case form.Get("CallSid") != "" && form.Get("RecordingSid") != "":
+		// A recording status callback names no party, so no customer: nothing to record
+		// on its own. A recording made with the call arrives on its completed callback.
+		return nil, nil
 	case form.Get("CallSid") != "":
 		return nil, fmt.Errorf("%w: CallStatus is required with CallSid", webhooks.ErrBadPayload)
 	}
 	return nil, fmt.Errorf("%w: neither CallSid nor MessageSid is present (not a voice or messaging status callback)", webhooks.ErrBadPayload)
+}
+
+// params reads a callback's parameters: form-encoded, or a JSON object of the same
+// names (Twilio's JSON-bodied webhooks) whose values are strings, numbers or booleans.
+func params(body []byte) (url.Values, error) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			return nil, fmt.Errorf("body is not form-encoded: %v", err)
+		}
+		return form, nil
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(trimmed, &obj); err != nil {
+		return nil, fmt.Errorf("body is not a JSON object: %v", err)
+	}
+	form := url.Values{}
+	for k, raw := range obj {
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return nil, fmt.Errorf("%s: %v", domain.Clip(k), err)
+		}
+		switch v := v.(type) {
+		case string:
+			form.Set(k, v)
+		case float64, bool:
+			form.Set(k, strings.Trim(string(raw), " \t\r\n"))
+		case nil:
+		default:
+			// Nested values are not status fields: skipped, as the form has none.
+		}
+	}
+	return form, nil
 }
 
 // parties returns the customer's number and the agent (a "client:" party), given which
@@ -229,48 +300,31 @@ func parties(customerSide, otherSide string) (customer, agent string) {
 
 func (p *Provider) voice(f url.Values, queue string, now time.Time) ([]domain.Event, error) {
 	sid, status := f.Get("CallSid"), f.Get("CallStatus")
-	var dir domain.Direction
-	var customer, agent string
-	switch d := f.Get("Direction"); {
-	case d == "inbound":
-		dir = domain.DirectionIncoming
-		customer, agent = parties(f.Get("From"), f.Get("To"))
-	case strings.HasPrefix(d, "outbound"):
-		dir = domain.DirectionOutgoing
-		customer, agent = parties(f.Get("To"), f.Get("From"))
-	default:
-		return nil, fmt.Errorf("%w: Direction %q is not inbound, outbound-api or outbound-dial", webhooks.ErrBadPayload, d)
+	dir, customer, agent, err := callParties(f)
+	if err != nil {
+		return nil, err
 	}
-	at := now
-	if ts := f.Get("Timestamp"); ts != "" {
-		t, err := time.Parse(time.RFC1123Z, ts)
-		if err != nil {
-			return nil, fmt.Errorf("%w: Timestamp %q is not an RFC 1123 time with numeric zone", webhooks.ErrBadPayload, domain.Clip(ts))
-		}
-		at = t
+	at, err := timestamp(f, now)
+	if err != nil {
+		return nil, err
 	}
 	id := webhooks.EventID(Name, sid, status, f.Get("SequenceNumber"))
-	var data domain.Payload
-	var typ domain.EventType
+	started := startedData(sid, domain.FlowVoice, dir, queue, agent)
+	if status == "queued" || status == "initiated" || status == "ringing" || status == "in-progress" {
+		return p.build(id, domain.TypeInteractionStarted, at, customer, started, now)
+	}
+	duration, err := callDuration(f)
+	if err != nil {
+		return nil, err
+	}
+	var data *domain.EndedData
 	switch status {
-	case "queued", "initiated", "ringing", "in-progress":
-		typ = domain.TypeInteractionStarted
-		data = startedData(sid, domain.FlowVoice, dir, queue, agent)
 	case "completed":
-		typ = domain.TypeInteractionEnded
-		if d := f.Get("CallDuration"); d != "" {
-			n, err := strconv.Atoi(d)
-			if err != nil || n < 0 {
-				return nil, fmt.Errorf("%w: CallDuration %q is not a number of seconds", webhooks.ErrBadPayload, domain.Clip(d))
-			}
-			if n == 0 {
-				data = &domain.EndedData{InteractionID: sid, Status: domain.StatusAborted, Reason: "completed without being connected (CallDuration 0)"}
-				break
-			}
-		}
 		data = &domain.EndedData{InteractionID: sid, Status: domain.StatusProcessed}
+		if f.Get("CallDuration") != "" && duration == 0 {
+			data = &domain.EndedData{InteractionID: sid, Status: domain.StatusAborted, Reason: "completed without being connected (CallDuration 0)"}
+		}
 	case "busy", "no-answer", "failed", "canceled":
-		typ = domain.TypeInteractionEnded
 		reason := status
 		if c := f.Get("SipResponseCode"); c != "" {
 			reason += " (SIP " + c + ")"
@@ -279,7 +333,108 @@ func (p *Provider) voice(f url.Values, queue string, now time.Time) ([]domain.Ev
 	default:
 		return nil, nil // a status the ledger does not record
 	}
-	return p.build(id, typ, at, customer, data, now)
+	// The call began CallDuration seconds before it completed: what the started would
+	// have said, for an account that subscribes to completed only (Twilio's default).
+	return p.buildInferred(id, domain.TypeInteractionEnded, at, customer, data, started, at.Add(-duration), now, recording(f)...)
+}
+
+// recording returns the recording a completed callback names (a call made with
+// Record=true), as extension fields of the ended event: the detail shows them with it.
+func recording(f url.Values) []domain.Extension {
+	u := f.Get("RecordingUrl")
+	if u == "" || len(u) > 2048 || !strings.HasPrefix(u, "https://") {
+		return nil
+	}
+	ext := []domain.Extension{{Key: "recording_url", Value: u}}
+	if sid := f.Get("RecordingSid"); sid != "" && len(sid) <= domain.MaxIDBytes {
+		ext = append(ext, domain.Extension{Key: "recording_sid", Value: sid})
+	}
+	if d, err := strconv.Atoi(f.Get("RecordingDuration")); err == nil && d >= 0 {
+		ext = append(ext, domain.Extension{Key: "recording_duration_s", Value: d})
+	}
+	return ext
+}
+
+// callParties reads a call's direction, the customer's raw number and the agent.
+func callParties(f url.Values) (dir domain.Direction, customer, agent string, err error) {
+	switch d := f.Get("Direction"); {
+	case d == "inbound":
+		customer, agent = parties(f.Get("From"), f.Get("To"))
+		return domain.DirectionIncoming, customer, agent, nil
+	case strings.HasPrefix(d, "outbound"):
+		customer, agent = parties(f.Get("To"), f.Get("From"))
+		return domain.DirectionOutgoing, customer, agent, nil
+	default:
+		return domain.Direction{}, "", "", fmt.Errorf("%w: Direction %q is not inbound, outbound-api or outbound-dial", webhooks.ErrBadPayload, domain.Clip(d))
+	}
+}
+
+// timestamp is the callback's Timestamp (RFC 1123 with numeric zone), else now.
+func timestamp(f url.Values, now time.Time) (time.Time, error) {
+	ts := f.Get("Timestamp")
+	if ts == "" {
+		return now, nil
+	}
+	t, err := time.Parse(time.RFC1123Z, ts)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%w: Timestamp %q is not an RFC 1123 time with numeric zone", webhooks.ErrBadPayload, domain.Clip(ts))
+	}
+	return t, nil
+}
+
+// callDuration is CallDuration (seconds the call was connected), 0 when absent.
+func callDuration(f url.Values) (time.Duration, error) {
+	d := f.Get("CallDuration")
+	if d == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(d)
+	if err != nil || n < 0 || n > 7*24*3600 {
+		return 0, fmt.Errorf("%w: CallDuration %q is not a number of seconds", webhooks.ErrBadPayload, domain.Clip(d))
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
+// childLeg translates a callback of a <Dial> child leg (ParentCallSid): it belongs to
+// the parent call's interaction, and its answer routes that interaction to whoever the
+// leg reached, so the current agent follows the transfer. A leg that never connected
+// changes nothing. The customer is the leg's From: <Dial> passes the caller's number
+// on unless its callerId says otherwise.
+func (p *Provider) childLeg(f url.Values, queue string, now time.Time) ([]domain.Event, error) {
+	parent, sid, status := f.Get("ParentCallSid"), f.Get("CallSid"), f.Get("CallStatus")
+	at, err := timestamp(f, now)
+	if err != nil {
+		return nil, err
+	}
+	duration, err := callDuration(f)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case status == "in-progress":
+	case status == "completed" && duration > 0:
+		at = at.Add(-duration) // when the leg was answered
+	default:
+		return nil, nil
+	}
+	data := &domain.RoutedData{InteractionID: parent, Routing: domain.RoutingDirect, AgentID: legAgent(f.Get("To"))}
+	if queue != "" {
+		data.Routing, data.QueueID = domain.RoutingSmart, queue
+	}
+	return p.build(webhooks.EventID(Name, sid, status, f.Get("SequenceNumber")), domain.TypeInteractionRouted, at, f.Get("From"), data, now)
+}
+
+// legAgent is who a <Dial> leg reached: a Twilio Client's name, a SIP URI's user, else
+// the number dialled as it is (a transfer to an outside number).
+func legAgent(to string) string {
+	if a, ok := strings.CutPrefix(to, "client:"); ok {
+		return a
+	}
+	if u, ok := strings.CutPrefix(to, "sip:"); ok {
+		user, _, _ := strings.Cut(u, "@")
+		return user
+	}
+	return to
 }
 
 func (p *Provider) message(f url.Values, queue string, now time.Time) ([]domain.Event, error) {
@@ -307,17 +462,14 @@ func (p *Provider) message(f url.Values, queue string, now time.Time) ([]domain.
 		customer, agent = parties(from, to)
 	}
 	id := webhooks.EventID(Name, sid, status)
-	var data domain.Payload
-	var typ domain.EventType
+	started := startedData(sid, flow, dir, queue, agent)
+	var data *domain.EndedData
 	switch status {
 	case "accepted", "scheduled", "queued", "sending", "sent", "received", "receiving":
-		typ = domain.TypeInteractionStarted
-		data = startedData(sid, flow, dir, queue, agent)
+		return p.build(id, domain.TypeInteractionStarted, now, customer, started, now)
 	case "delivered", "read":
-		typ = domain.TypeInteractionEnded
 		data = &domain.EndedData{InteractionID: sid, Status: domain.StatusDelivered}
 	case "undelivered", "failed":
-		typ = domain.TypeInteractionEnded
 		reason := status
 		if c := f.Get("ErrorCode"); c != "" {
 			reason += ": error " + c
@@ -327,17 +479,23 @@ func (p *Provider) message(f url.Values, queue string, now time.Time) ([]domain.
 		}
 		data = &domain.EndedData{InteractionID: sid, Status: domain.StatusWarning, Reason: domain.FitText(reason, domain.MaxTextBytes)}
 	case "canceled":
-		typ = domain.TypeInteractionEnded
 		data = &domain.EndedData{InteractionID: sid, Status: domain.StatusAborted, Reason: "canceled"}
 	default:
 		return nil, nil
 	}
-	return p.build(id, typ, now, customer, data, now)
+	return p.buildInferred(id, domain.TypeInteractionEnded, now, customer, data, started, now, now)
 }
 
 // build resolves the customer and makes the one event; no customer phone number means
 // nothing to record.
 func (p *Provider) build(id string, typ domain.EventType, at time.Time, rawPhone string, data domain.Payload, now time.Time) ([]domain.Event, error) {
+	return p.buildInferred(id, typ, at, rawPhone, data, nil, time.Time{}, now)
+}
+
+// buildInferred is build, preceded by the started inferred from the event (starting at
+// startAt) when started is not nil.
+func (p *Provider) buildInferred(id string, typ domain.EventType, at time.Time, rawPhone string, data domain.Payload,
+	started *domain.StartedData, startAt, now time.Time, ext ...domain.Extension) ([]domain.Event, error) {
 	e164, ok := contact.Phone(rawPhone, p.cfg.Region)
 	if !ok {
 		return nil, nil
@@ -351,11 +509,19 @@ func (p *Provider) build(id string, typ domain.EventType, at time.Time, rawPhone
 			customer = c
 		}
 	}
-	ev, err := domain.NewEvent(id, typ, at, customer, p.cfg.Source, data, now)
+	ev, err := domain.NewEvent(id, typ, at, customer, p.cfg.Source, data, now, ext...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", webhooks.ErrBadPayload, err)
 	}
-	return []domain.Event{ev}, nil
+	if started == nil {
+		return []domain.Event{ev}, nil
+	}
+	started.Contact = domain.Contact{Phone: e164}
+	evs, err := webhooks.WithInferredStarted(Name, ev, *started, startAt, now)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", webhooks.ErrBadPayload, err)
+	}
+	return evs, nil
 }
 
 // startedData is a call's or message's started data: routed by queue when Twilio names

@@ -92,31 +92,39 @@ func TestTranslateRecorded(t *testing.T) {
 			OccurredAt: time.Date(2026, 11, 21, 9, 14, 3, 0, time.UTC), CustomerID: "tel:+14155551234",
 			Data: `{"interaction_id":"` + call + `","flow":"voice","direction":"incoming","routing":"smart","queue_id":"support","contact":{"phone":"+14155551234"}}`,
 		}}},
-		{"voice inbound completed", "voice_inbound_completed.form", path, []wantEvent{{
-			Type: "interaction.ended", ID: webhooks.EventID("twilio", call, "completed", "3"),
-			OccurredAt: time.Date(2026, 11, 21, 9, 16, 15, 0, time.UTC), CustomerID: "tel:+14155551234",
-			Data: `{"interaction_id":"` + call + `","status":"processed"}`,
-		}}},
-		{"voice outbound busy from a client", "voice_outbound_busy.form", path, []wantEvent{{
-			Type: "interaction.ended", ID: webhooks.EventID("twilio", "CAb1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6", "busy", "2"),
-			OccurredAt: time.Date(2026, 11, 21, 9, 20, 0, 0, time.UTC), CustomerID: "tel:+33612345678",
-			Data: `{"interaction_id":"CAb1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6","status":"aborted","reason":"busy (SIP 486)"}`,
-		}}},
+		{"voice inbound completed: the started inferred at the end minus CallDuration", "voice_inbound_completed.form", path, []wantEvent{
+			webhookstest.Inferred("twilio", webhooks.EventID("twilio", call, "completed", "3"), time.Date(2026, 11, 21, 9, 14, 8, 0, time.UTC),
+				"tel:+14155551234", `{"interaction_id":"`+call+`","flow":"voice","direction":"incoming","routing":"direct","contact":{"phone":"+14155551234"}}`), {
+				Type: "interaction.ended", ID: webhooks.EventID("twilio", call, "completed", "3"),
+				OccurredAt: time.Date(2026, 11, 21, 9, 16, 15, 0, time.UTC), CustomerID: "tel:+14155551234",
+				Data: `{"interaction_id":"` + call + `","status":"processed"}`,
+			}}},
+		{"voice outbound busy from a client", "voice_outbound_busy.form", path, []wantEvent{
+			webhookstest.Inferred("twilio", webhooks.EventID("twilio", "CAb1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6", "busy", "2"), time.Date(2026, 11, 21, 9, 20, 0, 0, time.UTC),
+				"tel:+33612345678", `{"interaction_id":"CAb1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6","flow":"voice","direction":"outgoing","routing":"direct","agent_id":"agent-7","contact":{"phone":"+33612345678"}}`), {
+				Type: "interaction.ended", ID: webhooks.EventID("twilio", "CAb1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6", "busy", "2"),
+				OccurredAt: time.Date(2026, 11, 21, 9, 20, 0, 0, time.UTC), CustomerID: "tel:+33612345678",
+				Data: `{"interaction_id":"CAb1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6","status":"aborted","reason":"busy (SIP 486)"}`,
+			}}},
 		{"sms outbound sent, national number", "sms_outbound_sent.form", path, []wantEvent{{
 			Type: "interaction.started", ID: webhooks.EventID("twilio", "SM1f0e2d3c4b5a69788796a5b4c3d2e1f0", "sent"),
 			OccurredAt: now, CustomerID: "tel:+14155551234",
 			Data: `{"interaction_id":"SM1f0e2d3c4b5a69788796a5b4c3d2e1f0","flow":"sms","direction":"outgoing","routing":"direct","contact":{"phone":"+14155551234"}}`,
 		}}},
-		{"sms outbound undelivered", "sms_outbound_undelivered.form", path, []wantEvent{{
-			Type: "interaction.ended", ID: webhooks.EventID("twilio", "SM1f0e2d3c4b5a69788796a5b4c3d2e1f0", "undelivered"),
-			OccurredAt: now, CustomerID: "tel:+14155551234",
-			Data: `{"interaction_id":"SM1f0e2d3c4b5a69788796a5b4c3d2e1f0","status":"warning","reason":"undelivered: error 30003 Unreachable destination handset"}`,
-		}}},
-		{"whatsapp outbound read", "whatsapp_outbound_read.form", path, []wantEvent{{
-			Type: "interaction.ended", ID: webhooks.EventID("twilio", "SMa9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4", "read"),
-			OccurredAt: now, CustomerID: "tel:+33612345678",
-			Data: `{"interaction_id":"SMa9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4","status":"delivered"}`,
-		}}},
+		{"sms outbound undelivered", "sms_outbound_undelivered.form", path, []wantEvent{
+			webhookstest.Inferred("twilio", webhooks.EventID("twilio", "SM1f0e2d3c4b5a69788796a5b4c3d2e1f0", "undelivered"), now,
+				"tel:+14155551234", `{"interaction_id":"SM1f0e2d3c4b5a69788796a5b4c3d2e1f0","flow":"sms","direction":"outgoing","routing":"direct","contact":{"phone":"+14155551234"}}`), {
+				Type: "interaction.ended", ID: webhooks.EventID("twilio", "SM1f0e2d3c4b5a69788796a5b4c3d2e1f0", "undelivered"),
+				OccurredAt: now, CustomerID: "tel:+14155551234",
+				Data: `{"interaction_id":"SM1f0e2d3c4b5a69788796a5b4c3d2e1f0","status":"warning","reason":"undelivered: error 30003 Unreachable destination handset"}`,
+			}}},
+		{"whatsapp outbound read", "whatsapp_outbound_read.form", path, []wantEvent{
+			webhookstest.Inferred("twilio", webhooks.EventID("twilio", "SMa9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4", "read"), now,
+				"tel:+33612345678", `{"interaction_id":"SMa9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4","flow":"whatsapp","direction":"outgoing","routing":"direct","contact":{"phone":"+33612345678"}}`), {
+				Type: "interaction.ended", ID: webhooks.EventID("twilio", "SMa9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4", "read"),
+				OccurredAt: now, CustomerID: "tel:+33612345678",
+				Data: `{"interaction_id":"SMa9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4","status":"delivered"}`,
+			}}},
 		{"sms inbound received", "sms_inbound_received.form", path, []wantEvent{{
 			Type: "interaction.started", ID: webhooks.EventID("twilio", "SMc3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8", "received"),
 			OccurredAt: now, CustomerID: "tel:+14155551234",
@@ -141,6 +149,7 @@ func TestTranslateRecorded(t *testing.T) {
 
 func TestSignatureMatrix(t *testing.T) {
 	body := readFile(t, "voice_inbound_completed.form")
+	jsonBody := readFile(t, "voice_inbound_completed.json")
 	tests := []struct {
 		name string
 		req  func() *http.Request
@@ -157,6 +166,15 @@ func TestSignatureMatrix(t *testing.T) {
 			r := signedRequest(t, token, path, body)
 			tampered := strings.Replace(string(body), "CallDuration=127", "CallDuration=128", 1)
 			return signedRequestWithHeader(r, tampered)
+		}, http.StatusUnauthorized},
+		{"JSON-bodied", func() *http.Request { return jsonRequest(t, token, path, jsonBody) }, http.StatusOK},
+		{"JSON-bodied, queue on the URL", func() *http.Request { return jsonRequest(t, token, path+"?queue=support", jsonBody) }, http.StatusOK},
+		{"JSON-bodied, wrong secret", func() *http.Request { return jsonRequest(t, "not-the-token", path, jsonBody) }, http.StatusUnauthorized},
+		{"JSON-bodied, tampered body", func() *http.Request {
+			return signedRequestWithHeader(jsonRequest(t, token, path, jsonBody), strings.Replace(string(jsonBody), `"127"`, `"128"`, 1))
+		}, http.StatusUnauthorized},
+		{"JSON-bodied, signed bodySHA256 of another body", func() *http.Request {
+			return signedRequestWithHeader(jsonRequest(t, token, path, []byte(`{}`)), string(jsonBody))
 		}, http.StatusUnauthorized},
 		{"other URL", func() *http.Request {
 			r := signedRequest(t, token, path, body)

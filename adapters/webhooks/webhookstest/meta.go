@@ -1,6 +1,7 @@
 package webhookstest
 
 import (
+	"bytes"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -71,4 +72,11 @@ func MetaSecretRules(validate func(appSecret, verifyToken string) error) []Secre
 			Validate: func(s string) error { return validate(appSecret, s) },
 		},
 	}
+}
+
+// MetaPost is the POST Meta sends to provider's webhook: body signed with secret.
+func MetaPost(provider, secret string, body []byte) *http.Request {
+	r := httptest.NewRequest(http.MethodPost, "/v1/webhooks/"+provider, bytes.NewReader(body))
+	r.Header.Set("X-Hub-Signature-256", MetaSignature(secret, body))
+	return r
 }

@@ -16,7 +16,13 @@
 //     (origin or pricing category marketing, utility, authentication, ...; marketing gives
 //     flow whatsapp_campaign) or when the payload does not say who opened it;
 //   - a status "delivered" or "read" → interaction.ended delivered;
-//   - a status "failed" → interaction.ended warning, reason "<error title>: <details>".
+//   - a status "failed" → interaction.ended warning, reason "<error title>: <details>";
+//   - a status that does not open the dialogue itself ("sent" in a conversation the
+//     customer opened, "delivered", "read", "failed") is also preceded by the
+//     interaction.started it implies (webhooks.WithInferredStarted; direction incoming
+//     when the conversation's origin or pricing category is service, else outgoing), so
+//     that a dialogue whose customer message never reached the ledger is still listed.
+//     A "delivered" or "read" that names no origin infers nothing.
 //
 // Everything else (group messages and statuses, "system" and "request_welcome"
 // messages, other statuses, value.errors, other fields) yields no events.
@@ -377,33 +383,45 @@ func (b *batch) status(phoneID string, s status) error {
 	if convID != "" {
 		conv = []domain.Extension{{Key: extConversation, Value: convID}}
 	}
-	switch s.Status {
-	case "sent":
-		if origin == "" || businessOrigins[origin] {
-			flow := domain.FlowWhatsApp
-			if origin == "marketing" || origin == "marketing_lite" {
-				flow = domain.FlowWhatsAppCampaign
-			}
-			if err := b.Start(at, customer, &domain.StartedData{
-				InteractionID: iid, Flow: flow, Direction: domain.DirectionOutgoing,
-				Routing: domain.RoutingDirect, Contact: domain.Contact{Phone: e164},
-			}, conv...); err != nil {
-				return err
-			}
+	// The dialogue as a receipt tells it: opened by the business (or unknown) → outgoing,
+	// by the customer (a service conversation) → incoming.
+	started := domain.StartedData{InteractionID: iid, Flow: domain.FlowWhatsApp, Direction: domain.DirectionOutgoing,
+		Routing: domain.RoutingDirect, Contact: domain.Contact{Phone: e164}}
+	if origin == "marketing" || origin == "marketing_lite" {
+		started.Flow = domain.FlowWhatsAppCampaign
+	}
+	businessOpened := origin == "" || businessOrigins[origin]
+	if !businessOpened {
+		started.Direction = domain.DirectionIncoming
+	}
+	if s.Status == "sent" {
+		msg := &domain.MessageData{InteractionID: iid, Direction: domain.DirectionOutgoing, MessageID: s.ID}
+		if !businessOpened {
+			return b.AddInferred(id, domain.TypeInteractionMessage, at, customer, msg, started, conv...)
 		}
-		return b.Add(id, domain.TypeInteractionMessage, at, customer, &domain.MessageData{
-			InteractionID: iid, Direction: domain.DirectionOutgoing, MessageID: s.ID,
-		}, conv...)
+		d := started
+		if err := b.Start(at, customer, &d, conv...); err != nil {
+			return err
+		}
+		return b.Add(id, domain.TypeInteractionMessage, at, customer, msg, conv...)
 	}
 	receipt := append([]domain.Extension{{Key: extMessageID, Value: s.ID}, {Key: extStatus, Value: s.Status}}, conv...)
-	if s.Status == "failed" {
+	if origin == "" && s.Status != "failed" {
+		// A receipt that does not say who opened the dialogue (Meta sends read without
+		// pricing) infers nothing: guessing could contradict the inference of the same
+		// dialogue's sent or delivered, which do say it.
 		return b.Add(id, domain.TypeInteractionEnded, at, customer, &domain.EndedData{
-			InteractionID: iid, Status: domain.StatusWarning, Reason: failureReason(s),
+			InteractionID: iid, Status: domain.StatusDelivered,
 		}, receipt...)
 	}
-	return b.Add(id, domain.TypeInteractionEnded, at, customer, &domain.EndedData{ // delivered, read
+	if s.Status == "failed" {
+		return b.AddInferred(id, domain.TypeInteractionEnded, at, customer, &domain.EndedData{
+			InteractionID: iid, Status: domain.StatusWarning, Reason: failureReason(s),
+		}, started, receipt...)
+	}
+	return b.AddInferred(id, domain.TypeInteractionEnded, at, customer, &domain.EndedData{ // delivered, read
 		InteractionID: iid, Status: domain.StatusDelivered,
-	}, receipt...)
+	}, started, receipt...)
 }
 
 // customer reads a wa_id (international digits without "+") as E.164 and returns the

@@ -50,6 +50,13 @@ func TestTranslate(t *testing.T) {
 	camilleDialogue := "wa:" + phoneID + ":" + camille + ":2026-11-21"
 	alexDialogue := "wa:" + phoneID + ":" + alex + ":2026-11-21"
 	camilleKey, alexKey := "tel:+33612345678", "tel:+14155550100"
+	// inferred is the started a receipt implies (webhooks.WithInferredStarted).
+	inferred := func(of string, at time.Time, customer string, d domain.StartedData) wantEvent {
+		d.Routing, d.Inferred = domain.RoutingDirect, true
+		return wantEvent{domain.TypeInteractionStarted, webhooks.EventID("whatsapp", "inferred-started", of), at, customer, &d, nil}
+	}
+	camilleIn := domain.StartedData{InteractionID: camilleDialogue, Flow: domain.FlowWhatsApp, Direction: domain.DirectionIncoming,
+		Contact: domain.Contact{Phone: "+33612345678"}}
 
 	tests := []struct {
 		name string
@@ -101,6 +108,7 @@ func TestTranslate(t *testing.T) {
 			name: "reply sent in a customer-opened conversation is only a message",
 			file: "status_sent_service.json",
 			want: []wantEvent{
+				inferred(webhooks.EventID("whatsapp", reply, "sent"), unix(1795252510), camilleKey, camilleIn),
 				{domain.TypeInteractionMessage, webhooks.EventID("whatsapp", reply, "sent"), unix(1795252510), camilleKey,
 					&domain.MessageData{InteractionID: camilleDialogue, Direction: domain.DirectionOutgoing, MessageID: reply}, nil},
 			},
@@ -109,6 +117,7 @@ func TestTranslate(t *testing.T) {
 			name: "delivered and read end the dialogue delivered",
 			file: "status_delivered_read.json",
 			want: []wantEvent{
+				inferred(webhooks.EventID("whatsapp", reply, "delivered"), unix(1795252512), camilleKey, camilleIn),
 				{domain.TypeInteractionEnded, webhooks.EventID("whatsapp", reply, "delivered"), unix(1795252512), camilleKey,
 					&domain.EndedData{InteractionID: camilleDialogue, Status: domain.StatusDelivered},
 					map[string]any{"provider_status": "delivered", "message_id": reply}},
@@ -121,6 +130,8 @@ func TestTranslate(t *testing.T) {
 			name: "failed ends with a warning and the provider's reason",
 			file: "status_failed.json",
 			want: []wantEvent{
+				inferred(webhooks.EventID("whatsapp", failedMsg, "failed"), unix(1795252831), alexKey, domain.StartedData{InteractionID: alexDialogue,
+					Flow: domain.FlowWhatsApp, Direction: domain.DirectionOutgoing, Contact: domain.Contact{Phone: "+14155550100"}}),
 				{domain.TypeInteractionEnded, webhooks.EventID("whatsapp", failedMsg, "failed"), unix(1795252831), alexKey,
 					&domain.EndedData{InteractionID: alexDialogue, Status: domain.StatusWarning,
 						Reason: "Message undeliverable (131026): Message Undeliverable."}, nil},

@@ -1,0 +1,33 @@
+package freeswitch_test
+
+import (
+	"net/url"
+	"testing"
+
+	"github.com/interaction-ledger/ledger/adapters/webhooks/webhookstest"
+	"github.com/interaction-ledger/ledger/domain"
+)
+
+// TestConvergence: mod_json_cdr posts one CDR per call (the a-leg), always final, and
+// retries it until it gets a 2xx, possibly with another encoding after a configuration
+// change. The CDR raw and form-encoded, in either order and each twice, give one row,
+// card item and detail.
+func TestConvergence(t *testing.T) {
+	raw := readFile(t, "inbound_queue_answered.json")
+	bodies := [][]byte{raw, []byte("cdr=" + url.QueryEscape(string(raw)))}
+	p := newProvider(t)
+	webhookstest.Convergence{
+		Deliver: func(t *testing.T, i int) []domain.Event {
+			return webhookstest.Serve(t, p, now, post(bodies[i], basic("freeswitch", cdrToken)))
+		},
+		N:             len(bodies),
+		InteractionID: "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d",
+		CustomerID:    "tel:+33612345678",
+		Queues:        []string{"support@default"},
+		Check: func(t *testing.T, s webhookstest.Snapshot) {
+			if s.Row["flow"] != "voice" || s.Row["status"] != "processed" || s.Row["original_routing"] != "smart" || s.Row["direction"] != "incoming" {
+				t.Errorf("row %v: want a processed incoming call from the queue", s.Row)
+			}
+		},
+	}.Run(t)
+}
