@@ -32,6 +32,9 @@ type Config struct {
 	// Webhooks holds the providers' secrets; a provider whose secret is empty is disabled.
 	Webhooks WebhookSecrets
 
+	// FrameAncestors lists the origins allowed to frame the agents' pages
+	// (LEDGER_FRAME_ANCESTORS, space-separated); default none.
+	FrameAncestors []string
 	// Demo loads a day of demo data when the stream is empty (serve --demo).
 	Demo bool
 	// Now is the clock of ingest, retention and replay; default time.Now (tests set it).
