@@ -178,7 +178,7 @@ func tokenOf(link string) string { return link[strings.Index(link, "#token=")+le
 func shoot(t *testing.T, ctx context.Context, dir, name string) {
 	t.Helper()
 	var png []byte
-	run(t, ctx, "screenshot "+name, chromedp.FullScreenshot(&png, 90))
+	run(t, ctx, "screenshot "+name, chromedp.FullScreenshot(&png, 100)) // 100 is PNG, below is JPEG
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
 		t.Fatal(err)
 	}

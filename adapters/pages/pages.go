@@ -118,8 +118,15 @@ func New(cfg Config) (*Handler, error) {
 
 // label turns a value of a closed set (whatsapp_campaign) into words (Whatsapp campaign).
 func label(s string) string {
-	if s == "" {
+	switch s {
+	case "":
 		return ""
+	case "sms":
+		return "SMS"
+	case "whatsapp":
+		return "WhatsApp"
+	case "whatsapp_campaign":
+		return "WhatsApp campaign"
 	}
 	s = strings.ReplaceAll(s, "_", " ")
 	return strings.ToUpper(s[:1]) + s[1:]
