@@ -136,10 +136,7 @@ func (h *Handler) renderCard(w http.ResponseWriter, r *http.Request, s *session,
 		if h.pageFailed(w, r, s, err, &v.Error, &code) {
 			return
 		}
-		v.Chats = page.Items
-		for _, c := range page.Items {
-			v.ChatsAt = append(v.ChatsAt, c.StartedAt.In(s.Loc).Format("2 Jan 2006 15:04"))
-		}
+		v.Chats, v.ChatsAt = rowsAt(page.Items, func(c timeline.Chat) time.Time { return c.StartedAt }, s.Loc)
 		next(page.NextCursor)
 	case "tasks":
 		page, err := h.cfg.Timeline.Tasks(cust, 0, cursor)
@@ -161,23 +158,26 @@ func (h *Handler) renderCard(w http.ResponseWriter, r *http.Request, s *session,
 		if h.pageFailed(w, r, s, err, &v.Error, &code) {
 			return
 		}
-		v.Visits = page.Items
-		for _, x := range page.Items {
-			v.VisitsAt = append(v.VisitsAt, x.OccurredAt.In(s.Loc).Format("2 Jan 2006 15:04"))
-		}
+		v.Visits, v.VisitsAt = rowsAt(page.Items, func(x timeline.Visit) time.Time { return x.OccurredAt }, s.Loc)
 		next(page.NextCursor)
 	case "segments":
 		page, err := h.cfg.Timeline.Segments(cust, 0, cursor)
 		if h.pageFailed(w, r, s, err, &v.Error, &code) {
 			return
 		}
-		v.Segments = page.Items
-		for _, x := range page.Items {
-			v.SegmentsAt = append(v.SegmentsAt, x.OccurredAt.In(s.Loc).Format("2 Jan 2006 15:04"))
-		}
+		v.Segments, v.SegmentsAt = rowsAt(page.Items, func(x timeline.SegmentChange) time.Time { return x.OccurredAt }, s.Loc)
 		next(page.NextCursor)
 	}
 	h.render(w, r, code, "card", v)
+}
+
+// rowsAt returns a tab's rows with each row's time as the agent reads it.
+func rowsAt[T any](rows []T, at func(T) time.Time, loc *time.Location) ([]T, []string) {
+	times := make([]string, len(rows))
+	for i, r := range rows {
+		times[i] = at(r).In(loc).Format("2 Jan 2006 15:04")
+	}
+	return rows, times
 }
 
 // pageFailed shows a bad cursor as a message and answers any other error 500; it
