@@ -1,5 +1,5 @@
 # The two commands a newcomer runs: `make run` and `make test`.
-.PHONY: run test build vet fuzz-short fuzz bench bench-go smoke fmt lint
+.PHONY: run test browser build vet fuzz-short fuzz bench bench-go smoke fmt lint
 
 GO ?= go
 BIN := bin/ledger
@@ -15,9 +15,13 @@ run: build
 	./$(BIN) serve --demo
 
 # vet, every test (race detector on), then each fuzz target for a few seconds.
-test: vet
+test: vet browser
 	$(GO) test -race -timeout 30m ./...
 	$(MAKE) fuzz-short
+
+# Debian's chromium for the pages' browser tests (adapters/pages), when it is missing.
+browser:
+	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
 
 vet:
 	$(GO) vet ./...

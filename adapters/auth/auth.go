@@ -46,6 +46,7 @@ var ErrUnauthenticated = errors.New("unauthenticated")
 type Principal struct {
 	Subject string
 	Scopes  []string
+	Expires time.Time // the token's exp: a session built on it ends then
 }
 
 // Has reports whether the principal holds scope.
@@ -150,7 +151,7 @@ func (v *Verifier) VerifyToken(tok string) (Principal, error) {
 	if left := exp.Sub(v.cfg.Now()); left > v.cfg.MaxTTL+leeway {
 		return Principal{}, fmt.Errorf("%w: token expires in %s, more than the maximum lifetime %s", ErrUnauthenticated, left.Round(time.Second), v.cfg.MaxTTL)
 	}
-	return Principal{Subject: c.Subject, Scopes: strings.Fields(c.Scope)}, nil
+	return Principal{Subject: c.Subject, Scopes: strings.Fields(c.Scope), Expires: exp}, nil
 }
 
 // Mint signs a token this verifier accepts: for subject with scopes, valid for ttl from

@@ -7,13 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"golang.org/x/text/currency"
 
+	"github.com/interaction-ledger/ledger/adapters/ingest"
 	"github.com/interaction-ledger/ledger/adapters/jsonhttp"
 	"github.com/interaction-ledger/ledger/domain"
 	"github.com/interaction-ledger/ledger/eventstore"
@@ -124,27 +127,42 @@ func (s *Server) interactionAction(cmd domain.ActionCommand) func(http.ResponseW
 	}
 }
 
-// appendCommand appends a command's event on the condition that the last sequence stored
-// under filter is still last (JetStream's expected last subject sequence), then waits, at
-// most CommandWait, until the view file db applied it, so that the answer and the next
-// read show the change. lost is true when another event was stored there first (nothing
-// appended); ok is false once a 503 is answered (the stream did not acknowledge).
+// appendCommand is appendAndWait answering the store's failure (503); lost is true when
+// another event was stored under filter first (nothing appended); ok is false once an
+// answer is written.
 func (s *Server) appendCommand(w http.ResponseWriter, r *http.Request, ev domain.Event, filter string, last uint64, db *projections.DB) (seq uint64, lost, ok bool) {
-	seq, err := s.cfg.Ingest.AppendExpecting(r.Context(), ev, filter, last)
-	if errors.Is(err, eventstore.ErrConflict) {
+	seq, err := appendAndWait(r.Context(), s.cfg.Ingest, ev, filter, last, db, s.cfg.CommandWait, s.cfg.Logger)
+	switch {
+	case errors.Is(err, eventstore.ErrConflict):
 		return 0, true, true
-	}
-	if err != nil {
-		s.cfg.Logger.Error("command append failed", "type", ev.Type.String(), "err", err)
+	case err != nil:
 		jsonhttp.Error(w, http.StatusServiceUnavailable, "the event stream did not acknowledge the command; retry", nil)
 		return 0, false, false
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.CommandWait)
-	defer cancel()
-	if err := db.WaitCheckpoint(ctx, seq); err != nil {
-		s.cfg.Logger.Warn("command answered before its view caught up", "type", ev.Type.String(), "seq", seq, "err", err)
-	}
 	return seq, false, true
+}
+
+// appendAndWait appends a command's event on the condition that the last sequence stored
+// under filter is still last (JetStream's expected last subject sequence: an error
+// matching eventstore.ErrConflict when another was stored first, and nothing appended),
+// then waits, at most wait, until the view file db applied it, so that the answer and the
+// next read show the change. Any other error: the stream did not acknowledge the event
+// (ErrStoreUnavailable).
+func appendAndWait(ctx context.Context, in *ingest.Service, ev domain.Event, filter string, last uint64, db *projections.DB, wait time.Duration, log *slog.Logger) (uint64, error) {
+	seq, err := in.AppendExpecting(ctx, ev, filter, last)
+	if errors.Is(err, eventstore.ErrConflict) {
+		return 0, err
+	}
+	if err != nil {
+		log.Error("command append failed", "type", ev.Type.String(), "err", err)
+		return 0, fmt.Errorf("%w: %v", ErrStoreUnavailable, err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	if err := db.WaitCheckpoint(wctx, seq); err != nil {
+		log.Warn("command answered before its view caught up", "type", ev.Type.String(), "seq", seq, "err", err)
+	}
+	return seq, nil
 }
 
 // conflict answers 409 with the interaction's current state.

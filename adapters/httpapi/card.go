@@ -10,11 +10,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/google/uuid"
-
 	"github.com/interaction-ledger/ledger/adapters/jsonhttp"
 	"github.com/interaction-ledger/ledger/domain"
-	"github.com/interaction-ledger/ledger/eventstore"
 	"github.com/interaction-ledger/ledger/projections/timeline"
 )
 
@@ -127,26 +124,12 @@ func (s *Server) getSegments(w http.ResponseWriter, r *http.Request, _ domain.Re
 	serveTab(s, w, r, s.cfg.Timeline.Segments)
 }
 
-// taskBody is what create and edit accept.
-type taskBody struct {
-	TaskID     string  `json:"task_id"`
-	Title      *string `json:"title"`
-	DueAt      *string `json:"due_at"`
-	AssigneeID *string `json:"assignee_id"`
-}
-
-// taskCommand runs one of the card's task commands: it reads the task's state and the
-// stream sequence of its last event, decides by the card's rules (409 naming the current
-// state otherwise), and appends the event only if no other event of that task was stored
-// meanwhile (JetStream's expected last subject sequence; a lost race is 409 too). It
-// answers once the card shows the change. The agent must be one the directory knows,
-// with history access (the route checks it), like every reader of the card. The
-// customer need not have a card yet: customers live in the CRM, and the ledger knows
-// one only from the events about them, of which a new task may be the first.
+// taskCommand answers one of the card's task commands (TaskCommands.Run): 409 naming the
+// current state for a refused transition or a lost race, 404 for a task that does not
+// exist, 400 naming the field for bad input.
 func (s *Server) taskCommand(cmd domain.TaskCommand) func(http.ResponseWriter, *http.Request, domain.Reader) {
 	return func(w http.ResponseWriter, r *http.Request, rd domain.Reader) {
-		customer := r.PathValue("id")
-		var body taskBody
+		var in TaskInput
 		if cmd == domain.TaskCreate || cmd == domain.TaskEdit {
 			raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
 			if err != nil {
@@ -154,84 +137,37 @@ func (s *Server) taskCommand(cmd domain.TaskCommand) func(http.ResponseWriter, *
 				return
 			}
 			if len(raw) > 0 {
-				if err := json.Unmarshal(raw, &body); err != nil {
+				if err := json.Unmarshal(raw, &in); err != nil {
 					jsonhttp.Error(w, http.StatusBadRequest, "body: malformed JSON: "+err.Error(), map[string]any{"field": "body"})
 					return
 				}
 			}
 		}
-		taskID := r.PathValue("task_id")
-		if cmd == domain.TaskCreate {
-			taskID = body.TaskID
-			if taskID == "" {
-				taskID = uuid.Must(uuid.NewV7()).String()
-			}
-			if body.Title == nil || *body.Title == "" {
-				jsonhttp.Error(w, http.StatusBadRequest, "title: is required", map[string]any{"field": "title"})
-				return
-			}
-		}
-		state, cur, err := s.cfg.Timeline.Task(customer, taskID)
-		if err != nil {
-			s.internal(w, r, err)
-			return
-		}
-		typ, err := domain.DecideTask(state, cmd)
-		var ite *domain.InvalidTransitionError
-		if errors.As(err, &ite) {
+		res, err := s.tasks.Run(r.Context(), rd, r.PathValue("id"), r.PathValue("task_id"), cmd, in)
+		var refused *TaskRefusedError
+		var bad *TaskInputError
+		switch {
+		case errors.As(err, &refused):
 			code := http.StatusConflict
-			if state == domain.TaskAbsent && cmd != domain.TaskCreate {
+			if refused.NotFound() {
 				code = http.StatusNotFound
 			}
-			jsonhttp.Error(w, code, err.Error(), map[string]any{"state": state.String(), "task_id": taskID})
-			return
-		}
-		data := &domain.TaskData{TaskID: taskID, Title: cur.Title, DueAt: cur.DueAt, AssigneeID: cur.AssigneeID}
-		if body.Title != nil {
-			data.Title = *body.Title
-		}
-		if body.AssigneeID != nil {
-			data.AssigneeID = *body.AssigneeID
-		}
-		if body.DueAt != nil {
-			data.DueAt = nil // an empty due_at clears it
-			if *body.DueAt != "" {
-				due, err := domain.ParseTime(*body.DueAt)
-				if err != nil {
-					jsonhttp.Error(w, http.StatusBadRequest, "due_at: "+err.Error(), map[string]any{"field": "due_at"})
-					return
-				}
-				data.DueAt = &due
-			}
-		}
-		now := s.cfg.Now()
-		ev, err := domain.NewEvent(uuid.Must(uuid.NewV7()).String(), typ, now, customer, "api:"+rd.AgentID, data, now)
-		if err != nil {
-			var ve *domain.ValidationError
-			if errors.As(err, &ve) {
-				jsonhttp.Error(w, http.StatusBadRequest, err.Error(), map[string]any{"field": ve.Field})
-				return
-			}
+			jsonhttp.Error(w, code, err.Error(), map[string]any{"state": refused.State.String(), "task_id": refused.TaskID})
+		case errors.Is(err, ErrTaskChanged):
+			jsonhttp.Error(w, http.StatusConflict, err.Error(), map[string]any{"task_id": res.TaskID})
+		case errors.As(err, &bad):
+			jsonhttp.Error(w, http.StatusBadRequest, err.Error(), map[string]any{"field": bad.Field})
+		case errors.Is(err, ErrStoreUnavailable):
+			jsonhttp.Error(w, http.StatusServiceUnavailable, "the event stream did not acknowledge the command; retry", nil)
+		case err != nil:
 			s.internal(w, r, err)
-			return
+		default:
+			code := http.StatusOK
+			if cmd == domain.TaskCreate {
+				code = http.StatusCreated
+			}
+			w.Header().Set("Ledger-Position", strconv.FormatUint(res.Seq, 10))
+			jsonhttp.Write(w, code, map[string]any{"task_id": res.TaskID, "state": res.State.String(), "event_id": res.EventID, "task": res.Task})
 		}
-		_, lost, ok := s.appendCommand(w, r, ev, eventstore.TaskSubjectFilter(customer, taskID), cur.LastSeq, s.cfg.TimelineDB)
-		if !ok {
-			return
-		}
-		if lost {
-			jsonhttp.Error(w, http.StatusConflict, "task "+taskID+" was changed meanwhile; reload it and try again", map[string]any{"task_id": taskID})
-			return
-		}
-		newState, t, err := s.cfg.Timeline.Task(customer, taskID)
-		if err != nil {
-			s.internal(w, r, err)
-			return
-		}
-		code := http.StatusOK
-		if cmd == domain.TaskCreate {
-			code = http.StatusCreated
-		}
-		jsonhttp.Write(w, code, map[string]any{"task_id": taskID, "state": newState.String(), "event_id": ev.ID, "task": t})
 	}
 }

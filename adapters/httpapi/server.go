@@ -91,11 +91,19 @@ const (
 	MetricsElsewhere
 )
 
+// TaskCommands returns the task commands over the configuration's views, for the API
+// and any other front (the agents' pages) that must decide them the same way.
+func (cfg Config) TaskCommands() *TaskCommands {
+	return &TaskCommands{Ingest: cfg.Ingest, Timeline: cfg.Timeline, TimelineDB: cfg.TimelineDB,
+		Now: cfg.Now, Wait: cfg.CommandWait, Logger: cfg.Logger}
+}
+
 // Server serves the API.
 type Server struct {
 	cfg         Config
 	mux         *http.ServeMux
 	ingestSlots *semaphore.Weighted // one per POST /v1/events in progress
+	tasks       *TaskCommands
 }
 
 // New returns a server for cfg.
@@ -118,7 +126,8 @@ func New(cfg Config) *Server {
 	if cfg.MaxConcurrentIngest <= 0 {
 		cfg.MaxConcurrentIngest = DefaultMaxConcurrentIngest
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), ingestSlots: semaphore.NewWeighted(int64(cfg.MaxConcurrentIngest))}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), ingestSlots: semaphore.NewWeighted(int64(cfg.MaxConcurrentIngest)),
+		tasks: cfg.TaskCommands()}
 	s.routes()
 	return s
 }

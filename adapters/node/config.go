@@ -40,6 +40,10 @@ type Config struct {
 	// HTTP bounds the HTTP server; zero fields take the defaults of HTTPLimits.
 	HTTP HTTPLimits
 
+	// FrameAncestors lists the origins allowed to frame the agents' pages
+	// (LEDGER_FRAME_ANCESTORS, space-separated); default none.
+	FrameAncestors []string
+
 	// Demo loads a day of demo data when the stream is empty (serve --demo).
 	Demo bool
 	// Now is the clock of ingest, retention and replay; default time.Now (tests set it).

@@ -78,7 +78,31 @@ func printDemoHelp(w io.Writer, cfg Config, sc *scenario.Scenario) {
 			picked[a.Role] = a.AgentID
 		}
 	}
-	fmt.Fprintf(w, "\nThe ledger is serving http://%s with a day of demo data. Query it as:\n", cfg.HTTPAddr)
+	fmt.Fprintf(w, "\nThe ledger is serving http://%s with a day of demo data.\n", cfg.HTTPAddr)
+	links := demoTokens(cfg, picked)
+	fmt.Fprintf(w, "\nOpen the agents' pages in a browser, signed in as:\n")
+	for _, l := range links {
+		fmt.Fprintf(w, "  %-13s %s  http://%s/signin#token=%s\n", l.role, l.agent, cfg.HTTPAddr, l.token)
+	}
+	fmt.Fprintf(w, "\nOr query the API as:\n")
+	for _, l := range links {
+		fmt.Fprintf(w, "\n  # %s %s   (or: TOKEN=$(./bin/ledger token -scope 'history:read tasks:write' %s))\n", l.role, l.agent, l.agent)
+		fmt.Fprintf(w, "  curl -s -H 'Authorization: Bearer %s' 'http://%s/v1/interactions?limit=5'\n", l.token, cfg.HTTPAddr)
+	}
+	fmt.Fprintf(w, "\n  # a customer's card\n  curl -s -H 'Authorization: Bearer <token>' http://%s/v1/customers/%s/timeline\n", cfg.HTTPAddr, scenario.CustomerID(0))
+	fmt.Fprintf(w, "  # operators: ./bin/ledger token -scope ops admin, then GET /v1/admin/status; or ./bin/ledger status\n\n")
+}
+
+// demoToken is a demo role's agent and token.
+type demoToken struct {
+	role  domain.Role
+	agent string
+	token string
+}
+
+// demoTokens mints a token (history:read, tasks:write) for the agent picked for each role.
+func demoTokens(cfg Config, picked map[domain.Role]string) []demoToken {
+	var out []demoToken
 	for _, role := range domain.Roles() {
 		id, ok := picked[role]
 		if !ok {
@@ -88,9 +112,7 @@ func printDemoHelp(w io.Writer, cfg Config, sc *scenario.Scenario) {
 		if err != nil {
 			continue
 		}
-		fmt.Fprintf(w, "\n  # %s %s   (or: TOKEN=$(./bin/ledger token -scope 'history:read tasks:write' %s))\n", role, id, id)
-		fmt.Fprintf(w, "  curl -s -H 'Authorization: Bearer %s' 'http://%s/v1/interactions?limit=5'\n", tok, cfg.HTTPAddr)
+		out = append(out, demoToken{role: role, agent: id, token: tok})
 	}
-	fmt.Fprintf(w, "\n  # a customer's card\n  curl -s -H 'Authorization: Bearer <token>' http://%s/v1/customers/%s/timeline\n", cfg.HTTPAddr, scenario.CustomerID(0))
-	fmt.Fprintf(w, "  # operators: ./bin/ledger token -scope ops admin, then GET /v1/admin/status; or ./bin/ledger status\n\n")
+	return out
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/interaction-ledger/ledger/adapters/auth"
 	"github.com/interaction-ledger/ledger/adapters/httpapi"
+	"github.com/interaction-ledger/ledger/adapters/pages"
 	"github.com/interaction-ledger/ledger/adapters/webhooks"
 	"github.com/interaction-ledger/ledger/projections/history"
 	"github.com/interaction-ledger/ledger/projections/timeline"
@@ -111,7 +112,19 @@ func (n *Node) Run(ctx context.Context, stdout io.Writer, started chan<- string)
 		Ops:     ops{n: n, start: func(f func(context.Context) error) { g.Go(func() error { return f(bg) }) }},
 		Metrics: n.metrics, MetricsPolicy: n.metricsPolicy(), Ready: ready, Logger: n.log,
 	})
-	srv := n.httpServer(api)
+	pagesCfg := httpapi.Config{Ingest: n.ingest, Timeline: n.tl, TimelineDB: n.View(timeline.Name).DB(), Logger: n.log}
+	web, err := pages.New(pages.Config{Verifier: verifier, Directory: n.dir, History: n.hist, Timeline: n.tl,
+		Tasks: pagesCfg.TaskCommands(), FrameAncestors: n.cfg.FrameAncestors, Logger: n.log})
+	if err != nil {
+		return err
+	}
+	// The API keeps its paths; everything else is the agents' pages.
+	root := http.NewServeMux()
+	root.Handle("/", web)
+	for _, p := range []string{"/v1/", "/healthz", "/readyz", "/metrics"} {
+		root.Handle(p, api)
+	}
+	srv := n.httpServer(root)
 	servers := []struct {
 		srv *http.Server
 		ln  net.Listener

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/interaction-ledger/ledger/adapters/auth"
@@ -36,6 +37,7 @@ func flags(fs *flag.FlagSet, getenv func(string) string) *node.Config {
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("LEDGER_METRICS_ADDR", ""), "serve /metrics on this address of its own, not on the HTTP address (LEDGER_METRICS_ADDR)")
 	c.MetricsOps = env("LEDGER_METRICS_AUTH", "") == "ops"
 	fs.BoolVar(&c.MetricsOps, "metrics-ops", c.MetricsOps, "/metrics asks for a token with scope ops (LEDGER_METRICS_AUTH=ops)")
+	c.FrameAncestors = strings.Fields(env("LEDGER_FRAME_ANCESTORS", ""))
 	c.CustomerMap = env("LEDGER_CUSTOMER_MAP", "")
 	c.Webhooks = node.WebhookSecrets{
 		PublicURL:      env("LEDGER_PUBLIC_URL", ""),

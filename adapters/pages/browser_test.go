@@ -1,0 +1,390 @@
+package pages_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/interaction-ledger/ledger/adapters/node"
+	"github.com/interaction-ledger/ledger/adapters/node/nodetest"
+)
+
+// screenshots: where the browser tests save the list, the detail and the card; the
+// README shows the ones in testdata/screenshots (go test -run Browser -screenshots
+// testdata/screenshots). Default: a temporary directory.
+var screenshots = flag.String("screenshots", "", "directory for the pages' screenshots")
+
+// chromiumPath is Debian's chromium, installed by `make browser`.
+const chromiumPath = "/usr/bin/chromium"
+
+// demoLedger serves the demo contact centre and returns its base URL and the sign-in
+// links it printed, by role.
+func demoLedger(t *testing.T) (base string, links map[string]string) {
+	t.Helper()
+	var out bytes.Buffer
+	cfg := node.Config{DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", AuthSecret: nodetest.Secret, Region: "US",
+		Replicas: 1, Demo: true}
+	ctx, cancel := context.WithCancel(context.Background())
+	started, done := make(chan string, 1), make(chan error, 1)
+	go func() { done <- node.Serve(ctx, cfg, slog.New(slog.DiscardHandler), &out, started) }()
+	select {
+	case addr := <-started:
+		base = "http://" + addr
+	case err := <-done:
+		t.Fatalf("ledger did not start: %v", err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("ledger did not start within 60s")
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("ledger stopped with error: %v", err)
+		}
+	})
+	// The demo help is written before started is sent: reading it now is ordered.
+	links = map[string]string{}
+	for _, m := range regexp.MustCompile(`(?m)^\s+(\w+)\s+\S+\s+http://[^/]+(/signin#token=\S+)$`).FindAllStringSubmatch(out.String(), -1) {
+		links[m[1]] = base + m[2]
+	}
+	if len(links) != 3 {
+		t.Fatalf("want a sign-in link per role, got %v in:\n%s", links, out.String())
+	}
+	nodetest.Eventually(t, "views caught up with the demo", func() (bool, string) {
+		st, err := node.RemoteStatus(context.Background(), http.DefaultClient, base, nodetest.Secret)
+		if err != nil {
+			return false, err.Error()
+		}
+		return st.CaughtUp(), fmt.Sprint(st.Views)
+	})
+	return base, links
+}
+
+// browser starts headless chromium with a fresh profile. Without it the test fails
+// under CI=true and is skipped otherwise.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("chromium is required for the browser tests (%v): run make browser", err)
+		}
+		t.Skipf("chromium not found at %s: run `make browser` (apt-get install chromium) to run the browser tests", chromiumPath)
+	}
+	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]), chromedp.ExecPath(chromiumPath),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1440, 900), chromedp.Env("TZ=UTC"))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	ctx, cancelTime := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() {
+		// Close the browser and wait for it, so that its profile is gone before the
+		// temporary directory is removed.
+		if err := chromedp.Cancel(ctx); err != nil {
+			t.Logf("close chromium: %v", err)
+		}
+		cancelTime()
+		cancelCtx()
+		cancelAlloc()
+	})
+	if err := chromedp.Run(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+func run(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action) {
+	t.Helper()
+	if err := chromedp.Run(ctx, actions...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// rowIDs are the interaction ids of the list's rows, as shown.
+func rowIDs(t *testing.T, ctx context.Context) []string {
+	t.Helper()
+	var ids []string
+	run(t, ctx, "read rows", chromedp.Evaluate(`[...document.querySelectorAll("#rows > tr")].map(r => r.dataset.id)`, &ids))
+	return ids
+}
+
+// api answers GET path with tok, decoded into out.
+func api(t *testing.T, base, tok, path string, out any) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, base+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if out != nil && resp.StatusCode == http.StatusOK {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		_, _ = io.Copy(io.Discard, resp.Body)
+	}
+	return resp.StatusCode
+}
+
+type apiPage struct {
+	Items []struct {
+		InteractionID string `json:"interaction_id"`
+		Contact       string `json:"contact"`
+		CustomerID    string `json:"customer_id"`
+	} `json:"items"`
+	NextCursor string `json:"next_cursor"`
+}
+
+func (p apiPage) ids() []string {
+	var out []string
+	for _, it := range p.Items {
+		out = append(out, it.InteractionID)
+	}
+	return out
+}
+
+// apiIDs is the API's answer to the list query q (the page's own parameters) for tok.
+func apiIDs(t *testing.T, base, tok string, q url.Values) (apiPage, []string) {
+	t.Helper()
+	var p apiPage
+	if code := api(t, base, tok, "/v1/interactions?"+q.Encode(), &p); code != http.StatusOK {
+		t.Fatalf("API list %s: %d", q.Encode(), code)
+	}
+	return p, p.ids()
+}
+
+func tokenOf(link string) string { return link[strings.Index(link, "#token=")+len("#token="):] }
+
+func shoot(t *testing.T, ctx context.Context, dir, name string) {
+	t.Helper()
+	var png []byte
+	run(t, ctx, "screenshot "+name, chromedp.FullScreenshot(&png, 100)) // 100 is PNG, below is JPEG
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitURL polls the address until it holds every part, then waits for the list.
+func waitURL(t *testing.T, ctx context.Context, parts ...string) {
+	t.Helper()
+	nodetest.Eventually(t, "address with "+strings.Join(parts, " and "), func() (bool, string) {
+		var loc string
+		if err := chromedp.Run(ctx, chromedp.Location(&loc)); err != nil {
+			return false, err.Error()
+		}
+		for _, p := range parts {
+			if !strings.Contains(loc, p) {
+				return false, loc
+			}
+		}
+		return true, ""
+	})
+	run(t, ctx, "wait for the list", chromedp.WaitReady(`body`), chromedp.WaitVisible(`table.list`))
+}
+
+func sameIDs(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	if len(want) == 0 {
+		t.Fatalf("%s: the API shows no rows; the test would prove nothing", what)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("%s: the page shows %d rows %v, the API answers %d %v", what, len(got), got, len(want), want)
+	}
+}
+
+// TestBrowserPages drives the pages in headless chromium over a demo ledger: what a
+// person sees is what the API answers to the same agent.
+func TestBrowserPages(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser tests start a ledger and chromium")
+	}
+	ctx := browser(t)
+	base, links := demoLedger(t)
+	shots := *screenshots
+	if shots == "" {
+		shots = t.TempDir()
+	}
+	mgr := tokenOf(links["manager"])
+
+	t.Run("signed out, the pages send to sign-in", func(t *testing.T) {
+		var loc string
+		run(t, ctx, "open /", chromedp.Navigate(base+"/"), chromedp.WaitVisible(`#signin-form`), chromedp.Location(&loc))
+		if !strings.Contains(loc, "/signin?next=") {
+			t.Fatalf("location %s, want the sign-in page", loc)
+		}
+	})
+
+	t.Run("each role sees exactly the rows the API allows it", func(t *testing.T) {
+		seen := map[string][]string{}
+		for _, role := range []string{"collaborator", "manager", "administrator"} {
+			var agent, loc, tz string
+			run(t, ctx, "sign in as "+role, chromedp.Navigate(links[role]), chromedp.WaitVisible(`table.list`),
+				chromedp.Text(`[data-testid=agent]`, &agent), chromedp.Location(&loc), chromedp.Value(`#tz`, &tz))
+			if strings.Contains(loc, "token") {
+				t.Fatalf("%s: the token stayed in the address %s", role, loc)
+			}
+			_, want := apiIDs(t, base, tokenOf(links[role]), url.Values{"tz": {tz}})
+			sameIDs(t, role, rowIDs(t, ctx), want)
+			seen[role] = want
+		}
+		if slices.Equal(seen["collaborator"], seen["administrator"]) {
+			t.Fatal("the collaborator and the administrator see the same rows: the demo does not exercise the rules")
+		}
+	})
+
+	t.Run("filter, search, sort and load more", func(t *testing.T) {
+		run(t, ctx, "sign in as manager", chromedp.Navigate(links["manager"]), chromedp.WaitVisible(`table.list`))
+		shoot(t, ctx, shots, "list")
+		first, _ := apiIDs(t, base, mgr, url.Values{"tz": {"UTC"}})
+
+		run(t, ctx, "filter voice, processed",
+			chromedp.Click(`details summary`), chromedp.Click(`input[name=flow][value=voice]`),
+			chromedp.Click(`input[name=status][value=processed]`), chromedp.Click(`.filters button[type=submit]`))
+		waitURL(t, ctx, "flow=voice")
+		_, want := apiIDs(t, base, mgr, url.Values{"tz": {"UTC"}, "flow": {"voice"}, "status": {"processed"}})
+		sameIDs(t, "flow=voice&status=processed", rowIDs(t, ctx), want)
+
+		var contact string
+		for _, it := range first.Items {
+			if strings.HasPrefix(it.Contact, "+") {
+				contact = it.Contact
+				break
+			}
+		}
+		if contact == "" {
+			t.Fatal("no phone contact in the manager's first page")
+		}
+		digits := contact[len(contact)-7:]
+		run(t, ctx, "search the last digits", chromedp.Navigate(base+"/"), chromedp.WaitVisible(`#q`),
+			chromedp.SendKeys(`#q`, digits), chromedp.Submit(`#q`))
+		waitURL(t, ctx, "q="+digits)
+		_, want = apiIDs(t, base, mgr, url.Values{"tz": {"UTC"}, "q": {digits}})
+		sameIDs(t, "q="+digits, rowIDs(t, ctx), want)
+
+		for _, order := range []string{"asc", "desc"} {
+			run(t, ctx, "sort by advisor "+order, chromedp.Click(`th a[data-col=agent_id]`))
+			waitURL(t, ctx, "order="+order, "sort=agent_id")
+			_, want = apiIDs(t, base, mgr, url.Values{"tz": {"UTC"}, "q": {digits}, "sort": {"agent_id"}, "order": {order}})
+			sameIDs(t, "sort=agent_id&order="+order, rowIDs(t, ctx), want)
+		}
+
+		if first.NextCursor == "" {
+			t.Fatal("the manager's list fits one page: load more is not exercised")
+		}
+		second, _ := apiIDs(t, base, mgr, url.Values{"tz": {"UTC"}, "cursor": {first.NextCursor}})
+		run(t, ctx, "load more", chromedp.Navigate(base+"/"), chromedp.WaitVisible(`[data-testid=load-more]`),
+			chromedp.Click(`[data-testid=load-more]`),
+			chromedp.Poll(fmt.Sprintf(`document.querySelectorAll("#rows > tr").length == %d`, len(first.Items)+len(second.Items)), nil))
+		sameIDs(t, "two pages", rowIDs(t, ctx), append(first.ids(), second.ids()...))
+	})
+
+	t.Run("a detail and its tabs; an invisible interaction is 404", func(t *testing.T) {
+		page, _ := apiIDs(t, base, mgr, url.Values{"tz": {"UTC"}})
+		id := page.Items[0].InteractionID
+		var panel string
+		run(t, ctx, "open the first row", chromedp.Navigate(base+"/"), chromedp.WaitVisible(`#rows > tr`),
+			chromedp.Click(`#rows > tr:first-child td:first-child a`), chromedp.WaitVisible(`aside.side`),
+			chromedp.Text(`aside.side`, &panel))
+		if !strings.Contains(panel, id) {
+			t.Fatalf("the detail's panel does not show %s: %q", id, panel)
+		}
+		shoot(t, ctx, shots, "detail")
+		for _, tab := range []string{"card", "case", "qualifications", "survey", "invoices", "interaction"} {
+			run(t, ctx, "tab "+tab, chromedp.Click(`.tabs a[data-tab=`+tab+`]`), chromedp.WaitVisible(`[data-testid=tab-`+tab+`]`))
+		}
+		// The administrator sees an interaction the collaborator does not.
+		admin, _ := apiIDs(t, base, tokenOf(links["administrator"]), url.Values{"tz": {"UTC"}})
+		collab := tokenOf(links["collaborator"])
+		hidden := ""
+		for _, it := range admin.Items {
+			if api(t, base, collab, "/v1/interactions/"+it.InteractionID, nil) == http.StatusNotFound {
+				hidden = it.InteractionID
+				break
+			}
+		}
+		if hidden == "" {
+			t.Fatal("no interaction hidden from the collaborator in the administrator's first page")
+		}
+		var body string
+		run(t, ctx, "open a hidden interaction as collaborator", chromedp.Navigate(links["collaborator"]), chromedp.WaitVisible(`table.list`),
+			chromedp.Navigate(base+"/interactions/"+hidden), chromedp.Text(`main`, &body))
+		if !strings.Contains(body, "404") || strings.Contains(body, "Events") {
+			t.Fatalf("a hidden interaction shows %q, want the 404 page", body)
+		}
+	})
+
+	t.Run("a card, its tabs, and its task actions", func(t *testing.T) {
+		page, _ := apiIDs(t, base, mgr, url.Values{"tz": {"UTC"}})
+		cust := ""
+		for _, it := range page.Items {
+			if it.CustomerID != "" {
+				cust = it.CustomerID
+				break
+			}
+		}
+		taskID := "browser-task-1"
+		post := func(path string, body any) int {
+			t.Helper()
+			b, _ := json.Marshal(body)
+			req, _ := http.NewRequest(http.MethodPost, base+path, bytes.NewReader(b))
+			req.Header.Set("Authorization", "Bearer "+mgr)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		if code := post("/v1/customers/"+cust+"/tasks", map[string]any{"task_id": taskID, "title": "Call back about the invoice"}); code != http.StatusCreated {
+			t.Fatalf("create task: %d", code)
+		}
+		run(t, ctx, "open the card", chromedp.Navigate(links["manager"]), chromedp.WaitVisible(`table.list`),
+			chromedp.Navigate(base+"/customers/"+cust), chromedp.WaitVisible(`[data-testid=tab-timeline]`))
+		shoot(t, ctx, shots, "card")
+		for _, tab := range []string{"chats", "visits", "segments", "tasks"} {
+			run(t, ctx, "tab "+tab, chromedp.Click(`.tabs a[data-tab=`+tab+`]`), chromedp.WaitVisible(`[data-testid=tab-`+tab+`]`))
+		}
+		row := `tr[data-task="` + taskID + `"]`
+		var notice, status string
+		run(t, ctx, "complete", chromedp.Click(row+` button[data-action=complete]`), chromedp.WaitVisible(`[data-testid=notice]`),
+			chromedp.Text(`[data-testid=notice]`, &notice), chromedp.Text(row+` .status`, &status))
+		if !strings.Contains(notice, "completed") || status != "Completed" {
+			t.Fatalf("after complete: notice %q, status %q", notice, status)
+		}
+		run(t, ctx, "reopen", chromedp.Click(row+` button[data-action=reopen]`),
+			chromedp.WaitVisible(row+` button[data-action=complete]`), chromedp.Text(row+` .status`, &status))
+		if status != "Pending" {
+			t.Fatalf("after reopen: status %q", status)
+		}
+		// Someone else completes the task while the page still offers Complete.
+		if code := post("/v1/customers/"+cust+"/tasks/"+taskID+"/complete", nil); code != http.StatusOK {
+			t.Fatalf("complete by API: %d", code)
+		}
+		var refused string
+		run(t, ctx, "complete again", chromedp.Click(row+` button[data-action=complete]`), chromedp.WaitVisible(`[data-testid=refused]`),
+			chromedp.Text(`[data-testid=refused]`, &refused), chromedp.Text(row+` .status`, &status))
+		if !strings.Contains(refused, "it is completed now") || status != "Completed" {
+			t.Fatalf("refused transition: message %q, status %q", refused, status)
+		}
+	})
+}

@@ -1,0 +1,108 @@
+package pages
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/interaction-ledger/ledger/projections/history"
+	"github.com/interaction-ledger/ledger/projections/timeline"
+)
+
+// tab is one tab of a page: a link to the page with ?tab=.
+type tab struct {
+	Name, Label, URL string
+	Current          bool
+	Count            int // shown when > 0
+}
+
+func tabs(base string, names [][2]string, current string) []tab {
+	out := make([]tab, len(names))
+	for i, n := range names {
+		out[i] = tab{Name: n[0], Label: n[1], URL: base + "?tab=" + n[0], Current: n[0] == current}
+	}
+	return out
+}
+
+// eventView is one of the interaction's own events.
+type eventView struct {
+	At, Type, Source, Data string
+}
+
+// detailView is one interaction opened.
+type detailView struct {
+	chrome
+	D        history.Detail
+	Row      rowView
+	Tabs     []tab
+	Tab      string
+	Events   []eventView
+	SRData   string
+	Card     *timeline.Card
+	OpenedAt string
+	Refresh  string
+}
+
+// The detail's tabs, as the product names them.
+var detailTabs = [][2]string{{"interaction", "Interaction"}, {"card", "Card"}, {"case", "Case"},
+	{"qualifications", "Qualifications"}, {"survey", "Survey answers"}, {"invoices", "Invoices"}}
+
+func (h *Handler) detail(w http.ResponseWriter, r *http.Request, s *session) {
+	id := r.PathValue("id")
+	d, err := h.cfg.History.Get(s.Reader, id)
+	if errors.Is(err, history.ErrNotFound) {
+		// An interaction the agent may not see does not exist for them (CONTRACT.md §3).
+		h.fail(w, r, s, http.StatusNotFound, "There is no interaction "+id+" in your history.")
+		return
+	}
+	if err != nil {
+		h.internal(w, r, s, err)
+		return
+	}
+	base := "/interactions/" + url.PathEscape(id)
+	current := r.URL.Query().Get("tab")
+	if current == "" {
+		current = "interaction"
+	}
+	v := detailView{chrome: s.chrome("Interaction "+id, "detail"), D: d, Row: h.row(d.Item, s.Loc),
+		Tabs: tabs(base, detailTabs, current), Tab: current, Refresh: base + "?tab=" + url.QueryEscape(current)}
+	for _, e := range d.Events {
+		v.Events = append(v.Events, eventView{At: e.OccurredAt.In(s.Loc).Format("2 Jan 15:04:05"), Type: e.Type,
+			Source: e.Source, Data: indent(e.Data)})
+	}
+	if string(d.SRData) != "null" {
+		v.SRData = indent(d.SRData)
+	}
+	if d.OpenedAt != nil {
+		v.OpenedAt = d.OpenedAt.In(s.Loc).Format("2 Jan 2006 15:04")
+	}
+	if current == "card" && d.CustomerID != "" {
+		card, err := h.cfg.Timeline.Card(d.CustomerID, h.visible(s.Reader))
+		if err != nil {
+			h.internal(w, r, s, err)
+			return
+		}
+		v.Card = &card
+	}
+	h.render(w, r, http.StatusOK, "detail", v)
+}
+
+// indent shows a JSON value readably.
+func indent(raw json.RawMessage) string {
+	var b bytes.Buffer
+	if err := json.Indent(&b, raw, "", "  "); err != nil {
+		return string(raw)
+	}
+	return b.String()
+}
+
+// when formats an optional time in loc.
+func when(t *time.Time, loc *time.Location) string {
+	if t == nil {
+		return ""
+	}
+	return t.In(loc).Format("2 Jan 2006 15:04")
+}

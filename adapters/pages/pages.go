@@ -1,0 +1,203 @@
+package pages
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/interaction-ledger/ledger/adapters/auth"
+	"github.com/interaction-ledger/ledger/adapters/httpapi"
+	"github.com/interaction-ledger/ledger/domain"
+	"github.com/interaction-ledger/ledger/projections/directory"
+	"github.com/interaction-ledger/ledger/projections/history"
+	"github.com/interaction-ledger/ledger/projections/timeline"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Config wires the pages. Verifier, Directory, History, Timeline and Tasks are required.
+type Config struct {
+	Verifier  *auth.Verifier
+	Directory *directory.View
+	History   *history.View
+	Timeline  *timeline.View
+	Tasks     *httpapi.TaskCommands
+	// FrameAncestors lists the origins (https://crm.example.com) allowed to show the pages
+	// in a frame; default none (frame-ancestors 'none').
+	FrameAncestors []string
+	// CRMRecordURL is the operator's URL of a CRM record, with {id} where the record's id
+	// goes; "" shows the record's id without a link.
+	CRMRecordURL string
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Logger; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Validate reports every problem of the configuration at once.
+func (c Config) Validate() error {
+	var errs []error
+	for name, missing := range map[string]bool{"Verifier": c.Verifier == nil, "Directory": c.Directory == nil,
+		"History": c.History == nil, "Timeline": c.Timeline == nil, "Tasks": c.Tasks == nil} {
+		if missing {
+			errs = append(errs, fmt.Errorf("pages: %s is required", name))
+		}
+	}
+	for _, o := range c.FrameAncestors {
+		if !strings.HasPrefix(o, "https://") && !strings.HasPrefix(o, "http://") || strings.ContainsAny(o, " ;'\"") {
+			errs = append(errs, fmt.Errorf("pages: frame ancestor %q is not an http(s) origin", o))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Handler serves the pages: GET /, /interactions/{id}, /customers/{id}, /signin and
+// /static/, and the forms they post.
+type Handler struct {
+	cfg   Config
+	mux   *http.ServeMux
+	views map[string]*template.Template
+	csp   string
+}
+
+// New returns the pages' handler for cfg.
+func New(cfg Config) (*Handler, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	h := &Handler{cfg: cfg, mux: http.NewServeMux(), views: map[string]*template.Template{}}
+	// Each view is parsed over the shared layout; the functions only format.
+	funcs := template.FuncMap{"label": label}
+	for _, name := range []string{"signin", "list", "detail", "card", "error"} {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("pages: parse template %s: %w", name, err)
+		}
+		h.views[name] = t
+	}
+	ancestors := "'none'"
+	if len(cfg.FrameAncestors) > 0 {
+		ancestors = strings.Join(cfg.FrameAncestors, " ")
+	}
+	h.csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+		"form-action 'self'; base-uri 'none'; frame-ancestors " + ancestors
+	static, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		return nil, fmt.Errorf("pages: static assets: %w", err)
+	}
+	h.mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
+	h.mux.HandleFunc("GET /signin", h.signinPage)
+	h.mux.HandleFunc("POST /signin", h.sameOrigin(h.signin))
+	h.mux.HandleFunc("POST /signout", h.sameOrigin(h.signout))
+	h.mux.HandleFunc("GET /{$}", h.page(h.list))
+	h.mux.HandleFunc("GET /interactions/{id}", h.page(h.detail))
+	h.mux.HandleFunc("GET /customers/{id}", h.page(h.card))
+	h.mux.HandleFunc("POST /customers/{id}/tasks/{task_id}/{action}", h.sameOrigin(h.page(h.taskAction)))
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		h.fail(w, r, nil, http.StatusNotFound, "There is no page at this address.")
+	})
+	return h, nil
+}
+
+// label turns a value of a closed set (whatsapp_campaign) into words (Whatsapp campaign).
+func label(s string) string {
+	switch s {
+	case "":
+		return ""
+	case "sms":
+		return "SMS"
+	case "whatsapp":
+		return "WhatsApp"
+	case "whatsapp_campaign":
+		return "WhatsApp campaign"
+	}
+	s = strings.ReplaceAll(s, "_", " ")
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// ServeHTTP implements http.Handler, with the pages' security headers on every answer.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", h.csp)
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "no-referrer")
+	hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+	if len(h.cfg.FrameAncestors) == 0 {
+		hd.Set("X-Frame-Options", "DENY") // for browsers without CSP frame-ancestors
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+func cacheStatic(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// chrome is what the layout shows around every view.
+type chrome struct {
+	Title  string
+	Agent  string // "" when signed out
+	Role   string
+	TZ     string
+	Active string // list, detail, card: the navigation's current item
+}
+
+// render writes the view with code; a template failure is logged and answered 500.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, code int, view string, data any) {
+	var buf bytes.Buffer
+	if err := h.views[view].ExecuteTemplate(&buf, "layout.html", data); err != nil {
+		h.cfg.Logger.Error("render page", "view", view, "path", r.URL.Path, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_, _ = buf.WriteTo(w)
+}
+
+// errorView is the error page.
+type errorView struct {
+	chrome
+	Code    int
+	Message string
+}
+
+// fail renders the error page with a message for a person.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, s *session, code int, msg string) {
+	v := errorView{chrome: chrome{Title: http.StatusText(code)}, Code: code, Message: msg}
+	if s != nil {
+		v.chrome = s.chrome(http.StatusText(code), "")
+	}
+	h.render(w, r, code, "error", v)
+}
+
+// internal logs err and renders the error page 500.
+func (h *Handler) internal(w http.ResponseWriter, r *http.Request, s *session, err error) {
+	h.cfg.Logger.Error("page failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	h.fail(w, r, s, http.StatusInternalServerError, "Something went wrong on our side. Try again in a moment.")
+}
+
+// visible is the card's view of the reader's rights, as in the API: the history's check.
+func (h *Handler) visible(rd domain.Reader) timeline.Visible {
+	return func(ids []string) ([]bool, error) { return h.cfg.History.Visible(rd, ids) }
+}
