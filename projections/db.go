@@ -98,6 +98,15 @@ func (d *DB) advanced(seq uint64) {
 	}
 }
 
+// Moved returns the highest checkpoint committed through this DB and a channel closed
+// when it moves past it (or the file is swapped): live readers wait on it after each
+// read instead of polling.
+func (d *DB) Moved() (uint64, <-chan struct{}) {
+	d.waitMu.Lock()
+	defer d.waitMu.Unlock()
+	return d.reached, d.moved
+}
+
 // WaitCheckpoint blocks until the view has applied the stream up to seq, or ctx ends.
 // Commands use it to answer only once their own event is visible (read your writes).
 func (d *DB) WaitCheckpoint(ctx context.Context, seq uint64) error {

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -192,6 +193,8 @@ type plan struct {
 	merges    *bolt.Bucket
 	resolved  map[string]string
 	lo, hi    []byte // the time range as tkey bounds [lo, hi)
+	// loNanos, hiNanos are the same range as start_at nanos, for match.
+	loNanos, hiNanos int64
 }
 
 // customer returns the surviving customer of a stored customer_id. stored may be a
@@ -206,10 +209,12 @@ func (p *plan) customer(stored string) string {
 	return c
 }
 
-// match applies every filter of the query and the reader's visibility to a row.
+// match applies the time range, every filter of the query and the reader's visibility
+// to a row. The scans of the list already keep to the range; the live list does not.
 func (p *plan) match(r *row) bool {
 	q := p.q
-	if (len(q.Flow) > 0 && !slices.Contains(q.Flow, r.flow)) ||
+	if r.start < p.loNanos || r.start >= p.hiNanos ||
+		(len(q.Flow) > 0 && !slices.Contains(q.Flow, r.flow)) ||
 		(len(q.Status) > 0 && !slices.Contains(q.Status, r.status)) ||
 		(len(q.Direction) > 0 && !slices.Contains(q.Direction, r.direction)) ||
 		(len(q.OriginalRouting) > 0 && !slices.Contains(q.OriginalRouting, r.orig)) ||
@@ -374,33 +379,7 @@ func (v *View) List(r domain.Reader, q Query) (Page, error) {
 	}
 	var page Page
 	err := v.db.View(func(tx *bolt.Tx) error {
-		p := &plan{q: &q, reader: r, merges: tx.Bucket(bMerges), resolved: map[string]string{}}
-		for _, c := range q.Contact {
-			p.contacts = append(p.contacts, v.matcher(c))
-		}
-		if q.Q != "" {
-			m := v.matcher(q.Q)
-			p.search = &m
-		}
-		if len(q.CustomerID) > 0 {
-			p.customers = map[string]bool{}
-			for _, c := range q.CustomerID {
-				p.customers[c] = true
-			}
-		}
-		if len(q.ID) > 0 {
-			p.ids = map[string]bool{}
-			for _, id := range q.ID {
-				p.ids[id] = true
-			}
-		}
-		p.lo, p.hi = []byte{}, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
-		if !q.From.IsZero() {
-			p.lo = tsBytes(nil, q.From)
-		}
-		if !q.To.IsZero() {
-			p.hi = tsBytes(nil, q.To)
-		}
+		p := v.newPlan(tx, r, &q)
 		if bytes.Compare(p.lo, p.hi) >= 0 {
 			return nil
 		}
@@ -427,6 +406,47 @@ func (v *View) List(r domain.Reader, q Query) (Page, error) {
 		page.Items = []Item{}
 	}
 	return page, err
+}
+
+// newPlan makes q ready to run for r against tx: the one place where a query's filters
+// and the reader's visibility become a row test (plan.match), for the list, the export
+// and the live list alike.
+func (v *View) newPlan(tx *bolt.Tx, r domain.Reader, q *Query) *plan {
+	p := &plan{q: q, reader: r, merges: tx.Bucket(bMerges), resolved: map[string]string{}}
+	for _, c := range q.Contact {
+		p.contacts = append(p.contacts, v.matcher(c))
+	}
+	if q.Q != "" {
+		m := v.matcher(q.Q)
+		p.search = &m
+	}
+	if len(q.CustomerID) > 0 {
+		p.customers = map[string]bool{}
+		for _, c := range q.CustomerID {
+			p.customers[c] = true
+		}
+	}
+	if len(q.ID) > 0 {
+		p.ids = map[string]bool{}
+		for _, id := range q.ID {
+			p.ids[id] = true
+		}
+	}
+	p.lo, p.hi = []byte{}, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+	if !q.From.IsZero() {
+		p.lo = tsBytes(nil, q.From)
+	}
+	if !q.To.IsZero() {
+		p.hi = tsBytes(nil, q.To)
+	}
+	p.loNanos, p.hiNanos = math.MinInt64, math.MaxInt64
+	if !q.From.IsZero() {
+		p.loNanos = q.From.UnixNano()
+	}
+	if !q.To.IsZero() {
+		p.hiNanos = q.To.UnixNano()
+	}
+	return p
 }
 
 // listByStart walks the candidates in start order and stops at a full page: the default

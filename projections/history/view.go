@@ -72,7 +72,7 @@ func (*View) Stream() string { return "LEDGER" }
 func (v *View) Init(tx *bolt.Tx) error {
 	backfill := tx.Bucket(bSorts) == nil && tx.Bucket(bRows) != nil
 	migrate := tx.Bucket(bEvents) == nil && tx.Bucket(bDetails) != nil
-	for _, b := range [][]byte{bRows, bDetails, bIndex, bCounts, bMerges, bMerged, bSorts, bEvents, bEventIDs, bActionSeqs} {
+	for _, b := range [][]byte{bRows, bDetails, bIndex, bCounts, bMerges, bMerged, bSorts, bEvents, bEventIDs, bActionSeqs, bChanges, bChangedAt} {
 		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 			return fmt.Errorf("create bucket %s: %w", b, err)
 		}
@@ -110,6 +110,7 @@ func (v *View) Apply(tx *bolt.Tx, batch []projections.Applied) error {
 	w := v.newWriter(tx)
 	for _, a := range batch {
 		ev := a.Event
+		w.seq = a.Seq
 		var err error
 		switch d := ev.Payload.(type) {
 		case *domain.MergedData:
@@ -151,6 +152,7 @@ type writer struct {
 	order   []string
 	buf     []byte
 	seqs    map[string]uint64 // actionseqs key -> the batch's highest sequence (noteSeq)
+	seq     uint64            // the stream position of the event being applied
 }
 
 type pendingInteraction struct {
@@ -161,6 +163,7 @@ type pendingInteraction struct {
 	events    []eventEntry       // the batch's new events
 	seen      map[string]bool    // their ids
 	changed   bool
+	seq       uint64 // the position of the last event that changed it (the live list's)
 }
 
 func (v *View) newWriter(tx *bolt.Tx) *writer {
@@ -205,6 +208,7 @@ func (w *writer) fold(ev domain.Event, id string) error {
 	p.in.Events = stub(p.in.Events)
 	p.customers = addSorted(p.customers, ev.CustomerID)
 	p.changed = true
+	p.seq = w.seq
 	return nil
 }
 
@@ -289,6 +293,7 @@ func (w *writer) flush() error {
 	}
 	var rowDel, idxDel, sortDel [][]byte
 	var rowPut, detPut, idxPut, sortPut, evPut, evIDPut []kv
+	var changed []change
 	delta := map[string]int64{}
 	for _, id := range w.order {
 		p := w.pending[id]
@@ -307,6 +312,7 @@ func (w *writer) flush() error {
 		}
 		if enc := nr.encode(); p.old == nil || p.old.start != nr.start || !bytes.Equal(enc, p.old.encode()) {
 			rowPut = append(rowPut, kv{nr.tkey(), enc})
+			changed = append(changed, change{id, p.seq})
 		}
 		// One buffer for the batch's details: bbolt keeps the slices until commit.
 		start := len(w.buf)
@@ -350,6 +356,9 @@ func (w *writer) flush() error {
 		if err := putSorted(s.b, s.kvs); err != nil {
 			return err
 		}
+	}
+	if err := w.noteChanges(changed); err != nil {
+		return err
 	}
 	return w.addCounts(delta)
 }
@@ -549,7 +558,7 @@ func (w *writer) erase(customer string) error {
 // refold drops the events of the erased customers from the interaction id (stored row
 // old) and folds it again from the other events; the next flush writes it.
 func (w *writer) refold(id string, old *row, erased map[string]bool) error {
-	p := &pendingInteraction{old: old, changed: true}
+	p := &pendingInteraction{old: old, changed: true, seq: w.seq}
 	var gone, goneIDs [][]byte
 	pr := eventsPrefix(id)
 	c := w.events.Cursor()
@@ -598,6 +607,9 @@ func (w *writer) deleteInteraction(id string, delta map[string]int64) error {
 		return err
 	}
 	if err := deleteEvents(w.tx, id); err != nil {
+		return err
+	}
+	if err := w.dropChange(id); err != nil {
 		return err
 	}
 	for _, k := range r.indexKeys() {

@@ -1,0 +1,143 @@
+package history
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/interaction-ledger/ledger/domain"
+	"github.com/interaction-ledger/ledger/projections"
+)
+
+// The change index of the live list (GET /v1/interactions/live): where each
+// interaction's list item last changed, in stream positions. One entry per interaction,
+// moved forward when its row changes, so that "what changed after position n" is one
+// range read whose length is the number of interactions changed since, however long ago
+// n was: a client that reconnects after an hour misses nothing and reads no more than
+// what changed. (A bounded window of recent positions would be cheaper to keep but
+// would have to refuse an older resume: a dropped connection would miss rows.)
+var (
+	bChanges   = []byte("changes")   // seq(8) | id -> empty, in position order
+	bChangedAt = []byte("changedat") // id -> seq(8): the entry of changes to move
+)
+
+// maxChangesRead bounds the entries one Changes call reads (its transaction and its
+// answer stay small); the caller calls again from the returned position.
+const maxChangesRead = 2000
+
+// Change is an interaction of a live list: its list item as it is now, and the stream
+// position at which the item last changed.
+type Change struct {
+	Seq  uint64
+	Item Item
+}
+
+// Changes returns the interactions whose list item changed after position after, up to
+// the view's checkpoint (read in the same transaction), that match q (its range and
+// filters; not its sort or page) and that r may see, in position order, and upto: the
+// position up to which every change has been looked at, to pass as after next time.
+// more is true when changes past upto remain (it read maxChangesRead entries).
+func (v *View) Changes(r domain.Reader, q Query, after uint64) (out []Change, upto uint64, more bool, err error) {
+	upto = after
+	if !r.HistoryAccess {
+		cp, err := v.db.Checkpoint()
+		return nil, max(cp, after), false, err
+	}
+	err = v.db.View(func(tx *bolt.Tx) error {
+		cp := projections.ReadCheckpoint(tx)
+		if cp <= after {
+			return nil
+		}
+		upto = cp
+		p := v.newPlan(tx, r, &q)
+		rows := tx.Bucket(bRows)
+		c := tx.Bucket(bChanges).Cursor()
+		read := 0
+		var last uint64
+		for k, _ := c.Seek(binary.BigEndian.AppendUint64(nil, after+1)); k != nil; k, _ = c.Next() {
+			seq := binary.BigEndian.Uint64(k[:8])
+			if seq > cp {
+				break
+			}
+			// Stop between positions only: the entries of one position (an erasure
+			// refolds several interactions at its position) are read together.
+			if read >= maxChangesRead && seq != last {
+				upto, more = last, true
+				break
+			}
+			read++
+			last = seq
+			id := string(k[8:])
+			val := tx.Bucket(bDetails).Get(k[8:])
+			if len(val) < 8 {
+				continue // removed since (erased, swept)
+			}
+			rw, err := rowOfDetail(rows, val, id)
+			if err != nil {
+				return err
+			}
+			if p.match(rw) {
+				out = append(out, Change{Seq: seq, Item: rw.item(p.customer(rw.customer))})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, after, false, fmt.Errorf("history: changes after %d: %w", after, err)
+	}
+	return out, upto, more, nil
+}
+
+func changeKey(seq uint64, id string) []byte {
+	return append(binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(id)), seq), id...)
+}
+
+// noteChanges moves the change entries of the interactions whose row a flush wrote to
+// their batch's position.
+func (w *writer) noteChanges(changed []change) error {
+	if len(changed) == 0 {
+		return nil
+	}
+	at, chg := w.tx.Bucket(bChangedAt), w.tx.Bucket(bChanges)
+	var del [][]byte
+	put := make([]kv, 0, len(changed))
+	atPut := make([]kv, 0, len(changed))
+	for _, c := range changed {
+		if old := at.Get([]byte(c.id)); len(old) == 8 {
+			if binary.BigEndian.Uint64(old) == c.seq {
+				continue
+			}
+			del = append(del, changeKey(binary.BigEndian.Uint64(old), c.id))
+		}
+		put = append(put, kv{k: changeKey(c.seq, c.id)})
+		atPut = append(atPut, kv{[]byte(c.id), binary.BigEndian.AppendUint64(nil, c.seq)})
+	}
+	if err := deleteSorted(chg, del); err != nil {
+		return err
+	}
+	if err := putSorted(chg, put); err != nil {
+		return err
+	}
+	return putSorted(at, atPut)
+}
+
+// dropChange removes the change entry of a removed interaction.
+func (w *writer) dropChange(id string) error {
+	at := w.tx.Bucket(bChangedAt)
+	old := at.Get([]byte(id))
+	if len(old) != 8 {
+		return nil
+	}
+	if err := w.tx.Bucket(bChanges).Delete(changeKey(binary.BigEndian.Uint64(old), id)); err != nil {
+		return err
+	}
+	return at.Delete([]byte(id))
+}
+
+// change is an interaction whose row a flush wrote, and the position of the batch's
+// last event that touched it.
+type change struct {
+	id  string
+	seq uint64
+}
