@@ -49,7 +49,7 @@ func TestChanges(t *testing.T) {
 	// Each interaction is at the position of its own last event in the batch.
 	ownVoice, ownEmail, notMine := p1+1, p1+2, p2
 	today := func(mod func(*Query)) Query {
-		q := Query{From: testNow.Truncate(24 * time.Hour), To: testNow.Truncate(24 * time.Hour).AddDate(0, 0, 1)}
+		q := Query{From: testNow.Truncate(24 * time.Hour), To: testNow.Truncate(24*time.Hour).AddDate(0, 0, 1)}
 		if mod != nil {
 			mod(&q)
 		}
