@@ -15,6 +15,16 @@ func (s *Server) listInteractions(w http.ResponseWriter, r *http.Request, rd dom
 		s.queryError(w, r, err)
 		return
 	}
+	if WantsCSV(r) {
+		if err := WriteCSV(w, s.cfg.History, rd, q, "interactions.csv"); err != nil {
+			if w.Header().Get("Content-Type") == "" {
+				s.queryError(w, r, err)
+				return
+			}
+			s.cfg.Logger.Warn("export ended early", "agent", rd.AgentID, "err", err)
+		}
+		return
+	}
 	page, err := s.cfg.History.List(rd, q)
 	if err != nil {
 		s.queryError(w, r, err)

@@ -104,6 +104,7 @@ type Server struct {
 	mux         *http.ServeMux
 	ingestSlots *semaphore.Weighted // one per POST /v1/events in progress
 	tasks       *TaskCommands
+	live        *Live
 }
 
 // New returns a server for cfg.
@@ -127,7 +128,7 @@ func New(cfg Config) *Server {
 		cfg.MaxConcurrentIngest = DefaultMaxConcurrentIngest
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), ingestSlots: semaphore.NewWeighted(int64(cfg.MaxConcurrentIngest)),
-		tasks: cfg.TaskCommands()}
+		tasks: cfg.TaskCommands(), live: cfg.Live()}
 	s.routes()
 	return s
 }
@@ -138,6 +139,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 func (s *Server) routes() {
 	s.handle("POST /v1/events", s.authenticated(s.postEvents)) // scope by event type
 	s.handle("GET /v1/interactions", s.reader(s.listInteractions))
+	s.handle("GET /v1/interactions/live", s.reader(s.liveInteractions))
 	s.handle("GET /v1/interactions/{id}", s.reader(s.getInteraction))
 	s.handle("GET /v1/customers/{id}/timeline", s.reader(s.getTimeline))
 	s.handle("GET /v1/customers/{id}/card", s.reader(s.getCard))
