@@ -43,6 +43,12 @@ type Config struct {
 	// FrameAncestors lists the origins allowed to frame the agents' pages
 	// (LEDGER_FRAME_ANCESTORS, space-separated); default none.
 	FrameAncestors []string
+	// CRMRecordURL is the operator's URL of a CRM record, {id} where the record's id goes
+	// (LEDGER_CRM_RECORD_URL); default none (the pages show the id without a link).
+	CRMRecordURL string
+	// ClickToCallURL is the operator's click-to-call URL, {number} where the number goes
+	// (LEDGER_CLICK_TO_CALL_URL); default none (tel: links).
+	ClickToCallURL string
 
 	// Demo loads a day of demo data when the stream is empty (serve --demo).
 	Demo bool

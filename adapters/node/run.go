@@ -52,10 +52,16 @@ const maxHeaderBytes = 64 << 10
 // httpServer is an HTTP server within the node's limits.
 func (n *Node) httpServer(h http.Handler) *http.Server {
 	l := n.cfg.HTTP
-	return &http.Server{Handler: h,
+	// Streaming answers (the live list) end when the server shuts down, rather than
+	// holding Shutdown for its whole grace: their requests' context is cancelled then.
+	base, cancel := context.WithCancel(context.Background())
+	srv := &http.Server{Handler: h,
 		ReadHeaderTimeout: l.ReadHeaderTimeout, ReadTimeout: l.ReadTimeout, WriteTimeout: l.WriteTimeout,
 		IdleTimeout: l.IdleTimeout, MaxHeaderBytes: maxHeaderBytes,
-		ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelWarn)}
+		ErrorLog:    slog.NewLogLogger(n.log.Handler(), slog.LevelWarn),
+		BaseContext: func(net.Listener) context.Context { return base }}
+	srv.RegisterOnShutdown(cancel)
+	return srv
 }
 
 // metricsPolicy says who may read /metrics on the API's address.
@@ -112,9 +118,11 @@ func (n *Node) Run(ctx context.Context, stdout io.Writer, started chan<- string)
 		Ops:     ops{n: n, start: func(f func(context.Context) error) { g.Go(func() error { return f(bg) }) }},
 		Metrics: n.metrics, MetricsPolicy: n.metricsPolicy(), Ready: ready, Logger: n.log,
 	})
-	pagesCfg := httpapi.Config{Ingest: n.ingest, Timeline: n.tl, TimelineDB: n.View(timeline.Name).DB(), Logger: n.log}
+	pagesCfg := httpapi.Config{Ingest: n.ingest, Timeline: n.tl, TimelineDB: n.View(timeline.Name).DB(), Logger: n.log,
+		History: n.hist, HistoryDB: n.View(history.Name).DB(), Directory: n.dir}
 	web, err := pages.New(pages.Config{Verifier: verifier, Directory: n.dir, History: n.hist, Timeline: n.tl,
-		Tasks: pagesCfg.TaskCommands(), FrameAncestors: n.cfg.FrameAncestors, Logger: n.log})
+		Tasks: pagesCfg.TaskCommands(), Live: pagesCfg.Live(), FrameAncestors: n.cfg.FrameAncestors,
+		CRMRecordURL: n.cfg.CRMRecordURL, ClickToCallURL: n.cfg.ClickToCallURL, Logger: n.log})
 	if err != nil {
 		return err
 	}

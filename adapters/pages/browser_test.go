@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/interaction-ledger/ledger/adapters/node"
@@ -161,6 +162,24 @@ func (p apiPage) ids() []string {
 		out = append(out, it.InteractionID)
 	}
 	return out
+}
+
+// postEvents posts envelopes with an ingest token and returns how many were accepted.
+func postEvents(t *testing.T, base string, envs ...map[string]any) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, base+"/v1/events", bytes.NewReader(nodetest.MustJSON(t, envs)))
+	req.Header.Set("Authorization", "Bearer "+nodetest.Token(t, "producer", "ingest"))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct{ Accepted int }
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("post events: %d %v", resp.StatusCode, err)
+	}
+	return out.Accepted
 }
 
 // apiIDs is the API's answer to the list query q (the page's own parameters) for tok.
@@ -385,6 +404,61 @@ func TestBrowserPages(t *testing.T) {
 			chromedp.Text(`[data-testid=refused]`, &refused), chromedp.Text(row+` .status`, &status))
 		if !strings.Contains(refused, "it is completed now") || status != "Completed" {
 			t.Fatalf("refused transition: message %q, status %q", refused, status)
+		}
+	})
+
+	t.Run("a live row arrives that matches the filter, and not one that does not", func(t *testing.T) {
+		var agent string
+		run(t, ctx, "open the voice list", chromedp.Navigate(links["manager"]), chromedp.WaitVisible(`table.list`),
+			chromedp.Text(`[data-testid=agent]`, &agent), chromedp.Navigate(base+"/?flow=voice"), chromedp.WaitVisible(`table.list`))
+		if n := postEvents(t, base,
+			nodetest.Ev("interaction.started", "live-cust", 0, map[string]any{"interaction_id": "live-email", "flow": "email",
+				"direction": "incoming", "routing": "direct", "agent_id": agent, "contact": map[string]any{"email": "live@example.com"}}),
+		); n != 1 {
+			t.Fatalf("%d events accepted", n)
+		}
+		if n := postEvents(t, base,
+			nodetest.Ev("interaction.started", "live-cust", 0, map[string]any{"interaction_id": "live-call", "flow": "voice",
+				"direction": "incoming", "routing": "direct", "agent_id": agent}),
+		); n != 1 {
+			t.Fatalf("%d events accepted", n)
+		}
+		// Both are posted; the voice one comes after the email one in the stream, so once
+		// it is shown, the email one would have been shown too had it been sent.
+		run(t, ctx, "wait for the live row", chromedp.WaitVisible(`#rows > tr[data-id="live-call"]`))
+		var ids []string
+		run(t, ctx, "read rows", chromedp.Evaluate(`[...document.querySelectorAll("#rows > tr")].map(r => r.dataset.id)`, &ids))
+		if ids[0] != "live-call" || slices.Contains(ids, "live-email") {
+			t.Fatalf("rows after the live updates: %v; want live-call on top and no live-email", ids)
+		}
+		shoot(t, ctx, shots, "live")
+	})
+
+	t.Run("export CSV is the API's CSV for the same query", func(t *testing.T) {
+		run(t, ctx, "open the voice list", chromedp.Navigate(links["manager"]), chromedp.WaitVisible(`table.list`),
+			chromedp.Navigate(base+"/?flow=voice&sort=agent_id&order=asc"), chromedp.WaitVisible(`[data-testid=export]`))
+		var got string
+		run(t, ctx, "fetch the export", chromedp.Evaluate(`fetch(document.querySelector("[data-testid=export]").href).then(r => r.text())`, &got,
+			func(p *cdpruntime.EvaluateParams) *cdpruntime.EvaluateParams { return p.WithAwaitPromise(true) }))
+		req, _ := http.NewRequest(http.MethodGet, base+"/v1/interactions?tz=UTC&flow=voice&sort=agent_id&order=asc", nil)
+		req.Header.Set("Authorization", "Bearer "+mgr)
+		req.Header.Set("Accept", "text/csv")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// fetch's text() drops the byte-order mark, as a spreadsheet reads it.
+		if strings.TrimPrefix(string(want), "\uFEFF") != got {
+			t.Fatalf("the page's export differs from the API's:\npage %.300q\napi  %.300q", got, want)
+		}
+		_, ids := apiIDs(t, base, mgr, url.Values{"tz": {"UTC"}, "flow": {"voice"}, "limit": {"500"}})
+		if lines := strings.Count(got, "\n"); lines != len(ids)+1 || len(ids) == 0 {
+			t.Fatalf("the export has %d lines, want a header and the API's %d rows", lines, len(ids))
 		}
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -66,6 +67,10 @@ type listView struct {
 	NextURL string
 	Error   string
 	Range   string
+	// LiveURL streams this list's new and changed rows from the position the page was
+	// read at; ExportURL downloads the whole list as CSV. Both carry the page's query.
+	LiveURL   string
+	ExportURL string
 }
 
 // textParams are the filter's free-text fields: a comma separates the values of one
@@ -110,6 +115,13 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, s *session) {
 	q, err := history.ParseQuery(params, now)
 	code := http.StatusOK
 	if err == nil {
+		state := pageParams(r.URL.Query())
+		v.ExportURL = "/export.csv?" + state.Encode()
+		if h.cfg.Live != nil {
+			// Read before the list: a change between the two is sent again, never lost.
+			state.Set("since", strconv.FormatUint(h.cfg.Live.Position(), 10))
+			v.LiveURL = "/live?" + state.Encode()
+		}
 		var page history.Page
 		page, err = h.cfg.History.List(s.Reader, q)
 		if err == nil {
@@ -191,13 +203,13 @@ func (h *Handler) row(it history.Item, loc *time.Location) rowView {
 	if it.CRMRecord != "" && h.cfg.CRMRecordURL != "" {
 		rv.CRMURL = strings.ReplaceAll(h.cfg.CRMRecordURL, "{id}", url.PathEscape(it.CRMRecord))
 	}
-	rv.ContactActions = contactActions(it.Contact)
+	rv.ContactActions = h.contactActions(it.Contact)
 	return rv
 }
 
-// contactActions are the quick actions on a contact: e-mail for an address; call and
-// SMS for a number.
-func contactActions(c string) []link {
+// contactActions are the quick actions on a contact: e-mail for an address; call (the
+// operator's click-to-call URL when configured) and SMS for a number.
+func (h *Handler) contactActions(c string) []link {
 	switch {
 	case c == "":
 		return nil
@@ -214,7 +226,11 @@ func contactActions(c string) []link {
 	if strings.HasPrefix(c, "+") {
 		d = "+" + d
 	}
-	return []link{{"Call", "tel:" + d}, {"SMS", "sms:" + d}}
+	call := "tel:" + d
+	if h.cfg.ClickToCallURL != "" {
+		call = strings.ReplaceAll(h.cfg.ClickToCallURL, "{number}", url.QueryEscape(d))
+	}
+	return []link{{"Call", call}, {"SMS", "sms:" + d}}
 }
 
 // filterOf fills the form from the parameters; the dates show the range in loc.

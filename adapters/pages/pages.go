@@ -33,12 +33,18 @@ type Config struct {
 	History   *history.View
 	Timeline  *timeline.View
 	Tasks     *httpapi.TaskCommands
+	// Live streams the list's new and changed rows (httpapi.Config.Live); nil serves no
+	// live updates (the list still works, without them).
+	Live *httpapi.Live
 	// FrameAncestors lists the origins (https://crm.example.com) allowed to show the pages
 	// in a frame; default none (frame-ancestors 'none').
 	FrameAncestors []string
 	// CRMRecordURL is the operator's URL of a CRM record, with {id} where the record's id
 	// goes; "" shows the record's id without a link.
 	CRMRecordURL string
+	// ClickToCallURL is the operator's click-to-call URL, with {number} where the
+	// contact's number goes (query-escaped); "" calls with a tel: link.
+	ClickToCallURL string
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Logger; default slog.Default().
@@ -57,6 +63,11 @@ func (c Config) Validate() error {
 	for _, o := range c.FrameAncestors {
 		if !strings.HasPrefix(o, "https://") && !strings.HasPrefix(o, "http://") || strings.ContainsAny(o, " ;'\"") {
 			errs = append(errs, fmt.Errorf("pages: frame ancestor %q is not an http(s) origin", o))
+		}
+	}
+	for name, u := range map[string]string{"CRMRecordURL": c.CRMRecordURL, "ClickToCallURL": c.ClickToCallURL} {
+		if u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+			errs = append(errs, fmt.Errorf("pages: %s %q is not an http(s) URL", name, u))
 		}
 	}
 	return errors.Join(errs...)
@@ -107,6 +118,8 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.HandleFunc("POST /signin", h.sameOrigin(h.signin))
 	h.mux.HandleFunc("POST /signout", h.sameOrigin(h.signout))
 	h.mux.HandleFunc("GET /{$}", h.page(h.list))
+	h.mux.HandleFunc("GET /live", h.page(h.live))
+	h.mux.HandleFunc("GET /export.csv", h.page(h.export))
 	h.mux.HandleFunc("GET /interactions/{id}", h.page(h.detail))
 	h.mux.HandleFunc("GET /customers/{id}", h.page(h.card))
 	h.mux.HandleFunc("POST /customers/{id}/tasks/{task_id}/{action}", h.sameOrigin(h.page(h.taskAction)))

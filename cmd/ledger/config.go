@@ -38,6 +38,8 @@ func flags(fs *flag.FlagSet, getenv func(string) string) *node.Config {
 	c.MetricsOps = env("LEDGER_METRICS_AUTH", "") == "ops"
 	fs.BoolVar(&c.MetricsOps, "metrics-ops", c.MetricsOps, "/metrics asks for a token with scope ops (LEDGER_METRICS_AUTH=ops)")
 	c.FrameAncestors = strings.Fields(env("LEDGER_FRAME_ANCESTORS", ""))
+	fs.StringVar(&c.CRMRecordURL, "crm-record-url", env("LEDGER_CRM_RECORD_URL", ""), "URL of a CRM record in the pages, {id} for its id (LEDGER_CRM_RECORD_URL)")
+	fs.StringVar(&c.ClickToCallURL, "click-to-call-url", env("LEDGER_CLICK_TO_CALL_URL", ""), "click-to-call URL in the pages, {number} for the number (LEDGER_CLICK_TO_CALL_URL)")
 	c.CustomerMap = env("LEDGER_CUSTOMER_MAP", "")
 	c.Webhooks = node.WebhookSecrets{
 		PublicURL:      env("LEDGER_PUBLIC_URL", ""),

@@ -13,3 +13,63 @@
     if (link) { link.focus(); }
   });
 })();
+
+// Live list: the server streams each new or changed row of this list (same filters, same
+// rights) as the list's own row HTML. A changed row is replaced where it stands; new rows
+// go on top when the agent is at the top of the list, otherwise they wait behind a
+// "N new" banner so that nothing moves under the agent's eyes. EventSource resumes after
+// a drop from the last position received (Last-Event-ID): nothing is missed.
+(function () {
+  "use strict";
+  var tbody = document.getElementById("rows");
+  if (!tbody || !tbody.dataset.live || !window.EventSource) { return; }
+  var banner = document.getElementById("new-rows");
+  var waiting = [];
+  function atTop() {
+    return tbody.getBoundingClientRect().top >= 0;
+  }
+  function parseRow(html) {
+    var t = document.createElement("template");
+    t.innerHTML = html.trim();
+    return t.content.firstElementChild;
+  }
+  function showBanner() {
+    if (!banner) { return; }
+    banner.hidden = waiting.length === 0;
+    banner.textContent = waiting.length === 1 ? "1 new interaction" : waiting.length + " new interactions";
+  }
+  function insertWaiting() {
+    var empty = document.querySelector("[data-testid=empty]");
+    if (empty) { empty.hidden = true; }
+    for (var i = 0; i < waiting.length; i++) {
+      var old = tbody.querySelector('tr[data-id="' + CSS.escape(waiting[i].dataset.id) + '"]');
+      if (old) { old.remove(); }
+      waiting[i].classList.add("fresh");
+      tbody.insertBefore(waiting[i], tbody.firstElementChild);
+    }
+    waiting = [];
+    showBanner();
+  }
+  if (banner) {
+    banner.addEventListener("click", function () {
+      insertWaiting();
+      tbody.scrollIntoView({ block: "start" });
+    });
+  }
+  var es = new EventSource(tbody.dataset.live);
+  es.addEventListener("upsert", function (e) {
+    var row = parseRow(e.data);
+    if (!row || !row.dataset.id) { return; }
+    var old = tbody.querySelector('tr[data-id="' + CSS.escape(row.dataset.id) + '"]');
+    if (old) {
+      old.replaceWith(row);
+      return;
+    }
+    waiting = waiting.filter(function (w) { return w.dataset.id !== row.dataset.id; });
+    waiting.push(row);
+    if (atTop()) { insertWaiting(); } else { showBanner(); }
+  });
+  window.addEventListener("scroll", function () {
+    if (waiting.length && atTop()) { insertWaiting(); }
+  }, { passive: true });
+})();
