@@ -10,7 +10,7 @@ import (
 
 // directoryFixture: root administrator (history access), ann a collaborator of team t1,
 // nope whose profile has no history access.
-func directoryFixtureAPI(t *testing.T, a *api) {
+func directoryFixtureAPI(t testing.TB, a *api) {
 	t.Helper()
 	a.post(t,
 		ev("directory.profile", "", 60, map[string]any{"profile_id": "p-all", "queues": []string{"sales"}, "flows": []string{"voice"}, "history_access": true}),

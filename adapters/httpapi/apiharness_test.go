@@ -50,7 +50,7 @@ func (opsFake) Rebuild(_ *http.Request, view string) (any, error) {
 	return map[string]string{"view": view}, nil
 }
 
-func startAPI(t *testing.T) *api {
+func startAPI(t testing.TB) *api {
 	t.Helper()
 	dir := t.TempDir()
 	store := storetest.Open(t, dir)
@@ -96,7 +96,7 @@ func startAPI(t *testing.T) *api {
 }
 
 // do sends a request and decodes a JSON answer into out (if not nil); it returns the code.
-func (a *api) do(t *testing.T, method, path, tok, contentType, body string, out any) int {
+func (a *api) do(t testing.TB, method, path, tok, contentType, body string, out any) int {
 	t.Helper()
 	req, err := http.NewRequest(method, a.url+path, strings.NewReader(body))
 	if err != nil {
@@ -136,7 +136,7 @@ func ev(typ, customer string, minutesAgo int, data map[string]any) map[string]an
 }
 
 // post sends envs as one JSON array through POST /v1/events and fails on any rejection.
-func (a *api) post(t *testing.T, envs ...map[string]any) {
+func (a *api) post(t testing.TB, envs ...map[string]any) {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(envs); err != nil {
@@ -154,7 +154,7 @@ func (a *api) post(t *testing.T, envs ...map[string]any) {
 }
 
 // caughtUp waits until every view applied its stream up to the last sequence posted.
-func (a *api) caughtUp(t *testing.T) {
+func (a *api) caughtUp(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -172,7 +172,7 @@ func (a *api) caughtUp(t *testing.T) {
 	}
 }
 
-func mustJSON(t *testing.T, v any) string {
+func mustJSON(t testing.TB, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {

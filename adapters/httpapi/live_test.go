@@ -24,7 +24,7 @@ type sseEvent struct{ name, id, data string }
 
 // openLive opens GET /v1/interactions/live?query as tok, from lastID when not "", and
 // returns its events as they arrive; the stream closes with the test.
-func (a *api) openLive(t *testing.T, query url.Values, tok, lastID string) <-chan sseEvent {
+func (a *api) openLive(t testing.TB, query url.Values, tok, lastID string) <-chan sseEvent {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
