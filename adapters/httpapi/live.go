@@ -21,6 +21,11 @@ import (
 
 // Live streams the live list (GET /v1/interactions/live, CONTRACT.md §4) as Server-Sent
 // Events, for the API and the agents' pages alike.
+//
+// Caveat: each committed batch of the history view wakes every open stream, and each
+// reads the batch's changes and filters them for its own reader and query. With many
+// streams under heavy ingest this is the cost (BenchmarkLiveLatency); sharing one read
+// per batch among the streams is the next step if the figure must drop.
 type Live struct {
 	History   *history.View
 	HistoryDB *projections.DB // its Moved channel wakes the stream after each batch
