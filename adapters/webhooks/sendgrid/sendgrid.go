@@ -215,10 +215,23 @@ func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]dom
 		return nil, fmt.Errorf("%w: body is not a JSON array of events: %v", webhooks.ErrBadPayload, err)
 	}
 	var out []domain.Event
+	seen := map[string]string{} // sg_event_id → the event name it came with
 	for i, raw := range raws {
 		var e event
 		if err := json.Unmarshal(raw, &e); err != nil {
 			return nil, fmt.Errorf("%w: event [%d]: %v", webhooks.ErrBadPayload, i, err)
+		}
+		// sg_event_id is unique per event; a payload that repeats one (malformed, or
+		// fuzzed) must neither make two events one nor one event two.
+		if e.SGEventID != "" {
+			if name, dup := seen[e.SGEventID]; dup {
+				if name == e.Event {
+					continue // the same event twice in one payload
+				}
+				e.SGEventID += ":" + e.Event
+			} else {
+				seen[e.SGEventID] = e.Event
+			}
 		}
 		evs, err := p.translate(e, now)
 		if err != nil {
