@@ -18,6 +18,7 @@ import (
 
 	"github.com/interaction-ledger/ledger/adapters/auth"
 	"github.com/interaction-ledger/ledger/adapters/httpapi"
+	"github.com/interaction-ledger/ledger/adapters/httpapi/apitest"
 	"github.com/interaction-ledger/ledger/adapters/ingest"
 	"github.com/interaction-ledger/ledger/adapters/viewsource"
 	"github.com/interaction-ledger/ledger/eventstore"
@@ -86,10 +87,10 @@ func startAPI(t testing.TB) *api {
 	if err != nil {
 		t.Fatalf("verifier: %v", err)
 	}
-	srv := httptest.NewServer(httpapi.New(httpapi.Config{
+	srv := httptest.NewServer(apitest.NewValidator(t).Handler(t, httpapi.New(httpapi.Config{
 		Verifier: verifier, Ingest: ingest.New(store, nil, ingest.Observer{}), Directory: dirView, History: hist,
 		Timeline: tl, TimelineDB: a.views[timeline.Name], HistoryDB: a.views[history.Name], Ops: opsFake{}, Logger: slog.New(slog.DiscardHandler),
-	}))
+	})))
 	t.Cleanup(func() { srv.Close(); cancel(); wg.Wait() })
 	a.url = srv.URL
 	return a

@@ -18,6 +18,7 @@ import (
 
 	"github.com/interaction-ledger/ledger/adapters/auth"
 	"github.com/interaction-ledger/ledger/adapters/httpapi"
+	"github.com/interaction-ledger/ledger/adapters/httpapi/apitest"
 	"github.com/interaction-ledger/ledger/adapters/ingest"
 	"github.com/interaction-ledger/ledger/eventstore"
 	"github.com/interaction-ledger/ledger/eventstore/storetest"
@@ -36,7 +37,12 @@ func ingestAPI(t testing.TB, store *eventstore.Store, cfg httpapi.Config) (strin
 		t.Fatal(err)
 	}
 	cfg.Verifier, cfg.Ingest, cfg.Logger = v, ingest.New(store, nil, ingest.Observer{}), slog.New(slog.DiscardHandler)
-	srv := httptest.NewServer(httpapi.New(cfg))
+	var h http.Handler = httpapi.New(cfg)
+	if _, bench := t.(*testing.B); !bench {
+		// Benchmarks measure the handler alone; every test holds it to the document.
+		h = apitest.NewValidator(t).Handler(t, h)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv.URL, tok
 }
@@ -347,7 +353,9 @@ func TestPostEventsShapes(t *testing.T) {
 		{"array, all rejected", "application/json", "[{},1]", http.StatusBadRequest, "", 0},
 		{"ndjson", "application/x-ndjson; charset=utf-8", envelope("") + "\n\n" + envelope("") + "\n", http.StatusOK, "", 2},
 		{"empty", "application/json", " ", http.StatusBadRequest, "", 0},
-		{"too large", "application/json", "[" + strings.Repeat(" ", httpapi.DefaultMaxBody) + "]", http.StatusRequestEntityTooLarge, "", 0},
+		// A body over a limit is refused while it is read, with the rest unread and the
+		// connection closed: TestPostEventsLimitsWhileReading sends it on an open body
+		// (here the client's write of the unread rest would be reset, a flaky answer).
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -75,10 +75,10 @@ func startNode(t *testing.T) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(httpapi.New(httpapi.Config{
+	srv := httptest.NewServer(apitest.NewValidator(t).Handler(t, httpapi.New(httpapi.Config{
 		Verifier: verifier, Ingest: ingest.New(store, nil, ingest.Observer{}), Directory: dir, History: hist,
 		Timeline: tl, TimelineDB: tlDB, HistoryDB: histDB, Logger: log,
-	}))
+	})))
 	// Cleanups run last-in first-out: the server and the projectors stop before the
 	// files and the store close.
 	t.Cleanup(func() {

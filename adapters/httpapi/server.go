@@ -105,6 +105,7 @@ type Server struct {
 	ingestSlots *semaphore.Weighted // one per POST /v1/events in progress
 	tasks       *TaskCommands
 	live        *Live
+	patterns    []string // every route registered, for Routes
 }
 
 // New returns a server for cfg.
@@ -176,12 +177,15 @@ func (s *Server) routes() {
 		}
 		jsonhttp.Write(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
+	s.handle("GET /openapi.json", s.serveOpenAPI)
 	if s.cfg.Metrics != nil {
 		switch s.cfg.MetricsPolicy {
 		case MetricsOpen:
+			s.patterns = append(s.patterns, "GET /metrics")
 			s.mux.Handle("GET /metrics", s.cfg.Metrics.Handler())
 		case MetricsOps:
 			h := s.cfg.Metrics.Handler()
+			s.patterns = append(s.patterns, "GET /metrics")
 			s.mux.Handle("GET /metrics", s.scoped(auth.ScopeOps, func(w http.ResponseWriter, r *http.Request, _ auth.Principal) { h.ServeHTTP(w, r) }))
 		}
 	}
@@ -189,6 +193,7 @@ func (s *Server) routes() {
 
 // handle registers h under pattern, timing it by pattern and status code.
 func (s *Server) handle(pattern string, h http.HandlerFunc) {
+	s.patterns = append(s.patterns, pattern)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := jsonhttp.NewStatusRecorder(w)

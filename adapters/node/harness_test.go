@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interaction-ledger/ledger/adapters/httpapi/apitest"
 	"github.com/interaction-ledger/ledger/adapters/node/nodetest"
 )
 
@@ -21,6 +22,7 @@ type instance struct {
 	t      testing.TB
 	cfg    Config
 	base   string
+	client *http.Client // holds every request and answer to the OpenAPI document
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -41,7 +43,8 @@ func startLedgerWith(t testing.TB, cfg Config) *instance {
 	cfg.HTTPAddr, cfg.AuthSecret, cfg.Region, cfg.Replicas = "127.0.0.1:0", testSecret, "US", 1
 	ctx, cancel := context.WithCancel(context.Background())
 	started := make(chan string, 1)
-	in := &instance{t: t, cfg: cfg, cancel: cancel, done: make(chan error, 1)}
+	in := &instance{t: t, cfg: cfg, cancel: cancel, done: make(chan error, 1),
+		client: apitest.NewValidator(t).HTTPClient(t)}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -106,7 +109,7 @@ func (in *instance) do(method, path, tok string, body any, out any) int {
 	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := in.client.Do(req)
 	if err != nil {
 		in.t.Fatalf("%s %s: %v", method, path, err)
 	}

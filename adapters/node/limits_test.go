@@ -66,12 +66,12 @@ func TestHTTPLimits(t *testing.T) {
 // TestMetricsPlacement: /metrics can ask for the ops scope, or move to an address of
 // its own.
 func TestMetricsPlacement(t *testing.T) {
-	get := func(url, tok string) int {
+	get := func(in *instance, url, tok string) int {
 		req, _ := http.NewRequest("GET", url, nil)
 		if tok != "" {
 			req.Header.Set("Authorization", "Bearer "+tok)
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := in.client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -84,7 +84,7 @@ func TestMetricsPlacement(t *testing.T) {
 			tok  string
 			want int
 		}{{"", 401}, {token(t, "ann", auth.ScopeHistoryRead), 403}, {token(t, "prom", auth.ScopeOps), 200}} {
-			if got := get(in.base+"/metrics", tc.tok); got != tc.want {
+			if got := get(in, in.base+"/metrics", tc.tok); got != tc.want {
 				t.Errorf("/metrics = %d, want %d", got, tc.want)
 			}
 		}
@@ -92,10 +92,10 @@ func TestMetricsPlacement(t *testing.T) {
 	t.Run("own address", func(t *testing.T) {
 		addr := nodetest.FreeAddr(t)
 		in := startLedgerWith(t, Config{MetricsAddr: addr})
-		if got := get(in.base+"/metrics", ""); got != 404 {
+		if got := get(in, in.base+"/metrics", ""); got != 404 {
 			t.Errorf("/metrics on the API address = %d, want 404", got)
 		}
-		if got := get("http://"+addr+"/metrics", ""); got != 200 {
+		if got := get(in, "http://"+addr+"/metrics", ""); got != 200 {
 			t.Errorf("/metrics on its own address = %d, want 200", got)
 		}
 	})

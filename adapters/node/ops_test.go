@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net/http"
 	"reflect"
 	"strings"
 	"testing"
@@ -82,7 +81,7 @@ func TestMetricsExposeWhatOperatorsGraph(t *testing.T) {
 	in := startLedger(t, "")
 	postFixture(t, in)
 	waitVisible(t, in)
-	resp, err := http.Get(in.base + "/metrics")
+	resp, err := in.client.Get(in.base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -129,7 +129,7 @@ func (n *Node) Run(ctx context.Context, stdout io.Writer, started chan<- string)
 	// The API keeps its paths; everything else is the agents' pages.
 	root := http.NewServeMux()
 	root.Handle("/", web)
-	for _, p := range []string{"/v1/", "/healthz", "/readyz", "/metrics"} {
+	for _, p := range []string{"/v1/", "/healthz", "/readyz", "/metrics", "/openapi.json"} {
 		root.Handle(p, api)
 	}
 	srv := n.httpServer(root)
