@@ -146,6 +146,22 @@ func (s *Store) Consume(ctx context.Context, cfg ConsumeConfig, handle func(ctx 
 				skipped = m
 				continue
 			}
+			if md.Sequence.Stream > last+1 {
+				// Never past a gap: each missing sequence is proven expired or deleted,
+				// or fetched from the stream leader and handed over in its place.
+				missing, err := s.fillGap(ctx, cfg.Stream, last+1, md.Sequence.Stream-1)
+				if err != nil {
+					if ctx.Err() != nil {
+						return nil
+					}
+					return fmt.Errorf("eventstore: consume %s/%s: %w", cfg.Stream, cfg.Durable, err)
+				}
+				if len(missing) > 0 {
+					s.log.Warn("eventstore: consumer skipped messages; fetched them from the stream leader",
+						"stream", cfg.Stream, "durable", cfg.Durable, "from", last+1, "to", md.Sequence.Stream-1, "fetched", len(missing))
+				}
+				batch = append(batch, missing...)
+			}
 			batch = append(batch, Delivery{
 				Stream: cfg.Stream, Seq: md.Sequence.Stream, Subject: m.Subject(),
 				Data: m.Data(), Published: md.Timestamp,
