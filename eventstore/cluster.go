@@ -250,3 +250,41 @@ func isClusterUnavailable(err error) bool {
 	}
 	return apiErr.Code == 503 || apiErr.ErrorCode == errCodeClusterNotAvail || apiErr.ErrorCode == errCodeInsufficientResources
 }
+
+// ConsumerPosition is where a durable consumer of a stream stands.
+type ConsumerPosition struct {
+	Name string `json:"name"`
+	// Delivered is the last stream sequence delivered, AckFloor the last one below which
+	// everything is acknowledged (for a projector: applied).
+	Delivered uint64 `json:"delivered"`
+	AckFloor  uint64 `json:"ack_floor"`
+	// Pending counts the stream's messages (matching its filter) not yet delivered.
+	Pending uint64 `json:"pending"`
+	// Waiting counts the pull requests waiting; PushBound says a push consumer has a
+	// subscriber. Either shows its node is alive.
+	PushBound bool `json:"push_bound,omitempty"`
+}
+
+// Consumers lists the durable consumers of stream whose names start with prefix, by name:
+// how every node's projectors and erasers stand (status, and an erasure waiting for every
+// node).
+func (s *Store) Consumers(ctx context.Context, stream, prefix string) ([]ConsumerPosition, error) {
+	st, err := s.js.Stream(ctx, stream)
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: consumers of %s: %w", stream, err)
+	}
+	var out []ConsumerPosition
+	l := st.ListConsumers(ctx)
+	for ci := range l.Info() {
+		if !strings.HasPrefix(ci.Name, prefix) {
+			continue
+		}
+		out = append(out, ConsumerPosition{Name: ci.Name, Delivered: ci.Delivered.Stream, AckFloor: ci.AckFloor.Stream,
+			Pending: ci.NumPending, PushBound: ci.PushBound})
+	}
+	if err := l.Err(); err != nil {
+		return nil, fmt.Errorf("eventstore: consumers of %s: %w", stream, err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}

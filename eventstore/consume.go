@@ -50,6 +50,8 @@ const (
 	// consumeAckWait is how long the server waits for a batch's ack before redelivering
 	// it: generous, as a projector commits a whole batch in one transaction.
 	consumeAckWait = 5 * time.Minute
+	// consumerInactive is how long an idle durable consumer is kept (see prepareConsumer).
+	consumerInactive = 7 * 24 * time.Hour
 )
 
 func (c *ConsumeConfig) setDefaults() {
@@ -207,6 +209,10 @@ func (s *Store) prepareConsumer(ctx context.Context, cfg ConsumeConfig) (jetstre
 		MaxDeliver:    -1,
 		ReplayPolicy:  jetstream.ReplayInstantPolicy,
 		Replicas:      0, // as the stream
+		// A node that left the cluster leaves its consumers behind; the server removes
+		// them after this long idle. Harmless to a node that returns later: its
+		// checkpoint, not the durable, is the truth, and the durable is created again.
+		InactiveThreshold: consumerInactive,
 	}
 	if cfg.StartAfter == 0 {
 		want.DeliverPolicy = jetstream.DeliverAllPolicy
