@@ -52,6 +52,12 @@ func (opsFake) Rebuild(_ *http.Request, view string) (any, error) {
 
 func startAPI(t *testing.T) *api {
 	t.Helper()
+	return startAPIWith(t, nil)
+}
+
+// startAPIWith is startAPI with the API's configuration changed by tune (if not nil).
+func startAPIWith(t *testing.T, tune func(*httpapi.Config)) *api {
+	t.Helper()
 	dir := t.TempDir()
 	store := storetest.Open(t, dir)
 	a := &api{store: store, views: map[string]*projections.DB{}}
@@ -86,10 +92,14 @@ func startAPI(t *testing.T) *api {
 	if err != nil {
 		t.Fatalf("verifier: %v", err)
 	}
-	srv := httptest.NewServer(httpapi.New(httpapi.Config{
+	cfg := httpapi.Config{
 		Verifier: verifier, Ingest: ingest.New(store, nil, ingest.Observer{}), Directory: dirView, History: hist,
 		Timeline: tl, TimelineDB: a.views[timeline.Name], HistoryDB: a.views[history.Name], Ops: opsFake{}, Logger: slog.New(slog.DiscardHandler),
-	}))
+	}
+	if tune != nil {
+		tune(&cfg)
+	}
+	srv := httptest.NewServer(httpapi.New(cfg))
 	t.Cleanup(func() { srv.Close(); cancel(); wg.Wait() })
 	a.url = srv.URL
 	return a
