@@ -2,6 +2,7 @@ package eventstore_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -51,5 +52,35 @@ func TestFillGap(t *testing.T) {
 	}
 	if want := []uint64{6, 8}; !slices.Equal(seqs(got), want) {
 		t.Errorf("gap 1..8 after purging below 6: got %v, want %v", seqs(got), want)
+	}
+}
+
+// TestFewerReplicasReported: a stream that the servers cannot scale up to the replicas
+// asked for is used as it is, and said so in Warnings and Streams, never silently.
+func TestFewerReplicasReported(t *testing.T) {
+	srv := storetest.RunServer(t)
+	storetest.OpenURL(t, srv, eventstore.Config{}) // creates the streams with one replica
+	s, err := eventstore.Open(testCtx(t), eventstore.Config{URL: srv.URL(), Replicas: 3}, nil)
+	if err != nil {
+		t.Fatalf("Open with 3 replicas on a single server holding R1 streams: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	hs, err := s.Streams(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range hs {
+		if h.Replicas != 1 || h.Wanted != 3 {
+			t.Errorf("%s: replicas %d, wanted %d: want 1 and 3", h.Name, h.Replicas, h.Wanted)
+		}
+	}
+	warned := strings.Join(s.Warnings(), "\n")
+	for _, name := range []string{eventstore.StreamEvents, eventstore.StreamDirectory, eventstore.StreamDead} {
+		if !strings.Contains(warned, "stream "+name+" has 1 replica(s), fewer than the 3 configured") {
+			t.Errorf("no warning about %s's replicas in:\n%s", name, warned)
+		}
+	}
+	if !strings.Contains(warned, "sync policy unknown") {
+		t.Errorf("no warning that the sync policy is unknown (no system account) in:\n%s", warned)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -358,6 +359,75 @@ func TestClusterFailures(t *testing.T) {
 	}
 	t.Logf("acknowledged %d events, lost %d; %d listed on each node (the rest: answered 503, outcome unknown, stored or not); answers by code %v",
 		len(acked), lost, len(seen1), codes)
+
+	eraseOnCluster(t, c, final)
+}
+
+// messages is the event stream's message count as node n reports it.
+func messages(t *testing.T, n *Node) uint64 {
+	t.Helper()
+	st, err := status(t, n)
+	if err != nil {
+		t.Fatalf("status of %s: %v", n.ID, err)
+	}
+	for _, s := range st.Streams {
+		if s.Name == eventstore.StreamEvents {
+			return s.Messages
+		}
+	}
+	return 0
+}
+
+// eraseOnCluster: a customer.erased posted to one node leaves the customer in neither
+// node's views, and the stream loses the customer's events and the erase event, once;
+// both nodes stay ready, their erasers never stopped.
+func eraseOnCluster(t *testing.T, c *Cluster, last uint64) {
+	t.Helper()
+	n1, n2 := c.Nodes[0], c.Nodes[1]
+	ing := nodetest.Token(t, "svc", auth.ScopeIngest, auth.ScopeErase)
+	ann := nodetest.Token(t, "ann", auth.ScopeHistoryRead)
+	var evs []map[string]any
+	var ids []string
+	for range 3 {
+		id := "gone-" + uuid.NewString()
+		ids = append(ids, id)
+		evs = append(evs, nodetest.Ev("interaction.started", "cus-gone", 3, map[string]any{"interaction_id": id,
+			"flow": "voice", "direction": "incoming", "routing": "direct", "agent_id": "ann"}))
+	}
+	if code := post(http.DefaultClient, n1.Base(), ing, evs); code != http.StatusOK {
+		t.Fatalf("post the customer's interactions: %d", code)
+	}
+	for _, n := range c.Nodes {
+		waitApplied(t, n, last+3)
+	}
+	before := messages(t, n1)
+	if code := post(http.DefaultClient, n2.Base(), ing, []map[string]any{nodetest.Ev("customer.erased", "cus-gone", 0, map[string]any{})}); code != http.StatusOK {
+		t.Fatalf("post customer.erased: %d", code)
+	}
+	for _, n := range c.Nodes {
+		nodetest.Eventually(t, "node "+n.ID+" lists none of the erased customer's interactions", func() (bool, string) {
+			seen := nodetest.ListAll(n.Base(), ann)
+			for _, id := range ids {
+				if seen[id] > 0 {
+					return false, id + " still listed"
+				}
+			}
+			return true, ""
+		})
+	}
+	// The customer's 3 events and the erase event itself leave the stream.
+	nodetest.Eventually(t, "the stream lost the customer's events and the erase event", func() (bool, string) {
+		got := messages(t, n1)
+		return got == before-3, fmt.Sprintf("%d messages, want %d (%d before the erase event)", got, before-3, before)
+	})
+	for _, n := range c.Nodes {
+		if err := n.Ready(5 * time.Second); err != nil {
+			t.Errorf("node %s not ready after the erasure: %v", n.ID, err)
+		}
+		if strings.Contains(n.Log(), "eraser stopped") {
+			t.Errorf("node %s: an eraser stopped:\n%s", n.ID, tail(n.Log(), 4000))
+		}
+	}
 }
 
 func get(t *testing.T, u, tok string) []byte {
