@@ -108,6 +108,23 @@ func startAPIWith(t *testing.T, tune func(*httpapi.Config)) *api {
 // do sends a request and decodes a JSON answer into out (if not nil); it returns the code.
 func (a *api) do(t *testing.T, method, path, tok, contentType, body string, out any) int {
 	t.Helper()
+	hdr := map[string]string{}
+	if contentType != "" {
+		hdr["Content-Type"] = contentType
+	}
+	code, _, b := a.request(t, method, path, tok, body, hdr)
+	if out != nil && len(b) > 0 {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: decode %q: %v", method, path, b, err)
+		}
+	}
+	return code
+}
+
+// request sends a request with tok (unless empty) and the headers hdr, and returns the
+// answer's code, headers and body.
+func (a *api) request(t *testing.T, method, path, tok, body string, hdr map[string]string) (int, http.Header, []byte) {
+	t.Helper()
 	req, err := http.NewRequest(method, a.url+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -115,8 +132,8 @@ func (a *api) do(t *testing.T, method, path, tok, contentType, body string, out 
 	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -127,12 +144,7 @@ func (a *api) do(t *testing.T, method, path, tok, contentType, body string, out 
 	if err != nil {
 		t.Fatalf("%s %s: read: %v", method, path, err)
 	}
-	if out != nil && len(b) > 0 {
-		if err := json.Unmarshal(b, out); err != nil {
-			t.Fatalf("%s %s: decode %q: %v", method, path, b, err)
-		}
-	}
-	return resp.StatusCode
+	return resp.StatusCode, resp.Header, b
 }
 
 // ev is one envelope of type typ, minutesAgo, for customer (none for directory records).

@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,31 +11,6 @@ import (
 	"github.com/interaction-ledger/ledger/adapters/auth"
 	"github.com/interaction-ledger/ledger/adapters/httpapi"
 )
-
-// request sends a request with extra headers and returns the answer's code, headers and
-// body.
-func (a *api) request(t *testing.T, method, path, tok, body string, hdr map[string]string) (int, http.Header, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(method, a.url+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("Content-Type", "application/json")
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, resp.Header, b
-}
 
 // TestReadYourWrites: ingest answers the highest stream position of the request; a read
 // naming it sees the write at once, one naming a position the views have not applied
@@ -52,7 +26,7 @@ func TestReadYourWrites(t *testing.T) {
 		ev("note.added", "cus-ryw", 5, map[string]any{"note_id": "n1", "text": "first"}),
 		ev("note.added", "cus-ryw", 4, map[string]any{"note_id": "n2", "text": "second"}),
 	}
-	code, hdr, body := a.request(t, "POST", "/v1/events", producer, mustJSON(t, evs), nil)
+	code, hdr, body := a.request(t, "POST", "/v1/events", producer, mustJSON(t, evs), map[string]string{"Content-Type": "application/json"})
 	if code != http.StatusOK {
 		t.Fatalf("post: %d %s", code, body)
 	}

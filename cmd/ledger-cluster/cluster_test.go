@@ -208,8 +208,8 @@ func waitApplied(t *testing.T, n *Node, seq uint64) time.Duration {
 	return time.Since(start)
 }
 
-// lastSeq is the event stream's last sequence as node n reports it.
-func lastSeq(t *testing.T, n *Node) uint64 {
+// events is the event stream's figures as node n reports them.
+func events(t *testing.T, n *Node) eventstore.StreamStats {
 	t.Helper()
 	st, err := status(t, n)
 	if err != nil {
@@ -217,11 +217,11 @@ func lastSeq(t *testing.T, n *Node) uint64 {
 	}
 	for _, s := range st.Streams {
 		if s.Name == eventstore.StreamEvents {
-			return s.LastSeq
+			return s
 		}
 	}
 	t.Fatalf("status of %s: no %s", n.ID, eventstore.StreamEvents)
-	return 0
+	return eventstore.StreamStats{}
 }
 
 // TestClusterFailures: three nats-servers (R3), two ledger nodes, producers writing
@@ -297,7 +297,7 @@ func TestClusterFailures(t *testing.T) {
 	// its checkpoints with its own consumers.
 	n2.Kill()
 	prod.waitMore(t, 400)
-	target := lastSeq(t, n1)
+	target := events(t, n1).LastSeq
 	restart := time.Now()
 	if err := c.StartNode(n2); err != nil {
 		t.Fatal(err)
@@ -331,7 +331,7 @@ func TestClusterFailures(t *testing.T) {
 	t.Logf("(c) server %s wiped and restarted: replicas current %s after the restart", victim.Name, catchWipe.Round(time.Millisecond))
 
 	acked, codes := prod.halt()
-	final := lastSeq(t, n1)
+	final := events(t, n1).LastSeq
 	start := time.Now()
 	for _, n := range c.Nodes {
 		waitApplied(t, n, final)
@@ -363,21 +363,6 @@ func TestClusterFailures(t *testing.T) {
 	eraseOnCluster(t, c, final)
 }
 
-// messages is the event stream's message count as node n reports it.
-func messages(t *testing.T, n *Node) uint64 {
-	t.Helper()
-	st, err := status(t, n)
-	if err != nil {
-		t.Fatalf("status of %s: %v", n.ID, err)
-	}
-	for _, s := range st.Streams {
-		if s.Name == eventstore.StreamEvents {
-			return s.Messages
-		}
-	}
-	return 0
-}
-
 // eraseOnCluster: a customer.erased posted to one node leaves the customer in neither
 // node's views, and the stream loses the customer's events and the erase event, once;
 // both nodes stay ready, their erasers never stopped.
@@ -400,7 +385,7 @@ func eraseOnCluster(t *testing.T, c *Cluster, last uint64) {
 	for _, n := range c.Nodes {
 		waitApplied(t, n, last+3)
 	}
-	before := messages(t, n1)
+	before := events(t, n1).Messages
 	if code := post(http.DefaultClient, n2.Base(), ing, []map[string]any{nodetest.Ev("customer.erased", "cus-gone", 0, map[string]any{})}); code != http.StatusOK {
 		t.Fatalf("post customer.erased: %d", code)
 	}
@@ -417,7 +402,7 @@ func eraseOnCluster(t *testing.T, c *Cluster, last uint64) {
 	}
 	// The customer's 3 events and the erase event itself leave the stream.
 	nodetest.Eventually(t, "the stream lost the customer's events and the erase event", func() (bool, string) {
-		got := messages(t, n1)
+		got := events(t, n1).Messages
 		return got == before-3, fmt.Sprintf("%d messages, want %d (%d before the erase event)", got, before-3, before)
 	})
 	for _, n := range c.Nodes {
