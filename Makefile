@@ -1,5 +1,5 @@
 # The two commands a newcomer runs: `make run` and `make test`.
-.PHONY: run test browser build vet fuzz-short fuzz bench bench-go smoke fmt lint
+.PHONY: run test browser build vet fuzz-short fuzz bench bench-go smoke fmt lint cluster
 
 GO ?= go
 BIN := bin/ledger
@@ -14,9 +14,15 @@ build:
 run: build
 	./$(BIN) serve --demo
 
+# Three nats-servers clustered on loopback (R3) and two ledger nodes, under data/cluster
+# (README: Several nodes on a NATS cluster). Ctrl-C stops them.
+cluster:
+	$(GO) run ./cmd/ledger-cluster -dir data/cluster
+
 # vet, every test (race detector on), then each fuzz target for a few seconds.
 test: vet browser
 	$(GO) test -race -timeout 30m ./...
+	$(GO) test -count=1 -run TestSubscriberConformance ./adapters/erasure/
 	$(MAKE) fuzz-short
 
 # Debian's chromium for the pages' browser tests (adapters/pages), when it is missing.

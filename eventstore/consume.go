@@ -50,6 +50,8 @@ const (
 	// consumeAckWait is how long the server waits for a batch's ack before redelivering
 	// it: generous, as a projector commits a whole batch in one transaction.
 	consumeAckWait = 5 * time.Minute
+	// consumerInactive is how long an idle durable consumer is kept (see prepareConsumer).
+	consumerInactive = 7 * 24 * time.Hour
 )
 
 func (c *ConsumeConfig) setDefaults() {
@@ -146,6 +148,22 @@ func (s *Store) Consume(ctx context.Context, cfg ConsumeConfig, handle func(ctx 
 				skipped = m
 				continue
 			}
+			if md.Sequence.Stream > last+1 {
+				// Never past a gap: each missing sequence is proven expired or deleted,
+				// or fetched from the stream leader and handed over in its place.
+				missing, err := s.fillGap(ctx, cfg.Stream, last+1, md.Sequence.Stream-1)
+				if err != nil {
+					if ctx.Err() != nil {
+						return nil
+					}
+					return fmt.Errorf("eventstore: consume %s/%s: %w", cfg.Stream, cfg.Durable, err)
+				}
+				if len(missing) > 0 {
+					s.log.Warn("eventstore: consumer skipped messages; fetched them from the stream leader",
+						"stream", cfg.Stream, "durable", cfg.Durable, "from", last+1, "to", md.Sequence.Stream-1, "fetched", len(missing))
+				}
+				batch = append(batch, missing...)
+			}
 			batch = append(batch, Delivery{
 				Stream: cfg.Stream, Seq: md.Sequence.Stream, Subject: m.Subject(),
 				Data: m.Data(), Published: md.Timestamp,
@@ -191,6 +209,10 @@ func (s *Store) prepareConsumer(ctx context.Context, cfg ConsumeConfig) (jetstre
 		MaxDeliver:    -1,
 		ReplayPolicy:  jetstream.ReplayInstantPolicy,
 		Replicas:      0, // as the stream
+		// A node that left the cluster leaves its consumers behind; the server removes
+		// them after this long idle. Harmless to a node that returns later: its
+		// checkpoint, not the durable, is the truth, and the durable is created again.
+		InactiveThreshold: consumerInactive,
 	}
 	if cfg.StartAfter == 0 {
 		want.DeliverPolicy = jetstream.DeliverAllPolicy

@@ -233,6 +233,9 @@ type Store struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	warnMu   sync.Mutex
+	warnings []string // see Warnings
 }
 
 // closeTimeout bounds Close: draining the connection, then the server's shutdown.
@@ -265,6 +268,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 	nc, err := s.connectOwn()
 	if err != nil {
 		s.shutdownServer()
+		if s.srv == nil && isUnreachable(err) {
+			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
 		return nil, err
 	}
 	s.nc = nc
@@ -280,7 +286,14 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 	s.js = js
 	if err := s.ensureStreams(ctx); err != nil {
 		_ = s.Close()
+		if s.srv == nil && isUnreachable(err) {
+			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
 		return nil, err
+	}
+	if s.srv == nil {
+		s.reportStreams(ctx)
+		s.checkSyncPolicy(ctx)
 	}
 	return s, nil
 }
@@ -369,7 +382,17 @@ func (s *Store) ensureStreams(ctx context.Context) error {
 		},
 	}
 	for _, c := range cfgs {
-		if _, err := s.js.CreateOrUpdateStream(ctx, c); err != nil {
+		_, err := s.js.CreateOrUpdateStream(ctx, c)
+		if err != nil && !isUnreachable(err) {
+			// An existing stream that the cluster cannot scale up to Replicas (too few
+			// servers) is kept at its own replicas: reportStreams warns about it.
+			if st, ierr := s.js.Stream(ctx, c.Name); ierr == nil && st.CachedInfo().Config.Replicas < c.Replicas {
+				s.log.Warn("eventstore: cannot scale stream up", "stream", c.Name, "replicas", st.CachedInfo().Config.Replicas, "wanted", c.Replicas, "err", err)
+				c.Replicas = st.CachedInfo().Config.Replicas
+				_, err = s.js.CreateOrUpdateStream(ctx, c)
+			}
+		}
+		if err != nil {
 			return fmt.Errorf("eventstore: create or update stream %s: %w", c.Name, err)
 		}
 	}

@@ -74,6 +74,7 @@ type Projector struct {
 	now  func() time.Time
 	obs  Observer
 	dec  *DecodeCache
+	node string
 }
 
 // ProjectorConfig configures a Projector.
@@ -87,6 +88,11 @@ type ProjectorConfig struct {
 	Observer    Observer
 	// Decoded, when set, is shared with the other projectors of the same stream.
 	Decoded *DecodeCache
+	// Node is the ledger node's id, part of the durable consumer's name (DurableName):
+	// every node projects its own copy of the views with consumers of its own. Default
+	// "" (the single node's names). WARNING: changing it creates new consumers (they
+	// start at the view's checkpoint, so nothing is applied twice).
+	Node string
 }
 
 // NewProjector returns a projector for cfg.View; it creates the view's buckets.
@@ -109,7 +115,7 @@ func NewProjector(cfg ProjectorConfig) (*Projector, error) {
 		return nil, fmt.Errorf("init view %s: %w", cfg.View.Name(), err)
 	}
 	return &Projector{view: cfg.View, db: cfg.DB, src: cfg.Source, dead: cfg.DeadLetters,
-		log: cfg.Logger.With("view", cfg.View.Name()), now: cfg.Now, obs: cfg.Observer, dec: cfg.Decoded}, nil
+		log: cfg.Logger.With("view", cfg.View.Name()), now: cfg.Now, obs: cfg.Observer, dec: cfg.Decoded, node: cfg.Node}, nil
 }
 
 // defaults gives a logger and a clock their defaults: slog.Default() and time.Now.
@@ -123,8 +129,15 @@ func defaults(log *slog.Logger, now func() time.Time) (*slog.Logger, func() time
 	return log, now
 }
 
-// DurableName is the durable consumer of a view. WARNING: renaming re-consumes.
-func DurableName(view string) string { return "view-" + view }
+// DurableName is the durable consumer of a view on a node: "view-<view>", then
+// "-<node>" when node is set. Each node has its own, since two nodes sharing a durable
+// would split the messages between them. WARNING: renaming re-consumes.
+func DurableName(view, node string) string {
+	if node == "" {
+		return "view-" + view
+	}
+	return "view-" + view + "-" + node
+}
 
 // Run applies batches until ctx ends (nil) or a batch cannot be applied (the error; the
 // batch stays unacknowledged and is delivered again on the next Run).
@@ -137,7 +150,7 @@ func (p *Projector) Run(ctx context.Context) error {
 		return fmt.Errorf("read checkpoint of %s: %w", p.view.Name(), err)
 	}
 	p.log.Info("projector starting", "after_seq", start)
-	return p.src.Consume(ctx, p.view.Stream(), DurableName(p.view.Name()), start, p.Handle)
+	return p.src.Consume(ctx, p.view.Stream(), DurableName(p.view.Name(), p.node), start, p.Handle)
 }
 
 // Handle applies one batch: validation (the envelope, and its subject against its type),

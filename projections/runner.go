@@ -75,6 +75,8 @@ type RunnerConfig struct {
 	Maintenance sync.Locker
 	// Trouble, if set, hears of a view found corrupt or diverged (metrics).
 	Trouble func(view, kind string)
+	// Node is the ledger node's id in the durable consumer's name (ProjectorConfig.Node).
+	Node string
 }
 
 // Kinds of trouble a runner recovers from by itself.
@@ -150,7 +152,7 @@ func OpenRunner(cfg RunnerConfig) (*Runner, error) {
 	}
 	r.name = r.view.Name()
 	r.proj, err = NewProjector(ProjectorConfig{View: r.view, DB: db, Source: gatedSource{src: cfg.Log, gate: &r.gate},
-		DeadLetters: cfg.Log, Logger: cfg.Logger, Now: cfg.Now, Observer: cfg.Observer, Decoded: cfg.Decoded})
+		DeadLetters: cfg.Log, Logger: cfg.Logger, Now: cfg.Now, Observer: cfg.Observer, Decoded: cfg.Decoded, Node: cfg.Node})
 	if err != nil {
 		db.Close()
 		return nil, err

@@ -37,12 +37,45 @@ type View interface {
 	Compact(ctx context.Context) error
 }
 
+// Steps say which parts of an erasure an Eraser carries out. On one node an Eraser does
+// both. With several ledger nodes each node runs a StepViews eraser of its own (its views
+// and their files) and one StepStream eraser whose durable all nodes share through a
+// deliver group, so that the stream deletions run once per cluster.
+type Steps uint8
+
+// The steps of an erasure.
+const (
+	// StepViews waits until this node's views applied the erase event (which deletes the
+	// customer's entries) and compacts their files.
+	StepViews Steps = 1 << iota
+	// StepStream waits for Peers, then deletes the customer's messages from the streams,
+	// the erase event last.
+	StepStream
+	// StepAll is both, on a single node.
+	StepAll = StepViews | StepStream
+)
+
 // Config configures an Eraser.
 type Config struct {
+	// Steps are the parts of an erasure this Eraser carries out. Default StepAll.
+	Steps Steps
+	// Group, if set, is the deliver group of the durable: every node that subscribes with
+	// the same Durable and Group shares one consumer, and JetStream hands each message to
+	// one of them (StepStream on a cluster). Default "": one subscriber per durable.
+	Group string
+	// Peers, if set, is waited for before the stream deletions: it returns once every
+	// node has done its StepViews for the erase event at seq (a node whose views have not
+	// applied the erase event must still receive it). Default nil: nobody else to wait for.
+	Peers func(ctx context.Context, seq uint64) error
+	// InactiveThreshold, if set, lets the server remove the durable once it has had no
+	// subscriber this long: a node's own durable (StepViews) outlives a node that left the
+	// cluster only that long, and Peers stops waiting for it. Default 0: kept forever.
+	// Only for a new durable: an existing one created without it refuses the subscription.
+	InactiveThreshold time.Duration
 	// Store holds the streams that are scanned and erased. Required.
 	Store *eventstore.Store
 	// Views are every view of StreamEvents that keeps customer data. Required (one or
-	// more). Not the directory view: it reads another stream, whose sequences are not
+	// more) with StepViews. Not the directory view: it reads another stream, whose sequences are not
 	// comparable, and holds no customer data.
 	Views []View
 	// Maintenance, if set, is held for the whole of one erasure. An online rebuild must
@@ -88,6 +121,9 @@ func (c *Config) setDefaults() {
 	if c.Durable == "" {
 		c.Durable = DefaultDurable
 	}
+	if c.Steps == 0 {
+		c.Steps = StepAll
+	}
 	if c.ViewWait == 0 {
 		c.ViewWait = DefaultViewWait
 	}
@@ -114,8 +150,11 @@ func (c Config) Validate() error {
 	if c.Store == nil {
 		errs = append(errs, errors.New("erasure: Store is required"))
 	}
-	if len(c.Views) == 0 {
+	if c.Steps&StepViews != 0 && len(c.Views) == 0 {
 		errs = append(errs, errors.New("erasure: Views: at least one view is required"))
+	}
+	if c.Steps&^StepAll != 0 {
+		errs = append(errs, fmt.Errorf("erasure: Steps %d: unknown steps", c.Steps))
 	}
 	for i, v := range c.Views {
 		if v == nil {
@@ -233,9 +272,14 @@ func (e *Eraser) Run(ctx context.Context) error {
 // exported, as it exists only to feed the Eraser's handler.
 func SubscriberConfig(cfg Config, u wmnats.Unmarshaler) wmnats.SubscriberSubscriptionConfig {
 	cfg.setDefaults()
+	var extra []nats.SubOpt
+	if cfg.InactiveThreshold > 0 {
+		extra = append(extra, nats.InactiveThreshold(cfg.InactiveThreshold))
+	}
 	return wmnats.SubscriberSubscriptionConfig{
 		Unmarshaler:      u,
 		SubscribersCount: 1,
+		QueueGroupPrefix: cfg.Group,
 		// The subscriber waits this long for the handler's ack before it gives up on the
 		// message; an erasure is a full scan of the stream plus compactions, kept alive
 		// towards the server by in-progress acks: a day is "never" here.
@@ -249,7 +293,7 @@ func SubscriberConfig(cfg Config, u wmnats.Unmarshaler) wmnats.SubscriberSubscri
 			DurablePrefix:     cfg.Durable,
 			DurableCalculator: durableName,
 			AckAsync:          false,
-			SubscribeOptions: []nats.SubOpt{
+			SubscribeOptions: append([]nats.SubOpt{
 				nats.BindStream(eventstore.StreamEvents),
 				nats.DeliverAll(),
 				nats.AckExplicit(),
@@ -260,7 +304,7 @@ func SubscriberConfig(cfg Config, u wmnats.Unmarshaler) wmnats.SubscriberSubscri
 				// One erasure at a time: they compact the same files.
 				nats.MaxAckPending(1),
 				nats.MaxDeliver(-1),
-			},
+			}, extra...),
 		},
 	}
 }
@@ -415,12 +459,26 @@ func (e *Eraser) erase(ctx context.Context, seq uint64, customer string, log *sl
 	// still needs to see.
 	wctx, cancel := context.WithTimeout(ctx, e.cfg.ViewWait)
 	for _, v := range e.cfg.Views {
+		if e.cfg.Steps&StepViews == 0 {
+			break
+		}
 		if err := v.WaitCheckpoint(wctx, seq); err != nil {
 			cancel()
 			return rep, fmt.Errorf("erasure: view %s has not applied seq %d: %w", v.Name(), seq, err)
 		}
 	}
 	cancel()
+	if e.cfg.Steps&StepStream == 0 {
+		return rep, e.compact(ctx)
+	}
+	if e.cfg.Peers != nil {
+		wctx, cancel := context.WithTimeout(ctx, e.cfg.ViewWait)
+		err := e.cfg.Peers(wctx, seq)
+		cancel()
+		if err != nil {
+			return rep, fmt.Errorf("erasure: not every node has erased seq %d from its views: %w", seq, err)
+		}
+	}
 
 	// 2. Find and securely delete every message of the customer (and of those merged into
 	// it) up to the erase event, every dead letter that mentions them, and their messages
@@ -459,9 +517,9 @@ func (e *Eraser) erase(ctx context.Context, seq uint64, customer string, log *sl
 
 	// 3. Rewrite each view file without the free pages that still hold the deleted
 	// entries' bytes.
-	for _, v := range e.cfg.Views {
-		if err := v.Compact(ctx); err != nil {
-			return rep, fmt.Errorf("erasure: compact view %s: %w", v.Name(), err)
+	if e.cfg.Steps&StepViews != 0 {
+		if err := e.compact(ctx); err != nil {
+			return rep, err
 		}
 	}
 
@@ -471,4 +529,15 @@ func (e *Eraser) erase(ctx context.Context, seq uint64, customer string, log *sl
 	}
 	rep.Events, rep.Dead, rep.Directory = len(events)+1, len(dead), len(dir)
 	return rep, nil
+}
+
+// compact rewrites each view file without the free pages that still hold the deleted
+// entries' bytes.
+func (e *Eraser) compact(ctx context.Context) error {
+	for _, v := range e.cfg.Views {
+		if err := v.Compact(ctx); err != nil {
+			return fmt.Errorf("erasure: compact view %s: %w", v.Name(), err)
+		}
+	}
+	return nil
 }

@@ -53,6 +53,12 @@ func (opsFake) Rebuild(_ *http.Request, view string) (any, error) {
 
 func startAPI(t testing.TB) *api {
 	t.Helper()
+	return startAPIWith(t, nil)
+}
+
+// startAPIWith is startAPI with the API's configuration changed by tune (if not nil).
+func startAPIWith(t testing.TB, tune func(*httpapi.Config)) *api {
+	t.Helper()
 	dir := t.TempDir()
 	store := storetest.Open(t, dir)
 	a := &api{store: store, views: map[string]*projections.DB{}}
@@ -87,10 +93,14 @@ func startAPI(t testing.TB) *api {
 	if err != nil {
 		t.Fatalf("verifier: %v", err)
 	}
-	srv := httptest.NewServer(apitest.NewValidator(t).Handler(t, httpapi.New(httpapi.Config{
+	cfg := httpapi.Config{
 		Verifier: verifier, Ingest: ingest.New(store, nil, ingest.Observer{}), Directory: dirView, History: hist,
 		Timeline: tl, TimelineDB: a.views[timeline.Name], HistoryDB: a.views[history.Name], Ops: opsFake{}, Logger: slog.New(slog.DiscardHandler),
-	})))
+	}
+	if tune != nil {
+		tune(&cfg)
+	}
+	srv := httptest.NewServer(apitest.NewValidator(t).Handler(t, httpapi.New(cfg)))
 	t.Cleanup(func() { srv.Close(); cancel(); wg.Wait() })
 	a.url = srv.URL
 	return a
@@ -99,6 +109,23 @@ func startAPI(t testing.TB) *api {
 // do sends a request and decodes a JSON answer into out (if not nil); it returns the code.
 func (a *api) do(t testing.TB, method, path, tok, contentType, body string, out any) int {
 	t.Helper()
+	hdr := map[string]string{}
+	if contentType != "" {
+		hdr["Content-Type"] = contentType
+	}
+	code, _, b := a.request(t, method, path, tok, body, hdr)
+	if out != nil && len(b) > 0 {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: decode %q: %v", method, path, b, err)
+		}
+	}
+	return code
+}
+
+// request sends a request with tok (unless empty) and the headers hdr, and returns the
+// answer's code, headers and body.
+func (a *api) request(t testing.TB, method, path, tok, body string, hdr map[string]string) (int, http.Header, []byte) {
+	t.Helper()
 	req, err := http.NewRequest(method, a.url+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -106,8 +133,8 @@ func (a *api) do(t testing.TB, method, path, tok, contentType, body string, out 
 	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -118,12 +145,7 @@ func (a *api) do(t testing.TB, method, path, tok, contentType, body string, out 
 	if err != nil {
 		t.Fatalf("%s %s: read: %v", method, path, err)
 	}
-	if out != nil && len(b) > 0 {
-		if err := json.Unmarshal(b, out); err != nil {
-			t.Fatalf("%s %s: decode %q: %v", method, path, b, err)
-		}
-	}
-	return resp.StatusCode
+	return resp.StatusCode, resp.Header, b
 }
 
 // ev is one envelope of type typ, minutesAgo, for customer (none for directory records).

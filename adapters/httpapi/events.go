@@ -117,6 +117,7 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request, p auth.Princ
 		return
 	}
 
+	setPosition(w, outcomes)
 	if body.Single() {
 		o := outcomes[0]
 		code := map[string]int{ingest.StatusAccepted: http.StatusAccepted, ingest.StatusDuplicate: http.StatusOK, ingest.StatusRejected: http.StatusBadRequest}[o.Status]

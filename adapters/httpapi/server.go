@@ -75,6 +75,9 @@ type Config struct {
 	// CommandWait bounds how long a command waits for its event to be visible in the
 	// card or the detail before answering anyway (default 5 s).
 	CommandWait time.Duration
+	// PositionWait bounds how long a read with Ledger-Min-Position waits for this node's
+	// views before answering 503 with the lag (default DefaultPositionWait).
+	PositionWait time.Duration
 }
 
 // MetricsPolicy says who may read /metrics on the API's server.
@@ -121,6 +124,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.CommandWait == 0 {
 		cfg.CommandWait = 5 * time.Second
+	}
+	if cfg.PositionWait == 0 {
+		cfg.PositionWait = DefaultPositionWait
 	}
 	if cfg.Ready == nil {
 		cfg.Ready = func() bool { return true }
@@ -230,7 +236,9 @@ func (s *Server) scoped(scope string, h func(http.ResponseWriter, *http.Request,
 
 // reader requires history:read and an agent the directory allows to read (agent).
 func (s *Server) reader(h func(http.ResponseWriter, *http.Request, domain.Reader)) http.HandlerFunc {
-	return s.agent(auth.ScopeHistoryRead, h)
+	return s.agent(auth.ScopeHistoryRead, func(w http.ResponseWriter, r *http.Request, rd domain.Reader) {
+		s.minPosition(func(w http.ResponseWriter, r *http.Request) { h(w, r, rd) })(w, r)
+	})
 }
 
 // agent requires scope and an agent whose active profile grants history access (403

@@ -25,7 +25,11 @@ type Config struct {
 	Auth       auth.Config
 	Region     string // LEDGER_PHONE_REGION: region of national phone numbers, default US
 	SyncAlways bool   // LEDGER_NATS_SYNC=always: fsync every message
-	Replicas   int    // LEDGER_NATS_REPLICAS, default 1 (3 on a cluster)
+	Replicas   int    // LEDGER_NATS_REPLICAS, default 1 embedded, 3 with NATSURL
+	// NodeID names this ledger node in its durable consumers (LEDGER_NODE_ID, default the
+	// host name with '.' made '_'). Every node of a cluster needs its own. WARNING:
+	// changing it gives the node new consumers (they start at the views' checkpoints).
+	NodeID string
 
 	// CustomerMap is LEDGER_CUSTOMER_MAP: a JSON file mapping contact keys to customer ids.
 	CustomerMap string
@@ -121,6 +125,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.Replicas == 0 {
 		c.Replicas = 1
+		if c.clustered() {
+			c.Replicas = 3
+		}
+	}
+	if c.NodeID == "" {
+		c.NodeID = defaultNodeID()
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -152,8 +162,11 @@ func (c Config) Validate(needSecret bool) error {
 	if c.MetricsAddr != "" && c.MetricsAddr == c.HTTPAddr {
 		errs = append(errs, errors.New("LEDGER_METRICS_ADDR must differ from LEDGER_HTTP_ADDR"))
 	}
+	if c.NodeID != "" && !validNodeID(c.NodeID) {
+		errs = append(errs, fmt.Errorf("LEDGER_NODE_ID %q: use 1 to 64 letters, digits, '-' or '_'", c.NodeID))
+	}
 	if c.Replicas < 0 || c.Replicas > 5 {
-		errs = append(errs, fmt.Errorf("replicas must be 1 to 5, got %d", c.Replicas))
+		errs = append(errs, fmt.Errorf("LEDGER_NATS_REPLICAS must be 1 to 5, got %d", c.Replicas))
 	}
 	return errors.Join(errs...)
 }

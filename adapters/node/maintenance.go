@@ -2,10 +2,13 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/interaction-ledger/ledger/adapters/erasure"
 	"github.com/interaction-ledger/ledger/domain"
@@ -100,14 +103,21 @@ func (n *Node) runLag(ctx context.Context) error {
 	}
 }
 
-// newEraser carries out customer.erased on the stream and on the customer-scoped view
-// files (see adapters/erasure): the runners compact their own files.
-func (n *Node) newEraser() (*erasure.Eraser, error) {
-	var views []erasure.View
-	for _, name := range []string{history.Name, timeline.Name} {
-		views = append(views, n.View(name))
+// runAll runs every eraser until ctx ends (nil) or one stops, which stops the others.
+func runAll(ctx context.Context, es []*erasure.Eraser) error {
+	g, gctx := errgroup.WithContext(ctx)
+	for _, e := range es {
+		g.Go(func() error {
+			if err := e.Run(gctx); err != nil {
+				return err
+			}
+			if ctx.Err() == nil {
+				return errors.New("eraser stopped")
+			}
+			return nil
+		})
 	}
-	return erasure.New(erasure.Config{Store: n.store, Views: views, Maintenance: &n.maint, Logger: n.log})
+	return g.Wait()
 }
 
 // eraserRestart is the pause before a stopped eraser is started again.
@@ -127,10 +137,10 @@ func (n *Node) runEraser(ctx context.Context, up func(bool)) error {
 		}
 	}
 	for {
-		e, err := n.newEraser()
+		es, err := n.newErasers()
 		if err == nil {
 			up(true)
-			err = e.Run(ctx)
+			err = runAll(ctx, es)
 		}
 		up(false)
 		if ctx.Err() != nil {

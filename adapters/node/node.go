@@ -64,7 +64,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Nod
 	if log == nil {
 		log = slog.Default()
 	}
-	store, err := eventstore.Open(ctx, cfg.StoreConfig(opts.Listen), log)
+	store, err := openStore(ctx, cfg, opts.Listen, log)
 	if err != nil {
 		return nil, fmt.Errorf("open event store: %w", err)
 	}
@@ -90,7 +90,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Nod
 		r, err := projections.OpenRunner(projections.RunnerConfig{
 			Path: filepath.Join(cfg.ViewsDir(), sp.name+".db"), New: sp.New, Log: src,
 			Logger: log, Now: cfg.Now, Observer: n.metrics.ProjectorObserver(), Decoded: decoded,
-			Maintenance: &n.maint, Trouble: n.metrics.ViewTrouble,
+			Maintenance: &n.maint, Trouble: n.metrics.ViewTrouble, Node: n.durableNode(),
 		})
 		if err != nil {
 			n.Close()
@@ -174,3 +174,12 @@ func TuneGC() {
 
 // SoftMemoryLimit is the Go heap's soft limit set by TuneGC.
 const SoftMemoryLimit = 400 << 20
+
+// durableNode is the node id in the views' durable names: none for the embedded single
+// node (its consumers keep their names), the node id on a cluster.
+func (n *Node) durableNode() string {
+	if n.cfg.clustered() {
+		return n.cfg.NodeID
+	}
+	return ""
+}

@@ -35,6 +35,13 @@ type Status struct {
 	Views       []ViewStatus             `json:"views"`
 	LastSweep   *time.Time               `json:"last_sweep"`
 	DeadLetters uint64                   `json:"dead_letters"`
+	// Node is this node's id; Nodes every node's view consumers on the cluster (each
+	// node's lag), Replicas the streams' replicas and leaders. Cluster only.
+	Node     string                    `json:"node,omitempty"`
+	Nodes    []NodeLag                 `json:"nodes,omitempty"`
+	Replicas []eventstore.StreamHealth `json:"replicas,omitempty"`
+	// Warnings are what the event store found wrong at start (replicas, sync policy).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Status reads the streams and every view's checkpoint.
@@ -50,6 +57,20 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 		byName[s.Name] = s
 		if s.Name == eventstore.StreamDead {
 			rep.DeadLetters = s.Messages
+		}
+	}
+	rep.Warnings = n.store.Warnings()
+	if n.cfg.clustered() {
+		rep.Node = n.cfg.NodeID
+		last := map[string]uint64{}
+		for _, s := range stats {
+			last[s.Name] = s.LastSeq
+		}
+		if rep.Nodes, err = n.nodeLags(ctx, last); err != nil {
+			return rep, fmt.Errorf("nodes' consumers: %w", err)
+		}
+		if rep.Replicas, err = n.store.Streams(ctx); err != nil {
+			return rep, fmt.Errorf("streams' replicas: %w", err)
 		}
 	}
 	for _, v := range n.views {
@@ -171,6 +192,21 @@ func (s Status) WriteText(w io.Writer) {
 		if v.Trouble != "" {
 			fmt.Fprintf(w, "\nview %s: %s\n", v.Name, v.Trouble)
 		}
+	}
+	if len(s.Nodes) > 0 {
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintf(tw, "\nNODE\tVIEW\tACK FLOOR\tLAG EVENTS\n")
+		for _, l := range s.Nodes {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\n", l.Node, l.View, l.AckFloor, l.LagEvents)
+		}
+		fmt.Fprintf(tw, "\nSTREAM\tREPLICAS\tWANTED\tCURRENT\tLEADER\n")
+		for _, r := range s.Replicas {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\n", r.Name, r.Replicas, r.Wanted, r.Current, r.Leader)
+		}
+		tw.Flush()
+	}
+	for _, m := range s.Warnings {
+		fmt.Fprintf(w, "\nwarning: %s\n", m)
 	}
 	sweep := "never (this process)"
 	if s.LastSweep != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,7 +34,8 @@ func flags(fs *flag.FlagSet, getenv func(string) string) *node.Config {
 	fs.StringVar(&c.Region, "phone-region", env("LEDGER_PHONE_REGION", node.DefaultRegion), "region of national phone numbers (LEDGER_PHONE_REGION)")
 	c.SyncAlways = env("LEDGER_NATS_SYNC", "") == "always"
 	fs.BoolVar(&c.SyncAlways, "sync-always", c.SyncAlways, "fsync every message (LEDGER_NATS_SYNC=always)")
-	fs.IntVar(&c.Replicas, "replicas", 1, "stream replicas when using LEDGER_NATS_URL")
+	fs.IntVar(&c.Replicas, "replicas", intEnv(getenv, "LEDGER_NATS_REPLICAS", 0), "stream replicas: default 3 with LEDGER_NATS_URL, 1 embedded (LEDGER_NATS_REPLICAS)")
+	fs.StringVar(&c.NodeID, "node-id", env("LEDGER_NODE_ID", ""), "this node's id in its consumers' names; default the host name (LEDGER_NODE_ID)")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("LEDGER_METRICS_ADDR", ""), "serve /metrics on this address of its own, not on the HTTP address (LEDGER_METRICS_ADDR)")
 	c.MetricsOps = env("LEDGER_METRICS_AUTH", "") == "ops"
 	fs.BoolVar(&c.MetricsOps, "metrics-ops", c.MetricsOps, "/metrics asks for a token with scope ops (LEDGER_METRICS_AUTH=ops)")
@@ -61,6 +63,19 @@ func durationEnv(getenv func(string) string, k string, def time.Duration) time.D
 		if d, err := time.ParseDuration(v); err == nil {
 			return d
 		}
+	}
+	return def
+}
+
+// intEnv reads an integer variable; a bad value becomes -1, which node.Config.Validate
+// refuses with the variable's name.
+func intEnv(getenv func(string) string, k string, def int) int {
+	if v := getenv(k); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return -1
+		}
+		return n
 	}
 	return def
 }

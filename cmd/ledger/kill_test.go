@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -163,7 +162,7 @@ func TestKillUnderLoadLosesNothing(t *testing.T) {
 	tok := nodetest.Token(t, "ann", auth.ScopeHistoryRead)
 	var seen map[string]int
 	nodetest.Eventually(t, "every acknowledged interaction is in the history after the restart", func() (bool, string) {
-		seen = listAll(t, p.base, tok)
+		seen = nodetest.ListAll(p.base, tok)
 		missing := 0
 		for id := range want {
 			if seen[id] == 0 {
@@ -192,30 +191,5 @@ func TestKillUnderLoadLosesNothing(t *testing.T) {
 		t.Logf("SIGTERM to exit: %s", time.Since(start).Round(time.Millisecond))
 	case <-time.After(10 * time.Second):
 		t.Fatalf("ledger did not stop within 10s of SIGTERM")
-	}
-}
-
-// listAll walks every page of ann's last-day list and counts each id.
-func listAll(t *testing.T, base, tok string) map[string]int {
-	seen := map[string]int{}
-	now := time.Now().UTC()
-	q := url.Values{"from": {now.Add(-time.Hour).Format(time.RFC3339)}, "to": {now.Add(time.Hour).Format(time.RFC3339)}, "limit": {"500"}}
-	for {
-		req, _ := http.NewRequest("GET", base+"/v1/interactions?"+q.Encode(), nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return seen
-		}
-		var p nodetest.ListPage
-		json.NewDecoder(resp.Body).Decode(&p)
-		resp.Body.Close()
-		for _, it := range p.Items {
-			seen[it.InteractionID]++
-		}
-		if p.NextCursor == "" || len(p.Items) == 0 {
-			return seen
-		}
-		q.Set("cursor", p.NextCursor)
 	}
 }

@@ -5,7 +5,10 @@ package nodetest
 import (
 	"encoding/json"
 	"net"
+	"net/http"
+	"net/url"
 	"testing"
+	"time"
 
 	"github.com/interaction-ledger/ledger/adapters/httpapi/apitest"
 )
@@ -71,4 +74,34 @@ func FreeAddr(t testing.TB) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// ListAll walks every page of tok's history list of the last hour to the next one on the
+// ledger at base and counts each interaction id (an id listed twice is a defect). A
+// request that fails ends the walk with what was read.
+func ListAll(base, tok string) map[string]int {
+	seen := map[string]int{}
+	now := time.Now().UTC()
+	q := url.Values{"from": {now.Add(-time.Hour).Format(time.RFC3339)}, "to": {now.Add(time.Hour).Format(time.RFC3339)}, "limit": {"500"}}
+	for {
+		req, err := http.NewRequest("GET", base+"/v1/interactions?"+q.Encode(), nil)
+		if err != nil {
+			return seen
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return seen
+		}
+		var p ListPage
+		json.NewDecoder(resp.Body).Decode(&p)
+		resp.Body.Close()
+		for _, it := range p.Items {
+			seen[it.InteractionID]++
+		}
+		if p.NextCursor == "" || len(p.Items) == 0 {
+			return seen
+		}
+		q.Set("cursor", p.NextCursor)
+	}
 }

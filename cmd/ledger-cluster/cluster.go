@@ -1,0 +1,284 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Cluster is nats-server and ledger processes on loopback, each with its own directory
+// under Dir: what `make cluster` runs and what the failure tests break.
+type Cluster struct {
+	Dir     string
+	Servers []*Server
+	Nodes   []*Node
+	// NATSServer and Ledger are the binaries.
+	NATSServer, Ledger string
+	// Env is added to every ledger node's environment (LEDGER_AUTH_SECRET, ...).
+	Env []string
+	// Out, if set, receives every process's output, each line prefixed with its name.
+	Out io.Writer
+}
+
+// Server is one nats-server of the cluster.
+type Server struct {
+	Name                  string
+	ClientAddr, RouteAddr string
+	StoreDir, ConfigFile  string
+	proc
+}
+
+// Node is one ledger node.
+type Node struct {
+	ID       string
+	HTTPAddr string
+	DataDir  string
+	proc
+}
+
+// proc is a child process and its output.
+type proc struct {
+	mu  sync.Mutex
+	cmd *exec.Cmd
+	log bytes.Buffer
+}
+
+// Log is what the process wrote so far (all its runs).
+func (p *proc) Log() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.log.String()
+}
+
+type lockedWriter struct {
+	p   *proc
+	out io.Writer
+	tag string
+}
+
+func (w lockedWriter) Write(b []byte) (int, error) {
+	w.p.mu.Lock()
+	w.p.log.Write(b)
+	w.p.mu.Unlock()
+	if w.out != nil {
+		for _, l := range strings.SplitAfter(string(b), "\n") {
+			if l != "" {
+				fmt.Fprintf(w.out, "%-4s| %s", w.tag, l)
+			}
+		}
+	}
+	return len(b), nil
+}
+
+func (p *proc) start(name string, out io.Writer, env []string, bin string, args ...string) error {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = env
+	w := lockedWriter{p: p, out: out, tag: name}
+	cmd.Stdout, cmd.Stderr = w, w
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", name, err)
+	}
+	p.mu.Lock()
+	p.cmd = cmd
+	p.mu.Unlock()
+	return nil
+}
+
+// Kill sends SIGKILL and waits for the process to end.
+func (p *proc) Kill() { p.signal(syscall.SIGKILL) }
+
+// Stop sends SIGTERM and waits for the process to end.
+func (p *proc) Stop() { p.signal(syscall.SIGTERM) }
+
+func (p *proc) signal(sig syscall.Signal) {
+	p.mu.Lock()
+	cmd := p.cmd
+	p.cmd = nil
+	p.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(sig)
+	_ = cmd.Wait()
+}
+
+// Build builds nats-server (from the module in go.mod) and the ledger into dir.
+func Build(ctx context.Context, dir string) (natsServer, ledger string, err error) {
+	natsServer, ledger = filepath.Join(dir, "nats-server"), filepath.Join(dir, "ledger")
+	for _, b := range [][2]string{{natsServer, "github.com/nats-io/nats-server/v2"}, {ledger, "github.com/interaction-ledger/ledger/cmd/ledger"}} {
+		out, err := exec.CommandContext(ctx, "go", "build", "-o", b[0], b[1]).CombinedOutput()
+		if err != nil {
+			return "", "", fmt.Errorf("go build %s: %w\n%s", b[1], err, out)
+		}
+	}
+	return natsServer, ledger, nil
+}
+
+// freeAddr is a loopback address with a port free now.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// NewCluster lays out servers nats-servers and nodes ledger nodes under dir (nothing
+// runs yet).
+func NewCluster(dir string, servers, nodes int) (*Cluster, error) {
+	c := &Cluster{Dir: dir}
+	for i := range servers {
+		ca, err := freeAddr()
+		if err != nil {
+			return nil, err
+		}
+		ra, err := freeAddr()
+		if err != nil {
+			return nil, err
+		}
+		name := fmt.Sprintf("s%d", i+1)
+		c.Servers = append(c.Servers, &Server{Name: name, ClientAddr: ca, RouteAddr: ra,
+			StoreDir: filepath.Join(dir, name, "jetstream"), ConfigFile: filepath.Join(dir, name, "nats.conf")})
+	}
+	for i := range nodes {
+		ha, err := freeAddr()
+		if err != nil {
+			return nil, err
+		}
+		id := fmt.Sprintf("n%d", i+1)
+		c.Nodes = append(c.Nodes, &Node{ID: id, HTTPAddr: ha, DataDir: filepath.Join(dir, id)})
+	}
+	var routes []string
+	for _, s := range c.Servers {
+		routes = append(routes, `"nats://`+s.RouteAddr+`"`)
+	}
+	for _, s := range c.Servers {
+		// sync_interval: always: an acknowledged event survives even a power failure of
+		// every server (see README, Deployment).
+		conf := fmt.Sprintf(`server_name: %s
+listen: %s
+jetstream { store_dir: %q, sync_interval: always }
+cluster { name: ledger, listen: %s, routes: [%s] }
+`, s.Name, s.ClientAddr, s.StoreDir, s.RouteAddr, strings.Join(routes, ", "))
+		if err := os.MkdirAll(filepath.Dir(s.ConfigFile), 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(s.ConfigFile, []byte(conf), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// NATSURL lists every server's client URL.
+func (c *Cluster) NATSURL() string {
+	var us []string
+	for _, s := range c.Servers {
+		us = append(us, "nats://"+s.ClientAddr)
+	}
+	return strings.Join(us, ",")
+}
+
+// StartServer starts (or restarts) s and waits until it accepts connections.
+func (c *Cluster) StartServer(s *Server) error {
+	if err := s.start(s.Name, c.Out, os.Environ(), c.NATSServer, "-c", s.ConfigFile); err != nil {
+		return err
+	}
+	return waitFor(30*time.Second, func() error {
+		conn, err := net.DialTimeout("tcp", s.ClientAddr, time.Second)
+		if err != nil {
+			return err
+		}
+		return conn.Close()
+	})
+}
+
+// WipeServer kills s and deletes its JetStream storage (it rejoins empty and catches up
+// from its peers on the next StartServer).
+func (c *Cluster) WipeServer(s *Server) error {
+	s.Kill()
+	return os.RemoveAll(s.StoreDir)
+}
+
+// StartNode starts (or restarts) the ledger node n; it does not wait (see Ready).
+func (c *Cluster) StartNode(n *Node) error {
+	env := append(os.Environ(), c.Env...)
+	env = append(env, "LEDGER_DATA="+n.DataDir, "LEDGER_HTTP_ADDR="+n.HTTPAddr, "LEDGER_NATS_URL="+c.NATSURL(),
+		"LEDGER_NODE_ID="+n.ID, "LEDGER_NATS_REPLICAS="+fmt.Sprint(min(3, len(c.Servers))))
+	return n.start(n.ID, c.Out, env, c.Ledger, "serve")
+}
+
+// Base is the node's HTTP base URL.
+func (n *Node) Base() string { return "http://" + n.HTTPAddr }
+
+// Ready waits until the node answers /readyz with 200.
+func (n *Node) Ready(timeout time.Duration) error {
+	return waitFor(timeout, func() error {
+		resp, err := http.Get(n.Base() + "/readyz")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("readyz: %s", resp.Status)
+		}
+		return nil
+	})
+}
+
+// Start starts every server, then every node, and waits until the nodes are ready.
+func (c *Cluster) Start() error {
+	for _, s := range c.Servers {
+		if err := c.StartServer(s); err != nil {
+			return err
+		}
+	}
+	for _, n := range c.Nodes {
+		if err := c.StartNode(n); err != nil {
+			return err
+		}
+	}
+	for _, n := range c.Nodes {
+		if err := n.Ready(60 * time.Second); err != nil {
+			return fmt.Errorf("node %s not ready: %w\n%s", n.ID, err, n.Log())
+		}
+	}
+	return nil
+}
+
+// Stop stops the nodes, then the servers.
+func (c *Cluster) Stop() {
+	for _, n := range c.Nodes {
+		n.Stop()
+	}
+	for _, s := range c.Servers {
+		s.Stop()
+	}
+}
+
+// waitFor polls check until it returns nil or timeout passes (its last error then).
+func waitFor(timeout time.Duration, check func() error) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		err := check()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return errors.Join(fmt.Errorf("not within %s", timeout), err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
