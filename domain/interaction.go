@@ -121,6 +121,8 @@ type Interaction struct {
 	MessageCount    int             `json:"message_count,omitempty"`
 	OpenedAt        time.Time       `json:"opened_at,omitempty"`
 	OpenCount       int             `json:"open_count,omitempty"`
+	ClickedAt       time.Time       `json:"clicked_at,omitempty"` // the first click of a link of the e-mail
+	ClickCount      int             `json:"click_count,omitempty"`
 	Events          []EventRecord   `json:"events"` // oldest first; ids unique
 
 	Stamps InteractionStamps `json:"stamps"`
@@ -241,6 +243,11 @@ func (i *Interaction) Apply(ev Event) bool {
 		i.OpenCount++
 		if i.OpenedAt.IsZero() || ev.OccurredAt.Before(i.OpenedAt) {
 			i.OpenedAt = ev.OccurredAt
+		}
+	case *ClickedData:
+		i.ClickCount++
+		if i.ClickedAt.IsZero() || ev.OccurredAt.Before(i.ClickedAt) {
+			i.ClickedAt = ev.OccurredAt
 		}
 	}
 	i.StartAt = i.startAt()

@@ -34,6 +34,7 @@ const (
 	surveyShare   = 0.06 // of processed incoming interactions
 	invoiceShare  = 0.03 // of processed interactions
 	openShare     = 0.40 // of delivered emails
+	clickShare    = 0.25 // of opened emails: a link followed soon after the first open
 )
 
 var (
@@ -44,6 +45,7 @@ var (
 	smsWarnings     = []string{"undelivered: unreachable", "invalid number", "carrier rejected", "blocked by recipient"}
 	voiceCampaigns  = []string{"Renewal Q4", "Win-back", "Satisfaction callback", "Appointment reminder", "Debt collection", "Product launch"}
 	emailTemplates  = []string{"order-confirmation", "password-reset", "invoice-available", "welcome", "appointment-confirmation", "satisfaction-survey"}
+	clickURLs       = []string{"https://shop.example.com/orders", "https://shop.example.com/offers/spring", "https://help.example.com/faq"}
 	smsTemplates    = []string{"appointment-reminder", "otp-code", "delivery-notice", "payment-reminder"}
 	waTemplates     = []string{"wa-order-update", "wa-promo-spring", "wa-appointment-reminder", "wa-feedback-request"}
 	qualifications  = []string{"billing question", "complaint", "order status", "technical issue", "cancellation request", "upsell", "address change", "refund", "appointment", "information"}
@@ -291,6 +293,18 @@ func (g *gen) opened(x *ix, at int64) {
 	g.add(g.event(domain.TypeEmailOpened, at, x.cust, data, p))
 }
 
+func (g *gen) clicked(x *ix, at int64) {
+	if at > g.now {
+		return
+	}
+	o := g.obj()
+	o.id("interaction_id", x.id)
+	url := pick(g, clickURLs)
+	o.opt("url", url)
+	p, data := finish(o, domain.ClickedData{InteractionID: x.id, URL: url})
+	g.add(g.event(domain.TypeEmailClicked, at, x.cust, data, p))
+}
+
 func (g *gen) phone(x *ix) domain.Contact {
 	g.scratch = x.who.phone(g.scratch[:0], g.r.IntN(10))
 	return domain.Contact{Phone: string(g.scratch)}
@@ -328,6 +342,9 @@ func (g *gen) email(x *ix, t0 int64) (end int64, handled bool) {
 	if g.chance(openShare) {
 		at := end + g.lognormal(2*hour, 1.5, minute, 5*day)
 		g.opened(x, at)
+		if g.chance(clickShare) {
+			g.clicked(x, at+g.between(5*second, 10*minute))
+		}
 		if g.chance(0.3) {
 			for range 1 + g.r.IntN(3) {
 				at += g.expo(day, 7*day) + minute

@@ -520,10 +520,8 @@ func interactionItem(f *domain.Interaction, kind Kind) Item {
 		it.MessageCount = f.MessageCount
 	case KindEmail:
 		it.OpenCount = f.OpenCount
-		if !f.OpenedAt.IsZero() {
-			at := f.OpenedAt
-			it.OpenedAt = &at
-		}
+		it.OpenedAt, it.ClickedAt = timePtr(f.OpenedAt), timePtr(f.ClickedAt)
+		it.ClickCount = f.ClickCount
 	}
 	return it
 }
@@ -633,4 +631,12 @@ func prefixKeys(b *bolt.Bucket, prefix []byte) [][]byte {
 		out = append(out, bytes.Clone(k))
 	}
 	return out
+}
+
+// timePtr returns &t, or nil for the zero time (not yet happened).
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
