@@ -165,9 +165,9 @@ func TestEmailClicked(t *testing.T) {
 	evs := func(c string) []domain.Event {
 		return []domain.Event{
 			h.ev(c+"s", domain.TypeInteractionStarted, h.at(100), c, started(c+"-mail", "email", "outgoing")),
-			h.ev(c+"o", domain.TypeEmailOpened, h.at(80), c, map[string]any{"interaction_id": c+"-mail"}),
-			h.ev(c+"k2", domain.TypeEmailClicked, h.at(50), c, map[string]any{"interaction_id": c+"-mail", "url": "https://example.com/b"}),
-			h.ev(c+"k1", domain.TypeEmailClicked, h.at(79), c, map[string]any{"interaction_id": c+"-mail"}),
+			h.ev(c+"o", domain.TypeEmailOpened, h.at(80), c, map[string]any{"interaction_id": c + "-mail"}),
+			h.ev(c+"k2", domain.TypeEmailClicked, h.at(50), c, map[string]any{"interaction_id": c + "-mail", "url": "https://example.com/b"}),
+			h.ev(c+"k1", domain.TypeEmailClicked, h.at(79), c, map[string]any{"interaction_id": c + "-mail"}),
 		}
 	}
 	for _, tc := range []struct {

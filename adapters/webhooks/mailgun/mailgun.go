@@ -16,10 +16,10 @@
 // permanent → interaction.ended warning with delivery-status message (or description, or
 // reason) as reason; rejected → interaction.ended warning with reject.reason; complained
 // → interaction.ended warning "spam complaint"; unsubscribed → warning "unsubscribed
-// (from <list>)"; opened → email.opened. Every event but accepted is preceded by the
-// started it implies (webhooks.WithInferredStarted, at the event's time): accounts often
-// subscribe to delivered, failed and opened only. A temporary failure is not final and
-// is ignored, as are clicked (the card has no field for it yet) and stored.
+// (from <list>)"; opened → email.opened; clicked → email.clicked with its url. Every
+// event but accepted is preceded by the started it implies (webhooks.WithInferredStarted,
+// at the event's time): accounts often subscribe to delivered, failed and opened only. A
+// temporary failure is not final and is ignored, as is stored.
 //
 // Legacy webhooks (form-encoded: event, recipient, Message-Id or message-headers,
 // timestamp, token, signature and the custom variables as fields) are rewritten into the
@@ -137,6 +137,7 @@ type eventData struct {
 	Recipient string          `json:"recipient"`
 	Severity  string          `json:"severity"`
 	Reason    string          `json:"reason"`
+	URL       string          `json:"url"` // the link followed, on clicked events
 	Flags     struct {
 		IsRouted bool `json:"is-routed"`
 	} `json:"flags"`
@@ -226,8 +227,10 @@ func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]dom
 		typ = domain.TypeInteractionEnded
 	case e.Event == "opened":
 		typ = domain.TypeEmailOpened
+	case e.Event == "clicked":
+		typ = domain.TypeEmailClicked
 	default:
-		return nil, nil // temporary failures, clicks, complaints, unsubscribes, stored
+		return nil, nil // temporary failures, stored
 	}
 	msgID := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(e.Message.Headers.MessageID), "<"), ">")
 	if msgID == "" {
@@ -277,6 +280,8 @@ func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]dom
 		data = &domain.EndedData{InteractionID: msgID, Status: domain.StatusWarning, Reason: domain.FitText(reason, domain.MaxTextBytes)}
 	case "opened":
 		data = &domain.OpenedData{InteractionID: msgID}
+	case "clicked":
+		data = webhooks.Clicked(msgID, e.URL)
 	}
 	ev, err := domain.NewEvent(webhooks.EventID(Name, msgID, e.ID), typ, at, p.customer(e.UserVariables, email), p.cfg.Source, data, now)
 	if err != nil {

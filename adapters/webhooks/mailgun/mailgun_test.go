@@ -110,6 +110,9 @@ func TestTranslateRecorded(t *testing.T) {
 		{"opened.json", []wantEvent{webhookstest.Inferred("mailgun", webhooks.EventID("mailgun", msg, "Ase7i2zsRYeDXztHGENqRA"),
 			time.Unix(1795253460, 0), "cust-42", started(msg, "jane.doe@example.com")), {"email.opened", webhooks.EventID("mailgun", msg, "Ase7i2zsRYeDXztHGENqRA"),
 			time.Unix(1795253460, 0), "cust-42", `{"interaction_id":"` + msg + `"}`}}},
+		{"clicked.json", []wantEvent{webhookstest.Inferred("mailgun", webhooks.EventID("mailgun", msg, "Bq2X9pN4Tq-8fYzL1mKc3w"),
+			time.Unix(1795253520, 118000000), "cust-42", started(msg, "jane.doe@example.com")), {"email.clicked", webhooks.EventID("mailgun", msg, "Bq2X9pN4Tq-8fYzL1mKc3w"),
+			time.Unix(1795253520, 118000000), "cust-42", `{"interaction_id":"` + msg + `","url":"https://shop.example.com/orders/1234?utm_source=mailgun"}`}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

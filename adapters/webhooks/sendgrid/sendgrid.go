@@ -14,10 +14,10 @@
 // warning with the reason; spamreport, unsubscribe and group_unsubscribe →
 // interaction.ended warning ("spam complaint", "unsubscribed", "unsubscribed from group
 // N"), later than the delivery so the warning is the e-mail's status; open →
-// email.opened. Every event but processed is preceded by the started it implies
-// (webhooks.WithInferredStarted, at the event's time): accounts often subscribe to
-// delivered and open only. deferred is not final and is ignored, as are click (the card
-// has no field for it yet) and group_resubscribe. interaction_id is
+// email.opened; click → email.clicked with its url. Every event but processed is
+// preceded by the started it implies (webhooks.WithInferredStarted, at the event's
+// time): accounts often subscribe to delivered and open only. deferred is not final and
+// is ignored, as is group_resubscribe. interaction_id is
 // sg_message_id up to its first '.' (the part every event of one message shares); the
 // event id derives from sg_event_id; occurred_at is the event's timestamp. customer_id is
 // the custom argument "customer_id" when the message was sent with one, else
@@ -202,6 +202,7 @@ type event struct {
 	Reason      string          `json:"reason"`
 	Status      string          `json:"status"`
 	Type        string          `json:"type"` // bounce or blocked, on bounce events
+	URL         string          `json:"url"`  // the link followed, on click events
 	CustomerID  json.RawMessage `json:"customer_id"`
 	CustomArgs  map[string]any  `json:"custom_args"`
 	UniqueArgs  map[string]any  `json:"unique_args"`
@@ -238,8 +239,10 @@ func (p *Provider) translate(e event, now time.Time) ([]domain.Event, error) {
 		typ = domain.TypeInteractionEnded
 	case "open":
 		typ = domain.TypeEmailOpened
+	case "click":
+		typ = domain.TypeEmailClicked
 	default:
-		return nil, nil // deferred, click, spamreport, unsubscribe, ...
+		return nil, nil // deferred, group_resubscribe, ...
 	}
 	msgID, _, _ := strings.Cut(e.SGMessageID, ".")
 	if msgID == "" {
@@ -292,6 +295,8 @@ func (p *Provider) translate(e event, now time.Time) ([]domain.Event, error) {
 		data = &domain.EndedData{InteractionID: msgID, Status: domain.StatusWarning, Reason: domain.FitText(reason, domain.MaxTextBytes)}
 	case "open":
 		data = &domain.OpenedData{InteractionID: msgID}
+	case "click":
+		data = webhooks.Clicked(msgID, e.URL)
 	}
 	id := webhooks.EventID(Name, e.SGEventID)
 	if e.SGEventID == "" {

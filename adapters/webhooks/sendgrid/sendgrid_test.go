@@ -114,6 +114,16 @@ func TestTranslateRecorded(t *testing.T) {
 			webhookstest.Inferred("sendgrid", webhooks.EventID("sendgrid", "FOTFFO0ecsBE-zxFXfs6WA=="), time.Unix(1795253460, 0), "cust-42", started),
 			{"email.opened", webhooks.EventID("sendgrid", "FOTFFO0ecsBE-zxFXfs6WA=="), time.Unix(1795253460, 0), "cust-42",
 				`{"interaction_id":"` + msg + `"}`},
+			// SendGrid's sample click is another recipient's: its own customer.
+			webhookstest.Inferred("sendgrid", webhooks.EventID("sendgrid", "kCAi1KttyQdEKHhdC-nuEA=="), time.Unix(1795253460, 0),
+				"mailto:example@test.com", startedOf(msg, "example@test.com")),
+			{"email.clicked", webhooks.EventID("sendgrid", "kCAi1KttyQdEKHhdC-nuEA=="), time.Unix(1795253460, 0), "mailto:example@test.com",
+				`{"interaction_id":"` + msg + `","url":"http://www.sendgrid.com/"}`},
+		}},
+		{"click.json", []wantEvent{
+			webhookstest.Inferred("sendgrid", webhooks.EventID("sendgrid", "Y2xpY2stMDAwMS1qYW5l"), time.Unix(1795253520, 0), "cust-42", started),
+			{"email.clicked", webhooks.EventID("sendgrid", "Y2xpY2stMDAwMS1qYW5l"), time.Unix(1795253520, 0), "cust-42",
+				`{"interaction_id":"` + msg + `","url":"https://shop.example.com/orders/1234"}`},
 		}},
 		{"batch_failures.json", []wantEvent{
 			webhookstest.Inferred("sendgrid", webhooks.EventID("sendgrid", "6g4ZI7SA-xmRDv57GoPIPw=="), time.Unix(1795252841, 0),
@@ -219,12 +229,12 @@ func TestIdempotentRetry(t *testing.T) {
 		}
 	}
 	ev := *got
-	if len(ev) != 10 {
-		t.Fatalf("got %d events, want 10", len(ev))
+	if len(ev) != 14 {
+		t.Fatalf("got %d events, want 14", len(ev))
 	}
-	for i := range 5 {
-		if ev[i].ID != ev[i+5].ID || !ev[i].OccurredAt.Equal(ev[i+5].OccurredAt) {
-			t.Errorf("event %d: retry differs: %s vs %s", i, ev[i].ID, ev[i+5].ID)
+	for i := range 7 {
+		if ev[i].ID != ev[i+7].ID || !ev[i].OccurredAt.Equal(ev[i+7].OccurredAt) {
+			t.Errorf("event %d: retry differs: %s vs %s", i, ev[i].ID, ev[i+7].ID)
 		}
 	}
 }

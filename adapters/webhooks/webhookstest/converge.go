@@ -282,3 +282,23 @@ func Serve(t *testing.T, p webhooks.Provider, now time.Time, r *http.Request) []
 	}
 	return *got
 }
+
+// CheckClicked asserts that an e-mail's snapshot shows its first click at the RFC 3339
+// time at, with count clicks, on the card item and on the detail, beside the open.
+func CheckClicked(t *testing.T, s Snapshot, at string, count int) {
+	t.Helper()
+	want, err := time.Parse(time.RFC3339Nano, at)
+	if err != nil {
+		t.Fatalf("CheckClicked: %v", err)
+	}
+	for _, part := range []struct {
+		name string
+		m    map[string]any
+	}{{"item", s.Item}, {"detail", s.Detail}} {
+		raw, _ := part.m["clicked_at"].(string)
+		got, err := time.Parse(time.RFC3339Nano, raw)
+		if err != nil || !got.Equal(want) || part.m["click_count"] != float64(count) {
+			t.Errorf("%s: clicked_at %v, click_count %v; want %s, %d", part.name, part.m["clicked_at"], part.m["click_count"], at, count)
+		}
+	}
+}
