@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/interaction-ledger/ledger/adapters/webhooks"
+	"github.com/interaction-ledger/ledger/adapters/webhooks/metahub"
 	"github.com/interaction-ledger/ledger/adapters/webhooks/webhookstest"
 	"github.com/interaction-ledger/ledger/domain"
 )
@@ -29,7 +30,7 @@ type wantEvent = webhookstest.Want
 
 func newProvider(t *testing.T) *Provider {
 	t.Helper()
-	p, err := New(Config{AppSecret: testSecret, VerifyToken: testToken})
+	p, err := New(Config{App: metahub.App{AppSecret: testSecret, VerifyToken: testToken}})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -125,9 +126,9 @@ func TestTranslate(t *testing.T) {
 }
 
 func TestTranslateMapsCustomers(t *testing.T) {
-	p, err := New(Config{AppSecret: testSecret, MapCustomer: func(key string) (string, bool) {
+	p, err := New(Config{App: metahub.App{AppSecret: testSecret}, Options: webhooks.Options{MapCustomer: func(key string) (string, bool) {
 		return "cust-42", key == "messenger:"+psid
-	}})
+	}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +200,7 @@ func TestIdempotent(t *testing.T) {
 }
 
 func TestNew(t *testing.T) {
-	_, err := New(Config{MaxBody: -1})
+	_, err := New(Config{Options: webhooks.Options{MaxBody: -1}})
 	if err == nil {
 		t.Fatal("got nil, want errors")
 	}
@@ -208,7 +209,7 @@ func TestNew(t *testing.T) {
 			t.Errorf("got %q, want it to report %s", err, want)
 		}
 	}
-	p, err := New(Config{AppSecret: testSecret})
+	p, err := New(Config{App: metahub.App{AppSecret: testSecret}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +219,7 @@ func TestNew(t *testing.T) {
 }
 
 func FuzzTranslate(f *testing.F) {
-	p, err := New(Config{AppSecret: testSecret})
+	p, err := New(Config{App: metahub.App{AppSecret: testSecret}})
 	if err != nil {
 		f.Fatal(err)
 	}

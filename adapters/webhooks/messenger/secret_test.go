@@ -3,6 +3,7 @@ package messenger
 import (
 	"testing"
 
+	"github.com/interaction-ledger/ledger/adapters/webhooks/metahub"
 	"github.com/interaction-ledger/ledger/adapters/webhooks/webhookstest"
 )
 
@@ -12,7 +13,7 @@ import (
 // verify tokens are accepted.
 func TestSecretMinimum(t *testing.T) {
 	rules := webhookstest.MetaSecretRules(func(appSecret, verifyToken string) error {
-		_, err := New(Config{AppSecret: appSecret, VerifyToken: verifyToken})
+		_, err := New(Config{App: metahub.App{AppSecret: appSecret, VerifyToken: verifyToken}})
 		return err
 	})
 	for _, r := range rules {

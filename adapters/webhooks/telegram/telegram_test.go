@@ -84,9 +84,9 @@ func TestTranslate(t *testing.T) {
 }
 
 func TestTranslateMapsCustomers(t *testing.T) {
-	p, err := New(Config{SecretToken: testSecret, MapCustomer: func(key string) (string, bool) {
+	p, err := New(Config{SecretToken: testSecret, Options: webhooks.Options{MapCustomer: func(key string) (string, bool) {
 		return "cust-42", key == "telegram:"+chat
-	}})
+	}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +210,7 @@ func TestNew(t *testing.T) {
 		cfg  Config
 		want []string
 	}{
-		{"nothing", Config{MaxBody: -1}, []string{"SecretToken", "MaxBody"}},
+		{"nothing", Config{Options: webhooks.Options{MaxBody: -1}}, []string{"SecretToken", "MaxBody"}},
 		{"bad characters", Config{SecretToken: "has space!"}, []string{"A-Z"}},
 		{"too long", Config{SecretToken: strings.Repeat("a", 257)}, []string{"1-256"}},
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/interaction-ledger/ledger/adapters/webhooks"
+	"github.com/interaction-ledger/ledger/adapters/webhooks/metahub"
 	"github.com/interaction-ledger/ledger/adapters/webhooks/webhookstest"
 	"github.com/interaction-ledger/ledger/domain"
 )
@@ -29,7 +30,7 @@ type wantEvent = webhookstest.Want
 
 func newProvider(t *testing.T) *Provider {
 	t.Helper()
-	p, err := New(Config{AppSecret: testSecret, VerifyToken: testToken, Region: "FR"})
+	p, err := New(Config{App: metahub.App{AppSecret: testSecret, VerifyToken: testToken}, Region: "FR"})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -155,12 +156,12 @@ func TestTranslate(t *testing.T) {
 }
 
 func TestTranslateMapsCustomers(t *testing.T) {
-	p, err := New(Config{AppSecret: testSecret, MapCustomer: func(key string) (string, bool) {
+	p, err := New(Config{App: metahub.App{AppSecret: testSecret}, Options: webhooks.Options{MapCustomer: func(key string) (string, bool) {
 		if key == "tel:+33612345678" {
 			return "cust-42", true
 		}
 		return "", false
-	}})
+	}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +242,7 @@ func TestMetaWiring(t *testing.T) {
 }
 
 func TestNew(t *testing.T) {
-	_, err := New(Config{Region: "XX", MaxBody: -1})
+	_, err := New(Config{Region: "XX", Options: webhooks.Options{MaxBody: -1}})
 	if err == nil {
 		t.Fatal("got nil, want errors")
 	}
@@ -250,7 +251,7 @@ func TestNew(t *testing.T) {
 			t.Errorf("got %q, want it to report %s", err, want)
 		}
 	}
-	p, err := New(Config{AppSecret: testSecret})
+	p, err := New(Config{App: metahub.App{AppSecret: testSecret}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +261,7 @@ func TestNew(t *testing.T) {
 }
 
 func FuzzTranslate(f *testing.F) {
-	p, err := New(Config{AppSecret: testSecret})
+	p, err := New(Config{App: metahub.App{AppSecret: testSecret}})
 	if err != nil {
 		f.Fatal(err)
 	}
