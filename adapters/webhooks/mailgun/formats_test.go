@@ -79,7 +79,7 @@ func TestLegacyForm(t *testing.T) {
 		t.Run(tt.file, func(t *testing.T) {
 			app, got := webhookstest.Capture()
 			h := newHandler(t, app)
-			body := signLegacy(t, readFile(t, tt.file), signingKey)
+			body := signLegacy(t, webhookstest.Load(t, tt.file), signingKey)
 			for range 2 { // the retry of the same post appends the same ids (duplicates)
 				w := httptest.NewRecorder()
 				h.ServeHTTP(w, postForm(body))
@@ -91,11 +91,11 @@ func TestLegacyForm(t *testing.T) {
 		})
 	}
 	t.Run("refused", func(t *testing.T) {
-		good := signLegacy(t, readFile(t, "legacy_delivered.form"), signingKey)
+		good := signLegacy(t, webhookstest.Load(t, "legacy_delivered.form"), signingKey)
 		for name, body := range map[string][]byte{
-			"wrong key":    signLegacy(t, readFile(t, "legacy_delivered.form"), "not-the-key"),
+			"wrong key":    signLegacy(t, webhookstest.Load(t, "legacy_delivered.form"), "not-the-key"),
 			"no signature": []byte(strings.Replace(string(good), "signature=", "unsigned=", 1)),
-			"stale":        signLegacy(t, []byte(strings.Replace(string(readFile(t, "legacy_delivered.form")), "timestamp=1795252445", "timestamp=1795100000", 1)), signingKey),
+			"stale":        signLegacy(t, []byte(strings.Replace(string(webhookstest.Load(t, "legacy_delivered.form")), "timestamp=1795252445", "timestamp=1795100000", 1)), signingKey),
 		} {
 			app, got := webhookstest.Capture()
 			w := httptest.NewRecorder()
@@ -149,9 +149,9 @@ func deliver(files []string, legacy bool) func(t *testing.T, i int) []domain.Eve
 		app, got := webhookstest.Capture()
 		var req *http.Request
 		if legacy {
-			req = postForm(signLegacy(t, readFile(t, files[i]), signingKey))
+			req = postForm(signLegacy(t, webhookstest.Load(t, files[i]), signingKey))
 		} else {
-			req = post(resign(t, readFile(t, files[i]), signingKey, now.Add(-time.Minute)))
+			req = post(resign(t, webhookstest.Load(t, files[i]), signingKey, now.Add(-time.Minute)))
 		}
 		w := httptest.NewRecorder()
 		newHandler(t, app).ServeHTTP(w, req)

@@ -18,9 +18,9 @@ import (
 // time, as SendGrid's later events carry no time of sending.
 func TestConvergence(t *testing.T) {
 	key, pub := newKey(t)
-	callbacks := webhookstest.SplitJSONArray(t, readFile(t, "batch_lifecycle.json"))[:4] // the click is another recipient's
-	callbacks = append(callbacks, webhookstest.SplitJSONArray(t, readFile(t, "batch_complaints.json"))[0],
-		readFile(t, "click.json"))
+	callbacks := webhookstest.SplitJSONArray(t, webhookstest.Load(t, "batch_lifecycle.json"))[:4] // the click is another recipient's
+	callbacks = append(callbacks, webhookstest.SplitJSONArray(t, webhookstest.Load(t, "batch_complaints.json"))[0],
+		webhookstest.Load(t, "click.json"))
 	webhookstest.Convergence{
 		Deliver: func(t *testing.T, i int) []domain.Event {
 			app, got := webhookstest.Capture()

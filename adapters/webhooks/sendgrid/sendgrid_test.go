@@ -9,8 +9,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -39,11 +37,7 @@ func newHandler(t *testing.T, app webhooks.Appender, publicKey string) http.Hand
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := webhooks.NewHandler(app, nil, p)
-	h.Now = func() time.Time { return now }
-	mux := http.NewServeMux()
-	mux.Handle("POST /v1/webhooks/{provider}", h)
-	return mux
+	return webhookstest.Handler(app, now, p)
 }
 
 func signedRequest(t *testing.T, key *ecdsa.PrivateKey, at time.Time, body []byte) *http.Request {
@@ -59,15 +53,6 @@ func signedRequest(t *testing.T, key *ecdsa.PrivateKey, at time.Time, body []byt
 	r.Header.Set(sendgrid.SignatureHeader, base64.StdEncoding.EncodeToString(sig))
 	r.Header.Set(sendgrid.TimestampHeader, ts)
 	return r
-}
-
-func readFile(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // TestVerifyKnownAnswer checks the verification against the vector of SendGrid's own
@@ -150,7 +135,7 @@ func TestTranslateRecorded(t *testing.T) {
 		t.Run(tt.file, func(t *testing.T) {
 			app, got := webhookstest.Capture()
 			w := httptest.NewRecorder()
-			newHandler(t, app, pub).ServeHTTP(w, signedRequest(t, key, now.Add(-time.Minute), readFile(t, tt.file)))
+			newHandler(t, app, pub).ServeHTTP(w, signedRequest(t, key, now.Add(-time.Minute), webhookstest.Load(t, tt.file)))
 			if w.Code != http.StatusOK {
 				t.Fatalf("code %d, body %s", w.Code, w.Body)
 			}
@@ -166,7 +151,7 @@ func TestTranslateRecorded(t *testing.T) {
 func TestSignatureMatrix(t *testing.T) {
 	key, pub := newKey(t)
 	otherKey, _ := newKey(t)
-	body := readFile(t, "batch_lifecycle.json")
+	body := webhookstest.Load(t, "batch_lifecycle.json")
 	tests := []struct {
 		name string
 		req  func() *http.Request
@@ -219,7 +204,7 @@ func TestIdempotentRetry(t *testing.T) {
 	key, pub := newKey(t)
 	app, got := webhookstest.Capture()
 	h := newHandler(t, app, pub)
-	body := readFile(t, "batch_lifecycle.json")
+	body := webhookstest.Load(t, "batch_lifecycle.json")
 	for i := range 2 {
 		w := httptest.NewRecorder()
 		// SendGrid's retry is signed again, at a later timestamp.

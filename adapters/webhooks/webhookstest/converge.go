@@ -271,12 +271,8 @@ func SplitJSONArray(t testing.TB, body []byte) [][]byte {
 func Serve(t *testing.T, p webhooks.Provider, now time.Time, r *http.Request) []domain.Event {
 	t.Helper()
 	app, got := Capture()
-	h := webhooks.NewHandler(app, nil, p)
-	h.Now = func() time.Time { return now }
-	mux := http.NewServeMux()
-	mux.Handle("POST /v1/webhooks/{provider}", h)
 	w := httptest.NewRecorder()
-	mux.ServeHTTP(w, r)
+	Handler(app, now, p).ServeHTTP(w, r)
 	if w.Code/100 != 2 {
 		t.Fatalf("%s %s: code %d, body %s", r.Method, r.URL, w.Code, w.Body)
 	}
