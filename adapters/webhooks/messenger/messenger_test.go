@@ -1,7 +1,6 @@
 package messenger
 
 import (
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -147,11 +146,7 @@ func TestTranslateMapsCustomers(t *testing.T) {
 
 func TestTranslateRejects(t *testing.T) {
 	inbound := string(webhookstest.Load(t, "inbound_text.json"))
-	tests := []struct {
-		name string
-		body string
-		want string // in the error message
-	}{
+	webhookstest.CheckRejects(t, newProvider(t), now, []webhookstest.Rejected{
 		{"malformed JSON", `{"object":`, "not a Messenger webhook body"},
 		{"timestamp as a string", strings.Replace(inbound, `"timestamp": 1795252443123`, `"timestamp": "1795252443123"`, 1), "not a Messenger webhook body"},
 		{"instagram object", string(webhookstest.Load(t, "instagram.json")), `object is "instagram"`},
@@ -159,63 +154,19 @@ func TestTranslateRejects(t *testing.T) {
 		{"timestamp in seconds is stale", strings.Replace(inbound, `1795252443123`, `1795252443`, 1), "retention window"},
 		{"missing sender", strings.Replace(inbound, `"id": "5934781623401287"`, `"id": ""`, 1), "sender.id is required"},
 		{"missing mid", strings.Replace(inbound, `"mid": "m_AG5`, `"mad": "m_AG5`, 1), "message.mid is required"},
-	}
-	p := newProvider(t)
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			evs, err := p.Translate(nil, []byte(tt.body), now)
-			if !errors.Is(err, webhooks.ErrBadPayload) {
-				t.Fatalf("got %v (%d events), want ErrBadPayload", err, len(evs))
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("got %q, want it to mention %q", err, tt.want)
-			}
-		})
-	}
+	})
 }
 
 func TestIdempotent(t *testing.T) {
-	p := newProvider(t)
-	for _, file := range []string{"inbound_text.json", "echo.json", "delivery.json", "read.json", "batch.json"} {
-		t.Run(file, func(t *testing.T) {
-			body := webhookstest.Load(t, file)
-			first, err := p.Translate(nil, body, now)
-			if err != nil {
-				t.Fatal(err)
-			}
-			second, err := p.Translate(nil, body, now.Add(26*time.Hour)) // a retry the next day
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(first) == 0 || len(first) != len(second) {
-				t.Fatalf("got %d then %d events", len(first), len(second))
-			}
-			for i := range first {
-				if first[i].ID != second[i].ID {
-					t.Errorf("event %d: got id %s then %s", i, first[i].ID, second[i].ID)
-				}
-			}
-		})
-	}
+	webhookstest.CheckRetry(t, newProvider(t), now, 26*time.Hour, // a retry the next day
+		"inbound_text.json", "echo.json", "delivery.json", "read.json", "batch.json")
 }
 
 func TestNew(t *testing.T) {
 	_, err := New(Config{Options: webhooks.Options{MaxBody: -1}})
-	if err == nil {
-		t.Fatal("got nil, want errors")
-	}
-	for _, want := range []string{"AppSecret", "MaxBody"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("got %q, want it to report %s", err, want)
-		}
-	}
+	webhookstest.CheckConfigErrors(t, err, "AppSecret", "MaxBody")
 	p, err := New(Config{App: metahub.App{AppSecret: testSecret}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.Name() != "messenger" || p.MaxBody() != DefaultMaxBody {
-		t.Errorf("got %s %d, want messenger %d", p.Name(), p.MaxBody(), DefaultMaxBody)
-	}
+	webhookstest.CheckDefaults(t, p, err, Name, DefaultMaxBody)
 }
 
 func FuzzTranslate(f *testing.F) {

@@ -103,11 +103,7 @@ func TestTranslateMapsCustomers(t *testing.T) {
 
 func TestTranslateRejects(t *testing.T) {
 	text := string(webhookstest.Load(t, "private_text.json"))
-	tests := []struct {
-		name string
-		body string
-		want string // in the error message
-	}{
+	webhookstest.CheckRejects(t, newProvider(t), now, []webhookstest.Rejected{
 		{"malformed JSON", `{"update_id":`, "not a Telegram Update"},
 		{"not an update", `[1,2,3]`, "not a Telegram Update"},
 		{"no update_id", `{"message":{}}`, "update_id is required"},
@@ -115,19 +111,7 @@ func TestTranslateRejects(t *testing.T) {
 		{"date as a string", strings.Replace(text, `"date": 1795252443`, `"date": "1795252443"`, 1), "not a Telegram Update"},
 		{"no date", strings.Replace(text, `"date": 1795252443,`, ``, 1), "message.date"},
 		{"stale message", strings.Replace(text, `"date": 1795252443`, `"date": 1600000000`, 1), "retention window"},
-	}
-	p := newProvider(t)
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			evs, err := p.Translate(nil, []byte(tt.body), now)
-			if !errors.Is(err, webhooks.ErrBadPayload) {
-				t.Fatalf("got %v (%d events), want ErrBadPayload", err, len(evs))
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("got %q, want it to mention %q", err, tt.want)
-			}
-		})
-	}
+	})
 }
 
 func TestIdempotent(t *testing.T) {
@@ -217,23 +201,11 @@ func TestNew(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := New(tt.cfg)
-			if err == nil {
-				t.Fatal("got nil, want errors")
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("got %q, want it to report %s", err, w)
-				}
-			}
+			webhookstest.CheckConfigErrors(t, err, tt.want...)
 		})
 	}
 	p, err := New(Config{SecretToken: testSecret})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.Name() != "telegram" || p.MaxBody() != DefaultMaxBody {
-		t.Errorf("got %s %d, want telegram %d", p.Name(), p.MaxBody(), DefaultMaxBody)
-	}
+	webhookstest.CheckDefaults(t, p, err, Name, DefaultMaxBody)
 }
 
 func FuzzTranslate(f *testing.F) {

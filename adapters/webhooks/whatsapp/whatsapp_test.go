@@ -1,7 +1,6 @@
 package whatsapp
 
 import (
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -178,11 +177,7 @@ func TestTranslateMapsCustomers(t *testing.T) {
 
 func TestTranslateRejects(t *testing.T) {
 	inbound := string(webhookstest.Load(t, "inbound_text.json"))
-	tests := []struct {
-		name string
-		body string
-		want string // in the error message
-	}{
+	webhookstest.CheckRejects(t, newProvider(t), now, []webhookstest.Rejected{
 		{"malformed JSON", `{"object":`, "not a WhatsApp webhook body"},
 		{"wrong type", `{"object":"whatsapp_business_account","entry":{}}`, "not a WhatsApp webhook body"},
 		{"another object", `{"object":"page","entry":[]}`, `object is "page"`},
@@ -190,49 +185,12 @@ func TestTranslateRejects(t *testing.T) {
 		{"stale message", strings.Replace(inbound, `"1795252443"`, `"1700000000"`, 1), "retention window"},
 		{"sender not a number", strings.Replace(inbound, `"from": "33612345678"`, `"from": "bob"`, 1), "messages[0]: from"},
 		{"missing phone number id", strings.Replace(inbound, `"phone_number_id": "106540352242922"`, `"phone_number_id": ""`, 1), "phone_number_id is required"},
-	}
-	p := newProvider(t)
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			evs, err := p.Translate(nil, []byte(tt.body), now)
-			if !errors.Is(err, webhooks.ErrBadPayload) {
-				t.Fatalf("got %v (%d events), want ErrBadPayload", err, len(evs))
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("got %q, want it to mention %q", err, tt.want)
-			}
-		})
-	}
+	})
 }
 
 func TestIdempotent(t *testing.T) {
-	p := newProvider(t)
-	for _, file := range []string{"inbound_text.json", "two_messages.json", "status_sent_marketing.json", "status_delivered_read.json", "status_failed.json"} {
-		t.Run(file, func(t *testing.T) {
-			body := webhookstest.Load(t, file)
-			first, err := p.Translate(nil, body, now)
-			if err != nil {
-				t.Fatal(err)
-			}
-			second, err := p.Translate(nil, body, now.Add(26*time.Hour)) // a retry the next day
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(first) == 0 || len(first) != len(second) {
-				t.Fatalf("got %d then %d events", len(first), len(second))
-			}
-			seen := map[string]bool{}
-			for i := range first {
-				if first[i].ID != second[i].ID {
-					t.Errorf("event %d: got id %s then %s", i, first[i].ID, second[i].ID)
-				}
-				if seen[first[i].ID] {
-					t.Errorf("event %d: id %s used twice in one payload", i, first[i].ID)
-				}
-				seen[first[i].ID] = true
-			}
-		})
-	}
+	webhookstest.CheckRetry(t, newProvider(t), now, 26*time.Hour, // a retry the next day
+		"inbound_text.json", "two_messages.json", "status_sent_marketing.json", "status_delivered_read.json", "status_failed.json")
 }
 
 // TestMetaWiring checks the provider is wired to Meta's scheme and handshake (metahub
@@ -243,21 +201,9 @@ func TestMetaWiring(t *testing.T) {
 
 func TestNew(t *testing.T) {
 	_, err := New(Config{Region: "XX", Options: webhooks.Options{MaxBody: -1}})
-	if err == nil {
-		t.Fatal("got nil, want errors")
-	}
-	for _, want := range []string{"AppSecret", "Region", "MaxBody"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("got %q, want it to report %s", err, want)
-		}
-	}
+	webhookstest.CheckConfigErrors(t, err, "AppSecret", "Region", "MaxBody")
 	p, err := New(Config{App: metahub.App{AppSecret: testSecret}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.Name() != "whatsapp" || p.MaxBody() != DefaultMaxBody {
-		t.Errorf("got %s %d, want whatsapp %d", p.Name(), p.MaxBody(), DefaultMaxBody)
-	}
+	webhookstest.CheckDefaults(t, p, err, Name, DefaultMaxBody)
 }
 
 func FuzzTranslate(f *testing.F) {

@@ -1,0 +1,93 @@
+package webhookstest
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/interaction-ledger/ledger/adapters/webhooks"
+)
+
+// Rejected is a payload a provider must refuse: its Translate's error wraps
+// webhooks.ErrBadPayload and mentions Want. An unnamed struct (as Want), so that the
+// tables list their rows without field names.
+type Rejected = struct {
+	Name, Body string
+	Want       string // in the error message
+}
+
+// CheckRejects asserts that p refuses each payload of cases, naming what is wrong.
+func CheckRejects(t *testing.T, p webhooks.Provider, now time.Time, cases []Rejected) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.Name, func(t *testing.T) {
+			evs, err := p.Translate(nil, []byte(tt.Body), now)
+			if !errors.Is(err, webhooks.ErrBadPayload) {
+				t.Fatalf("got %v (%d events), want ErrBadPayload", err, len(evs))
+			}
+			if !strings.Contains(err.Error(), tt.Want) {
+				t.Errorf("got %q, want it to mention %q", err, tt.Want)
+			}
+		})
+	}
+}
+
+// CheckRetry asserts that p translates a provider's retry of each recorded payload
+// (files, in testdata), later by retryAfter, into the same events: the same ids, in the
+// same order, none twice in one payload, so that the stream keeps it once.
+func CheckRetry(t *testing.T, p webhooks.Provider, now time.Time, retryAfter time.Duration, files ...string) {
+	t.Helper()
+	for _, file := range files {
+		t.Run(file, func(t *testing.T) {
+			body := Load(t, file)
+			first, err := p.Translate(nil, body, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			second, err := p.Translate(nil, body, now.Add(retryAfter))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(first) == 0 || len(first) != len(second) {
+				t.Fatalf("got %d then %d events", len(first), len(second))
+			}
+			seen := map[string]bool{}
+			for i := range first {
+				if first[i].ID != second[i].ID {
+					t.Errorf("event %d: got id %s then %s", i, first[i].ID, second[i].ID)
+				}
+				if seen[first[i].ID] {
+					t.Errorf("event %d: id %s used twice in one payload", i, first[i].ID)
+				}
+				seen[first[i].ID] = true
+			}
+		})
+	}
+}
+
+// CheckConfigErrors asserts that err, a New's answer to a bad Config, is an error that
+// reports each of fields.
+func CheckConfigErrors(t *testing.T, err error, fields ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatal("got nil, want errors")
+	}
+	for _, want := range fields {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("got %q, want it to report %s", err, want)
+		}
+	}
+}
+
+// CheckDefaults asserts that a provider built with only its secrets answers its name and
+// its default body limit.
+func CheckDefaults(t *testing.T, p webhooks.Provider, err error, name string, maxBody int64) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Name() != name || p.MaxBody() != maxBody {
+		t.Errorf("got %s %d, want %s %d", p.Name(), p.MaxBody(), name, maxBody)
+	}
+}
