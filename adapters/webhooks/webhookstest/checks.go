@@ -2,6 +2,8 @@ package webhookstest
 
 import (
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -89,5 +91,58 @@ func CheckDefaults(t *testing.T, p webhooks.Provider, err error, name string, ma
 	}
 	if p.Name() != name || p.MaxBody() != maxBody {
 		t.Errorf("got %s %d, want %s %d", p.Name(), p.MaxBody(), name, maxBody)
+	}
+}
+
+// AuthCase is one row of an authentication matrix: the Authorization header sent and
+// the answer it must get (an unnamed struct, as Want).
+type AuthCase = struct {
+	Name, Auth string
+	Code       int
+}
+
+// CheckAuth sends request(auth) for each case to a fresh handler (handler builds it over
+// the appender given) and asserts the answer; a refused request appends nothing.
+func CheckAuth(t *testing.T, handler func(webhooks.Appender) http.Handler, request func(auth string) *http.Request, cases []AuthCase) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.Name, func(t *testing.T) {
+			app, got := Capture()
+			w := httptest.NewRecorder()
+			handler(app).ServeHTTP(w, request(tt.Auth))
+			if w.Code != tt.Code {
+				t.Fatalf("code %d, want %d (body %s)", w.Code, tt.Code, w.Body)
+			}
+			if tt.Code != http.StatusOK && len(*got) != 0 {
+				t.Errorf("appended %d events on a rejected request", len(*got))
+			}
+		})
+	}
+}
+
+// CheckPostedTwice posts request() twice to one handler, as a provider retries, and
+// asserts that each post appends the same n events (the same ids, in the same order,
+// none twice in one post): the stream keeps them once.
+func CheckPostedTwice(t *testing.T, handler func(webhooks.Appender) http.Handler, request func() *http.Request, n int) {
+	t.Helper()
+	app, got := Capture()
+	h := handler(app)
+	for range 2 {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, request())
+		if w.Code != http.StatusOK {
+			t.Fatalf("code %d, body %s", w.Code, w.Body)
+		}
+	}
+	ev := *got
+	if len(ev) != 2*n {
+		t.Fatalf("got %d events, want %d then the same %d", len(ev), n, n)
+	}
+	seen := map[string]bool{}
+	for i := range n {
+		if ev[i].ID != ev[n+i].ID || seen[ev[i].ID] {
+			t.Errorf("event %d: id %s, retried as %s (repeated in one post: %v)", i, ev[i].ID, ev[n+i].ID, seen[ev[i].ID])
+		}
+		seen[ev[i].ID] = true
 	}
 }
