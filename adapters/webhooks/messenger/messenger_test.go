@@ -1,8 +1,6 @@
 package messenger
 
 import (
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -56,33 +54,29 @@ func TestTranslate(t *testing.T) {
 	}
 	inferred := func(of string, at time.Time) wantEvent { return inferred2(dialogue, psid, key, of, at) }
 
-	tests := []struct {
-		name string
-		file string
-		want []wantEvent
-	}{
+	webhookstest.CheckTranslate(t, newProvider(t), now, Name, []webhookstest.Translated{
 		{
-			name: "inbound message opens an incoming dialogue",
-			file: "inbound_text.json",
-			want: []wantEvent{
+			Name: "inbound message opens an incoming dialogue",
+			File: "inbound_text.json",
+			Want: []wantEvent{
 				inferred(webhooks.EventID("messenger", inMid), ms(1795252443123)),
 				{domain.TypeInteractionMessage, webhooks.EventID("messenger", inMid), ms(1795252443123), key,
 					&domain.MessageData{InteractionID: dialogue, Direction: domain.DirectionIncoming, MessageID: inMid}, nil},
 			},
 		},
 		{
-			name: "echo is an outgoing message of the person's dialogue",
-			file: "echo.json",
-			want: []wantEvent{
+			Name: "echo is an outgoing message of the person's dialogue",
+			File: "echo.json",
+			Want: []wantEvent{
 				inferred(webhooks.EventID("messenger", echoMid), ms(1795252510402)),
 				{domain.TypeInteractionMessage, webhooks.EventID("messenger", echoMid), ms(1795252510402), key,
 					&domain.MessageData{InteractionID: dialogue, Direction: domain.DirectionOutgoing, MessageID: echoMid}, nil},
 			},
 		},
 		{
-			name: "delivery watermark ends the dialogue delivered",
-			file: "delivery.json",
-			want: []wantEvent{
+			Name: "delivery watermark ends the dialogue delivered",
+			File: "delivery.json",
+			Want: []wantEvent{
 				inferred(webhooks.EventID("messenger", "delivery", page, psid, "1795252510402"), ms(1795252512301)),
 				{domain.TypeInteractionEnded, webhooks.EventID("messenger", "delivery", page, psid, "1795252510402"), ms(1795252512301), key,
 					&domain.EndedData{InteractionID: dialogue, Status: domain.StatusDelivered},
@@ -90,9 +84,9 @@ func TestTranslate(t *testing.T) {
 			},
 		},
 		{
-			name: "read watermark ends the dialogue delivered",
-			file: "read.json",
-			want: []wantEvent{
+			Name: "read watermark ends the dialogue delivered",
+			File: "read.json",
+			Want: []wantEvent{
 				inferred(webhooks.EventID("messenger", "read", page, psid, "1795252510402"), ms(1795252560463)),
 				{domain.TypeInteractionEnded, webhooks.EventID("messenger", "read", page, psid, "1795252510402"), ms(1795252560463), key,
 					&domain.EndedData{InteractionID: dialogue, Status: domain.StatusDelivered},
@@ -100,9 +94,9 @@ func TestTranslate(t *testing.T) {
 			},
 		},
 		{
-			name: "batch: a started inferred per message, postback ignored",
-			file: "batch.json",
-			want: []wantEvent{
+			Name: "batch: a started inferred per message, postback ignored",
+			File: "batch.json",
+			Want: []wantEvent{
 				inferred2(dialogue2, psid2, key2, webhooks.EventID("messenger", imgMid), ms(1795252831456)),
 				{domain.TypeInteractionMessage, webhooks.EventID("messenger", imgMid), ms(1795252831456), key2,
 					&domain.MessageData{InteractionID: dialogue2, Direction: domain.DirectionIncoming, MessageID: imgMid}, nil},
@@ -111,17 +105,7 @@ func TestTranslate(t *testing.T) {
 					&domain.MessageData{InteractionID: dialogue2, Direction: domain.DirectionIncoming, MessageID: textMid}, nil},
 			},
 		},
-	}
-	p := newProvider(t)
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := p.Translate(httptest.NewRequest(http.MethodPost, "/v1/webhooks/messenger", nil), webhookstest.Load(t, tt.file), now)
-			if err != nil {
-				t.Fatalf("Translate: %v", err)
-			}
-			webhookstest.CheckEvents(t, got, tt.want, Name)
-		})
-	}
+	})
 }
 
 func TestTranslateMapsCustomers(t *testing.T) {

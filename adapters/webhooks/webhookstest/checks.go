@@ -146,3 +146,48 @@ func CheckPostedTwice(t *testing.T, handler func(webhooks.Appender) http.Handler
 		seen[ev[i].ID] = true
 	}
 }
+
+// Translated is one recorded payload (File, in testdata) and the events it must give
+// (an unnamed struct, as Want).
+type Translated = struct {
+	Name, File string
+	Want       []Want
+}
+
+// CheckTranslate asserts that p translates each recorded payload into its events, each
+// from source.
+func CheckTranslate(t *testing.T, p webhooks.Provider, now time.Time, source string, cases []Translated) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.Name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, "/v1/webhooks/"+p.Name(), nil)
+			got, err := p.Translate(r, Load(t, tt.File), now)
+			if err != nil {
+				t.Fatalf("Translate: %v", err)
+			}
+			CheckEvents(t, got, tt.Want, source)
+		})
+	}
+}
+
+// CheckMapsCustomer asserts that p (configured with a MapCustomer that maps the payload's
+// contact to customer, and err its New's error) gives every event of the recorded
+// payload file that customer.
+func CheckMapsCustomer(t *testing.T, p webhooks.Provider, err error, now time.Time, file, customer string) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := p.Translate(nil, Load(t, file), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) == 0 {
+		t.Fatalf("%s gave no events", file)
+	}
+	for _, ev := range evs {
+		if ev.CustomerID != customer {
+			t.Errorf("%s: got customer %q, want %s", ev.Type, ev.CustomerID, customer)
+		}
+	}
+}

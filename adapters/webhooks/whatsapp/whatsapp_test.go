@@ -1,8 +1,6 @@
 package whatsapp
 
 import (
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -58,15 +56,11 @@ func TestTranslate(t *testing.T) {
 	camilleIn := domain.StartedData{InteractionID: camilleDialogue, Flow: domain.FlowWhatsApp, Direction: domain.DirectionIncoming,
 		Contact: domain.Contact{Phone: "+33612345678"}}
 
-	tests := []struct {
-		name string
-		file string
-		want []wantEvent
-	}{
+	webhookstest.CheckTranslate(t, newProvider(t), now, Name, []webhookstest.Translated{
 		{
-			name: "inbound text opens an incoming dialogue",
-			file: "inbound_text.json",
-			want: []wantEvent{
+			Name: "inbound text opens an incoming dialogue",
+			File: "inbound_text.json",
+			Want: []wantEvent{
 				{domain.TypeInteractionStarted, webhooks.EventID("whatsapp", "started", camilleDialogue), unix(1795252443), camilleKey,
 					&domain.StartedData{InteractionID: camilleDialogue, Flow: domain.FlowWhatsApp, Direction: domain.DirectionIncoming,
 						Routing: domain.RoutingDirect, Contact: domain.Contact{Phone: "+33612345678"},
@@ -77,9 +71,9 @@ func TestTranslate(t *testing.T) {
 			},
 		},
 		{
-			name: "two messages of one dialogue give one started, the earliest",
-			file: "two_messages.json",
-			want: []wantEvent{
+			Name: "two messages of one dialogue give one started, the earliest",
+			File: "two_messages.json",
+			Want: []wantEvent{
 				{domain.TypeInteractionStarted, webhooks.EventID("whatsapp", "started", camilleDialogue), unix(1795252560), camilleKey,
 					&domain.StartedData{InteractionID: camilleDialogue, Flow: domain.FlowWhatsApp, Direction: domain.DirectionIncoming,
 						Routing: domain.RoutingDirect, Contact: domain.Contact{Phone: "+33612345678"},
@@ -92,9 +86,9 @@ func TestTranslate(t *testing.T) {
 			},
 		},
 		{
-			name: "marketing template sent opens a campaign dialogue",
-			file: "status_sent_marketing.json",
-			want: []wantEvent{
+			Name: "marketing template sent opens a campaign dialogue",
+			File: "status_sent_marketing.json",
+			Want: []wantEvent{
 				{domain.TypeInteractionStarted, webhooks.EventID("whatsapp", "started", alexDialogue), unix(1795252510), alexKey,
 					&domain.StartedData{InteractionID: alexDialogue, Flow: domain.FlowWhatsAppCampaign, Direction: domain.DirectionOutgoing,
 						Routing: domain.RoutingDirect, Contact: domain.Contact{Phone: "+14155550100"}},
@@ -105,18 +99,18 @@ func TestTranslate(t *testing.T) {
 			},
 		},
 		{
-			name: "reply sent in a customer-opened conversation is only a message",
-			file: "status_sent_service.json",
-			want: []wantEvent{
+			Name: "reply sent in a customer-opened conversation is only a message",
+			File: "status_sent_service.json",
+			Want: []wantEvent{
 				inferred(webhooks.EventID("whatsapp", reply, "sent"), unix(1795252510), camilleKey, camilleIn),
 				{domain.TypeInteractionMessage, webhooks.EventID("whatsapp", reply, "sent"), unix(1795252510), camilleKey,
 					&domain.MessageData{InteractionID: camilleDialogue, Direction: domain.DirectionOutgoing, MessageID: reply}, nil},
 			},
 		},
 		{
-			name: "delivered and read end the dialogue delivered",
-			file: "status_delivered_read.json",
-			want: []wantEvent{
+			Name: "delivered and read end the dialogue delivered",
+			File: "status_delivered_read.json",
+			Want: []wantEvent{
 				inferred(webhooks.EventID("whatsapp", reply, "delivered"), unix(1795252512), camilleKey, camilleIn),
 				{domain.TypeInteractionEnded, webhooks.EventID("whatsapp", reply, "delivered"), unix(1795252512), camilleKey,
 					&domain.EndedData{InteractionID: camilleDialogue, Status: domain.StatusDelivered},
@@ -127,9 +121,9 @@ func TestTranslate(t *testing.T) {
 			},
 		},
 		{
-			name: "failed ends with a warning and the provider's reason",
-			file: "status_failed.json",
-			want: []wantEvent{
+			Name: "failed ends with a warning and the provider's reason",
+			File: "status_failed.json",
+			Want: []wantEvent{
 				inferred(webhooks.EventID("whatsapp", failedMsg, "failed"), unix(1795252831), alexKey, domain.StartedData{InteractionID: alexDialogue,
 					Flow: domain.FlowWhatsApp, Direction: domain.DirectionOutgoing, Contact: domain.Contact{Phone: "+14155550100"}}),
 				{domain.TypeInteractionEnded, webhooks.EventID("whatsapp", failedMsg, "failed"), unix(1795252831), alexKey,
@@ -138,20 +132,10 @@ func TestTranslate(t *testing.T) {
 			},
 		},
 		{
-			name: "other webhook fields yield nothing",
-			file: "template_status_update.json",
+			Name: "other webhook fields yield nothing",
+			File: "template_status_update.json",
 		},
-	}
-	p := newProvider(t)
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := p.Translate(httptest.NewRequest(http.MethodPost, "/v1/webhooks/whatsapp", nil), webhookstest.Load(t, tt.file), now)
-			if err != nil {
-				t.Fatalf("Translate: %v", err)
-			}
-			webhookstest.CheckEvents(t, got, tt.want, Name)
-		})
-	}
+	})
 }
 
 func TestTranslateMapsCustomers(t *testing.T) {
@@ -161,18 +145,7 @@ func TestTranslateMapsCustomers(t *testing.T) {
 		}
 		return "", false
 	}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	evs, err := p.Translate(nil, webhookstest.Load(t, "inbound_text.json"), now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ev := range evs {
-		if ev.CustomerID != "cust-42" {
-			t.Errorf("%s: got customer %q, want cust-42", ev.Type, ev.CustomerID)
-		}
-	}
+	webhookstest.CheckMapsCustomer(t, p, err, now, "inbound_text.json", "cust-42")
 }
 
 func TestTranslateRejects(t *testing.T) {
