@@ -25,12 +25,7 @@ var (
 )
 
 func newProvider(t testing.TB) *asterisk.Provider {
-	t.Helper()
-	p, err := asterisk.New(asterisk.Config{Token: cdrToken, Location: paris, Region: "FR"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return webhookstest.Must[*asterisk.Provider](t)(asterisk.New(asterisk.Config{Token: cdrToken, Location: paris, Region: "FR"}))
 }
 
 func newHandler(t *testing.T, app webhooks.Appender) http.Handler {

@@ -22,12 +22,7 @@ const (
 var now = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
 
 func newProvider(t testing.TB) *freeswitch.Provider {
-	t.Helper()
-	p, err := freeswitch.New(freeswitch.Config{Token: cdrToken, Region: "FR"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return webhookstest.Must[*freeswitch.Provider](t)(freeswitch.New(freeswitch.Config{Token: cdrToken, Region: "FR"}))
 }
 
 func newHandler(t *testing.T, app webhooks.Appender) http.Handler {

@@ -25,12 +25,7 @@ var now = time.Date(2026, 11, 22, 6, 0, 0, 0, time.UTC)
 type wantEvent = webhookstest.Want
 
 func newProvider(t *testing.T) *Provider {
-	t.Helper()
-	p, err := New(Config{SecretToken: testSecret})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	return p
+	return webhookstest.Must[*Provider](t)(New(Config{SecretToken: testSecret}))
 }
 
 func TestTranslate(t *testing.T) {

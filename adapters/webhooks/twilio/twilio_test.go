@@ -29,12 +29,7 @@ var now = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
 type wantEvent = webhookstest.WantJSON
 
 func newProvider(t *testing.T) *twilio.Provider {
-	t.Helper()
-	p, err := twilio.New(twilio.Config{AuthToken: token, PublicURL: publicURL + "/"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return webhookstest.Must[*twilio.Provider](t)(twilio.New(twilio.Config{AuthToken: token, PublicURL: publicURL + "/"}))
 }
 
 func newHandler(t *testing.T, app webhooks.Appender) http.Handler {

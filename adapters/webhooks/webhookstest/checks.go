@@ -191,3 +191,15 @@ func CheckMapsCustomer(t *testing.T, p webhooks.Provider, err error, now time.Ti
 		}
 	}
 }
+
+// Must returns a function that returns a constructor's value, failing t on its error:
+// Must[*asterisk.Provider](t)(asterisk.New(cfg)).
+func Must[P any](t testing.TB) func(P, error) P {
+	return func(p P, err error) P {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("New: %v", err)
+		}
+		return p
+	}
+}

@@ -26,12 +26,7 @@ var now = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 type wantEvent = webhookstest.Want
 
 func newProvider(t *testing.T) *Provider {
-	t.Helper()
-	p, err := New(Config{App: metahub.App{AppSecret: testSecret, VerifyToken: testToken}, Region: "FR"})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	return p
+	return webhookstest.Must[*Provider](t)(New(Config{App: metahub.App{AppSecret: testSecret, VerifyToken: testToken}, Region: "FR"}))
 }
 
 func unix(s int64) time.Time { return time.Unix(s, 0).UTC() }
