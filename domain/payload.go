@@ -583,7 +583,7 @@ func decodePayload(t EventType, raw []byte, customerID string) (Payload, error) 
 			} else if err := json.Unmarshal(w.Pages, &d.Pages); err == nil {
 				r.list("pages", len(d.Pages), false)
 				for i, pg := range d.Pages {
-					if err := checkText(fmt.Sprintf("data.pages[%d]", i), pg, 2048); err != nil {
+					if err := checkText(fmt.Sprintf("data.pages[%d]", i), pg, MaxURLBytes); err != nil {
 						r.fail(err)
 					}
 				}
