@@ -142,13 +142,7 @@ func encodeDetail(b []byte, in *domain.Interaction, customers []string) ([]byte,
 
 func (d *decoder) varint() int64 {
 	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.err = errCorrupt
-		d.b = nil
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
+	return advance(d, n, v)
 }
 
 func (d *decoder) time() time.Time {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -253,14 +254,10 @@ func (w *writer) flush() error {
 			return fmt.Errorf("write interaction %s: %w", t.p.rec.Fold.ID, err)
 		}
 	}
-	keys := make([]string, 0, len(deltas))
-	for k, d := range deltas {
-		if d != 0 {
-			keys = append(keys, k)
+	for _, k := range slices.Sorted(maps.Keys(deltas)) { // sorted: bbolt writes in key order
+		if deltas[k] == 0 {
+			continue
 		}
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
 		if err := w.countKey([]byte(k), deltas[k]); err != nil {
 			return err
 		}
