@@ -1,6 +1,7 @@
 package webhooks
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
@@ -26,12 +27,8 @@ type Options struct {
 // SetDefaults fills what is unset: Source with the provider's name, MaxBody with its
 // default limit.
 func (o *Options) SetDefaults(name string, maxBody int64) {
-	if o.Source == "" {
-		o.Source = name
-	}
-	if o.MaxBody == 0 {
-		o.MaxBody = maxBody
-	}
+	o.Source = cmp.Or(o.Source, name)
+	o.MaxBody = cmp.Or(o.MaxBody, maxBody)
 }
 
 // Check adds the options' problems to p.

@@ -34,6 +34,7 @@ package asterisk
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -73,15 +74,11 @@ type Config struct {
 const DefaultMaxBody = 1 << 20
 
 func (c *Config) setDefaults() {
-	if c.Location == nil {
-		c.Location = time.UTC
-	}
+	c.Location = cmp.Or(c.Location, time.UTC)
 	if c.IncomingContexts == nil {
 		c.IncomingContexts = []string{"from-external", "from-trunk", "from-pstn", "from-did"}
 	}
-	if c.Region == "" {
-		c.Region = contact.DefaultRegion
-	}
+	c.Region = cmp.Or(c.Region, contact.DefaultRegion)
 	c.Options.SetDefaults(Name, DefaultMaxBody)
 }
 

@@ -28,6 +28,7 @@ package freeswitch
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -69,15 +70,11 @@ type Config struct {
 const DefaultMaxBody = 2 << 20
 
 func (c *Config) setDefaults() {
-	if c.Location == nil {
-		c.Location = time.UTC
-	}
+	c.Location = cmp.Or(c.Location, time.UTC)
 	if c.IncomingContexts == nil {
 		c.IncomingContexts = []string{"public"}
 	}
-	if c.Region == "" {
-		c.Region = contact.DefaultRegion
-	}
+	c.Region = cmp.Or(c.Region, contact.DefaultRegion)
 	c.Options.SetDefaults(Name, DefaultMaxBody)
 }
 

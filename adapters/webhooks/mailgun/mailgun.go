@@ -33,6 +33,7 @@ package mailgun
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -70,9 +71,7 @@ const DefaultMaxBody = 1 << 20
 
 func (c *Config) setDefaults() {
 	c.Options.SetDefaults(Name, DefaultMaxBody)
-	if c.ReplayTokens == 0 {
-		c.ReplayTokens = DefaultReplayTokens
-	}
+	c.ReplayTokens = cmp.Or(c.ReplayTokens, DefaultReplayTokens)
 }
 
 // Validate reports every problem of the configuration at once.

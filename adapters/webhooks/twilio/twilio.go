@@ -49,6 +49,7 @@ package twilio
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -92,9 +93,7 @@ type Config struct {
 const DefaultMaxBody = 64 << 10
 
 func (c *Config) setDefaults() {
-	if c.Region == "" {
-		c.Region = contact.DefaultRegion
-	}
+	c.Region = cmp.Or(c.Region, contact.DefaultRegion)
 	c.Options.SetDefaults(Name, DefaultMaxBody)
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 }

@@ -54,6 +54,7 @@
 package whatsapp
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -94,9 +95,7 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
-	if c.Region == "" {
-		c.Region = contact.DefaultRegion
-	}
+	c.Region = cmp.Or(c.Region, contact.DefaultRegion)
 	c.Options.SetDefaults(Name, DefaultMaxBody)
 }
 
