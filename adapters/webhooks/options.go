@@ -92,10 +92,10 @@ func (b Base) Name() string { return b.name }
 // MaxBody is the largest body accepted, in bytes.
 func (b Base) MaxBody() int64 { return b.maxBody }
 
-// New is every provider's constructor: it applies cfg's defaults (setDefaults), reports
-// every problem of the result (validate) and only then builds the adapter (build), so
-// that no adapter runs on a configuration its own Validate refuses.
-func New[C, P any](cfg C, setDefaults func(*C), validate func(C) error, build func(C) P) (P, error) {
+// Construct is how every provider's New builds it: it applies cfg's defaults
+// (setDefaults), reports every problem of the result (validate) and only then builds the
+// adapter (build), so that no adapter runs on a configuration its own Validate refuses.
+func Construct[C, P any](cfg C, setDefaults func(*C), validate func(C) error, build func(C) P) (P, error) {
 	setDefaults(&cfg)
 	if err := validate(cfg); err != nil {
 		var none P

@@ -104,7 +104,7 @@ var (
 
 // New validates cfg and returns the adapter.
 func New(cfg Config) (*Provider, error) {
-	return webhooks.New(cfg, (*Config).setDefaults, Config.Validate, func(c Config) *Provider {
+	return webhooks.Construct(cfg, (*Config).setDefaults, Config.Validate, func(c Config) *Provider {
 		return &Provider{Base: webhooks.NewBase(Name, c.Options), TokenAuth: webhooks.NewTokenAuth(c.Token), cfg: c}
 	})
 }

@@ -96,7 +96,7 @@ var _ webhooks.Provider = (*Provider)(nil)
 
 // New validates cfg and returns the adapter.
 func New(cfg Config) (*Provider, error) {
-	return webhooks.New(cfg, (*Config).setDefaults, Config.Validate, func(c Config) *Provider {
+	return webhooks.Construct(cfg, (*Config).setDefaults, Config.Validate, func(c Config) *Provider {
 		return &Provider{Base: webhooks.NewBase(Name, c.Options), cfg: c, replay: newReplayGuard(c.ReplayTokens)}
 	})
 }

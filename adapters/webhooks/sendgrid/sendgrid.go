@@ -121,7 +121,7 @@ var (
 
 // New validates cfg and returns the adapter.
 func New(cfg Config) (*Provider, error) {
-	return webhooks.New(cfg, (*Config).setDefaults, Config.Validate, func(c Config) *Provider {
+	return webhooks.Construct(cfg, (*Config).setDefaults, Config.Validate, func(c Config) *Provider {
 		key, _ := ParsePublicKey(c.PublicKey) // Validate parsed it
 		return &Provider{Base: webhooks.NewBase(Name, c.Options), cfg: c, key: key}
 	})

@@ -98,7 +98,7 @@ var (
 
 // New returns the provider, or the configuration's problems.
 func New(cfg Config) (*Provider, error) {
-	return webhooks.New(cfg, (*Config).setDefaults, Config.Validate, func(c Config) *Provider {
+	return webhooks.Construct(cfg, (*Config).setDefaults, Config.Validate, func(c Config) *Provider {
 		return &Provider{Base: webhooks.NewBase(Name, c.Options), cfg: c}
 	})
 }
