@@ -175,6 +175,8 @@ func fits(t EventType, p Payload) bool {
 		return t == TypeInvoiceIssued
 	case *OpenedData:
 		return t == TypeEmailOpened
+	case *ClickedData:
+		return t == TypeEmailClicked
 	case *OrderData:
 		return t == TypeOrderCreated || t == TypeOrderUpdated
 	case *SegmentData:
@@ -290,6 +292,10 @@ func (d *InvoiceData) wire() wireData {
 }
 
 func (d *OpenedData) wire() wireData { return wireData{InteractionID: opt(d.InteractionID)} }
+
+func (d *ClickedData) wire() wireData {
+	return wireData{InteractionID: opt(d.InteractionID), URL: opt(d.URL)}
+}
 
 func (d *OrderData) wire() wireData {
 	w := wireData{OrderID: opt(d.OrderID), Status: opt(d.Status), Total: optNumber(d.Total), Currency: opt(d.Currency)}

@@ -24,6 +24,7 @@ const (
 	MaxIDBytes             = 200      // any identifier
 	MaxTextBytes           = 1000     // names, titles, reasons, campaign names, ...
 	MaxNoteBytes           = 16 << 10 // a note's text
+	MaxURLBytes            = 2048     // a file's or a clicked link's URL
 	MaxListItems           = 200      // participants, qualifications, answers, queues, ...
 	FutureTolerance        = 5 * time.Minute
 	RetentionMonths        = 3
@@ -55,6 +56,7 @@ var (
 	TypeSurveyAnswered       = EventType{enum{"survey.answered"}}
 	TypeInvoiceIssued        = EventType{enum{"invoice.issued"}}
 	TypeEmailOpened          = EventType{enum{"email.opened"}}
+	TypeEmailClicked         = EventType{enum{"email.clicked"}}
 	TypeOrderCreated         = EventType{enum{"order.created"}}
 	TypeOrderUpdated         = EventType{enum{"order.updated"}}
 	TypeSegmentJoined        = EventType{enum{"segment.joined"}}
@@ -80,7 +82,7 @@ func EventTypes() []EventType {
 	return []EventType{
 		TypeInteractionStarted, TypeInteractionRouted, TypeInteractionMessage, TypeInteractionEnded,
 		TypeInteractionLinked, TypeInteractionQualified, TypeSurveyAnswered, TypeInvoiceIssued,
-		TypeEmailOpened, TypeOrderCreated, TypeOrderUpdated, TypeSegmentJoined, TypeSegmentLeft,
+		TypeEmailOpened, TypeEmailClicked, TypeOrderCreated, TypeOrderUpdated, TypeSegmentJoined, TypeSegmentLeft,
 		TypeTaskCreated, TypeTaskUpdated, TypeTaskCompleted, TypeTaskReopened, TypeTaskDeleted,
 		TypeNoteAdded, TypeFileAttached, TypeVisitRecorded, TypeCustomerUpdated, TypeCustomerMerged,
 		TypeCustomerErased, TypeDirectoryAgent, TypeDirectoryTeam, TypeDirectoryProfile,
@@ -99,7 +101,8 @@ func (t EventType) IsDirectory() bool { return strings.HasPrefix(t.s, "directory
 func (t EventType) IsInteraction() bool {
 	switch t {
 	case TypeInteractionStarted, TypeInteractionRouted, TypeInteractionMessage, TypeInteractionEnded,
-		TypeInteractionLinked, TypeInteractionQualified, TypeSurveyAnswered, TypeInvoiceIssued, TypeEmailOpened:
+		TypeInteractionLinked, TypeInteractionQualified, TypeSurveyAnswered, TypeInvoiceIssued, TypeEmailOpened,
+		TypeEmailClicked:
 		return true
 	}
 	return false

@@ -497,8 +497,8 @@ func TestDecodeEveryType(t *testing.T) {
 			}
 		})
 	}
-	if len(seen) != 27 || len(EventTypes()) != 27 {
-		t.Fatalf("covered %d types, catalog has %d, want 27 of 27", len(seen), len(EventTypes()))
+	if len(seen) != 28 || len(EventTypes()) != 28 {
+		t.Fatalf("covered %d types, catalog has %d, want 28 of 28", len(seen), len(EventTypes()))
 	}
 	for _, et := range EventTypes() {
 		if !seen[et] {
@@ -544,12 +544,12 @@ func TestEventTypes(t *testing.T) {
 			task++
 		}
 	}
-	if directory != 3 || interaction != 9 || task != 5 {
-		t.Errorf("directory, interaction, task = %d, %d, %d; want 3, 9, 5", directory, interaction, task)
+	if directory != 3 || interaction != 10 || task != 5 {
+		t.Errorf("directory, interaction, task = %d, %d, %d; want 3, 10, 5", directory, interaction, task)
 	}
 	_, err := ParseEventType("order.cancelled")
 	var ee *EnumError
-	if !errors.As(err, &ee) || ee.Kind != "event type" || ee.Value != "order.cancelled" || len(ee.Allowed) != 27 {
+	if !errors.As(err, &ee) || ee.Kind != "event type" || ee.Value != "order.cancelled" || len(ee.Allowed) != 28 {
 		t.Errorf("ParseEventType(order.cancelled) = %v", err)
 	}
 }

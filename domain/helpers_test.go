@@ -61,6 +61,9 @@ func validCases() []validCase {
 		{TypeEmailOpened,
 			`{"interaction_id":"mail-1"}`,
 			&OpenedData{InteractionID: "mail-1"}},
+		{TypeEmailClicked,
+			`{"interaction_id":"mail-1","url":"https://example.com/offer?a=1"}`,
+			&ClickedData{InteractionID: "mail-1", URL: "https://example.com/offer?a=1"}},
 		{TypeOrderCreated,
 			`{"order_id":"o-1","status":"new","total":"99.90","currency":"EUR"}`,
 			&OrderData{OrderID: "o-1", Status: "new", Total: "99.90", Currency: "EUR"}},
@@ -133,7 +136,7 @@ func minimalData(t EventType) obj {
 		return obj{"interaction_id": "call-1", "survey_id": "nps", "answers": []obj{{"question": "score", "answer": "9"}}}
 	case TypeInvoiceIssued:
 		return obj{"interaction_id": "call-1", "invoice_id": "inv-1"}
-	case TypeEmailOpened:
+	case TypeEmailOpened, TypeEmailClicked:
 		return obj{"interaction_id": "mail-1"}
 	case TypeOrderCreated, TypeOrderUpdated:
 		return obj{"order_id": "o-1"}
@@ -174,6 +177,7 @@ var requiredFields = map[EventType][]string{
 	TypeSurveyAnswered:       {"interaction_id", "survey_id", "answers"},
 	TypeInvoiceIssued:        {"interaction_id", "invoice_id"},
 	TypeEmailOpened:          {"interaction_id"},
+	TypeEmailClicked:         {"interaction_id"},
 	TypeOrderCreated:         {"order_id"},
 	TypeOrderUpdated:         {"order_id"},
 	TypeSegmentJoined:        {"segment_id"},

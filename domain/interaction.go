@@ -43,15 +43,31 @@ type Link struct {
 	Stamp    Stamp  `json:"stamp"`
 }
 
-func setLink(links []Link, id string, assigned bool, st Stamp) []Link {
-	k, found := slices.BinarySearchFunc(links, id, func(l Link, id string) int { return strings.Compare(l.ID, id) })
+// keyed is an entry of the lists an interaction keeps one per key, sorted by key, the
+// latest stamp winning: links, surveys, invoices.
+type keyed interface {
+	key() string
+	stamp() Stamp
+}
+
+func (l Link) key() string     { return l.ID }
+func (l Link) stamp() Stamp    { return l.Stamp }
+func (v Invoice) key() string  { return v.InvoiceID }
+func (v Invoice) stamp() Stamp { return v.Stamp }
+func (s Survey) key() string   { return s.SurveyID }
+func (s Survey) stamp() Stamp  { return s.Stamp }
+
+// upsert puts v in list at its key's place, or replaces the entry of its key when v's
+// stamp is later: the same list in any order of events.
+func upsert[T keyed](list []T, v T) []T {
+	k, found := slices.BinarySearchFunc(list, v.key(), func(e T, key string) int { return strings.Compare(e.key(), key) })
 	if !found {
-		return slices.Insert(links, k, Link{ID: id, Assigned: assigned, Stamp: st})
+		return slices.Insert(list, k, v)
 	}
-	if st.After(links[k].Stamp) {
-		links[k] = Link{ID: id, Assigned: assigned, Stamp: st}
+	if v.stamp().After(list[k].stamp()) {
+		list[k] = v
 	}
-	return links
+	return list
 }
 
 // currentLink is the assigned link with the latest stamp, or "".
@@ -121,6 +137,8 @@ type Interaction struct {
 	MessageCount    int             `json:"message_count,omitempty"`
 	OpenedAt        time.Time       `json:"opened_at,omitempty"`
 	OpenCount       int             `json:"open_count,omitempty"`
+	ClickedAt       time.Time       `json:"clicked_at,omitempty"` // the first click of a link of the e-mail
+	ClickCount      int             `json:"click_count,omitempty"`
 	Events          []EventRecord   `json:"events"` // oldest first; ids unique
 
 	Stamps InteractionStamps `json:"stamps"`
@@ -205,11 +223,11 @@ func (i *Interaction) Apply(ev Event) bool {
 		}
 	case *LinkedData:
 		if d.CRMRecordID != "" {
-			i.CRMLinks = setLink(i.CRMLinks, d.CRMRecordID, d.Action == LinkAssigned, st)
+			i.CRMLinks = upsert(i.CRMLinks, Link{ID: d.CRMRecordID, Assigned: d.Action == LinkAssigned, Stamp: st})
 			i.CRMRecord = currentLink(i.CRMLinks)
 		}
 		if d.CaseID != "" {
-			i.CaseLinks = setLink(i.CaseLinks, d.CaseID, d.Action == LinkAssigned, st)
+			i.CaseLinks = upsert(i.CaseLinks, Link{ID: d.CaseID, Assigned: d.Action == LinkAssigned, Stamp: st})
 			i.Case = currentLink(i.CaseLinks)
 		}
 	case *QualifiedData:
@@ -217,34 +235,27 @@ func (i *Interaction) Apply(ev Event) bool {
 			i.Qualifications, i.Stamps.Qualified = d.Qualifications, st
 		}
 	case *SurveyData:
-		k := slices.IndexFunc(i.Surveys, func(s Survey) bool { return s.SurveyID == d.SurveyID })
-		s := Survey{SurveyID: d.SurveyID, Answers: d.Answers, Stamp: st}
-		switch {
-		case k < 0:
-			i.Surveys = append(i.Surveys, s)
-			sort.Slice(i.Surveys, func(a, b int) bool { return i.Surveys[a].SurveyID < i.Surveys[b].SurveyID })
-		case st.After(i.Surveys[k].Stamp):
-			i.Surveys[k] = s
-		}
+		i.Surveys = upsert(i.Surveys, Survey{SurveyID: d.SurveyID, Answers: d.Answers, Stamp: st})
 	case *InvoiceData:
-		k := slices.IndexFunc(i.Invoices, func(v Invoice) bool { return v.InvoiceID == d.InvoiceID })
-		v := Invoice{InvoiceID: d.InvoiceID, Amount: d.Amount, Currency: d.Currency, Status: d.Status,
-			Reference: d.Reference, AgentID: d.AgentID, Stamp: st}
-		switch {
-		case k < 0:
-			i.Invoices = append(i.Invoices, v)
-			sort.Slice(i.Invoices, func(a, b int) bool { return i.Invoices[a].InvoiceID < i.Invoices[b].InvoiceID })
-		case st.After(i.Invoices[k].Stamp):
-			i.Invoices[k] = v
-		}
+		i.Invoices = upsert(i.Invoices, Invoice{InvoiceID: d.InvoiceID, Amount: d.Amount, Currency: d.Currency,
+			Status: d.Status, Reference: d.Reference, AgentID: d.AgentID, Stamp: st})
 	case *OpenedData:
 		i.OpenCount++
-		if i.OpenedAt.IsZero() || ev.OccurredAt.Before(i.OpenedAt) {
-			i.OpenedAt = ev.OccurredAt
-		}
+		keepEarliest(&i.OpenedAt, ev.OccurredAt)
+	case *ClickedData:
+		i.ClickCount++
+		keepEarliest(&i.ClickedAt, ev.OccurredAt)
 	}
 	i.StartAt = i.startAt()
 	return true
+}
+
+// keepEarliest sets *first to at when at is earlier (or *first is unset): the first open
+// or click, whichever of them arrived first.
+func keepEarliest(first *time.Time, at time.Time) {
+	if first.IsZero() || at.Before(*first) {
+		*first = at
+	}
 }
 
 // startAt is the started event's time, or, until it arrives, the earliest event's.

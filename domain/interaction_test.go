@@ -43,6 +43,8 @@ func callEvents(t testing.TB) []Event {
 		mustEvent(t, eventID(17), TypeEmailOpened, at(9, 0), obj{"interaction_id": call}),
 		// A tie: same occurred_at as event 11; the greater id wins.
 		mustEvent(t, eventID(18), TypeInteractionQualified, at(6, 0), obj{"interaction_id": call, "qualifications": []string{"churn-risk"}}),
+		mustEvent(t, eventID(19), TypeEmailClicked, at(9, 50), obj{"interaction_id": call, "url": "https://example.com/b"}),
+		mustEvent(t, eventID(20), TypeEmailClicked, at(9, 30), obj{"interaction_id": call}),
 	}
 }
 
@@ -97,6 +99,8 @@ func TestInteractionFold(t *testing.T) {
 		{"MessageCount", got.MessageCount, 2},
 		{"OpenCount", got.OpenCount, 2},
 		{"OpenedAt", got.OpenedAt, at(9, 0)},
+		{"ClickCount", got.ClickCount, 2},
+		{"ClickedAt", got.ClickedAt, at(9, 30)}, // the first click, whichever arrived first
 		{"Stamps", got.Stamps, InteractionStamps{
 			Started:   Stamp{at(0, 0), eventID(1)},
 			Current:   Stamp{at(2, 0), eventID(3)},

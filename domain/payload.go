@@ -119,6 +119,13 @@ type InvoiceData struct {
 // OpenedData is the data of email.opened.
 type OpenedData struct{ InteractionID string }
 
+// ClickedData is the data of email.clicked: a link of the e-mail followed. URL is the
+// link as the provider reports it, when it does.
+type ClickedData struct {
+	InteractionID string
+	URL           string
+}
+
 // Change is one field's change: from, to (any JSON values).
 type Change struct {
 	From json.RawMessage `json:"from"`
@@ -221,6 +228,7 @@ func (d *QualifiedData) InteractionKey() string { return d.InteractionID }
 func (d *SurveyData) InteractionKey() string    { return d.InteractionID }
 func (d *InvoiceData) InteractionKey() string   { return d.InteractionID }
 func (d *OpenedData) InteractionKey() string    { return d.InteractionID }
+func (d *ClickedData) InteractionKey() string   { return d.InteractionID }
 
 // wireData is every field any catalog entry may carry, read leniently (unknown fields are
 // the producer's extensions and are kept in Event.Data); decodePayload then checks the
@@ -519,6 +527,10 @@ func decodePayload(t EventType, raw []byte, customerID string) (Payload, error) 
 		p = d
 	case TypeEmailOpened:
 		p = &OpenedData{InteractionID: r.id("interaction_id", w.InteractionID, true)}
+	case TypeEmailClicked:
+		d := &ClickedData{InteractionID: r.id("interaction_id", w.InteractionID, true)}
+		d.URL = r.text("url", w.URL, MaxURLBytes, false)
+		p = d
 	case TypeOrderCreated, TypeOrderUpdated:
 		d := &OrderData{OrderID: r.id("order_id", w.OrderID, true)}
 		d.Status = r.text("status", w.Status, MaxTextBytes, false)
@@ -554,7 +566,7 @@ func decodePayload(t EventType, raw []byte, customerID string) (Payload, error) 
 		d.Name = r.text("name", w.Name, MaxTextBytes, true)
 		d.Size = r.nonNegative("size", w.Size)
 		d.ContentType = r.text("content_type", w.ContentType, MaxTextBytes, false)
-		d.URL = r.text("url", w.URL, 2048, false)
+		d.URL = r.text("url", w.URL, MaxURLBytes, false)
 		p = d
 	case TypeVisitRecorded:
 		d := &VisitData{VisitID: r.id("visit_id", w.VisitID, true)}
@@ -571,7 +583,7 @@ func decodePayload(t EventType, raw []byte, customerID string) (Payload, error) 
 			} else if err := json.Unmarshal(w.Pages, &d.Pages); err == nil {
 				r.list("pages", len(d.Pages), false)
 				for i, pg := range d.Pages {
-					if err := checkText(fmt.Sprintf("data.pages[%d]", i), pg, 2048); err != nil {
+					if err := checkText(fmt.Sprintf("data.pages[%d]", i), pg, MaxURLBytes); err != nil {
 						r.fail(err)
 					}
 				}

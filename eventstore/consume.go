@@ -1,6 +1,7 @@
 package eventstore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -55,15 +56,9 @@ const (
 )
 
 func (c *ConsumeConfig) setDefaults() {
-	if c.Batch == 0 {
-		c.Batch = DefaultBatch
-	}
-	if c.MaxWait == 0 {
-		c.MaxWait = DefaultMaxWait
-	}
-	if c.Linger == 0 {
-		c.Linger = DefaultLinger
-	}
+	c.Batch = cmp.Or(c.Batch, DefaultBatch)
+	c.MaxWait = cmp.Or(c.MaxWait, DefaultMaxWait)
+	c.Linger = cmp.Or(c.Linger, DefaultLinger)
 }
 
 // Validate reports every problem of the configuration at once.

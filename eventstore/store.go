@@ -1,6 +1,7 @@
 package eventstore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -109,39 +110,19 @@ const (
 )
 
 func (c *Config) setDefaults() {
-	if c.DataDir == "" {
-		c.DataDir = DefaultDataDir
-	}
-	if c.Replicas == 0 {
-		c.Replicas = DefaultReplicas
-	}
-	if c.MaxAge == 0 {
-		c.MaxAge = DefaultMaxAge
-	}
-	if c.DuplicateWindow == 0 {
-		c.DuplicateWindow = DefaultDuplicateWindow
-	}
-	if c.SyncInterval == 0 {
-		c.SyncInterval = DefaultSyncInterval
-	}
-	if c.MaxInFlight == 0 {
-		c.MaxInFlight = DefaultMaxInFlight
-	}
-	if c.PublishTimeout == 0 {
-		c.PublishTimeout = min(DefaultPublishTimeout, c.DuplicateWindow/2)
-	}
+	c.DataDir = cmp.Or(c.DataDir, DefaultDataDir)
+	c.Replicas = cmp.Or(c.Replicas, DefaultReplicas)
+	c.MaxAge = cmp.Or(c.MaxAge, DefaultMaxAge)
+	c.DuplicateWindow = cmp.Or(c.DuplicateWindow, DefaultDuplicateWindow)
+	c.SyncInterval = cmp.Or(c.SyncInterval, DefaultSyncInterval)
+	c.MaxInFlight = cmp.Or(c.MaxInFlight, DefaultMaxInFlight)
+	c.PublishTimeout = cmp.Or(c.PublishTimeout, min(DefaultPublishTimeout, c.DuplicateWindow/2))
 	if c.CredentialsFile == "" && c.DataDir != "" {
 		c.CredentialsFile = filepath.Join(c.DataDir, CredentialsFileName)
 	}
-	if c.DeadMaxAge == 0 {
-		c.DeadMaxAge = DefaultDeadMaxAge
-	}
-	if c.DeadMaxBytes == 0 {
-		c.DeadMaxBytes = DefaultDeadMaxBytes
-	}
-	if c.DeadMaxMsgs == 0 {
-		c.DeadMaxMsgs = DefaultDeadMaxMsgs
-	}
+	c.DeadMaxAge = cmp.Or(c.DeadMaxAge, DefaultDeadMaxAge)
+	c.DeadMaxBytes = cmp.Or(c.DeadMaxBytes, DefaultDeadMaxBytes)
+	c.DeadMaxMsgs = cmp.Or(c.DeadMaxMsgs, DefaultDeadMaxMsgs)
 }
 
 // Validate reports every problem of the configuration at once.

@@ -11,6 +11,7 @@ import (
 	"github.com/interaction-ledger/ledger/adapters/webhooks/freeswitch"
 	"github.com/interaction-ledger/ledger/adapters/webhooks/mailgun"
 	"github.com/interaction-ledger/ledger/adapters/webhooks/messenger"
+	"github.com/interaction-ledger/ledger/adapters/webhooks/metahub"
 	"github.com/interaction-ledger/ledger/adapters/webhooks/sendgrid"
 	"github.com/interaction-ledger/ledger/adapters/webhooks/telegram"
 	"github.com/interaction-ledger/ledger/adapters/webhooks/twilio"
@@ -41,6 +42,7 @@ func webhookProviders(cfg Config) ([]webhooks.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
+	opts := webhooks.Options{MapCustomer: mapc}
 	var ps []webhooks.Provider
 	var errs []error
 	add := func(p webhooks.Provider, err error) {
@@ -51,24 +53,25 @@ func webhookProviders(cfg Config) ([]webhooks.Provider, error) {
 		ps = append(ps, p)
 	}
 	if cfg.Webhooks.TwilioToken != "" {
-		add(twilio.New(twilio.Config{AuthToken: cfg.Webhooks.TwilioToken, PublicURL: cfg.Webhooks.PublicURL, Region: cfg.Region, MapCustomer: mapc}))
+		add(twilio.New(twilio.Config{AuthToken: cfg.Webhooks.TwilioToken, PublicURL: cfg.Webhooks.PublicURL, Region: cfg.Region, Options: opts}))
 	}
 	if cfg.Webhooks.SendGridKey != "" {
-		add(sendgrid.New(sendgrid.Config{PublicKey: cfg.Webhooks.SendGridKey, MapCustomer: mapc}))
+		add(sendgrid.New(sendgrid.Config{PublicKey: cfg.Webhooks.SendGridKey, Options: opts}))
 	}
 	if cfg.Webhooks.MailgunKey != "" {
-		add(mailgun.New(mailgun.Config{SigningKey: cfg.Webhooks.MailgunKey, MapCustomer: mapc}))
+		add(mailgun.New(mailgun.Config{SigningKey: cfg.Webhooks.MailgunKey, Options: opts}))
 	}
 	if cfg.Webhooks.MetaSecret != "" {
-		add(whatsapp.New(whatsapp.Config{AppSecret: cfg.Webhooks.MetaSecret, VerifyToken: cfg.Webhooks.MetaVerify, Region: cfg.Region, MapCustomer: mapc}))
-		add(messenger.New(messenger.Config{AppSecret: cfg.Webhooks.MetaSecret, VerifyToken: cfg.Webhooks.MetaVerify, MapCustomer: mapc}))
+		app := metahub.App{AppSecret: cfg.Webhooks.MetaSecret, VerifyToken: cfg.Webhooks.MetaVerify}
+		add(whatsapp.New(whatsapp.Config{App: app, Region: cfg.Region, Options: opts}))
+		add(messenger.New(messenger.Config{App: app, Options: opts}))
 	}
 	if cfg.Webhooks.TelegramSecret != "" {
-		add(telegram.New(telegram.Config{SecretToken: cfg.Webhooks.TelegramSecret, MapCustomer: mapc}))
+		add(telegram.New(telegram.Config{SecretToken: cfg.Webhooks.TelegramSecret, Options: opts}))
 	}
 	if cfg.Webhooks.CDRToken != "" {
-		add(asterisk.New(asterisk.Config{Token: cfg.Webhooks.CDRToken, Region: cfg.Region, MapCustomer: mapc}))
-		add(freeswitch.New(freeswitch.Config{Token: cfg.Webhooks.CDRToken, Region: cfg.Region, MapCustomer: mapc}))
+		add(asterisk.New(asterisk.Config{Token: cfg.Webhooks.CDRToken, Region: cfg.Region, Options: opts}))
+		add(freeswitch.New(freeswitch.Config{Token: cfg.Webhooks.CDRToken, Region: cfg.Region, Options: opts}))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("webhook configuration: %w", err)

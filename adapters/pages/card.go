@@ -25,7 +25,7 @@ type itemView struct {
 	Kind, At, Title, Detail string
 	Changes                 []string // "field: from → to"
 	URL                     string   // an interaction's detail
-	Opened                  string   // an email: "Opened 3 Jan 10:04" or "Not opened"
+	Opened                  string   // an email: "Opened 3 Jan 10:04" or "Not opened", and its first click
 }
 
 // taskView is a row of the Tasks tab with the actions its state allows.
@@ -211,6 +211,9 @@ func itemOf(it timeline.Item, loc *time.Location) itemView {
 			v.Opened = "Not opened"
 			if it.OpenedAt != nil {
 				v.Opened = "Opened " + it.OpenedAt.In(loc).Format("2 Jan 2006 15:04")
+			}
+			if it.ClickedAt != nil {
+				v.Opened += ", link clicked " + it.ClickedAt.In(loc).Format("2 Jan 2006 15:04")
 			}
 		}
 	case timeline.KindOrder:

@@ -35,15 +35,16 @@ type eventView struct {
 // detailView is one interaction opened.
 type detailView struct {
 	chrome
-	D        history.Detail
-	Row      rowView
-	Tabs     []tab
-	Tab      string
-	Events   []eventView
-	SRData   string
-	Card     *timeline.Card
-	OpenedAt string
-	Refresh  string
+	D         history.Detail
+	Row       rowView
+	Tabs      []tab
+	Tab       string
+	Events    []eventView
+	SRData    string
+	Card      *timeline.Card
+	OpenedAt  string
+	ClickedAt string
+	Refresh   string
 }
 
 // The detail's tabs, as the product names them.
@@ -78,6 +79,9 @@ func (h *Handler) detail(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	if d.OpenedAt != nil {
 		v.OpenedAt = d.OpenedAt.In(s.Loc).Format("2 Jan 2006 15:04")
+	}
+	if d.ClickedAt != nil {
+		v.ClickedAt = d.ClickedAt.In(s.Loc).Format("2 Jan 2006 15:04")
 	}
 	if current == "card" && d.CustomerID != "" {
 		card, err := h.cfg.Timeline.Card(d.CustomerID, h.visible(s.Reader))

@@ -20,6 +20,7 @@ import (
 	"github.com/interaction-ledger/ledger/adapters/webhooks"
 	"github.com/interaction-ledger/ledger/adapters/webhooks/asterisk"
 	"github.com/interaction-ledger/ledger/adapters/webhooks/freeswitch"
+	"github.com/interaction-ledger/ledger/adapters/webhooks/metahub"
 	"github.com/interaction-ledger/ledger/adapters/webhooks/sendgrid"
 	"github.com/interaction-ledger/ledger/adapters/webhooks/telegram"
 	"github.com/interaction-ledger/ledger/adapters/webhooks/twilio"
@@ -168,7 +169,7 @@ func unreadHandler(t *testing.T) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wa, err := whatsapp.New(whatsapp.Config{AppSecret: unreadIssuedKey})
+	wa, err := whatsapp.New(whatsapp.Config{App: metahub.App{AppSecret: unreadIssuedKey}})
 	if err != nil {
 		t.Fatal(err)
 	}

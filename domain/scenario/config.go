@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -61,38 +62,20 @@ const (
 )
 
 func (c *Config) setDefaults() {
-	if c.Days == 0 {
-		c.Days = DefaultDays
-	}
-	if c.Interactions == 0 {
-		c.Interactions = DefaultInteractions
-	}
-	if c.Agents == 0 {
-		c.Agents = max(6, min(maxAgents, c.Interactions/100))
-	}
+	c.Days = cmp.Or(c.Days, DefaultDays)
+	c.Interactions = cmp.Or(c.Interactions, DefaultInteractions)
+	c.Agents = cmp.Or(c.Agents, max(6, min(maxAgents, c.Interactions/100)))
 	if c.Teams == 0 {
 		// Enough agents for 2 administrators, about 2 managers for 3 teams, and at least
 		// one collaborator per team.
 		c.Teams = max(2, min(DefaultTeams, (c.Agents-3)/3))
 	}
-	if c.Queues == 0 {
-		c.Queues = DefaultQueues
-	}
-	if c.Profiles == 0 {
-		c.Profiles = DefaultProfiles
-	}
-	if c.Customers == 0 {
-		c.Customers = max(10, c.Interactions/4)
-	}
-	if c.DuplicateRate == 0 {
-		c.DuplicateRate = DefaultDuplicateRate
-	}
-	if c.ReorderRate == 0 {
-		c.ReorderRate = DefaultReorderRate
-	}
-	if c.CustomerEventsPerInteraction == 0 {
-		c.CustomerEventsPerInteraction = DefaultCustomerEventsPerInteraction
-	}
+	c.Queues = cmp.Or(c.Queues, DefaultQueues)
+	c.Profiles = cmp.Or(c.Profiles, DefaultProfiles)
+	c.Customers = cmp.Or(c.Customers, max(10, c.Interactions/4))
+	c.DuplicateRate = cmp.Or(c.DuplicateRate, DefaultDuplicateRate)
+	c.ReorderRate = cmp.Or(c.ReorderRate, DefaultReorderRate)
+	c.CustomerEventsPerInteraction = cmp.Or(c.CustomerEventsPerInteraction, DefaultCustomerEventsPerInteraction)
 }
 
 // Validate reports every problem of the configuration at once, after applying the

@@ -34,6 +34,7 @@ const (
 	surveyShare   = 0.06 // of processed incoming interactions
 	invoiceShare  = 0.03 // of processed interactions
 	openShare     = 0.40 // of delivered emails
+	clickShare    = 0.25 // of opened emails: a link followed soon after the first open
 )
 
 var (
@@ -44,6 +45,7 @@ var (
 	smsWarnings     = []string{"undelivered: unreachable", "invalid number", "carrier rejected", "blocked by recipient"}
 	voiceCampaigns  = []string{"Renewal Q4", "Win-back", "Satisfaction callback", "Appointment reminder", "Debt collection", "Product launch"}
 	emailTemplates  = []string{"order-confirmation", "password-reset", "invoice-available", "welcome", "appointment-confirmation", "satisfaction-survey"}
+	clickURLs       = []string{"https://shop.example.com/orders", "https://shop.example.com/offers/spring", "https://help.example.com/faq"}
 	smsTemplates    = []string{"appointment-reminder", "otp-code", "delivery-notice", "payment-reminder"}
 	waTemplates     = []string{"wa-order-update", "wa-promo-spring", "wa-appointment-reminder", "wa-feedback-request"}
 	qualifications  = []string{"billing question", "complaint", "order status", "technical issue", "cancellation request", "upsell", "address change", "refund", "appointment", "information"}
@@ -291,6 +293,18 @@ func (g *gen) opened(x *ix, at int64) {
 	g.add(g.event(domain.TypeEmailOpened, at, x.cust, data, p))
 }
 
+func (g *gen) clicked(x *ix, at int64) {
+	if at > g.now {
+		return
+	}
+	o := g.obj()
+	o.id("interaction_id", x.id)
+	url := pick(g, clickURLs)
+	o.opt("url", url)
+	p, data := finish(o, domain.ClickedData{InteractionID: x.id, URL: url})
+	g.add(g.event(domain.TypeEmailClicked, at, x.cust, data, p))
+}
+
 func (g *gen) phone(x *ix) domain.Contact {
 	g.scratch = x.who.phone(g.scratch[:0], g.r.IntN(10))
 	return domain.Contact{Phone: string(g.scratch)}
@@ -313,21 +327,17 @@ func (g *gen) email(x *ix, t0 int64) (end int64, handled bool) {
 		g.ended(x, end, domain.StatusProcessed, "")
 		return end, true
 	}
-	g.outgoingAgent(x)
-	template := ""
-	if g.chance(0.5) {
-		template = pick(g, emailTemplates)
-	}
-	g.started(x, t0, contact, "", template, false)
-	end = t0 + g.between(2*second, 60*second)
-	if g.chance(0.07) {
-		g.ended(x, end, domain.StatusWarning, pick(g, bounceReasons))
+	end, delivered := g.send(x, t0, contact, outgoing{templates: emailTemplates, templateShare: 0.5,
+		minDelay: 2 * second, maxDelay: 60 * second, warnings: bounceReasons, warnShare: 0.07})
+	if !delivered {
 		return end, false
 	}
-	g.ended(x, end, domain.StatusDelivered, "")
 	if g.chance(openShare) {
 		at := end + g.lognormal(2*hour, 1.5, minute, 5*day)
 		g.opened(x, at)
+		if g.chance(clickShare) {
+			g.clicked(x, at+g.between(5*second, 10*minute))
+		}
 		if g.chance(0.3) {
 			for range 1 + g.r.IntN(3) {
 				at += g.expo(day, 7*day) + minute
@@ -335,6 +345,35 @@ func (g *gen) email(x *ix, t0 int64) (end int64, handled bool) {
 			}
 		}
 	}
+	return end, true
+}
+
+// outgoing is how an outgoing message (an e-mail, an SMS) is sent: a template at
+// templateShare, delivered between minDelay and maxDelay after sending, or refused (a
+// warning with one of warnings) at warnShare.
+type outgoing struct {
+	templates          []string
+	templateShare      float64
+	minDelay, maxDelay int64
+	warnings           []string
+	warnShare          float64
+}
+
+// send plays an outgoing message from t0: its started, then its ended delivered or
+// warning; delivered tells which.
+func (g *gen) send(x *ix, t0 int64, contact domain.Contact, o outgoing) (end int64, delivered bool) {
+	g.outgoingAgent(x)
+	template := ""
+	if g.chance(o.templateShare) {
+		template = pick(g, o.templates)
+	}
+	g.started(x, t0, contact, "", template, false)
+	end = t0 + g.between(o.minDelay, o.maxDelay)
+	if g.chance(o.warnShare) {
+		g.ended(x, end, domain.StatusWarning, pick(g, o.warnings))
+		return end, false
+	}
+	g.ended(x, end, domain.StatusDelivered, "")
 	return end, true
 }
 
@@ -427,19 +466,8 @@ func (g *gen) talk(x *ix, from int64) int64 {
 func (g *gen) sms(x *ix, t0 int64) (end int64, handled bool) {
 	contact := g.phone(x)
 	if !x.incoming {
-		g.outgoingAgent(x)
-		template := ""
-		if g.chance(0.6) {
-			template = pick(g, smsTemplates)
-		}
-		g.started(x, t0, contact, "", template, false)
-		end = t0 + g.between(3*second, 40*second)
-		if g.chance(0.05) {
-			g.ended(x, end, domain.StatusWarning, pick(g, smsWarnings))
-			return end, false
-		}
-		g.ended(x, end, domain.StatusDelivered, "")
-		return end, true
+		return g.send(x, t0, contact, outgoing{templates: smsTemplates, templateShare: 0.6,
+			minDelay: 3 * second, maxDelay: 40 * second, warnings: smsWarnings, warnShare: 0.05})
 	}
 	if x.routing == domain.RoutingDirect {
 		x.agent = g.directAgent(-1)

@@ -302,3 +302,33 @@ func TestDetail(t *testing.T) {
 		t.Errorf("Get nope: %v", err)
 	}
 }
+
+// TestDetailEmailClicks: an e-mail's detail shows its first open and first click with
+// their counts (null and 0 before any), whichever arrived first.
+func TestDetailEmailClicks(t *testing.T) {
+	v, db := openView(t)
+	at := testNow.Add(-time.Hour)
+	r := domain.Reader{AgentID: "ag", Role: domain.RoleCollaborator, HistoryAccess: true}
+	apply(t, v, db, started(t, "m", at, "c", "email", "direct", "", "ag", nil))
+	d, err := v.Get(r, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.ClickedAt != nil || d.ClickCount != 0 || d.OpenedAt != nil {
+		t.Errorf("before any click: clicked_at %v, click_count %d, opened_at %v; want null, 0, null", d.ClickedAt, d.ClickCount, d.OpenedAt)
+	}
+	apply(t, v, db,
+		mk(t, domain.TypeEmailClicked, at.Add(9*time.Minute), "c", map[string]any{"interaction_id": "m", "url": "https://example.com/a"}),
+		mk(t, domain.TypeEmailClicked, at.Add(3*time.Minute), "c", map[string]any{"interaction_id": "m"}),
+		mk(t, domain.TypeEmailOpened, at.Add(2*time.Minute), "c", map[string]any{"interaction_id": "m"}),
+	)
+	if d, err = v.Get(r, "m"); err != nil {
+		t.Fatal(err)
+	}
+	if d.ClickedAt == nil || !d.ClickedAt.Equal(at.Add(3*time.Minute)) || d.ClickCount != 2 {
+		t.Errorf("clicked_at %v, click_count %d; want %v, 2", d.ClickedAt, d.ClickCount, at.Add(3*time.Minute))
+	}
+	if d.OpenedAt == nil || !d.OpenedAt.Equal(at.Add(2*time.Minute)) || d.OpenCount != 1 {
+		t.Errorf("opened_at %v, open_count %d; want %v, 1", d.OpenedAt, d.OpenCount, at.Add(2*time.Minute))
+	}
+}

@@ -27,9 +27,11 @@ import (
 // erasing one of them must find it). The writer stores in Events only a stub of the
 // earliest event (id and time: what the fold reads of them), the events themselves
 // being entries of their own (events.go); the codec writes whatever Events it is given.
+// Version 3 appends an e-mail's first click and click count (email.clicked).
 const (
 	detailV1 = 1
 	detailV2 = 2
+	detailV3 = 3
 )
 
 func appendTime(b []byte, t time.Time) []byte {
@@ -82,7 +84,7 @@ func appendJSON(b []byte, n int, v any) ([]byte, error) {
 
 // encodeDetail appends the stored form of in, and of the customers it carried, to b.
 func encodeDetail(b []byte, in *domain.Interaction, customers []string) ([]byte, error) {
-	b = append(b, detailV2)
+	b = append(b, detailV3)
 	b = appendStr(b, in.ID)
 	b = appendStr(b, in.CustomerID)
 	b = appendTime(b, in.StartAt)
@@ -133,18 +135,14 @@ func encodeDetail(b []byte, in *domain.Interaction, customers []string) ([]byte,
 	for _, s := range [...]domain.Stamp{st.Started, st.Current, st.Ended, st.Customer, st.SRData, st.Qualified} {
 		b = appendStamp(b, s)
 	}
-	return appendStrs(b, customers), nil
+	b = appendStrs(b, customers)
+	b = appendTime(b, in.ClickedAt)
+	return binary.AppendVarint(b, int64(in.ClickCount)), nil
 }
 
 func (d *decoder) varint() int64 {
 	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.err = errCorrupt
-		d.b = nil
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
+	return advance(d, n, v)
 }
 
 func (d *decoder) time() time.Time {
@@ -258,7 +256,7 @@ func decodeDetail(val []byte, in *domain.Interaction) ([]string, error) {
 	if len(val) > 0 && val[0] == '{' {
 		return nil, json.Unmarshal(val, in) // the former JSON form
 	}
-	if len(val) == 0 || (val[0] != detailV1 && val[0] != detailV2) {
+	if len(val) == 0 || val[0] < detailV1 || val[0] > detailV3 {
 		return nil, errCorrupt
 	}
 	d := decoder{b: val[1:]}
@@ -322,8 +320,12 @@ func decodeDetail(val []byte, in *domain.Interaction) ([]string, error) {
 		*s = d.stamp()
 	}
 	var customers []string
-	if val[0] == detailV2 {
+	if val[0] >= detailV2 {
 		customers = d.strs()
+	}
+	if val[0] >= detailV3 {
+		in.ClickedAt = d.time()
+		in.ClickCount = int(d.varint())
 	}
 	if d.err == nil && len(d.b) != 0 {
 		return nil, errCorrupt

@@ -1,6 +1,8 @@
 package history
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"math/rand/v2"
 	"reflect"
@@ -18,7 +20,7 @@ func TestDetailCodecCoversInteraction(t *testing.T) {
 	want := map[reflect.Type]string{
 		reflect.TypeFor[domain.Interaction](): "ID CustomerID StartAt EndAt Flow Status Reason Direction OriginalRouting CurrentRouting " +
 			"AgentID QueueID Agents Queues Contact VoiceCampaign Template Participants SRData CRMRecord Case CRMLinks CaseLinks " +
-			"Qualifications Surveys Invoices MessageCount OpenedAt OpenCount Events Stamps",
+			"Qualifications Surveys Invoices MessageCount OpenedAt OpenCount ClickedAt ClickCount Events Stamps",
 		reflect.TypeFor[domain.InteractionStamps](): "Started Current Ended Customer SRData Qualified",
 		reflect.TypeFor[domain.Stamp]():             "At ID",
 		reflect.TypeFor[domain.Contact]():           "Phone Email",
@@ -60,6 +62,7 @@ func fullInteraction(t *testing.T) domain.Interaction {
 	in.Surveys = []domain.Survey{{SurveyID: "s1", Answers: []domain.SurveyAnswer{{Question: "q", Answer: "a"}}, Stamp: domain.Stamp{At: at, ID: "e1"}}}
 	in.Invoices = []domain.Invoice{{InvoiceID: "i1", Amount: "12.50", Currency: "EUR", Status: "paid", Stamp: domain.Stamp{At: at, ID: "e2"}}}
 	in.MessageCount, in.OpenCount, in.OpenedAt = 3, 2, at.Add(5*time.Minute)
+	in.ClickCount, in.ClickedAt = 1, at.Add(6*time.Minute)
 	in.Stamps.SRData, in.Stamps.Qualified = domain.Stamp{At: at, ID: "e3"}, domain.Stamp{At: at.Add(time.Second), ID: "e4"}
 	return in
 }
@@ -120,6 +123,34 @@ func TestDetailCodecRoundTrip(t *testing.T) {
 				t.Fatalf("%s truncated to %d bytes decoded without error", in.ID, n)
 			}
 		}
+	}
+}
+
+// TestDetailCodecReadsV2: a value stored before email.clicked (version 2, no click
+// fields) still decodes, with no click.
+func TestDetailCodecReadsV2(t *testing.T) {
+	in := fullInteraction(t)
+	in.ClickCount, in.ClickedAt = 0, time.Time{}
+	enc, err := encodeDetail(nil, &in, []string{in.CustomerID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	noClick := binary.AppendVarint(appendTime(nil, time.Time{}), 0)
+	if !bytes.HasSuffix(enc, noClick) {
+		t.Fatalf("version 3 does not end with the click fields")
+	}
+	v2 := append([]byte{detailV2}, enc[1:len(enc)-len(noClick)]...)
+	var got domain.Interaction
+	cs, err := decodeDetail(v2, &got)
+	if err != nil || !slices.Equal(cs, []string{in.CustomerID}) {
+		t.Fatalf("decode version 2: customers %v, %v", cs, err)
+	}
+	var want domain.Interaction
+	if _, err := decodeDetail(enc, &want); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("version 2 decoded as\n%+v\nwant\n%+v", got, want)
 	}
 }
 

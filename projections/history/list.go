@@ -60,6 +60,8 @@ type Detail struct {
 	MessageCount     int              `json:"message_count"`
 	OpenedAt         *time.Time       `json:"opened_at"`
 	OpenCount        int              `json:"open_count"`
+	ClickedAt        *time.Time       `json:"clicked_at"` // an e-mail's first followed link, null until then
+	ClickCount       int              `json:"click_count"`
 }
 
 // Get returns the interaction's detail with the first page of its events, or ErrNotFound
@@ -85,16 +87,13 @@ func (v *View) GetPage(r domain.Reader, id string, ep EventsPage) (Detail, error
 			Participants: nonNil(in.Participants), SRData: in.SRData,
 			CRMRecord: in.CRMRecord, Case: in.Case, Qualifications: nonNil(in.Qualifications),
 			SurveyAnswers: nonNil(in.Surveys), Invoices: nonNil(in.Invoices), Agents: nonNil(in.Agents),
-			Queues: nonNil(in.Queues), MessageCount: in.MessageCount, OpenCount: in.OpenCount}
+			Queues: nonNil(in.Queues), MessageCount: in.MessageCount, OpenCount: in.OpenCount,
+			OpenedAt: utcPtr(in.OpenedAt), ClickedAt: utcPtr(in.ClickedAt), ClickCount: in.ClickCount}
 		if d.Events, d.EventsNextCursor, err = readEvents(tx, id, ep); err != nil {
 			return err
 		}
 		if len(d.SRData) == 0 {
 			d.SRData = json.RawMessage("null")
-		}
-		if !in.OpenedAt.IsZero() {
-			t := in.OpenedAt.UTC()
-			d.OpenedAt = &t
 		}
 		return nil
 	})
@@ -798,4 +797,13 @@ func mergeLists(index *bolt.Bucket, prefixes [][]byte, lo, hi []byte, desc bool,
 // String renders a query for logs.
 func (q Query) String() string {
 	return fmt.Sprintf("history query [%s, %s) sort=%s desc=%t limit=%d", q.From.Format(time.RFC3339), q.To.Format(time.RFC3339), q.sortColumn(), q.Desc, q.limit())
+}
+
+// utcPtr returns t in UTC, or nil for the zero time (not yet happened).
+func utcPtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
 }

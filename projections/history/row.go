@@ -227,6 +227,12 @@ type decoder struct {
 
 func (d *decoder) uvarint() uint64 {
 	v, n := binary.Uvarint(d.b)
+	return advance(d, n, v)
+}
+
+// advance moves d past a number of n bytes whose value is v (binary.Uvarint's and
+// Varint's answers), or marks d corrupt when there was none (n <= 0).
+func advance[T int64 | uint64](d *decoder, n int, v T) T {
 	if n <= 0 {
 		d.err = errCorrupt
 		d.b = nil
@@ -249,11 +255,7 @@ func (d *decoder) str() string {
 }
 
 func (d *decoder) strs() []string {
-	n := d.uvarint()
-	if n > uint64(len(d.b)) {
-		d.err = errCorrupt
-		return nil
-	}
+	n := d.count()
 	if n == 0 {
 		return nil
 	}
@@ -314,11 +316,7 @@ func (d *decoder) viewStr() string {
 
 // viewStrs is viewStr for a list, appended to dst[:0]; nil when empty, like strs.
 func (d *decoder) viewStrs(dst []string) []string {
-	n := d.uvarint()
-	if n > uint64(len(d.b)) {
-		d.err = errCorrupt
-		return nil
-	}
+	n := d.count()
 	if n == 0 {
 		return nil
 	}

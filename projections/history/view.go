@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -406,14 +407,10 @@ func countKey(delta map[string]int64, k []byte, d int64) {
 }
 
 func (w *writer) addCounts(delta map[string]int64) error {
-	keys := make([]string, 0, len(delta))
-	for k, d := range delta {
-		if d != 0 {
-			keys = append(keys, k)
+	for _, k := range slices.Sorted(maps.Keys(delta)) { // sorted: bbolt writes in key order
+		if delta[k] == 0 {
+			continue
 		}
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
 		n := int64(readCount(w.counts, []byte(k))) + delta[k]
 		var err error
 		if n <= 0 {

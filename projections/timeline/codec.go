@@ -17,9 +17,12 @@ import (
 // (BenchmarkTabs). Each value starts with a format byte; fields follow in a fixed order:
 // strings as uvarint length + bytes, numbers as varints, times as Unix nanoseconds (0 for
 // none). WARNING: changing an order or a field means a new format byte or a rebuild.
+//
+// Format 2 of items and interactions appends an e-mail's first click and click count
+// (email.clicked); format 1 values are still read (no click).
 const (
-	fmtItem        byte = 1
-	fmtInteraction byte = 1
+	fmtItem        byte = 2
+	fmtInteraction byte = 2
 	fmtTask        byte = 1
 )
 
@@ -115,13 +118,16 @@ func (d *dec) fail() {
 	d.b = nil
 }
 
-func (d *dec) version(want byte, what string) {
-	if len(d.b) == 0 || d.b[0] != want {
+// version reads the format byte: 1 to latest, or fails (0).
+func (d *dec) version(latest byte, what string) byte {
+	if len(d.b) == 0 || d.b[0] < 1 || d.b[0] > latest {
 		d.err = fmt.Errorf("stored %s: unknown format", what)
 		d.b = nil
-		return
+		return 0
 	}
+	v := d.b[0]
 	d.b = d.b[1:]
+	return v
 }
 
 func encodeItem(it *Item) ([]byte, error) {
@@ -159,12 +165,14 @@ func encodeItem(it *Item) ([]byte, error) {
 	}
 	e.int(it.DurationS)
 	e.int(int64(it.Pages))
+	e.ptime(it.ClickedAt)
+	e.int(int64(it.ClickCount))
 	return e.b, nil
 }
 
 func decodeItem(b []byte) (Item, error) {
 	d := dec{b: b}
-	d.version(fmtItem, "item")
+	v := d.version(fmtItem, "item")
 	var it Item
 	it.Kind = d.str()
 	it.OccurredAt = d.time()
@@ -188,6 +196,10 @@ func decodeItem(b []byte) (Item, error) {
 	it.ContentType, it.URL, it.VisitID, it.Source, it.Channel = d.str(), d.str(), d.str(), d.str(), d.str()
 	it.DurationS = d.int()
 	it.Pages = int(d.int())
+	if v >= 2 {
+		it.ClickedAt = d.ptime()
+		it.ClickCount = int(d.int())
+	}
 	if d.err != nil {
 		return Item{}, fmt.Errorf("decode item: %w", d.err)
 	}
@@ -224,13 +236,15 @@ func encodeInteraction(r *interactionRecord) []byte {
 		e.str(ev.ID)
 		e.time(ev.OccurredAt)
 	}
+	e.time(f.ClickedAt)
+	e.int(int64(f.ClickCount))
 	return e.b
 }
 
 func decodeInteraction(b []byte) (interactionRecord, error) {
 	var r interactionRecord
 	d := dec{b: b}
-	d.version(fmtInteraction, "interaction")
+	v := d.version(fmtInteraction, "interaction")
 	if len(d.b) > 0 {
 		r.KB, d.b = d.b[0], d.b[1:]
 	}
@@ -257,6 +271,10 @@ func decodeInteraction(b []byte) (interactionRecord, error) {
 		for i := range f.Events {
 			f.Events[i].ID, f.Events[i].OccurredAt = d.str(), d.time()
 		}
+	}
+	if v >= 2 {
+		f.ClickedAt = d.time()
+		f.ClickCount = int(d.int())
 	}
 	if d.err != nil {
 		return r, fmt.Errorf("decode interaction: %w", d.err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -253,14 +254,10 @@ func (w *writer) flush() error {
 			return fmt.Errorf("write interaction %s: %w", t.p.rec.Fold.ID, err)
 		}
 	}
-	keys := make([]string, 0, len(deltas))
-	for k, d := range deltas {
-		if d != 0 {
-			keys = append(keys, k)
+	for _, k := range slices.Sorted(maps.Keys(deltas)) { // sorted: bbolt writes in key order
+		if deltas[k] == 0 {
+			continue
 		}
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
 		if err := w.countKey([]byte(k), deltas[k]); err != nil {
 			return err
 		}
@@ -520,10 +517,8 @@ func interactionItem(f *domain.Interaction, kind Kind) Item {
 		it.MessageCount = f.MessageCount
 	case KindEmail:
 		it.OpenCount = f.OpenCount
-		if !f.OpenedAt.IsZero() {
-			at := f.OpenedAt
-			it.OpenedAt = &at
-		}
+		it.OpenedAt, it.ClickedAt = timePtr(f.OpenedAt), timePtr(f.ClickedAt)
+		it.ClickCount = f.ClickCount
 	}
 	return it
 }
@@ -633,4 +628,12 @@ func prefixKeys(b *bolt.Bucket, prefix []byte) [][]byte {
 		out = append(out, bytes.Clone(k))
 	}
 	return out
+}
+
+// timePtr returns &t, or nil for the zero time (not yet happened).
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }

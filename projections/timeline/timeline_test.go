@@ -38,7 +38,8 @@ func TestEveryKindEndToEnd(t *testing.T) {
 			[]string{"opened_at", "message_count"}},
 		{"email has opened_at null until opened", func(c string) []domain.Event {
 			return []domain.Event{h.ev(c+"s", domain.TypeInteractionStarted, h.at(10), c, started("mail-1", "email", "outgoing"))}
-		}, KindEmail, map[string]any{"interaction_id": "mail-1", "flow": "email", "opened_at": nil, "open_count": 0.0}, []string{"ended_at"}},
+		}, KindEmail, map[string]any{"interaction_id": "mail-1", "flow": "email", "opened_at": nil, "open_count": 0.0,
+			"clicked_at": nil, "click_count": 0.0}, []string{"ended_at"}},
 		{"sms", func(c string) []domain.Event {
 			return []domain.Event{h.ev(c+"s", domain.TypeInteractionStarted, h.at(10), c, started("sms-1", "sms", "outgoing")),
 				h.ev(c+"e", domain.TypeInteractionEnded, h.at(9), c, ended("sms-1", "delivered"))}
@@ -154,6 +155,49 @@ func TestInteractionIsOneItemWhateverTheOrder(t *testing.T) {
 	must(t, err)
 	if card.Counts["call"] != 1 {
 		t.Errorf("count: got %d, want 1", card.Counts["call"])
+	}
+}
+
+// TestEmailClicked: an e-mail's item carries its first click and the number of clicks,
+// whatever the order of the clicks and of the e-mail's own events, each counted once.
+func TestEmailClicked(t *testing.T) {
+	h := newHarness(t)
+	evs := func(c string) []domain.Event {
+		return []domain.Event{
+			h.ev(c+"s", domain.TypeInteractionStarted, h.at(100), c, started(c+"-mail", "email", "outgoing")),
+			h.ev(c+"o", domain.TypeEmailOpened, h.at(80), c, map[string]any{"interaction_id": c + "-mail"}),
+			h.ev(c+"k2", domain.TypeEmailClicked, h.at(50), c, map[string]any{"interaction_id": c + "-mail", "url": "https://example.com/b"}),
+			h.ev(c+"k1", domain.TypeEmailClicked, h.at(79), c, map[string]any{"interaction_id": c + "-mail"}),
+		}
+	}
+	for _, tc := range []struct {
+		name, cust string
+		order      []int
+	}{
+		{"in order", "cust-click-1", []int{0, 1, 2, 3}},
+		{"clicks first, twice", "cust-click-2", []int{3, 2, 3, 1, 2, 0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tc.cust
+			all := evs(c)
+			for _, i := range tc.order {
+				h.apply(all[i])
+			}
+			items := h.timeline(c, KindEmail)
+			if len(items) != 1 {
+				t.Fatalf("got %d items, want 1: %+v", len(items), items)
+			}
+			it := items[0]
+			if it.ClickedAt == nil || !it.ClickedAt.Equal(h.at(79)) || it.ClickCount != 2 {
+				t.Errorf("got clicked_at %v, click_count %d; want %v (the first click), 2", it.ClickedAt, it.ClickCount, h.at(79))
+			}
+			if it.OpenedAt == nil || !it.OpenedAt.Equal(h.at(80)) || it.OpenCount != 1 {
+				t.Errorf("got opened_at %v, open_count %d; want %v, 1", it.OpenedAt, it.OpenCount, h.at(80))
+			}
+			if !it.OccurredAt.Equal(h.at(100)) {
+				t.Errorf("got occurred_at %v, want the started's %v", it.OccurredAt, h.at(100))
+			}
+		})
 	}
 }
 

@@ -125,6 +125,8 @@ type Item struct {
 	MessageCount  int        `json:"message_count,omitempty"` // chat: always written
 	OpenedAt      *time.Time `json:"opened_at,omitempty"`     // email: always written, null until the first open
 	OpenCount     int        `json:"open_count,omitempty"`    // email: always written
+	ClickedAt     *time.Time `json:"clicked_at,omitempty"`    // email: always written, null until the first click
+	ClickCount    int        `json:"click_count,omitempty"`   // email: always written
 
 	// Shared: an interaction's, an order's or a task's status; what an order, segment or
 	// task event did; an order's or the card's field changes; a segment's or file's name.
@@ -168,16 +170,19 @@ type Item struct {
 
 type itemFields Item // Item without its MarshalJSON
 
-// MarshalJSON writes the item's own fields; an email always has opened_at (null until
-// opened) and open_count, a chat always has message_count.
+// MarshalJSON writes the item's own fields; an email always has opened_at and
+// clicked_at (null until opened, clicked), open_count and click_count, a chat always has
+// message_count.
 func (it Item) MarshalJSON() ([]byte, error) {
 	switch Kind(it.Kind) {
 	case KindEmail:
 		return json.Marshal(struct {
 			itemFields
-			OpenedAt  *time.Time `json:"opened_at"`
-			OpenCount int        `json:"open_count"`
-		}{itemFields(it), it.OpenedAt, it.OpenCount})
+			OpenedAt   *time.Time `json:"opened_at"`
+			OpenCount  int        `json:"open_count"`
+			ClickedAt  *time.Time `json:"clicked_at"`
+			ClickCount int        `json:"click_count"`
+		}{itemFields(it), it.OpenedAt, it.OpenCount, it.ClickedAt, it.ClickCount})
 	case KindChat:
 		return json.Marshal(struct {
 			itemFields

@@ -34,11 +34,13 @@ package asterisk
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -64,47 +66,36 @@ type Config struct {
 	IncomingContexts []string
 	// Region reads national numbers. Default contact.DefaultRegion.
 	Region string
-	// MapCustomer maps a contact key ("tel:+14155550100") to a customer id. Default: the
-	// key is the customer id.
-	MapCustomer func(contactKey string) (customerID string, ok bool)
-	// Source is the envelope's source. Default "asterisk".
-	Source string
-	// MaxBody is the largest body accepted, in bytes. Default 1 MiB.
-	MaxBody int64
+	// Options: MapCustomer, Source, MaxBody (default DefaultMaxBody).
+	webhooks.Options
 }
 
+// DefaultMaxBody is Config.MaxBody's default: 1 MiB.
+const DefaultMaxBody = 1 << 20
+
 func (c *Config) setDefaults() {
-	if c.Location == nil {
-		c.Location = time.UTC
-	}
+	c.Location = cmp.Or(c.Location, time.UTC)
 	if c.IncomingContexts == nil {
 		c.IncomingContexts = []string{"from-external", "from-trunk", "from-pstn", "from-did"}
 	}
-	if c.Region == "" {
-		c.Region = contact.DefaultRegion
-	}
-	if c.Source == "" {
-		c.Source = Name
-	}
-	if c.MaxBody == 0 {
-		c.MaxBody = 1 << 20
-	}
+	c.Region = cmp.Or(c.Region, contact.DefaultRegion)
+	c.Options.SetDefaults(Name, DefaultMaxBody)
 }
 
 // Validate reports every problem of the configuration at once.
 func (c Config) Validate() error {
-	var errs []error
-	if err := webhooks.CheckSecret("Token (LEDGER_CDR_TOKEN)", c.Token, webhooks.MinTokenLen); err != nil {
-		errs = append(errs, fmt.Errorf("asterisk: %w", err))
-	}
-	if c.MaxBody < 0 {
-		errs = append(errs, errors.New("asterisk: MaxBody must not be negative"))
-	}
-	return errors.Join(errs...)
+	p := webhooks.NewProblems(Name)
+	p.Secret("Token (LEDGER_CDR_TOKEN)", c.Token, webhooks.MinTokenLen)
+	c.Options.Check(p)
+	return p.Err()
 }
 
 // Provider is the Asterisk CDR adapter.
-type Provider struct{ cfg Config }
+type Provider struct {
+	webhooks.Base
+	webhooks.TokenAuth
+	cfg Config
+}
 
 var (
 	_ webhooks.Provider       = (*Provider)(nil)
@@ -113,28 +104,9 @@ var (
 
 // New validates cfg and returns the adapter.
 func New(cfg Config) (*Provider, error) {
-	cfg.setDefaults()
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	return &Provider{cfg: cfg}, nil
-}
-
-// Name returns "asterisk".
-func (p *Provider) Name() string { return Name }
-
-// MaxBody returns the largest body accepted.
-func (p *Provider) MaxBody() int64 { return p.cfg.MaxBody }
-
-// VerifyHeaders accepts the CDR token as a bearer token or as the Basic auth password:
-// the token is the whole scheme, so the handler decides before it reads the body.
-func (p *Provider) VerifyHeaders(r *http.Request, _ time.Time) error {
-	return webhooks.CheckToken(r, p.cfg.Token)
-}
-
-// Verify checks the token as VerifyHeaders does; the body is not signed.
-func (p *Provider) Verify(r *http.Request, _ []byte, now time.Time) error {
-	return p.VerifyHeaders(r, now)
+	return webhooks.Construct(cfg, (*Config).setDefaults, Config.Validate, func(c Config) *Provider {
+		return &Provider{Base: webhooks.NewBase(Name, c.Options), TokenAuth: webhooks.NewTokenAuth(c.Token), cfg: c}
+	})
 }
 
 // flex is a CDR field written as a JSON string or number.
@@ -241,48 +213,27 @@ func (p *Provider) translate(c CDR, now time.Time) ([]domain.Event, error) {
 		return nil, errors.New("disposition is required")
 	}
 
-	dir, customer, agent := domain.DirectionOutgoing, string(c.Dst), extension(string(c.Channel))
+	call := webhooks.Call{InteractionID: interaction, Key: []string{uid, string(c.Sequence), string(c.Start)},
+		Start: start, End: end, Direction: domain.DirectionOutgoing, Number: string(c.Dst),
+		AgentID: extension(string(c.Channel)), Answered: disp == "ANSWERED", Reason: disp}
 	if p.incoming(string(c.DContext)) {
-		dir, customer, agent = domain.DirectionIncoming, string(c.Src), extension(string(c.DstChannel))
-		if customer == "" {
-			customer = clidNumber(string(c.CLID))
+		call.Direction, call.Number, call.AgentID = domain.DirectionIncoming, string(c.Src), extension(string(c.DstChannel))
+		if call.Number == "" {
+			call.Number = clidNumber(string(c.CLID))
 		}
 	}
-	e164, ok := contact.Phone(customer, p.cfg.Region)
-	if !ok {
-		return nil, nil // internal or anonymous call: no customer
-	}
-	sd := &domain.StartedData{InteractionID: interaction, Flow: domain.FlowVoice, Direction: dir, Routing: domain.RoutingDirect,
-		AgentID: agent, Contact: domain.Contact{Phone: e164}}
 	if strings.EqualFold(string(c.LastApp), "Queue") {
 		q, _, _ := strings.Cut(strings.ReplaceAll(string(c.LastData), "|", ","), ",")
-		if q = strings.TrimSpace(q); q != "" {
-			sd.Routing, sd.QueueID = domain.RoutingSmart, q
-		}
+		call.QueueID = strings.TrimSpace(q)
 	}
-	ed := &domain.EndedData{InteractionID: interaction, Status: domain.StatusProcessed}
-	if disp != "ANSWERED" {
-		ed.Status, ed.Reason = domain.StatusAborted, domain.FitText(disp, domain.MaxTextBytes)
-	}
-	customerID := contact.PhoneKey(e164)
-	if p.cfg.MapCustomer != nil {
-		if m, ok := p.cfg.MapCustomer(customerID); ok && m != "" {
-			customerID = m
-		}
-	}
-	key := []string{uid, string(c.Sequence), string(c.Start)}
-	e, err := domain.NewEvent(webhooks.EventID(Name, append(key, "ended")...), domain.TypeInteractionEnded, end, customerID, p.cfg.Source, ed, now)
-	if err != nil {
-		return nil, err
+	evs, ok, err := p.cfg.CallEvents(Name, p.cfg.Region, call, now)
+	if !ok || err != nil {
+		return nil, err // !ok: an internal or anonymous call, no customer
 	}
 	if uid != interaction {
-		return p.laterLeg(c, key, start, customerID, sd, e, now)
+		return p.laterLeg(c, call, evs, now)
 	}
-	s, err := domain.NewEvent(webhooks.EventID(Name, append(key, "started")...), domain.TypeInteractionStarted, start, customerID, p.cfg.Source, sd, now)
-	if err != nil {
-		return nil, err
-	}
-	return []domain.Event{s, e}, nil
+	return []domain.Event{evs.StartedEvent, evs.EndedEvent}, nil
 }
 
 // laterLeg translates a CDR of a leg that is not the call's first (uniqueid is not the
@@ -290,21 +241,22 @@ func (p *Provider) translate(c CDR, now time.Time) ([]domain.Event, error) {
 // agent (a leg nobody answered routes nothing), its end may be the call's, and it only
 // infers the started (webhooks.WithInferredStarted), so that the first leg's CDR, when
 // it arrives, keeps the call's start, original routing and queue.
-func (p *Provider) laterLeg(c CDR, key []string, start time.Time, customerID string, sd *domain.StartedData, ended domain.Event, now time.Time) ([]domain.Event, error) {
-	evs, err := webhooks.WithInferredStarted(Name, ended, *sd, start, now)
+func (p *Provider) laterLeg(c CDR, call webhooks.Call, leg webhooks.CallEvents, now time.Time) ([]domain.Event, error) {
+	evs, err := webhooks.WithInferredStarted(Name, leg.EndedEvent, leg.Started, call.Start, now)
 	if err != nil {
 		return nil, err
 	}
-	if !strings.EqualFold(strings.TrimSpace(string(c.Disposition)), "ANSWERED") || sd.AgentID == "" {
+	sd := leg.Started
+	if !call.Answered || sd.AgentID == "" {
 		return evs, nil
 	}
-	at := start
+	at := call.Start
 	if c.Answer != "" {
 		if a, err := parseTime(string(c.Answer), p.cfg.Location); err == nil {
 			at = a
 		}
 	}
-	r, err := domain.NewEvent(webhooks.EventID(Name, append(key, "routed")...), domain.TypeInteractionRouted, at, customerID, p.cfg.Source,
+	r, err := domain.NewEvent(webhooks.EventID(Name, append(call.Key, "routed")...), domain.TypeInteractionRouted, at, leg.CustomerID, p.cfg.Source,
 		&domain.RoutedData{InteractionID: sd.InteractionID, Routing: sd.Routing, QueueID: sd.QueueID, AgentID: sd.AgentID}, now)
 	if err != nil {
 		return nil, err
@@ -313,12 +265,7 @@ func (p *Provider) laterLeg(c CDR, key []string, start time.Time, customerID str
 }
 
 func (p *Provider) incoming(dcontext string) bool {
-	for _, c := range p.cfg.IncomingContexts {
-		if strings.EqualFold(c, dcontext) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(p.cfg.IncomingContexts, func(c string) bool { return strings.EqualFold(c, dcontext) })
 }
 
 // extension returns the numeric peer of a channel name ("PJSIP/1001-00000002" → "1001",

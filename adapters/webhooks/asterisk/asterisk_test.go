@@ -2,13 +2,9 @@ package asterisk_test
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -29,30 +25,12 @@ var (
 )
 
 func newProvider(t testing.TB) *asterisk.Provider {
-	t.Helper()
-	p, err := asterisk.New(asterisk.Config{Token: cdrToken, Location: paris, Region: "FR"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return webhookstest.Must[*asterisk.Provider](t)(asterisk.New(asterisk.Config{Token: cdrToken, Location: paris, Region: "FR"}))
 }
 
 func newHandler(t *testing.T, app webhooks.Appender) http.Handler {
 	t.Helper()
-	h := webhooks.NewHandler(app, nil, newProvider(t))
-	h.Now = func() time.Time { return now }
-	mux := http.NewServeMux()
-	mux.Handle("POST /v1/webhooks/{provider}", h)
-	return mux
-}
-
-func readFile(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return webhookstest.Handler(app, now, newProvider(t))
 }
 
 func post(body []byte, auth string) *http.Request {
@@ -68,13 +46,7 @@ func basic(user, pass string) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
 }
 
-type wantEvent struct {
-	Type       string
-	ID         string
-	OccurredAt time.Time
-	CustomerID string
-	Data       string
-}
+type wantEvent = webhookstest.WantJSON
 
 func at(h, m, s int) time.Time { return time.Date(2026, 11, 21, h, m, s, 0, paris) }
 
@@ -106,36 +78,19 @@ func TestTranslateRecorded(t *testing.T) {
 		t.Run(tt.file, func(t *testing.T) {
 			app, got := webhookstest.Capture()
 			w := httptest.NewRecorder()
-			newHandler(t, app).ServeHTTP(w, post(readFile(t, tt.file), "Bearer "+cdrToken))
+			newHandler(t, app).ServeHTTP(w, post(webhookstest.Load(t, tt.file), "Bearer "+cdrToken))
 			if w.Code != http.StatusOK {
 				t.Fatalf("code %d, body %s", w.Code, w.Body)
 			}
-			if len(*got) != len(tt.want) {
-				t.Fatalf("got %d events, want %d", len(*got), len(tt.want))
-			}
-			for i, want := range tt.want {
-				g := (*got)[i]
-				if g.Type.String() != want.Type || g.ID != want.ID || !g.OccurredAt.Equal(want.OccurredAt) || g.CustomerID != want.CustomerID || g.Source != "asterisk" {
-					t.Errorf("event %d: got %s %s %s %s, want %s %s %s %s", i, g.Type, g.ID, g.OccurredAt, g.CustomerID,
-						want.Type, want.ID, want.OccurredAt, want.CustomerID)
-				}
-				var gd, wd map[string]any
-				_ = json.Unmarshal(g.Data, &gd)
-				_ = json.Unmarshal([]byte(want.Data), &wd)
-				if !reflect.DeepEqual(gd, wd) {
-					t.Errorf("event %d data: got %s, want %s", i, g.Data, want.Data)
-				}
-			}
+			webhookstest.CheckEventsJSON(t, *got, tt.want, "asterisk")
 		})
 	}
 }
 
 func TestAuthMatrix(t *testing.T) {
-	body := readFile(t, "outgoing_busy.json")
-	tests := []struct {
-		name, auth string
-		code       int
-	}{
+	body := webhookstest.Load(t, "outgoing_busy.json")
+	handler := func(app webhooks.Appender) http.Handler { return newHandler(t, app) }
+	webhookstest.CheckAuth(t, handler, func(auth string) *http.Request { return post(body, auth) }, []webhookstest.AuthCase{
 		{"bearer", "Bearer " + cdrToken, http.StatusOK},
 		{"basic password", basic("asterisk", cdrToken), http.StatusOK},
 		{"missing", "", http.StatusUnauthorized},
@@ -145,37 +100,13 @@ func TestAuthMatrix(t *testing.T) {
 		{"bad basic encoding", "Basic %%%", http.StatusUnauthorized},
 		{"other scheme", "Digest " + cdrToken, http.StatusUnauthorized},
 		{"prefix of token", "Bearer " + cdrToken[:5], http.StatusUnauthorized},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			app, got := webhookstest.Capture()
-			w := httptest.NewRecorder()
-			newHandler(t, app).ServeHTTP(w, post(body, tt.auth))
-			if w.Code != tt.code {
-				t.Fatalf("code %d, want %d (body %s)", w.Code, tt.code, w.Body)
-			}
-			if tt.code != http.StatusOK && len(*got) != 0 {
-				t.Errorf("appended %d events on a rejected request", len(*got))
-			}
-		})
-	}
+	})
 }
 
 func TestIdempotentRetry(t *testing.T) {
-	app, got := webhookstest.Capture()
-	h := newHandler(t, app)
-	body := readFile(t, "incoming_queue_answered.json")
-	for range 2 {
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, post(body, "Bearer "+cdrToken))
-		if w.Code != http.StatusOK {
-			t.Fatalf("code %d", w.Code)
-		}
-	}
-	ev := *got
-	if len(ev) != 4 || ev[0].ID != ev[2].ID || ev[1].ID != ev[3].ID || ev[0].ID == ev[1].ID {
-		t.Fatalf("retry ids: %v", []string{ev[0].ID, ev[1].ID, ev[2].ID, ev[3].ID})
-	}
+	body := webhookstest.Load(t, "incoming_queue_answered.json")
+	handler := func(app webhooks.Appender) http.Handler { return newHandler(t, app) }
+	webhookstest.CheckPostedTwice(t, handler, func() *http.Request { return post(body, "Bearer "+cdrToken) }, 2)
 }
 
 func TestTranslateRejects(t *testing.T) {

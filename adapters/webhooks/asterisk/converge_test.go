@@ -18,7 +18,7 @@ func TestConvergence(t *testing.T) {
 	p := newProvider(t)
 	webhookstest.Convergence{
 		Deliver: func(t *testing.T, i int) []domain.Event {
-			return webhookstest.Serve(t, p, now, post(readFile(t, files[i]), "Bearer "+cdrToken))
+			return webhookstest.Serve(t, p, now, post(webhookstest.Load(t, files[i]), "Bearer "+cdrToken))
 		},
 		N:             len(files),
 		InteractionID: "1795252443.42",

@@ -13,7 +13,7 @@ import (
 // change. The CDR raw and form-encoded, in either order and each twice, give one row,
 // card item and detail.
 func TestConvergence(t *testing.T) {
-	raw := readFile(t, "inbound_queue_answered.json")
+	raw := webhookstest.Load(t, "inbound_queue_answered.json")
 	bodies := [][]byte{raw, []byte("cdr=" + url.QueryEscape(string(raw)))}
 	p := newProvider(t)
 	webhookstest.Convergence{

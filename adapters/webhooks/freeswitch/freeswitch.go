@@ -28,6 +28,7 @@ package freeswitch
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -35,6 +36,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -60,48 +62,36 @@ type Config struct {
 	IncomingContexts []string
 	// Region reads national numbers. Default contact.DefaultRegion.
 	Region string
-	// MapCustomer maps a contact key ("tel:+14155550100") to a customer id. Default: the
-	// key is the customer id.
-	MapCustomer func(contactKey string) (customerID string, ok bool)
-	// Source is the envelope's source. Default "freeswitch".
-	Source string
-	// MaxBody is the largest body accepted, in bytes. Default 2 MiB (CDRs carry every
-	// channel variable).
-	MaxBody int64
+	// Options: MapCustomer, Source, MaxBody (default DefaultMaxBody).
+	webhooks.Options
 }
 
+// DefaultMaxBody is Config.MaxBody's default: 2 MiB (CDRs carry every channel variable).
+const DefaultMaxBody = 2 << 20
+
 func (c *Config) setDefaults() {
-	if c.Location == nil {
-		c.Location = time.UTC
-	}
+	c.Location = cmp.Or(c.Location, time.UTC)
 	if c.IncomingContexts == nil {
 		c.IncomingContexts = []string{"public"}
 	}
-	if c.Region == "" {
-		c.Region = contact.DefaultRegion
-	}
-	if c.Source == "" {
-		c.Source = Name
-	}
-	if c.MaxBody == 0 {
-		c.MaxBody = 2 << 20
-	}
+	c.Region = cmp.Or(c.Region, contact.DefaultRegion)
+	c.Options.SetDefaults(Name, DefaultMaxBody)
 }
 
 // Validate reports every problem of the configuration at once.
 func (c Config) Validate() error {
-	var errs []error
-	if err := webhooks.CheckSecret("Token (LEDGER_CDR_TOKEN)", c.Token, webhooks.MinTokenLen); err != nil {
-		errs = append(errs, fmt.Errorf("freeswitch: %w", err))
-	}
-	if c.MaxBody < 0 {
-		errs = append(errs, errors.New("freeswitch: MaxBody must not be negative"))
-	}
-	return errors.Join(errs...)
+	p := webhooks.NewProblems(Name)
+	p.Secret("Token (LEDGER_CDR_TOKEN)", c.Token, webhooks.MinTokenLen)
+	c.Options.Check(p)
+	return p.Err()
 }
 
 // Provider is the FreeSWITCH CDR adapter.
-type Provider struct{ cfg Config }
+type Provider struct {
+	webhooks.Base
+	webhooks.TokenAuth
+	cfg Config
+}
 
 var (
 	_ webhooks.Provider       = (*Provider)(nil)
@@ -110,28 +100,9 @@ var (
 
 // New validates cfg and returns the adapter.
 func New(cfg Config) (*Provider, error) {
-	cfg.setDefaults()
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	return &Provider{cfg: cfg}, nil
-}
-
-// Name returns "freeswitch".
-func (p *Provider) Name() string { return Name }
-
-// MaxBody returns the largest body accepted.
-func (p *Provider) MaxBody() int64 { return p.cfg.MaxBody }
-
-// VerifyHeaders accepts the CDR token as a bearer token or as the Basic auth password:
-// the token is the whole scheme, so the handler decides before it reads the body.
-func (p *Provider) VerifyHeaders(r *http.Request, _ time.Time) error {
-	return webhooks.CheckToken(r, p.cfg.Token)
-}
-
-// Verify checks the token as VerifyHeaders does; the body is not signed.
-func (p *Provider) Verify(r *http.Request, _ []byte, now time.Time) error {
-	return p.VerifyHeaders(r, now)
+	return webhooks.Construct(cfg, (*Config).setDefaults, Config.Validate, func(c Config) *Provider {
+		return &Provider{Base: webhooks.NewBase(Name, c.Options), TokenAuth: webhooks.NewTokenAuth(c.Token), cfg: c}
+	})
 }
 
 // record is the part of a mod_json_cdr record the ledger reads.
@@ -216,40 +187,19 @@ func (p *Provider) translate(rec record, now time.Time) ([]domain.Event, error) 
 	callerID := firstNonEmpty(v("caller_id_number"), cf.CallerProfile.CallerIDNumber)
 	dest := firstNonEmpty(v("destination_number"), cf.CallerProfile.DestinationNumber)
 
-	dir, customer, agent := domain.DirectionOutgoing, dest, firstNonEmpty(v("cc_agent"), v("user_name"))
-	if direction == "inbound" && p.incoming(context) {
-		dir, customer, agent = domain.DirectionIncoming, callerID, firstNonEmpty(v("cc_agent"), v("dialed_user"))
-	}
-	e164, ok := contact.Phone(customer, p.cfg.Region)
-	if !ok {
-		return nil, nil // internal call: no customer
-	}
-	sd := &domain.StartedData{InteractionID: uuid, Flow: domain.FlowVoice, Direction: dir, Routing: domain.RoutingDirect,
-		AgentID: agent, Contact: domain.Contact{Phone: e164}}
-	if q := v("cc_queue"); q != "" {
-		sd.Routing, sd.QueueID = domain.RoutingSmart, q
-	}
 	billsec, _ := strconv.ParseInt(v("billsec"), 10, 64)
-	answered := billsec > 0 || nonZero(v("answer_uepoch")) || nonZero(v("answer_epoch"))
-	ed := &domain.EndedData{InteractionID: uuid, Status: domain.StatusProcessed}
-	if !answered {
-		ed.Status, ed.Reason = domain.StatusAborted, domain.FitText(firstNonEmpty(v("hangup_cause"), "not answered"), domain.MaxTextBytes)
+	call := webhooks.Call{InteractionID: uuid, Key: []string{uuid}, Start: start, End: end,
+		Direction: domain.DirectionOutgoing, Number: dest, AgentID: firstNonEmpty(v("cc_agent"), v("user_name")),
+		QueueID: v("cc_queue"), Answered: billsec > 0 || nonZero(v("answer_uepoch")) || nonZero(v("answer_epoch")),
+		Reason: firstNonEmpty(v("hangup_cause"), "not answered")}
+	if direction == "inbound" && slices.Contains(p.cfg.IncomingContexts, context) {
+		call.Direction, call.Number, call.AgentID = domain.DirectionIncoming, callerID, firstNonEmpty(v("cc_agent"), v("dialed_user"))
 	}
-	customerID := contact.PhoneKey(e164)
-	if p.cfg.MapCustomer != nil {
-		if m, ok := p.cfg.MapCustomer(customerID); ok && m != "" {
-			customerID = m
-		}
+	evs, ok, err := p.cfg.CallEvents(Name, p.cfg.Region, call, now)
+	if !ok || err != nil {
+		return nil, err // !ok: an internal call, no customer
 	}
-	s, err := domain.NewEvent(webhooks.EventID(Name, uuid, "started"), domain.TypeInteractionStarted, start, customerID, p.cfg.Source, sd, now)
-	if err != nil {
-		return nil, err
-	}
-	e, err := domain.NewEvent(webhooks.EventID(Name, uuid, "ended"), domain.TypeInteractionEnded, end, customerID, p.cfg.Source, ed, now)
-	if err != nil {
-		return nil, err
-	}
-	return []domain.Event{s, e}, nil
+	return []domain.Event{evs.StartedEvent, evs.EndedEvent}, nil
 }
 
 // when reads <prefix>_uepoch, <prefix>_epoch or <prefix>_stamp.
@@ -276,15 +226,6 @@ func (p *Provider) when(v func(string) string, prefix string) (time.Time, error)
 		return t, nil
 	}
 	return time.Time{}, fmt.Errorf("variables.%s_epoch (or %s_uepoch, %s_stamp) is required", prefix, prefix, prefix)
-}
-
-func (p *Provider) incoming(context string) bool {
-	for _, c := range p.cfg.IncomingContexts {
-		if c == context {
-			return true
-		}
-	}
-	return false
 }
 
 // variable returns a channel variable, URL-decoded (mod_json_cdr's encode-values). A

@@ -62,6 +62,10 @@ func TestLegacyForm(t *testing.T) {
 			webhookstest.Inferred("mailgun", legacyID("opened", msg, "Jane.Doe@Example.com", "1795253460"), ts("1795253460"), "cust-42", started(msg, "jane.doe@example.com")),
 			{"email.opened", legacyID("opened", msg, "Jane.Doe@Example.com", "1795253460"), ts("1795253460"), "cust-42",
 				`{"interaction_id":"` + msg + `"}`}}},
+		{"legacy_clicked.form", []webhookstest.WantJSON{
+			webhookstest.Inferred("mailgun", legacyID("clicked", msg, "Jane.Doe@Example.com", "1795253580"), ts("1795253580"), "cust-42", started(msg, "jane.doe@example.com")),
+			{"email.clicked", legacyID("clicked", msg, "Jane.Doe@Example.com", "1795253580"), ts("1795253580"), "cust-42",
+				`{"interaction_id":"` + msg + `","url":"https://shop.example.com/orders/1234"}`}}},
 		{"legacy_complained.form", []webhookstest.WantJSON{
 			webhookstest.Inferred("mailgun", legacyID("complained", msg, "Jane.Doe@Example.com", "1795254000"), ts("1795254000"), "cust-42", started(msg, "jane.doe@example.com")),
 			{"interaction.ended", legacyID("complained", msg, "Jane.Doe@Example.com", "1795254000"), ts("1795254000"), "cust-42",
@@ -75,7 +79,7 @@ func TestLegacyForm(t *testing.T) {
 		t.Run(tt.file, func(t *testing.T) {
 			app, got := webhookstest.Capture()
 			h := newHandler(t, app)
-			body := signLegacy(t, readFile(t, tt.file), signingKey)
+			body := signLegacy(t, webhookstest.Load(t, tt.file), signingKey)
 			for range 2 { // the retry of the same post appends the same ids (duplicates)
 				w := httptest.NewRecorder()
 				h.ServeHTTP(w, postForm(body))
@@ -87,11 +91,11 @@ func TestLegacyForm(t *testing.T) {
 		})
 	}
 	t.Run("refused", func(t *testing.T) {
-		good := signLegacy(t, readFile(t, "legacy_delivered.form"), signingKey)
+		good := signLegacy(t, webhookstest.Load(t, "legacy_delivered.form"), signingKey)
 		for name, body := range map[string][]byte{
-			"wrong key":    signLegacy(t, readFile(t, "legacy_delivered.form"), "not-the-key"),
+			"wrong key":    signLegacy(t, webhookstest.Load(t, "legacy_delivered.form"), "not-the-key"),
 			"no signature": []byte(strings.Replace(string(good), "signature=", "unsigned=", 1)),
-			"stale":        signLegacy(t, []byte(strings.Replace(string(readFile(t, "legacy_delivered.form")), "timestamp=1795252445", "timestamp=1795100000", 1)), signingKey),
+			"stale":        signLegacy(t, []byte(strings.Replace(string(webhookstest.Load(t, "legacy_delivered.form")), "timestamp=1795252445", "timestamp=1795100000", 1)), signingKey),
 		} {
 			app, got := webhookstest.Capture()
 			w := httptest.NewRecorder()
@@ -103,26 +107,29 @@ func TestLegacyForm(t *testing.T) {
 	})
 }
 
-// TestConvergence: an e-mail's accepted, delivered and opened, in any order and twice,
-// give one row, card item and detail; an account subscribed to delivered and opened
-// only gets the same but for the start (the delivered's time: Mailgun's later events
-// carry no time of sending).
+// TestConvergence: an e-mail's accepted, delivered, opened and clicked, in any order and
+// twice, give one row, card item and detail, the click beside the open; an account
+// subscribed to delivered, opened and clicked only gets the same but for the start (the
+// delivered's time: Mailgun's later events carry no time of sending).
 func TestConvergence(t *testing.T) {
-	files := []string{"accepted.json", "delivered.json", "opened.json"}
+	files := []string{"accepted.json", "delivered.json", "opened.json", "clicked.json"}
 	webhookstest.Convergence{
 		Deliver:       deliver(files, false),
 		N:             len(files),
-		Final:         []int{1, 2},
+		Final:         []int{1, 2, 3},
 		FinalDiffers:  []string{"row.start_at", "detail.start_at", "item.occurred_at"},
 		InteractionID: "20261121091403.000be97f99f8cea1@mg.example.com",
 		CustomerID:    "cust-42",
+		Check: func(t *testing.T, s webhookstest.Snapshot) {
+			webhookstest.CheckClicked(t, s, "2026-11-21T09:32:00.118Z", 1)
+		},
 	}.Run(t)
 }
 
 // TestConvergenceLegacy: the same over legacy webhooks, which have no accepted: delivered,
-// opened and a spam complaint, the complaint's warning winning in every order.
+// opened, a spam complaint and a click, the complaint's warning winning in every order.
 func TestConvergenceLegacy(t *testing.T) {
-	files := []string{"legacy_delivered.form", "legacy_opened.form", "legacy_complained.form"}
+	files := []string{"legacy_delivered.form", "legacy_opened.form", "legacy_complained.form", "legacy_clicked.form"}
 	webhookstest.Convergence{
 		Deliver:       deliver(files, true),
 		N:             len(files),
@@ -132,6 +139,7 @@ func TestConvergenceLegacy(t *testing.T) {
 			if s.Row["status"] != "warning" || s.Row["reason"] != "spam complaint" || s.Row["flow"] != "email" {
 				t.Errorf("row %v: want an e-mail with the spam complaint's warning", s.Row)
 			}
+			webhookstest.CheckClicked(t, s, "2026-11-21T09:33:00Z", 1)
 		},
 	}.Run(t)
 }
@@ -141,9 +149,9 @@ func deliver(files []string, legacy bool) func(t *testing.T, i int) []domain.Eve
 		app, got := webhookstest.Capture()
 		var req *http.Request
 		if legacy {
-			req = postForm(signLegacy(t, readFile(t, files[i]), signingKey))
+			req = postForm(signLegacy(t, webhookstest.Load(t, files[i]), signingKey))
 		} else {
-			req = post(resign(t, readFile(t, files[i]), signingKey, now.Add(-time.Minute)))
+			req = post(resign(t, webhookstest.Load(t, files[i]), signingKey, now.Add(-time.Minute)))
 		}
 		w := httptest.NewRecorder()
 		newHandler(t, app).ServeHTTP(w, req)

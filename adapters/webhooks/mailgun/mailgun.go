@@ -16,10 +16,10 @@
 // permanent → interaction.ended warning with delivery-status message (or description, or
 // reason) as reason; rejected → interaction.ended warning with reject.reason; complained
 // → interaction.ended warning "spam complaint"; unsubscribed → warning "unsubscribed
-// (from <list>)"; opened → email.opened. Every event but accepted is preceded by the
-// started it implies (webhooks.WithInferredStarted, at the event's time): accounts often
-// subscribe to delivered, failed and opened only. A temporary failure is not final and
-// is ignored, as are clicked (the card has no field for it yet) and stored.
+// (from <list>)"; opened → email.opened; clicked → email.clicked with its url. Every
+// event but accepted is preceded by the started it implies (webhooks.WithInferredStarted,
+// at the event's time): accounts often subscribe to delivered, failed and opened only. A
+// temporary failure is not final and is ignored, as is stored.
 //
 // Legacy webhooks (form-encoded: event, recipient, Message-Id or message-headers,
 // timestamp, token, signature and the custom variables as fields) are rewritten into the
@@ -33,11 +33,11 @@ package mailgun
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -58,47 +58,36 @@ type Config struct {
 	// SigningKey is the HTTP webhook signing key (LEDGER_MAILGUN_SIGNING_KEY). Required,
 	// at least webhooks.MinIssuedKeyLen.
 	SigningKey string
-	// MapCustomer maps a contact key ("mailto:a@b.c") to a customer id, for messages sent
-	// without the customer_id user variable. Default: the key is the customer id.
-	MapCustomer func(contactKey string) (customerID string, ok bool)
-	// Source is the envelope's source. Default "mailgun".
-	Source string
-	// MaxBody is the largest body accepted, in bytes. Default 1 MiB.
-	MaxBody int64
+	// Options: MapCustomer (of "mailto:a@b.c", for messages sent without the
+	// customer_id user variable), Source, MaxBody (default DefaultMaxBody).
+	webhooks.Options
 	// ReplayTokens bounds the signature tokens remembered to refuse replays (replay.go).
 	// Default DefaultReplayTokens.
 	ReplayTokens int
 }
 
+// DefaultMaxBody is Config.MaxBody's default: 1 MiB.
+const DefaultMaxBody = 1 << 20
+
 func (c *Config) setDefaults() {
-	if c.Source == "" {
-		c.Source = Name
-	}
-	if c.MaxBody == 0 {
-		c.MaxBody = 1 << 20
-	}
-	if c.ReplayTokens == 0 {
-		c.ReplayTokens = DefaultReplayTokens
-	}
+	c.Options.SetDefaults(Name, DefaultMaxBody)
+	c.ReplayTokens = cmp.Or(c.ReplayTokens, DefaultReplayTokens)
 }
 
 // Validate reports every problem of the configuration at once.
 func (c Config) Validate() error {
-	var errs []error
-	if err := webhooks.CheckSecret("SigningKey (LEDGER_MAILGUN_SIGNING_KEY)", c.SigningKey, webhooks.MinIssuedKeyLen); err != nil {
-		errs = append(errs, fmt.Errorf("mailgun: %w", err))
-	}
-	if c.MaxBody < 0 {
-		errs = append(errs, errors.New("mailgun: MaxBody must not be negative"))
-	}
+	p := webhooks.NewProblems(Name)
+	p.Secret("SigningKey (LEDGER_MAILGUN_SIGNING_KEY)", c.SigningKey, webhooks.MinIssuedKeyLen)
+	c.Options.Check(p)
 	if c.ReplayTokens < 0 {
-		errs = append(errs, errors.New("mailgun: ReplayTokens must not be negative"))
+		p.Addf("ReplayTokens %d must not be negative", c.ReplayTokens)
 	}
-	return errors.Join(errs...)
+	return p.Err()
 }
 
 // Provider is the Mailgun adapter.
 type Provider struct {
+	webhooks.Base
 	cfg    Config
 	replay *replayGuard
 }
@@ -107,18 +96,10 @@ var _ webhooks.Provider = (*Provider)(nil)
 
 // New validates cfg and returns the adapter.
 func New(cfg Config) (*Provider, error) {
-	cfg.setDefaults()
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	return &Provider{cfg: cfg, replay: newReplayGuard(cfg.ReplayTokens)}, nil
+	return webhooks.Construct(cfg, (*Config).setDefaults, Config.Validate, func(c Config) *Provider {
+		return &Provider{Base: webhooks.NewBase(Name, c.Options), cfg: c, replay: newReplayGuard(c.ReplayTokens)}
+	})
 }
-
-// Name returns "mailgun".
-func (p *Provider) Name() string { return Name }
-
-// MaxBody returns the largest body accepted.
-func (p *Provider) MaxBody() int64 { return p.cfg.MaxBody }
 
 // payload is the webhook body.
 type payload struct {
@@ -137,6 +118,7 @@ type eventData struct {
 	Recipient string          `json:"recipient"`
 	Severity  string          `json:"severity"`
 	Reason    string          `json:"reason"`
+	URL       string          `json:"url"` // the link followed, on clicked events
 	Flags     struct {
 		IsRouted bool `json:"is-routed"`
 	} `json:"flags"`
@@ -226,8 +208,10 @@ func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]dom
 		typ = domain.TypeInteractionEnded
 	case e.Event == "opened":
 		typ = domain.TypeEmailOpened
+	case e.Event == "clicked":
+		typ = domain.TypeEmailClicked
 	default:
-		return nil, nil // temporary failures, clicks, complaints, unsubscribes, stored
+		return nil, nil // temporary failures, stored
 	}
 	msgID := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(e.Message.Headers.MessageID), "<"), ">")
 	if msgID == "" {
@@ -277,6 +261,8 @@ func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]dom
 		data = &domain.EndedData{InteractionID: msgID, Status: domain.StatusWarning, Reason: domain.FitText(reason, domain.MaxTextBytes)}
 	case "opened":
 		data = &domain.OpenedData{InteractionID: msgID}
+	case "clicked":
+		data = webhooks.Clicked(msgID, e.URL)
 	}
 	ev, err := domain.NewEvent(webhooks.EventID(Name, msgID, e.ID), typ, at, p.customer(e.UserVariables, email), p.cfg.Source, data, now)
 	if err != nil {
@@ -304,13 +290,7 @@ func (p *Provider) customer(userVars json.RawMessage, email string) string {
 			return strconv.FormatFloat(v, 'f', -1, 64)
 		}
 	}
-	key := contact.EmailKey(email)
-	if p.cfg.MapCustomer != nil {
-		if c, ok := p.cfg.MapCustomer(key); ok && c != "" {
-			return c
-		}
-	}
-	return key
+	return p.cfg.Customer(contact.EmailKey(email))
 }
 
 // unixTime reads Unix seconds with a fraction, as a number or a string.

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -32,20 +30,7 @@ func newHandler(t *testing.T, app webhooks.Appender) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := webhooks.NewHandler(app, nil, p)
-	h.Now = func() time.Time { return now }
-	mux := http.NewServeMux()
-	mux.Handle("POST /v1/webhooks/{provider}", h)
-	return mux
-}
-
-func readFile(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return webhookstest.Handler(app, now, p)
 }
 
 // resign replaces the recorded payload's signature object with one made with key at ts
@@ -110,12 +95,15 @@ func TestTranslateRecorded(t *testing.T) {
 		{"opened.json", []wantEvent{webhookstest.Inferred("mailgun", webhooks.EventID("mailgun", msg, "Ase7i2zsRYeDXztHGENqRA"),
 			time.Unix(1795253460, 0), "cust-42", started(msg, "jane.doe@example.com")), {"email.opened", webhooks.EventID("mailgun", msg, "Ase7i2zsRYeDXztHGENqRA"),
 			time.Unix(1795253460, 0), "cust-42", `{"interaction_id":"` + msg + `"}`}}},
+		{"clicked.json", []wantEvent{webhookstest.Inferred("mailgun", webhooks.EventID("mailgun", msg, "Bq2X9pN4Tq-8fYzL1mKc3w"),
+			time.Unix(1795253520, 118000000), "cust-42", started(msg, "jane.doe@example.com")), {"email.clicked", webhooks.EventID("mailgun", msg, "Bq2X9pN4Tq-8fYzL1mKc3w"),
+			time.Unix(1795253520, 118000000), "cust-42", `{"interaction_id":"` + msg + `","url":"https://shop.example.com/orders/1234?utm_source=mailgun"}`}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			app, got := webhookstest.Capture()
 			w := httptest.NewRecorder()
-			newHandler(t, app).ServeHTTP(w, post(resign(t, readFile(t, tt.file), signingKey, now.Add(-time.Minute))))
+			newHandler(t, app).ServeHTTP(w, post(resign(t, webhookstest.Load(t, tt.file), signingKey, now.Add(-time.Minute))))
 			if w.Code != http.StatusOK {
 				t.Fatalf("code %d, body %s", w.Code, w.Body)
 			}
@@ -140,7 +128,7 @@ func TestTranslateRecorded(t *testing.T) {
 }
 
 func TestSignatureMatrix(t *testing.T) {
-	body := readFile(t, "delivered.json")
+	body := webhookstest.Load(t, "delivered.json")
 	tests := []struct {
 		name string
 		body func() []byte
@@ -187,7 +175,7 @@ func TestSignatureMatrix(t *testing.T) {
 // with whatever event data it carries. HTTPS is what protects the body; the replay guard
 // (TestReplayedSignatureRefused) stops a captured signature from carrying a second body.
 func TestTamperedEventData(t *testing.T) {
-	signed := resign(t, readFile(t, "delivered.json"), signingKey, now)
+	signed := resign(t, webhookstest.Load(t, "delivered.json"), signingKey, now)
 	tampered := []byte(strings.Replace(string(signed), `"delivered"`, `"opened"`, 1))
 	app, _ := webhookstest.Capture()
 	w := httptest.NewRecorder()
@@ -200,7 +188,7 @@ func TestTamperedEventData(t *testing.T) {
 func TestIdempotentRetry(t *testing.T) {
 	app, got := webhookstest.Capture()
 	h := newHandler(t, app)
-	body := readFile(t, "accepted.json")
+	body := webhookstest.Load(t, "accepted.json")
 	for i := range 2 {
 		w := httptest.NewRecorder()
 		// Mailgun's retry carries a new signature (timestamp and token).
@@ -247,7 +235,7 @@ func FuzzTranslate(f *testing.F) {
 func TestReplayedSignatureRefused(t *testing.T) {
 	app, got := webhookstest.Capture()
 	h := newHandler(t, app)
-	signed := string(resign(t, readFile(t, "delivered.json"), signingKey, now.Add(-time.Minute)))
+	signed := string(resign(t, webhookstest.Load(t, "delivered.json"), signingKey, now.Add(-time.Minute)))
 	forged := []string{
 		strings.Replace(signed, `"delivered"`, `"opened"`, 1),
 		strings.Replace(signed, `"cust-42"`, `"cust-666"`, 1),
@@ -293,7 +281,7 @@ func TestReplayGuardBounded(t *testing.T) {
 	h.Now = func() time.Time { return clock }
 	mux := http.NewServeMux()
 	mux.Handle("POST /v1/webhooks/{provider}", h)
-	body := readFile(t, "delivered.json")
+	body := webhookstest.Load(t, "delivered.json")
 	withToken := func(token string, ts time.Time, status string) []byte {
 		t.Helper()
 		b := strings.Replace(string(body), `"b2e0`, `"`+token, 1)

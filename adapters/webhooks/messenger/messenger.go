@@ -65,7 +65,7 @@ import (
 const Name = "messenger"
 
 // DefaultMaxBody is the default body limit: Meta batches up to 1000 items per request.
-const DefaultMaxBody int64 = 4 << 20
+const DefaultMaxBody = 4 << 20
 
 // SignatureHeader carries "sha256=<hex HMAC-SHA256(app secret, raw body)>".
 const SignatureHeader = metahub.SignatureHeader
@@ -73,52 +73,29 @@ const SignatureHeader = metahub.SignatureHeader
 // Config configures the Messenger provider. It has no phone region: Messenger identifies
 // people by page-scoped ids, never by phone numbers.
 type Config struct {
-	// AppSecret is the Meta app secret (LEDGER_META_APP_SECRET) that signs every POST:
-	// 32 hex characters. Required, at least webhooks.MinIssuedKeyLen.
-	AppSecret string
-	// VerifyToken is the token typed in the App Dashboard (LEDGER_META_VERIFY_TOKEN),
-	// echoed back in the GET handshake. Default: empty, and every handshake is refused;
-	// when set, at least webhooks.MinTokenLen.
-	VerifyToken string
-	// Source is the envelopes' source. Default: Name.
-	Source string
-	// MaxBody is the largest body accepted, in bytes. Default: DefaultMaxBody.
-	MaxBody int64
-	// MapCustomer maps a contact key ("messenger:<PSID>") to the operator's customer id; ok
-	// false keeps the key as the customer id. Default: nil, the key is the customer id.
-	MapCustomer func(contactKey string) (customerID string, ok bool)
+	// App: the Meta app's AppSecret (required) and VerifyToken.
+	metahub.App
+	// Options: MapCustomer (of "messenger:<PSID>"), Source, MaxBody (default
+	// DefaultMaxBody).
+	webhooks.Options
 }
 
 func (c *Config) setDefaults() {
-	if c.Source == "" {
-		c.Source = Name
-	}
-	if c.MaxBody == 0 {
-		c.MaxBody = DefaultMaxBody
-	}
+	c.Options.SetDefaults(Name, DefaultMaxBody)
 }
 
 // Validate reports every problem of the configuration at once.
 func (c Config) Validate() error {
-	var errs []error
-	if err := webhooks.CheckSecret("AppSecret (LEDGER_META_APP_SECRET)", c.AppSecret, webhooks.MinIssuedKeyLen); err != nil {
-		errs = append(errs, fmt.Errorf("messenger: %w", err))
-	}
-	// The verify token is optional (without it the handshake is refused), but one that is
-	// set guards the subscription and must not be guessable.
-	if c.VerifyToken != "" {
-		if err := webhooks.CheckSecret("VerifyToken (LEDGER_META_VERIFY_TOKEN)", c.VerifyToken, webhooks.MinTokenLen); err != nil {
-			errs = append(errs, fmt.Errorf("messenger: %w", err))
-		}
-	}
-	if c.MaxBody < 0 {
-		errs = append(errs, fmt.Errorf("messenger: MaxBody %d must not be negative", c.MaxBody))
-	}
-	return errors.Join(errs...)
+	p := webhooks.NewProblems(Name)
+	c.App.Check(p)
+	c.Options.Check(p)
+	return p.Err()
 }
 
 // Provider verifies and translates Messenger Platform webhooks.
 type Provider struct {
+	webhooks.Base
+	metahub.Verifier
 	cfg Config
 }
 
@@ -130,35 +107,9 @@ var (
 
 // New returns the provider, or the configuration's problems.
 func New(cfg Config) (*Provider, error) {
-	cfg.setDefaults()
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	return &Provider{cfg: cfg}, nil
-}
-
-// Name returns "messenger".
-func (p *Provider) Name() string { return Name }
-
-// MaxBody returns the configured body limit.
-func (p *Provider) MaxBody() int64 { return p.cfg.MaxBody }
-
-// VerifyHeaders refuses, before the body is read, a request whose X-Hub-Signature-256
-// is missing or malformed; Verify checks it against the body.
-func (p *Provider) VerifyHeaders(r *http.Request, _ time.Time) error {
-	_, err := metahub.CheckHeader(r.Header.Get(SignatureHeader))
-	return err
-}
-
-// Verify checks X-Hub-Signature-256 against the raw body. Meta signs no timestamp, so
-// now is not used.
-func (p *Provider) Verify(r *http.Request, body []byte, _ time.Time) error {
-	return metahub.Verify(r.Header.Get(SignatureHeader), body, p.cfg.AppSecret)
-}
-
-// Handshake answers Meta's subscription check (metahub.Handshake).
-func (p *Provider) Handshake(w http.ResponseWriter, r *http.Request) {
-	metahub.Handshake(w, r, p.cfg.VerifyToken)
+	return webhooks.Construct(cfg, (*Config).setDefaults, Config.Validate, func(c Config) *Provider {
+		return &Provider{Base: webhooks.NewBase(Name, c.Options), Verifier: metahub.NewVerifier(c.App), cfg: c}
+	})
 }
 
 // Wire shapes of the Messenger webhook (only the fields the ledger reads).
@@ -322,13 +273,7 @@ func (b *batch) dialogue(entryID, page, pageField, psid, psidField string, at ti
 		return "", "", fmt.Errorf("%s.id and %s.id must not contain ':'", pageField, psidField)
 	}
 	iid = "fb:" + page + ":" + psid + ":" + at.UTC().Format(time.DateOnly)
-	key := "messenger:" + psid
-	if f := b.p.cfg.MapCustomer; f != nil {
-		if id, ok := f(key); ok && id != "" {
-			return iid, id, nil
-		}
-	}
-	return iid, key, nil
+	return iid, b.p.cfg.Customer("messenger:" + psid), nil
 }
 
 func millis(field string, ms int64) (time.Time, error) {

@@ -1,14 +1,12 @@
 package messenger
 
 import (
-	"errors"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/interaction-ledger/ledger/adapters/webhooks"
+	"github.com/interaction-ledger/ledger/adapters/webhooks/metahub"
 	"github.com/interaction-ledger/ledger/adapters/webhooks/webhookstest"
 	"github.com/interaction-ledger/ledger/domain"
 )
@@ -28,12 +26,7 @@ var now = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 type wantEvent = webhookstest.Want
 
 func newProvider(t *testing.T) *Provider {
-	t.Helper()
-	p, err := New(Config{AppSecret: testSecret, VerifyToken: testToken})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	return p
+	return webhookstest.Must[*Provider](t)(New(Config{App: metahub.App{AppSecret: testSecret, VerifyToken: testToken}}))
 }
 
 func ms(n int64) time.Time { return time.UnixMilli(n).UTC() }
@@ -56,33 +49,29 @@ func TestTranslate(t *testing.T) {
 	}
 	inferred := func(of string, at time.Time) wantEvent { return inferred2(dialogue, psid, key, of, at) }
 
-	tests := []struct {
-		name string
-		file string
-		want []wantEvent
-	}{
+	webhookstest.CheckTranslate(t, newProvider(t), now, Name, []webhookstest.Translated{
 		{
-			name: "inbound message opens an incoming dialogue",
-			file: "inbound_text.json",
-			want: []wantEvent{
+			Name: "inbound message opens an incoming dialogue",
+			File: "inbound_text.json",
+			Want: []wantEvent{
 				inferred(webhooks.EventID("messenger", inMid), ms(1795252443123)),
 				{domain.TypeInteractionMessage, webhooks.EventID("messenger", inMid), ms(1795252443123), key,
 					&domain.MessageData{InteractionID: dialogue, Direction: domain.DirectionIncoming, MessageID: inMid}, nil},
 			},
 		},
 		{
-			name: "echo is an outgoing message of the person's dialogue",
-			file: "echo.json",
-			want: []wantEvent{
+			Name: "echo is an outgoing message of the person's dialogue",
+			File: "echo.json",
+			Want: []wantEvent{
 				inferred(webhooks.EventID("messenger", echoMid), ms(1795252510402)),
 				{domain.TypeInteractionMessage, webhooks.EventID("messenger", echoMid), ms(1795252510402), key,
 					&domain.MessageData{InteractionID: dialogue, Direction: domain.DirectionOutgoing, MessageID: echoMid}, nil},
 			},
 		},
 		{
-			name: "delivery watermark ends the dialogue delivered",
-			file: "delivery.json",
-			want: []wantEvent{
+			Name: "delivery watermark ends the dialogue delivered",
+			File: "delivery.json",
+			Want: []wantEvent{
 				inferred(webhooks.EventID("messenger", "delivery", page, psid, "1795252510402"), ms(1795252512301)),
 				{domain.TypeInteractionEnded, webhooks.EventID("messenger", "delivery", page, psid, "1795252510402"), ms(1795252512301), key,
 					&domain.EndedData{InteractionID: dialogue, Status: domain.StatusDelivered},
@@ -90,9 +79,9 @@ func TestTranslate(t *testing.T) {
 			},
 		},
 		{
-			name: "read watermark ends the dialogue delivered",
-			file: "read.json",
-			want: []wantEvent{
+			Name: "read watermark ends the dialogue delivered",
+			File: "read.json",
+			Want: []wantEvent{
 				inferred(webhooks.EventID("messenger", "read", page, psid, "1795252510402"), ms(1795252560463)),
 				{domain.TypeInteractionEnded, webhooks.EventID("messenger", "read", page, psid, "1795252510402"), ms(1795252560463), key,
 					&domain.EndedData{InteractionID: dialogue, Status: domain.StatusDelivered},
@@ -100,9 +89,9 @@ func TestTranslate(t *testing.T) {
 			},
 		},
 		{
-			name: "batch: a started inferred per message, postback ignored",
-			file: "batch.json",
-			want: []wantEvent{
+			Name: "batch: a started inferred per message, postback ignored",
+			File: "batch.json",
+			Want: []wantEvent{
 				inferred2(dialogue2, psid2, key2, webhooks.EventID("messenger", imgMid), ms(1795252831456)),
 				{domain.TypeInteractionMessage, webhooks.EventID("messenger", imgMid), ms(1795252831456), key2,
 					&domain.MessageData{InteractionID: dialogue2, Direction: domain.DirectionIncoming, MessageID: imgMid}, nil},
@@ -111,23 +100,13 @@ func TestTranslate(t *testing.T) {
 					&domain.MessageData{InteractionID: dialogue2, Direction: domain.DirectionIncoming, MessageID: textMid}, nil},
 			},
 		},
-	}
-	p := newProvider(t)
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := p.Translate(httptest.NewRequest(http.MethodPost, "/v1/webhooks/messenger", nil), webhookstest.Load(t, tt.file), now)
-			if err != nil {
-				t.Fatalf("Translate: %v", err)
-			}
-			webhookstest.CheckEvents(t, got, tt.want, Name)
-		})
-	}
+	})
 }
 
 func TestTranslateMapsCustomers(t *testing.T) {
-	p, err := New(Config{AppSecret: testSecret, MapCustomer: func(key string) (string, bool) {
+	p, err := New(Config{App: metahub.App{AppSecret: testSecret}, Options: webhooks.Options{MapCustomer: func(key string) (string, bool) {
 		return "cust-42", key == "messenger:"+psid
-	}})
+	}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,11 +125,7 @@ func TestTranslateMapsCustomers(t *testing.T) {
 
 func TestTranslateRejects(t *testing.T) {
 	inbound := string(webhookstest.Load(t, "inbound_text.json"))
-	tests := []struct {
-		name string
-		body string
-		want string // in the error message
-	}{
+	webhookstest.CheckRejects(t, newProvider(t), now, []webhookstest.Rejected{
 		{"malformed JSON", `{"object":`, "not a Messenger webhook body"},
 		{"timestamp as a string", strings.Replace(inbound, `"timestamp": 1795252443123`, `"timestamp": "1795252443123"`, 1), "not a Messenger webhook body"},
 		{"instagram object", string(webhookstest.Load(t, "instagram.json")), `object is "instagram"`},
@@ -158,67 +133,23 @@ func TestTranslateRejects(t *testing.T) {
 		{"timestamp in seconds is stale", strings.Replace(inbound, `1795252443123`, `1795252443`, 1), "retention window"},
 		{"missing sender", strings.Replace(inbound, `"id": "5934781623401287"`, `"id": ""`, 1), "sender.id is required"},
 		{"missing mid", strings.Replace(inbound, `"mid": "m_AG5`, `"mad": "m_AG5`, 1), "message.mid is required"},
-	}
-	p := newProvider(t)
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			evs, err := p.Translate(nil, []byte(tt.body), now)
-			if !errors.Is(err, webhooks.ErrBadPayload) {
-				t.Fatalf("got %v (%d events), want ErrBadPayload", err, len(evs))
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("got %q, want it to mention %q", err, tt.want)
-			}
-		})
-	}
+	})
 }
 
 func TestIdempotent(t *testing.T) {
-	p := newProvider(t)
-	for _, file := range []string{"inbound_text.json", "echo.json", "delivery.json", "read.json", "batch.json"} {
-		t.Run(file, func(t *testing.T) {
-			body := webhookstest.Load(t, file)
-			first, err := p.Translate(nil, body, now)
-			if err != nil {
-				t.Fatal(err)
-			}
-			second, err := p.Translate(nil, body, now.Add(26*time.Hour)) // a retry the next day
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(first) == 0 || len(first) != len(second) {
-				t.Fatalf("got %d then %d events", len(first), len(second))
-			}
-			for i := range first {
-				if first[i].ID != second[i].ID {
-					t.Errorf("event %d: got id %s then %s", i, first[i].ID, second[i].ID)
-				}
-			}
-		})
-	}
+	webhookstest.CheckRetry(t, newProvider(t), now, 26*time.Hour, // a retry the next day
+		"inbound_text.json", "echo.json", "delivery.json", "read.json", "batch.json")
 }
 
 func TestNew(t *testing.T) {
-	_, err := New(Config{MaxBody: -1})
-	if err == nil {
-		t.Fatal("got nil, want errors")
-	}
-	for _, want := range []string{"AppSecret", "MaxBody"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("got %q, want it to report %s", err, want)
-		}
-	}
-	p, err := New(Config{AppSecret: testSecret})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.Name() != "messenger" || p.MaxBody() != DefaultMaxBody {
-		t.Errorf("got %s %d, want messenger %d", p.Name(), p.MaxBody(), DefaultMaxBody)
-	}
+	_, err := New(Config{Options: webhooks.Options{MaxBody: -1}})
+	webhookstest.CheckConfigErrors(t, err, "AppSecret", "MaxBody")
+	p, err := New(Config{App: metahub.App{AppSecret: testSecret}})
+	webhookstest.CheckDefaults(t, p, err, Name, DefaultMaxBody)
 }
 
 func FuzzTranslate(f *testing.F) {
-	p, err := New(Config{AppSecret: testSecret})
+	p, err := New(Config{App: metahub.App{AppSecret: testSecret}})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/interaction-ledger/ledger/adapters/webhooks"
 )
@@ -63,4 +64,50 @@ func Handshake(w http.ResponseWriter, r *http.Request, token string) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
 	_, _ = io.WriteString(w, challenge)
+}
+
+// App is the Meta app's secrets, which the WhatsApp and Messenger Configs embed.
+type App struct {
+	// AppSecret is the Meta app secret (LEDGER_META_APP_SECRET) that signs every POST:
+	// 32 hex characters. Required, at least webhooks.MinIssuedKeyLen.
+	AppSecret string
+	// VerifyToken is the token typed in the App Dashboard (LEDGER_META_VERIFY_TOKEN),
+	// echoed back in the GET handshake. Default: empty, and every handshake is refused;
+	// when set, at least webhooks.MinTokenLen.
+	VerifyToken string
+}
+
+// Check adds the secrets' problems to p.
+func (a App) Check(p *webhooks.Problems) {
+	p.Secret("AppSecret (LEDGER_META_APP_SECRET)", a.AppSecret, webhooks.MinIssuedKeyLen)
+	// The verify token is optional (without it the handshake is refused), but one that is
+	// set guards the subscription and must not be guessable.
+	if a.VerifyToken != "" {
+		p.Secret("VerifyToken (LEDGER_META_VERIFY_TOKEN)", a.VerifyToken, webhooks.MinTokenLen)
+	}
+}
+
+// Verifier is the verification of a Meta webhook, which the WhatsApp and Messenger
+// providers embed: VerifyHeaders, Verify and Handshake.
+type Verifier struct{ app App }
+
+// NewVerifier returns the verification with app's secrets.
+func NewVerifier(app App) Verifier { return Verifier{app: app} }
+
+// VerifyHeaders refuses, before the body is read, a request whose X-Hub-Signature-256
+// is missing or malformed; Verify checks it against the body.
+func (v Verifier) VerifyHeaders(r *http.Request, _ time.Time) error {
+	_, err := CheckHeader(r.Header.Get(SignatureHeader))
+	return err
+}
+
+// Verify checks X-Hub-Signature-256 against the raw body. Meta signs no timestamp, so
+// now is not used.
+func (v Verifier) Verify(r *http.Request, body []byte, _ time.Time) error {
+	return Verify(r.Header.Get(SignatureHeader), body, v.app.AppSecret)
+}
+
+// Handshake answers Meta's subscription check (the package's Handshake).
+func (v Verifier) Handshake(w http.ResponseWriter, r *http.Request) {
+	Handshake(w, r, v.app.VerifyToken)
 }

@@ -14,10 +14,10 @@
 // warning with the reason; spamreport, unsubscribe and group_unsubscribe →
 // interaction.ended warning ("spam complaint", "unsubscribed", "unsubscribed from group
 // N"), later than the delivery so the warning is the e-mail's status; open →
-// email.opened. Every event but processed is preceded by the started it implies
-// (webhooks.WithInferredStarted, at the event's time): accounts often subscribe to
-// delivered and open only. deferred is not final and is ignored, as are click (the card
-// has no field for it yet) and group_resubscribe. interaction_id is
+// email.opened; click → email.clicked with its url. Every event but processed is
+// preceded by the started it implies (webhooks.WithInferredStarted, at the event's
+// time): accounts often subscribe to delivered and open only. deferred is not final and
+// is ignored, as is group_resubscribe. interaction_id is
 // sg_message_id up to its first '.' (the part every event of one message shares); the
 // event id derives from sg_event_id; occurred_at is the event's timestamp. customer_id is
 // the custom argument "customer_id" when the message was sent with one, else
@@ -61,36 +61,26 @@ type Config struct {
 	// PublicKey is the Signed Event Webhook's verification key: base64 DER (PKIX), as
 	// SendGrid shows it, or PEM (LEDGER_SENDGRID_PUBLIC_KEY). Required.
 	PublicKey string
-	// MapCustomer maps a contact key ("mailto:a@b.c") to a customer id, for events sent
-	// without a customer_id custom argument. Default: the key is the customer id.
-	MapCustomer func(contactKey string) (customerID string, ok bool)
-	// Source is the envelope's source. Default "sendgrid".
-	Source string
-	// MaxBody is the largest body accepted, in bytes. Default 4 MiB (SendGrid batches).
-	MaxBody int64
+	// Options: MapCustomer (of "mailto:a@b.c", for events sent without a customer_id
+	// custom argument), Source, MaxBody (default DefaultMaxBody).
+	webhooks.Options
 }
 
-func (c *Config) setDefaults() {
-	if c.Source == "" {
-		c.Source = Name
-	}
-	if c.MaxBody == 0 {
-		c.MaxBody = 4 << 20
-	}
-}
+// DefaultMaxBody is Config.MaxBody's default: 4 MiB (SendGrid batches).
+const DefaultMaxBody = 4 << 20
+
+func (c *Config) setDefaults() { c.Options.SetDefaults(Name, DefaultMaxBody) }
 
 // Validate reports every problem of the configuration at once.
 func (c Config) Validate() error {
-	var errs []error
+	p := webhooks.NewProblems(Name)
 	if c.PublicKey == "" {
-		errs = append(errs, errors.New("sendgrid: PublicKey is required"))
+		p.Addf("PublicKey is required")
 	} else if _, err := ParsePublicKey(c.PublicKey); err != nil {
-		errs = append(errs, err)
+		p.Add(err) // it names the provider already
 	}
-	if c.MaxBody < 0 {
-		errs = append(errs, errors.New("sendgrid: MaxBody must not be negative"))
-	}
-	return errors.Join(errs...)
+	c.Options.Check(p)
+	return p.Err()
 }
 
 // ParsePublicKey reads SendGrid's verification key: base64 DER (PKIX), or PEM.
@@ -119,6 +109,7 @@ func ParsePublicKey(s string) (*ecdsa.PublicKey, error) {
 
 // Provider is the SendGrid adapter.
 type Provider struct {
+	webhooks.Base
 	cfg Config
 	key *ecdsa.PublicKey
 }
@@ -130,19 +121,11 @@ var (
 
 // New validates cfg and returns the adapter.
 func New(cfg Config) (*Provider, error) {
-	cfg.setDefaults()
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	key, _ := ParsePublicKey(cfg.PublicKey)
-	return &Provider{cfg: cfg, key: key}, nil
+	return webhooks.Construct(cfg, (*Config).setDefaults, Config.Validate, func(c Config) *Provider {
+		key, _ := ParsePublicKey(c.PublicKey) // Validate parsed it
+		return &Provider{Base: webhooks.NewBase(Name, c.Options), cfg: c, key: key}
+	})
 }
-
-// Name returns "sendgrid".
-func (p *Provider) Name() string { return Name }
-
-// MaxBody returns the largest body accepted.
-func (p *Provider) MaxBody() int64 { return p.cfg.MaxBody }
 
 // VerifyHeaders refuses, before the body is read, a request whose signature or timestamp
 // header is missing or malformed, or whose signed timestamp is stale or in the future;
@@ -202,6 +185,7 @@ type event struct {
 	Reason      string          `json:"reason"`
 	Status      string          `json:"status"`
 	Type        string          `json:"type"` // bounce or blocked, on bounce events
+	URL         string          `json:"url"`  // the link followed, on click events
 	CustomerID  json.RawMessage `json:"customer_id"`
 	CustomArgs  map[string]any  `json:"custom_args"`
 	UniqueArgs  map[string]any  `json:"unique_args"`
@@ -251,8 +235,10 @@ func (p *Provider) translate(e event, now time.Time) ([]domain.Event, error) {
 		typ = domain.TypeInteractionEnded
 	case "open":
 		typ = domain.TypeEmailOpened
+	case "click":
+		typ = domain.TypeEmailClicked
 	default:
-		return nil, nil // deferred, click, spamreport, unsubscribe, ...
+		return nil, nil // deferred, group_resubscribe, ...
 	}
 	msgID, _, _ := strings.Cut(e.SGMessageID, ".")
 	if msgID == "" {
@@ -305,6 +291,8 @@ func (p *Provider) translate(e event, now time.Time) ([]domain.Event, error) {
 		data = &domain.EndedData{InteractionID: msgID, Status: domain.StatusWarning, Reason: domain.FitText(reason, domain.MaxTextBytes)}
 	case "open":
 		data = &domain.OpenedData{InteractionID: msgID}
+	case "click":
+		data = webhooks.Clicked(msgID, e.URL)
 	}
 	id := webhooks.EventID(Name, e.SGEventID)
 	if e.SGEventID == "" {
@@ -332,13 +320,7 @@ func (p *Provider) customer(e event, email string) string {
 			return v
 		}
 	}
-	key := contact.EmailKey(email)
-	if p.cfg.MapCustomer != nil {
-		if c, ok := p.cfg.MapCustomer(key); ok && c != "" {
-			return c
-		}
-	}
-	return key
+	return p.cfg.Customer(contact.EmailKey(email))
 }
 
 // unixTime reads Unix seconds written as a number or a string of digits.

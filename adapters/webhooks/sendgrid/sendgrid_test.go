@@ -9,8 +9,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -39,11 +37,7 @@ func newHandler(t *testing.T, app webhooks.Appender, publicKey string) http.Hand
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := webhooks.NewHandler(app, nil, p)
-	h.Now = func() time.Time { return now }
-	mux := http.NewServeMux()
-	mux.Handle("POST /v1/webhooks/{provider}", h)
-	return mux
+	return webhookstest.Handler(app, now, p)
 }
 
 func signedRequest(t *testing.T, key *ecdsa.PrivateKey, at time.Time, body []byte) *http.Request {
@@ -59,15 +53,6 @@ func signedRequest(t *testing.T, key *ecdsa.PrivateKey, at time.Time, body []byt
 	r.Header.Set(sendgrid.SignatureHeader, base64.StdEncoding.EncodeToString(sig))
 	r.Header.Set(sendgrid.TimestampHeader, ts)
 	return r
-}
-
-func readFile(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // TestVerifyKnownAnswer checks the verification against the vector of SendGrid's own
@@ -114,6 +99,16 @@ func TestTranslateRecorded(t *testing.T) {
 			webhookstest.Inferred("sendgrid", webhooks.EventID("sendgrid", "FOTFFO0ecsBE-zxFXfs6WA=="), time.Unix(1795253460, 0), "cust-42", started),
 			{"email.opened", webhooks.EventID("sendgrid", "FOTFFO0ecsBE-zxFXfs6WA=="), time.Unix(1795253460, 0), "cust-42",
 				`{"interaction_id":"` + msg + `"}`},
+			// SendGrid's sample click is another recipient's: its own customer.
+			webhookstest.Inferred("sendgrid", webhooks.EventID("sendgrid", "kCAi1KttyQdEKHhdC-nuEA=="), time.Unix(1795253460, 0),
+				"mailto:example@test.com", startedOf(msg, "example@test.com")),
+			{"email.clicked", webhooks.EventID("sendgrid", "kCAi1KttyQdEKHhdC-nuEA=="), time.Unix(1795253460, 0), "mailto:example@test.com",
+				`{"interaction_id":"` + msg + `","url":"http://www.sendgrid.com/"}`},
+		}},
+		{"click.json", []wantEvent{
+			webhookstest.Inferred("sendgrid", webhooks.EventID("sendgrid", "Y2xpY2stMDAwMS1qYW5l"), time.Unix(1795253520, 0), "cust-42", started),
+			{"email.clicked", webhooks.EventID("sendgrid", "Y2xpY2stMDAwMS1qYW5l"), time.Unix(1795253520, 0), "cust-42",
+				`{"interaction_id":"` + msg + `","url":"https://shop.example.com/orders/1234"}`},
 		}},
 		{"batch_failures.json", []wantEvent{
 			webhookstest.Inferred("sendgrid", webhooks.EventID("sendgrid", "6g4ZI7SA-xmRDv57GoPIPw=="), time.Unix(1795252841, 0),
@@ -140,7 +135,7 @@ func TestTranslateRecorded(t *testing.T) {
 		t.Run(tt.file, func(t *testing.T) {
 			app, got := webhookstest.Capture()
 			w := httptest.NewRecorder()
-			newHandler(t, app, pub).ServeHTTP(w, signedRequest(t, key, now.Add(-time.Minute), readFile(t, tt.file)))
+			newHandler(t, app, pub).ServeHTTP(w, signedRequest(t, key, now.Add(-time.Minute), webhookstest.Load(t, tt.file)))
 			if w.Code != http.StatusOK {
 				t.Fatalf("code %d, body %s", w.Code, w.Body)
 			}
@@ -156,7 +151,7 @@ func TestTranslateRecorded(t *testing.T) {
 func TestSignatureMatrix(t *testing.T) {
 	key, pub := newKey(t)
 	otherKey, _ := newKey(t)
-	body := readFile(t, "batch_lifecycle.json")
+	body := webhookstest.Load(t, "batch_lifecycle.json")
 	tests := []struct {
 		name string
 		req  func() *http.Request
@@ -209,7 +204,7 @@ func TestIdempotentRetry(t *testing.T) {
 	key, pub := newKey(t)
 	app, got := webhookstest.Capture()
 	h := newHandler(t, app, pub)
-	body := readFile(t, "batch_lifecycle.json")
+	body := webhookstest.Load(t, "batch_lifecycle.json")
 	for i := range 2 {
 		w := httptest.NewRecorder()
 		// SendGrid's retry is signed again, at a later timestamp.
@@ -219,12 +214,12 @@ func TestIdempotentRetry(t *testing.T) {
 		}
 	}
 	ev := *got
-	if len(ev) != 10 {
-		t.Fatalf("got %d events, want 10", len(ev))
+	if len(ev) != 14 {
+		t.Fatalf("got %d events, want 14", len(ev))
 	}
-	for i := range 5 {
-		if ev[i].ID != ev[i+5].ID || !ev[i].OccurredAt.Equal(ev[i+5].OccurredAt) {
-			t.Errorf("event %d: retry differs: %s vs %s", i, ev[i].ID, ev[i+5].ID)
+	for i := range 7 {
+		if ev[i].ID != ev[i+7].ID || !ev[i].OccurredAt.Equal(ev[i+7].OccurredAt) {
+			t.Errorf("event %d: retry differs: %s vs %s", i, ev[i].ID, ev[i+7].ID)
 		}
 	}
 }

@@ -39,7 +39,6 @@ package telegram
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -55,7 +54,7 @@ import (
 const Name = "telegram"
 
 // DefaultMaxBody is the default body limit: one Update is a few kilobytes.
-const DefaultMaxBody int64 = 1 << 20
+const DefaultMaxBody = 1 << 20
 
 // SecretHeader carries the secret_token given to setWebhook.
 const SecretHeader = "X-Telegram-Bot-Api-Secret-Token"
@@ -66,43 +65,29 @@ type Config struct {
 	// SecretToken is the secret_token given to setWebhook (LEDGER_TELEGRAM_SECRET_TOKEN):
 	// 1-256 characters A-Z, a-z, 0-9, _ and -. Required, at least webhooks.MinTokenLen.
 	SecretToken string
-	// Source is the envelopes' source. Default: Name.
-	Source string
-	// MaxBody is the largest body accepted, in bytes. Default: DefaultMaxBody.
-	MaxBody int64
-	// MapCustomer maps a contact key ("telegram:<chat id>") to the operator's customer id; ok
-	// false keeps the key as the customer id. Default: nil, the key is the customer id.
-	MapCustomer func(contactKey string) (customerID string, ok bool)
+	// Options: MapCustomer (of "telegram:<chat id>"), Source, MaxBody (default
+	// DefaultMaxBody).
+	webhooks.Options
 }
 
-func (c *Config) setDefaults() {
-	if c.Source == "" {
-		c.Source = Name
-	}
-	if c.MaxBody == 0 {
-		c.MaxBody = DefaultMaxBody
-	}
-}
+func (c *Config) setDefaults() { c.Options.SetDefaults(Name, DefaultMaxBody) }
 
 // Validate reports every problem of the configuration at once.
 func (c Config) Validate() error {
-	var errs []error
-	if err := webhooks.CheckSecret("SecretToken (LEDGER_TELEGRAM_SECRET_TOKEN)", c.SecretToken, webhooks.MinTokenLen); err != nil {
-		errs = append(errs, fmt.Errorf("telegram: %w", err))
-	}
+	p := webhooks.NewProblems(Name)
+	p.Secret("SecretToken (LEDGER_TELEGRAM_SECRET_TOKEN)", c.SecretToken, webhooks.MinTokenLen)
 	if len(c.SecretToken) > 256 || strings.ContainsFunc(c.SecretToken, func(r rune) bool {
 		return !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-')
 	}) {
-		errs = append(errs, errors.New("telegram: SecretToken (LEDGER_TELEGRAM_SECRET_TOKEN) must be 1-256 characters A-Z, a-z, 0-9, _ or - (Telegram refuses others)"))
+		p.Addf("SecretToken (LEDGER_TELEGRAM_SECRET_TOKEN) must be 1-256 characters A-Z, a-z, 0-9, _ or - (Telegram refuses others)")
 	}
-	if c.MaxBody < 0 {
-		errs = append(errs, fmt.Errorf("telegram: MaxBody %d must not be negative", c.MaxBody))
-	}
-	return errors.Join(errs...)
+	c.Options.Check(p)
+	return p.Err()
 }
 
 // Provider verifies and translates Telegram Bot API updates.
 type Provider struct {
+	webhooks.Base
 	cfg Config
 }
 
@@ -113,18 +98,10 @@ var (
 
 // New returns the provider, or the configuration's problems.
 func New(cfg Config) (*Provider, error) {
-	cfg.setDefaults()
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	return &Provider{cfg: cfg}, nil
+	return webhooks.Construct(cfg, (*Config).setDefaults, Config.Validate, func(c Config) *Provider {
+		return &Provider{Base: webhooks.NewBase(Name, c.Options), cfg: c}
+	})
 }
-
-// Name returns "telegram".
-func (p *Provider) Name() string { return Name }
-
-// MaxBody returns the configured body limit.
-func (p *Provider) MaxBody() int64 { return p.cfg.MaxBody }
 
 // VerifyHeaders checks the secret token header, the whole scheme: the handler decides
 // before it reads the body. Telegram sends no timestamp: now is not used.
@@ -202,12 +179,7 @@ func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]dom
 	at := time.Unix(m.Date, 0).UTC()
 	chat := strconv.FormatInt(m.Chat.ID, 10)
 	iid := "tg:" + chat + ":" + at.Format(time.DateOnly)
-	customer := "telegram:" + chat
-	if f := p.cfg.MapCustomer; f != nil {
-		if id, ok := f(customer); ok && id != "" {
-			customer = id
-		}
-	}
+	customer := p.cfg.Customer("telegram:" + chat)
 	var ext []domain.Extension
 	sd := &domain.StartedData{
 		InteractionID: iid, Flow: domain.FlowTelegram, Direction: domain.DirectionIncoming,

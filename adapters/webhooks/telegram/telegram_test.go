@@ -25,27 +25,18 @@ var now = time.Date(2026, 11, 22, 6, 0, 0, 0, time.UTC)
 type wantEvent = webhookstest.Want
 
 func newProvider(t *testing.T) *Provider {
-	t.Helper()
-	p, err := New(Config{SecretToken: testSecret})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	return p
+	return webhookstest.Must[*Provider](t)(New(Config{SecretToken: testSecret}))
 }
 
 func TestTranslate(t *testing.T) {
 	day1 := "tg:" + chat + ":2026-11-21"
 	day2 := "tg:" + chat + ":2026-11-22"
 	key := "telegram:" + chat
-	tests := []struct {
-		name string
-		file string
-		want []wantEvent
-	}{
+	webhookstest.CheckTranslate(t, newProvider(t), now, Name, []webhookstest.Translated{
 		{
-			name: "private text message opens an incoming dialogue",
-			file: "private_text.json",
-			want: []wantEvent{
+			Name: "private text message opens an incoming dialogue",
+			File: "private_text.json",
+			Want: []wantEvent{
 				{domain.TypeInteractionStarted, webhooks.EventID("telegram", "inferred-started", webhooks.EventID("telegram", "604385412", chat, "2187")), unix(1795252443), key,
 					&domain.StartedData{InteractionID: day1, Flow: domain.FlowTelegram, Direction: domain.DirectionIncoming,
 						Routing: domain.RoutingDirect, Participants: []domain.Participant{{Role: "customer", ID: chat, Name: "Camille Martin"}}, Inferred: true},
@@ -56,9 +47,9 @@ func TestTranslate(t *testing.T) {
 			},
 		},
 		{
-			name: "a message after midnight UTC opens the next day's dialogue",
-			file: "private_photo.json",
-			want: []wantEvent{
+			Name: "a message after midnight UTC opens the next day's dialogue",
+			File: "private_photo.json",
+			Want: []wantEvent{
 				{domain.TypeInteractionStarted, webhooks.EventID("telegram", "inferred-started", webhooks.EventID("telegram", "604385413", chat, "2188")), unix(1795305645), key,
 					&domain.StartedData{InteractionID: day2, Flow: domain.FlowTelegram, Direction: domain.DirectionIncoming,
 						Routing: domain.RoutingDirect, Participants: []domain.Participant{{Role: "customer", ID: chat, Name: "Camille"}}, Inferred: true}, nil},
@@ -66,48 +57,23 @@ func TestTranslate(t *testing.T) {
 					&domain.MessageData{InteractionID: day2, Direction: domain.DirectionIncoming, MessageID: chat + ":2188"}, nil},
 			},
 		},
-		{name: "edited message yields nothing", file: "edited_message.json"},
-		{name: "group message yields nothing", file: "group_message.json"},
-		{name: "callback query yields nothing", file: "callback_query.json"},
-		{name: "channel post yields nothing", file: "channel_post.json"},
-	}
-	p := newProvider(t)
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := p.Translate(httptest.NewRequest(http.MethodPost, "/v1/webhooks/telegram", nil), webhookstest.Load(t, tt.file), now)
-			if err != nil {
-				t.Fatalf("Translate: %v", err)
-			}
-			webhookstest.CheckEvents(t, got, tt.want, Name)
-		})
-	}
+		{Name: "edited message yields nothing", File: "edited_message.json"},
+		{Name: "group message yields nothing", File: "group_message.json"},
+		{Name: "callback query yields nothing", File: "callback_query.json"},
+		{Name: "channel post yields nothing", File: "channel_post.json"},
+	})
 }
 
 func TestTranslateMapsCustomers(t *testing.T) {
-	p, err := New(Config{SecretToken: testSecret, MapCustomer: func(key string) (string, bool) {
+	p, err := New(Config{SecretToken: testSecret, Options: webhooks.Options{MapCustomer: func(key string) (string, bool) {
 		return "cust-42", key == "telegram:"+chat
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	evs, err := p.Translate(nil, webhookstest.Load(t, "private_text.json"), now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ev := range evs {
-		if ev.CustomerID != "cust-42" {
-			t.Errorf("%s: got customer %q, want cust-42", ev.Type, ev.CustomerID)
-		}
-	}
+	}}})
+	webhookstest.CheckMapsCustomer(t, p, err, now, "private_text.json", "cust-42")
 }
 
 func TestTranslateRejects(t *testing.T) {
 	text := string(webhookstest.Load(t, "private_text.json"))
-	tests := []struct {
-		name string
-		body string
-		want string // in the error message
-	}{
+	webhookstest.CheckRejects(t, newProvider(t), now, []webhookstest.Rejected{
 		{"malformed JSON", `{"update_id":`, "not a Telegram Update"},
 		{"not an update", `[1,2,3]`, "not a Telegram Update"},
 		{"no update_id", `{"message":{}}`, "update_id is required"},
@@ -115,19 +81,7 @@ func TestTranslateRejects(t *testing.T) {
 		{"date as a string", strings.Replace(text, `"date": 1795252443`, `"date": "1795252443"`, 1), "not a Telegram Update"},
 		{"no date", strings.Replace(text, `"date": 1795252443,`, ``, 1), "message.date"},
 		{"stale message", strings.Replace(text, `"date": 1795252443`, `"date": 1600000000`, 1), "retention window"},
-	}
-	p := newProvider(t)
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			evs, err := p.Translate(nil, []byte(tt.body), now)
-			if !errors.Is(err, webhooks.ErrBadPayload) {
-				t.Fatalf("got %v (%d events), want ErrBadPayload", err, len(evs))
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("got %q, want it to mention %q", err, tt.want)
-			}
-		})
-	}
+	})
 }
 
 func TestIdempotent(t *testing.T) {
@@ -210,30 +164,18 @@ func TestNew(t *testing.T) {
 		cfg  Config
 		want []string
 	}{
-		{"nothing", Config{MaxBody: -1}, []string{"SecretToken", "MaxBody"}},
+		{"nothing", Config{Options: webhooks.Options{MaxBody: -1}}, []string{"SecretToken", "MaxBody"}},
 		{"bad characters", Config{SecretToken: "has space!"}, []string{"A-Z"}},
 		{"too long", Config{SecretToken: strings.Repeat("a", 257)}, []string{"1-256"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := New(tt.cfg)
-			if err == nil {
-				t.Fatal("got nil, want errors")
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("got %q, want it to report %s", err, w)
-				}
-			}
+			webhookstest.CheckConfigErrors(t, err, tt.want...)
 		})
 	}
 	p, err := New(Config{SecretToken: testSecret})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.Name() != "telegram" || p.MaxBody() != DefaultMaxBody {
-		t.Errorf("got %s %d, want telegram %d", p.Name(), p.MaxBody(), DefaultMaxBody)
-	}
+	webhookstest.CheckDefaults(t, p, err, Name, DefaultMaxBody)
 }
 
 func FuzzTranslate(f *testing.F) {

@@ -21,7 +21,7 @@ func TestConvergence(t *testing.T) {
 		Deliver: func(t *testing.T, i int) []domain.Event {
 			app, got := webhookstest.Capture()
 			w := httptest.NewRecorder()
-			newHandler(t, app).ServeHTTP(w, signedRequest(t, token, path, readFile(t, files[i])))
+			newHandler(t, app).ServeHTTP(w, signedRequest(t, token, path, webhookstest.Load(t, files[i])))
 			if w.Code != http.StatusOK {
 				t.Fatalf("%s: code %d, body %s", files[i], w.Code, w.Body)
 			}

@@ -35,10 +35,10 @@ func jsonRequest(t *testing.T, secret, uri string, body []byte) *http.Request {
 func TestJSONBodied(t *testing.T) {
 	formApp, want := webhookstest.Capture()
 	w := httptest.NewRecorder()
-	newHandler(t, formApp).ServeHTTP(w, signedRequest(t, token, path, readFile(t, "voice_inbound_completed.form")))
+	newHandler(t, formApp).ServeHTTP(w, signedRequest(t, token, path, webhookstest.Load(t, "voice_inbound_completed.form")))
 	jsonApp, got := webhookstest.Capture()
 	w2 := httptest.NewRecorder()
-	newHandler(t, jsonApp).ServeHTTP(w2, jsonRequest(t, token, path, readFile(t, "voice_inbound_completed.json")))
+	newHandler(t, jsonApp).ServeHTTP(w2, jsonRequest(t, token, path, webhookstest.Load(t, "voice_inbound_completed.json")))
 	if w.Code != http.StatusOK || w2.Code != http.StatusOK || len(*want) != 2 || len(*got) != len(*want) {
 		t.Fatalf("form: code %d, %d events; JSON: code %d, %d events", w.Code, len(*want), w2.Code, len(*got))
 	}
@@ -69,7 +69,7 @@ func TestDialChildLegs(t *testing.T) {
 		t.Run(tt.file, func(t *testing.T) {
 			app, got := webhookstest.Capture()
 			w := httptest.NewRecorder()
-			newHandler(t, app).ServeHTTP(w, signedRequest(t, token, path, readFile(t, tt.file)))
+			newHandler(t, app).ServeHTTP(w, signedRequest(t, token, path, webhookstest.Load(t, tt.file)))
 			if w.Code != http.StatusOK {
 				t.Fatalf("code %d, body %s", w.Code, w.Body)
 			}
@@ -85,7 +85,7 @@ func TestRecording(t *testing.T) {
 	const call = "CA5a0ec1d9a2f1c7b5e4d3c2b1a0f9e8d7"
 	app, got := webhookstest.Capture()
 	w := httptest.NewRecorder()
-	newHandler(t, app).ServeHTTP(w, signedRequest(t, token, path, readFile(t, "voice_inbound_completed_recorded.form")))
+	newHandler(t, app).ServeHTTP(w, signedRequest(t, token, path, webhookstest.Load(t, "voice_inbound_completed_recorded.form")))
 	if w.Code != http.StatusOK {
 		t.Fatalf("code %d, body %s", w.Code, w.Body)
 	}
@@ -100,7 +100,7 @@ func TestRecording(t *testing.T) {
 
 	app, got = webhookstest.Capture()
 	w = httptest.NewRecorder()
-	newHandler(t, app).ServeHTTP(w, signedRequest(t, token, path, readFile(t, "recording_status_completed.form")))
+	newHandler(t, app).ServeHTTP(w, signedRequest(t, token, path, webhookstest.Load(t, "recording_status_completed.form")))
 	if w.Code != http.StatusOK || len(*got) != 0 {
 		t.Fatalf("recording status callback: code %d, %d events, want 200 and none", w.Code, len(*got))
 	}

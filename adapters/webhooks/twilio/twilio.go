@@ -49,6 +49,7 @@ package twilio
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -56,7 +57,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -84,47 +84,38 @@ type Config struct {
 	PublicURL string
 	// Region reads national numbers (no country code). Default contact.DefaultRegion.
 	Region string
-	// MapCustomer maps a contact key ("tel:+14155550100") to a customer id. Default: the
-	// key is the customer id.
-	MapCustomer func(contactKey string) (customerID string, ok bool)
-	// Source is the envelope's source. Default "twilio".
-	Source string
-	// MaxBody is the largest body accepted, in bytes. Default 64 KiB.
-	MaxBody int64
+	// Options: MapCustomer (of "tel:+14155550100"), Source, MaxBody (default
+	// DefaultMaxBody).
+	webhooks.Options
 }
 
+// DefaultMaxBody is Config.MaxBody's default: 64 KiB.
+const DefaultMaxBody = 64 << 10
+
 func (c *Config) setDefaults() {
-	if c.Region == "" {
-		c.Region = contact.DefaultRegion
-	}
-	if c.Source == "" {
-		c.Source = Name
-	}
-	if c.MaxBody == 0 {
-		c.MaxBody = 64 << 10
-	}
+	c.Region = cmp.Or(c.Region, contact.DefaultRegion)
+	c.Options.SetDefaults(Name, DefaultMaxBody)
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 }
 
 // Validate reports every problem of the configuration at once.
 func (c Config) Validate() error {
-	var errs []error
-	if err := webhooks.CheckSecret("AuthToken (LEDGER_TWILIO_AUTH_TOKEN)", c.AuthToken, webhooks.MinIssuedKeyLen); err != nil {
-		errs = append(errs, fmt.Errorf("twilio: %w", err))
-	}
+	p := webhooks.NewProblems(Name)
+	p.Secret("AuthToken (LEDGER_TWILIO_AUTH_TOKEN)", c.AuthToken, webhooks.MinIssuedKeyLen)
 	if c.PublicURL == "" {
-		errs = append(errs, errors.New("twilio: PublicURL is required (Twilio signs the URL it calls)"))
+		p.Addf("PublicURL is required (Twilio signs the URL it calls)")
 	} else if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("twilio: PublicURL %q is not an absolute http(s) URL", c.PublicURL))
+		p.Addf("PublicURL %q is not an absolute http(s) URL", c.PublicURL)
 	}
-	if c.MaxBody < 0 {
-		errs = append(errs, errors.New("twilio: MaxBody must not be negative"))
-	}
-	return errors.Join(errs...)
+	c.Options.Check(p)
+	return p.Err()
 }
 
 // Provider is the Twilio adapter.
-type Provider struct{ cfg Config }
+type Provider struct {
+	webhooks.Base
+	cfg Config
+}
 
 var (
 	_ webhooks.Provider  = (*Provider)(nil)
@@ -135,18 +126,10 @@ var (
 
 // New validates cfg and returns the adapter.
 func New(cfg Config) (*Provider, error) {
-	cfg.setDefaults()
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	return &Provider{cfg: cfg}, nil
+	return webhooks.Construct(cfg, (*Config).setDefaults, Config.Validate, func(c Config) *Provider {
+		return &Provider{Base: webhooks.NewBase(Name, c.Options), cfg: c}
+	})
 }
-
-// Name returns "twilio".
-func (p *Provider) Name() string { return Name }
-
-// MaxBody returns the largest body accepted.
-func (p *Provider) MaxBody() int64 { return p.cfg.MaxBody }
 
 // VerifyHeaders refuses, before the body is read, a request whose X-Twilio-Signature is
 // missing or is not the base64 of an HMAC-SHA1; Verify checks it against the body.
@@ -503,12 +486,7 @@ func (p *Provider) buildInferred(id string, typ domain.EventType, at time.Time, 
 	if sd, isStarted := data.(*domain.StartedData); isStarted {
 		sd.Contact = domain.Contact{Phone: e164}
 	}
-	customer := contact.PhoneKey(e164)
-	if p.cfg.MapCustomer != nil {
-		if c, ok := p.cfg.MapCustomer(customer); ok && c != "" {
-			customer = c
-		}
-	}
+	customer := p.cfg.Customer(contact.PhoneKey(e164))
 	ev, err := domain.NewEvent(id, typ, at, customer, p.cfg.Source, data, now, ext...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", webhooks.ErrBadPayload, err)

@@ -29,31 +29,12 @@ var now = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
 type wantEvent = webhookstest.WantJSON
 
 func newProvider(t *testing.T) *twilio.Provider {
-	t.Helper()
-	p, err := twilio.New(twilio.Config{AuthToken: token, PublicURL: publicURL + "/"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return webhookstest.Must[*twilio.Provider](t)(twilio.New(twilio.Config{AuthToken: token, PublicURL: publicURL + "/"}))
 }
 
 func newHandler(t *testing.T, app webhooks.Appender) http.Handler {
 	t.Helper()
-	h := webhooks.NewHandler(app, nil, newProvider(t))
-	h.Now = func() time.Time { return now }
-	mux := http.NewServeMux()
-	mux.Handle("POST /v1/webhooks/{provider}", h)
-	mux.Handle("GET /v1/webhooks/{provider}", h)
-	return mux
-}
-
-func readFile(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return webhookstest.Handler(app, now, newProvider(t))
 }
 
 // signedRequest builds the request Twilio would send, signed with secret.
@@ -135,7 +116,7 @@ func TestTranslateRecorded(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			app, got := webhookstest.Capture()
 			w := httptest.NewRecorder()
-			newHandler(t, app).ServeHTTP(w, signedRequest(t, token, tt.uri, readFile(t, tt.file)))
+			newHandler(t, app).ServeHTTP(w, signedRequest(t, token, tt.uri, webhookstest.Load(t, tt.file)))
 			if w.Code != http.StatusOK {
 				t.Fatalf("code %d, body %s", w.Code, w.Body)
 			}
@@ -148,8 +129,8 @@ func TestTranslateRecorded(t *testing.T) {
 }
 
 func TestSignatureMatrix(t *testing.T) {
-	body := readFile(t, "voice_inbound_completed.form")
-	jsonBody := readFile(t, "voice_inbound_completed.json")
+	body := webhookstest.Load(t, "voice_inbound_completed.form")
+	jsonBody := webhookstest.Load(t, "voice_inbound_completed.json")
 	tests := []struct {
 		name string
 		req  func() *http.Request
@@ -214,7 +195,7 @@ func TestIdempotentRetry(t *testing.T) {
 	app, got := webhookstest.Capture()
 	h := newHandler(t, app)
 	for _, f := range []string{"voice_inbound_ringing.form", "sms_outbound_sent.form"} {
-		body := readFile(t, f)
+		body := webhookstest.Load(t, f)
 		for range 2 {
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, signedRequest(t, token, path, body))

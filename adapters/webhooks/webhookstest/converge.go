@@ -271,14 +271,30 @@ func SplitJSONArray(t testing.TB, body []byte) [][]byte {
 func Serve(t *testing.T, p webhooks.Provider, now time.Time, r *http.Request) []domain.Event {
 	t.Helper()
 	app, got := Capture()
-	h := webhooks.NewHandler(app, nil, p)
-	h.Now = func() time.Time { return now }
-	mux := http.NewServeMux()
-	mux.Handle("POST /v1/webhooks/{provider}", h)
 	w := httptest.NewRecorder()
-	mux.ServeHTTP(w, r)
+	Handler(app, now, p).ServeHTTP(w, r)
 	if w.Code/100 != 2 {
 		t.Fatalf("%s %s: code %d, body %s", r.Method, r.URL, w.Code, w.Body)
 	}
 	return *got
+}
+
+// CheckClicked asserts that an e-mail's snapshot shows its first click at the RFC 3339
+// time at, with count clicks, on the card item and on the detail, beside the open.
+func CheckClicked(t *testing.T, s Snapshot, at string, count int) {
+	t.Helper()
+	want, err := time.Parse(time.RFC3339Nano, at)
+	if err != nil {
+		t.Fatalf("CheckClicked: %v", err)
+	}
+	for _, part := range []struct {
+		name string
+		m    map[string]any
+	}{{"item", s.Item}, {"detail", s.Detail}} {
+		raw, _ := part.m["clicked_at"].(string)
+		got, err := time.Parse(time.RFC3339Nano, raw)
+		if err != nil || !got.Equal(want) || part.m["click_count"] != float64(count) {
+			t.Errorf("%s: clicked_at %v, click_count %v; want %s, %d", part.name, part.m["clicked_at"], part.m["click_count"], at, count)
+		}
+	}
 }

@@ -5,6 +5,7 @@ package webhookstest
 
 import (
 	"context"
+	"net/http"
 	"testing"
 	"time"
 
@@ -59,4 +60,15 @@ func CheckValid(t testing.TB, evs []domain.Event, now time.Time) {
 			t.Fatalf("event %d: %s has no interaction", i, ev.Type)
 		}
 	}
+}
+
+// Handler serves p at /v1/webhooks/{provider} (POST, and GET for handshakes) through the
+// real webhook handler, appending to app, its clock stopped at now.
+func Handler(app webhooks.Appender, now time.Time, p webhooks.Provider) http.Handler {
+	h := webhooks.NewHandler(app, nil, p)
+	h.Now = func() time.Time { return now }
+	mux := http.NewServeMux()
+	mux.Handle("POST /v1/webhooks/{provider}", h)
+	mux.Handle("GET /v1/webhooks/{provider}", h)
+	return mux
 }

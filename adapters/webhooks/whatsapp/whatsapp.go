@@ -54,6 +54,7 @@
 package whatsapp
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -75,69 +76,44 @@ import (
 const Name = "whatsapp"
 
 // DefaultMaxBody is the default body limit: Meta's webhook payloads are at most 3 MB.
-const DefaultMaxBody int64 = 4 << 20
+const DefaultMaxBody = 4 << 20
 
 // SignatureHeader carries "sha256=<hex HMAC-SHA256(app secret, raw body)>".
 const SignatureHeader = metahub.SignatureHeader
 
 // Config configures the WhatsApp provider.
 type Config struct {
-	// AppSecret is the Meta app secret (LEDGER_META_APP_SECRET) that signs every POST:
-	// 32 hex characters. Required, at least webhooks.MinIssuedKeyLen.
-	AppSecret string
-	// VerifyToken is the token typed in the App Dashboard (LEDGER_META_VERIFY_TOKEN),
-	// echoed back in the GET handshake. Default: empty, and every handshake is refused;
-	// when set, at least webhooks.MinTokenLen.
-	VerifyToken string
+	// App: the Meta app's AppSecret (required) and VerifyToken.
+	metahub.App
 	// Region is the phone region that national numbers are read in. wa_id values are
 	// always international, so it matters only for malformed ones. Default:
 	// contact.DefaultRegion ("US").
 	Region string
-	// Source is the envelopes' source. Default: Name.
-	Source string
-	// MaxBody is the largest body accepted, in bytes. Default: DefaultMaxBody.
-	MaxBody int64
-	// MapCustomer maps a contact key ("tel:+33612345678") to the operator's customer id; ok
-	// false keeps the key as the customer id. Default: nil, the key is the customer id.
-	MapCustomer func(contactKey string) (customerID string, ok bool)
+	// Options: MapCustomer (of "tel:+33612345678"), Source, MaxBody (default
+	// DefaultMaxBody).
+	webhooks.Options
 }
 
 func (c *Config) setDefaults() {
-	if c.Region == "" {
-		c.Region = contact.DefaultRegion
-	}
-	if c.Source == "" {
-		c.Source = Name
-	}
-	if c.MaxBody == 0 {
-		c.MaxBody = DefaultMaxBody
-	}
+	c.Region = cmp.Or(c.Region, contact.DefaultRegion)
+	c.Options.SetDefaults(Name, DefaultMaxBody)
 }
 
 // Validate reports every problem of the configuration at once.
 func (c Config) Validate() error {
-	var errs []error
-	if err := webhooks.CheckSecret("AppSecret (LEDGER_META_APP_SECRET)", c.AppSecret, webhooks.MinIssuedKeyLen); err != nil {
-		errs = append(errs, fmt.Errorf("whatsapp: %w", err))
-	}
-	// The verify token is optional (without it the handshake is refused), but one that is
-	// set guards the subscription and must not be guessable.
-	if c.VerifyToken != "" {
-		if err := webhooks.CheckSecret("VerifyToken (LEDGER_META_VERIFY_TOKEN)", c.VerifyToken, webhooks.MinTokenLen); err != nil {
-			errs = append(errs, fmt.Errorf("whatsapp: %w", err))
-		}
-	}
+	p := webhooks.NewProblems(Name)
+	c.App.Check(p)
 	if c.Region != "" && phonenumbers.GetCountryCodeForRegion(c.Region) == 0 {
-		errs = append(errs, fmt.Errorf("whatsapp: Region %q is not a phone region (ISO 3166 code such as FR or US)", c.Region))
+		p.Addf("Region %q is not a phone region (ISO 3166 code such as FR or US)", c.Region)
 	}
-	if c.MaxBody < 0 {
-		errs = append(errs, fmt.Errorf("whatsapp: MaxBody %d must not be negative", c.MaxBody))
-	}
-	return errors.Join(errs...)
+	c.Options.Check(p)
+	return p.Err()
 }
 
 // Provider verifies and translates WhatsApp Cloud API webhooks.
 type Provider struct {
+	webhooks.Base
+	metahub.Verifier
 	cfg Config
 }
 
@@ -149,36 +125,9 @@ var (
 
 // New returns the provider, or the configuration's problems.
 func New(cfg Config) (*Provider, error) {
-	cfg.setDefaults()
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	return &Provider{cfg: cfg}, nil
-}
-
-// Name returns "whatsapp".
-func (p *Provider) Name() string { return Name }
-
-// MaxBody returns the configured body limit.
-func (p *Provider) MaxBody() int64 { return p.cfg.MaxBody }
-
-// VerifyHeaders refuses, before the body is read, a request whose X-Hub-Signature-256
-// is missing or malformed; Verify checks it against the body.
-func (p *Provider) VerifyHeaders(r *http.Request, _ time.Time) error {
-	_, err := metahub.CheckHeader(r.Header.Get(SignatureHeader))
-	return err
-}
-
-// Verify checks X-Hub-Signature-256 against the raw body. Meta signs no timestamp, so
-// now is not used.
-func (p *Provider) Verify(r *http.Request, body []byte, _ time.Time) error {
-	return metahub.Verify(r.Header.Get(SignatureHeader), body, p.cfg.AppSecret)
-}
-
-// Handshake answers Meta's subscription check: hub.mode=subscribe and the right
-// hub.verify_token get 200 with hub.challenge as the plain body; anything else gets 403.
-func (p *Provider) Handshake(w http.ResponseWriter, r *http.Request) {
-	metahub.Handshake(w, r, p.cfg.VerifyToken)
+	return webhooks.Construct(cfg, (*Config).setDefaults, Config.Validate, func(c Config) *Provider {
+		return &Provider{Base: webhooks.NewBase(Name, c.Options), Verifier: metahub.NewVerifier(c.App), cfg: c}
+	})
 }
 
 // Wire shapes of the Cloud API webhook (only the fields the ledger reads).
@@ -437,13 +386,7 @@ func (b *batch) customer(field, waID string) (e164, customerID string, err error
 	if !ok {
 		return "", "", fmt.Errorf("%s %q is not a possible phone number", field, domain.Clip(waID))
 	}
-	key := contact.PhoneKey(e164)
-	if f := b.p.cfg.MapCustomer; f != nil {
-		if id, ok := f(key); ok && id != "" {
-			return e164, id, nil
-		}
-	}
-	return e164, key, nil
+	return e164, b.p.cfg.Customer(contact.PhoneKey(e164)), nil
 }
 
 // interactionID is the dialogue rule of the package documentation.

@@ -1,14 +1,12 @@
 package whatsapp
 
 import (
-	"errors"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/interaction-ledger/ledger/adapters/webhooks"
+	"github.com/interaction-ledger/ledger/adapters/webhooks/metahub"
 	"github.com/interaction-ledger/ledger/adapters/webhooks/webhookstest"
 	"github.com/interaction-ledger/ledger/domain"
 )
@@ -28,12 +26,7 @@ var now = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 type wantEvent = webhookstest.Want
 
 func newProvider(t *testing.T) *Provider {
-	t.Helper()
-	p, err := New(Config{AppSecret: testSecret, VerifyToken: testToken, Region: "FR"})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	return p
+	return webhookstest.Must[*Provider](t)(New(Config{App: metahub.App{AppSecret: testSecret, VerifyToken: testToken}, Region: "FR"}))
 }
 
 func unix(s int64) time.Time { return time.Unix(s, 0).UTC() }
@@ -58,15 +51,11 @@ func TestTranslate(t *testing.T) {
 	camilleIn := domain.StartedData{InteractionID: camilleDialogue, Flow: domain.FlowWhatsApp, Direction: domain.DirectionIncoming,
 		Contact: domain.Contact{Phone: "+33612345678"}}
 
-	tests := []struct {
-		name string
-		file string
-		want []wantEvent
-	}{
+	webhookstest.CheckTranslate(t, newProvider(t), now, Name, []webhookstest.Translated{
 		{
-			name: "inbound text opens an incoming dialogue",
-			file: "inbound_text.json",
-			want: []wantEvent{
+			Name: "inbound text opens an incoming dialogue",
+			File: "inbound_text.json",
+			Want: []wantEvent{
 				{domain.TypeInteractionStarted, webhooks.EventID("whatsapp", "started", camilleDialogue), unix(1795252443), camilleKey,
 					&domain.StartedData{InteractionID: camilleDialogue, Flow: domain.FlowWhatsApp, Direction: domain.DirectionIncoming,
 						Routing: domain.RoutingDirect, Contact: domain.Contact{Phone: "+33612345678"},
@@ -77,9 +66,9 @@ func TestTranslate(t *testing.T) {
 			},
 		},
 		{
-			name: "two messages of one dialogue give one started, the earliest",
-			file: "two_messages.json",
-			want: []wantEvent{
+			Name: "two messages of one dialogue give one started, the earliest",
+			File: "two_messages.json",
+			Want: []wantEvent{
 				{domain.TypeInteractionStarted, webhooks.EventID("whatsapp", "started", camilleDialogue), unix(1795252560), camilleKey,
 					&domain.StartedData{InteractionID: camilleDialogue, Flow: domain.FlowWhatsApp, Direction: domain.DirectionIncoming,
 						Routing: domain.RoutingDirect, Contact: domain.Contact{Phone: "+33612345678"},
@@ -92,9 +81,9 @@ func TestTranslate(t *testing.T) {
 			},
 		},
 		{
-			name: "marketing template sent opens a campaign dialogue",
-			file: "status_sent_marketing.json",
-			want: []wantEvent{
+			Name: "marketing template sent opens a campaign dialogue",
+			File: "status_sent_marketing.json",
+			Want: []wantEvent{
 				{domain.TypeInteractionStarted, webhooks.EventID("whatsapp", "started", alexDialogue), unix(1795252510), alexKey,
 					&domain.StartedData{InteractionID: alexDialogue, Flow: domain.FlowWhatsAppCampaign, Direction: domain.DirectionOutgoing,
 						Routing: domain.RoutingDirect, Contact: domain.Contact{Phone: "+14155550100"}},
@@ -105,18 +94,18 @@ func TestTranslate(t *testing.T) {
 			},
 		},
 		{
-			name: "reply sent in a customer-opened conversation is only a message",
-			file: "status_sent_service.json",
-			want: []wantEvent{
+			Name: "reply sent in a customer-opened conversation is only a message",
+			File: "status_sent_service.json",
+			Want: []wantEvent{
 				inferred(webhooks.EventID("whatsapp", reply, "sent"), unix(1795252510), camilleKey, camilleIn),
 				{domain.TypeInteractionMessage, webhooks.EventID("whatsapp", reply, "sent"), unix(1795252510), camilleKey,
 					&domain.MessageData{InteractionID: camilleDialogue, Direction: domain.DirectionOutgoing, MessageID: reply}, nil},
 			},
 		},
 		{
-			name: "delivered and read end the dialogue delivered",
-			file: "status_delivered_read.json",
-			want: []wantEvent{
+			Name: "delivered and read end the dialogue delivered",
+			File: "status_delivered_read.json",
+			Want: []wantEvent{
 				inferred(webhooks.EventID("whatsapp", reply, "delivered"), unix(1795252512), camilleKey, camilleIn),
 				{domain.TypeInteractionEnded, webhooks.EventID("whatsapp", reply, "delivered"), unix(1795252512), camilleKey,
 					&domain.EndedData{InteractionID: camilleDialogue, Status: domain.StatusDelivered},
@@ -127,9 +116,9 @@ func TestTranslate(t *testing.T) {
 			},
 		},
 		{
-			name: "failed ends with a warning and the provider's reason",
-			file: "status_failed.json",
-			want: []wantEvent{
+			Name: "failed ends with a warning and the provider's reason",
+			File: "status_failed.json",
+			Want: []wantEvent{
 				inferred(webhooks.EventID("whatsapp", failedMsg, "failed"), unix(1795252831), alexKey, domain.StartedData{InteractionID: alexDialogue,
 					Flow: domain.FlowWhatsApp, Direction: domain.DirectionOutgoing, Contact: domain.Contact{Phone: "+14155550100"}}),
 				{domain.TypeInteractionEnded, webhooks.EventID("whatsapp", failedMsg, "failed"), unix(1795252831), alexKey,
@@ -138,50 +127,25 @@ func TestTranslate(t *testing.T) {
 			},
 		},
 		{
-			name: "other webhook fields yield nothing",
-			file: "template_status_update.json",
+			Name: "other webhook fields yield nothing",
+			File: "template_status_update.json",
 		},
-	}
-	p := newProvider(t)
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := p.Translate(httptest.NewRequest(http.MethodPost, "/v1/webhooks/whatsapp", nil), webhookstest.Load(t, tt.file), now)
-			if err != nil {
-				t.Fatalf("Translate: %v", err)
-			}
-			webhookstest.CheckEvents(t, got, tt.want, Name)
-		})
-	}
+	})
 }
 
 func TestTranslateMapsCustomers(t *testing.T) {
-	p, err := New(Config{AppSecret: testSecret, MapCustomer: func(key string) (string, bool) {
+	p, err := New(Config{App: metahub.App{AppSecret: testSecret}, Options: webhooks.Options{MapCustomer: func(key string) (string, bool) {
 		if key == "tel:+33612345678" {
 			return "cust-42", true
 		}
 		return "", false
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	evs, err := p.Translate(nil, webhookstest.Load(t, "inbound_text.json"), now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ev := range evs {
-		if ev.CustomerID != "cust-42" {
-			t.Errorf("%s: got customer %q, want cust-42", ev.Type, ev.CustomerID)
-		}
-	}
+	}}})
+	webhookstest.CheckMapsCustomer(t, p, err, now, "inbound_text.json", "cust-42")
 }
 
 func TestTranslateRejects(t *testing.T) {
 	inbound := string(webhookstest.Load(t, "inbound_text.json"))
-	tests := []struct {
-		name string
-		body string
-		want string // in the error message
-	}{
+	webhookstest.CheckRejects(t, newProvider(t), now, []webhookstest.Rejected{
 		{"malformed JSON", `{"object":`, "not a WhatsApp webhook body"},
 		{"wrong type", `{"object":"whatsapp_business_account","entry":{}}`, "not a WhatsApp webhook body"},
 		{"another object", `{"object":"page","entry":[]}`, `object is "page"`},
@@ -189,49 +153,12 @@ func TestTranslateRejects(t *testing.T) {
 		{"stale message", strings.Replace(inbound, `"1795252443"`, `"1700000000"`, 1), "retention window"},
 		{"sender not a number", strings.Replace(inbound, `"from": "33612345678"`, `"from": "bob"`, 1), "messages[0]: from"},
 		{"missing phone number id", strings.Replace(inbound, `"phone_number_id": "106540352242922"`, `"phone_number_id": ""`, 1), "phone_number_id is required"},
-	}
-	p := newProvider(t)
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			evs, err := p.Translate(nil, []byte(tt.body), now)
-			if !errors.Is(err, webhooks.ErrBadPayload) {
-				t.Fatalf("got %v (%d events), want ErrBadPayload", err, len(evs))
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("got %q, want it to mention %q", err, tt.want)
-			}
-		})
-	}
+	})
 }
 
 func TestIdempotent(t *testing.T) {
-	p := newProvider(t)
-	for _, file := range []string{"inbound_text.json", "two_messages.json", "status_sent_marketing.json", "status_delivered_read.json", "status_failed.json"} {
-		t.Run(file, func(t *testing.T) {
-			body := webhookstest.Load(t, file)
-			first, err := p.Translate(nil, body, now)
-			if err != nil {
-				t.Fatal(err)
-			}
-			second, err := p.Translate(nil, body, now.Add(26*time.Hour)) // a retry the next day
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(first) == 0 || len(first) != len(second) {
-				t.Fatalf("got %d then %d events", len(first), len(second))
-			}
-			seen := map[string]bool{}
-			for i := range first {
-				if first[i].ID != second[i].ID {
-					t.Errorf("event %d: got id %s then %s", i, first[i].ID, second[i].ID)
-				}
-				if seen[first[i].ID] {
-					t.Errorf("event %d: id %s used twice in one payload", i, first[i].ID)
-				}
-				seen[first[i].ID] = true
-			}
-		})
-	}
+	webhookstest.CheckRetry(t, newProvider(t), now, 26*time.Hour, // a retry the next day
+		"inbound_text.json", "two_messages.json", "status_sent_marketing.json", "status_delivered_read.json", "status_failed.json")
 }
 
 // TestMetaWiring checks the provider is wired to Meta's scheme and handshake (metahub
@@ -241,26 +168,14 @@ func TestMetaWiring(t *testing.T) {
 }
 
 func TestNew(t *testing.T) {
-	_, err := New(Config{Region: "XX", MaxBody: -1})
-	if err == nil {
-		t.Fatal("got nil, want errors")
-	}
-	for _, want := range []string{"AppSecret", "Region", "MaxBody"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("got %q, want it to report %s", err, want)
-		}
-	}
-	p, err := New(Config{AppSecret: testSecret})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.Name() != "whatsapp" || p.MaxBody() != DefaultMaxBody {
-		t.Errorf("got %s %d, want whatsapp %d", p.Name(), p.MaxBody(), DefaultMaxBody)
-	}
+	_, err := New(Config{Region: "XX", Options: webhooks.Options{MaxBody: -1}})
+	webhookstest.CheckConfigErrors(t, err, "AppSecret", "Region", "MaxBody")
+	p, err := New(Config{App: metahub.App{AppSecret: testSecret}})
+	webhookstest.CheckDefaults(t, p, err, Name, DefaultMaxBody)
 }
 
 func FuzzTranslate(f *testing.F) {
-	p, err := New(Config{AppSecret: testSecret})
+	p, err := New(Config{App: metahub.App{AppSecret: testSecret}})
 	if err != nil {
 		f.Fatal(err)
 	}
