@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"reflect"
@@ -16,6 +17,14 @@ import (
 // answers collects what every reader sees: lists, details and the customer cards.
 func answers(t *testing.T, in *instance) map[string]any {
 	t.Helper()
+	// Every view, not only the list, must have applied everything before a snapshot.
+	eventually(t, "every view caught up", func() (bool, string) {
+		var st Status
+		if code := in.do("GET", "/v1/admin/status", token(t, "op", auth.ScopeOps), nil, &st); code != 200 {
+			return false, fmt.Sprint("status ", code)
+		}
+		return st.CaughtUp(), fmt.Sprint(st.Views)
+	})
 	out := map[string]any{}
 	for agent := range wantVisible {
 		var p any
