@@ -33,6 +33,9 @@ type Item struct {
 	Template        string     `json:"template"`
 	CustomerID      string     `json:"customer_id"` // the surviving customer after merges
 	CRMRecord       string     `json:"crm_record,omitempty"`
+	// VisibleBecause is why the reader may see it: on the list only when asked
+	// (?explain=1, filled by the HTTP layer from View.Reasons), always on the detail.
+	VisibleBecause []domain.Reason `json:"visible_because,omitempty"`
 }
 
 // Page is one page of the list; NextCursor is "" on the last page.
@@ -88,6 +91,11 @@ func (v *View) GetPage(r domain.Reader, id string, ep EventsPage) (Detail, error
 		if d.Events, d.EventsNextCursor, err = readEvents(tx, id, ep); err != nil {
 			return err
 		}
+		vis, err := detailVisibility(tx, &in)
+		if err != nil {
+			return err
+		}
+		d.VisibleBecause = r.Reasons(vis)
 		if len(d.SRData) == 0 {
 			d.SRData = json.RawMessage("null")
 		}

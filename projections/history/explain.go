@@ -1,0 +1,79 @@
+package history
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/interaction-ledger/ledger/domain"
+)
+
+// Reasons returns, for each of ids, why r may see it (domain.Reader.Reasons on the same
+// row Visible checks): nil for an interaction that does not exist or r may not see. The
+// list's ?explain=1 asks it for the page's items.
+func (v *View) Reasons(r domain.Reader, ids []string) ([][]domain.Reason, error) {
+	out := make([][]domain.Reason, len(ids))
+	if !r.HistoryAccess || len(ids) == 0 {
+		return out, nil
+	}
+	err := v.db.View(func(tx *bolt.Tx) error {
+		details, rows := tx.Bucket(bDetails), tx.Bucket(bRows)
+		for i, id := range ids {
+			val := details.Get([]byte(id))
+			if val == nil {
+				continue
+			}
+			if len(val) < 8 {
+				return fmt.Errorf("interaction %s: %w", id, errCorrupt)
+			}
+			row, err := rowOfDetail(rows, val, id)
+			if err != nil {
+				return err
+			}
+			vis := row.visibility()
+			vis.CurrentAgent = row.agent
+			out[i] = r.Reasons(vis)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// detailVisibility is what the detail's visible_because looks at: the interaction's
+// visibility with when each agent first took it, from its started and routed events (the
+// only ones that name an agent; the others are skipped without decoding).
+func detailVisibility(tx *bolt.Tx, in *domain.Interaction) (domain.Visibility, error) {
+	vis := in.Visibility()
+	if len(in.Agents) == 0 {
+		return vis, nil
+	}
+	vis.Since = make(map[string]time.Time, len(in.Agents))
+	p := eventsPrefix(in.ID)
+	c := tx.Bucket(bEvents).Cursor()
+	for k, val := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, val = c.Next() {
+		e, err := decodeEvent(p, k, val)
+		if err != nil {
+			return vis, fmt.Errorf("interaction %s: event: %w", in.ID, err)
+		}
+		if e.rec.Type != domain.TypeInteractionStarted.String() && e.rec.Type != domain.TypeInteractionRouted.String() {
+			continue
+		}
+		ev, err := e.event()
+		if err != nil {
+			return vis, fmt.Errorf("interaction %s: event %s: %w", in.ID, e.rec.ID, err)
+		}
+		var agent string
+		switch d := ev.Payload.(type) {
+		case *domain.StartedData:
+			agent = d.AgentID
+		case *domain.RoutedData:
+			agent = d.AgentID
+		}
+		if t, ok := vis.Since[agent]; agent != "" && (!ok || ev.OccurredAt.Before(t)) {
+			vis.Since[agent] = ev.OccurredAt
+		}
+	}
+	return vis, nil
+}
