@@ -26,6 +26,13 @@ const (
 	StreamDirectory = "LEDGER_DIRECTORY"
 	// StreamDead holds, under "ledger.dead.<view>", envelopes that projectors set aside.
 	StreamDead = "LEDGER_DEAD"
+	// StreamAudit holds the read audit (who read which personal data) under
+	// "ledger.audit.<agent key>.<customer key>" for Config.AuditMaxAge (AuditSubject).
+	StreamAudit = "LEDGER_AUDIT"
+	// StreamSeals holds the hash chain sealing StreamEvents ("ledger.seals.chain") and
+	// the redaction records of erasure's secure deletes ("ledger.seals.redacted"): hashes
+	// and sequences only, never an event's data. Never expired.
+	StreamSeals = "LEDGER_SEALS"
 )
 
 // Subject prefixes of the streams.
@@ -33,6 +40,8 @@ const (
 	subjectEvents    = "ledger.events"
 	subjectDirectory = "ledger.events.directory.>"
 	subjectDead      = "ledger.dead"
+	subjectAudit     = "ledger.audit"
+	subjectSeals     = "ledger.seals"
 )
 
 // Config configures a Store. The zero value, after setDefaults, runs an embedded server
@@ -92,6 +101,9 @@ type Config struct {
 	DeadMaxAge   time.Duration
 	DeadMaxBytes int64
 	DeadMaxMsgs  int64
+	// AuditMaxAge is the retention of StreamAudit, the read audit. Default 400 days
+	// (13 months: a year of accesses plus the month an auditor takes to ask).
+	AuditMaxAge time.Duration
 }
 
 // Defaults of Config.
@@ -106,6 +118,7 @@ const (
 	DefaultDeadMaxAge      = 30 * 24 * time.Hour
 	DefaultDeadMaxBytes    = 1 << 30
 	DefaultDeadMaxMsgs     = 1_000_000
+	DefaultAuditMaxAge     = 400 * 24 * time.Hour
 )
 
 func (c *Config) setDefaults() {
@@ -141,6 +154,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.DeadMaxMsgs == 0 {
 		c.DeadMaxMsgs = DefaultDeadMaxMsgs
+	}
+	if c.AuditMaxAge == 0 {
+		c.AuditMaxAge = DefaultAuditMaxAge
 	}
 }
 
@@ -325,7 +341,7 @@ func startServer(cfg Config, creds Credentials, log *slog.Logger) (*server.Serve
 	return srv, nil
 }
 
-// ensureStreams creates or updates the three streams.
+// ensureStreams creates or updates the ledger's streams.
 func (s *Store) ensureStreams(ctx context.Context) error {
 	cfgs := []jetstream.StreamConfig{
 		{
@@ -363,6 +379,28 @@ func (s *Store) ensureStreams(ctx context.Context) error {
 			MaxAge:      s.cfg.DeadMaxAge,
 			MaxBytes:    s.cfg.DeadMaxBytes,
 			MaxMsgs:     s.cfg.DeadMaxMsgs,
+			Duplicates:  s.cfg.DuplicateWindow,
+			Replicas:    s.cfg.Replicas,
+			AllowDirect: true,
+		},
+		{
+			Name:        StreamAudit,
+			Description: "ledger read audit: who read which personal data, retained AuditMaxAge",
+			Subjects:    []string{subjectAudit + ".>"},
+			Storage:     jetstream.FileStorage,
+			Retention:   jetstream.LimitsPolicy,
+			Discard:     jetstream.DiscardOld,
+			MaxAge:      s.cfg.AuditMaxAge,
+			Duplicates:  s.cfg.DuplicateWindow,
+			Replicas:    s.cfg.Replicas,
+			AllowDirect: true,
+		},
+		{
+			Name:        StreamSeals,
+			Description: "ledger seals: the hash chain over LEDGER and the redaction records, hashes only",
+			Subjects:    []string{subjectSeals + ".>"},
+			Storage:     jetstream.FileStorage,
+			Retention:   jetstream.LimitsPolicy,
 			Duplicates:  s.cfg.DuplicateWindow,
 			Replicas:    s.cfg.Replicas,
 			AllowDirect: true,

@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/interaction-ledger/ledger/adapters/audit"
 	"github.com/interaction-ledger/ledger/adapters/auth"
 	"github.com/interaction-ledger/ledger/adapters/httpapi"
 	"github.com/interaction-ledger/ledger/adapters/ingest"
@@ -86,9 +87,15 @@ func startAPI(t *testing.T) *api {
 	if err != nil {
 		t.Fatalf("verifier: %v", err)
 	}
+	rec, err := audit.NewRecorder(audit.Config{Store: store, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatalf("audit recorder: %v", err)
+	}
+	wg.Go(func() { _ = rec.Run(ctx) })
 	srv := httptest.NewServer(httpapi.New(httpapi.Config{
 		Verifier: verifier, Ingest: ingest.New(store, nil, ingest.Observer{}), Directory: dirView, History: hist,
 		Timeline: tl, TimelineDB: a.views[timeline.Name], HistoryDB: a.views[history.Name], Ops: opsFake{}, Logger: slog.New(slog.DiscardHandler),
+		Audit: rec, AccessLog: audit.NewLog(store),
 	}))
 	t.Cleanup(func() { srv.Close(); cancel(); wg.Wait() })
 	a.url = srv.URL

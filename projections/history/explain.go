@@ -77,3 +77,50 @@ func detailVisibility(tx *bolt.Tx, in *domain.Interaction) (domain.Visibility, e
 	}
 	return vis, nil
 }
+
+// GetAsOf returns the interaction's detail as it stood at asOf: the fold of its stored
+// events that occurred up to then (all of them in Events), with the reasons r may see it
+// now. ErrNotFound as Get, and when no event of it had occurred by then.
+//
+// The view keeps each event's occurred_at, not the time the stream stored it: an event
+// that arrived late but occurred before asOf is part of the answer.
+func (v *View) GetAsOf(r domain.Reader, id string, asOf time.Time) (Detail, error) {
+	var d Detail
+	err := v.db.View(func(tx *bolt.Tx) error {
+		now, err := visibleDetail(tx, r, id)
+		if err != nil {
+			return err
+		}
+		in := domain.Interaction{}
+		var recs []domain.EventRecord
+		p := eventsPrefix(id)
+		c := tx.Bucket(bEvents).Cursor()
+		for k, val := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, val = c.Next() {
+			e, err := decodeEvent(p, k, val)
+			if err != nil {
+				return fmt.Errorf("interaction %s: event: %w", id, err)
+			}
+			if e.rec.OccurredAt.After(asOf) {
+				break // stored in occurred_at order
+			}
+			ev, err := e.event()
+			if err != nil {
+				return fmt.Errorf("interaction %s: event %s: %w", id, e.rec.ID, err)
+			}
+			in.Apply(ev)
+			recs = append(recs, e.rec)
+		}
+		if len(recs) == 0 {
+			return ErrNotFound
+		}
+		d = v.detailOf(tx, &in)
+		d.Events = recs
+		vis, err := detailVisibility(tx, &now)
+		if err != nil {
+			return err
+		}
+		d.VisibleBecause = r.Reasons(vis)
+		return nil
+	})
+	return d, err
+}

@@ -82,12 +82,7 @@ func (v *View) GetPage(r domain.Reader, id string, ep EventsPage) (Detail, error
 		if err != nil {
 			return err
 		}
-		row := rowOf(&in, v.phones.Phone)
-		d = Detail{Item: row.item(resolve(tx.Bucket(bMerges), row.customer)),
-			Participants: nonNil(in.Participants), SRData: in.SRData,
-			CRMRecord: in.CRMRecord, Case: in.Case, Qualifications: nonNil(in.Qualifications),
-			SurveyAnswers: nonNil(in.Surveys), Invoices: nonNil(in.Invoices), Agents: nonNil(in.Agents),
-			Queues: nonNil(in.Queues), MessageCount: in.MessageCount, OpenCount: in.OpenCount}
+		d = v.detailOf(tx, &in)
 		if d.Events, d.EventsNextCursor, err = readEvents(tx, id, ep); err != nil {
 			return err
 		}
@@ -96,16 +91,27 @@ func (v *View) GetPage(r domain.Reader, id string, ep EventsPage) (Detail, error
 			return err
 		}
 		d.VisibleBecause = r.Reasons(vis)
-		if len(d.SRData) == 0 {
-			d.SRData = json.RawMessage("null")
-		}
-		if !in.OpenedAt.IsZero() {
-			t := in.OpenedAt.UTC()
-			d.OpenedAt = &t
-		}
 		return nil
 	})
 	return d, err
+}
+
+// detailOf renders a folded interaction as the detail shows it, without its events.
+func (v *View) detailOf(tx *bolt.Tx, in *domain.Interaction) Detail {
+	row := rowOf(in, v.phones.Phone)
+	d := Detail{Item: row.item(resolve(tx.Bucket(bMerges), row.customer)),
+		Participants: nonNil(in.Participants), SRData: in.SRData,
+		CRMRecord: in.CRMRecord, Case: in.Case, Qualifications: nonNil(in.Qualifications),
+		SurveyAnswers: nonNil(in.Surveys), Invoices: nonNil(in.Invoices), Agents: nonNil(in.Agents),
+		Queues: nonNil(in.Queues), MessageCount: in.MessageCount, OpenCount: in.OpenCount}
+	if len(d.SRData) == 0 {
+		d.SRData = json.RawMessage("null")
+	}
+	if !in.OpenedAt.IsZero() {
+		t := in.OpenedAt.UTC()
+		d.OpenedAt = &t
+	}
+	return d
 }
 
 // visibleDetail loads the interaction id for r: ErrNotFound when it does not exist or r
