@@ -44,6 +44,11 @@ type Config struct {
 	// (LEDGER_FRAME_ANCESTORS, space-separated); default none.
 	FrameAncestors []string
 
+	// AuditMaxAge is the read audit's retention (LEDGER_AUDIT_MAX_AGE); default 400 days.
+	AuditMaxAge time.Duration
+	// SealInterval is how often the sealer seals the stream; default 1 s.
+	SealInterval time.Duration
+
 	// Demo loads a day of demo data when the stream is empty (serve --demo).
 	Demo bool
 	// Now is the clock of ingest, retention and replay; default time.Now (tests set it).
@@ -146,6 +151,9 @@ func (c Config) Validate(needSecret bool) error {
 	if c.MetricsAddr != "" && c.MetricsAddr == c.HTTPAddr {
 		errs = append(errs, errors.New("LEDGER_METRICS_ADDR must differ from LEDGER_HTTP_ADDR"))
 	}
+	if c.AuditMaxAge < 0 {
+		errs = append(errs, fmt.Errorf("LEDGER_AUDIT_MAX_AGE must not be negative, got %s", c.AuditMaxAge))
+	}
 	if c.Replicas < 0 || c.Replicas > 5 {
 		errs = append(errs, fmt.Errorf("replicas must be 1 to 5, got %d", c.Replicas))
 	}
@@ -155,7 +163,8 @@ func (c Config) Validate(needSecret bool) error {
 // StoreConfig is the event store's configuration; listen: the embedded server listens on
 // NATSAddr (serve, producer-url).
 func (c Config) StoreConfig(listen bool) eventstore.Config {
-	scfg := eventstore.Config{DataDir: c.DataDir, URL: c.NATSURL, CredsFile: c.NATSCreds, Replicas: c.Replicas, SyncAlways: c.SyncAlways}
+	scfg := eventstore.Config{DataDir: c.DataDir, URL: c.NATSURL, CredsFile: c.NATSCreds, Replicas: c.Replicas, SyncAlways: c.SyncAlways,
+		AuditMaxAge: c.AuditMaxAge}
 	if listen {
 		scfg.ListenAddr = c.NATSAddr
 	}

@@ -106,18 +106,25 @@ func New(cfg Config) (*Sealer, error) {
 	return &Sealer{cfg: cfg}, nil
 }
 
-// Run seals every Interval until ctx is done; it returns nil then, or the first error.
+// Run seals every Interval until ctx is done, then once more (bounded by ten seconds)
+// so that every event stored before a shutdown is sealed. A failed round is logged and
+// tried again at the next tick: the chain's end is reloaded, nothing is lost.
 func (s *Sealer) Run(ctx context.Context) error {
 	t := time.NewTicker(s.cfg.Interval)
 	defer t.Stop()
 	for {
-		if err := s.SealNow(ctx); err != nil && ctx.Err() == nil {
-			return err
-		}
 		select {
 		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if err := s.SealNow(fctx); err != nil {
+				s.cfg.Logger.Error("seal at shutdown", "err", err)
+			}
 			return nil
 		case <-t.C:
+		}
+		if err := s.SealNow(ctx); err != nil && ctx.Err() == nil {
+			s.cfg.Logger.Warn("seal", "err", err)
 		}
 	}
 }
