@@ -53,6 +53,13 @@ func (opsFake) Rebuild(_ *http.Request, view string) (any, error) {
 
 func startAPI(t *testing.T) *api {
 	t.Helper()
+	return startAPIWith(t, true)
+}
+
+// startAPIWith is startAPI with the read audit recorded (withAudit) or not (the
+// benchmark's baseline).
+func startAPIWith(t testing.TB, withAudit bool) *api {
+	t.Helper()
 	dir := t.TempDir()
 	store := storetest.Open(t, dir)
 	a := &api{store: store, views: map[string]*projections.DB{}}
@@ -87,11 +94,13 @@ func startAPI(t *testing.T) *api {
 	if err != nil {
 		t.Fatalf("verifier: %v", err)
 	}
-	rec, err := audit.NewRecorder(audit.Config{Store: store, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatalf("audit recorder: %v", err)
+	var rec *audit.Recorder
+	if withAudit {
+		if rec, err = audit.NewRecorder(audit.Config{Store: store, Logger: slog.New(slog.DiscardHandler)}); err != nil {
+			t.Fatalf("audit recorder: %v", err)
+		}
+		wg.Go(func() { _ = rec.Run(ctx) })
 	}
-	wg.Go(func() { _ = rec.Run(ctx) })
 	srv := httptest.NewServer(httpapi.New(httpapi.Config{
 		Verifier: verifier, Ingest: ingest.New(store, nil, ingest.Observer{}), Directory: dirView, History: hist,
 		Timeline: tl, TimelineDB: a.views[timeline.Name], HistoryDB: a.views[history.Name], Ops: opsFake{}, Logger: slog.New(slog.DiscardHandler),
@@ -103,7 +112,7 @@ func startAPI(t *testing.T) *api {
 }
 
 // do sends a request and decodes a JSON answer into out (if not nil); it returns the code.
-func (a *api) do(t *testing.T, method, path, tok, contentType, body string, out any) int {
+func (a *api) do(t testing.TB, method, path, tok, contentType, body string, out any) int {
 	t.Helper()
 	req, err := http.NewRequest(method, a.url+path, strings.NewReader(body))
 	if err != nil {
@@ -143,7 +152,7 @@ func ev(typ, customer string, minutesAgo int, data map[string]any) map[string]an
 }
 
 // post sends envs as one JSON array through POST /v1/events and fails on any rejection.
-func (a *api) post(t *testing.T, envs ...map[string]any) {
+func (a *api) post(t testing.TB, envs ...map[string]any) {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(envs); err != nil {
@@ -161,7 +170,7 @@ func (a *api) post(t *testing.T, envs ...map[string]any) {
 }
 
 // caughtUp waits until every view applied its stream up to the last sequence posted.
-func (a *api) caughtUp(t *testing.T) {
+func (a *api) caughtUp(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 
 	"github.com/google/uuid"
 
@@ -72,21 +71,18 @@ func auditQuery(u *url.URL) string {
 }
 
 // accessLog answers GET /v1/customers/{id}/access-log and GET /v1/agents/{id}/access-log
-// (scope audit): the reads recorded for the subject, oldest first, paged by after.
+// (scope audit): the reads recorded for the subject, oldest first, paged by after (the
+// previous page's next).
 func (s *Server) accessLog(byCustomer bool) func(http.ResponseWriter, *http.Request, auth.Principal) {
 	return func(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
 		limit, ok := parseLimit(w, r.URL.Query().Get("limit"))
 		if !ok {
 			return
 		}
-		var after uint64
-		if a := r.URL.Query().Get("after"); a != "" {
-			n, err := strconv.ParseUint(a, 10, 64)
-			if err != nil {
-				jsonhttp.Error(w, http.StatusBadRequest, "after: "+strconv.Quote(a)+" is not a sequence number", map[string]any{"param": "after"})
-				return
-			}
-			after = n
+		after, err := audit.ParseCursor(r.URL.Query().Get("after"))
+		if err != nil {
+			jsonhttp.Error(w, http.StatusBadRequest, "after: "+err.Error(), map[string]any{"param": "after"})
+			return
 		}
 		get := s.cfg.AccessLog.Agent
 		if byCustomer {

@@ -89,7 +89,7 @@ func startNode(t *testing.T) *node {
 	return &node{t: t, url: srv.URL, dir: dir, histDB: histDB, tlDB: tlDB, verifier: verifier}
 }
 
-func token(t *testing.T, sub string, scopes ...string) string {
+func token(t testing.TB, sub string, scopes ...string) string {
 	t.Helper()
 	return apitest.Token(t, testSecret, sub, scopes...)
 }
