@@ -96,7 +96,7 @@ func (c *Config) setDefaults() {
 }
 
 // read is one read waiting in the buffer: its record and what it returned. It is split
-// into records (Records) by Run, off the read path.
+// into records (messages) by Run, off the read path.
 type read struct {
 	base Record
 	hits []Hit
@@ -119,7 +119,7 @@ func NewRecorder(cfg Config) (*Recorder, error) {
 	return &Recorder{cfg: cfg, ch: make(chan read, cfg.Buffer)}, nil
 }
 
-// RecordRead queues one read, base with the interactions hits it returned (Records),
+// RecordRead queues one read, base with the interactions hits it returned,
 // waiting for room up to Config.MaxWait (ErrUnavailable then) or ctx. hits must not
 // change afterwards.
 func (r *Recorder) RecordRead(ctx context.Context, base Record, hits []Hit) error {
@@ -216,26 +216,54 @@ func (s subjects) of(agent, customer string) string {
 	return v
 }
 
-// messages splits a batch of reads into records and groups them by subject, in order
-// of first appearance: one message each, a JSON array of its records.
+// messages splits a batch of reads into records, one per customer whose data a read
+// returned (one without a customer for a read that returned none), each with that
+// customer's interaction ids, and groups them by subject, in order of first appearance: one message each, a JSON array of its records.
+// The fields a read's records share are encoded once per read.
 func messages(keys subjects, batch []read) ([]eventstore.Message, []int) {
 	var msgs []eventstore.Message
 	var counts []int
 	groups := map[string]int{}
+	var head, tail []byte
+	byCustomer := map[string]int{}
+	var custs []string
+	var ids [][]string
 	for _, rd := range batch {
-		for _, rec := range Records(rd.base, rd.hits) {
-			subj := keys.of(rec.AgentID, rec.CustomerID)
+		head = rd.base.appendHead(head[:0])
+		tail = rd.base.appendTail(tail[:0])
+		clear(byCustomer)
+		custs, ids = custs[:0], ids[:0]
+		if len(rd.hits) == 0 {
+			custs, ids = append(custs, rd.base.CustomerID), append(ids, rd.base.InteractionIDs)
+		}
+		for _, h := range rd.hits {
+			k, ok := byCustomer[h.CustomerID]
+			if !ok {
+				k = len(custs)
+				byCustomer[h.CustomerID] = k
+				custs, ids = append(custs, h.CustomerID), append(ids, nil)
+			}
+			if h.InteractionID != "" {
+				ids[k] = append(ids[k], h.InteractionID)
+			}
+		}
+		for c, cust := range custs {
+			subj := keys.of(rd.base.AgentID, cust)
 			k, ok := groups[subj]
 			if !ok {
 				k = len(msgs)
 				groups[subj] = k
-				msgs = append(msgs, eventstore.Message{ID: uuid.NewString(), Subject: subj, Data: []byte{'['}})
+				msgs = append(msgs, eventstore.Message{ID: uuid.NewString(), Subject: subj, Data: make([]byte, 1, 512)})
+				msgs[k].Data[0] = '['
 				counts = append(counts, 0)
 			}
+			b := msgs[k].Data
 			if counts[k] > 0 {
-				msgs[k].Data = append(msgs[k].Data, ',')
+				b = append(b, ',')
 			}
-			msgs[k].Data = rec.appendJSON(msgs[k].Data)
+			b = append(b, head...)
+			b = appendBody(b, cust, ids[c])
+			msgs[k].Data = append(b, tail...)
 			counts[k]++
 		}
 	}
@@ -249,30 +277,43 @@ func messages(keys subjects, batch []read) ([]eventstore.Message, []int) {
 // it back with encoding/json): written by hand because reflection was most of the
 // recorder's cost, and the recorder shares the machine with the reads it records.
 func (rec *Record) appendJSON(b []byte) []byte {
-	str := func(b []byte, name, v string) []byte {
-		b = append(b, ',', '"')
-		b = append(b, name...)
-		b = append(b, '"', ':')
-		return appendString(b, v)
-	}
+	b = rec.appendHead(b)
+	b = appendBody(b, rec.CustomerID, rec.InteractionIDs)
+	return rec.appendTail(b)
+}
+
+func appendField(b []byte, name, v string) []byte {
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	return appendString(b, v)
+}
+
+// appendHead opens the record with the fields of the read before its customer.
+func (rec *Record) appendHead(b []byte) []byte {
 	b = append(b, `{"at":"`...)
 	b = rec.At.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, '"')
-	b = str(b, "agent_id", rec.AgentID)
-	b = str(b, "role", rec.Role)
+	b = appendField(b, "agent_id", rec.AgentID)
+	b = appendField(b, "role", rec.Role)
 	if rec.Profile != "" {
-		b = str(b, "profile", rec.Profile)
+		b = appendField(b, "profile", rec.Profile)
 	}
-	b = str(b, "action", rec.Action)
+	b = appendField(b, "action", rec.Action)
 	if rec.Query != "" {
-		b = str(b, "query", rec.Query)
+		b = appendField(b, "query", rec.Query)
 	}
-	if rec.CustomerID != "" {
-		b = str(b, "customer_id", rec.CustomerID)
+	return b
+}
+
+// appendBody appends the customer's part of a record.
+func appendBody(b []byte, customer string, ids []string) []byte {
+	if customer != "" {
+		b = appendField(b, "customer_id", customer)
 	}
-	if len(rec.InteractionIDs) > 0 {
+	if len(ids) > 0 {
 		b = append(b, `,"interaction_ids":[`...)
-		for i, id := range rec.InteractionIDs {
+		for i, id := range ids {
 			if i > 0 {
 				b = append(b, ',')
 			}
@@ -280,10 +321,15 @@ func (rec *Record) appendJSON(b []byte) []byte {
 		}
 		b = append(b, ']')
 	}
+	return b
+}
+
+// appendTail closes the record with the fields of the read after its customer.
+func (rec *Record) appendTail(b []byte) []byte {
 	b = append(b, `,"rows":`...)
 	b = strconv.AppendInt(b, int64(rec.Rows), 10)
-	b = str(b, "request_id", rec.RequestID)
-	b = str(b, "client_addr", rec.ClientAddr)
+	b = appendField(b, "request_id", rec.RequestID)
+	b = appendField(b, "client_addr", rec.ClientAddr)
 	return append(b, '}')
 }
 
@@ -467,29 +513,4 @@ func (l *Log) read(ctx context.Context, filter string, after Cursor, limit int) 
 type Hit struct {
 	CustomerID    string
 	InteractionID string
-}
-
-// Records splits one read into its records: one per customer whose data it returned
-// (base.CustomerID's alone when hits is empty and base names one; one without a customer
-// when it names none), each with that customer's interaction ids.
-func Records(base Record, hits []Hit) []Record {
-	if len(hits) == 0 {
-		return []Record{base}
-	}
-	var out []Record
-	at := map[string]int{}
-	for _, h := range hits {
-		k, ok := at[h.CustomerID]
-		if !ok {
-			k = len(out)
-			at[h.CustomerID] = k
-			rec := base
-			rec.CustomerID, rec.InteractionIDs = h.CustomerID, nil
-			out = append(out, rec)
-		}
-		if h.InteractionID != "" {
-			out[k].InteractionIDs = append(out[k].InteractionIDs, h.InteractionID)
-		}
-	}
-	return out
 }

@@ -45,17 +45,44 @@ func TestAppendJSON(t *testing.T) {
 	}
 }
 
-// TestRecords: a read makes one record per customer it returned, each with that
-// customer's interactions; a read that returned nothing makes one record.
-func TestRecords(t *testing.T) {
-	base := Record{AgentID: "ann", Action: "list", Rows: 3}
-	got := Records(base, []Hit{{"c1", "i1"}, {"c2", "i2"}, {"c1", "i3"}})
-	if len(got) != 2 || got[0].CustomerID != "c1" || !reflect.DeepEqual(got[0].InteractionIDs, []string{"i1", "i3"}) ||
-		got[1].CustomerID != "c2" || !reflect.DeepEqual(got[1].InteractionIDs, []string{"i2"}) || got[1].Rows != 3 {
-		t.Errorf("Records = %+v", got)
+// TestMessages: a read makes one record per customer it returned, each with that
+// customer's interactions, stored with the other records of its agent and customer; a
+// read that returned nothing makes one record without a customer.
+func TestMessages(t *testing.T) {
+	list := Record{AgentID: "ann", Action: "list", Rows: 3, RequestID: "r1"}
+	empty := Record{AgentID: "ann", Action: "list", RequestID: "r2"}
+	detail := Record{AgentID: "bob", Action: "detail", Rows: 1, RequestID: "r3"}
+	msgs, counts := messages(subjects{}, []read{
+		{list, []Hit{{"c1", "i1"}, {"c2", "i2"}, {"c1", "i3"}}},
+		{empty, nil},
+		{detail, []Hit{{"c1", "i1"}}},
+		{list, []Hit{{"c2", "i4"}}},
+	})
+	type rec struct {
+		customer, request string
+		ids               []string
 	}
-	if got := Records(base, nil); len(got) != 1 || got[0].CustomerID != "" {
-		t.Errorf("Records of an empty read = %+v", got)
+	want := map[string][]rec{
+		eventstore.AuditSubject("ann", "c1"): {{"c1", "r1", []string{"i1", "i3"}}},
+		eventstore.AuditSubject("ann", "c2"): {{"c2", "r1", []string{"i2"}}, {"c2", "r1", []string{"i4"}}},
+		eventstore.AuditSubject("ann", ""):   {{"", "r2", nil}},
+		eventstore.AuditSubject("bob", "c1"): {{"c1", "r3", []string{"i1"}}},
+	}
+	if len(msgs) != len(want) {
+		t.Fatalf("%d messages, want %d", len(msgs), len(want))
+	}
+	for i, m := range msgs {
+		var recs []Record
+		if err := json.Unmarshal(m.Data, &recs); err != nil {
+			t.Fatalf("message %s: %v", m.Data, err)
+		}
+		var got []rec
+		for _, r := range recs {
+			got = append(got, rec{r.CustomerID, r.RequestID, r.InteractionIDs})
+		}
+		if !reflect.DeepEqual(got, want[m.Subject]) || counts[i] != len(got) {
+			t.Errorf("%s: %+v (count %d), want %+v", m.Subject, got, counts[i], want[m.Subject])
+		}
 	}
 }
 
