@@ -3,6 +3,9 @@ package node
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -33,7 +36,22 @@ func TestAccountabilityEndToEnd(t *testing.T) {
 		code := in.do("GET", "/v1/interactions/call-a", read, nil, &d)
 		return code == 200 && len(d.VisibleBecause) == 1 && d.VisibleBecause[0].Rule == "own", fmt.Sprint(code, d)
 	})
-	eventually(t, "ann's read in cus-a's access log", func() (bool, string) {
+	// The detail page says why, and is recorded like the API's detail.
+	req, err := http.NewRequest("GET", in.base+"/interactions/call-a", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.AddCookie(&http.Cookie{Name: "ledger_session", Value: read})
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || !strings.Contains(string(page), "You handle it") {
+		t.Errorf("detail page = %d %v, want 200 saying why ann sees it:\n%s", resp.StatusCode, err, page)
+	}
+	eventually(t, "ann's reads in cus-a's access log", func() (bool, string) {
 		var log struct {
 			Items []struct {
 				AgentID string `json:"agent_id"`
@@ -41,7 +59,13 @@ func TestAccountabilityEndToEnd(t *testing.T) {
 			}
 		}
 		code := in.do("GET", "/v1/customers/cus-a/access-log", token(t, "dpo", auth.ScopeAudit), nil, &log)
-		return code == 200 && len(log.Items) > 0 && log.Items[0].AgentID == "ann" && log.Items[0].Action == "detail", fmt.Sprint(code, log)
+		var actions []string
+		for _, e := range log.Items {
+			if e.AgentID == "ann" {
+				actions = append(actions, e.Action)
+			}
+		}
+		return code == 200 && slices.Contains(actions, "detail") && slices.Contains(actions, "page:detail"), fmt.Sprint(code, log)
 	})
 	if code := in.do("POST", "/v1/events", ing, ev("customer.erased", "cus-b", 0, map[string]any{}), nil); code != 202 {
 		t.Fatalf("post erase = %d", code)

@@ -125,7 +125,7 @@ func (n *Node) Run(ctx context.Context, stdout io.Writer, started chan<- string)
 	})
 	pagesCfg := httpapi.Config{Ingest: n.ingest, Timeline: n.tl, TimelineDB: n.View(timeline.Name).DB(), Logger: n.log}
 	web, err := pages.New(pages.Config{Verifier: verifier, Directory: n.dir, History: n.hist, Timeline: n.tl,
-		Tasks: pagesCfg.TaskCommands(), FrameAncestors: n.cfg.FrameAncestors, Logger: n.log})
+		Tasks: pagesCfg.TaskCommands(), FrameAncestors: n.cfg.FrameAncestors, Logger: n.log, Audit: recorder})
 	if err != nil {
 		return err
 	}

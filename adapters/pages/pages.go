@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/interaction-ledger/ledger/adapters/audit"
 	"github.com/interaction-ledger/ledger/adapters/auth"
 	"github.com/interaction-ledger/ledger/adapters/httpapi"
 	"github.com/interaction-ledger/ledger/domain"
@@ -39,6 +40,9 @@ type Config struct {
 	// CRMRecordURL is the operator's URL of a CRM record, with {id} where the record's id
 	// goes; "" shows the record's id without a link.
 	CRMRecordURL string
+	// Audit records every page's read of personal data (the read audit); nil records
+	// nothing.
+	Audit *audit.Recorder
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Logger; default slog.Default().
