@@ -15,29 +15,7 @@ import (
 // list's ?explain=1 asks it for the page's items.
 func (v *View) Reasons(r domain.Reader, ids []string) ([][]domain.Reason, error) {
 	out := make([][]domain.Reason, len(ids))
-	if !r.HistoryAccess || len(ids) == 0 {
-		return out, nil
-	}
-	err := v.db.View(func(tx *bolt.Tx) error {
-		details, rows := tx.Bucket(bDetails), tx.Bucket(bRows)
-		for i, id := range ids {
-			val := details.Get([]byte(id))
-			if val == nil {
-				continue
-			}
-			if len(val) < 8 {
-				return fmt.Errorf("interaction %s: %w", id, errCorrupt)
-			}
-			row, err := rowOfDetail(rows, val, id)
-			if err != nil {
-				return err
-			}
-			vis := row.visibility()
-			vis.CurrentAgent = row.agent
-			out[i] = r.Reasons(vis)
-		}
-		return nil
-	})
+	err := v.eachRow(r, ids, func(i int, row *row) { out[i] = r.Reasons(row.visibility()) })
 	return out, err
 }
 

@@ -133,10 +133,17 @@ func visibleDetail(tx *bolt.Tx, r domain.Reader, id string) (domain.Interaction,
 // to the same data, decides everywhere.
 func (v *View) Visible(r domain.Reader, ids []string) ([]bool, error) {
 	out := make([]bool, len(ids))
+	err := v.eachRow(r, ids, func(i int, row *row) { out[i] = r.CanSee(row.visibility()) })
+	return out, err
+}
+
+// eachRow calls fn with the row of each of ids that exists, in one read transaction;
+// nothing for a reader without history access.
+func (v *View) eachRow(r domain.Reader, ids []string, fn func(i int, row *row)) error {
 	if !r.HistoryAccess || len(ids) == 0 {
-		return out, nil
+		return nil
 	}
-	err := v.db.View(func(tx *bolt.Tx) error {
+	return v.db.View(func(tx *bolt.Tx) error {
 		details, rows := tx.Bucket(bDetails), tx.Bucket(bRows)
 		for i, id := range ids {
 			val := details.Get([]byte(id))
@@ -150,11 +157,10 @@ func (v *View) Visible(r domain.Reader, ids []string) ([]bool, error) {
 			if err != nil {
 				return err
 			}
-			out[i] = r.CanSee(row.visibility())
+			fn(i, row)
 		}
 		return nil
 	})
-	return out, err
 }
 
 func nonNil[T any](s []T) []T {
