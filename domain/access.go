@@ -77,7 +77,7 @@ type Reason struct {
 // Reasons would return at least one reason: both walk the same rule (grants).
 func (r Reader) CanSee(v Visibility) bool {
 	seen := false
-	r.grants(v, func(Reason) bool { seen = true; return false })
+	r.grants(&v, func(Reason) bool { seen = true; return false })
 	return seen
 }
 
@@ -85,14 +85,14 @@ func (r Reader) CanSee(v Visibility) bool {
 // visible_because of the detail.
 func (r Reader) Reasons(v Visibility) []Reason {
 	var out []Reason
-	r.grants(v, func(rs Reason) bool { out = append(out, rs); return true })
+	r.grants(&v, func(rs Reason) bool { out = append(out, rs); return true })
 	return out
 }
 
 // grants is the access rule itself: it calls yield with each reason r may see v for,
 // until yield returns false. CanSee and Reasons are two ways of asking it, so the reason
 // given can never disagree with the access granted.
-func (r Reader) grants(v Visibility, yield func(Reason) bool) {
+func (r *Reader) grants(v *Visibility, yield func(Reason) bool) {
 	if !r.HistoryAccess {
 		return
 	}
@@ -114,7 +114,7 @@ func (r Reader) grants(v Visibility, yield func(Reason) bool) {
 }
 
 // own yields the reader's own handling; false when yield asked to stop.
-func (r Reader) own(v Visibility, yield func(Reason) bool) bool {
+func (r *Reader) own(v *Visibility, yield func(Reason) bool) bool {
 	if !slices.Contains(v.Agents, r.AgentID) {
 		return true
 	}
@@ -126,7 +126,7 @@ func (r Reader) own(v Visibility, yield func(Reason) bool) bool {
 }
 
 // team yields each agent of the reader's teams who handled v; false when yield asked to stop.
-func (r Reader) team(v Visibility, yield func(Reason) bool) bool {
+func (r *Reader) team(v *Visibility, yield func(Reason) bool) bool {
 	if !intersects(v.Agents, r.TeamAgents) {
 		return true
 	}
@@ -150,7 +150,7 @@ func (r Reader) team(v Visibility, yield func(Reason) bool) bool {
 
 // queue yields each profile queue a smart v passed through (with a flow of the profile's
 // flows when flows is set); false when yield asked to stop.
-func (r Reader) queue(v Visibility, flows bool, yield func(Reason) bool) bool {
+func (r *Reader) queue(v *Visibility, flows bool, yield func(Reason) bool) bool {
 	if v.OriginalRouting != RoutingSmart || (flows && !slices.Contains(r.ProfileFlows, v.Flow)) {
 		return true
 	}
@@ -162,7 +162,7 @@ func (r Reader) queue(v Visibility, flows bool, yield func(Reason) bool) bool {
 	return true
 }
 
-func (v Visibility) since(agent string) *time.Time {
+func (v *Visibility) since(agent string) *time.Time {
 	t, ok := v.Since[agent]
 	if !ok {
 		return nil
