@@ -31,7 +31,7 @@ const (
 	StreamAudit = "LEDGER_AUDIT"
 	// StreamSeals holds the hash chain sealing StreamEvents ("ledger.seals.chain") and
 	// the redaction records of erasure's secure deletes ("ledger.seals.redacted"): hashes
-	// and sequences only, never an event's data. Never expired.
+	// and sequences only, never an event's data. Retained a month longer than the events.
 	StreamSeals = "LEDGER_SEALS"
 )
 
@@ -120,6 +120,9 @@ const (
 	DefaultDeadMaxMsgs     = 1_000_000
 	DefaultAuditMaxAge     = 400 * 24 * time.Hour
 )
+
+// sealMargin is how much longer than the events StreamSeals keeps its seals.
+const sealMargin = 30 * 24 * time.Hour
 
 func (c *Config) setDefaults() {
 	if c.DataDir == "" {
@@ -401,6 +404,10 @@ func (s *Store) ensureStreams(ctx context.Context) error {
 			Subjects:    []string{subjectSeals + ".>"},
 			Storage:     jetstream.FileStorage,
 			Retention:   jetstream.LimitsPolicy,
+			Discard:     jetstream.DiscardOld,
+			// A seal outlives the events it seals (and a redaction the event it
+			// redacts): they expire MaxAge after they were stored, a month later.
+			MaxAge:      s.cfg.MaxAge + sealMargin,
 			Duplicates:  s.cfg.DuplicateWindow,
 			Replicas:    s.cfg.Replicas,
 			AllowDirect: true,

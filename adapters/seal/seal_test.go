@@ -211,3 +211,35 @@ func TestSealerResumes(t *testing.T) {
 		t.Errorf("Verify = %+v, %v; want 7 verified in 4 seals", rep, err)
 	}
 }
+
+// TestVerifySeals: a seal removed from the middle of the chain breaks it (forged); the
+// oldest seals gone, as retention removes them, leave the oldest one left as the anchor.
+func TestVerifySeals(t *testing.T) {
+	deleteSeal := func(t *testing.T, store *eventstore.Store, seq uint64) {
+		t.Helper()
+		st, err := store.JetStream().Stream(testCtx(t), eventstore.StreamSeals)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.DeleteMsg(testCtx(t), seq); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Run("middle seal removed", func(t *testing.T) {
+		store, _ := sealed(t, 7) // seals 1..3, 4..6, 7
+		deleteSeal(t, store, 2)
+		_, err := seal.Verify(testCtx(t), store, nil)
+		var te *seal.TamperError
+		if !errors.As(err, &te) || te.Kind != seal.Forged || te.Seq != 7 {
+			t.Fatalf("Verify = %v, want the seal from 7 forged", err)
+		}
+	})
+	t.Run("oldest seal expired", func(t *testing.T) {
+		store, _ := sealed(t, 7)
+		deleteSeal(t, store, 1)
+		rep, err := seal.Verify(testCtx(t), store, nil)
+		if err != nil || rep.Anchor == "" || rep.Verified != 4 || rep.Unsealed != 3 {
+			t.Fatalf("Verify = %+v, %v; want 4 verified from an anchor, 3 before it", rep, err)
+		}
+	})
+}

@@ -40,9 +40,12 @@ type Report struct {
 	Verified uint64 // of them, present and unchanged
 	Redacted uint64 // removed by erasure, with a matching redaction record
 	Expired  uint64 // removed by retention (before the stream's first sequence)
-	Unsealed uint64 // stored after the last seal: not yet verifiable
+	Unsealed uint64 // stored after the last seal (or before the oldest left): not verifiable
 	LastSeq  uint64 // the last sealed sequence
 	Link     string // the chain's link after it (hex)
+	// Anchor is the link the oldest seal left starts from, when older seals expired
+	// ("" when the chain starts at the beginning).
+	Anchor string
 }
 
 // Verify re-reads the seals and StreamEvents, writes what it checked to out, and returns
@@ -68,6 +71,15 @@ func Verify(ctx context.Context, store Store, out io.Writer) (Report, error) {
 				var sl Seal
 				if err := json.Unmarshal(d.Data, &sl); err != nil {
 					return fmt.Errorf("seal %d: %w", d.Seq, err)
+				}
+				if rep.Seals == 0 && sl.Prev != hex.EncodeToString(link[:]) {
+					// The oldest seals expired with their events: the oldest one left
+					// anchors the chain (Report.Anchor).
+					prev, err := hex.DecodeString(sl.Prev)
+					if err != nil || len(prev) != 32 {
+						return &TamperError{Seq: sl.First, Kind: Forged}
+					}
+					link, rep.Anchor = [32]byte(prev), sl.Prev
 				}
 				if sl.Prev != hex.EncodeToString(link[:]) || len(sl.Events) == 0 {
 					return &TamperError{Seq: sl.First, Kind: Forged}
@@ -152,6 +164,10 @@ func (w *walker) message(seq uint64, h [32]byte) error {
 			return err
 		}
 		w.i++
+	}
+	if w.i == 0 && len(w.entries) > 0 && seq < w.entries[0].Seq {
+		w.rep.Unsealed++ // before the oldest seal left
+		return nil
 	}
 	if w.i == len(w.entries) {
 		if len(w.entries) > 0 && seq <= w.entries[len(w.entries)-1].Seq {
