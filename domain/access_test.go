@@ -2,7 +2,9 @@ package domain
 
 import (
 	"fmt"
+	"reflect"
 	"testing"
+	"time"
 )
 
 func TestReaderCanSee(t *testing.T) {
@@ -55,8 +57,11 @@ func TestReaderCanSee(t *testing.T) {
 				if got := r.CanSee(tc.v); got != rc.want {
 					t.Errorf("CanSee(%+v) = %v, want %v", tc.v, got, rc.want)
 				}
+				if got := len(r.Reasons(tc.v)) > 0; got != rc.want {
+					t.Errorf("Reasons(%+v) = %v: some = %v, want %v", tc.v, r.Reasons(tc.v), got, rc.want)
+				}
 				r.HistoryAccess = false
-				if r.CanSee(tc.v) {
+				if r.CanSee(tc.v) || len(r.Reasons(tc.v)) > 0 {
 					t.Errorf("without history access: CanSee = true, want false")
 				}
 			})
@@ -96,6 +101,53 @@ func TestReaderCanSeeFolded(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := tc.r.CanSee(v); got != tc.want {
 				t.Errorf("CanSee = %v, want %v (visibility %+v)", got, tc.want, v)
+			}
+		})
+	}
+}
+
+// TestReaderReasons checks what visible_because says: which rule, and the agent, team,
+// queue and profile it concerns.
+func TestReaderReasons(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	mgr := Reader{AgentID: "me", Role: RoleManager, TeamAgents: []string{"mate"},
+		Teams: []ManagedTeam{{TeamID: "t-sales", Agents: []string{"mate"}}}, ProfileID: "p-1",
+		ProfileQueues: []string{"q-sales"}, HistoryAccess: true}
+	admin := Reader{AgentID: "boss", Role: RoleAdministrator, ProfileID: "p-adm",
+		ProfileQueues: []string{"q-sales"}, ProfileFlows: []Flow{FlowVoice}, HistoryAccess: true}
+	collab := Reader{AgentID: "me", Role: RoleCollaborator, HistoryAccess: true}
+	tests := []struct {
+		name string
+		r    Reader
+		v    Visibility
+		want []Reason
+	}{
+		{"own now", collab, Visibility{Agents: []string{"me"}, CurrentAgent: "me", Since: map[string]time.Time{"me": t0}},
+			[]Reason{{Rule: RuleOwn, Agent: "me", Since: &t0}}},
+		{"before a transfer", collab, Visibility{Agents: []string{"me", "other"}, CurrentAgent: "other"},
+			[]Reason{{Rule: RuleBeforeTransfer, Agent: "me"}}},
+		{"nothing", collab, Visibility{Agents: []string{"other"}, CurrentAgent: "other"}, nil},
+		{"manager: own, team and queue", mgr, Visibility{Agents: []string{"mate", "me"}, CurrentAgent: "me",
+			Queues: []string{"q-other", "q-sales"}, OriginalRouting: RoutingSmart},
+			[]Reason{{Rule: RuleOwn, Agent: "me"}, {Rule: RuleTeam, Agent: "mate", Team: "t-sales"},
+				{Rule: RuleQueue, Queue: "q-sales", Profile: "p-1"}}},
+		{"manager: queue of a direct one is no reason", mgr, Visibility{Agents: []string{"x"},
+			Queues: []string{"q-sales"}, OriginalRouting: RoutingDirect}, nil},
+		{"administrator: direct", admin, Visibility{Agents: []string{"x"}, OriginalRouting: RoutingDirect, Flow: FlowSMS},
+			[]Reason{{Rule: RuleDirect, Profile: "p-adm"}}},
+		{"administrator: smart through a profile queue", admin, Visibility{Queues: []string{"q-sales"},
+			OriginalRouting: RoutingSmart, Flow: FlowVoice}, []Reason{{Rule: RuleQueue, Queue: "q-sales", Profile: "p-adm"}}},
+		{"administrator: smart, flow not in the profile", admin, Visibility{Queues: []string{"q-sales"},
+			OriginalRouting: RoutingSmart, Flow: FlowSMS}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tc.r.Reasons(tc.v)
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("Reasons = %+v, want %+v", got, tc.want)
+			}
+			if tc.r.CanSee(tc.v) != (len(tc.want) > 0) {
+				t.Errorf("CanSee = %v, want %v", tc.r.CanSee(tc.v), len(tc.want) > 0)
 			}
 		})
 	}

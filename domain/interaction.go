@@ -156,7 +156,7 @@ type InteractionStamps struct {
 
 // Visibility returns what the access rules look at.
 func (i *Interaction) Visibility() Visibility {
-	return Visibility{Agents: i.Agents, Queues: i.Queues, OriginalRouting: i.OriginalRouting, Flow: i.Flow}
+	return Visibility{Agents: i.Agents, Queues: i.Queues, OriginalRouting: i.OriginalRouting, Flow: i.Flow, CurrentAgent: i.AgentID}
 }
 
 // HasEvent reports whether the event id was already folded in.

@@ -129,7 +129,7 @@ func TestInteractionFold(t *testing.T) {
 	if first.ID != eventID(1) || first.Type != "interaction.started" || first.Source != "test" || string(first.Data) != string(evs[0].Data) {
 		t.Errorf("first event record = %+v", first)
 	}
-	if v := got.Visibility(); !reflect.DeepEqual(v, Visibility{Agents: got.Agents, Queues: got.Queues, OriginalRouting: RoutingSmart, Flow: FlowVoice}) {
+	if v := got.Visibility(); !reflect.DeepEqual(v, Visibility{Agents: got.Agents, Queues: got.Queues, OriginalRouting: RoutingSmart, Flow: FlowVoice, CurrentAgent: got.AgentID}) {
 		t.Errorf("Visibility = %+v", v)
 	}
 }

@@ -50,7 +50,9 @@ func (s *Store) LastSeq(ctx context.Context, stream string) (uint64, error) {
 
 // Erase removes the messages seqs from the stream with a secure delete (their bytes are
 // overwritten on disk), as customer.erased requires. Sequences not found (already erased,
-// expired, or past the end) are ignored.
+// expired, or past the end) are ignored. Each message of StreamEvents first leaves a
+// Redaction in StreamSeals (its hash, no data), so that verification tells this lawful
+// gap from tampering.
 //
 // It calls JetStream's message delete API itself: nats.go's SecureDeleteMsg flattens the
 // server's error into text, and "not found" must be told apart by its error code.
@@ -60,6 +62,11 @@ func (s *Store) Erase(ctx context.Context, stream string, seqs []uint64) error {
 	}
 	subject := "$JS.API.STREAM.MSG.DELETE." + stream
 	for _, seq := range seqs {
+		if stream == StreamEvents {
+			if err := s.redact(ctx, stream, seq); err != nil {
+				return fmt.Errorf("eventstore: erase %s/%d: redaction record: %w", stream, seq, err)
+			}
+		}
 		req, err := json.Marshal(struct {
 			Seq uint64 `json:"seq"`
 		}{seq})

@@ -15,6 +15,11 @@
 //     could not apply, with headers saying why, for operators to list (DeadLetters, a page
 //     at a time). It is bounded by Config.DeadMaxAge, DeadMaxBytes and DeadMaxMsgs: the
 //     oldest letters go first.
+//   - LEDGER_AUDIT (StreamAudit) holds the read audit under
+//     "ledger.audit.<agent key>.<customer key>" (AuditSubject) for Config.AuditMaxAge;
+//     ReadFiltered reads one agent's or one customer's records.
+//   - LEDGER_SEALS (StreamSeals) holds the hash chain over LEDGER and the redaction
+//     records that Erase leaves (MessageHash, Redaction): hashes, never an event's data.
 //
 // The package knows nothing of views: it hands stream sequences and bytes to its callers,
 // and projectors keep their own checkpoint (the last stream sequence applied) next to the

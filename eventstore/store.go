@@ -27,6 +27,13 @@ const (
 	StreamDirectory = "LEDGER_DIRECTORY"
 	// StreamDead holds, under "ledger.dead.<view>", envelopes that projectors set aside.
 	StreamDead = "LEDGER_DEAD"
+	// StreamAudit holds the read audit (who read which personal data) under
+	// "ledger.audit.<agent key>.<customer key>" for Config.AuditMaxAge (AuditSubject).
+	StreamAudit = "LEDGER_AUDIT"
+	// StreamSeals holds the hash chain sealing StreamEvents ("ledger.seals.chain") and
+	// the redaction records of erasure's secure deletes ("ledger.seals.redacted"): hashes
+	// and sequences only, never an event's data. Retained a month longer than the events.
+	StreamSeals = "LEDGER_SEALS"
 )
 
 // Subject prefixes of the streams.
@@ -34,6 +41,8 @@ const (
 	subjectEvents    = "ledger.events"
 	subjectDirectory = "ledger.events.directory.>"
 	subjectDead      = "ledger.dead"
+	subjectAudit     = "ledger.audit"
+	subjectSeals     = "ledger.seals"
 )
 
 // Config configures a Store. The zero value, after setDefaults, runs an embedded server
@@ -93,6 +102,9 @@ type Config struct {
 	DeadMaxAge   time.Duration
 	DeadMaxBytes int64
 	DeadMaxMsgs  int64
+	// AuditMaxAge is the retention of StreamAudit, the read audit. Default 400 days
+	// (13 months: a year of accesses plus the month an auditor takes to ask).
+	AuditMaxAge time.Duration
 }
 
 // Defaults of Config.
@@ -107,7 +119,11 @@ const (
 	DefaultDeadMaxAge      = 30 * 24 * time.Hour
 	DefaultDeadMaxBytes    = 1 << 30
 	DefaultDeadMaxMsgs     = 1_000_000
+	DefaultAuditMaxAge     = 400 * 24 * time.Hour
 )
+
+// sealMargin is how much longer than the events StreamSeals keeps its seals.
+const sealMargin = 30 * 24 * time.Hour
 
 func (c *Config) setDefaults() {
 	c.DataDir = cmp.Or(c.DataDir, DefaultDataDir)
@@ -123,6 +139,7 @@ func (c *Config) setDefaults() {
 	c.DeadMaxAge = cmp.Or(c.DeadMaxAge, DefaultDeadMaxAge)
 	c.DeadMaxBytes = cmp.Or(c.DeadMaxBytes, DefaultDeadMaxBytes)
 	c.DeadMaxMsgs = cmp.Or(c.DeadMaxMsgs, DefaultDeadMaxMsgs)
+	c.AuditMaxAge = cmp.Or(c.AuditMaxAge, DefaultAuditMaxAge)
 }
 
 // Validate reports every problem of the configuration at once.
@@ -319,7 +336,7 @@ func startServer(cfg Config, creds Credentials, log *slog.Logger) (*server.Serve
 	return srv, nil
 }
 
-// ensureStreams creates or updates the three streams.
+// ensureStreams creates or updates the ledger's streams.
 func (s *Store) ensureStreams(ctx context.Context) error {
 	cfgs := []jetstream.StreamConfig{
 		{
@@ -357,6 +374,32 @@ func (s *Store) ensureStreams(ctx context.Context) error {
 			MaxAge:      s.cfg.DeadMaxAge,
 			MaxBytes:    s.cfg.DeadMaxBytes,
 			MaxMsgs:     s.cfg.DeadMaxMsgs,
+			Duplicates:  s.cfg.DuplicateWindow,
+			Replicas:    s.cfg.Replicas,
+			AllowDirect: true,
+		},
+		{
+			Name:        StreamAudit,
+			Description: "ledger read audit: who read which personal data, retained AuditMaxAge",
+			Subjects:    []string{subjectAudit + ".>"},
+			Storage:     jetstream.FileStorage,
+			Retention:   jetstream.LimitsPolicy,
+			Discard:     jetstream.DiscardOld,
+			MaxAge:      s.cfg.AuditMaxAge,
+			Duplicates:  s.cfg.DuplicateWindow,
+			Replicas:    s.cfg.Replicas,
+			AllowDirect: true,
+		},
+		{
+			Name:        StreamSeals,
+			Description: "ledger seals: the hash chain over LEDGER and the redaction records, hashes only",
+			Subjects:    []string{subjectSeals + ".>"},
+			Storage:     jetstream.FileStorage,
+			Retention:   jetstream.LimitsPolicy,
+			Discard:     jetstream.DiscardOld,
+			// A seal outlives the events it seals (and a redaction the event it
+			// redacts): they expire MaxAge after they were stored, a month later.
+			MaxAge:      s.cfg.MaxAge + sealMargin,
 			Duplicates:  s.cfg.DuplicateWindow,
 			Replicas:    s.cfg.Replicas,
 			AllowDirect: true,

@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/interaction-ledger/ledger/adapters/audit"
 	"github.com/interaction-ledger/ledger/adapters/auth"
 	"github.com/interaction-ledger/ledger/adapters/httpapi"
 	"github.com/interaction-ledger/ledger/adapters/httpapi/apitest"
@@ -53,11 +54,12 @@ func (opsFake) Rebuild(_ *http.Request, view string) (any, error) {
 
 func startAPI(t testing.TB) *api {
 	t.Helper()
-	return startAPIWith(t, nil)
+	return startAPIWith(t, true, nil)
 }
 
-// startAPIWith is startAPI with the API's configuration changed by tune (if not nil).
-func startAPIWith(t testing.TB, tune func(*httpapi.Config)) *api {
+// startAPIWith is startAPI with the read audit recorded (withAudit) or not (the
+// benchmark's baseline), and the API's configuration changed by tune (if not nil).
+func startAPIWith(t testing.TB, withAudit bool, tune func(*httpapi.Config)) *api {
 	t.Helper()
 	dir := t.TempDir()
 	store := storetest.Open(t, dir)
@@ -93,9 +95,17 @@ func startAPIWith(t testing.TB, tune func(*httpapi.Config)) *api {
 	if err != nil {
 		t.Fatalf("verifier: %v", err)
 	}
+	var rec *audit.Recorder
+	if withAudit {
+		if rec, err = audit.NewRecorder(audit.Config{Store: store, Logger: slog.New(slog.DiscardHandler)}); err != nil {
+			t.Fatalf("audit recorder: %v", err)
+		}
+		wg.Go(func() { _ = rec.Run(ctx) })
+	}
 	cfg := httpapi.Config{
 		Verifier: verifier, Ingest: ingest.New(store, nil, ingest.Observer{}), Directory: dirView, History: hist,
 		Timeline: tl, TimelineDB: a.views[timeline.Name], HistoryDB: a.views[history.Name], Ops: opsFake{}, Logger: slog.New(slog.DiscardHandler),
+		Audit: rec, AccessLog: audit.NewLog(store),
 	}
 	if tune != nil {
 		tune(&cfg)

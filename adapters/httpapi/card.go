@@ -67,6 +67,9 @@ func (s *Server) getTimeline(w http.ResponseWriter, r *http.Request, rd domain.R
 		s.pageError(w, r, err)
 		return
 	}
+	if !s.record(w, r, rd, "timeline", r.PathValue("id"), len(page.Items), nil) {
+		return
+	}
 	jsonhttp.Write(w, http.StatusOK, page)
 }
 
@@ -88,12 +91,15 @@ func (s *Server) getCard(w http.ResponseWriter, r *http.Request, rd domain.Reade
 		s.internal(w, r, err)
 		return
 	}
+	if !s.record(w, r, rd, "card", r.PathValue("id"), 1, nil) {
+		return
+	}
 	jsonhttp.Write(w, http.StatusOK, card)
 }
 
 // serveTab answers one of the card's tabs as {"items": [...], "next_cursor": ...}, paged
 // like the timeline.
-func serveTab[T any](s *Server, w http.ResponseWriter, r *http.Request, get func(customer string, limit int, cursor string) (timeline.TabPage[T], error)) {
+func serveTab[T any](s *Server, w http.ResponseWriter, r *http.Request, rd domain.Reader, tab string, get func(customer string, limit int, cursor string) (timeline.TabPage[T], error)) {
 	limit, cursor, ok := pageParams(w, r)
 	if !ok {
 		return
@@ -103,25 +109,28 @@ func serveTab[T any](s *Server, w http.ResponseWriter, r *http.Request, get func
 		s.pageError(w, r, err)
 		return
 	}
+	if !s.record(w, r, rd, tab, r.PathValue("id"), len(page.Items), nil) {
+		return
+	}
 	jsonhttp.Write(w, http.StatusOK, page)
 }
 
 func (s *Server) getChats(w http.ResponseWriter, r *http.Request, rd domain.Reader) {
-	serveTab(s, w, r, func(c string, limit int, cur string) (timeline.TabPage[timeline.Chat], error) {
+	serveTab(s, w, r, rd, "chats", func(c string, limit int, cur string) (timeline.TabPage[timeline.Chat], error) {
 		return s.cfg.Timeline.Chats(c, limit, cur, s.visible(rd))
 	})
 }
 
-func (s *Server) getTasks(w http.ResponseWriter, r *http.Request, _ domain.Reader) {
-	serveTab(s, w, r, s.cfg.Timeline.Tasks)
+func (s *Server) getTasks(w http.ResponseWriter, r *http.Request, rd domain.Reader) {
+	serveTab(s, w, r, rd, "tasks", s.cfg.Timeline.Tasks)
 }
 
-func (s *Server) getVisits(w http.ResponseWriter, r *http.Request, _ domain.Reader) {
-	serveTab(s, w, r, s.cfg.Timeline.Visits)
+func (s *Server) getVisits(w http.ResponseWriter, r *http.Request, rd domain.Reader) {
+	serveTab(s, w, r, rd, "visits", s.cfg.Timeline.Visits)
 }
 
-func (s *Server) getSegments(w http.ResponseWriter, r *http.Request, _ domain.Reader) {
-	serveTab(s, w, r, s.cfg.Timeline.Segments)
+func (s *Server) getSegments(w http.ResponseWriter, r *http.Request, rd domain.Reader) {
+	serveTab(s, w, r, rd, "segments", s.cfg.Timeline.Segments)
 }
 
 // taskCommand answers one of the card's task commands (TaskCommands.Run): 409 naming the

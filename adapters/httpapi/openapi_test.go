@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/interaction-ledger/ledger/adapters/audit"
+
 	"github.com/interaction-ledger/ledger/adapters/httpapi"
 	"github.com/interaction-ledger/ledger/adapters/httpapi/apitest"
 	"github.com/interaction-ledger/ledger/adapters/metrics"
@@ -61,7 +63,8 @@ func TestOpenAPIDocument(t *testing.T) {
 // configured) is an operation of the document, and every operation of the document is a
 // route: a handler and its description cannot appear or disappear alone.
 func TestOpenAPIRoutes(t *testing.T) {
-	srv := httpapi.New(httpapi.Config{Webhooks: http.NotFoundHandler(), Ops: opsFake{}, Metrics: metrics.New()})
+	srv := httpapi.New(httpapi.Config{Webhooks: http.NotFoundHandler(), Ops: opsFake{}, Metrics: metrics.New(),
+		AccessLog: audit.NewLog(nil)})
 	routes := srv.Routes()
 	var ops []string
 	for path, item := range apitest.NewValidator(t).Doc().Paths.Map() {

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sync/semaphore"
 
+	"github.com/interaction-ledger/ledger/adapters/audit"
 	"github.com/interaction-ledger/ledger/adapters/auth"
 	"github.com/interaction-ledger/ledger/adapters/ingest"
 	"github.com/interaction-ledger/ledger/adapters/jsonhttp"
@@ -78,6 +79,10 @@ type Config struct {
 	// PositionWait bounds how long a read with Ledger-Min-Position waits for this node's
 	// views before answering 503 with the lag (default DefaultPositionWait).
 	PositionWait time.Duration
+	// Audit records every read of personal data (the read audit); nil records nothing.
+	Audit *audit.Recorder
+	// AccessLog answers the access-log endpoints (scope audit); nil serves none.
+	AccessLog *audit.Log
 }
 
 // MetricsPolicy says who may read /metrics on the API's server.
@@ -164,6 +169,10 @@ func (s *Server) routes() {
 	s.handle("PUT /v1/interactions/{id}/case", s.agent(auth.ScopeInteractionsWrite, s.interactionAction(domain.ActionAssignCase)))
 	s.handle("DELETE /v1/interactions/{id}/case", s.agent(auth.ScopeInteractionsWrite, s.interactionAction(domain.ActionUnassignCase)))
 	s.handle("POST /v1/interactions/{id}/payments", s.agent(auth.ScopeInteractionsWrite, s.interactionAction(domain.ActionCreatePayment)))
+	if s.cfg.AccessLog != nil {
+		s.handle("GET /v1/customers/{id}/access-log", s.scoped(auth.ScopeAudit, s.accessLog(true)))
+		s.handle("GET /v1/agents/{id}/access-log", s.scoped(auth.ScopeAudit, s.accessLog(false)))
+	}
 	if s.cfg.Webhooks != nil {
 		s.handle("POST /v1/webhooks/{provider}", s.cfg.Webhooks.ServeHTTP)
 		s.handle("GET /v1/webhooks/{provider}", s.cfg.Webhooks.ServeHTTP)

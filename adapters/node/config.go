@@ -54,6 +54,11 @@ type Config struct {
 	// (LEDGER_CLICK_TO_CALL_URL); default none (tel: links).
 	ClickToCallURL string
 
+	// AuditMaxAge is the read audit's retention (LEDGER_AUDIT_MAX_AGE); default 400 days.
+	AuditMaxAge time.Duration
+	// SealInterval is how often the sealer seals the stream; default 1 s.
+	SealInterval time.Duration
+
 	// Demo loads a day of demo data when the stream is empty (serve --demo).
 	Demo bool
 	// Now is the clock of ingest, retention and replay; default time.Now (tests set it).
@@ -165,6 +170,9 @@ func (c Config) Validate(needSecret bool) error {
 	if c.NodeID != "" && !validNodeID(c.NodeID) {
 		errs = append(errs, fmt.Errorf("LEDGER_NODE_ID %q: use 1 to 64 letters, digits, '-' or '_'", c.NodeID))
 	}
+	if c.AuditMaxAge < 0 {
+		errs = append(errs, fmt.Errorf("LEDGER_AUDIT_MAX_AGE must not be negative, got %s", c.AuditMaxAge))
+	}
 	if c.Replicas < 0 || c.Replicas > 5 {
 		errs = append(errs, fmt.Errorf("LEDGER_NATS_REPLICAS must be 1 to 5, got %d", c.Replicas))
 	}
@@ -174,7 +182,8 @@ func (c Config) Validate(needSecret bool) error {
 // StoreConfig is the event store's configuration; listen: the embedded server listens on
 // NATSAddr (serve, producer-url).
 func (c Config) StoreConfig(listen bool) eventstore.Config {
-	scfg := eventstore.Config{DataDir: c.DataDir, URL: c.NATSURL, CredsFile: c.NATSCreds, Replicas: c.Replicas, SyncAlways: c.SyncAlways}
+	scfg := eventstore.Config{DataDir: c.DataDir, URL: c.NATSURL, CredsFile: c.NATSCreds, Replicas: c.Replicas, SyncAlways: c.SyncAlways,
+		AuditMaxAge: c.AuditMaxAge}
 	if listen {
 		scfg.ListenAddr = c.NATSAddr
 	}

@@ -15,9 +15,11 @@ import (
 	"golang.org/x/net/netutil"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/interaction-ledger/ledger/adapters/audit"
 	"github.com/interaction-ledger/ledger/adapters/auth"
 	"github.com/interaction-ledger/ledger/adapters/httpapi"
 	"github.com/interaction-ledger/ledger/adapters/pages"
+	"github.com/interaction-ledger/ledger/adapters/seal"
 	"github.com/interaction-ledger/ledger/adapters/webhooks"
 	"github.com/interaction-ledger/ledger/projections/history"
 	"github.com/interaction-ledger/ledger/projections/timeline"
@@ -112,17 +114,26 @@ func (n *Node) Run(ctx context.Context, stdout io.Writer, started chan<- string)
 	hooks.Observe = func(provider string, code int) {
 		n.metrics.WebhookResults.WithLabelValues(provider, strconv.Itoa(code)).Inc()
 	}
+	recorder, err := audit.NewRecorder(audit.Config{Store: n.store, Logger: n.log})
+	if err != nil {
+		return err
+	}
+	sealer, err := seal.New(seal.Config{Store: n.store, Interval: n.cfg.SealInterval, Logger: n.log})
+	if err != nil {
+		return err
+	}
 	api := httpapi.New(httpapi.Config{
 		Verifier: verifier, Ingest: n.ingest, Directory: n.dir, History: n.hist, Timeline: n.tl,
 		TimelineDB: n.View(timeline.Name).DB(), HistoryDB: n.View(history.Name).DB(), Webhooks: hooks,
 		Ops:     ops{n: n, start: func(f func(context.Context) error) { g.Go(func() error { return f(bg) }) }},
 		Metrics: n.metrics, MetricsPolicy: n.metricsPolicy(), Ready: ready, Logger: n.log,
+		Audit: recorder, AccessLog: audit.NewLog(n.store),
 	})
 	pagesCfg := httpapi.Config{Ingest: n.ingest, Timeline: n.tl, TimelineDB: n.View(timeline.Name).DB(), Logger: n.log,
 		History: n.hist, HistoryDB: n.View(history.Name).DB(), Directory: n.dir}
 	web, err := pages.New(pages.Config{Verifier: verifier, Directory: n.dir, History: n.hist, Timeline: n.tl,
 		Tasks: pagesCfg.TaskCommands(), Live: pagesCfg.Live(), FrameAncestors: n.cfg.FrameAncestors,
-		CRMRecordURL: n.cfg.CRMRecordURL, ClickToCallURL: n.cfg.ClickToCallURL, Logger: n.log})
+		CRMRecordURL: n.cfg.CRMRecordURL, ClickToCallURL: n.cfg.ClickToCallURL, Logger: n.log, Audit: recorder})
 	if err != nil {
 		return err
 	}
@@ -148,6 +159,10 @@ func (n *Node) Run(ctx context.Context, stdout io.Writer, started chan<- string)
 	g.Go(func() error { return n.runSweeper(bg) })
 	g.Go(func() error { return n.runLag(bg) })
 	g.Go(func() error { return n.runEraser(bg, eraserUp.Store) })
+	// The recorder stops with the background workers, after the HTTP drain: every read
+	// answered is recorded.
+	g.Go(func() error { return recorder.Run(bg) })
+	g.Go(func() error { return sealer.Run(bg) })
 	for _, s := range servers {
 		g.Go(func() error {
 			if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

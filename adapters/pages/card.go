@@ -168,6 +168,9 @@ func (h *Handler) renderCard(w http.ResponseWriter, r *http.Request, s *session,
 		v.Segments, v.SegmentsAt = rowsAt(page.Items, func(x timeline.SegmentChange) time.Time { return x.OccurredAt }, s.Loc)
 		next(page.NextCursor)
 	}
+	if !h.record(w, r, s, "page:card:"+current, cust, 1, nil) {
+		return
+	}
 	h.render(w, r, code, "card", v)
 }
 

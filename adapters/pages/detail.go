@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/interaction-ledger/ledger/adapters/audit"
 	"github.com/interaction-ledger/ledger/projections/history"
 	"github.com/interaction-ledger/ledger/projections/timeline"
 )
@@ -45,6 +46,7 @@ type detailView struct {
 	OpenedAt  string
 	ClickedAt string
 	Refresh   string
+	Why       []string // why the reader may see it (visible_because)
 }
 
 // The detail's tabs, as the product names them.
@@ -90,6 +92,12 @@ func (h *Handler) detail(w http.ResponseWriter, r *http.Request, s *session) {
 			return
 		}
 		v.Card = &card
+	}
+	for _, rs := range d.VisibleBecause {
+		v.Why = append(v.Why, whyText(rs, s.Loc))
+	}
+	if !h.record(w, r, s, "page:detail", "", 1, []audit.Hit{{CustomerID: d.CustomerID, InteractionID: d.InteractionID}}) {
+		return
 	}
 	h.render(w, r, http.StatusOK, "detail", v)
 }

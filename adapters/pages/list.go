@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/interaction-ledger/ledger/adapters/audit"
 	"github.com/interaction-ledger/ledger/domain"
 	"github.com/interaction-ledger/ledger/domain/contact"
 	"github.com/interaction-ledger/ledger/projections/history"
@@ -125,8 +126,13 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, s *session) {
 		var page history.Page
 		page, err = h.cfg.History.List(s.Reader, q)
 		if err == nil {
+			hits := make([]audit.Hit, 0, len(page.Items))
 			for _, it := range page.Items {
 				v.Rows = append(v.Rows, h.row(it, loc))
+				hits = append(hits, audit.Hit{CustomerID: it.CustomerID, InteractionID: it.InteractionID})
+			}
+			if !h.record(w, r, s, "page:list", "", len(hits), hits) {
+				return
 			}
 			if page.NextCursor != "" {
 				next := pageParams(r.URL.Query())

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/interaction-ledger/ledger/adapters/audit"
 	"github.com/interaction-ledger/ledger/adapters/auth"
 	"github.com/interaction-ledger/ledger/adapters/httpapi"
 	"github.com/interaction-ledger/ledger/domain"
@@ -45,6 +46,9 @@ type Config struct {
 	// ClickToCallURL is the operator's click-to-call URL, with {number} where the
 	// contact's number goes (query-escaped); "" calls with a tel: link.
 	ClickToCallURL string
+	// Audit records every page's read of personal data (the read audit); nil records
+	// nothing.
+	Audit *audit.Recorder
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Logger; default slog.Default().

@@ -48,6 +48,15 @@ func cmdStatus(ctx context.Context, args []string, getenv func(string) string, s
 	return node.PrintStatus(ctx, cfg, asJSON, stdout, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 }
 
+// cmdVerify checks the stream against its seals: ledger verify.
+func cmdVerify(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, _, err := parse("verify", args, getenv, stderr, nil)
+	if err != nil {
+		return err
+	}
+	return node.Verify(ctx, cfg, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), stdout)
+}
+
 // tokenTTL is how long `ledger token` tokens live by default.
 const tokenTTL = 12 * time.Hour
 

@@ -10,6 +10,7 @@ import (
 	"github.com/interaction-ledger/ledger/adapters/auth"
 
 	"github.com/interaction-ledger/ledger/adapters/node"
+	"github.com/interaction-ledger/ledger/eventstore"
 )
 
 // flags binds the configuration every command reads: environment variables, each also a
@@ -28,6 +29,7 @@ func flags(fs *flag.FlagSet, getenv func(string) string) *node.Config {
 	fs.StringVar(&c.NATSURL, "nats-url", env("LEDGER_NATS_URL", ""), "existing NATS JetStream URL; no embedded server (LEDGER_NATS_URL)")
 	fs.StringVar(&c.NATSCreds, "nats-creds", env("LEDGER_NATS_CREDS", ""), "NATS credentials file for LEDGER_NATS_URL (LEDGER_NATS_CREDS)")
 	fs.StringVar(&c.AuthSecret, "auth-secret", env("LEDGER_AUTH_SECRET", ""), "HS256 secret for bearer tokens (LEDGER_AUTH_SECRET)")
+	fs.DurationVar(&c.AuditMaxAge, "audit-max-age", durationEnv(getenv, "LEDGER_AUDIT_MAX_AGE", eventstore.DefaultAuditMaxAge), "retention of the read audit (LEDGER_AUDIT_MAX_AGE)")
 	fs.DurationVar(&c.Auth.MaxTTL, "auth-max-ttl", durationEnv(getenv, "LEDGER_AUTH_MAX_TTL", auth.DefaultMaxTTL), "longest token lifetime accepted (LEDGER_AUTH_MAX_TTL)")
 	fs.StringVar(&c.Auth.Issuer, "auth-issuer", env("LEDGER_AUTH_ISSUER", ""), "required token issuer, when set (LEDGER_AUTH_ISSUER)")
 	fs.StringVar(&c.Auth.Audience, "auth-audience", env("LEDGER_AUTH_AUDIENCE", ""), "required token audience, when set (LEDGER_AUTH_AUDIENCE)")

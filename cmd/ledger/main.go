@@ -32,6 +32,7 @@ commands:
   serve    run the ledger: embedded NATS JetStream (or LEDGER_NATS_URL), projectors, HTTP API
   replay   rebuild views from the stream into fresh files, then swap them in (offline)
   status   stream, views, checkpoints, lag, dead letters
+  verify   check the event stream against its seals (exit 1 at the first tampered event)
   token    mint a JWT for an agent
   producer-url
            print a NATS URL with a producer's credentials (publish customer events only)
@@ -52,6 +53,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdReplay(ctx, args[1:], getenv, stdout, stderr)
 	case "status":
 		return cmdStatus(ctx, args[1:], getenv, stdout, stderr)
+	case "verify":
+		return cmdVerify(ctx, args[1:], getenv, stdout, stderr)
 	case "token":
 		return cmdToken(args[1:], getenv, stdout, stderr)
 	case "producer-url":

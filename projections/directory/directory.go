@@ -194,11 +194,14 @@ func (v *View) Reader(agentID string) (r domain.Reader, ok bool, err error) {
 		r = domain.Reader{AgentID: agentID, Role: ag.Role}
 		var p Profile
 		if ag.ActiveProfileID != "" && get(tx.Bucket(bProfiles), ag.ActiveProfileID, &p) {
+			r.ProfileID = ag.ActiveProfileID
 			r.ProfileQueues, r.ProfileFlows, r.HistoryAccess = p.Queues, p.Flows, p.HistoryAccess
 		}
 		if ag.Role == domain.RoleManager {
 			for _, team := range prefixed(tx.Bucket(bManaged), agentID) {
-				r.TeamAgents = append(r.TeamAgents, prefixed(tx.Bucket(bMembers), team)...)
+				members := prefixed(tx.Bucket(bMembers), team)
+				r.Teams = append(r.Teams, domain.ManagedTeam{TeamID: team, Agents: members})
+				r.TeamAgents = append(r.TeamAgents, members...)
 			}
 			slices.Sort(r.TeamAgents)
 			r.TeamAgents = slices.Compact(r.TeamAgents)

@@ -34,6 +34,9 @@ type Item struct {
 	Template        string     `json:"template"`
 	CustomerID      string     `json:"customer_id"` // the surviving customer after merges
 	CRMRecord       string     `json:"crm_record,omitempty"`
+	// VisibleBecause is why the reader may see it: on the list only when asked
+	// (?explain=1, filled by the HTTP layer from View.Reasons), always on the detail.
+	VisibleBecause []domain.Reason `json:"visible_because,omitempty"`
 }
 
 // Page is one page of the list; NextCursor is "" on the last page.
@@ -82,22 +85,33 @@ func (v *View) GetPage(r domain.Reader, id string, ep EventsPage) (Detail, error
 		if err != nil {
 			return err
 		}
-		row := rowOf(&in, v.phones.Phone)
-		d = Detail{Item: row.item(resolve(tx.Bucket(bMerges), row.customer)),
-			Participants: nonNil(in.Participants), SRData: in.SRData,
-			CRMRecord: in.CRMRecord, Case: in.Case, Qualifications: nonNil(in.Qualifications),
-			SurveyAnswers: nonNil(in.Surveys), Invoices: nonNil(in.Invoices), Agents: nonNil(in.Agents),
-			Queues: nonNil(in.Queues), MessageCount: in.MessageCount, OpenCount: in.OpenCount,
-			OpenedAt: utcPtr(in.OpenedAt), ClickedAt: utcPtr(in.ClickedAt), ClickCount: in.ClickCount}
+		d = v.detailOf(tx, &in)
 		if d.Events, d.EventsNextCursor, err = readEvents(tx, id, ep); err != nil {
 			return err
 		}
-		if len(d.SRData) == 0 {
-			d.SRData = json.RawMessage("null")
+		vis, err := detailVisibility(tx, &in)
+		if err != nil {
+			return err
 		}
+		d.VisibleBecause = r.Reasons(vis)
 		return nil
 	})
 	return d, err
+}
+
+// detailOf renders a folded interaction as the detail shows it, without its events.
+func (v *View) detailOf(tx *bolt.Tx, in *domain.Interaction) Detail {
+	row := rowOf(in, v.phones.Phone)
+	d := Detail{Item: row.item(resolve(tx.Bucket(bMerges), row.customer)),
+		Participants: nonNil(in.Participants), SRData: in.SRData,
+		CRMRecord: in.CRMRecord, Case: in.Case, Qualifications: nonNil(in.Qualifications),
+		SurveyAnswers: nonNil(in.Surveys), Invoices: nonNil(in.Invoices), Agents: nonNil(in.Agents),
+		Queues: nonNil(in.Queues), MessageCount: in.MessageCount, OpenCount: in.OpenCount,
+		OpenedAt: utcPtr(in.OpenedAt), ClickedAt: utcPtr(in.ClickedAt), ClickCount: in.ClickCount}
+	if len(d.SRData) == 0 {
+		d.SRData = json.RawMessage("null")
+	}
+	return d
 }
 
 // visibleDetail loads the interaction id for r: ErrNotFound when it does not exist or r
@@ -119,10 +133,17 @@ func visibleDetail(tx *bolt.Tx, r domain.Reader, id string) (domain.Interaction,
 // to the same data, decides everywhere.
 func (v *View) Visible(r domain.Reader, ids []string) ([]bool, error) {
 	out := make([]bool, len(ids))
+	err := v.eachRow(r, ids, func(i int, row *row) { out[i] = r.CanSee(row.visibility()) })
+	return out, err
+}
+
+// eachRow calls fn with the row of each of ids that exists, in one read transaction;
+// nothing for a reader without history access.
+func (v *View) eachRow(r domain.Reader, ids []string, fn func(i int, row *row)) error {
 	if !r.HistoryAccess || len(ids) == 0 {
-		return out, nil
+		return nil
 	}
-	err := v.db.View(func(tx *bolt.Tx) error {
+	return v.db.View(func(tx *bolt.Tx) error {
 		details, rows := tx.Bucket(bDetails), tx.Bucket(bRows)
 		for i, id := range ids {
 			val := details.Get([]byte(id))
@@ -136,11 +157,10 @@ func (v *View) Visible(r domain.Reader, ids []string) ([]bool, error) {
 			if err != nil {
 				return err
 			}
-			out[i] = r.CanSee(row.visibility())
+			fn(i, row)
 		}
 		return nil
 	})
-	return out, err
 }
 
 func nonNil[T any](s []T) []T {

@@ -427,7 +427,7 @@ func byName[T interface{ String() string }](all []T) map[string]T {
 
 // visibility is what domain.Reader.CanSee looks at.
 func (r *row) visibility() domain.Visibility {
-	return domain.Visibility{Agents: r.agents, Queues: r.queues, OriginalRouting: r.orig, Flow: r.flow}
+	return domain.Visibility{Agents: r.agents, Queues: r.queues, OriginalRouting: r.orig, Flow: r.flow, CurrentAgent: r.agent}
 }
 
 // item renders the row as the list shows it, with the surviving customer.
