@@ -95,16 +95,7 @@ type InteractionCommands struct {
 // *ActionRefusedError with ErrInteractionChanged). It returns once the detail shows the
 // change, or after Wait; ErrStoreUnavailable when the stream did not acknowledge.
 func (ic *InteractionCommands) Run(ctx context.Context, rd domain.Reader, id string, cmd domain.ActionCommand, in ActionInput) (ActionResult, error) {
-	now, wait, log := time.Now, 5*time.Second, slog.Default()
-	if ic.Now != nil {
-		now = ic.Now
-	}
-	if ic.Wait > 0 {
-		wait = ic.Wait
-	}
-	if ic.Logger != nil {
-		log = ic.Logger
-	}
+	now, wait, log := commandDefaults(ic.Now, ic.Wait, ic.Logger)
 	a, err := actionOf(cmd, in)
 	if err != nil {
 		return ActionResult{}, err

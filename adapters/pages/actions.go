@@ -66,9 +66,7 @@ func (h *Handler) interactionAction(w http.ResponseWriter, r *http.Request, s *s
 			auth.ScopeInteractionsWrite + ". Ask your administrator for it."})
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		h.fail(w, r, s, http.StatusBadRequest, "The form could not be read.")
+	if !h.parseForm(w, r, s, 64<<10) {
 		return
 	}
 	f := func(k string) string { return strings.TrimSpace(r.PostForm.Get(k)) }

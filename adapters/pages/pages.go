@@ -225,3 +225,14 @@ func (h *Handler) internal(w http.ResponseWriter, r *http.Request, s *session, e
 func (h *Handler) visible(rd domain.Reader) timeline.Visible {
 	return func(ids []string) ([]bool, error) { return h.cfg.History.Visible(rd, ids) }
 }
+
+// parseForm reads a posted form of at most limit bytes; on failure it answers the error
+// page and reports false.
+func (h *Handler) parseForm(w http.ResponseWriter, r *http.Request, s *session, limit int64) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	if err := r.ParseForm(); err != nil {
+		h.fail(w, r, s, http.StatusBadRequest, "The form could not be read.")
+		return false
+	}
+	return true
+}

@@ -32,9 +32,7 @@ func (h *Handler) savedViews(agent string, page url.Values) ([]savedView, error)
 // list again (its menu now holds the view). A bad name or a full menu is shown on the
 // list, naming the field.
 func (h *Handler) saveView(w http.ResponseWriter, r *http.Request, s *session) {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	if err := r.ParseForm(); err != nil {
-		h.fail(w, r, s, http.StatusBadRequest, "The form could not be read.")
+	if !h.parseForm(w, r, s, 16<<10) {
 		return
 	}
 	query := r.PostForm.Get("query")
@@ -59,9 +57,7 @@ func (h *Handler) saveView(w http.ResponseWriter, r *http.Request, s *session) {
 
 // deleteView removes one of the agent's views, then shows the list the agent was on.
 func (h *Handler) deleteView(w http.ResponseWriter, r *http.Request, s *session) {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	if err := r.ParseForm(); err != nil {
-		h.fail(w, r, s, http.StatusBadRequest, "The form could not be read.")
+	if !h.parseForm(w, r, s, 16<<10) {
 		return
 	}
 	back, err := url.ParseQuery(r.PostForm.Get("back"))
