@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"golang.org/x/text/currency"
 
 	"github.com/interaction-ledger/ledger/adapters/ingest"
@@ -45,101 +44,54 @@ type (
 	}
 )
 
-// interactionAction runs one of the commands on an interaction, as taskCommand runs the
-// task commands: it reads the interaction's state and the stream sequence its keyed
-// subject reached from the history view (404 for an interaction the agent may not see,
-// as the detail), decides by the rules (409 with the current state otherwise), and
-// appends the event only if no other event of the interaction's commands was stored
-// meanwhile (JetStream's expected last subject sequence: a lost race is a 409 too). It
-// answers once the detail shows the change, with the event's stream position.
+// interactionAction answers one of the commands on an interaction
+// (InteractionCommands.Run): 404 for an interaction the agent may not see, as the detail;
+// 409 with the current state for a refused command or a lost race; 400 naming the field
+// for bad input; otherwise the new state, once the detail shows it, with the event's
+// stream position.
 func (s *Server) interactionAction(cmd domain.ActionCommand) func(http.ResponseWriter, *http.Request, domain.Reader) {
 	return func(w http.ResponseWriter, r *http.Request, rd domain.Reader) {
 		id := r.PathValue("id")
-		a, ok := readAction(w, r, cmd)
+		in, ok := readAction(w, r, cmd)
 		if !ok {
 			return
 		}
-		a.AgentID = rd.AgentID
-		target, err := s.cfg.History.ActionTarget(rd, id)
-		if errors.Is(err, history.ErrNotFound) {
+		res, err := s.actions.Run(r.Context(), rd, id, cmd, in)
+		var refused *ActionRefusedError
+		var bad *ActionInputError
+		switch {
+		case errors.Is(err, history.ErrNotFound):
 			jsonhttp.Error(w, http.StatusNotFound, "interaction "+id+" not found", nil)
 			return
-		}
-		if err != nil {
+		case errors.As(err, &refused):
+			jsonhttp.Error(w, http.StatusConflict, refused.Error(), map[string]any{"interaction_id": id,
+				"crm_record": refused.State.CRMRecord, "case": refused.State.Case, "invoices": refused.State.Invoices})
+			return
+		case errors.As(err, &bad):
+			jsonhttp.Error(w, http.StatusBadRequest, bad.Error(), map[string]any{"field": bad.Field})
+			return
+		case errors.Is(err, ErrStoreUnavailable):
+			jsonhttp.Error(w, http.StatusServiceUnavailable, "the event stream did not acknowledge the command; retry", nil)
+			return
+		case err != nil:
 			s.internal(w, r, err)
 			return
 		}
-		typ, payload, err := target.State.Decide(id, a)
-		var ce *domain.ActionConflictError
-		if errors.As(err, &ce) {
-			conflict(w, err.Error(), id, target.State)
-			return
-		}
-		if err != nil {
-			s.internal(w, r, err)
-			return
-		}
-		now := s.cfg.Now()
-		ev, err := domain.NewEvent(uuid.Must(uuid.NewV7()).String(), typ, now, target.CustomerID, "api:"+rd.AgentID, payload, now)
-		if err != nil {
-			var ve *domain.ValidationError
-			if errors.As(err, &ve) {
-				field := strings.TrimPrefix(ve.Field, "data.")
-				jsonhttp.Error(w, http.StatusBadRequest, field+": "+ve.Problem, map[string]any{"field": field})
-				return
-			}
-			s.internal(w, r, err)
-			return
-		}
-		seq, lost, ok := s.appendCommand(w, r, ev, eventstore.InteractionSubjectFilter(id), target.LastSeq, s.cfg.HistoryDB)
-		if !ok {
-			return
-		}
-		if lost {
-			// Someone else acted first: answer with the state as it is now, once known.
-			cur, rerr := s.cfg.History.ActionTarget(rd, id)
-			if rerr != nil {
-				cur = target
-			}
-			conflict(w, "interaction "+id+" was changed meanwhile; reload it and try again", id, cur.State)
-			return
-		}
-		after, err := s.cfg.History.ActionTarget(rd, id)
-		if err != nil {
-			// The agent could see it a moment ago; a concurrent erasure may have removed it.
-			s.internal(w, r, err)
-			return
-		}
-		w.Header().Set("Ledger-Position", strconv.FormatUint(seq, 10))
-		out := map[string]any{"interaction_id": id, "event_id": ev.ID, "crm_record": after.State.CRMRecord,
-			"case": after.State.Case, "invoices": after.State.Invoices}
+		w.Header().Set("Ledger-Position", strconv.FormatUint(res.Seq, 10))
+		out := map[string]any{"interaction_id": id, "event_id": res.EventID, "crm_record": res.State.CRMRecord,
+			"case": res.State.Case, "invoices": res.State.Invoices}
 		code := http.StatusOK
 		switch cmd {
 		case domain.ActionAssignCRMRecord:
-			out["crm_record_id"] = a.RecordID
+			out["crm_record_id"] = res.RecordID
 		case domain.ActionAssignCase:
-			out["case_id"] = a.RecordID
+			out["case_id"] = res.RecordID
 		case domain.ActionCreatePayment:
-			out["payment_id"] = a.Payment.ID
+			out["payment_id"] = res.RecordID
 			code = http.StatusCreated
 		}
 		jsonhttp.Write(w, code, out)
 	}
-}
-
-// appendCommand is appendAndWait answering the store's failure (503); lost is true when
-// another event was stored under filter first (nothing appended); ok is false once an
-// answer is written.
-func (s *Server) appendCommand(w http.ResponseWriter, r *http.Request, ev domain.Event, filter string, last uint64, db *projections.DB) (seq uint64, lost, ok bool) {
-	seq, err := appendAndWait(r.Context(), s.cfg.Ingest, ev, filter, last, db, s.cfg.CommandWait, s.cfg.Logger)
-	switch {
-	case errors.Is(err, eventstore.ErrConflict):
-		return 0, true, true
-	case err != nil:
-		jsonhttp.Error(w, http.StatusServiceUnavailable, "the event stream did not acknowledge the command; retry", nil)
-		return 0, false, false
-	}
-	return seq, false, true
 }
 
 // appendAndWait appends a command's event on the condition that the last sequence stored
@@ -165,54 +117,29 @@ func appendAndWait(ctx context.Context, in *ingest.Service, ev domain.Event, fil
 	return seq, nil
 }
 
-// conflict answers 409 with the interaction's current state.
-func conflict(w http.ResponseWriter, msg, id string, st domain.ActionState) {
-	jsonhttp.Error(w, http.StatusConflict, msg, map[string]any{"interaction_id": id, "crm_record": st.CRMRecord,
-		"case": st.Case, "invoices": st.Invoices})
-}
-
-// readAction reads and validates the command's body (none for an unassign); ok is false
-// once an error is answered (400 naming the field, 413 for an oversized body). A CRM
-// record, case or payment without an id gets a UUIDv7: the ledger records links, it does
-// not own the CRM, so the caller may name what it created there or let the ledger mint.
-func readAction(w http.ResponseWriter, r *http.Request, cmd domain.ActionCommand) (domain.Action, bool) {
-	a := domain.Action{Command: cmd}
-	mint := func(id string) string {
-		if id == "" {
-			return uuid.Must(uuid.NewV7()).String()
-		}
-		return id
-	}
+// readAction reads the command's body (none for an unassign) into the runner's input;
+// ok is false once an error is answered (400 naming the field, 413 for an oversized
+// body). The runner validates the values.
+func readAction(w http.ResponseWriter, r *http.Request, cmd domain.ActionCommand) (ActionInput, bool) {
+	var in ActionInput
 	switch cmd {
 	case domain.ActionAssignCRMRecord:
 		var b crmRecordBody
-		if !decodeBody(w, r, &b) {
-			return a, false
-		}
-		a.RecordID = mint(b.CRMRecordID)
+		ok := decodeBody(w, r, &b)
+		in.RecordID = b.CRMRecordID
+		return in, ok
 	case domain.ActionAssignCase:
 		var b caseBody
-		if !decodeBody(w, r, &b) {
-			return a, false
-		}
-		a.RecordID = mint(b.CaseID)
+		ok := decodeBody(w, r, &b)
+		in.RecordID = b.CaseID
+		return in, ok
 	case domain.ActionCreatePayment:
 		var b paymentBody
-		if !decodeBody(w, r, &b) {
-			return a, false
-		}
-		p, err := domain.NewPayment(mint(b.PaymentID), b.Amount, b.Currency, b.Status, b.Reference)
-		if err == nil {
-			err = checkCurrency(p)
-		}
-		var ve *domain.ValidationError
-		if errors.As(err, &ve) {
-			jsonhttp.Error(w, http.StatusBadRequest, err.Error(), map[string]any{"field": ve.Field})
-			return a, false
-		}
-		a.Payment = p
+		ok := decodeBody(w, r, &b)
+		in.Payment = PaymentInput(b)
+		return in, ok
 	}
-	return a, true
+	return in, true
 }
 
 // checkCurrency checks the payment's currency against ISO 4217's list (the domain checks

@@ -121,7 +121,7 @@ func (s *Server) getInteraction(w http.ResponseWriter, r *http.Request, rd domai
 		s.queryError(w, r, err)
 		return
 	}
-	buttons, err := s.buttons(rd, &d)
+	buttons, err := s.buttons.For(rd, &d)
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -136,35 +136,7 @@ func (s *Server) getInteraction(w http.ResponseWriter, r *http.Request, rd domai
 // plus the reader's My buttons with their URLs filled in from it.
 type interactionDetail struct {
 	history.Detail
-	Buttons []button `json:"buttons"`
-}
-
-// button is one of My buttons, ready to follow.
-type button struct {
-	Label string `json:"label"`
-	URL   string `json:"url"`
-}
-
-// buttons fills in the reader's My buttons (their own, then their active profile's) from
-// the detail d.
-func (s *Server) buttons(rd domain.Reader, d *history.Detail) ([]button, error) {
-	bs, err := s.cfg.Directory.Buttons(rd.AgentID)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]button, 0, len(bs))
-	vals := d.ButtonValues()
-	for _, b := range bs {
-		u, err := b.Expand(vals)
-		if err != nil {
-			// Validated when the directory event arrived: only a record stored by an
-			// older, laxer ledger gets here. Leave it out rather than fail the detail.
-			s.cfg.Logger.Warn("button left out", "agent", rd.AgentID, "label", b.Label, "err", err)
-			continue
-		}
-		out = append(out, button{Label: b.Label, URL: u})
-	}
-	return out, nil
+	Buttons []Button `json:"buttons"`
 }
 
 // queryError answers 400 naming the parameter for a *history.QueryError, 500 otherwise.

@@ -106,12 +106,27 @@ func (cfg Config) TaskCommands() *TaskCommands {
 		Now: cfg.Now, Wait: cfg.CommandWait, Logger: cfg.Logger}
 }
 
+// InteractionCommands returns the commands on an interaction over the configuration's
+// views, for the API and the agents' pages.
+func (cfg Config) InteractionCommands() *InteractionCommands {
+	return &InteractionCommands{Ingest: cfg.Ingest, History: cfg.History, HistoryDB: cfg.HistoryDB,
+		Now: cfg.Now, Wait: cfg.CommandWait, Logger: cfg.Logger}
+}
+
+// MyButtons returns the filler of the readers' My buttons, for the API's detail and the
+// agents' pages.
+func (cfg Config) MyButtons() *MyButtons {
+	return &MyButtons{Directory: cfg.Directory, Logger: cfg.Logger}
+}
+
 // Server serves the API.
 type Server struct {
 	cfg         Config
 	mux         *http.ServeMux
 	ingestSlots *semaphore.Weighted // one per POST /v1/events in progress
 	tasks       *TaskCommands
+	actions     *InteractionCommands
+	buttons     *MyButtons
 	live        *Live
 	patterns    []string // every route registered, for Routes
 }
@@ -140,7 +155,7 @@ func New(cfg Config) *Server {
 		cfg.MaxConcurrentIngest = DefaultMaxConcurrentIngest
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), ingestSlots: semaphore.NewWeighted(int64(cfg.MaxConcurrentIngest)),
-		tasks: cfg.TaskCommands(), live: cfg.Live()}
+		tasks: cfg.TaskCommands(), actions: cfg.InteractionCommands(), buttons: cfg.MyButtons(), live: cfg.Live()}
 	s.routes()
 	return s
 }

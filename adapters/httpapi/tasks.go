@@ -84,16 +84,7 @@ type TaskCommands struct {
 // card yet: customers live in the CRM, and the ledger knows one only from the events
 // about them, of which a new task may be the first.
 func (tc *TaskCommands) Run(ctx context.Context, rd domain.Reader, customer, taskID string, cmd domain.TaskCommand, in TaskInput) (TaskResult, error) {
-	now, wait, log := time.Now, 5*time.Second, slog.Default()
-	if tc.Now != nil {
-		now = tc.Now
-	}
-	if tc.Wait > 0 {
-		wait = tc.Wait
-	}
-	if tc.Logger != nil {
-		log = tc.Logger
-	}
+	now, wait, log := commandDefaults(tc.Now, tc.Wait, tc.Logger)
 	if cmd == domain.TaskCreate {
 		taskID = in.TaskID
 		if taskID == "" {
@@ -150,4 +141,19 @@ func (tc *TaskCommands) Run(ctx context.Context, rd domain.Reader, customer, tas
 		return res, fmt.Errorf("read task %s: %w", taskID, err)
 	}
 	return res, nil
+}
+
+// commandDefaults fills in a command runner's clock (time.Now), wait for its view (5 s)
+// and logger (slog.Default()) where they are not set.
+func commandDefaults(now func() time.Time, wait time.Duration, log *slog.Logger) (func() time.Time, time.Duration, *slog.Logger) {
+	if now == nil {
+		now = time.Now
+	}
+	if wait <= 0 {
+		wait = 5 * time.Second
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return now, wait, log
 }

@@ -86,7 +86,7 @@ func printDemoHelp(w io.Writer, cfg Config, sc *scenario.Scenario) {
 	}
 	fmt.Fprintf(w, "\nOr query the API as:\n")
 	for _, l := range links {
-		fmt.Fprintf(w, "\n  # %s %s   (or: TOKEN=$(./bin/ledger token -scope 'history:read tasks:write' %s))\n", l.role, l.agent, l.agent)
+		fmt.Fprintf(w, "\n  # %s %s   (or: TOKEN=$(./bin/ledger token -scope 'history:read tasks:write interactions:write' %s))\n", l.role, l.agent, l.agent)
 		fmt.Fprintf(w, "  curl -s -H 'Authorization: Bearer %s' 'http://%s/v1/interactions?limit=5'\n", l.token, cfg.HTTPAddr)
 	}
 	fmt.Fprintf(w, "\n  # a customer's card\n  curl -s -H 'Authorization: Bearer <token>' http://%s/v1/customers/%s/timeline\n", cfg.HTTPAddr, scenario.CustomerID(0))
@@ -100,7 +100,7 @@ type demoToken struct {
 	token string
 }
 
-// demoTokens mints a token (history:read, tasks:write) for the agent picked for each role.
+// demoTokens mints a token (history:read, tasks:write, interactions:write) for the agent picked for each role.
 func demoTokens(cfg Config, picked map[domain.Role]string) []demoToken {
 	var out []demoToken
 	for _, role := range domain.Roles() {
@@ -108,7 +108,7 @@ func demoTokens(cfg Config, picked map[domain.Role]string) []demoToken {
 		if !ok {
 			continue
 		}
-		tok, err := auth.Mint(cfg.AuthSecret, id, []string{auth.ScopeHistoryRead, auth.ScopeTasksWrite}, time.Now(), DemoTokenTTL)
+		tok, err := auth.Mint(cfg.AuthSecret, id, []string{auth.ScopeHistoryRead, auth.ScopeTasksWrite, auth.ScopeInteractionsWrite}, time.Now(), DemoTokenTTL)
 		if err != nil {
 			continue
 		}

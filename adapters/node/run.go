@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/interaction-ledger/ledger/adapters/seal"
 	"github.com/interaction-ledger/ledger/adapters/webhooks"
 	"github.com/interaction-ledger/ledger/projections/history"
+	"github.com/interaction-ledger/ledger/projections/savedviews"
 	"github.com/interaction-ledger/ledger/projections/timeline"
 )
 
@@ -88,6 +90,12 @@ func (n *Node) Run(ctx context.Context, stdout io.Writer, started chan<- string)
 	if err != nil {
 		return err
 	}
+	// The agents' saved views: a file of their own beside the views, never rebuilt.
+	saved, err := savedviews.Open(filepath.Join(n.cfg.ViewsDir(), "savedviews.db"))
+	if err != nil {
+		return err
+	}
+	defer saved.Close()
 	ln, err := net.Listen("tcp", n.cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", n.cfg.HTTPAddr, err)
@@ -132,7 +140,8 @@ func (n *Node) Run(ctx context.Context, stdout io.Writer, started chan<- string)
 	pagesCfg := httpapi.Config{Ingest: n.ingest, Timeline: n.tl, TimelineDB: n.View(timeline.Name).DB(), Logger: n.log,
 		History: n.hist, HistoryDB: n.View(history.Name).DB(), Directory: n.dir}
 	web, err := pages.New(pages.Config{Verifier: verifier, Directory: n.dir, History: n.hist, Timeline: n.tl,
-		Tasks: pagesCfg.TaskCommands(), Live: pagesCfg.Live(), FrameAncestors: n.cfg.FrameAncestors,
+		Tasks: pagesCfg.TaskCommands(), Actions: pagesCfg.InteractionCommands(), Buttons: pagesCfg.MyButtons(),
+		SavedViews: saved, Live: pagesCfg.Live(), FrameAncestors: n.cfg.FrameAncestors,
 		CRMRecordURL: n.cfg.CRMRecordURL, ClickToCallURL: n.cfg.ClickToCallURL, Logger: n.log, Audit: recorder})
 	if err != nil {
 		return err

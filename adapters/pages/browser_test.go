@@ -39,7 +39,7 @@ func demoLedger(t *testing.T) (base string, links map[string]string) {
 	t.Helper()
 	var out bytes.Buffer
 	cfg := node.Config{DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", AuthSecret: nodetest.Secret, Region: "US",
-		Replicas: 1, Demo: true}
+		Replicas: 1, Demo: true, CRMRecordURL: crmURL}
 	ctx, cancel := context.WithCancel(context.Background())
 	started, done := make(chan string, 1), make(chan error, 1)
 	go func() { done <- node.Serve(ctx, cfg, slog.New(slog.DiscardHandler), &out, started) }()
@@ -164,11 +164,20 @@ func (p apiPage) ids() []string {
 	return out
 }
 
+// crmURL is the demo ledger's CRM record URL template.
+const crmURL = "https://crm.example.com/records/{id}"
+
 // postEvents posts envelopes with an ingest token and returns how many were accepted.
 func postEvents(t *testing.T, base string, envs ...map[string]any) int {
 	t.Helper()
+	return postAs(t, base, "ingest", envs...)
+}
+
+// postAs posts envelopes with a token of scope and returns how many were accepted.
+func postAs(t *testing.T, base, scope string, envs ...map[string]any) int {
+	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, base+"/v1/events", bytes.NewReader(nodetest.MustJSON(t, envs)))
-	req.Header.Set("Authorization", "Bearer "+nodetest.Token(t, "producer", "ingest"))
+	req.Header.Set("Authorization", "Bearer "+nodetest.Token(t, "producer", scope))
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -461,4 +470,191 @@ func TestBrowserPages(t *testing.T) {
 			t.Fatalf("the export has %d lines, want a header and the API's %d rows", lines, len(ids))
 		}
 	})
+
+	t.Run("the detail's Settings menu and My buttons", func(t *testing.T) { browserSettings(t, ctx, base, shots) })
+	t.Run("saved views: save, open, delete", func(t *testing.T) { browserSavedViews(t, ctx, base, links["manager"], mgr) })
+}
+
+// submit runs click, which posts a form, and then, once the page it replaces is gone,
+// the actions after: a selector found before the new page arrives would read the old one.
+func submit(t *testing.T, ctx context.Context, what string, click chromedp.Action, after ...chromedp.Action) {
+	t.Helper()
+	var marked bool
+	steps := []chromedp.Action{chromedp.Evaluate(`document.body.setAttribute("data-old", ""), true`, &marked), click,
+		chromedp.WaitNotPresent(`body[data-old]`), chromedp.WaitReady(`body`)}
+	run(t, ctx, what, append(steps, after...)...)
+}
+
+// browserSettings acts on an interaction from its detail as an agent of its own, whose
+// profile and record carry My buttons: assign a CRM record and see it in the panel and
+// the list's CRM button; unassign it from two tabs, the second refused with the current
+// state; create a payment and see it in Invoices; bad input names the field; a sign-in
+// without interactions:write is refused in words; My buttons are the API's.
+func browserSettings(t *testing.T, ctx context.Context, base, shots string) {
+	const agent, id = "pg-agent", "pg-call"
+	if n := postAs(t, base, "directory:write",
+		nodetest.Ev("directory.profile", "", 5, map[string]any{"profile_id": "pg-p", "queues": []string{"pg-q"}, "flows": []string{"voice"},
+			"history_access": true, "buttons": []map[string]any{{"label": "Open in CRM", "url": "https://crm.example/records/{crm_record}?contact={contact}#{interaction_id}"}}}),
+		nodetest.Ev("directory.agent", "", 5, map[string]any{"agent_id": agent, "role": "collaborator", "active_profile_id": "pg-p",
+			"buttons": []map[string]any{{"label": "Mine", "url": "http://tools.example/{agent_id}/{customer_id}"}}}),
+	); n != 2 {
+		t.Fatalf("%d directory events accepted", n)
+	}
+	if n := postEvents(t, base, nodetest.Ev("interaction.started", "pg-cust", 3, map[string]any{"interaction_id": id, "flow": "voice",
+		"direction": "incoming", "routing": "direct", "agent_id": agent, "contact": map[string]any{"phone": "+1 202 555 0147"}})); n != 1 {
+		t.Fatalf("%d events accepted", n)
+	}
+	tok := nodetest.Token(t, agent, "history:read", "interactions:write")
+	nodetest.Eventually(t, id+" visible to "+agent, func() (bool, string) {
+		code := api(t, base, tok, "/v1/interactions/"+id, nil)
+		return code == http.StatusOK, fmt.Sprint(code)
+	})
+	detail := base + "/interactions/" + id
+	signin := func(tok string) {
+		t.Helper()
+		run(t, ctx, "sign in", chromedp.Navigate(base+"/signin#token="+tok), chromedp.WaitVisible(`table.list`))
+	}
+	// act opens the Settings menu of the detail shown in tab, runs fill, and submits.
+	act := func(tab context.Context, action string, fill ...chromedp.Action) {
+		t.Helper()
+		run(t, tab, "open Settings", append([]chromedp.Action{chromedp.Click(`[data-testid=settings] > summary`)}, fill...)...)
+		submit(t, tab, action, chromedp.Click(`button[data-action=`+action+`]`),
+			chromedp.WaitVisible(`[data-testid=notice], [data-testid=refused], [data-testid=action-error]`))
+	}
+	text := func(tab context.Context, sel string) string {
+		t.Helper()
+		var s string
+		run(t, tab, "read "+sel, chromedp.Text(sel, &s))
+		return s
+	}
+
+	signin(tok)
+	run(t, ctx, "open the detail", chromedp.Navigate(detail), chromedp.WaitVisible(`aside.side`))
+	act(ctx, "assign-crm", chromedp.SendKeys(`#crm-id`, "CRM-77"))
+	if n := text(ctx, `[data-testid=notice]`); n != "CRM record CRM-77 assigned." {
+		t.Fatalf("notice %q", n)
+	}
+	if p := text(ctx, `aside.side`); !strings.Contains(p, "CRM-77") {
+		t.Fatalf("the panel does not show the record: %q", p)
+	}
+	wantCRM := strings.ReplaceAll(crmURL, "{id}", "CRM-77")
+	var href string
+	var ok bool
+	run(t, ctx, "the list's CRM button", chromedp.Navigate(base+"/"), chromedp.WaitVisible(`tr[data-id="`+id+`"]`),
+		chromedp.AttributeValue(`tr[data-id="`+id+`"] .row-actions a.chip`, "href", &href, &ok))
+	if href != wantCRM {
+		t.Fatalf("the list's CRM button leads to %q, want %q", href, wantCRM)
+	}
+
+	// Two tabs show the record assigned; the first unassigns it, the second then tries.
+	other, cancel := chromedp.NewContext(ctx)
+	defer cancel()
+	for _, tab := range []context.Context{ctx, other} {
+		run(t, tab, "open the detail", chromedp.Navigate(detail), chromedp.WaitVisible(`aside.side`))
+	}
+	act(ctx, "unassign-crm")
+	if n := text(ctx, `[data-testid=notice]`); n != "CRM record unassigned." {
+		t.Fatalf("notice %q", n)
+	}
+	act(other, "unassign-crm")
+	refused := text(other, `[data-testid=refused]`)
+	if !strings.Contains(refused, "no CRM record is assigned") || !strings.Contains(refused, "It has no CRM record") {
+		t.Fatalf("the second unassign shows %q", refused)
+	}
+	if p := text(other, `aside.side`); strings.Contains(p, "CRM-77") {
+		t.Fatalf("after the refusal the panel still shows the record: %q", p)
+	}
+	cancel()
+
+	act(ctx, "payment", chromedp.SendKeys(`#pay-amount`, "12.505"), chromedp.SendKeys(`#pay-currency`, "EUR"))
+	var invalid string
+	run(t, ctx, "read the marked field", chromedp.AttributeValue(`#pay-amount`, "aria-invalid", &invalid, &ok))
+	if e := text(ctx, `[data-testid=action-error]`); !strings.HasPrefix(e, "Amount: ") || invalid != "true" {
+		t.Fatalf("bad amount: message %q, aria-invalid %q", e, invalid)
+	}
+	run(t, ctx, "correct the amount", chromedp.Clear(`#pay-amount`), chromedp.SendKeys(`#pay-amount`, "12.50"),
+		chromedp.SetValue(`#pay-status`, "paid"), chromedp.SendKeys(`#pay-ref`, "INV-9"))
+	submit(t, ctx, "create the payment", chromedp.Click(`button[data-action=payment]`), chromedp.WaitVisible(`[data-testid=notice]`))
+	if row := text(ctx, `[data-testid=tab-invoices] tbody`); !strings.Contains(row, "12.50 EUR") || !strings.Contains(row, "Paid") {
+		t.Fatalf("the Invoices tab shows %q", row)
+	}
+	if n := text(ctx, `[data-testid=notice]`); !strings.HasPrefix(n, "Payment ") {
+		t.Fatalf("notice %q", n)
+	}
+
+	var d struct {
+		Buttons []struct{ Label, URL string } `json:"buttons"`
+	}
+	if code := api(t, base, tok, "/v1/interactions/"+id, &d); code != http.StatusOK || len(d.Buttons) != 2 {
+		t.Fatalf("API detail: %d, buttons %+v", code, d.Buttons)
+	}
+	var got []map[string]string
+	run(t, ctx, "open My buttons", chromedp.Click(`[data-testid=my-buttons] > summary`), chromedp.WaitVisible(`[data-testid=my-button]`),
+		chromedp.Evaluate(`[...document.querySelectorAll("[data-testid=my-button]")].map(a => ({label: a.textContent, href: a.getAttribute("href"), target: a.target, rel: a.rel}))`, &got))
+	if len(got) != len(d.Buttons) {
+		t.Fatalf("the page shows buttons %v, the API %+v", got, d.Buttons)
+	}
+	for i, b := range d.Buttons {
+		if got[i]["label"] != b.Label || got[i]["href"] != b.URL || got[i]["target"] != "_blank" || got[i]["rel"] != "noopener noreferrer" {
+			t.Fatalf("button %d: page %v, API %+v", i, got[i], b)
+		}
+	}
+	if !strings.Contains(d.Buttons[0].URL, "tools.example/"+agent+"/pg-cust") {
+		t.Fatalf("the agent's button is not filled in: %q", d.Buttons[0].URL)
+	}
+	run(t, ctx, "open Settings for the screenshot", chromedp.Click(`[data-testid=my-buttons] > summary`),
+		chromedp.Click(`[data-testid=settings] > summary`), chromedp.WaitVisible(`#pay-amount`))
+	shoot(t, ctx, shots, "settings")
+
+	// Without interactions:write the menu says so, and an action is refused in words.
+	signin(nodetest.Token(t, agent, "history:read"))
+	run(t, ctx, "open the detail", chromedp.Navigate(detail), chromedp.WaitVisible(`aside.side`))
+	act(ctx, "assign-case")
+	if r := text(ctx, `[data-testid=refused]`); !strings.Contains(r, "lacks the scope interactions:write") {
+		t.Fatalf("without the scope: %q", r)
+	}
+	var after struct {
+		Case string `json:"case"`
+	}
+	if code := api(t, base, tok, "/v1/interactions/"+id, &after); code != http.StatusOK || after.Case != "" {
+		t.Fatalf("after the refused assign: %d, case %q; want none assigned", code, after.Case)
+	}
+}
+
+// browserSavedViews saves the list's query under a name, opens it from the menu (the
+// rows are the API's answer to that query for this agent), and deletes it.
+func browserSavedViews(t *testing.T, ctx context.Context, base, link, tok string) {
+	const name = "Voice processed"
+	run(t, ctx, "open a filtered list", chromedp.Navigate(link), chromedp.WaitVisible(`table.list`),
+		chromedp.Navigate(base+"/?flow=voice&status=processed"), chromedp.WaitVisible(`table.list`))
+	run(t, ctx, "a blank name", chromedp.Click(`[data-testid=saved-views] > summary`), chromedp.SendKeys(`#view-name`, "   "))
+	submit(t, ctx, "save a blank name", chromedp.Click(`[data-testid=save-view]`), chromedp.WaitVisible(`[data-testid=view-error]`))
+	var msg string
+	run(t, ctx, "read the error", chromedp.Text(`[data-testid=view-error]`, &msg))
+	if msg != "View name: is required." {
+		t.Fatalf("blank name: %q", msg)
+	}
+	run(t, ctx, "name it", chromedp.Clear(`#view-name`), chromedp.SendKeys(`#view-name`, name))
+	submit(t, ctx, "save", chromedp.Click(`[data-testid=save-view]`))
+	waitURL(t, ctx, "flow=voice", "status=processed")
+	var current string
+	var ok bool
+	run(t, ctx, "the menu marks it", chromedp.AttributeValue(`a[data-view="`+name+`"]`, "aria-current", &current, &ok))
+	if current != "page" {
+		t.Fatalf("the saved view is not the current one: %q %v", current, ok)
+	}
+	run(t, ctx, "open it from the menu", chromedp.Navigate(base+"/"), chromedp.WaitVisible(`table.list`),
+		chromedp.Click(`[data-testid=saved-views] > summary`), chromedp.Click(`a[data-view="`+name+`"]`))
+	waitURL(t, ctx, "flow=voice", "status=processed")
+	_, want := apiIDs(t, base, tok, url.Values{"tz": {"UTC"}, "flow": {"voice"}, "status": {"processed"}})
+	sameIDs(t, "the saved view", rowIDs(t, ctx), want)
+	run(t, ctx, "open the menu", chromedp.Click(`[data-testid=saved-views] > summary`))
+	submit(t, ctx, "delete it", chromedp.Click(`button[data-delete="`+name+`"]`))
+	waitURL(t, ctx, "flow=voice", "status=processed")
+	var left int
+	run(t, ctx, "the menu is empty", chromedp.Evaluate(`document.querySelectorAll("a[data-view]").length`, &left),
+		chromedp.Click(`[data-testid=saved-views] > summary`), chromedp.Text(`[data-testid=saved-views] .menu-panel`, &msg))
+	if left != 0 || !strings.Contains(msg, "No saved views yet.") {
+		t.Fatalf("after delete: %d views, menu %q", left, msg)
+	}
 }

@@ -317,9 +317,7 @@ func (h *Handler) taskAction(w http.ResponseWriter, r *http.Request, s *session)
 		h.renderCard(w, r, s, http.StatusForbidden, "", "You may not change tasks: your sign-in lacks the scope tasks:write.")
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		h.fail(w, r, s, http.StatusBadRequest, "The form could not be read.")
+	if !h.parseForm(w, r, s, 64<<10) {
 		return
 	}
 	var in httpapi.TaskInput

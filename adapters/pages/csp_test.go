@@ -13,6 +13,7 @@ import (
 	"github.com/interaction-ledger/ledger/projections"
 	"github.com/interaction-ledger/ledger/projections/directory"
 	"github.com/interaction-ledger/ledger/projections/history"
+	"github.com/interaction-ledger/ledger/projections/savedviews"
 	"github.com/interaction-ledger/ledger/projections/timeline"
 )
 
@@ -27,12 +28,18 @@ func newHandler(t *testing.T, mod func(*pages.Config)) *pages.Handler {
 		t.Cleanup(func() { db.Close() })
 		return db
 	}
+	saved, err := savedviews.Open(filepath.Join(t.TempDir(), "savedviews.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { saved.Close() })
 	v, err := auth.NewVerifier(strings.Repeat("s", 32))
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := pages.Config{Verifier: v, Directory: directory.New(open("directory")), History: history.New(open("history"), history.Options{}),
-		Timeline: timeline.New(open("timeline")), Tasks: &httpapi.TaskCommands{}}
+		Timeline: timeline.New(open("timeline")), Tasks: &httpapi.TaskCommands{}, Actions: &httpapi.InteractionCommands{},
+		Buttons: &httpapi.MyButtons{}, SavedViews: saved}
 	if mod != nil {
 		mod(&cfg)
 	}

@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/interaction-ledger/ledger/adapters/audit"
+	"github.com/interaction-ledger/ledger/adapters/auth"
+	"github.com/interaction-ledger/ledger/adapters/httpapi"
+	"github.com/interaction-ledger/ledger/domain"
 	"github.com/interaction-ledger/ledger/projections/history"
 	"github.com/interaction-ledger/ledger/projections/timeline"
 )
@@ -47,6 +50,18 @@ type detailView struct {
 	ClickedAt string
 	Refresh   string
 	Why       []string // why the reader may see it (visible_because)
+	// Base is the detail's address; the Settings forms post under it.
+	Base string
+	// Buttons are the agent's My buttons with the interaction's values filled in.
+	Buttons []httpapi.Button
+	// CanAct: the sign-in holds interactions:write (the Settings menu says so otherwise).
+	CanAct          bool
+	PaymentStatuses []choice
+	Notice          string     // what the last action did
+	Refused         string     // why the last action was refused, with the current state
+	Error           string     // bad input, naming the field
+	Field           string     // the field Error names, to mark it
+	Form            url.Values // the form sent, refilled after bad input
 }
 
 // The detail's tabs, as the product names them.
@@ -54,6 +69,19 @@ var detailTabs = [][2]string{{"interaction", "Interaction"}, {"card", "Card"}, {
 	{"qualifications", "Qualifications"}, {"survey", "Survey answers"}, {"invoices", "Invoices"}}
 
 func (h *Handler) detail(w http.ResponseWriter, r *http.Request, s *session) {
+	q := r.URL.Query()
+	h.renderDetail(w, r, s, http.StatusOK, outcome{Notice: doneAction(q.Get("done"), q.Get("rec"))})
+}
+
+// outcome is what an action on the detail did, shown above its panels.
+type outcome struct {
+	Notice, Refused, Error, Field string
+	Form                          url.Values
+}
+
+// renderDetail renders the interaction's detail as it is now, on the tab of the URL,
+// with the outcome of an action if any.
+func (h *Handler) renderDetail(w http.ResponseWriter, r *http.Request, s *session, code int, out outcome) {
 	id := r.PathValue("id")
 	d, err := h.cfg.History.Get(s.Reader, id)
 	if errors.Is(err, history.ErrNotFound) {
@@ -71,7 +99,14 @@ func (h *Handler) detail(w http.ResponseWriter, r *http.Request, s *session) {
 		current = "interaction"
 	}
 	v := detailView{chrome: s.chrome("Interaction "+id, "detail"), D: d, Row: h.row(d.Item, s.Loc),
-		Tabs: tabs(base, detailTabs, current), Tab: current, Refresh: base + "?tab=" + url.QueryEscape(current)}
+		Tabs: tabs(base, detailTabs, current), Tab: current, Refresh: base + "?tab=" + url.QueryEscape(current),
+		Base: base, CanAct: s.Principal.Has(auth.ScopeInteractionsWrite),
+		PaymentStatuses: choices(nil, strs(domain.PaymentStatuses())),
+		Notice:          out.Notice, Refused: out.Refused, Error: out.Error, Field: out.Field, Form: out.Form}
+	if v.Buttons, err = h.cfg.Buttons.For(s.Reader, &d); err != nil {
+		h.internal(w, r, s, err)
+		return
+	}
 	for _, e := range d.Events {
 		v.Events = append(v.Events, eventView{At: e.OccurredAt.In(s.Loc).Format("2 Jan 15:04:05"), Type: e.Type,
 			Source: e.Source, Data: indent(e.Data)})
@@ -99,7 +134,7 @@ func (h *Handler) detail(w http.ResponseWriter, r *http.Request, s *session) {
 	if !h.record(w, r, s, "page:detail", "", 1, []audit.Hit{{CustomerID: d.CustomerID, InteractionID: d.InteractionID}}) {
 		return
 	}
-	h.render(w, r, http.StatusOK, "detail", v)
+	h.render(w, r, code, "detail", v)
 }
 
 // indent shows a JSON value readably.

@@ -3,8 +3,12 @@
 // with html/template over one shared layout, with a vendored, pinned htmx for "load
 // more" and no front-end build. A page is another encoding of the API's answer: it reads
 // through the same query code (history.ParseQuery, history.View.List and GetPage,
-// timeline.View with the history's visibility) and runs the task commands through
-// httpapi.TaskCommands.
+// timeline.View with the history's visibility), runs the task commands through
+// httpapi.TaskCommands and the detail's Settings menu (CRM record, case, payment) through
+// httpapi.InteractionCommands, and fills My buttons with httpapi.MyButtons: the API's own
+// runners, never copies. An agent's saved views (projections/savedviews) are named list
+// queries: opening one is just opening the list at that query, under the agent's own
+// visibility.
 //
 // Sign-in: a host application opens /signin#token=<JWT>; the page's script hands the
 // token to the server once in a POST body (a fragment never reaches a server or its

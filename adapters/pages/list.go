@@ -72,6 +72,11 @@ type listView struct {
 	// read at; ExportURL downloads the whole list as CSV. Both carry the page's query.
 	LiveURL   string
 	ExportURL string
+	// Views are the agent's saved views; Query is this list's, which "Save this view"
+	// keeps; ViewError says why the last save or delete failed.
+	Views     []savedView
+	Query     string
+	ViewError string
 }
 
 // textParams are the filter's free-text fields: a comma separates the values of one
@@ -105,6 +110,12 @@ func apiQuery(in url.Values, tz string) url.Values {
 }
 
 func (h *Handler) list(w http.ResponseWriter, r *http.Request, s *session) {
+	h.renderList(w, r, s, http.StatusOK, "")
+}
+
+// renderList renders the list of the URL's query, with code and the outcome of a saved
+// view's form if any.
+func (h *Handler) renderList(w http.ResponseWriter, r *http.Request, s *session, code int, viewErr string) {
 	params := apiQuery(r.URL.Query(), s.TZ)
 	loc, ok := zone(params.Get("tz"))
 	if !ok {
@@ -113,8 +124,14 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, s *session) {
 	now := h.cfg.Now()
 	v := listView{chrome: s.chrome("History of interactions", "list")}
 	v.Filter = filterOf(params, now, loc)
+	v.Query, v.ViewError = pageParams(r.URL.Query()).Encode(), viewErr
+	views, err := h.savedViews(s.Reader.AgentID, r.URL.Query())
+	if err != nil {
+		h.internal(w, r, s, err)
+		return
+	}
+	v.Views = views
 	q, err := history.ParseQuery(params, now)
-	code := http.StatusOK
 	if err == nil {
 		state := pageParams(r.URL.Query())
 		v.ExportURL = "/export.csv?" + state.Encode()

@@ -18,6 +18,7 @@ import (
 	"github.com/interaction-ledger/ledger/domain"
 	"github.com/interaction-ledger/ledger/projections/directory"
 	"github.com/interaction-ledger/ledger/projections/history"
+	"github.com/interaction-ledger/ledger/projections/savedviews"
 	"github.com/interaction-ledger/ledger/projections/timeline"
 )
 
@@ -27,13 +28,19 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// Config wires the pages. Verifier, Directory, History, Timeline and Tasks are required.
+// Config wires the pages. Every field up to SavedViews is required.
 type Config struct {
 	Verifier  *auth.Verifier
 	Directory *directory.View
 	History   *history.View
 	Timeline  *timeline.View
 	Tasks     *httpapi.TaskCommands
+	// Actions runs the detail's Settings menu (CRM record, case, payment).
+	Actions *httpapi.InteractionCommands
+	// Buttons fills in the detail's My buttons.
+	Buttons *httpapi.MyButtons
+	// SavedViews keeps the agents' named list queries.
+	SavedViews *savedviews.Store
 	// Live streams the list's new and changed rows (httpapi.Config.Live); nil serves no
 	// live updates (the list still works, without them).
 	Live *httpapi.Live
@@ -59,7 +66,8 @@ type Config struct {
 func (c Config) Validate() error {
 	var errs []error
 	for name, missing := range map[string]bool{"Verifier": c.Verifier == nil, "Directory": c.Directory == nil,
-		"History": c.History == nil, "Timeline": c.Timeline == nil, "Tasks": c.Tasks == nil} {
+		"History": c.History == nil, "Timeline": c.Timeline == nil, "Tasks": c.Tasks == nil, "Actions": c.Actions == nil,
+		"Buttons": c.Buttons == nil, "SavedViews": c.SavedViews == nil} {
 		if missing {
 			errs = append(errs, fmt.Errorf("pages: %s is required", name))
 		}
@@ -127,6 +135,9 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.HandleFunc("GET /interactions/{id}", h.page(h.detail))
 	h.mux.HandleFunc("GET /customers/{id}", h.page(h.card))
 	h.mux.HandleFunc("POST /customers/{id}/tasks/{task_id}/{action}", h.sameOrigin(h.page(h.taskAction)))
+	h.mux.HandleFunc("POST /interactions/{id}/actions/{action}", h.sameOrigin(h.page(h.interactionAction)))
+	h.mux.HandleFunc("POST /views", h.sameOrigin(h.page(h.saveView)))
+	h.mux.HandleFunc("POST /views/delete", h.sameOrigin(h.page(h.deleteView)))
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, nil, http.StatusNotFound, "There is no page at this address.")
 	})
@@ -217,4 +228,15 @@ func (h *Handler) internal(w http.ResponseWriter, r *http.Request, s *session, e
 // visible is the card's view of the reader's rights, as in the API: the history's check.
 func (h *Handler) visible(rd domain.Reader) timeline.Visible {
 	return func(ids []string) ([]bool, error) { return h.cfg.History.Visible(rd, ids) }
+}
+
+// parseForm reads a posted form of at most limit bytes; on failure it answers the error
+// page and reports false.
+func (h *Handler) parseForm(w http.ResponseWriter, r *http.Request, s *session, limit int64) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	if err := r.ParseForm(); err != nil {
+		h.fail(w, r, s, http.StatusBadRequest, "The form could not be read.")
+		return false
+	}
+	return true
 }
