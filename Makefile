@@ -1,5 +1,5 @@
 # The two commands a newcomer runs: `make run` and `make test`.
-.PHONY: run test browser build vet fuzz-short fuzz bench bench-go smoke fmt lint
+.PHONY: run test browser postgres build vet fuzz-short fuzz bench bench-go smoke fmt lint
 
 GO ?= go
 BIN := bin/ledger
@@ -15,13 +15,17 @@ run: build
 	./$(BIN) serve --demo
 
 # vet, every test (race detector on), then each fuzz target for a few seconds.
-test: vet browser
+test: vet browser postgres
 	$(GO) test -race -timeout 30m ./...
 	$(MAKE) fuzz-short
 
 # Debian's chromium for the pages' browser tests (adapters/pages), when it is missing.
 browser:
 	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+
+# Debian's PostgreSQL for the bench's peer (cmd/ledger-bench/pgpeer), when it is missing.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update && apt-get install -y postgresql)
 
 vet:
 	$(GO) vet ./...
@@ -40,7 +44,7 @@ fuzz:
 	$(MAKE) fuzz-short FUZZTIME=$(or $(FUZZLONG),2m)
 
 # The benchmark suite at its default size (see README: Performance).
-bench:
+bench: postgres
 	$(GO) build -o bin/ledger-bench ./cmd/ledger-bench
 	./bin/ledger-bench
 

@@ -359,6 +359,9 @@ func runBench(ctx context.Context, bc benchConfig, stderr io.Writer) (*benchRepo
 				if lq.figure == pq.figure && pq.p99 > 0 {
 					v := ms(lq.p99) / ms(pq.p99)
 					r.Ratio, r.RatioTo = &v, lq.figure+", p99"
+					if lq.items != pq.items {
+						rep.Warnings = append(rep.Warnings, fmt.Sprintf("peer answers differ: %s: the ledger's first answer has %d items, the peer's %d", pq.figure, lq.items, pq.items))
+					}
 					r.Note = fmt.Sprintf("ratio: ledger / peer p99 (ledger p50 %s, p99 %s); ", fmtMS(lq.p50), fmtMS(lq.p99)) + r.Note
 				}
 			}
