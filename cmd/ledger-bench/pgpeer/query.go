@@ -75,29 +75,13 @@ func visible(r domain.Reader, a *args) string {
 	return "false"
 }
 
-// Item is one row of the list, with the ledger's column names.
-type Item struct {
-	InteractionID   string     `json:"interaction_id"`
-	StartAt         time.Time  `json:"start_at"`
-	EndAt           *time.Time `json:"end_at"`
-	Flow            string     `json:"flow"`
-	Status          string     `json:"status"`
-	Reason          string     `json:"reason"`
-	Direction       string     `json:"direction"`
-	OriginalRouting string     `json:"original_routing"`
-	CurrentRouting  string     `json:"current_routing"`
-	AgentID         string     `json:"agent_id"`
-	QueueID         string     `json:"queue_id"`
-	Contact         string     `json:"contact"`
-	VoiceCampaign   string     `json:"voice_campaign"`
-	Template        string     `json:"template"`
-	CustomerID      string     `json:"customer_id"`
-}
+// Item is one row of the list: the ledger's own type, so that both answer the same shape.
+type Item = history.Item
 
 const itemCols = `t.id, t.start_at, t.end_at, t.flow, t.status, t.reason, t.direction, t.original_routing, t.current_routing,
 	t.agent_id, t.queue_id, t.contact, t.voice_campaign, t.template, coalesce(m.to_id, t.customer_id)`
 
-func (it *Item) scanDest() []any {
+func scanDest(it *Item) []any {
 	return []any{&it.InteractionID, &it.StartAt, &it.EndAt, &it.Flow, &it.Status, &it.Reason, &it.Direction, &it.OriginalRouting,
 		&it.CurrentRouting, &it.AgentID, &it.QueueID, &it.Contact, &it.VoiceCampaign, &it.Template, &it.CustomerID}
 }
@@ -177,7 +161,7 @@ func (s *Store) List(ctx context.Context, r domain.Reader, q history.Query) (Pag
 	page := Page{Items: []Item{}}
 	for rows.Next() {
 		var it Item
-		if err := rows.Scan(it.scanDest()...); err != nil {
+		if err := rows.Scan(scanDest(&it)...); err != nil {
 			return Page{}, fmt.Errorf("postgres: list: %w", err)
 		}
 		page.Items = append(page.Items, it)
@@ -231,7 +215,7 @@ func (s *Store) Get(ctx context.Context, r domain.Reader, id string) (Detail, er
 		strconv.Itoa(history.DefaultEventsLimit) + `) e)
 		FROM interactions t LEFT JOIN merges m ON m.from_id = t.customer_id WHERE t.id = ` + idp + " AND " + visible(r, &a)
 	var d Detail
-	dest := append(d.scanDest(), &d.Participants, &d.SRData, &d.Qualifications, &d.Agents, &d.Queues, &d.MessageCount, &d.OpenedAt, &d.OpenCount, &d.Events)
+	dest := append(scanDest(&d.Item), &d.Participants, &d.SRData, &d.Qualifications, &d.Agents, &d.Queues, &d.MessageCount, &d.OpenedAt, &d.OpenCount, &d.Events)
 	err := s.pool.QueryRow(ctx, sql, a...).Scan(dest...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return d, ErrNotFound
