@@ -1,5 +1,5 @@
 # The two commands a newcomer runs: `make run` and `make test`.
-.PHONY: run test browser build vet fuzz-short fuzz bench bench-go smoke fmt lint cluster
+.PHONY: run test browser postgres build vet fuzz-short fuzz bench bench-go smoke fmt lint cluster
 
 GO ?= go
 BIN := bin/ledger
@@ -20,7 +20,7 @@ cluster:
 	$(GO) run ./cmd/ledger-cluster -dir data/cluster
 
 # vet, every test (race detector on), then each fuzz target for a few seconds.
-test: vet browser
+test: vet browser postgres
 	$(GO) test -race -timeout 30m ./...
 	$(GO) test -count=1 -run TestSubscriberConformance ./adapters/erasure/
 	$(MAKE) fuzz-short
@@ -28,6 +28,10 @@ test: vet browser
 # Debian's chromium for the pages' browser tests (adapters/pages), when it is missing.
 browser:
 	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+
+# Debian's PostgreSQL for the bench's peer (cmd/ledger-bench/pgpeer), when it is missing.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update && apt-get install -y postgresql)
 
 vet:
 	$(GO) vet ./...
@@ -46,7 +50,7 @@ fuzz:
 	$(MAKE) fuzz-short FUZZTIME=$(or $(FUZZLONG),2m)
 
 # The benchmark suite at its default size (see README: Performance).
-bench:
+bench: postgres
 	$(GO) build -o bin/ledger-bench ./cmd/ledger-bench
 	./bin/ledger-bench
 

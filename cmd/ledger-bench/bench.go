@@ -35,6 +35,7 @@ type benchConfig struct {
 	CPUProfile   string // --cpuprofile: pprof CPU profile of the ingest and replay phases
 	Clients      int    // --clients: concurrent HTTP ingest clients, default 4
 	Batch        int    // --batch: envelopes per POST, default 1000
+	Peer         bool   // --peer: also run the PostgreSQL peer (pgpeer), default true
 }
 
 // The scale the targets are set for (the issues): 2 million interactions on 2 cores.
@@ -124,6 +125,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	fs.StringVar(&bc.CPUProfile, "cpuprofile", "", "write a CPU profile of the ingest and replay phases to this file")
 	fs.IntVar(&bc.Clients, "clients", 4, "concurrent HTTP ingest clients")
 	fs.IntVar(&bc.Batch, "batch", 1000, "envelopes per POST /v1/events")
+	fs.BoolVar(&bc.Peer, "peer", true, "also run the PostgreSQL peer (needs the postgresql package) on the same data")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -337,7 +339,36 @@ func runBench(ctx context.Context, bc benchConfig, stderr io.Writer) (*benchRepo
 	}
 	anonQueries, _ := mem.peak("queries")
 
-	// 5. Memory and disk.
+	// 5. The yardstick: PostgreSQL behind the same thin HTTP layer, same data, same queries.
+	if bc.Peer {
+		mem.enter("peer")
+		say("PostgreSQL peer: ingest over HTTP, then the same queries")
+		pres, err := benchRunPeer(ctx, data, secret, bc.Clients, bc.Batch, bc.Queries, stderr)
+		if err != nil {
+			return finish(fmt.Errorf("postgres peer: %w", err))
+		}
+		const e2e = "ingest end to end, HTTP NDJSON (POST until every view caught up)"
+		rows.add("PostgreSQL peer: ingest to queryable, HTTP NDJSON upserts", float64(data.events)/pres.queryable.Seconds(), "events/s").
+			ratio(e2e, ingestRate).note(fmt.Sprintf("ratio: peer / ledger; %d clients × %d/batch, one transaction per batch", bc.Clients, bc.Batch))
+		rows.add("PostgreSQL COPY of the unique events into the indexed events table", float64(pres.copied)/pres.copyTook.Seconds(), "events/s").
+			ratio(e2e, ingestRate).note(fmt.Sprintf("%d rows in %s, decoding included; no fold", pres.copied, pres.copyTook.Round(time.Millisecond)))
+		for _, pq := range pres.queries {
+			r := rows.add("PostgreSQL peer: "+pq.figure+", p99", ms(pq.p99), "ms").
+				note(fmt.Sprintf("p50 %s, max %s, n=%d; first answer: %d items, %d bytes", fmtMS(pq.p50), fmtMS(pq.max), pq.n, pq.items, pq.bytes))
+			for _, lq := range qres {
+				if lq.figure == pq.figure && pq.p99 > 0 {
+					v := ms(lq.p99) / ms(pq.p99)
+					r.Ratio, r.RatioTo = &v, lq.figure+", p99"
+					if lq.items != pq.items {
+						rep.Warnings = append(rep.Warnings, fmt.Sprintf("peer answers differ: %s: the ledger's first answer has %d items, the peer's %d", pq.figure, lq.items, pq.items))
+					}
+					r.Note = fmt.Sprintf("ratio: ledger / peer p99 (ledger p50 %s, p99 %s); ", fmtMS(lq.p50), fmtMS(lq.p99)) + r.Note
+				}
+			}
+		}
+	}
+
+	// 6. Memory and disk.
 	anon := max(anonHTTP, anonNATS, anonReplay, anonQueries)
 	rows.add("peak RssAnon, ledger phases (ingest, replay, queries)", mib(anon), "MiB").atMost(512, "512 MiB").
 		note(fmt.Sprintf("HTTP ingest %.0f, NATS ingest %.0f, replay %.0f, queries %.0f MiB; includes the bench client", mib(anonHTTP), mib(anonNATS), mib(anonReplay), mib(anonQueries)))

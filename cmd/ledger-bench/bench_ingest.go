@@ -155,52 +155,9 @@ func benchHTTPIngest(ctx context.Context, bl *benchLedger, data *benchData, secr
 	if err != nil {
 		return res, err
 	}
-	bodies := make(chan []byte, clients)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	errs := make([]error, clients)
-	for c := range clients {
-		wg.Go(func() {
-			for body := range bodies {
-				if errs[c] != nil {
-					continue
-				}
-				if err := benchPostBatch(ctx, bl, ingestTok, body); err != nil {
-					errs[c] = err
-					cancel()
-				}
-			}
-		})
-	}
 	start := time.Now()
-	var buf bytes.Buffer
-	n := 0
-	flush := func() {
-		if n == 0 {
-			return
-		}
-		body := bytes.Clone(buf.Bytes())
-		buf.Reset()
-		n = 0
-		select {
-		case bodies <- body:
-		case <-ctx.Done():
-		}
-	}
-	rerr := data.each(false, func(_, _ string, b []byte) error {
-		buf.Write(b)
-		buf.WriteByte('\n')
-		if n++; n == batchSize {
-			flush()
-		}
-		return ctx.Err()
-	})
-	flush()
-	close(bodies)
-	wg.Wait()
-	if err := errors.Join(append(errs, rerr)...); err != nil {
-		return res, fmt.Errorf("http ingest: %w", err)
+	if err := benchPostAll(ctx, bl, data, ingestTok, clients, batchSize); err != nil {
+		return res, err
 	}
 	res.acked = time.Since(start)
 	fmt.Fprintf(progress, "bench: HTTP ingest acked by the stream in %s\n", res.acked.Round(time.Millisecond))
@@ -387,4 +344,56 @@ func benchReplayAll(ctx context.Context, dataDir string, log *slog.Logger) ([]be
 	}
 	err = g.Wait()
 	return out, time.Since(start), err
+}
+
+// benchPostAll POSTs every envelope as NDJSON batches of batchSize with clients
+// concurrent clients, until each batch is answered 200 (the ledger or its peer).
+func benchPostAll(ctx context.Context, bl *benchLedger, data *benchData, ingestTok string, clients, batchSize int) error {
+	bodies := make(chan []byte, clients)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make([]error, clients)
+	for c := range clients {
+		wg.Go(func() {
+			for body := range bodies {
+				if errs[c] != nil {
+					continue
+				}
+				if err := benchPostBatch(ctx, bl, ingestTok, body); err != nil {
+					errs[c] = err
+					cancel()
+				}
+			}
+		})
+	}
+	var buf bytes.Buffer
+	n := 0
+	flush := func() {
+		if n == 0 {
+			return
+		}
+		body := bytes.Clone(buf.Bytes())
+		buf.Reset()
+		n = 0
+		select {
+		case bodies <- body:
+		case <-ctx.Done():
+		}
+	}
+	rerr := data.each(false, func(_, _ string, b []byte) error {
+		buf.Write(b)
+		buf.WriteByte('\n')
+		if n++; n == batchSize {
+			flush()
+		}
+		return ctx.Err()
+	})
+	flush()
+	close(bodies)
+	wg.Wait()
+	if err := errors.Join(append(errs, rerr)...); err != nil {
+		return fmt.Errorf("http ingest: %w", err)
+	}
+	return nil
 }

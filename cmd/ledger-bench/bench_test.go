@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/interaction-ledger/ledger/cmd/ledger-bench/pgpeer"
 )
 
 // TestBench runs the whole bench at a tiny size: every phase runs end to end and every
@@ -22,9 +25,16 @@ func TestBench(t *testing.T) {
 	profPath := filepath.Join(dir, "cpu.prof")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	// The PostgreSQL peer runs where PostgreSQL is installed; under CI it must be (make
+	// test installs it).
+	_, pgErr := pgpeer.FindBin()
+	peer := pgErr == nil
+	if !peer && os.Getenv("CI") == "true" {
+		t.Fatalf("CI=true: %v", pgErr)
+	}
 	var stdout, stderr bytes.Buffer
 	err := run(ctx, []string{"--interactions", "2000", "--queries", "10", "--dir", filepath.Join(dir, "work"),
-		"--json", jsonPath, "--cpuprofile", profPath}, func(string) string { return "" }, &stdout, &stderr)
+		"--json", jsonPath, "--cpuprofile", profPath, "--peer=" + strconv.FormatBool(peer)}, func(string) string { return "" }, &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("bench: %v\nstderr:\n%s", err, stderr.String())
 	}
@@ -45,7 +55,7 @@ func TestBench(t *testing.T) {
 	if rep.Scale.Events == 0 || rep.Scale.UniqueEvents == 0 {
 		t.Errorf("scale = %+v, want events", rep.Scale)
 	}
-	for _, prefix := range []string{
+	want := []string{
 		"raw JetStream async publish",
 		"raw bbolt insert, interaction ids unsorted",
 		"raw bbolt insert, interaction ids sorted per tx",
@@ -69,7 +79,22 @@ func TestBench(t *testing.T) {
 		"disk: history view file",
 		"disk: timeline view file",
 		"disk: directory view file",
-	} {
+	}
+	if peer {
+		want = append(want,
+			"PostgreSQL peer: ingest to queryable",
+			"PostgreSQL COPY of the unique events",
+			"PostgreSQL peer: history list, default (today), manager",
+			"PostgreSQL peer: history list, 3 months, flow+status, sort agent_id, administrator",
+			"PostgreSQL peer: history search q=phone",
+			"PostgreSQL peer: history detail, collaborator",
+			"PostgreSQL peer: timeline newest 50, busiest customer",
+			"PostgreSQL peer: timeline tab tasks",
+		)
+	} else {
+		t.Logf("PostgreSQL is not installed (%v): the peer's rows are not checked", pgErr)
+	}
+	for _, prefix := range want {
 		found := false
 		for _, r := range rep.Rows {
 			if strings.HasPrefix(r.Figure, prefix) {
@@ -84,6 +109,12 @@ func TestBench(t *testing.T) {
 		}
 		if !strings.Contains(out, prefix) {
 			t.Errorf("no row %q in the printed table", prefix)
+		}
+	}
+	// The peer answers the same queries from the same data: the same number of items.
+	for _, w := range rep.Warnings {
+		if strings.HasPrefix(w, "peer answers differ") {
+			t.Error(w)
 		}
 	}
 	for _, r := range rep.Rows {
