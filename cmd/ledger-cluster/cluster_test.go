@@ -19,7 +19,6 @@ import (
 	"github.com/interaction-ledger/ledger/adapters/node"
 	"github.com/interaction-ledger/ledger/adapters/node/nodetest"
 	"github.com/interaction-ledger/ledger/eventstore"
-	"github.com/interaction-ledger/ledger/projections/history"
 )
 
 // startCluster builds the binaries and starts three nats-servers and two ledger nodes
@@ -193,19 +192,31 @@ func waitReplicasCurrent(t *testing.T, via *Node) time.Duration {
 func waitApplied(t *testing.T, n *Node, seq uint64) time.Duration {
 	t.Helper()
 	start := time.Now()
-	nodetest.Eventually(t, fmt.Sprintf("node %s applied seq %d", n.ID, seq), func() (bool, string) {
+	// Every view of the event stream, not only the history: each has a consumer of its
+	// own, and after a leader change one may resume later than another (its pull
+	// requests are renewed after the consumer's heartbeats are missed).
+	deadline := start.Add(90 * time.Second)
+	var last string
+	for time.Now().Before(deadline) {
 		st, err := status(t, n)
 		if err != nil {
-			return false, err.Error()
-		}
-		for _, v := range st.Views {
-			if v.Name == history.Name {
-				return v.Checkpoint >= seq, fmt.Sprintf("checkpoint %d", v.Checkpoint)
+			last = err.Error()
+		} else {
+			behind := []string{}
+			for _, v := range st.Views {
+				if v.Stream == eventstore.StreamEvents && v.Checkpoint < seq {
+					behind = append(behind, fmt.Sprintf("%s at %d", v.Name, v.Checkpoint))
+				}
 			}
+			if len(behind) == 0 {
+				return time.Since(start)
+			}
+			last = strings.Join(behind, ", ")
 		}
-		return false, "no history view in the status"
-	})
-	return time.Since(start)
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("node %s did not apply seq %d within 90s: %s", n.ID, seq, last)
+	return 0
 }
 
 // events is the event stream's figures as node n reports them.
