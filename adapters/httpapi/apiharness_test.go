@@ -35,6 +35,8 @@ type api struct {
 	url   string
 	store *eventstore.Store
 	views map[string]*projections.DB
+	hist  *history.View
+	dir   *directory.View
 	// directory counts the directory records posted: the directory stream, sourced from
 	// LEDGER asynchronously, holds exactly these.
 	directory uint64
@@ -92,7 +94,7 @@ func startAPI(t testing.TB) *api {
 		Timeline: tl, TimelineDB: a.views[timeline.Name], HistoryDB: a.views[history.Name], Ops: opsFake{}, Logger: slog.New(slog.DiscardHandler),
 	})))
 	t.Cleanup(func() { srv.Close(); cancel(); wg.Wait() })
-	a.url = srv.URL
+	a.url, a.hist, a.dir = srv.URL, hist, dirView
 	return a
 }
 

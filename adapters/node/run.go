@@ -121,7 +121,7 @@ func (n *Node) Run(ctx context.Context, stdout io.Writer, started chan<- string)
 	pagesCfg := httpapi.Config{Ingest: n.ingest, Timeline: n.tl, TimelineDB: n.View(timeline.Name).DB(), Logger: n.log,
 		History: n.hist, HistoryDB: n.View(history.Name).DB(), Directory: n.dir}
 	web, err := pages.New(pages.Config{Verifier: verifier, Directory: n.dir, History: n.hist, Timeline: n.tl,
-		Tasks: pagesCfg.TaskCommands(), Live: pagesCfg.Live(), FrameAncestors: n.cfg.FrameAncestors,
+		Tasks: pagesCfg.TaskCommands(), Live: api.Live(), FrameAncestors: n.cfg.FrameAncestors,
 		CRMRecordURL: n.cfg.CRMRecordURL, ClickToCallURL: n.cfg.ClickToCallURL, Logger: n.log})
 	if err != nil {
 		return err
