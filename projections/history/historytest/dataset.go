@@ -6,8 +6,12 @@ package historytest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -103,4 +107,49 @@ func Build(tb testing.TB, db *projections.DB, v projections.View, n int, end tim
 		events += len(evs)
 	}
 	return events
+}
+
+// datasetKey is the meta key under which Open records which data set a file holds, once
+// it is complete.
+const datasetKey = "historytest.dataset"
+
+// Open opens the view file at path holding the data set of n interactions ending at end
+// (made by newView over the file), building it first unless an earlier run left that
+// data set there complete: a build of millions takes minutes, so benchmarks (and runs)
+// given the same path share one. With path "" it builds in tb's temporary directory. The
+// file is closed when tb ends.
+func Open[V projections.View](tb testing.TB, path string, n int, end time.Time, newView func(*projections.DB) V) (V, *projections.DB) {
+	tb.Helper()
+	if path == "" {
+		path = filepath.Join(tb.TempDir(), "history.db")
+	}
+	want := fmt.Sprintf("%d interactions to %s", n, end.UTC().Format(time.RFC3339))
+	db, err := projections.OpenDB(path, projections.Options{NoSync: true})
+	if err != nil {
+		tb.Fatalf("open data set %s: %v", path, err)
+	}
+	var have string
+	if err := db.View(func(tx *bolt.Tx) error { have = string(projections.Meta(tx, datasetKey)); return nil }); err != nil {
+		tb.Fatalf("read data set %s: %v", path, err)
+	}
+	if have != want {
+		db.Close()
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			tb.Fatalf("remove stale data set %s: %v", path, err)
+		}
+		if db, err = projections.OpenDB(path, projections.Options{NoSync: true}); err != nil {
+			tb.Fatalf("open data set %s: %v", path, err)
+		}
+		start := time.Now()
+		events := Build(tb, db, newView(db), n, end)
+		if err := db.Update(func(tx *bolt.Tx) error { return projections.PutMeta(tx, datasetKey, []byte(want)) }); err != nil {
+			tb.Fatalf("mark data set %s: %v", path, err)
+		}
+		if err := db.Sync(); err != nil {
+			tb.Fatalf("sync data set %s: %v", path, err)
+		}
+		tb.Logf("data set %s: %s, %d events, built in %s", path, want, events, time.Since(start).Round(time.Second))
+	}
+	tb.Cleanup(func() { db.Close() })
+	return newView(db), db
 }
