@@ -23,24 +23,12 @@ import (
 	"github.com/interaction-ledger/ledger/projections/history/historytest"
 )
 
-// The export benchmark's data set: -export.interactions interactions (historytest.Build),
-// built at -history.file when given (and reused there by the next run) or in a temporary
-// directory.
-const (
-	exportNFlag    = "export.interactions"
-	historyFileFlg = "history.file"
-)
-
-// TestMain registers the benchmarks' flags.
+// TestMain registers the benchmarks' flags: the data set (historytest.RegisterFlags).
 func TestMain(m *testing.M) {
-	flag.Int(exportNFlag, 1_000_000, "interactions in the export benchmark's data set")
-	flag.String(historyFileFlg, "", "the benchmark data set's view file, built there unless complete (default: a temporary one)")
+	historytest.RegisterFlags(flag.CommandLine, 1_000_000)
 	flag.Parse()
 	os.Exit(m.Run())
 }
-
-// benchDataEnd is the end of the benchmark data set's 90 days.
-var benchDataEnd = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 
 // BenchmarkExportCSV (issue 12, item 6): WriteCSV of the whole data set (every row: an
 // administrator whose profile covers every queue and flow, over the 90 days) into a
@@ -49,13 +37,10 @@ var benchDataEnd = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 // process's anonymous RSS (the view file is mapped, so the total RSS, reported as
 // VmHWM-MiB after a reset of the peak, also counts the file's pages the export read).
 //
-//	go test ./adapters/httpapi/ -run '^$' -bench ExportCSV -benchtime 1x -args -export.interactions=1000000 -history.file=/tmp/history-1m.db
+//	go test ./adapters/httpapi/ -run '^$' -bench ExportCSV -benchtime 1x -args -history.interactions=1000000 -history.file=/tmp/history-1m.db
 func BenchmarkExportCSV(b *testing.B) {
-	n, err := strconv.Atoi(flag.Lookup(exportNFlag).Value.String())
-	if err != nil {
-		b.Fatalf("-%s: %v", exportNFlag, err)
-	}
-	hv, _ := historytest.Open(b, flag.Lookup(historyFileFlg).Value.String(), n, benchDataEnd, func(db *projections.DB) *history.View {
+	n, end := historytest.Size(b), historytest.End()
+	hv, _ := historytest.OpenFlagged(b, func(db *projections.DB) *history.View {
 		return history.New(db, history.Options{Region: "FR"})
 	})
 	queues := make([]string, historytest.Queues)
@@ -63,7 +48,7 @@ func BenchmarkExportCSV(b *testing.B) {
 		queues[i] = fmt.Sprintf("q%02d", i)
 	}
 	rd := domain.Reader{AgentID: "adm", Role: domain.RoleAdministrator, HistoryAccess: true, ProfileFlows: domain.Flows(), ProfileQueues: queues}
-	q := history.Query{From: benchDataEnd.AddDate(0, 0, -91), To: benchDataEnd.Add(time.Hour), Desc: true}
+	q := history.Query{From: end.AddDate(0, 0, -91), To: end.Add(time.Hour), Desc: true}
 
 	runtime.GC()
 	debug.FreeOSMemory()

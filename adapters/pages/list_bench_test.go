@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,45 +25,29 @@ import (
 	"github.com/interaction-ledger/ledger/projections/history/historytest"
 )
 
-// The list page benchmark's data set: -pages.interactions interactions
-// (historytest.Build), built at -history.file when given (and reused there by the next
-// run) or in a temporary directory.
-const (
-	pagesNFlag     = "pages.interactions"
-	historyFileFlg = "history.file"
-)
-
-// TestMain registers the benchmark's flags.
+// TestMain registers the benchmark's flags: the data set (historytest.RegisterFlags).
 func TestMain(m *testing.M) {
-	flag.Int(pagesNFlag, 2_000_000, "interactions in the list page benchmark's data set")
-	flag.String(historyFileFlg, "", "the benchmark data set's view file, built there unless complete (default: a temporary one)")
+	historytest.RegisterFlags(flag.CommandLine, 2_000_000)
 	flag.Parse()
 	os.Exit(m.Run())
 }
-
-// benchDataEnd is the end of the data set's 90 days and the pages' clock: "today" is
-// its last half day.
-var benchDataEnd = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 
 // BenchmarkListPage (issue 12, item 7): GET / as each role, server-side (the handler
 // from the session cookie to the rendered HTML, into a recorder), over the data set:
 // the default list (today, newest first) and a filtered three-month list sorted by a
 // column. Reports the p50 and p99 of the requests.
 //
-//	go test ./adapters/pages/ -run '^$' -bench ListPage -benchtime 200x -args -pages.interactions=2000000 -history.file=/tmp/history-2m.db
+//	go test ./adapters/pages/ -run '^$' -bench ListPage -benchtime 200x -args -history.interactions=2000000 -history.file=/tmp/history-2m.db
 func BenchmarkListPage(b *testing.B) {
-	n, err := strconv.Atoi(flag.Lookup(pagesNFlag).Value.String())
-	if err != nil {
-		b.Fatalf("-%s: %v", pagesNFlag, err)
-	}
-	hv, _ := historytest.Open(b, flag.Lookup(historyFileFlg).Value.String(), n, benchDataEnd, func(db *projections.DB) *history.View {
+	end := historytest.End()
+	hv, _ := historytest.OpenFlagged(b, func(db *projections.DB) *history.View {
 		return history.New(db, history.Options{Region: "FR"})
 	})
 	secret := strings.Repeat("s", 32)
 	h := newHandler(b, func(c *pages.Config) {
-		c.History, c.Directory, c.Now = hv, benchDirectory(b), func() time.Time { return benchDataEnd }
+		c.History, c.Directory, c.Now = hv, benchDirectory(b, end), func() time.Time { return end }
 	})
-	threeMonths := "?from=" + benchDataEnd.AddDate(0, 0, -89).Format(time.DateOnly) + "&to=" + benchDataEnd.Format(time.DateOnly)
+	threeMonths := "?from=" + end.AddDate(0, 0, -89).Format(time.DateOnly) + "&to=" + end.Format(time.DateOnly)
 	for _, tc := range []struct{ name, agent, query string }{
 		{"collaborator/today", "ag010", ""},
 		{"manager/today", "mgr", ""},
@@ -100,11 +83,11 @@ func BenchmarkListPage(b *testing.B) {
 // benchDirectory records the benchmark's agents: ag010 (collaborator), mgr (manager of
 // ag010…ag019) and adm (administrator), whose profile covers queues q01…q04 (every flow
 // for the manager, three for the administrator), as historytest's readers.
-func benchDirectory(b *testing.B) *directory.View {
+func benchDirectory(b *testing.B, end time.Time) *directory.View {
 	b.Helper()
 	var events []projections.Applied
 	add := func(typ domain.EventType, data map[string]any) {
-		ev, err := domain.NewEventFromData(uuid.NewString(), typ, benchDataEnd.AddDate(0, 0, -1), "", "bench", data, benchDataEnd)
+		ev, err := domain.NewEventFromData(uuid.NewString(), typ, end.AddDate(0, 0, -1), "", "bench", data, end)
 		if err != nil {
 			b.Fatalf("directory event %s: %v", typ, err)
 		}

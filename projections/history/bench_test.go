@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -21,21 +20,10 @@ import (
 
 // The benchmark data set (historytest.Build): -history.interactions interactions over 90
 // days before testNow, 500 agents in 50 teams, 40 queues, 2-3 events each, applied in
-// batches of 1000 events. The size is a
-// flag (registered in TestMain, read by benchData), for issue 4's 2 million:
+// batches of 1000 events. The size is a flag (historytest.RegisterFlags in TestMain), for
+// issue 4's 2 million:
 //
 //	go test -run '^$' -bench . -benchtime 200x ./projections/history/ -args -history.interactions=2000000
-const benchNFlag = "history.interactions"
-
-// benchSize is the -history.interactions flag.
-func benchSize(b *testing.B) int {
-	n, err := strconv.Atoi(flag.Lookup(benchNFlag).Value.String())
-	if err != nil {
-		b.Fatalf("-%s: %v", benchNFlag, err)
-	}
-	return n
-}
-
 var (
 	benchOnce sync.Once
 	benchView *View
@@ -57,7 +45,7 @@ func benchData(b *testing.B) *View {
 		}
 		v := New(db, Options{Region: "FR"})
 		start := time.Now()
-		events := historytest.Build(b, db, v, benchSize(b), testNow)
+		events := historytest.Build(b, db, v, historytest.Size(b), testNow)
 		st, _ := v.Stats()
 		fmt.Fprintf(os.Stderr, "bench data: %d interactions, %d events, %d index entries, built in %s, file %d MiB (%d bytes/interaction)\n",
 			st.Interactions, events, st.IndexEntries, time.Since(start).Round(time.Millisecond), st.FileBytes>>20, st.FileBytes/max(1, st.Interactions))
@@ -167,7 +155,7 @@ func BenchmarkGet(b *testing.B) {
 	var lat latencies
 	for b.Loop() {
 		start := time.Now()
-		_, err := v.Get(r, fmt.Sprintf("in-%08d", rng.IntN(benchSize(b))))
+		_, err := v.Get(r, fmt.Sprintf("in-%08d", rng.IntN(historytest.Size(b))))
 		lat = append(lat, time.Since(start))
 		if err != nil && err != ErrNotFound {
 			b.Fatal(err)
@@ -236,7 +224,7 @@ func BenchmarkApply(b *testing.B) {
 
 // TestMain registers the benchmark's flag and removes its data set after the run.
 func TestMain(m *testing.M) {
-	flag.Int(benchNFlag, 200_000, "interactions in the benchmark data set")
+	historytest.RegisterFlags(flag.CommandLine, 200_000)
 	flag.Parse()
 	code := m.Run()
 	if benchDB != nil {

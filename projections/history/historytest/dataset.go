@@ -7,11 +7,13 @@ package historytest
 import (
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -152,4 +154,46 @@ func Open[V projections.View](tb testing.TB, path string, n int, end time.Time, 
 	}
 	tb.Cleanup(func() { db.Close() })
 	return newView(db), db
+}
+
+// The flags that size and place the data set in a benchmark binary (RegisterFlags).
+const (
+	FlagInteractions = "history.interactions"
+	FlagFile         = "history.file"
+)
+
+// RegisterFlags defines -history.interactions (default n) and -history.file on fs, for a
+// benchmark binary's TestMain (OpenFlagged reads them from flag.CommandLine).
+func RegisterFlags(fs *flag.FlagSet, n int) {
+	fs.Int(FlagInteractions, n, "interactions in the benchmark data set")
+	fs.String(FlagFile, "", "the benchmark data set's view file, built there unless complete (default: a temporary one)")
+}
+
+// Size returns -history.interactions.
+func Size(tb testing.TB) int {
+	tb.Helper()
+	f := flag.Lookup(FlagInteractions)
+	if f == nil {
+		tb.Fatalf("-%s is not defined: call RegisterFlags in TestMain", FlagInteractions)
+	}
+	n, err := strconv.Atoi(f.Value.String())
+	if err != nil || n < 0 {
+		tb.Fatalf("-%s: %q is not a number of interactions", FlagInteractions, f.Value.String())
+	}
+	return n
+}
+
+// End is the end of the data set's 90 days that the benchmarks of the view's readers
+// share (a file built for one is reused by the others).
+func End() time.Time { return time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC) }
+
+// OpenFlagged is Open with -history.interactions interactions at -history.file, ending
+// at End.
+func OpenFlagged[V projections.View](tb testing.TB, newView func(*projections.DB) V) (V, *projections.DB) {
+	tb.Helper()
+	path := ""
+	if f := flag.Lookup(FlagFile); f != nil {
+		path = f.Value.String()
+	}
+	return Open(tb, path, Size(tb), End(), newView)
 }
