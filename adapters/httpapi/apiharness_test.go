@@ -36,6 +36,8 @@ type api struct {
 	url   string
 	store *eventstore.Store
 	views map[string]*projections.DB
+	hist  *history.View
+	dir   *directory.View
 	// directory counts the directory records posted: the directory stream, sourced from
 	// LEDGER asynchronously, holds exactly these.
 	directory uint64
@@ -112,7 +114,7 @@ func startAPIWith(t testing.TB, withAudit bool, tune func(*httpapi.Config)) *api
 	}
 	srv := httptest.NewServer(apitest.NewValidator(t).Handler(t, httpapi.New(cfg)))
 	t.Cleanup(func() { srv.Close(); cancel(); wg.Wait() })
-	a.url = srv.URL
+	a.url, a.hist, a.dir = srv.URL, hist, dirView
 	return a
 }
 

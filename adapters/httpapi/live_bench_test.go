@@ -16,8 +16,9 @@ import (
 
 // BenchmarkLiveLatency (issue 12, item 5): from the ingest acknowledgement of an
 // interaction to its upsert on each of 200 open live lists, with 1,000 events/s of other
-// interactions ingested in the background (each batch wakes every subscription, which
-// reads and filters it). Reports the p50 and p99 over every subscription and probe.
+// interactions ingested in the background (the shared reader reads each batch once; each
+// subscription matches it against its own query and writes). Reports the p50 and p99
+// over every subscription and probe.
 //
 //	go test ./adapters/httpapi/ -run '^$' -bench LiveLatency -benchtime 20x
 func BenchmarkLiveLatency(b *testing.B) {

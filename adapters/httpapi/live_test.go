@@ -7,10 +7,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,16 +29,25 @@ type sseEvent struct{ name, id, data string }
 // returns its events as they arrive; the stream closes with the test.
 func (a *api) openLive(t testing.TB, query url.Values, tok, lastID string) <-chan sseEvent {
 	t.Helper()
+	h := http.Header{"Authorization": {"Bearer " + tok}}
+	if lastID != "" {
+		h.Set("Last-Event-ID", lastID)
+	}
+	return openSSE(t, a.url+"/v1/interactions/live?"+query.Encode(), h)
+}
+
+// openSSE opens an event stream at url with the headers h and returns its events (those
+// with data) as they arrive; the channel closes when the server ends the stream, and the
+// stream closes with the test.
+func openSSE(t testing.TB, url string, h http.Header) <-chan sseEvent {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	req, err := http.NewRequestWithContext(ctx, "GET", a.url+"/v1/interactions/live?"+query.Encode(), nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+tok)
-	if lastID != "" {
-		req.Header.Set("Last-Event-ID", lastID)
-	}
+	req.Header = h
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -257,5 +269,77 @@ func TestExportCSV(t *testing.T) {
 		if !slices.Equal(got[i], want[i]) {
 			t.Fatalf("row %d: export %v, list %v", i, got[i], want[i])
 		}
+	}
+}
+
+// TestLiveSlowClientResumes: a stream that falls Buffer batches behind the shared reader
+// (here its client's writes are held back) is closed rather than holding the reader up,
+// and the client's resume from its Last-Event-ID sends every row it had not received,
+// once each.
+func TestLiveSlowClientResumes(t *testing.T) {
+	a := startAPI(t)
+	directoryFixtureAPI(t, a)
+	a.caughtUp(t)
+	live := &httpapi.Live{History: a.hist, HistoryDB: a.views[history.Name], Directory: a.dir, Buffer: 1,
+		Logger: slog.New(slog.DiscardHandler)}
+	release := make(chan struct{})
+	var once sync.Once
+	t.Cleanup(func() { once.Do(func() { close(release) }) })
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		after, ok, err := httpapi.LastEventID(r)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if !ok {
+			after = live.Position()
+		}
+		live.Serve(w, r, "ann", history.Query{}, after, func(it history.Item) ([]byte, error) {
+			<-release // a client that does not read: the stream's writes wait
+			return json.Marshal(it)
+		})
+	}))
+	t.Cleanup(srv.Close)
+
+	slow := openSSE(t, srv.URL, http.Header{})
+	var posted []string
+	post := func() {
+		id := fmt.Sprintf("slow-%d", len(posted))
+		a.post(t, started(id, "ann", "voice"))
+		a.caughtUp(t)
+		posted = append(posted, id)
+	}
+	post()
+	// Each post is a batch; the stream is stuck on the first, so the reader drops it
+	// once a second waits in its queue of one.
+	for live.Streams() > 0 {
+		if len(posted) > 200 {
+			t.Fatal("the reader never dropped the stuck stream")
+		}
+		post()
+	}
+	once.Do(func() { close(release) })
+	var got []string
+	lastID := ""
+	for e := range slow { // closes: the server ended the dropped stream
+		var it history.Item
+		if err := json.Unmarshal([]byte(e.data), &it); err != nil {
+			t.Fatalf("upsert data %q: %v", e.data, err)
+		}
+		got, lastID = append(got, it.InteractionID), e.id
+	}
+	if len(got) == len(posted) {
+		t.Fatalf("the dropped stream sent all %d rows; the test needs some left for the resume", len(got))
+	}
+	resumed := openSSE(t, srv.URL, http.Header{"Last-Event-ID": {lastID}})
+	for len(got) < len(posted) {
+		_, it := nextUpsert(t, resumed)
+		got = append(got, it.InteractionID)
+	}
+	slices.Sort(got)
+	want := slices.Clone(posted)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("rows received before and after the resume %v, want each of %v once", got, want)
 	}
 }

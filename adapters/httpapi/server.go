@@ -160,6 +160,10 @@ func New(cfg Config) *Server {
 	return s
 }
 
+// Live returns the server's live list: give it to the agents' pages too, so that one
+// reader of the history view serves every open stream.
+func (s *Server) Live() *Live { return s.live }
+
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 

@@ -141,7 +141,7 @@ func (n *Node) Run(ctx context.Context, stdout io.Writer, started chan<- string)
 		History: n.hist, HistoryDB: n.View(history.Name).DB(), Directory: n.dir}
 	web, err := pages.New(pages.Config{Verifier: verifier, Directory: n.dir, History: n.hist, Timeline: n.tl,
 		Tasks: pagesCfg.TaskCommands(), Actions: pagesCfg.InteractionCommands(), Buttons: pagesCfg.MyButtons(),
-		SavedViews: saved, Live: pagesCfg.Live(), FrameAncestors: n.cfg.FrameAncestors,
+		SavedViews: saved, Live: api.Live(), FrameAncestors: n.cfg.FrameAncestors,
 		CRMRecordURL: n.cfg.CRMRecordURL, ClickToCallURL: n.cfg.ClickToCallURL, Logger: n.log, Audit: recorder})
 	if err != nil {
 		return err

@@ -18,7 +18,7 @@ import (
 )
 
 // newHandler builds the pages over empty view files (enough for pages that read none).
-func newHandler(t *testing.T, mod func(*pages.Config)) *pages.Handler {
+func newHandler(t testing.TB, mod func(*pages.Config)) *pages.Handler {
 	t.Helper()
 	open := func(name string) *projections.DB {
 		db, err := projections.OpenDB(filepath.Join(t.TempDir(), name+".db"), projections.Options{NoSync: true})

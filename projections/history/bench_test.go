@@ -1,14 +1,12 @@
 package history
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -17,79 +15,15 @@ import (
 
 	"github.com/interaction-ledger/ledger/domain"
 	"github.com/interaction-ledger/ledger/projections"
+	"github.com/interaction-ledger/ledger/projections/history/historytest"
 )
 
-// The benchmark data set: -history.interactions interactions over 90 days before testNow, 500 agents in
-// 50 teams, 40 queues, 2-3 events each, applied in batches of 1000 events. The size is a
-// flag (registered in TestMain, read by benchData), for issue 4's 2 million:
+// The benchmark data set (historytest.Build): -history.interactions interactions over 90
+// days before testNow, 500 agents in 50 teams, 40 queues, 2-3 events each, applied in
+// batches of 1000 events. The size is a flag (historytest.RegisterFlags in TestMain), for
+// issue 4's 2 million:
 //
 //	go test -run '^$' -bench . -benchtime 200x ./projections/history/ -args -history.interactions=2000000
-const benchNFlag = "history.interactions"
-
-// benchSize is the -history.interactions flag.
-func benchSize(b *testing.B) int {
-	n, err := strconv.Atoi(flag.Lookup(benchNFlag).Value.String())
-	if err != nil {
-		b.Fatalf("-%s: %v", benchNFlag, err)
-	}
-	return n
-}
-
-const (
-	benchAgents = 500
-	benchQueues = 40
-)
-
-// benchEvents builds the events of interactions [from, to) directly (no JSON
-// validation: the data set must build in seconds).
-func benchEvents(rng *rand.Rand, from, to int, span time.Duration, end time.Time) []domain.Event {
-	var evs []domain.Event
-	n := 0
-	next := func() string { n++; return fmt.Sprintf("b%07d-%07d", from, n) }
-	for i := from; i < to; i++ {
-		id := fmt.Sprintf("in-%08d", i)
-		at := end.Add(-span + span/time.Duration(max(1, to-from))*time.Duration(i-from))
-		cust := fmt.Sprintf("cust-%06d", rng.IntN(100_000))
-		phone := fmt.Sprintf("+336%08d", rng.IntN(100_000_000))
-		agent := fmt.Sprintf("ag%03d", rng.IntN(benchAgents))
-		queue := fmt.Sprintf("q%02d", rng.IntN(benchQueues))
-		routing := domain.RoutingSmart
-		if rng.IntN(3) == 0 {
-			routing, queue = domain.RoutingDirect, ""
-		}
-		flow := domain.Flows()[rng.IntN(8)]
-		sd := &domain.StartedData{InteractionID: id, Flow: flow, Direction: domain.Directions()[rng.IntN(2)], Routing: routing,
-			QueueID: queue, AgentID: agent, Contact: domain.Contact{Phone: phone}}
-		data, _ := json.Marshal(map[string]any{"interaction_id": id, "flow": flow.String(), "routing": routing.String(),
-			"queue_id": queue, "agent_id": agent, "contact": map[string]string{"phone": phone}})
-		evs = append(evs, domain.Event{ID: next(), Type: domain.TypeInteractionStarted, OccurredAt: at, CustomerID: cust, Data: data, Payload: sd})
-		if rng.IntN(5) == 0 {
-			a2 := fmt.Sprintf("ag%03d", rng.IntN(benchAgents))
-			rd := &domain.RoutedData{InteractionID: id, Routing: routing, QueueID: queue, AgentID: a2}
-			evs = append(evs, domain.Event{ID: next(), Type: domain.TypeInteractionRouted, OccurredAt: at.Add(time.Minute), CustomerID: cust,
-				Data: json.RawMessage(`{"interaction_id":"` + id + `","agent_id":"` + a2 + `"}`), Payload: rd})
-		}
-		ed := &domain.EndedData{InteractionID: id, Status: domain.Statuses()[rng.IntN(5)], Reason: "r"}
-		evs = append(evs, domain.Event{ID: next(), Type: domain.TypeInteractionEnded, OccurredAt: at.Add(3 * time.Minute), CustomerID: cust,
-			Data: json.RawMessage(`{"interaction_id":"` + id + `","status":"` + ed.Status.String() + `"}`), Payload: ed})
-	}
-	return evs
-}
-
-func applyBatches(tb testing.TB, v *View, db *projections.DB, evs []domain.Event, size int) {
-	for len(evs) > 0 {
-		k := min(size, len(evs))
-		batch := make([]projections.Applied, k)
-		for i := range k {
-			batch[i] = projections.Applied{Seq: uint64(i + 1), Event: evs[i]}
-		}
-		if err := db.Update(func(tx *bolt.Tx) error { return v.Apply(tx, batch) }); err != nil {
-			tb.Fatal(err)
-		}
-		evs = evs[k:]
-	}
-}
-
 var (
 	benchOnce sync.Once
 	benchView *View
@@ -110,21 +44,11 @@ func benchData(b *testing.B) *View {
 			b.Fatal(err)
 		}
 		v := New(db, Options{Region: "FR"})
-		if err := db.Update(v.Init); err != nil {
-			b.Fatal(err)
-		}
 		start := time.Now()
-		rng := rand.New(rand.NewPCG(3, 4))
-		evs := benchEvents(rng, 0, benchSize(b), 90*24*time.Hour, testNow)
-		rng.Shuffle(len(evs), func(i, j int) { // arrival order: mostly in time, locally shuffled
-			if d := i - j; d < 50 && d > -50 {
-				evs[i], evs[j] = evs[j], evs[i]
-			}
-		})
-		applyBatches(b, v, db, evs, 1000)
+		events := historytest.Build(b, db, v, historytest.Size(b), testNow)
 		st, _ := v.Stats()
 		fmt.Fprintf(os.Stderr, "bench data: %d interactions, %d events, %d index entries, built in %s, file %d MiB (%d bytes/interaction)\n",
-			st.Interactions, len(evs), st.IndexEntries, time.Since(start).Round(time.Millisecond), st.FileBytes>>20, st.FileBytes/max(1, st.Interactions))
+			st.Interactions, events, st.IndexEntries, time.Since(start).Round(time.Millisecond), st.FileBytes>>20, st.FileBytes/max(1, st.Interactions))
 		benchView, benchDB = v, db
 	})
 	return benchView
@@ -231,7 +155,7 @@ func BenchmarkGet(b *testing.B) {
 	var lat latencies
 	for b.Loop() {
 		start := time.Now()
-		_, err := v.Get(r, fmt.Sprintf("in-%08d", rng.IntN(benchSize(b))))
+		_, err := v.Get(r, fmt.Sprintf("in-%08d", rng.IntN(historytest.Size(b))))
 		lat = append(lat, time.Since(start))
 		if err != nil && err != ErrNotFound {
 			b.Fatal(err)
@@ -267,7 +191,7 @@ func BenchmarkApplySpread(b *testing.B) {
 		for len(buf) < 1000 {
 			const chunk = 4000
 			// 4000 interactions 0.3 s apart; each lasts 3 minutes (600 interactions later).
-			evs := benchEvents(rng, done, done+chunk, 20*time.Minute, testNow.Add(-80*24*time.Hour+time.Duration(done)*300*time.Millisecond))
+			evs := historytest.Events(rng, done, done+chunk, 20*time.Minute, testNow.Add(-80*24*time.Hour+time.Duration(done)*300*time.Millisecond))
 			done += chunk
 			slices.SortStableFunc(evs, func(a, b domain.Event) int { return a.OccurredAt.Compare(b.OccurredAt) })
 			buf = append(buf, evs...)
@@ -275,7 +199,7 @@ func BenchmarkApplySpread(b *testing.B) {
 		evs := buf[:1000]
 		buf = buf[1000:]
 		b.StartTimer()
-		applyBatches(b, v, db, evs, 1000)
+		historytest.Apply(b, db, v, evs, 1000)
 	}
 	b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "events/s")
 }
@@ -289,18 +213,18 @@ func BenchmarkApply(b *testing.B) {
 	done := 0
 	for b.Loop() {
 		b.StopTimer()
-		evs := benchEvents(rng, done, done+420, time.Hour, testNow.Add(-time.Duration(100_000-done/420)*time.Minute))
+		evs := historytest.Events(rng, done, done+420, time.Hour, testNow.Add(-time.Duration(100_000-done/420)*time.Minute))
 		done += 420
 		evs = evs[:min(1000, len(evs))]
 		b.StartTimer()
-		applyBatches(b, v, db, evs, 1000)
+		historytest.Apply(b, db, v, evs, 1000)
 	}
 	b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "events/s")
 }
 
 // TestMain registers the benchmark's flag and removes its data set after the run.
 func TestMain(m *testing.M) {
-	flag.Int(benchNFlag, 200_000, "interactions in the benchmark data set")
+	historytest.RegisterFlags(flag.CommandLine, 200_000)
 	flag.Parse()
 	code := m.Run()
 	if benchDB != nil {

@@ -13,6 +13,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/interaction-ledger/ledger/domain"
+	"github.com/interaction-ledger/ledger/projections/history/historytest"
 )
 
 // TestEraseEveryCustomerCarried (issue 11, item 9): an interaction started for A and
@@ -266,7 +267,7 @@ func BenchmarkApplyDialogue(b *testing.B) {
 				for i := range n {
 					evs = append(evs, message(b, id, at.Add(time.Duration(i+1)*time.Second), "c"))
 				}
-				applyBatches(b, v, db, evs, 1000)
+				historytest.Apply(b, db, v, evs, 1000)
 				at = at.Add(time.Duration(n+1) * time.Second)
 				grown = 0
 			}
@@ -284,7 +285,7 @@ func BenchmarkApplyDialogue(b *testing.B) {
 				}
 				grown += batch
 				b.StartTimer()
-				applyBatches(b, v, db, evs, batch)
+				historytest.Apply(b, db, v, evs, batch)
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/msg")
 		})

@@ -222,6 +222,9 @@ func (p *plan) customer(stored string) string {
 	if c, ok := p.resolved[stored]; ok {
 		return c
 	}
+	if p.merges == nil {
+		return stored // a ChangeBatch's plan: its read resolved every customer it holds
+	}
 	stored = strings.Clone(stored)
 	c := resolve(p.merges, stored)
 	p.resolved[stored] = c
@@ -431,7 +434,13 @@ func (v *View) List(r domain.Reader, q Query) (Page, error) {
 // and the reader's visibility become a row test (plan.match), for the list, the export
 // and the live list alike.
 func (v *View) newPlan(tx *bolt.Tx, r domain.Reader, q *Query) *plan {
-	p := &plan{q: q, reader: r, merges: tx.Bucket(bMerges), resolved: map[string]string{}}
+	return v.planFor(r, q, tx.Bucket(bMerges))
+}
+
+// planFor is newPlan with the merges bucket to resolve customers with (nil for a
+// ChangeBatch's plan, whose customers are resolved already).
+func (v *View) planFor(r domain.Reader, q *Query, merges *bolt.Bucket) *plan {
+	p := &plan{q: q, reader: r, merges: merges, resolved: map[string]string{}}
 	for _, c := range q.Contact {
 		p.contacts = append(p.contacts, v.matcher(c))
 	}

@@ -37,23 +37,55 @@ type Change struct {
 // the view's checkpoint (read in the same transaction), that match q (its range and
 // filters; not its sort or page) and that r may see, in position order, and upto: the
 // position up to which every change has been looked at, to pass as after next time.
-// more is true when changes past upto remain (it read maxChangesRead entries).
+// more is true when changes past upto remain (it read maxChangesRead entries). It is
+// ReadChanges and Match in one call, for a reader on its own (a resume).
 func (v *View) Changes(r domain.Reader, q Query, after uint64) (out []Change, upto uint64, more bool, err error) {
-	upto = after
 	if !r.HistoryAccess {
 		cp, err := v.db.Checkpoint()
 		return nil, max(cp, after), false, err
 	}
-	err = v.db.View(func(tx *bolt.Tx) error {
+	b, err := v.ReadChanges(after)
+	if err != nil {
+		return nil, after, false, err
+	}
+	return b.Match(r, q), b.Upto, b.More, nil
+}
+
+// ChangeBatch is what changed in the list in positions (After, Upto]: the row of every
+// interaction whose entry in the change index lies there, as it is at Upto. It is read
+// once and then matched by every open live list (Match), so that a batch of the
+// projector costs one read however many lists are open. A batch is immutable and safe
+// for concurrent Match calls.
+type ChangeBatch struct {
+	// After and Upto bound the positions looked at: pass Upto as after next time.
+	After, Upto uint64
+	// More is true when changes past Upto remain (the read stopped at maxChangesRead
+	// entries).
+	More bool
+	v    *View // its region parses the contacts searched
+	rows []changedRow
+	// customers maps each stored customer id of rows to its surviving id, resolved in
+	// the read's transaction (Match has none).
+	customers map[string]string
+}
+
+type changedRow struct {
+	seq uint64
+	row *row
+}
+
+// ReadChanges reads the rows that changed after position after, up to the view's
+// checkpoint (read in the same transaction), in position order.
+func (v *View) ReadChanges(after uint64) (*ChangeBatch, error) {
+	b := &ChangeBatch{After: after, Upto: after, v: v, customers: map[string]string{}}
+	err := v.db.View(func(tx *bolt.Tx) error {
 		cp := projections.ReadCheckpoint(tx)
 		if cp <= after {
 			return nil
 		}
-		upto = cp
-		p := v.newPlan(tx, r, &q)
-		rows := tx.Bucket(bRows)
+		b.Upto = cp
+		rows, details, merges := tx.Bucket(bRows), tx.Bucket(bDetails), tx.Bucket(bMerges)
 		c := tx.Bucket(bChanges).Cursor()
-		read := 0
 		var last uint64
 		for k, _ := c.Seek(binary.BigEndian.AppendUint64(nil, after+1)); k != nil; k, _ = c.Next() {
 			seq := binary.BigEndian.Uint64(k[:8])
@@ -62,14 +94,13 @@ func (v *View) Changes(r domain.Reader, q Query, after uint64) (out []Change, up
 			}
 			// Stop between positions only: the entries of one position (an erasure
 			// refolds several interactions at its position) are read together.
-			if read >= maxChangesRead && seq != last {
-				upto, more = last, true
+			if len(b.rows) >= maxChangesRead && seq != last {
+				b.Upto, b.More = last, true
 				break
 			}
-			read++
 			last = seq
 			id := string(k[8:])
-			val := tx.Bucket(bDetails).Get(k[8:])
+			val := details.Get(k[8:])
 			if len(val) < 8 {
 				continue // removed since (erased, swept)
 			}
@@ -77,16 +108,34 @@ func (v *View) Changes(r domain.Reader, q Query, after uint64) (out []Change, up
 			if err != nil {
 				return err
 			}
-			if p.match(rw) {
-				out = append(out, Change{Seq: seq, Item: rw.item(p.customer(rw.customer))})
+			if _, ok := b.customers[rw.customer]; !ok {
+				b.customers[rw.customer] = resolve(merges, rw.customer)
 			}
+			b.rows = append(b.rows, changedRow{seq: seq, row: rw})
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, after, false, fmt.Errorf("history: changes after %d: %w", after, err)
+		return nil, fmt.Errorf("history: changes after %d: %w", after, err)
 	}
-	return out, upto, more, nil
+	return b, nil
+}
+
+// Match returns the batch's interactions that match q (its range and filters; not its
+// sort or page) and that r may see, in position order: the list's own test (plan.match).
+func (b *ChangeBatch) Match(r domain.Reader, q Query) []Change {
+	if !r.HistoryAccess || len(b.rows) == 0 {
+		return nil
+	}
+	p := b.v.planFor(r, &q, nil)
+	p.resolved = b.customers // complete for the batch's rows: the plan only reads it
+	var out []Change
+	for _, cr := range b.rows {
+		if p.match(cr.row) {
+			out = append(out, Change{Seq: cr.seq, Item: cr.row.item(p.customer(cr.row.customer))})
+		}
+	}
+	return out
 }
 
 func changeKey(seq uint64, id string) []byte {

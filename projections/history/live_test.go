@@ -3,6 +3,7 @@ package history
 import (
 	"encoding/binary"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -122,4 +123,72 @@ func TestChangesForgetsRemoved(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestChangeBatchSharedByReaders checks the live list's shared read: one ReadChanges,
+// matched by many readers and queries at once (as the open streams do), gives each
+// exactly what its own Changes gives, customers resolved through a merge included.
+func TestChangeBatchSharedByReaders(t *testing.T) {
+	v, db := openView(t)
+	at := testNow.Add(-time.Hour)
+	applyCommitted(t, v, db,
+		started(t, "a-voice", at, "cust-a", "voice", "direct", "", "col1", map[string]any{"contact": map[string]any{"phone": "+33612345678"}}),
+		started(t, "b-email", at.Add(time.Minute), "cust-b", "email", "direct", "", "col3",
+			map[string]any{"contact": map[string]any{"email": "b@example.com"}}),
+		started(t, "c-voice", at.Add(2*time.Minute), "cust-c", "voice", "direct", "", "col1", nil))
+	applyCommitted(t, v, db, mk(t, domain.TypeCustomerMerged, at.Add(3*time.Minute), "cust-c", map[string]any{"from_customer_id": "cust-a"}))
+
+	col1 := domain.Reader{AgentID: "col1", Role: domain.RoleCollaborator, HistoryAccess: true}
+	col3 := domain.Reader{AgentID: "col3", Role: domain.RoleCollaborator, HistoryAccess: true}
+	tests := []struct {
+		name   string
+		reader domain.Reader
+		q      Query
+		want   []string
+	}{
+		{"all of col1", col1, Query{}, []string{"a-voice", "c-voice"}},
+		{"all of col3", col3, Query{}, []string{"b-email"}},
+		{"the surviving customer finds the merged one's", col1, Query{CustomerID: []string{"cust-c"}}, []string{"a-voice", "c-voice"}},
+		{"a phone searched in another format", col1, Query{Q: "06 12 34 56 78"}, []string{"a-voice"}},
+		{"an email filter", col3, Query{Contact: []string{"b@example.com"}}, []string{"b-email"}},
+		{"no history access", domain.Reader{AgentID: "col1", Role: domain.RoleCollaborator}, Query{}, nil},
+	}
+	b, err := v.ReadChanges(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([][]Change, len(tests))
+	var wg sync.WaitGroup
+	for i, tt := range tests {
+		wg.Go(func() { got[i] = b.Match(tt.reader, tt.q) })
+	}
+	wg.Wait()
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			own, upto, _, err := v.Changes(tt.reader, tt.q, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if upto != b.Upto {
+				t.Errorf("Changes read up to %d, the batch %d", upto, b.Upto)
+			}
+			var ids []string
+			for _, c := range got[i] {
+				ids = append(ids, c.Item.InteractionID)
+			}
+			if !slices.Equal(ids, tt.want) {
+				t.Errorf("batch matched %v, want %v", ids, tt.want)
+			}
+			if !slices.EqualFunc(got[i], own, func(a, b Change) bool {
+				return a.Seq == b.Seq && a.Item.InteractionID == b.Item.InteractionID && a.Item.CustomerID == b.Item.CustomerID
+			}) {
+				t.Errorf("batch matched %+v, Changes %+v", got[i], own)
+			}
+			for _, c := range got[i] {
+				if c.Item.InteractionID == "a-voice" && c.Item.CustomerID != "cust-c" {
+					t.Errorf("a-voice customer %q, want the surviving cust-c", c.Item.CustomerID)
+				}
+			}
+		})
+	}
 }
