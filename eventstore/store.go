@@ -337,6 +337,9 @@ func startServer(cfg Config, creds Credentials, log *slog.Logger) (*server.Serve
 }
 
 // ensureStreams creates or updates the ledger's streams.
+// streamAdminTimeout bounds one creation or update of a stream.
+const streamAdminTimeout = 30 * time.Second
+
 func (s *Store) ensureStreams(ctx context.Context) error {
 	cfgs := []jetstream.StreamConfig{
 		{
@@ -406,7 +409,12 @@ func (s *Store) ensureStreams(ctx context.Context) error {
 		},
 	}
 	for _, c := range cfgs {
-		_, err := s.js.CreateOrUpdateStream(ctx, c)
+		// Creating a replicated stream forms a Raft group across the servers: on a loaded
+		// cluster that takes longer than the client's default 5 s request timeout, and a
+		// start-up that timed out on every attempt never became ready.
+		cctx, cancel := context.WithTimeout(ctx, streamAdminTimeout)
+		_, err := s.js.CreateOrUpdateStream(cctx, c)
+		cancel()
 		if err != nil && !isUnreachable(err) {
 			// An existing stream that the cluster cannot scale up to Replicas (too few
 			// servers) is kept at its own replicas: reportStreams warns about it.

@@ -251,7 +251,7 @@ func (c *Cluster) Start() error {
 		}
 	}
 	for _, n := range c.Nodes {
-		if err := n.Ready(60 * time.Second); err != nil {
+		if err := n.Ready(readyWithin); err != nil {
 			return fmt.Errorf("node %s not ready: %w\n%s", n.ID, err, n.Log())
 		}
 	}
@@ -267,6 +267,10 @@ func (c *Cluster) Stop() {
 		s.Stop()
 	}
 }
+
+// readyWithin bounds a node's start on the cluster: the first start creates six R3
+// streams, slow when three servers, two nodes and a race-detector build share two cores.
+const readyWithin = 3 * time.Minute
 
 // waitFor polls check until it returns nil or timeout passes (its last error then).
 func waitFor(timeout time.Duration, check func() error) error {

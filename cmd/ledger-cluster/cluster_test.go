@@ -313,7 +313,7 @@ func TestClusterFailures(t *testing.T) {
 	if err := c.StartNode(n2); err != nil {
 		t.Fatal(err)
 	}
-	if err := n2.Ready(60 * time.Second); err != nil {
+	if err := n2.Ready(readyWithin); err != nil {
 		t.Fatalf("node %s not ready after restart: %v", n2.ID, err)
 	}
 	waitApplied(t, n2, target)
