@@ -23,6 +23,12 @@ func AuditSubject(agentID, customerID string) string {
 	return subjectAudit + "." + auditKey("agent", agentID) + "." + c
 }
 
+// AuditReadsSubject is the subject of the read audit's read records in StreamAudit: the
+// records of a batch of reads (who, when, what, from where), each stored once, that the
+// per-agent-and-customer messages under AuditSubject refer to by sequence. It has one
+// token fewer than AuditSubject, so neither access-log filter matches it.
+func AuditReadsSubject() string { return subjectAudit + ".reads" }
+
 // AuditCustomerFilter is the subject filter of every read of customerID's data.
 func AuditCustomerFilter(customerID string) string {
 	return subjectAudit + ".*." + auditKey("customer", customerID)

@@ -16,8 +16,9 @@
 //     at a time). It is bounded by Config.DeadMaxAge, DeadMaxBytes and DeadMaxMsgs: the
 //     oldest letters go first.
 //   - LEDGER_AUDIT (StreamAudit) holds the read audit under
-//     "ledger.audit.<agent key>.<customer key>" (AuditSubject) for Config.AuditMaxAge;
-//     ReadFiltered reads one agent's or one customer's records.
+//     "ledger.audit.<agent key>.<customer key>" (AuditSubject), referring to the reads
+//     under "ledger.audit.reads" (AuditReadsSubject), for Config.AuditMaxAge;
+//     ReadFiltered reads one agent's or one customer's records, Get their reads.
 //   - LEDGER_SEALS (StreamSeals) holds the hash chain over LEDGER and the redaction
 //     records that Erase leaves (MessageHash, Redaction): hashes, never an event's data.
 //

@@ -2,13 +2,15 @@
 // issue 18) in a stream of its own, eventstore.StreamAudit, and reads it back as access
 // logs by customer or by agent.
 //
-// A Recorder takes records from the read path into a bounded buffer and appends them in
+// A Recorder takes reads from the read path into a bounded buffer and appends them in
 // batches from its own goroutine (Run), so a read costs a channel send. A read makes one
 // record per customer whose data it returned; eventstore.AuditSubject puts the agent and
-// the customer in the subject, so that a subject access request is a filtered read. Each
-// batch is stored as one message per subject holding that subject's records (a JSON
-// array): a list page over fifty customers read a hundred times between two flushes by
-// one agent costs fifty messages, not five thousand.
+// the customer in the subject, so that a subject access request is a filtered read. A
+// batch stores each read's record (who, when, what, from where) once, in a reads message
+// (eventstore.AuditReadsSubject), then one message per agent and customer holding, for
+// each of its records, the reads message's sequence, the read's place in it and the
+// customer's interaction ids; the access log joins them again. A list page over fifty
+// customers costs its record once and fifty short references, not fifty copies.
 //
 // # Caveats
 //
@@ -152,13 +154,13 @@ func (r *Recorder) Recorded() uint64 { return r.recorded.Load() }
 // buffer still holds (bounded by ten seconds) and returns nil.
 func (r *Recorder) Run(ctx context.Context) error {
 	batch := make([]read, 0, r.cfg.Batch)
-	keys := subjects{}
+	enc := newEncoder()
 	for {
 		select {
 		case m := <-r.ch:
 			batch = append(batch[:0], m)
 		case <-ctx.Done():
-			r.drain(keys)
+			r.drain(enc)
 			return nil
 		}
 		t := time.NewTimer(r.cfg.Linger)
@@ -174,11 +176,11 @@ func (r *Recorder) Run(ctx context.Context) error {
 			}
 		}
 		t.Stop()
-		r.append(ctx, keys, batch)
+		r.append(ctx, enc, batch)
 	}
 }
 
-func (r *Recorder) drain(keys subjects) {
+func (r *Recorder) drain(enc *encoder) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for {
@@ -195,7 +197,7 @@ func (r *Recorder) drain(keys subjects) {
 		if len(batch) == 0 {
 			return
 		}
-		r.append(ctx, keys, batch)
+		r.append(ctx, enc, batch)
 	}
 }
 
@@ -216,61 +218,188 @@ func (s subjects) of(agent, customer string) string {
 	return v
 }
 
-// messages splits a batch of reads into records, one per customer whose data a read
-// returned (one without a customer for a read that returned none), each with that
-// customer's interaction ids, and groups them by subject, in order of first appearance: one message each, a JSON array of its records.
-// The fields a read's records share are encoded once per read.
-func messages(keys subjects, batch []read) ([]eventstore.Message, []int) {
-	var msgs []eventstore.Message
-	var counts []int
-	groups := map[string]int{}
-	var head, tail []byte
-	byCustomer := map[string]int{}
-	var custs []string
-	var ids [][]string
-	for _, rd := range batch {
-		head = rd.base.appendHead(head[:0])
-		tail = rd.base.appendTail(tail[:0])
-		clear(byCustomer)
-		custs, ids = custs[:0], ids[:0]
+// maxReadsMessage bounds a reads message well under the server's default largest
+// payload (1 MB): a batch whose reads encode larger is stored in several messages.
+const maxReadsMessage = 256 << 10
+
+// encoder turns a batch of reads into messages: each read's record once, in a reads
+// message (eventstore.AuditReadsSubject), and for each agent and customer one message
+// referring to the reads of that customer's data by sequence and place, with the
+// interaction ids they returned. A list page over fifty customers so costs its record
+// once plus fifty short references, not fifty copies of its record. The buffers are
+// kept from one batch to the next: the recorder shares the machine with the reads it
+// records.
+type encoder struct {
+	keys   subjects
+	arena  []byte
+	groups map[string]int
+	subs   []subjectGroup
+	// Per read of the batch: its reads message, its place in it, how many records
+	// (customers) it makes.
+	chunk, place, records []int
+}
+
+// subjectGroup is what a batch stores under one agent's and customer's subject.
+type subjectGroup struct {
+	subject, customer string
+	refs              []ref
+}
+
+// ref is one record: a read of the batch and the customer's interactions it returned.
+type ref struct {
+	read int
+	ids  []string
+}
+
+func newEncoder() *encoder {
+	return &encoder{keys: subjects{}, groups: map[string]int{}}
+}
+
+// group splits the batch's reads into records, one per customer whose data a read
+// returned (one without a customer for a read that returned none), grouped by subject
+// in order of first appearance.
+func (e *encoder) group(batch []read) {
+	clear(e.groups)
+	e.subs = e.subs[:0]
+	e.records = resize(e.records, len(batch))
+	for i, rd := range batch {
+		e.records[i] = 0
 		if len(rd.hits) == 0 {
-			custs, ids = append(custs, rd.base.CustomerID), append(ids, rd.base.InteractionIDs)
+			e.add(i, rd.base.AgentID, rd.base.CustomerID, "")
+			for _, id := range rd.base.InteractionIDs {
+				e.add(i, rd.base.AgentID, rd.base.CustomerID, id)
+			}
+			continue
 		}
 		for _, h := range rd.hits {
-			k, ok := byCustomer[h.CustomerID]
-			if !ok {
-				k = len(custs)
-				byCustomer[h.CustomerID] = k
-				custs, ids = append(custs, h.CustomerID), append(ids, nil)
-			}
-			if h.InteractionID != "" {
-				ids[k] = append(ids[k], h.InteractionID)
-			}
-		}
-		for c, cust := range custs {
-			subj := keys.of(rd.base.AgentID, cust)
-			k, ok := groups[subj]
-			if !ok {
-				k = len(msgs)
-				groups[subj] = k
-				msgs = append(msgs, eventstore.Message{ID: uuid.NewString(), Subject: subj, Data: make([]byte, 1, 512)})
-				msgs[k].Data[0] = '['
-				counts = append(counts, 0)
-			}
-			b := msgs[k].Data
-			if counts[k] > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, head...)
-			b = appendBody(b, cust, ids[c])
-			msgs[k].Data = append(b, tail...)
-			counts[k]++
+			e.add(i, rd.base.AgentID, h.CustomerID, h.InteractionID)
 		}
 	}
-	for k := range msgs {
-		msgs[k].Data = append(msgs[k].Data, ']')
+}
+
+// add puts interaction id (if any) in read i's record of customer.
+func (e *encoder) add(i int, agent, customer, id string) {
+	subj := e.keys.of(agent, customer)
+	k, ok := e.groups[subj]
+	if !ok {
+		k = len(e.subs)
+		e.groups[subj] = k
+		if k < cap(e.subs) {
+			e.subs = e.subs[:k+1]
+			e.subs[k].refs = e.subs[k].refs[:0]
+		} else {
+			e.subs = append(e.subs, subjectGroup{})
+		}
+		e.subs[k].subject, e.subs[k].customer = subj, customer
+	}
+	g := &e.subs[k]
+	n := len(g.refs)
+	if n == 0 || g.refs[n-1].read != i {
+		if n < cap(g.refs) {
+			g.refs = g.refs[:n+1]
+			g.refs[n].read, g.refs[n].ids = i, g.refs[n].ids[:0]
+		} else {
+			g.refs = append(g.refs, ref{read: i})
+		}
+		n++
+		e.records[i]++
+	}
+	if id != "" {
+		g.refs[n-1].ids = append(g.refs[n-1].ids, id)
+	}
+}
+
+// readsMessages encodes each read's record (without customer and interactions) once,
+// as JSON arrays of at most about maxReadsMessage bytes. It starts a new arena: the
+// messages of the previous batch must be stored (or given up) by then.
+func (e *encoder) readsMessages(batch []read) []eventstore.Message {
+	e.arena = e.arena[:0]
+	e.chunk, e.place = resize(e.chunk, len(batch)), resize(e.place, len(batch))
+	var msgs []eventstore.Message
+	begin, k := 0, 0
+	closeChunk := func() {
+		e.arena = append(e.arena, ']')
+		msgs = append(msgs, eventstore.Message{ID: uuid.NewString(), Subject: eventstore.AuditReadsSubject(),
+			Data: e.arena[begin:len(e.arena):len(e.arena)]})
+	}
+	e.arena = append(e.arena, '[')
+	for i, rd := range batch {
+		if k > 0 && len(e.arena)-begin > maxReadsMessage {
+			closeChunk()
+			begin, k = len(e.arena), 0
+			e.arena = append(e.arena, '[')
+		}
+		if k > 0 {
+			e.arena = append(e.arena, ',')
+		}
+		e.arena = rd.base.appendTail(rd.base.appendHead(e.arena))
+		e.chunk[i], e.place[i] = len(msgs), k
+		k++
+	}
+	closeChunk()
+	return msgs
+}
+
+// subjectMessages encodes one message per subject group: the customer and, for each
+// record, the sequence of its read's reads message (seqs, by reads message), the read's
+// place in it and the interaction ids. Reads whose reads message was not stored
+// (stored false) are left out. counts is the number of records in each message.
+func (e *encoder) subjectMessages(seqs []uint64, stored []bool) (msgs []eventstore.Message, counts []int) {
+	for _, g := range e.subs {
+		begin := len(e.arena)
+		e.arena = append(e.arena, '{')
+		if g.customer != "" {
+			e.arena = append(e.arena, `"customer_id":`...)
+			e.arena = appendString(e.arena, g.customer)
+			e.arena = append(e.arena, ',')
+		}
+		e.arena = append(e.arena, `"refs":[`...)
+		n := 0
+		for _, rf := range g.refs {
+			c := e.chunk[rf.read]
+			if !stored[c] {
+				continue
+			}
+			if n > 0 {
+				e.arena = append(e.arena, ',')
+			}
+			e.arena = append(e.arena, `{"seq":`...)
+			e.arena = strconv.AppendUint(e.arena, seqs[c], 10)
+			e.arena = append(e.arena, `,"k":`...)
+			e.arena = strconv.AppendInt(e.arena, int64(e.place[rf.read]), 10)
+			if len(rf.ids) > 0 {
+				e.arena = append(e.arena, `,"ids":[`...)
+				for j, id := range rf.ids {
+					if j > 0 {
+						e.arena = append(e.arena, ',')
+					}
+					e.arena = appendString(e.arena, id)
+				}
+				e.arena = append(e.arena, ']')
+			}
+			e.arena = append(e.arena, '}')
+			n++
+		}
+		if n == 0 {
+			e.arena = e.arena[:begin]
+			continue
+		}
+		e.arena = append(e.arena, ']', '}')
+		msgs = append(msgs, eventstore.Message{ID: uuid.NewString(), Subject: g.subject, Data: e.arena[begin:len(e.arena):len(e.arena)]})
+		counts = append(counts, n)
 	}
 	return msgs, counts
+}
+
+// forget drops the arena: a message whose outcome is unknown may still be resent by
+// the client, so its bytes must not be overwritten by the next batch.
+func (e *encoder) forget() { e.arena = nil }
+
+func resize(s []int, n int) []int {
+	if cap(s) < n {
+		return make([]int, n)
+	}
+	return s[:n]
 }
 
 // appendJSON appends the record as encoding/json would write it (the access log reads
@@ -363,49 +492,82 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// append stores batch, retrying the messages whose outcome is unknown (their IDs make a
-// resend safe) a few times; the records of what still fails are counted as lost.
-func (r *Recorder) append(ctx context.Context, keys subjects, batch []read) {
+// append stores batch: the reads messages first, then, with their sequences, the
+// messages of each agent and customer. Records whose messages fail are counted as lost.
+func (r *Recorder) append(ctx context.Context, enc *encoder, batch []read) {
 	if ctx.Err() != nil {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 	}
-	todo, counts := messages(keys, batch)
-	var lastErr error
-	for attempt := 0; attempt < 3 && len(todo) > 0; attempt++ {
-		res, err := r.cfg.Store.Append(ctx, todo)
-		if err != nil {
-			lastErr = err
-			break
+	enc.group(batch)
+	reads := enc.readsMessages(batch)
+	seqs, stored, err := r.store(ctx, reads)
+	lastErr := err
+	for i := range batch {
+		if !stored[enc.chunk[i]] {
+			r.lost.Add(uint64(enc.records[i]))
 		}
-		var again []eventstore.Message
-		var againCounts []int
-		for i, a := range res {
-			switch {
-			case a.Err == nil:
-				r.recorded.Add(uint64(counts[i]))
-			case errors.Is(a.Err, eventstore.ErrUnknownOutcome):
-				lastErr = a.Err
-				again, againCounts = append(again, todo[i]), append(againCounts, counts[i])
-			default:
-				lastErr = a.Err
-				r.lost.Add(uint64(counts[i]))
-			}
-		}
-		todo, counts = again, againCounts
 	}
-	for _, n := range counts {
-		r.lost.Add(uint64(n))
+	msgs, counts := enc.subjectMessages(seqs, stored)
+	_, stored, err = r.store(ctx, msgs)
+	if err != nil {
+		lastErr = err
+	}
+	for i, ok := range stored {
+		if ok {
+			r.recorded.Add(uint64(counts[i]))
+		} else {
+			r.lost.Add(uint64(counts[i]))
+		}
 	}
 	if lastErr != nil {
+		enc.forget()
 		r.cfg.Logger.Error("audit records lost", "lost_total", r.lost.Load(), "err", lastErr)
 	}
 }
 
-// Reader reads a stream's messages by subject filter, in order: the event store.
+// store appends msgs, resending those whose outcome is unknown (their IDs make a resend
+// safe) up to three times in all. It returns each message's sequence and whether it is
+// stored, and the last failure (nil when every message is stored).
+func (r *Recorder) store(ctx context.Context, msgs []eventstore.Message) (seqs []uint64, stored []bool, lastErr error) {
+	seqs, stored = make([]uint64, len(msgs)), make([]bool, len(msgs))
+	todo := make([]int, len(msgs))
+	for i := range todo {
+		todo[i] = i
+	}
+	send := make([]eventstore.Message, 0, len(msgs))
+	for attempt := 0; attempt < 3 && len(todo) > 0; attempt++ {
+		send = send[:0]
+		for _, i := range todo {
+			send = append(send, msgs[i])
+		}
+		res, err := r.cfg.Store.Append(ctx, send)
+		if err != nil {
+			return seqs, stored, err
+		}
+		var again []int
+		for j, a := range res {
+			switch {
+			case a.Err == nil:
+				seqs[todo[j]], stored[todo[j]] = a.Seq, true
+			case errors.Is(a.Err, eventstore.ErrUnknownOutcome):
+				lastErr = a.Err
+				again = append(again, todo[j])
+			default:
+				lastErr = a.Err
+			}
+		}
+		todo = again
+	}
+	return seqs, stored, lastErr
+}
+
+// Reader reads a stream's messages by subject filter, in order, and one by sequence: the
+// event store.
 type Reader interface {
 	ReadFiltered(ctx context.Context, stream, filter string, afterSeq uint64, limit int) ([]eventstore.Delivery, bool, error)
+	Get(ctx context.Context, stream string, seq uint64) (eventstore.Delivery, error)
 }
 
 // Log answers access logs from StreamAudit.
@@ -482,10 +644,11 @@ func (l *Log) read(ctx context.Context, filter string, after Cursor, limit int) 
 		return Page{}, fmt.Errorf("audit: access log: %w", err)
 	}
 	p := Page{Items: make([]Entry, 0, limit)}
+	reads := map[uint64][]Record{} // the reads messages this page refers to
 	for i, d := range ds {
-		var recs []Record
-		if err := json.Unmarshal(d.Data, &recs); err != nil {
-			return Page{}, fmt.Errorf("audit: access log: message %d: %w", d.Seq, err)
+		recs, err := l.records(ctx, d, reads)
+		if err != nil {
+			return Page{}, err
 		}
 		k := 0
 		if d.Seq == after.Seq && after.Skip > 0 {
@@ -496,7 +659,9 @@ func (l *Log) read(ctx context.Context, filter string, after Cursor, limit int) 
 				p.Next = Cursor{Seq: d.Seq, Skip: k}.String()
 				return p, nil
 			}
-			p.Items = append(p.Items, Entry{Seq: d.Seq, Record: recs[k]})
+			if recs[k].ok {
+				p.Items = append(p.Items, Entry{Seq: d.Seq, Record: recs[k].Record})
+			}
 		}
 		if len(p.Items) == limit && (more || i < len(ds)-1) {
 			p.Next = Cursor{Seq: d.Seq}.String()
@@ -507,6 +672,68 @@ func (l *Log) read(ctx context.Context, filter string, after Cursor, limit int) 
 		p.Next = Cursor{Seq: ds[len(ds)-1].Seq}.String()
 	}
 	return p, nil
+}
+
+// found is a record of a subject message; ok is false when the reads message it refers
+// to is gone (expired a moment before it), so that the places a cursor counts stay put.
+type found struct {
+	Record
+	ok bool
+}
+
+// subjectMessage is the encoding of a subject message (encoder.subjectMessages).
+type subjectMessage struct {
+	CustomerID string `json:"customer_id"`
+	Refs       []struct {
+		Seq uint64   `json:"seq"`
+		K   int      `json:"k"`
+		IDs []string `json:"ids"`
+	} `json:"refs"`
+}
+
+// records decodes the records of subject message d, joining each to its read in the
+// reads message it refers to (fetched once a page, in reads). A message written before
+// reads were stored once (a JSON array of whole records) reads as it was.
+func (l *Log) records(ctx context.Context, d eventstore.Delivery, reads map[uint64][]Record) ([]found, error) {
+	if len(d.Data) > 0 && d.Data[0] == '[' {
+		var recs []Record
+		if err := json.Unmarshal(d.Data, &recs); err != nil {
+			return nil, fmt.Errorf("audit: access log: message %d: %w", d.Seq, err)
+		}
+		out := make([]found, len(recs))
+		for i, r := range recs {
+			out[i] = found{r, true}
+		}
+		return out, nil
+	}
+	var m subjectMessage
+	if err := json.Unmarshal(d.Data, &m); err != nil {
+		return nil, fmt.Errorf("audit: access log: message %d: %w", d.Seq, err)
+	}
+	out := make([]found, len(m.Refs))
+	for i, rf := range m.Refs {
+		rs, ok := reads[rf.Seq]
+		if !ok {
+			rd, err := l.store.Get(ctx, eventstore.StreamAudit, rf.Seq)
+			switch {
+			case errors.Is(err, eventstore.ErrNoMessage):
+			case err != nil:
+				return nil, fmt.Errorf("audit: access log: reads of message %d: %w", d.Seq, err)
+			default:
+				if err := json.Unmarshal(rd.Data, &rs); err != nil {
+					return nil, fmt.Errorf("audit: access log: reads message %d: %w", rf.Seq, err)
+				}
+			}
+			reads[rf.Seq] = rs
+		}
+		if rf.K < 0 || rf.K >= len(rs) {
+			continue
+		}
+		rec := rs[rf.K]
+		rec.CustomerID, rec.InteractionIDs = m.CustomerID, rf.IDs
+		out[i] = found{rec, true}
+	}
+	return out, nil
 }
 
 // Hit is one interaction a read returned, with its customer.

@@ -4,11 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/interaction-ledger/ledger/eventstore"
+	"github.com/interaction-ledger/ledger/eventstore/storetest"
 )
 
 // TestAppendJSON: the hand-written encoding reads back with encoding/json as the record
@@ -45,19 +49,49 @@ func TestAppendJSON(t *testing.T) {
 	}
 }
 
-// TestMessages: a read makes one record per customer it returned, each with that
-// customer's interactions, stored with the other records of its agent and customer; a
-// read that returned nothing makes one record without a customer.
+// encode runs the encoder over batch as Run does, the reads messages stored at
+// sequences 100, 101... except those listed in failed.
+func encode(t *testing.T, batch []read, failed ...int) (reads, subjects []eventstore.Message, counts []int) {
+	t.Helper()
+	e := newEncoder()
+	e.group(batch)
+	reads = e.readsMessages(batch)
+	seqs, stored := make([]uint64, len(reads)), make([]bool, len(reads))
+	for i := range reads {
+		seqs[i], stored[i] = uint64(100+i), !slices.Contains(failed, i)
+	}
+	subjects, counts = e.subjectMessages(seqs, stored)
+	return reads, subjects, counts
+}
+
+// TestMessages: a read's record is stored once; it makes one reference per customer
+// whose data it returned, each with that customer's interactions, stored with the other
+// references of its agent and customer; a read that returned nothing makes one without
+// a customer. Joined again, they are the records a read made.
 func TestMessages(t *testing.T) {
-	list := Record{AgentID: "ann", Action: "list", Rows: 3, RequestID: "r1"}
+	list := Record{AgentID: "ann", Action: "list", Rows: 3, RequestID: "r1", Query: "/v1/interactions?limit=50"}
 	empty := Record{AgentID: "ann", Action: "list", RequestID: "r2"}
 	detail := Record{AgentID: "bob", Action: "detail", Rows: 1, RequestID: "r3"}
-	msgs, counts := messages(subjects{}, []read{
+	card := Record{AgentID: "bob", Action: "card", Rows: 1, RequestID: "r4", CustomerID: "c2"}
+	reads, msgs, counts := encode(t, []read{
 		{list, []Hit{{"c1", "i1"}, {"c2", "i2"}, {"c1", "i3"}}},
 		{empty, nil},
 		{detail, []Hit{{"c1", "i1"}}},
 		{list, []Hit{{"c2", "i4"}}},
+		{card, nil},
 	})
+	if len(reads) != 1 {
+		t.Fatalf("%d reads messages, want 1", len(reads))
+	}
+	var stored []Record
+	if err := json.Unmarshal(reads[0].Data, &stored); err != nil || len(stored) != 5 {
+		t.Fatalf("reads message %s: %v, want the 5 reads", reads[0].Data, err)
+	}
+	for _, r := range stored {
+		if r.CustomerID != "" || r.InteractionIDs != nil {
+			t.Errorf("read record %+v holds a customer: those are in the subject messages", r)
+		}
+	}
 	type rec struct {
 		customer, request string
 		ids               []string
@@ -67,22 +101,129 @@ func TestMessages(t *testing.T) {
 		eventstore.AuditSubject("ann", "c2"): {{"c2", "r1", []string{"i2"}}, {"c2", "r1", []string{"i4"}}},
 		eventstore.AuditSubject("ann", ""):   {{"", "r2", nil}},
 		eventstore.AuditSubject("bob", "c1"): {{"c1", "r3", []string{"i1"}}},
+		eventstore.AuditSubject("bob", "c2"): {{"c2", "r4", nil}},
 	}
 	if len(msgs) != len(want) {
-		t.Fatalf("%d messages, want %d", len(msgs), len(want))
+		t.Fatalf("%d subject messages, want %d", len(msgs), len(want))
 	}
+	var l Log // the reads are known: no store asked
 	for i, m := range msgs {
-		var recs []Record
-		if err := json.Unmarshal(m.Data, &recs); err != nil {
+		recs, err := l.records(context.Background(), eventstore.Delivery{Seq: uint64(200 + i), Data: m.Data},
+			map[uint64][]Record{100: stored})
+		if err != nil {
 			t.Fatalf("message %s: %v", m.Data, err)
 		}
 		var got []rec
 		for _, r := range recs {
 			got = append(got, rec{r.CustomerID, r.RequestID, r.InteractionIDs})
+			if !r.ok || r.Action == "" || r.AgentID == "" {
+				t.Errorf("%s: record %+v not joined to its read", m.Subject, r)
+			}
 		}
 		if !reflect.DeepEqual(got, want[m.Subject]) || counts[i] != len(got) {
 			t.Errorf("%s: %+v (count %d), want %+v", m.Subject, got, counts[i], want[m.Subject])
 		}
+	}
+}
+
+// TestMessagesSplitAndFailed: reads too large for one message are spread over several,
+// and the references to reads whose message was not stored are left out (those records
+// are lost, and counted so), never pointed elsewhere.
+func TestMessagesSplitAndFailed(t *testing.T) {
+	long := Record{AgentID: "ann", Action: "list", Query: "/v1/interactions?q=" + strings.Repeat("x", maxReadsMessage/3)}
+	batch := []read{{long, []Hit{{"c1", "i1"}}}, {long, []Hit{{"c1", "i2"}}}, {long, []Hit{{"c1", "i3"}}},
+		{long, []Hit{{"c1", "i4"}}}, {long, []Hit{{"c1", "i5"}}}}
+	reads, msgs, counts := encode(t, batch, 0)
+	if len(reads) < 2 {
+		t.Fatalf("%d reads messages for %d bytes of reads, want several", len(reads), 5*maxReadsMessage/3)
+	}
+	var first []Record
+	if err := json.Unmarshal(reads[0].Data, &first); err != nil {
+		t.Fatal(err)
+	}
+	var m subjectMessage
+	if len(msgs) != 1 || json.Unmarshal(msgs[0].Data, &m) != nil {
+		t.Fatalf("subject messages %d, want 1 decodable", len(msgs))
+	}
+	if len(m.Refs) != len(batch)-len(first) || counts[0] != len(m.Refs) {
+		t.Errorf("%d references (count %d), want the %d reads not in the failed message", len(m.Refs), counts[0], len(batch)-len(first))
+	}
+	for _, rf := range m.Refs {
+		if rf.Seq == 100 {
+			t.Errorf("reference %+v to the reads message that was not stored", rf)
+		}
+	}
+}
+
+// TestLogOnStore: on a real stream, the recorder's records read back by customer and by
+// agent, page by page, joined to their reads; a message of the earlier layout (whole
+// records in a JSON array) still reads.
+func TestLogOnStore(t *testing.T) {
+	store := storetest.Open(t, t.TempDir())
+	ctx, cancel := context.WithCancel(context.Background())
+	r, err := NewRecorder(Config{Store: store, Linger: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() { done <- r.Run(ctx) }()
+	old := Record{AgentID: "ann", Role: "collaborator", Action: "detail", CustomerID: "c1", InteractionIDs: []string{"i0"}, Rows: 1, RequestID: "r0"}
+	res, err := store.Append(ctx, []eventstore.Message{{ID: "old", Subject: eventstore.AuditSubject("ann", "c1"),
+		Data: append(append([]byte{'['}, old.appendJSON(nil)...), ']')}})
+	if err != nil || res[0].Err != nil {
+		t.Fatalf("append old layout: %v %+v", err, res)
+	}
+	for i := range 3 {
+		var hits []Hit
+		for c := range 4 {
+			hits = append(hits, Hit{fmt.Sprintf("c%d", c+1), fmt.Sprintf("i%d-%d", i, c)})
+		}
+		rec := Record{AgentID: "ann", Role: "collaborator", Action: "list", Rows: 4, RequestID: fmt.Sprintf("r%d", i+1)}
+		if err := r.RecordRead(ctx, rec, hits); err != nil {
+			t.Fatal(err)
+		}
+	}
+	storetest.WaitFor(t, 10*time.Second, func() error {
+		if n := r.Recorded(); n != 12 {
+			return fmt.Errorf("%d records stored, want 12", n)
+		}
+		return nil
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	l := NewLog(store)
+	all := func(get func(context.Context, string, Cursor, int) (Page, error), id string) []string {
+		t.Helper()
+		var got []string
+		var after Cursor
+		for range 20 {
+			p, err := get(context.Background(), id, after, 2)
+			if err != nil || len(p.Items) > 2 {
+				t.Fatalf("%s after %v: %+v %v", id, after, p, err)
+			}
+			for _, e := range p.Items {
+				got = append(got, e.RequestID+":"+e.CustomerID+":"+strings.Join(e.InteractionIDs, ",")+":"+e.Action)
+			}
+			if p.Next == "" {
+				return got
+			}
+			if after, err = ParseCursor(p.Next); err != nil {
+				t.Fatal(err)
+			}
+		}
+		t.Fatalf("%s: no last page", id)
+		return nil
+	}
+	if got, want := all(l.Customer, "c1"), []string{"r0:c1:i0:detail", "r1:c1:i0-0:list", "r2:c1:i1-0:list", "r3:c1:i2-0:list"}; !slices.Equal(got, want) {
+		t.Errorf("c1's access log = %v, want %v", got, want)
+	}
+	if got := all(l.Agent, "ann"); len(got) != 13 || got[0] != "r0:c1:i0:detail" {
+		t.Errorf("ann's access log = %v, want the old record and 12 new ones", got)
+	}
+	if got := all(l.Agent, "bob"); len(got) != 0 {
+		t.Errorf("bob's access log = %v, want none", got)
 	}
 }
 

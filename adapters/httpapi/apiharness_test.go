@@ -56,12 +56,21 @@ func (opsFake) Rebuild(_ *http.Request, view string) (any, error) {
 
 func startAPI(t testing.TB) *api {
 	t.Helper()
-	return startAPIWith(t, true, nil)
+	return startAPIWith(t, apiOptions{})
 }
 
-// startAPIWith is startAPI with the read audit recorded (withAudit) or not (the
-// benchmark's baseline), and the API's configuration changed by tune (if not nil).
-func startAPIWith(t testing.TB, withAudit bool, tune func(*httpapi.Config)) *api {
+// apiOptions is what startAPIWith changes from startAPI.
+type apiOptions struct {
+	noAudit bool // no read audit: the audit benchmark's baseline
+	// unchecked serves the API without the OpenAPI check of every request and answer
+	// (apitest.Validator), as `ledger serve` does: a benchmark of the API measures the
+	// API, and the check is two thirds of BenchmarkListAudit's CPU time.
+	unchecked bool
+	tune      func(*httpapi.Config) // changes the API's configuration, if not nil
+}
+
+// startAPIWith is startAPI changed by opts.
+func startAPIWith(t testing.TB, opts apiOptions) *api {
 	t.Helper()
 	dir := t.TempDir()
 	store := storetest.Open(t, dir)
@@ -98,7 +107,7 @@ func startAPIWith(t testing.TB, withAudit bool, tune func(*httpapi.Config)) *api
 		t.Fatalf("verifier: %v", err)
 	}
 	var rec *audit.Recorder
-	if withAudit {
+	if !opts.noAudit {
 		if rec, err = audit.NewRecorder(audit.Config{Store: store, Logger: slog.New(slog.DiscardHandler)}); err != nil {
 			t.Fatalf("audit recorder: %v", err)
 		}
@@ -109,10 +118,14 @@ func startAPIWith(t testing.TB, withAudit bool, tune func(*httpapi.Config)) *api
 		Timeline: tl, TimelineDB: a.views[timeline.Name], HistoryDB: a.views[history.Name], Ops: opsFake{}, Logger: slog.New(slog.DiscardHandler),
 		Audit: rec, AccessLog: audit.NewLog(store),
 	}
-	if tune != nil {
-		tune(&cfg)
+	if opts.tune != nil {
+		opts.tune(&cfg)
 	}
-	srv := httptest.NewServer(apitest.NewValidator(t).Handler(t, httpapi.New(cfg)))
+	var h http.Handler = httpapi.New(cfg)
+	if !opts.unchecked {
+		h = apitest.NewValidator(t).Handler(t, h)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(func() { srv.Close(); cancel(); wg.Wait() })
 	a.url, a.hist, a.dir = srv.URL, hist, dirView
 	return a

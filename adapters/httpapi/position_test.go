@@ -16,7 +16,7 @@ import (
 // naming it sees the write at once, one naming a position the views have not applied
 // answers 503 with the lag, and a malformed position is a 400 naming the header.
 func TestReadYourWrites(t *testing.T) {
-	a := startAPIWith(t, true, func(c *httpapi.Config) { c.PositionWait = 200 * time.Millisecond })
+	a := startAPIWith(t, apiOptions{tune: func(c *httpapi.Config) { c.PositionWait = 200 * time.Millisecond }})
 	directoryFixtureAPI(t, a)
 	a.caughtUp(t)
 	producer := token(t, "producer", auth.ScopeIngest)
