@@ -495,11 +495,11 @@ func appendString(b []byte, s string) []byte {
 // append stores batch: the reads messages first, then, with their sequences, the
 // messages of each agent and customer. Records whose messages fail are counted as lost.
 func (r *Recorder) append(ctx context.Context, enc *encoder, batch []read) {
-	if ctx.Err() != nil {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-	}
+	// A batch taken from the buffer is stored even when shutdown begins meanwhile: these
+	// reads were answered, so their records must not be lost to the cancellation. The
+	// store's own bound ends an append the stream never answers.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
 	enc.group(batch)
 	reads := enc.readsMessages(batch)
 	seqs, stored, err := r.store(ctx, reads)
