@@ -1,4 +1,8 @@
-package main
+// Package cluster runs nats-servers clustered on loopback (JetStream, file store, R3) and
+// ledger nodes pointed at them, each a child process with a directory of its own: what
+// `make cluster` starts, what the failure tests break and what the bench's cluster phase
+// measures. Nothing listens beyond loopback.
+package cluster
 
 import (
 	"bytes"
@@ -135,9 +139,9 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-// NewCluster lays out servers nats-servers and nodes ledger nodes under dir (nothing
+// New lays out servers nats-servers and nodes ledger nodes under dir (nothing
 // runs yet).
-func NewCluster(dir string, servers, nodes int) (*Cluster, error) {
+func New(dir string, servers, nodes int) (*Cluster, error) {
 	c := &Cluster{Dir: dir}
 	for i := range servers {
 		ca, err := freeAddr()
