@@ -14,16 +14,16 @@ import (
 	"github.com/interaction-ledger/ledger/cmd/ledger-bench/pgpeer"
 )
 
-// TestBench runs the whole bench at a tiny size: every phase runs end to end and every
-// row is printed. Targets are printed, never asserted here (the machine is noisy).
+// TestBench runs the whole bench at a tiny size: every phase runs end to end (the
+// cluster's too: three nats-servers and two ledger processes) and every row is printed. Targets are printed, never asserted here (the machine is noisy).
 func TestBench(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs every phase of the bench (several seconds)")
+		t.Skip("runs every phase of the bench (about a minute: it builds and starts a cluster)")
 	}
 	dir := t.TempDir()
 	jsonPath := filepath.Join(dir, "bench.json")
 	profPath := filepath.Join(dir, "cpu.prof")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	// The PostgreSQL peer runs where PostgreSQL is installed; under CI it must be (make
 	// test installs it).
@@ -61,6 +61,8 @@ func TestBench(t *testing.T) {
 		"raw bbolt insert, interaction ids sorted per tx",
 		"ingest end to end, HTTP NDJSON",
 		"ingest end to end, direct NATS publish",
+		"ingest end to end, 2 nodes on an R3 cluster",
+		"ingest, 2 nodes on an R3 cluster",
 		"replay, all views",
 		"replay, history view (its own time",
 		"replay, timeline view (its own time",
@@ -109,6 +111,12 @@ func TestBench(t *testing.T) {
 		}
 		if !strings.Contains(out, prefix) {
 			t.Errorf("no row %q in the printed table", prefix)
+		}
+	}
+	// The cluster's rows are compared with the embedded node's: the ratio is set.
+	for _, r := range rep.Rows {
+		if strings.Contains(r.Figure, "R3 cluster") && (r.Ratio == nil || *r.Ratio <= 0 || r.RatioTo == "") {
+			t.Errorf("row %q: ratio %v to %q, want a positive ratio to the embedded node's row", r.Figure, r.Ratio, r.RatioTo)
 		}
 	}
 	// The peer answers the same queries from the same data: the same number of items.

@@ -33,6 +33,9 @@ type Cluster struct {
 	Env []string
 	// Out, if set, receives every process's output, each line prefixed with its name.
 	Out io.Writer
+	// ReadyTimeout bounds Start's wait for each node's /readyz; default 60 s. A loaded
+	// machine needs more: R3 stream creation is a round of the servers' meta group.
+	ReadyTimeout time.Duration
 }
 
 // Server is one nats-server of the cluster.
@@ -254,8 +257,12 @@ func (c *Cluster) Start() error {
 			return err
 		}
 	}
+	timeout := c.ReadyTimeout
+	if timeout <= 0 {
+		timeout = 60 * time.Second
+	}
 	for _, n := range c.Nodes {
-		if err := n.Ready(60 * time.Second); err != nil {
+		if err := n.Ready(timeout); err != nil {
 			return fmt.Errorf("node %s not ready: %w\n%s", n.ID, err, n.Log())
 		}
 	}
