@@ -29,6 +29,7 @@ const (
 // envelope through both nodes (client c to node c mod 2) and waits until every view of
 // BOTH nodes applied everything. Everything it started is stopped before it returns.
 func benchClusterIngest(ctx context.Context, dir string, data *benchData, secret string, clients, batchSize int, progress io.Writer) (res benchIngestResult, err error) {
+	setup := time.Now()
 	natsServer, ledger, err := cluster.Build(ctx, filepath.Join(dir, "bin"))
 	if err != nil {
 		return res, fmt.Errorf("build the cluster's binaries (from the ledger's module: run it in the repository, as make bench does, or with --cluster=false): %w", err)
@@ -54,7 +55,7 @@ func benchClusterIngest(ctx context.Context, dir string, data *benchData, secret
 		return res, fmt.Errorf("start the cluster: %w", err)
 	}
 	started = true
-	fmt.Fprintf(progress, "bench: cluster up: %d servers (%s), nodes", len(c.Servers), c.NATSURL())
+	fmt.Fprintf(progress, "bench: cluster built and up in %s (not measured): %d servers (%s), nodes", time.Since(setup).Round(time.Millisecond), len(c.Servers), c.NATSURL())
 	for _, n := range c.Nodes {
 		fmt.Fprintf(progress, " %s %s", n.ID, n.Base())
 	}
