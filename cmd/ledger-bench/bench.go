@@ -39,6 +39,10 @@ type benchConfig struct {
 	// Cluster: also ingest through two ledger nodes on a three-server R3 NATS cluster
 	// (--cluster, default true; needs the go command to build nats-server and the ledger).
 	Cluster bool
+	// ClusterSync is the servers' fsync policy in that phase (--cluster-sync): "always"
+	// (the default, as the deployment guide asks) or "periodic" (nats-server's default,
+	// every 2 minutes), to see what the fsync costs.
+	ClusterSync string
 }
 
 // benchE2EFig is the single embedded node's end-to-end ingest: the row the peer and the
@@ -134,6 +138,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	fs.IntVar(&bc.Batch, "batch", 1000, "envelopes per POST /v1/events")
 	fs.BoolVar(&bc.Peer, "peer", true, "also run the PostgreSQL peer (needs the postgresql package) on the same data")
 	fs.BoolVar(&bc.Cluster, "cluster", true, "also ingest through two ledger nodes on a three-server R3 NATS cluster (builds nats-server and the ledger with the go command)")
+	fs.StringVar(&bc.ClusterSync, "cluster-sync", "always", "the cluster's fsync policy: always (each message before its ack) or periodic (nats-server's default)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -149,6 +154,9 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	if bc.Batch < 1 || bc.Batch > 10000 {
 		errs = append(errs, fmt.Errorf("--batch must be 1 to 10000, got %d", bc.Batch))
+	}
+	if bc.ClusterSync != "always" && bc.ClusterSync != "periodic" {
+		errs = append(errs, fmt.Errorf("--cluster-sync must be always or periodic, got %q", bc.ClusterSync))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return err
@@ -301,13 +309,18 @@ func runBench(ctx context.Context, bc benchConfig, stderr io.Writer) (*benchRepo
 		mem.enter("cluster")
 		clusterDir := filepath.Join(dir, "cluster")
 		say("cluster ingest: %d nats-servers (R3), %d ledger nodes, %d clients through both", benchClusterServers, benchClusterNodes, bc.Clients)
-		cres, err := benchClusterIngest(ctx, clusterDir, data, secret, bc.Clients, bc.Batch, stderr)
+		periodic := bc.ClusterSync == "periodic"
+		cres, err := benchClusterIngest(ctx, clusterDir, data, secret, bc.Clients, bc.Batch, periodic, stderr)
 		benchRemoveAll(clusterDir)
 		if err != nil {
 			stopProfile()
 			return finish(fmt.Errorf("cluster ingest: %w", err))
 		}
-		shape := fmt.Sprintf("%d nats-servers (sync_interval: always) and %d ledger processes on this machine; the embedded node fsyncs every 1 s", benchClusterServers, benchClusterNodes)
+		sync := "sync_interval: always"
+		if periodic {
+			sync = "periodic fsync, every 2 min"
+		}
+		shape := fmt.Sprintf("%d nats-servers (%s) and %d ledger processes on this machine; the embedded node fsyncs every 1 s", benchClusterServers, sync, benchClusterNodes)
 		rows.add(fmt.Sprintf("ingest end to end, %d nodes on an R3 cluster, HTTP NDJSON (until every view on each caught up)", benchClusterNodes),
 			float64(data.events)/cres.settled.Seconds(), "events/s").ratio(benchE2EFig, ingestRate).
 			note(fmt.Sprintf("ratio: cluster / embedded node; %d clients × %d/batch; ", bc.Clients, bc.Batch) + shape)

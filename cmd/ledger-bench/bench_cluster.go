@@ -24,11 +24,12 @@ const (
 )
 
 // benchClusterIngest builds nats-server and the ledger into dir/bin (not timed), starts
-// three nats-servers clustered on loopback (R3 streams, sync_interval: always) and two
+// three nats-servers clustered on loopback (R3 streams, sync_interval: always unless
+// periodicSync) and two
 // ledger nodes as separate processes (cmd/ledger-cluster/cluster), then POSTs every
 // envelope through both nodes (client c to node c mod 2) and waits until every view of
 // BOTH nodes applied everything. Everything it started is stopped before it returns.
-func benchClusterIngest(ctx context.Context, dir string, data *benchData, secret string, clients, batchSize int, progress io.Writer) (res benchIngestResult, err error) {
+func benchClusterIngest(ctx context.Context, dir string, data *benchData, secret string, clients, batchSize int, periodicSync bool, progress io.Writer) (res benchIngestResult, err error) {
 	setup := time.Now()
 	natsServer, ledger, err := cluster.Build(ctx, filepath.Join(dir, "bin"))
 	if err != nil {
@@ -40,7 +41,7 @@ func benchClusterIngest(ctx context.Context, dir string, data *benchData, secret
 	}
 	c.NATSServer, c.Ledger = natsServer, ledger
 	c.Env = []string{"LEDGER_AUTH_SECRET=" + secret, "LEDGER_PHONE_REGION=US"}
-	c.ReadyTimeout = benchClusterReady
+	c.ReadyTimeout, c.PeriodicSync = benchClusterReady, periodicSync
 	started := false
 	defer func() {
 		c.Stop()

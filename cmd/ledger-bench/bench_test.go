@@ -163,11 +163,11 @@ func TestBenchOtherPhoneFormat(t *testing.T) {
 
 func TestBenchFlagErrors(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	err := run(context.Background(), []string{"--interactions", "0", "--queries", "0"}, func(string) string { return "" }, &stdout, &stderr)
+	err := run(context.Background(), []string{"--interactions", "0", "--queries", "0", "--cluster-sync", "sometimes"}, func(string) string { return "" }, &stdout, &stderr)
 	if err == nil {
-		t.Fatal("bench with --interactions 0 --queries 0: want an error")
+		t.Fatal("bench with --interactions 0 --queries 0 --cluster-sync sometimes: want an error")
 	}
-	for _, want := range []string{"--interactions", "--queries"} {
+	for _, want := range []string{"--interactions", "--queries", "--cluster-sync"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not name %s", err, want)
 		}
