@@ -326,6 +326,13 @@ func runBench(ctx context.Context, bc benchConfig, stderr io.Writer) (*benchRepo
 			note(fmt.Sprintf("ratio: cluster / embedded node; %d clients × %d/batch; ", bc.Clients, bc.Batch) + shape)
 		rows.add(fmt.Sprintf("ingest, %d nodes on an R3 cluster, HTTP NDJSON, until acked by the stream", benchClusterNodes),
 			float64(data.events)/cres.acked.Seconds(), "events/s").ratio(ackedFig, ackedRate).note("ratio: cluster / embedded node")
+		// Whether the phase was bound by the cores (CPU ≈ cores × wall) or by round trips
+		// and fsyncs (well below).
+		cpu := cres.cpu
+		total := cpu.servers + cpu.nodes + cpu.client
+		rows.add("cluster ingest: CPU of every process, share of the machine's cores", 100*total.Seconds()/cres.settled.Seconds()/float64(max(1, rep.Machine.Cores)), "%").
+			note(fmt.Sprintf("%.1f CPU s in %.1f s on %d cores: servers %.1f s, ledger nodes %.1f s, bench client %.1f s",
+				total.Seconds(), cres.settled.Seconds(), rep.Machine.Cores, cpu.servers.Seconds(), cpu.nodes.Seconds(), cpu.client.Seconds()))
 	}
 
 	// ... and through direct NATS publish into a second fresh ledger.

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/interaction-ledger/ledger/adapters/node"
@@ -29,7 +33,7 @@ const (
 // ledger nodes as separate processes (cmd/ledger-cluster/cluster), then POSTs every
 // envelope through both nodes (client c to node c mod 2) and waits until every view of
 // BOTH nodes applied everything. Everything it started is stopped before it returns.
-func benchClusterIngest(ctx context.Context, dir string, data *benchData, secret string, clients, batchSize int, periodicSync bool, progress io.Writer) (res benchIngestResult, err error) {
+func benchClusterIngest(ctx context.Context, dir string, data *benchData, secret string, clients, batchSize int, periodicSync bool, progress io.Writer) (res benchClusterResult, err error) {
 	setup := time.Now()
 	natsServer, ledger, err := cluster.Build(ctx, filepath.Join(dir, "bin"))
 	if err != nil {
@@ -73,6 +77,7 @@ func benchClusterIngest(ctx context.Context, dir string, data *benchData, secret
 	for i, n := range c.Nodes {
 		targets[i] = &benchLedger{base: n.Base(), client: client}
 	}
+	before := benchClusterCPU(c)
 	start := time.Now()
 	if err := benchPostAll(ctx, targets, data, ingestTok, clients, batchSize); err != nil {
 		return res, fmt.Errorf("cluster: %w", err)
@@ -88,7 +93,61 @@ func benchClusterIngest(ctx context.Context, dir string, data *benchData, secret
 			errs = append(errs, fmt.Errorf("node %s: %w", c.Nodes[i].ID, err))
 		}
 	}
+	after := benchClusterCPU(c)
+	res.cpu = benchProcCPU{servers: after.servers - before.servers, nodes: after.nodes - before.nodes, client: after.client - before.client}
 	return res, errors.Join(errs...)
+}
+
+// benchClusterResult is the cluster phase's ingest and the CPU each kind of process
+// spent in it: what tells whether the phase waited on the cores or on round trips and
+// fsyncs.
+type benchClusterResult struct {
+	benchIngestResult
+	cpu benchProcCPU
+}
+
+// benchProcCPU is user+system CPU time of the servers, the nodes and the bench (client).
+type benchProcCPU struct{ servers, nodes, client time.Duration }
+
+func benchClusterCPU(c *cluster.Cluster) benchProcCPU {
+	var t benchProcCPU
+	for _, s := range c.Servers {
+		t.servers += benchCPUTime(strconv.Itoa(s.Pid()))
+	}
+	for _, n := range c.Nodes {
+		t.nodes += benchCPUTime(strconv.Itoa(n.Pid()))
+	}
+	t.client = benchCPUTime("self")
+	return t
+}
+
+// benchClockTick is USER_HZ, the unit of /proc/<pid>/stat's times: 100 on every Linux
+// the bench runs on (the Go runtime has no sysconf).
+const benchClockTick = 100
+
+// benchCPUTime is utime+stime of /proc/<pid>/stat; 0 where it cannot be read (not Linux,
+// the process gone).
+func benchCPUTime(pid string) time.Duration {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The command name, in parentheses, may hold spaces: count fields after its end.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	// Fields 14 and 15 of the file (utime, stime) are 11 and 12 after the name.
+	u, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return time.Duration(u+st) * time.Second / benchClockTick
 }
 
 // benchTail is the last n bytes of s.

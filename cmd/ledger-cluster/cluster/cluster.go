@@ -107,6 +107,16 @@ func (p *proc) start(name string, out io.Writer, env []string, bin string, args 
 	return nil
 }
 
+// Pid is the running process's id, 0 when it does not run.
+func (p *proc) Pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
+
 // Kill sends SIGKILL and waits for the process to end.
 func (p *proc) Kill() { p.signal(syscall.SIGKILL) }
 
