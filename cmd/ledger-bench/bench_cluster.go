@@ -78,6 +78,7 @@ func benchClusterIngest(ctx context.Context, dir string, data *benchData, secret
 		targets[i] = &benchLedger{base: n.Base(), client: client}
 	}
 	before := benchClusterCPU(c)
+	busyBefore, allBefore := benchMachineTicks()
 	start := time.Now()
 	if err := benchPostAll(ctx, targets, data, ingestTok, clients, batchSize); err != nil {
 		return res, fmt.Errorf("cluster: %w", err)
@@ -94,6 +95,10 @@ func benchClusterIngest(ctx context.Context, dir string, data *benchData, secret
 		}
 	}
 	after := benchClusterCPU(c)
+	busyAfter, allAfter := benchMachineTicks()
+	if all := allAfter - allBefore; all > 0 {
+		res.machineBusy = float64(busyAfter-busyBefore) / float64(all)
+	}
 	res.cpu = benchProcCPU{servers: after.servers - before.servers, nodes: after.nodes - before.nodes, client: after.client - before.client}
 	return res, errors.Join(errs...)
 }
@@ -103,7 +108,8 @@ func benchClusterIngest(ctx context.Context, dir string, data *benchData, secret
 // fsyncs.
 type benchClusterResult struct {
 	benchIngestResult
-	cpu benchProcCPU
+	cpu         benchProcCPU
+	machineBusy float64 // share of every core's time not idle (any process), 0 to 1
 }
 
 // benchProcCPU is user+system CPU time of the servers, the nodes and the bench (client).
@@ -156,4 +162,30 @@ func benchTail(s string, n int) string {
 		return "..." + s[len(s)-n:]
 	}
 	return s
+}
+
+// benchMachineTicks is the machine's busy and total CPU time from /proc/stat's "cpu"
+// line (idle and iowait count as not busy); zeros where it cannot be read.
+func benchMachineTicks() (busy, total int64) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	f := strings.Fields(string(line))
+	if len(f) < 6 || f[0] != "cpu" {
+		return 0, 0
+	}
+	// user nice system idle iowait irq softirq steal; guest time is already in user.
+	for i, v := range f[1:min(9, len(f))] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, 0
+		}
+		total += n
+		if i != 3 && i != 4 { // idle, iowait
+			busy += n
+		}
+	}
+	return busy, total
 }

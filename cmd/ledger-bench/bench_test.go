@@ -63,7 +63,7 @@ func TestBench(t *testing.T) {
 		"ingest end to end, direct NATS publish",
 		"ingest end to end, 2 nodes on an R3 cluster",
 		"ingest, 2 nodes on an R3 cluster",
-		"cluster ingest: CPU of every process",
+		"cluster ingest: CPU per event",
 		"replay, all views",
 		"replay, history view (its own time",
 		"replay, timeline view (its own time",
