@@ -36,7 +36,18 @@ type benchConfig struct {
 	Clients      int    // --clients: concurrent HTTP ingest clients, default 4
 	Batch        int    // --batch: envelopes per POST, default 1000
 	Peer         bool   // --peer: also run the PostgreSQL peer (pgpeer), default true
+	// Cluster: also ingest through two ledger nodes on a three-server R3 NATS cluster
+	// (--cluster, default true; needs the go command to build nats-server and the ledger).
+	Cluster bool
+	// ClusterSync is the servers' fsync policy in that phase (--cluster-sync): "always"
+	// (the default, as the deployment guide asks) or "periodic" (nats-server's default,
+	// every 2 minutes), to see what the fsync costs.
+	ClusterSync string
 }
+
+// benchE2EFig is the single embedded node's end-to-end ingest: the row the peer and the
+// cluster are compared with.
+const benchE2EFig = "ingest end to end, HTTP NDJSON (POST until every view caught up)"
 
 // The scale the targets are set for (the issues): 2 million interactions on 2 cores.
 const benchTargetScale = 2_000_000
@@ -126,6 +137,8 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	fs.IntVar(&bc.Clients, "clients", 4, "concurrent HTTP ingest clients")
 	fs.IntVar(&bc.Batch, "batch", 1000, "envelopes per POST /v1/events")
 	fs.BoolVar(&bc.Peer, "peer", true, "also run the PostgreSQL peer (needs the postgresql package) on the same data")
+	fs.BoolVar(&bc.Cluster, "cluster", true, "also ingest through two ledger nodes on a three-server R3 NATS cluster (builds nats-server and the ledger with the go command)")
+	fs.StringVar(&bc.ClusterSync, "cluster-sync", "always", "the cluster's fsync policy: always (each message before its ack) or periodic (nats-server's default)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -141,6 +154,9 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	if bc.Batch < 1 || bc.Batch > 10000 {
 		errs = append(errs, fmt.Errorf("--batch must be 1 to 10000, got %d", bc.Batch))
+	}
+	if bc.ClusterSync != "always" && bc.ClusterSync != "periodic" {
+		errs = append(errs, fmt.Errorf("--cluster-sync must be always or periodic, got %q", bc.ClusterSync))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return err
@@ -279,11 +295,48 @@ func runBench(ctx context.Context, bc benchConfig, stderr io.Writer) (*benchRepo
 		return finish(err)
 	}
 	ingestRate := float64(data.events) / hres.settled.Seconds()
-	rows.add("ingest end to end, HTTP NDJSON (POST until every view caught up)", ingestRate, "events/s").
+	rows.add(benchE2EFig, ingestRate, "events/s").
 		ratio(rawJSFig, rawJS).atLeast(30_000, "30,000 (aim: 50% of raw publish)").
 		note(fmt.Sprintf("%d clients × %d/batch", bc.Clients, bc.Batch))
-	rows.add("ingest, HTTP NDJSON, until acked by the stream", float64(data.events)/hres.acked.Seconds(), "events/s").ratio(rawJSFig, rawJS)
+	const ackedFig = "ingest, HTTP NDJSON, until acked by the stream"
+	ackedRate := float64(data.events) / hres.acked.Seconds()
+	rows.add(ackedFig, ackedRate, "events/s").ratio(rawJSFig, rawJS)
 	anonHTTP, _ := mem.peak("ingest-http")
+
+	// ... and through two ledger nodes on an R3 cluster, each its own process: the
+	// scale-out of README "Several nodes on a NATS cluster", next to the embedded node.
+	if bc.Cluster {
+		mem.enter("cluster")
+		clusterDir := filepath.Join(dir, "cluster")
+		say("cluster ingest: %d nats-servers (R3), %d ledger nodes, %d clients through both", benchClusterServers, benchClusterNodes, bc.Clients)
+		periodic := bc.ClusterSync == "periodic"
+		cres, err := benchClusterIngest(ctx, clusterDir, data, secret, bc.Clients, bc.Batch, periodic, stderr)
+		benchRemoveAll(clusterDir)
+		if err != nil {
+			stopProfile()
+			return finish(fmt.Errorf("cluster ingest: %w", err))
+		}
+		sync := "sync_interval: always"
+		if periodic {
+			sync = "periodic fsync, every 2 min"
+		}
+		shape := fmt.Sprintf("%d nats-servers (%s) and %d ledger processes on this machine; the embedded node fsyncs every 1 s", benchClusterServers, sync, benchClusterNodes)
+		rows.add(fmt.Sprintf("ingest end to end, %d nodes on an R3 cluster, HTTP NDJSON (until every view on each caught up)", benchClusterNodes),
+			float64(data.events)/cres.settled.Seconds(), "events/s").ratio(benchE2EFig, ingestRate).
+			note(fmt.Sprintf("ratio: cluster / embedded node; %d clients × %d/batch; ", bc.Clients, bc.Batch) + shape)
+		rows.add(fmt.Sprintf("ingest, %d nodes on an R3 cluster, HTTP NDJSON, until acked by the stream", benchClusterNodes),
+			float64(data.events)/cres.acked.Seconds(), "events/s").ratio(ackedFig, ackedRate).note("ratio: cluster / embedded node")
+		// CPU per event of every process: on one machine the phase is bound by the cores
+		// it gets divided by this; on separate machines, by the stream leader's share and
+		// each node's apply rate. The machine's own busy share says whether other jobs
+		// took the rest.
+		cpu := cres.cpu
+		total := cpu.servers + cpu.nodes + cpu.client
+		rows.add("cluster ingest: CPU per event, 3 servers + 2 nodes + client", float64(total.Microseconds())/float64(max(1, data.events)), "µs/event").
+			note(fmt.Sprintf("%.1f CPU s in %.1f s: servers %.1f s, ledger nodes %.1f s, bench client %.1f s; the machine was %.0f%% busy (every job on it), these processes %.0f%% of its %d cores",
+				total.Seconds(), cres.settled.Seconds(), cpu.servers.Seconds(), cpu.nodes.Seconds(), cpu.client.Seconds(),
+				100*cres.machineBusy, 100*total.Seconds()/cres.settled.Seconds()/float64(max(1, rep.Machine.Cores)), rep.Machine.Cores))
+	}
 
 	// ... and through direct NATS publish into a second fresh ledger.
 	mem.enter("ingest-nats")
@@ -347,11 +400,10 @@ func runBench(ctx context.Context, bc benchConfig, stderr io.Writer) (*benchRepo
 		if err != nil {
 			return finish(fmt.Errorf("postgres peer: %w", err))
 		}
-		const e2e = "ingest end to end, HTTP NDJSON (POST until every view caught up)"
 		rows.add("PostgreSQL peer: ingest to queryable, HTTP NDJSON upserts", float64(data.events)/pres.queryable.Seconds(), "events/s").
-			ratio(e2e, ingestRate).note(fmt.Sprintf("ratio: peer / ledger; %d clients × %d/batch, one transaction per batch", bc.Clients, bc.Batch))
+			ratio(benchE2EFig, ingestRate).note(fmt.Sprintf("ratio: peer / ledger; %d clients × %d/batch, one transaction per batch", bc.Clients, bc.Batch))
 		rows.add("PostgreSQL COPY of the unique events into the indexed events table", float64(pres.copied)/pres.copyTook.Seconds(), "events/s").
-			ratio(e2e, ingestRate).note(fmt.Sprintf("%d rows in %s, decoding included; no fold", pres.copied, pres.copyTook.Round(time.Millisecond)))
+			ratio(benchE2EFig, ingestRate).note(fmt.Sprintf("%d rows in %s, decoding included; no fold", pres.copied, pres.copyTook.Round(time.Millisecond)))
 		for _, pq := range pres.queries {
 			r := rows.add("PostgreSQL peer: "+pq.figure+", p99", ms(pq.p99), "ms").
 				note(fmt.Sprintf("p50 %s, max %s, n=%d; first answer: %d items, %d bytes", fmtMS(pq.p50), fmtMS(pq.max), pq.n, pq.items, pq.bytes))

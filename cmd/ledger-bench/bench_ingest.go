@@ -146,22 +146,30 @@ type benchIngestResult struct {
 // clients, then waits for every view to catch up.
 func benchHTTPIngest(ctx context.Context, bl *benchLedger, data *benchData, secret string, clients, batchSize int, progress io.Writer) (benchIngestResult, error) {
 	var res benchIngestResult
-	now := time.Now()
-	ingestTok, err := auth.Mint(secret, "bench-producer", []string{auth.ScopeIngest, auth.ScopeDirectoryWrite}, now, 24*time.Hour)
-	if err != nil {
-		return res, err
-	}
-	opsTok, err := auth.Mint(secret, "bench-ops", []string{auth.ScopeOps}, now, 24*time.Hour)
+	ingestTok, opsTok, err := benchIngestTokens(secret)
 	if err != nil {
 		return res, err
 	}
 	start := time.Now()
-	if err := benchPostAll(ctx, bl, data, ingestTok, clients, batchSize); err != nil {
+	if err := benchPostAll(ctx, []*benchLedger{bl}, data, ingestTok, clients, batchSize); err != nil {
 		return res, err
 	}
 	res.acked = time.Since(start)
 	fmt.Fprintf(progress, "bench: HTTP ingest acked by the stream in %s\n", res.acked.Round(time.Millisecond))
 	return res, res.settle(ctx, start, func(ctx context.Context) (node.Status, error) { return bl.status(ctx, opsTok) }, uint64(data.unique), progress)
+}
+
+// benchIngestTokens mints the producer's token (ingest and the directory) and the
+// operator's (status).
+func benchIngestTokens(secret string) (ingest, ops string, err error) {
+	now := time.Now()
+	if ingest, err = auth.Mint(secret, "bench-producer", []string{auth.ScopeIngest, auth.ScopeDirectoryWrite}, now, 24*time.Hour); err != nil {
+		return "", "", err
+	}
+	if ops, err = auth.Mint(secret, "bench-ops", []string{auth.ScopeOps}, now, 24*time.Hour); err != nil {
+		return "", "", err
+	}
+	return ingest, ops, nil
 }
 
 // settle waits until every view applied the want envelopes and records the end-to-end
@@ -347,8 +355,10 @@ func benchReplayAll(ctx context.Context, dataDir string, log *slog.Logger) ([]be
 }
 
 // benchPostAll POSTs every envelope as NDJSON batches of batchSize with clients
-// concurrent clients, until each batch is answered 200 (the ledger or its peer).
-func benchPostAll(ctx context.Context, bl *benchLedger, data *benchData, ingestTok string, clients, batchSize int) error {
+// concurrent clients, until each batch is answered 200 (the ledger, its peer, or the
+// nodes of a cluster: client c posts to targets[c mod len(targets)], as producers behind
+// a load balancer would).
+func benchPostAll(ctx context.Context, targets []*benchLedger, data *benchData, ingestTok string, clients, batchSize int) error {
 	bodies := make(chan []byte, clients)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -360,7 +370,7 @@ func benchPostAll(ctx context.Context, bl *benchLedger, data *benchData, ingestT
 				if errs[c] != nil {
 					continue
 				}
-				if err := benchPostBatch(ctx, bl, ingestTok, body); err != nil {
+				if err := benchPostBatch(ctx, targets[c%len(targets)], ingestTok, body); err != nil {
 					errs[c] = err
 					cancel()
 				}

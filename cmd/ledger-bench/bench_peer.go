@@ -57,7 +57,7 @@ func benchRunPeer(ctx context.Context, data *benchData, secret string, clients, 
 		return res, err
 	}
 	start := time.Now()
-	if err := benchPostAll(ctx, bl, data, tok, clients, batch); err != nil {
+	if err := benchPostAll(ctx, []*benchLedger{bl}, data, tok, clients, batch); err != nil {
 		return res, fmt.Errorf("peer: %w", err)
 	}
 	res.queryable = time.Since(start)

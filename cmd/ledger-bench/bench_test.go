@@ -14,16 +14,16 @@ import (
 	"github.com/interaction-ledger/ledger/cmd/ledger-bench/pgpeer"
 )
 
-// TestBench runs the whole bench at a tiny size: every phase runs end to end and every
-// row is printed. Targets are printed, never asserted here (the machine is noisy).
+// TestBench runs the whole bench at a tiny size: every phase runs end to end (the
+// cluster's too: three nats-servers and two ledger processes) and every row is printed. Targets are printed, never asserted here (the machine is noisy).
 func TestBench(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs every phase of the bench (several seconds)")
+		t.Skip("runs every phase of the bench (about a minute: it builds and starts a cluster)")
 	}
 	dir := t.TempDir()
 	jsonPath := filepath.Join(dir, "bench.json")
 	profPath := filepath.Join(dir, "cpu.prof")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	// The PostgreSQL peer runs where PostgreSQL is installed; under CI it must be (make
 	// test installs it).
@@ -61,6 +61,9 @@ func TestBench(t *testing.T) {
 		"raw bbolt insert, interaction ids sorted per tx",
 		"ingest end to end, HTTP NDJSON",
 		"ingest end to end, direct NATS publish",
+		"ingest end to end, 2 nodes on an R3 cluster",
+		"ingest, 2 nodes on an R3 cluster",
+		"cluster ingest: CPU per event",
 		"replay, all views",
 		"replay, history view (its own time",
 		"replay, timeline view (its own time",
@@ -111,6 +114,12 @@ func TestBench(t *testing.T) {
 			t.Errorf("no row %q in the printed table", prefix)
 		}
 	}
+	// The cluster's rows are compared with the embedded node's: the ratio is set.
+	for _, r := range rep.Rows {
+		if strings.Contains(r.Figure, "R3 cluster") && (r.Ratio == nil || *r.Ratio <= 0 || r.RatioTo == "") {
+			t.Errorf("row %q: ratio %v to %q, want a positive ratio to the embedded node's row", r.Figure, r.Ratio, r.RatioTo)
+		}
+	}
 	// The peer answers the same queries from the same data: the same number of items.
 	for _, w := range rep.Warnings {
 		if strings.HasPrefix(w, "peer answers differ") {
@@ -155,11 +164,11 @@ func TestBenchOtherPhoneFormat(t *testing.T) {
 
 func TestBenchFlagErrors(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	err := run(context.Background(), []string{"--interactions", "0", "--queries", "0"}, func(string) string { return "" }, &stdout, &stderr)
+	err := run(context.Background(), []string{"--interactions", "0", "--queries", "0", "--cluster-sync", "sometimes"}, func(string) string { return "" }, &stdout, &stderr)
 	if err == nil {
-		t.Fatal("bench with --interactions 0 --queries 0: want an error")
+		t.Fatal("bench with --interactions 0 --queries 0 --cluster-sync sometimes: want an error")
 	}
-	for _, want := range []string{"--interactions", "--queries"} {
+	for _, want := range []string{"--interactions", "--queries", "--cluster-sync"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not name %s", err, want)
 		}

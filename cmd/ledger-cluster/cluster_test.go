@@ -18,22 +18,23 @@ import (
 	"github.com/interaction-ledger/ledger/adapters/auth"
 	"github.com/interaction-ledger/ledger/adapters/node"
 	"github.com/interaction-ledger/ledger/adapters/node/nodetest"
+	"github.com/interaction-ledger/ledger/cmd/ledger-cluster/cluster"
 	"github.com/interaction-ledger/ledger/eventstore"
 )
 
 // startCluster builds the binaries and starts three nats-servers and two ledger nodes
 // under a temporary directory; every process is stopped, and its log printed if the
 // test failed, at cleanup.
-func startCluster(t *testing.T) *Cluster {
+func startCluster(t *testing.T) *cluster.Cluster {
 	t.Helper()
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	ns, led, err := Build(ctx, dir)
+	ns, led, err := cluster.Build(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := NewCluster(dir, 3, 2)
+	c, err := cluster.New(dir, 3, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +70,7 @@ type producers struct {
 	wg    sync.WaitGroup
 }
 
-func startProducers(t *testing.T, nodes []*Node, workers, batch int) *producers {
+func startProducers(t *testing.T, nodes []*cluster.Node, workers, batch int) *producers {
 	t.Helper()
 	tok := nodetest.Token(t, "svc", auth.ScopeIngest)
 	p := &producers{stop: make(chan struct{}), codes: map[int]int{}}
@@ -150,7 +151,7 @@ func (p *producers) halt() ([]string, map[int]int) {
 }
 
 // status asks node n for its status.
-func status(t *testing.T, n *Node) (node.Status, error) {
+func status(t *testing.T, n *cluster.Node) (node.Status, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -158,7 +159,7 @@ func status(t *testing.T, n *Node) (node.Status, error) {
 }
 
 // eventsHealth is StreamEvents' replicas as node n reports them.
-func eventsHealth(t *testing.T, n *Node) (eventstore.StreamHealth, error) {
+func eventsHealth(t *testing.T, n *cluster.Node) (eventstore.StreamHealth, error) {
 	t.Helper()
 	st, err := status(t, n)
 	if err != nil {
@@ -174,7 +175,7 @@ func eventsHealth(t *testing.T, n *Node) (eventstore.StreamHealth, error) {
 
 // waitReplicasCurrent waits until StreamEvents has a leader and every replica is current;
 // it returns how long that took.
-func waitReplicasCurrent(t *testing.T, via *Node) time.Duration {
+func waitReplicasCurrent(t *testing.T, via *cluster.Node) time.Duration {
 	t.Helper()
 	start := time.Now()
 	nodetest.Eventually(t, "every replica of the event stream is current", func() (bool, string) {
@@ -189,7 +190,7 @@ func waitReplicasCurrent(t *testing.T, via *Node) time.Duration {
 
 // waitApplied waits until node n's history view applied seq; it returns how long that
 // took.
-func waitApplied(t *testing.T, n *Node, seq uint64) time.Duration {
+func waitApplied(t *testing.T, n *cluster.Node, seq uint64) time.Duration {
 	t.Helper()
 	start := time.Now()
 	// Every view of the event stream, not only the history: each has a consumer of its
@@ -220,7 +221,7 @@ func waitApplied(t *testing.T, n *Node, seq uint64) time.Duration {
 }
 
 // events is the event stream's figures as node n reports them.
-func events(t *testing.T, n *Node) eventstore.StreamStats {
+func events(t *testing.T, n *cluster.Node) eventstore.StreamStats {
 	t.Helper()
 	st, err := status(t, n)
 	if err != nil {
@@ -287,7 +288,7 @@ func TestClusterFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var leader *Server
+	var leader *cluster.Server
 	for _, s := range c.Servers {
 		if s.Name == h.Leader {
 			leader = s
@@ -313,7 +314,7 @@ func TestClusterFailures(t *testing.T) {
 	if err := c.StartNode(n2); err != nil {
 		t.Fatal(err)
 	}
-	if err := n2.Ready(readyWithin); err != nil {
+	if err := n2.Ready(cluster.ReadyWithin); err != nil {
 		t.Fatalf("node %s not ready after restart: %v", n2.ID, err)
 	}
 	waitApplied(t, n2, target)
@@ -324,7 +325,7 @@ func TestClusterFailures(t *testing.T) {
 	if h, err = eventsHealth(t, n1); err != nil {
 		t.Fatal(err)
 	}
-	var victim *Server
+	var victim *cluster.Server
 	for _, s := range c.Servers {
 		if s.Name != h.Leader {
 			victim = s
@@ -377,7 +378,7 @@ func TestClusterFailures(t *testing.T) {
 // eraseOnCluster: a customer.erased posted to one node leaves the customer in neither
 // node's views, and the stream loses the customer's events and the erase event, once;
 // both nodes stay ready, their erasers never stopped.
-func eraseOnCluster(t *testing.T, c *Cluster, last uint64) {
+func eraseOnCluster(t *testing.T, c *cluster.Cluster, last uint64) {
 	t.Helper()
 	n1, n2 := c.Nodes[0], c.Nodes[1]
 	ing := nodetest.Token(t, "svc", auth.ScopeIngest, auth.ScopeErase)

@@ -14,6 +14,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+
+	"github.com/interaction-ledger/ledger/cmd/ledger-cluster/cluster"
 )
 
 func main() {
@@ -53,12 +55,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	fmt.Fprintln(stdout, "building nats-server and ledger into", bin)
-	natsServer, ledger, err := Build(ctx, bin)
+	natsServer, ledger, err := cluster.Build(ctx, bin)
 	if err != nil {
 		return err
 	}
 	// Ports are picked afresh each run; the servers' stores and the nodes' views are kept.
-	c, err := NewCluster(abs, *servers, *nodes)
+	c, err := cluster.New(abs, *servers, *nodes)
 	if err != nil {
 		return err
 	}

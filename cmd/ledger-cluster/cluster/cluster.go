@@ -1,4 +1,8 @@
-package main
+// Package cluster runs nats-servers clustered on loopback (JetStream, file store, R3) and
+// ledger nodes pointed at them, each a child process with a directory of its own: what
+// `make cluster` starts, what the failure tests break and what the bench's cluster phase
+// measures. Nothing listens beyond loopback.
+package cluster
 
 import (
 	"bytes"
@@ -29,6 +33,14 @@ type Cluster struct {
 	Env []string
 	// Out, if set, receives every process's output, each line prefixed with its name.
 	Out io.Writer
+	// ReadyTimeout bounds Start's wait for each node's /readyz; default ReadyWithin. A loaded
+	// machine needs more: R3 stream creation is a round of the servers' meta group.
+	ReadyTimeout time.Duration
+	// PeriodicSync leaves the servers on nats-server's default fsync interval (2 min)
+	// instead of `sync_interval: always`: faster, but a coordinated power failure can
+	// lose acknowledged events (README, Deployment guide). For measuring what the fsync
+	// costs; set it before the servers start.
+	PeriodicSync bool
 }
 
 // Server is one nats-server of the cluster.
@@ -95,6 +107,16 @@ func (p *proc) start(name string, out io.Writer, env []string, bin string, args 
 	return nil
 }
 
+// Pid is the running process's id, 0 when it does not run.
+func (p *proc) Pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
+
 // Kill sends SIGKILL and waits for the process to end.
 func (p *proc) Kill() { p.signal(syscall.SIGKILL) }
 
@@ -135,9 +157,9 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-// NewCluster lays out servers nats-servers and nodes ledger nodes under dir (nothing
+// New lays out servers nats-servers and nodes ledger nodes under dir (nothing
 // runs yet).
-func NewCluster(dir string, servers, nodes int) (*Cluster, error) {
+func New(dir string, servers, nodes int) (*Cluster, error) {
 	c := &Cluster{Dir: dir}
 	for i := range servers {
 		ca, err := freeAddr()
@@ -160,26 +182,33 @@ func NewCluster(dir string, servers, nodes int) (*Cluster, error) {
 		id := fmt.Sprintf("n%d", i+1)
 		c.Nodes = append(c.Nodes, &Node{ID: id, HTTPAddr: ha, DataDir: filepath.Join(dir, id)})
 	}
-	var routes []string
-	for _, s := range c.Servers {
-		routes = append(routes, `"nats://`+s.RouteAddr+`"`)
-	}
-	for _, s := range c.Servers {
-		// sync_interval: always: an acknowledged event survives even a power failure of
-		// every server (see README, Deployment).
-		conf := fmt.Sprintf(`server_name: %s
-listen: %s
-jetstream { store_dir: %q, sync_interval: always }
-cluster { name: ledger, listen: %s, routes: [%s] }
-`, s.Name, s.ClientAddr, s.StoreDir, s.RouteAddr, strings.Join(routes, ", "))
-		if err := os.MkdirAll(filepath.Dir(s.ConfigFile), 0o755); err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(s.ConfigFile, []byte(conf), 0o644); err != nil {
-			return nil, err
-		}
-	}
 	return c, nil
+}
+
+// writeConfig writes s's configuration file: the cluster's routes and its sync policy.
+func (c *Cluster) writeConfig(s *Server) error {
+	var routes []string
+	for _, o := range c.Servers {
+		routes = append(routes, `"nats://`+o.RouteAddr+`"`)
+	}
+	// sync_interval: always: an acknowledged event survives even a power failure of
+	// every server (see README, Deployment).
+	sync := ", sync_interval: always"
+	if c.PeriodicSync {
+		sync = ""
+	}
+	conf := fmt.Sprintf(`server_name: %s
+listen: %s
+jetstream { store_dir: %q%s }
+cluster { name: ledger, listen: %s, routes: [%s] }
+`, s.Name, s.ClientAddr, s.StoreDir, sync, s.RouteAddr, strings.Join(routes, ", "))
+	if err := os.MkdirAll(filepath.Dir(s.ConfigFile), 0o755); err != nil {
+		return fmt.Errorf("server %s: %w", s.Name, err)
+	}
+	if err := os.WriteFile(s.ConfigFile, []byte(conf), 0o644); err != nil {
+		return fmt.Errorf("server %s: %w", s.Name, err)
+	}
+	return nil
 }
 
 // NATSURL lists every server's client URL.
@@ -193,6 +222,9 @@ func (c *Cluster) NATSURL() string {
 
 // StartServer starts (or restarts) s and waits until it accepts connections.
 func (c *Cluster) StartServer(s *Server) error {
+	if err := c.writeConfig(s); err != nil {
+		return err
+	}
 	if err := s.start(s.Name, c.Out, os.Environ(), c.NATSServer, "-c", s.ConfigFile); err != nil {
 		return err
 	}
@@ -250,8 +282,12 @@ func (c *Cluster) Start() error {
 			return err
 		}
 	}
+	timeout := c.ReadyTimeout
+	if timeout <= 0 {
+		timeout = ReadyWithin
+	}
 	for _, n := range c.Nodes {
-		if err := n.Ready(readyWithin); err != nil {
+		if err := n.Ready(timeout); err != nil {
 			return fmt.Errorf("node %s not ready: %w\n%s", n.ID, err, n.Log())
 		}
 	}
@@ -268,9 +304,9 @@ func (c *Cluster) Stop() {
 	}
 }
 
-// readyWithin bounds a node's start on the cluster: the first start creates six R3
-// streams, slow when three servers, two nodes and a race-detector build share two cores.
-const readyWithin = 3 * time.Minute
+// ReadyWithin is the default of ReadyTimeout: the first start creates six R3 streams,
+// slow when three servers, two nodes and a race-detector build share two cores.
+const ReadyWithin = 3 * time.Minute
 
 // waitFor polls check until it returns nil or timeout passes (its last error then).
 func waitFor(timeout time.Duration, check func() error) error {
