@@ -118,6 +118,13 @@ func NewProjector(cfg ProjectorConfig) (*Projector, error) {
 		log: cfg.Logger.With("view", cfg.View.Name()), now: cfg.Now, obs: cfg.Observer, dec: cfg.Decoded, node: cfg.Node}, nil
 }
 
+// Apply applies batch to v in one transaction of db, without moving the checkpoint: for
+// tests and tools that feed a view events they built themselves (the stream's path is the
+// Projector). The view's buckets must exist (v.Init).
+func Apply(db *DB, v View, batch []Applied) error {
+	return db.Update(func(tx *bolt.Tx) error { return v.Apply(tx, batch) })
+}
+
 // defaults gives a logger and a clock their defaults: slog.Default() and time.Now.
 func defaults(log *slog.Logger, now func() time.Time) (*slog.Logger, func() time.Time) {
 	if log == nil {

@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/interaction-ledger/ledger/adapters/webhooks"
 	"github.com/interaction-ledger/ledger/domain"
 	"github.com/interaction-ledger/ledger/projections"
@@ -195,10 +193,10 @@ func (c Convergence) snapshot(t *testing.T, order []int) Snapshot {
 			seq++
 			batch[k] = projections.Applied{Seq: seq, Subject: "ledger.events." + ev.Type.String(), Event: ev}
 		}
-		if err := hdb.Update(func(tx *bolt.Tx) error { return hist.Apply(tx, batch) }); err != nil {
+		if err := projections.Apply(hdb, hist, batch); err != nil {
 			t.Fatalf("history: %v", err)
 		}
-		if err := tdb.Update(func(tx *bolt.Tx) error { return tl.Apply(tx, batch) }); err != nil {
+		if err := projections.Apply(tdb, tl, batch); err != nil {
 			t.Fatalf("timeline: %v", err)
 		}
 	}
