@@ -338,7 +338,7 @@ func startServer(cfg Config, creds Credentials, log *slog.Logger) (*server.Serve
 
 // ensureStreams creates or updates the ledger's streams.
 // streamAdminTimeout bounds one creation or update of a stream.
-const streamAdminTimeout = 30 * time.Second
+const streamAdminTimeout = 10 * time.Second
 
 func (s *Store) ensureStreams(ctx context.Context) error {
 	cfgs := []jetstream.StreamConfig{
@@ -409,9 +409,11 @@ func (s *Store) ensureStreams(ctx context.Context) error {
 		},
 	}
 	for _, c := range cfgs {
-		// Creating a replicated stream forms a Raft group across the servers: on a loaded
-		// cluster that takes longer than the client's default 5 s request timeout, and a
-		// start-up that timed out on every attempt never became ready.
+		// Creating a replicated stream forms a Raft group across the servers and is
+		// answered once its leader is elected: on a loaded cluster (fsync on every Raft
+		// append) that can take longer than the client's 5 s. The server goes on creating
+		// a stream whose answer we stopped waiting for, so a bounded wait and the node's
+		// start-up retries make progress, one stream per attempt at worst.
 		cctx, cancel := context.WithTimeout(ctx, streamAdminTimeout)
 		_, err := s.js.CreateOrUpdateStream(cctx, c)
 		cancel()

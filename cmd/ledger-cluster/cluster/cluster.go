@@ -306,7 +306,7 @@ func (c *Cluster) Stop() {
 
 // ReadyWithin is the default of ReadyTimeout: the first start creates six R3 streams,
 // slow when three servers, two nodes and a race-detector build share two cores.
-const ReadyWithin = 3 * time.Minute
+const ReadyWithin = 5 * time.Minute
 
 // waitFor polls check until it returns nil or timeout passes (its last error then).
 func waitFor(timeout time.Duration, check func() error) error {
