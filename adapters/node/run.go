@@ -22,6 +22,7 @@ import (
 	"github.com/interaction-ledger/ledger/adapters/pages"
 	"github.com/interaction-ledger/ledger/adapters/seal"
 	"github.com/interaction-ledger/ledger/adapters/webhooks"
+	"github.com/interaction-ledger/ledger/eventstore"
 	"github.com/interaction-ledger/ledger/projections/history"
 	"github.com/interaction-ledger/ledger/projections/savedviews"
 	"github.com/interaction-ledger/ledger/projections/timeline"
@@ -141,7 +142,7 @@ func (n *Node) Run(ctx context.Context, stdout io.Writer, started chan<- string)
 		History: n.hist, HistoryDB: n.View(history.Name).DB(), Directory: n.dir}
 	web, err := pages.New(pages.Config{Verifier: verifier, Directory: n.dir, History: n.hist, Timeline: n.tl,
 		Tasks: pagesCfg.TaskCommands(), Actions: pagesCfg.InteractionCommands(), Buttons: pagesCfg.MyButtons(),
-		SavedViews: saved, Live: api.Live(), FrameAncestors: n.cfg.FrameAncestors,
+		SavedViews: saved, Live: api.Live(), WaitPosition: n.waitPosition, FrameAncestors: n.cfg.FrameAncestors,
 		CRMRecordURL: n.cfg.CRMRecordURL, ClickToCallURL: n.cfg.ClickToCallURL, Logger: n.log, Audit: recorder})
 	if err != nil {
 		return err
@@ -224,4 +225,18 @@ func (n *Node) Run(ctx context.Context, stdout io.Writer, started chan<- string)
 	}
 	n.log.Info("ledger stopped")
 	return err
+}
+
+// waitPosition waits until every view of the event stream on this node has applied seq
+// (the pages' read-your-writes after a command), or ctx ends.
+func (n *Node) waitPosition(ctx context.Context, seq uint64) error {
+	for _, v := range n.views {
+		if v.Stream() != eventstore.StreamEvents {
+			continue
+		}
+		if err := v.WaitCheckpoint(ctx, seq); err != nil {
+			return err
+		}
+	}
+	return nil
 }

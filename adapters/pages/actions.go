@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/interaction-ledger/ledger/adapters/auth"
@@ -97,7 +98,7 @@ func (h *Handler) interactionAction(w http.ResponseWriter, r *http.Request, s *s
 	case err != nil:
 		h.internal(w, r, s, err)
 	default:
-		dest := url.Values{"tab": {a.tab}, "done": {name}, "rec": {res.RecordID}}
+		dest := url.Values{"tab": {a.tab}, "done": {name}, "rec": {res.RecordID}, "at": {strconv.FormatUint(res.Seq, 10)}}
 		http.Redirect(w, r, "/interactions/"+url.PathEscape(id)+"?"+dest.Encode(), http.StatusSeeOther)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -60,7 +61,11 @@ type cardView struct {
 }
 
 func (h *Handler) card(w http.ResponseWriter, r *http.Request, s *session) {
-	h.renderCard(w, r, s, http.StatusOK, "", "")
+	notice := ""
+	if !h.awaitOwnWrite(r) {
+		notice = "This server is still catching up: refresh in a moment to see your change."
+	}
+	h.renderCard(w, r, s, http.StatusOK, notice, "")
 }
 
 // renderCard renders the card's current tab, with the outcome of an action if any.
@@ -351,7 +356,7 @@ func (h *Handler) taskAction(w http.ResponseWriter, r *http.Request, s *session)
 	case err != nil:
 		h.internal(w, r, s, err)
 	default:
-		dest := url.Values{"tab": {"tasks"}, "done": {action}, "task": {res.TaskID}}
+		dest := url.Values{"tab": {"tasks"}, "done": {action}, "task": {res.TaskID}, "at": {strconv.FormatUint(res.Seq, 10)}}
 		http.Redirect(w, r, "/customers/"+url.PathEscape(cust)+"?"+dest.Encode(), http.StatusSeeOther)
 	}
 }

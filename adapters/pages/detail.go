@@ -70,7 +70,11 @@ var detailTabs = [][2]string{{"interaction", "Interaction"}, {"card", "Card"}, {
 
 func (h *Handler) detail(w http.ResponseWriter, r *http.Request, s *session) {
 	q := r.URL.Query()
-	h.renderDetail(w, r, s, http.StatusOK, outcome{Notice: doneAction(q.Get("done"), q.Get("rec"))})
+	out := outcome{Notice: doneAction(q.Get("done"), q.Get("rec"))}
+	if !h.awaitOwnWrite(r) {
+		out.Notice += " This server is still catching up: refresh in a moment to see it."
+	}
+	h.renderDetail(w, r, s, http.StatusOK, out)
 }
 
 // outcome is what an action on the detail did, shown above its panels.

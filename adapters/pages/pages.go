@@ -2,6 +2,7 @@ package pages
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,6 +58,11 @@ type Config struct {
 	// Audit records every page's read of personal data (the read audit); nil records
 	// nothing.
 	Audit *audit.Recorder
+	// WaitPosition, if set, waits (bounded by ctx) until this node's views have applied a
+	// stream position: after a command the page is redirected with the position its event
+	// reached (?at=), so that on any node behind a load balancer an agent never sees their
+	// own change disappear (CONTRACT §4, Ledger-Min-Position).
+	WaitPosition func(ctx context.Context, seq uint64) error
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Logger; default slog.Default().
@@ -239,4 +246,20 @@ func (h *Handler) parseForm(w http.ResponseWriter, r *http.Request, s *session, 
 		return false
 	}
 	return true
+}
+
+// positionWait bounds how long a page waits for its own write (?at=) on this node.
+const positionWait = 5 * time.Second
+
+// awaitOwnWrite waits, when the URL names a position (?at=, set by the redirect after a
+// command), until this node's views have applied it, at most positionWait: past that the
+// page renders what the node has (a note says the change may take a moment to show).
+func (h *Handler) awaitOwnWrite(r *http.Request) (caughtUp bool) {
+	at, err := strconv.ParseUint(r.URL.Query().Get("at"), 10, 64)
+	if err != nil || at == 0 || h.cfg.WaitPosition == nil {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), positionWait)
+	defer cancel()
+	return h.cfg.WaitPosition(ctx, at) == nil
 }
