@@ -92,7 +92,7 @@ func (n *Node) runLag(ctx context.Context) error {
 				}
 			}
 		}
-		st, err := n.Status(ctx)
+		st, err := n.status(ctx, false)
 		if err != nil {
 			continue
 		}
