@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -494,7 +495,7 @@ func (v *View) listByStart(tx *bolt.Tx, p *plan, src *source, total uint64, cur 
 	limit := p.q.limit()
 	var page Page
 	var last row
-	err := v.scan(tx, src, total, lo, hi, p.q.Desc, func(r *row) bool {
+	err := v.scan(tx, src, total, lo, hi, p.q.Desc, nil, func(r *row) bool {
 		if !p.match(r) {
 			return true
 		}
@@ -533,7 +534,32 @@ func (v *View) listSorted(tx *bolt.Tx, p *plan, src *source, total uint64, cur *
 	limit := p.q.limit()
 	h := topN[entry]{n: limit + 1, cmp: cmpEntry}
 	e := new(entry) // the candidate, reused (a local would escape through cmpEntry)
-	err := v.scan(tx, src, total, p.lo, p.hi, false, func(r *row) bool {
+	// Sorted by agent or queue, a posting entry says the candidate's sort value (and its
+	// current agent and queue, for those filters): a candidate that could not enter the
+	// page is skipped without reading its row. Most are, once the heap is full.
+	var pre func(tk, val []byte) bool
+	if col == "agent_id" || col == "queue_id" {
+		q := p.q
+		pre = func(tk, val []byte) bool {
+			agent, queue, ok := postingCols(val)
+			if !ok || len(tk) < 8 {
+				return true // no value (an older entry): read the row
+			}
+			if (len(q.AgentID) > 0 && !slices.Contains(q.AgentID, string(agent))) ||
+				(len(q.QueueID) > 0 && !slices.Contains(q.QueueID, string(queue))) {
+				return false
+			}
+			sv := agent
+			if col == "queue_id" {
+				sv = queue
+			}
+			// Strings over the entry's bytes: compared only, never kept.
+			e.sv, e.iv = unsafe.String(unsafe.SliceData(sv), len(sv)), 0
+			e.r.start, e.r.id = tsNanos(tk), unsafe.String(unsafe.SliceData(tk[8:]), len(tk)-8)
+			return (ce == nil || cmpEntry(e, ce) > 0) && h.admits(e)
+		}
+	}
+	err := v.scan(tx, src, total, p.lo, p.hi, false, pre, func(r *row) bool {
 		if !p.match(r) {
 			return true
 		}
@@ -658,8 +684,9 @@ func sortValue(col string, r *row, p *plan) (string, int64) {
 
 // scan calls fn with every candidate row (a rowView's: fn copies what it keeps) of src (or of the time index, when that is no
 // more than src's estimate) whose tkey lies in [lo, hi), in tkey order (descending if
-// desc), until fn returns false.
-func (v *View) scan(tx *bolt.Tx, src *source, total uint64, lo, hi []byte, desc bool, fn func(*row) bool) error {
+// desc), until fn returns false. pre, unless nil, sees a posting list's candidate (its
+// tkey and the entry's postingValue) first: false skips it without reading its row.
+func (v *View) scan(tx *bolt.Tx, src *source, total uint64, lo, hi []byte, desc bool, pre func(tk, val []byte) bool, fn func(*row) bool) error {
 	rows := tx.Bucket(bRows)
 	var rv rowView // fn's row: valid during the call only (see rowView)
 	if src == nil || src.estimate >= total {
@@ -672,7 +699,10 @@ func (v *View) scan(tx *bolt.Tx, src *source, total uint64, lo, hi []byte, desc 
 		})
 	}
 	rc := rows.Cursor() // one cursor for every lookup: Get makes one per call
-	emit := func(tk []byte) (bool, error) {
+	emit := func(tk, pv []byte) (bool, error) {
+		if pre != nil && pv != nil && !pre(tk, pv) {
+			return true, nil
+		}
 		k, val := rc.Seek(tk)
 		if val == nil || !bytes.Equal(k, tk) {
 			return true, nil // an id filter naming a row that moved: skip
@@ -712,7 +742,7 @@ func (v *View) scan(tx *bolt.Tx, src *source, total uint64, lo, hi []byte, desc 
 			if bytes.Compare(tk, lo) < 0 || bytes.Compare(tk, hi) >= 0 {
 				continue
 			}
-			if ok, err := emit(tk); !ok || err != nil {
+			if ok, err := emit(tk, nil); !ok || err != nil {
 				return err
 			}
 		}
@@ -753,16 +783,18 @@ func rangeScan(c *bolt.Cursor, pr, lo, hi []byte, desc bool, fn func(k, v []byte
 	return nil
 }
 
-// mergeLists walks the union of the posting lists in tkey order, each tkey once.
-func mergeLists(index *bolt.Bucket, prefixes [][]byte, lo, hi []byte, desc bool, emit func([]byte) (bool, error)) error {
+// mergeLists walks the union of the posting lists in tkey order, each tkey once, with the
+// value of (one of) its entries.
+func mergeLists(index *bolt.Bucket, prefixes [][]byte, lo, hi []byte, desc bool, emit func(tk, val []byte) (bool, error)) error {
 	type head struct {
 		c    *bolt.Cursor
 		pr   []byte
 		tk   []byte
+		val  []byte
 		done bool
 	}
 	heads := make([]*head, 0, len(prefixes))
-	valid := func(h *head, k []byte) {
+	valid := func(h *head, k, v []byte) {
 		if k == nil || !bytes.HasPrefix(k, h.pr) {
 			h.done = true
 			return
@@ -772,21 +804,21 @@ func mergeLists(index *bolt.Bucket, prefixes [][]byte, lo, hi []byte, desc bool,
 			h.done = true
 			return
 		}
-		h.tk = t
+		h.tk, h.val = t, v
 	}
 	for _, pr := range prefixes {
 		h := &head{c: index.Cursor(), pr: pr}
 		if desc {
-			k, _ := h.c.Seek(append(slices.Clip(pr), hi...))
+			k, v := h.c.Seek(append(slices.Clip(pr), hi...))
 			if k == nil {
-				k, _ = h.c.Last()
+				k, v = h.c.Last()
 			} else {
-				k, _ = h.c.Prev()
+				k, v = h.c.Prev()
 			}
-			valid(h, k)
+			valid(h, k, v)
 		} else {
-			k, _ := h.c.Seek(append(slices.Clip(pr), lo...))
-			valid(h, k)
+			k, v := h.c.Seek(append(slices.Clip(pr), lo...))
+			valid(h, k, v)
 		}
 		if !h.done {
 			heads = append(heads, h)
@@ -805,17 +837,17 @@ func mergeLists(index *bolt.Bucket, prefixes [][]byte, lo, hi []byte, desc bool,
 		tk := h.tk
 		if prev == nil || !bytes.Equal(tk, prev) {
 			prev = append(prev[:0], tk...)
-			if ok, err := emit(prev); !ok || err != nil {
+			if ok, err := emit(prev, h.val); !ok || err != nil {
 				return err
 			}
 		}
-		var k []byte
+		var k, v []byte
 		if desc {
-			k, _ = h.c.Prev()
+			k, v = h.c.Prev()
 		} else {
-			k, _ = h.c.Next()
+			k, v = h.c.Next()
 		}
-		valid(h, k)
+		valid(h, k, v)
 		if h.done {
 			heads = slices.Delete(heads, bi, bi+1)
 		}

@@ -328,15 +328,23 @@ func (w *writer) flush() error {
 			evPut = append(evPut, kv{eventKey(id, e.rec.OccurredAt, e.rec.ID), e.encode()})
 			evIDPut = append(evIDPut, kv{k: eventIDKey(id, e.rec.ID)})
 		}
+		// Every entry carries the current agent and queue: when they change, the entries
+		// that stay are written again with the new value.
+		pv := nr.postingValue()
+		revalue := p.old != nil && (p.old.agent != nr.agent || p.old.queue != nr.queue)
 		diffKeys(oldKeys, nr.indexKeys(), func(k []byte) {
 			idxDel = append(idxDel, k)
 			countKey(delta, k, -1)
 		}, func(k []byte) {
-			idxPut = append(idxPut, kv{k: k})
+			idxPut = append(idxPut, kv{k, pv})
 			countKey(delta, k, +1)
+		}, func(k []byte) {
+			if revalue {
+				idxPut = append(idxPut, kv{k, pv})
+			}
 		})
 		diffKeys(oldSorts, nr.sortKeys(), func(k []byte) { sortDel = append(sortDel, k) },
-			func(k []byte) { sortPut = append(sortPut, kv{k: k}) })
+			func(k []byte) { sortPut = append(sortPut, kv{k: k}) }, nil)
 	}
 	clear(w.pending)
 	w.order = w.order[:0]
@@ -377,9 +385,9 @@ func (w *writer) rowOf(p *pendingInteraction) row {
 	return r
 }
 
-// diffKeys calls del for each key of old not in new and put for each key of new not in
-// old; both are sorted.
-func diffKeys(old, new [][]byte, del, put func([]byte)) {
+// diffKeys calls del for each key of old not in new, put for each key of new not in old
+// and same (unless nil) for each key in both; both are sorted.
+func diffKeys(old, new [][]byte, del, put, same func([]byte)) {
 	i, j := 0, 0
 	for i < len(old) || j < len(new) {
 		switch {
@@ -390,6 +398,9 @@ func diffKeys(old, new [][]byte, del, put func([]byte)) {
 			put(new[j])
 			j++
 		default:
+			if same != nil {
+				same(new[j])
+			}
 			i, j = i+1, j+1
 		}
 	}
