@@ -1,11 +1,9 @@
 package asterisk_test
 
 import (
-	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,10 +12,7 @@ import (
 	"github.com/interaction-ledger/ledger/adapters/webhooks/webhookstest"
 )
 
-const (
-	cdrToken = "cdr-secret-token"
-	path     = "/v1/webhooks/asterisk"
-)
+const cdrToken = "cdr-secret-token"
 
 var (
 	now   = time.Date(2026, 11, 21, 11, 0, 0, 0, time.UTC)
@@ -34,16 +29,7 @@ func newHandler(t *testing.T, app webhooks.Appender) http.Handler {
 }
 
 func post(body []byte, auth string) *http.Request {
-	r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(string(body)))
-	r.Header.Set("Content-Type", "application/json")
-	if auth != "" {
-		r.Header.Set("Authorization", auth)
-	}
-	return r
-}
-
-func basic(user, pass string) string {
-	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+	return webhookstest.CDRPost(asterisk.Name, body, auth)
 }
 
 type wantEvent = webhookstest.WantJSON
@@ -92,11 +78,11 @@ func TestAuthMatrix(t *testing.T) {
 	handler := func(app webhooks.Appender) http.Handler { return newHandler(t, app) }
 	webhookstest.CheckAuth(t, handler, func(auth string) *http.Request { return post(body, auth) }, []webhookstest.AuthCase{
 		{"bearer", "Bearer " + cdrToken, http.StatusOK},
-		{"basic password", basic("asterisk", cdrToken), http.StatusOK},
+		{"basic password", webhookstest.Basic("asterisk", cdrToken), http.StatusOK},
 		{"missing", "", http.StatusUnauthorized},
 		{"wrong bearer", "Bearer not-the-token", http.StatusUnauthorized},
-		{"token as basic user", basic(cdrToken, ""), http.StatusUnauthorized},
-		{"wrong basic password", basic("asterisk", "nope"), http.StatusUnauthorized},
+		{"token as basic user", webhookstest.Basic(cdrToken, ""), http.StatusUnauthorized},
+		{"wrong basic password", webhookstest.Basic("asterisk", "nope"), http.StatusUnauthorized},
 		{"bad basic encoding", "Basic %%%", http.StatusUnauthorized},
 		{"other scheme", "Digest " + cdrToken, http.StatusUnauthorized},
 		{"prefix of token", "Bearer " + cdrToken[:5], http.StatusUnauthorized},

@@ -1,6 +1,7 @@
 package webhookstest
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -28,9 +29,17 @@ import (
 // timeline item and the detail end the same.
 type Convergence struct {
 	// Deliver sends the i-th callback through the provider's handler (verified and
-	// translated) and returns the events it appended.
+	// translated) and returns the events it appended. Nil: the i-th callback is
+	// Post(Bodies[i]), served to Provider at Now (Serve).
 	Deliver func(t *testing.T, i int) []domain.Event
-	// N is the number of callbacks, in the order the provider sends them.
+	// Provider, Now, Post and Bodies are the callbacks when Deliver is nil: Post builds
+	// the provider's signed request of a recorded body.
+	Provider webhooks.Provider
+	Now      time.Time
+	Post     func(body []byte) *http.Request
+	Bodies   [][]byte
+	// N is the number of callbacks, in the order the provider sends them. Default:
+	// len(Bodies).
 	N int
 	// Final are the callbacks of a final-events-only configuration (indexes, in order).
 	// Nil: the provider has no such configuration (every callback is final).
@@ -61,6 +70,10 @@ type Snapshot struct {
 // interaction with a flow and put it on the card.
 func (c Convergence) Run(t *testing.T) {
 	t.Helper()
+	if c.Deliver == nil {
+		c.Deliver = func(t *testing.T, i int) []domain.Event { return Serve(t, c.Provider, c.Now, c.Post(c.Bodies[i])) }
+		c.N = cmp.Or(c.N, len(c.Bodies))
+	}
 	order := make([]int, c.N)
 	for i := range order {
 		order[i] = i

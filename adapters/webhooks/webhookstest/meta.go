@@ -12,6 +12,13 @@ import (
 	"github.com/interaction-ledger/ledger/adapters/webhooks"
 )
 
+// The Meta app's secrets of the recorded payloads: MetaAppSecret signs them,
+// MetaVerifyToken is typed in the App Dashboard.
+const (
+	MetaAppSecret   = "9f86d081884c7d659a2feaa0c55ad015"
+	MetaVerifyToken = "ledger-verify-7c1e"
+)
+
 // MetaProvider is a provider on Meta's scheme (WhatsApp, Messenger).
 type MetaProvider interface {
 	webhooks.Provider
@@ -59,7 +66,7 @@ func CheckMetaWiring(t *testing.T, p MetaProvider, body []byte, secret, verifyTo
 // provider that validate builds from an app secret and a verify token; run each with
 // CheckSecretRule.
 func MetaSecretRules(validate func(appSecret, verifyToken string) error) []SecretRule {
-	const appSecret, verifyToken = "9f86d081884c7d659a2feaa0c55ad015", "ledger-verify-7c1e"
+	const appSecret, verifyToken = MetaAppSecret, MetaVerifyToken
 	return []SecretRule{
 		{
 			Field: "LEDGER_META_APP_SECRET", Min: webhooks.MinIssuedKeyLen,
