@@ -101,14 +101,20 @@ func (h *Handler) renderCard(w http.ResponseWriter, r *http.Request, s *session,
 		v.Notice = doneNotice(d, q.Get("task"))
 	}
 	cursor := q.Get("cursor")
-	next := func(nc string) {
-		if nc != "" {
-			p := url.Values{"tab": {current}, "cursor": {nc}}
+	// read answers a tab's read error (false: the error page is sent, stop) and links the
+	// tab's next page, if any.
+	read := func(nextCursor string, err error) bool {
+		if h.pageFailed(w, r, s, err, &v.Error, &code) {
+			return false
+		}
+		if nextCursor != "" {
+			p := url.Values{"tab": {current}, "cursor": {nextCursor}}
 			if current == "timeline" {
 				p["kind"] = q["kind"]
 			}
 			v.NextURL = base + "?" + p.Encode()
 		}
+		return true
 	}
 	switch current {
 	case "timeline":
@@ -129,23 +135,21 @@ func (h *Handler) renderCard(w http.ResponseWriter, r *http.Request, s *session,
 			break
 		}
 		page, err := h.cfg.Timeline.Read(cust, timeline.Query{Kinds: kinds, Cursor: cursor, Visible: see})
-		if h.pageFailed(w, r, s, err, &v.Error, &code) {
+		if !read(page.NextCursor, err) {
 			return
 		}
 		for _, it := range page.Items {
 			v.Items = append(v.Items, itemOf(it, s.Loc))
 		}
-		next(page.NextCursor)
 	case "chats":
 		page, err := h.cfg.Timeline.Chats(cust, 0, cursor, see)
-		if h.pageFailed(w, r, s, err, &v.Error, &code) {
+		if !read(page.NextCursor, err) {
 			return
 		}
 		v.Chats, v.ChatsAt = rowsAt(page.Items, func(c timeline.Chat) time.Time { return c.StartedAt }, s.Loc)
-		next(page.NextCursor)
 	case "tasks":
 		page, err := h.cfg.Timeline.Tasks(cust, 0, cursor)
-		if h.pageFailed(w, r, s, err, &v.Error, &code) {
+		if !read(page.NextCursor, err) {
 			return
 		}
 		for _, t := range page.Items {
@@ -157,21 +161,18 @@ func (h *Handler) renderCard(w http.ResponseWriter, r *http.Request, s *session,
 			}
 			v.Tasks = append(v.Tasks, tv)
 		}
-		next(page.NextCursor)
 	case "visits":
 		page, err := h.cfg.Timeline.Visits(cust, 0, cursor)
-		if h.pageFailed(w, r, s, err, &v.Error, &code) {
+		if !read(page.NextCursor, err) {
 			return
 		}
 		v.Visits, v.VisitsAt = rowsAt(page.Items, func(x timeline.Visit) time.Time { return x.OccurredAt }, s.Loc)
-		next(page.NextCursor)
 	case "segments":
 		page, err := h.cfg.Timeline.Segments(cust, 0, cursor)
-		if h.pageFailed(w, r, s, err, &v.Error, &code) {
+		if !read(page.NextCursor, err) {
 			return
 		}
 		v.Segments, v.SegmentsAt = rowsAt(page.Items, func(x timeline.SegmentChange) time.Time { return x.OccurredAt }, s.Loc)
-		next(page.NextCursor)
 	}
 	if !h.record(w, r, s, "page:card:"+current, cust, 1, nil) {
 		return
