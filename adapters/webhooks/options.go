@@ -139,6 +139,15 @@ func Construct[C Configured, P any](name string, cfg C, setDefaults func(*C), bu
 	return build(Adapter[C]{Base: NewBase(name, cfg.options()), cfg: cfg}), nil
 }
 
+// ConstructAdapter is Construct for a provider whose adapter is its Adapter alone (its
+// Provider is a struct{ webhooks.Adapter[Config] }, with methods of its own).
+func ConstructAdapter[C Configured, P ~struct{ Adapter[C] }](name string, cfg C, setDefaults func(*C)) (*P, error) {
+	return Construct(name, cfg, setDefaults, func(a Adapter[C]) *P {
+		p := P(struct{ Adapter[C] }{a})
+		return &p
+	})
+}
+
 // TokenAuth verifies the CDR posts (Asterisk, FreeSWITCH): the token is the whole scheme
 // (CheckToken), so the handler decides from the headers, before it reads the body.
 type TokenAuth struct{ token string }

@@ -66,9 +66,6 @@ const Name = "messenger"
 // DefaultMaxBody is the default body limit: Meta batches up to 1000 items per request.
 const DefaultMaxBody = 4 << 20
 
-// SignatureHeader carries "sha256=<hex HMAC-SHA256(app secret, raw body)>".
-const SignatureHeader = metahub.SignatureHeader
-
 // Config configures the Messenger provider. It has no phone region: Messenger identifies
 // people by page-scoped ids, never by phone numbers.
 type Config struct {
@@ -91,14 +88,13 @@ type Provider struct{ metahub.Adapter[Config] }
 
 // New returns the provider, or the configuration's problems.
 func New(cfg Config) (*Provider, error) {
-	return metahub.Construct(Name, cfg, (*Config).setDefaults, func(a metahub.Adapter[Config]) *Provider { return &Provider{a} })
+	return metahub.Construct[Config, Provider](Name, cfg, (*Config).setDefaults)
 }
 
 // Wire shapes of the Messenger webhook (only the fields the ledger reads).
 type (
 	entry struct {
 		ID        string      `json:"id"`
-		Time      int64       `json:"time"`
 		Messaging []messaging `json:"messaging"`
 	}
 	messaging struct {
@@ -133,19 +129,15 @@ const (
 
 // Translate turns a verified payload into events (see the package documentation).
 func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]domain.Event, error) {
-	entries, err := metahub.Entries[entry](body, "page", "Messenger webhook body")
-	if err != nil {
-		return nil, err
-	}
 	b := &batch{Batch: webhooks.NewBatch(Name, p.Config().Source, now), p: p}
-	for i, e := range entries {
+	return metahub.Translate(body, "page", "Messenger webhook body", b.Batch, func(i int, e entry) error {
 		for j, m := range e.Messaging {
 			if err := b.item(e.ID, m); err != nil {
-				return nil, fmt.Errorf("%w: entry[%d].messaging[%d]: %w", webhooks.ErrBadPayload, i, j, err)
+				return fmt.Errorf("entry[%d].messaging[%d]: %w", i, j, err)
 			}
 		}
-	}
-	return b.Events(), nil
+		return nil
+	})
 }
 
 // batch collects the events of one payload (see webhooks.Batch).

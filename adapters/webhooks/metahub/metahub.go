@@ -139,18 +139,20 @@ type Adapter[C config] struct {
 	Verifier
 }
 
-// Construct is webhooks.Construct for a Meta provider: build receives the Adapter with
-// the Verifier of cfg's App.
-func Construct[C config, P any](name string, cfg C, setDefaults func(*C), build func(Adapter[C]) P) (P, error) {
-	return webhooks.Construct(name, cfg, setDefaults, func(a webhooks.Adapter[C]) P {
-		return build(Adapter[C]{Adapter: a, Verifier: NewVerifier(a.Config().app())})
+// Construct is webhooks.Construct for a Meta provider, whose Provider is a
+// struct{ metahub.Adapter[Config] }: the Adapter gets the Verifier of cfg's App.
+func Construct[C config, P ~struct{ Adapter[C] }](name string, cfg C, setDefaults func(*C)) (*P, error) {
+	return webhooks.Construct(name, cfg, setDefaults, func(a webhooks.Adapter[C]) *P {
+		p := P(struct{ Adapter[C] }{Adapter[C]{Adapter: a, Verifier: NewVerifier(a.Config().app())}})
+		return &p
 	})
 }
 
-// Entries reads a Meta webhook body, {"object": object, "entry": [...]}, and returns its
-// entries; what names the body in errors ("Messenger webhook body"). Errors wrap
-// webhooks.ErrBadPayload.
-func Entries[E any](body []byte, object, what string) ([]E, error) {
+// Translate reads a Meta webhook body, {"object": object, "entry": [...]}, calls entry
+// with each entry and its index, in order, and returns the events that entry added to b,
+// the payload's batch; what names the body in errors ("Messenger webhook body"). Errors,
+// entry's included, wrap webhooks.ErrBadPayload.
+func Translate[E any](body []byte, object, what string, b *webhooks.Batch, entry func(i int, e E) error) ([]domain.Event, error) {
 	var pl struct {
 		Object string `json:"object"`
 		Entry  []E    `json:"entry"`
@@ -161,7 +163,12 @@ func Entries[E any](body []byte, object, what string) ([]E, error) {
 	if pl.Object != object {
 		return nil, fmt.Errorf("%w: object is %q, want %q", webhooks.ErrBadPayload, domain.Clip(pl.Object), object)
 	}
-	return pl.Entry, nil
+	for i, e := range pl.Entry {
+		if err := entry(i, e); err != nil {
+			return nil, fmt.Errorf("%w: %w", webhooks.ErrBadPayload, err)
+		}
+	}
+	return b.Events(), nil
 }
 
 // DialogueID is the interaction id of one dialogue: the thread of a business account

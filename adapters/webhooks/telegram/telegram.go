@@ -91,7 +91,7 @@ var _ webhooks.HeaderVerifier = (*Provider)(nil)
 
 // New returns the provider, or the configuration's problems.
 func New(cfg Config) (*Provider, error) {
-	return webhooks.Construct(Name, cfg, (*Config).setDefaults, func(a webhooks.Adapter[Config]) *Provider { return &Provider{a} })
+	return webhooks.ConstructAdapter[Config, Provider](Name, cfg, (*Config).setDefaults)
 }
 
 // VerifyHeaders checks the secret token header, the whole scheme: the handler decides

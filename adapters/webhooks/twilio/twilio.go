@@ -120,7 +120,7 @@ var _ interface {
 
 // New validates cfg and returns the adapter.
 func New(cfg Config) (*Provider, error) {
-	return webhooks.Construct(Name, cfg, (*Config).setDefaults, func(a webhooks.Adapter[Config]) *Provider { return &Provider{a} })
+	return webhooks.ConstructAdapter[Config, Provider](Name, cfg, (*Config).setDefaults)
 }
 
 // VerifyHeaders refuses, before the body is read, a request whose X-Twilio-Signature is

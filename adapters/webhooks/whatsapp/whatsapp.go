@@ -78,9 +78,6 @@ const Name = "whatsapp"
 // DefaultMaxBody is the default body limit: Meta's webhook payloads are at most 3 MB.
 const DefaultMaxBody = 4 << 20
 
-// SignatureHeader carries "sha256=<hex HMAC-SHA256(app secret, raw body)>".
-const SignatureHeader = metahub.SignatureHeader
-
 // Config configures the WhatsApp provider.
 type Config struct {
 	// App: the Meta app's AppSecret (required) and VerifyToken.
@@ -113,13 +110,12 @@ type Provider struct{ metahub.Adapter[Config] }
 
 // New returns the provider, or the configuration's problems.
 func New(cfg Config) (*Provider, error) {
-	return metahub.Construct(Name, cfg, (*Config).setDefaults, func(a metahub.Adapter[Config]) *Provider { return &Provider{a} })
+	return metahub.Construct[Config, Provider](Name, cfg, (*Config).setDefaults)
 }
 
 // Wire shapes of the Cloud API webhook (only the fields the ledger reads).
 type (
 	entry struct {
-		ID      string   `json:"id"`
 		Changes []change `json:"changes"`
 	}
 	change struct {
@@ -193,23 +189,18 @@ var businessOrigins = map[string]bool{
 
 // Translate turns a verified payload into events (see the package documentation).
 func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]domain.Event, error) {
-	entries, err := metahub.Entries[entry](body, "whatsapp_business_account", "WhatsApp webhook body")
-	if err != nil {
-		return nil, err
-	}
 	b := &batch{Batch: webhooks.NewBatch(Name, p.Config().Source, now), p: p}
-	for i, e := range entries {
+	return metahub.Translate(body, "whatsapp_business_account", "WhatsApp webhook body", b.Batch, func(i int, e entry) error {
 		for j, c := range e.Changes {
 			if c.Field != "messages" {
 				continue
 			}
-			path := fmt.Sprintf("entry[%d].changes[%d].value", i, j)
-			if err := b.change(path, c.Value); err != nil {
-				return nil, fmt.Errorf("%w: %w", webhooks.ErrBadPayload, err)
+			if err := b.change(fmt.Sprintf("entry[%d].changes[%d].value", i, j), c.Value); err != nil {
+				return err
 			}
 		}
-	}
-	return b.Events(), nil
+		return nil
+	})
 }
 
 // batch collects the events of one payload (see webhooks.Batch).
