@@ -15,9 +15,7 @@ import (
 // queue, and its current agent is 1003.
 func TestConvergence(t *testing.T) {
 	webhookstest.Convergence{
-		Provider:      newProvider(t),
-		Now:           now,
-		Post:          func(body []byte) *http.Request { return post(body, "Bearer "+cdrToken) },
+		Send:          webhookstest.Sender(newProvider(t), now, func(body []byte) *http.Request { return post(body, "Bearer "+cdrToken) }),
 		Bodies:        webhookstest.LoadAll(t, "incoming_queue_answered.json", "incoming_transferred_leg.json"),
 		InteractionID: "1795252443.42",
 		CustomerID:    "tel:+33612345678",

@@ -15,9 +15,7 @@ import (
 func TestConvergence(t *testing.T) {
 	raw := webhookstest.Load(t, "inbound_queue_answered.json")
 	webhookstest.Convergence{
-		Provider:      newProvider(t),
-		Now:           now,
-		Post:          func(body []byte) *http.Request { return post(body, webhookstest.Basic("freeswitch", cdrToken)) },
+		Send:          webhookstest.Sender(newProvider(t), now, func(body []byte) *http.Request { return post(body, webhookstest.Basic("freeswitch", cdrToken)) }),
 		Bodies:        [][]byte{raw, []byte("cdr=" + url.QueryEscape(string(raw)))},
 		InteractionID: "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d",
 		CustomerID:    "tel:+33612345678",

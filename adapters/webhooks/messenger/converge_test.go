@@ -1,7 +1,6 @@
 package messenger
 
 import (
-	"net/http"
 	"testing"
 
 	"github.com/interaction-ledger/ledger/adapters/webhooks/webhookstest"
@@ -13,9 +12,7 @@ import (
 // its customer, direction, status and end; the messages, with their times, are not known.
 func TestConvergence(t *testing.T) {
 	webhookstest.Convergence{
-		Provider:      newProvider(t),
-		Now:           now,
-		Post:          func(body []byte) *http.Request { return webhookstest.MetaPost(Name, webhookstest.MetaAppSecret, body) },
+		Send:          webhookstest.MetaSender(newProvider(t), now),
 		Bodies:        webhookstest.LoadAll(t, "inbound_text.json", "echo.json", "delivery.json", "read.json"),
 		Final:         []int{2, 3},
 		FinalDiffers:  []string{"row.start_at", "detail.start_at", "item.occurred_at", "detail.message_count", "item.message_count"},

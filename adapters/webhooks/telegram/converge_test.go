@@ -16,13 +16,11 @@ import (
 // is no final-only configuration to test.
 func TestConvergence(t *testing.T) {
 	webhookstest.Convergence{
-		Provider: newProvider(t),
-		Now:      now,
-		Post: func(body []byte) *http.Request {
+		Send: webhookstest.Sender(newProvider(t), now, func(body []byte) *http.Request {
 			r := httptest.NewRequest(http.MethodPost, "/v1/webhooks/telegram", strings.NewReader(string(body)))
 			r.Header.Set("X-Telegram-Bot-Api-Secret-Token", testSecret)
 			return r
-		},
+		}),
 		Bodies:        webhookstest.LoadAll(t, "private_text.json", "private_text_followup.json"),
 		InteractionID: "tg:" + chat + ":2026-11-21",
 		CustomerID:    "telegram:" + chat,

@@ -29,15 +29,12 @@ import (
 // timeline item and the detail end the same.
 type Convergence struct {
 	// Deliver sends the i-th callback through the provider's handler (verified and
-	// translated) and returns the events it appended. Nil: the i-th callback is
-	// Post(Bodies[i]), served to Provider at Now (Serve).
+	// translated) and returns the events it appended. Nil: Send(t, Bodies[i]).
 	Deliver func(t *testing.T, i int) []domain.Event
-	// Provider, Now, Post and Bodies are the callbacks when Deliver is nil: Post builds
-	// the provider's signed request of a recorded body.
-	Provider webhooks.Provider
-	Now      time.Time
-	Post     func(body []byte) *http.Request
-	Bodies   [][]byte
+	// Bodies, with Send (see Sender), are the callbacks when Deliver is nil: recorded
+	// bodies, each sent through the provider's handler.
+	Bodies [][]byte
+	Send   func(t *testing.T, body []byte) []domain.Event
 	// N is the number of callbacks, in the order the provider sends them. Default:
 	// len(Bodies).
 	N int
@@ -71,7 +68,7 @@ type Snapshot struct {
 func (c Convergence) Run(t *testing.T) {
 	t.Helper()
 	if c.Deliver == nil {
-		c.Deliver = func(t *testing.T, i int) []domain.Event { return Serve(t, c.Provider, c.Now, c.Post(c.Bodies[i])) }
+		c.Deliver = func(t *testing.T, i int) []domain.Event { return c.Send(t, c.Bodies[i]) }
 		c.N = cmp.Or(c.N, len(c.Bodies))
 	}
 	order := make([]int, c.N)
@@ -288,6 +285,12 @@ func Serve(t *testing.T, p webhooks.Provider, now time.Time, r *http.Request) []
 		t.Fatalf("%s %s: code %d, body %s", r.Method, r.URL, w.Code, w.Body)
 	}
 	return *got
+}
+
+// Sender returns what sends one recorded body to p through the real webhook handler at
+// now (Serve): post builds the provider's signed request of the body.
+func Sender(p webhooks.Provider, now time.Time, post func(body []byte) *http.Request) func(t *testing.T, body []byte) []domain.Event {
+	return func(t *testing.T, body []byte) []domain.Event { return Serve(t, p, now, post(body)) }
 }
 
 // CheckClicked asserts that an e-mail's snapshot shows its first click at the RFC 3339

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/interaction-ledger/ledger/adapters/webhooks"
+	"github.com/interaction-ledger/ledger/domain"
 )
 
 // The Meta app's secrets of the recorded payloads: MetaAppSecret signs them,
@@ -79,6 +80,12 @@ func MetaSecretRules(validate func(appSecret, verifyToken string) error) []Secre
 			Validate: func(s string) error { return validate(appSecret, s) },
 		},
 	}
+}
+
+// MetaSender is Sender for a Meta provider: each body is posted signed with
+// MetaAppSecret (MetaPost).
+func MetaSender(p MetaProvider, now time.Time) func(t *testing.T, body []byte) []domain.Event {
+	return Sender(p, now, func(body []byte) *http.Request { return MetaPost(p.Name(), MetaAppSecret, body) })
 }
 
 // MetaPost is the POST Meta sends to provider's webhook: body signed with secret.

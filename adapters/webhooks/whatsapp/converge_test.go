@@ -1,7 +1,6 @@
 package whatsapp
 
 import (
-	"net/http"
 	"testing"
 
 	"github.com/interaction-ledger/ledger/adapters/webhooks/webhookstest"
@@ -15,11 +14,9 @@ import (
 // missing: its time (the start), her profile name and the message itself.
 func TestConvergence(t *testing.T) {
 	webhookstest.Convergence{
-		Provider: newProvider(t),
-		Now:      now,
-		Post:     func(body []byte) *http.Request { return webhookstest.MetaPost(Name, webhookstest.MetaAppSecret, body) },
-		Bodies:   webhookstest.LoadAll(t, "inbound_text.json", "status_sent_service.json", "status_delivered_read.json"),
-		Final:    []int{1, 2},
+		Send:   webhookstest.MetaSender(newProvider(t), now),
+		Bodies: webhookstest.LoadAll(t, "inbound_text.json", "status_sent_service.json", "status_delivered_read.json"),
+		Final:  []int{1, 2},
 		FinalDiffers: []string{"row.start_at", "detail.start_at", "item.occurred_at", "detail.participants",
 			"detail.message_count", "item.message_count"},
 		InteractionID: "wa:" + phoneID + ":" + camille + ":2026-11-21",
