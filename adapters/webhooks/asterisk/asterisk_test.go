@@ -3,7 +3,6 @@ package asterisk_test
 import (
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -21,11 +20,6 @@ var (
 
 func newProvider(t testing.TB) *asterisk.Provider {
 	return webhookstest.Must[*asterisk.Provider](t)(asterisk.New(asterisk.Config{Token: cdrToken, Location: paris, Region: "FR"}))
-}
-
-func newHandler(t *testing.T, app webhooks.Appender) http.Handler {
-	t.Helper()
-	return webhookstest.Handler(app, now, newProvider(t))
 }
 
 func post(body []byte, auth string) *http.Request {
@@ -62,21 +56,15 @@ func TestTranslateRecorded(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			app, got := webhookstest.Capture()
-			w := httptest.NewRecorder()
-			newHandler(t, app).ServeHTTP(w, post(webhookstest.Load(t, tt.file), "Bearer "+cdrToken))
-			if w.Code != http.StatusOK {
-				t.Fatalf("code %d, body %s", w.Code, w.Body)
-			}
-			webhookstest.CheckEventsJSON(t, *got, tt.want, "asterisk")
+			got := webhookstest.Serve(t, newProvider(t), now, post(webhookstest.Load(t, tt.file), "Bearer "+cdrToken))
+			webhookstest.CheckEventsJSON(t, got, tt.want, "asterisk")
 		})
 	}
 }
 
 func TestAuthMatrix(t *testing.T) {
 	body := webhookstest.Load(t, "outgoing_busy.json")
-	handler := func(app webhooks.Appender) http.Handler { return newHandler(t, app) }
-	webhookstest.CheckAuth(t, handler, func(auth string) *http.Request { return post(body, auth) }, []webhookstest.AuthCase{
+	webhookstest.CheckAuth(t, webhookstest.Handlers(newProvider(t), now), func(auth string) *http.Request { return post(body, auth) }, []webhookstest.AuthCase{
 		{"bearer", "Bearer " + cdrToken, http.StatusOK},
 		{"basic password", webhookstest.Basic("asterisk", cdrToken), http.StatusOK},
 		{"missing", "", http.StatusUnauthorized},
@@ -91,8 +79,7 @@ func TestAuthMatrix(t *testing.T) {
 
 func TestIdempotentRetry(t *testing.T) {
 	body := webhookstest.Load(t, "incoming_queue_answered.json")
-	handler := func(app webhooks.Appender) http.Handler { return newHandler(t, app) }
-	webhookstest.CheckPostedTwice(t, handler, func() *http.Request { return post(body, "Bearer "+cdrToken) }, 2)
+	webhookstest.CheckPostedTwice(t, webhookstest.Handlers(newProvider(t), now), func() *http.Request { return post(body, "Bearer "+cdrToken) }, 2)
 }
 
 func TestTranslateRejects(t *testing.T) {

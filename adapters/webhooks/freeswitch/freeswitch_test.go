@@ -23,11 +23,6 @@ func newProvider(t testing.TB) *freeswitch.Provider {
 	return webhookstest.Must[*freeswitch.Provider](t)(freeswitch.New(freeswitch.Config{Token: cdrToken, Region: "FR"}))
 }
 
-func newHandler(t *testing.T, app webhooks.Appender) http.Handler {
-	t.Helper()
-	return webhookstest.Handler(app, now, newProvider(t))
-}
-
 func post(body []byte, auth string) *http.Request {
 	return webhookstest.CDRPost(freeswitch.Name, body, auth)
 }
@@ -65,22 +60,15 @@ func TestTranslateRecorded(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			app, got := webhookstest.Capture()
-			w := httptest.NewRecorder()
-			h := newHandler(t, app)
-			h.ServeHTTP(w, post(webhookstest.Load(t, tt.file), webhookstest.Basic("freeswitch", cdrToken)))
-			if w.Code != http.StatusOK {
-				t.Fatalf("code %d, body %s", w.Code, w.Body)
-			}
-			webhookstest.CheckEventsJSON(t, *got, tt.want, "freeswitch")
+			got := webhookstest.Serve(t, newProvider(t), now, post(webhookstest.Load(t, tt.file), webhookstest.Basic("freeswitch", cdrToken)))
+			webhookstest.CheckEventsJSON(t, got, tt.want, "freeswitch")
 		})
 	}
 }
 
 func TestAuthMatrix(t *testing.T) {
 	body := webhookstest.Load(t, "inbound_no_answer.form")
-	handler := func(app webhooks.Appender) http.Handler { return newHandler(t, app) }
-	webhookstest.CheckAuth(t, handler, func(auth string) *http.Request { return post(body, auth) }, []webhookstest.AuthCase{
+	webhookstest.CheckAuth(t, webhookstest.Handlers(newProvider(t), now), func(auth string) *http.Request { return post(body, auth) }, []webhookstest.AuthCase{
 		{"basic password", webhookstest.Basic("freeswitch", cdrToken), http.StatusOK},
 		{"bearer", "Bearer " + cdrToken, http.StatusOK},
 		{"missing", "", http.StatusUnauthorized},
@@ -92,8 +80,7 @@ func TestAuthMatrix(t *testing.T) {
 
 func TestIdempotentRetry(t *testing.T) {
 	body := webhookstest.Load(t, "inbound_queue_answered.json")
-	handler := func(app webhooks.Appender) http.Handler { return newHandler(t, app) }
-	webhookstest.CheckPostedTwice(t, handler, func() *http.Request { return post(body, webhookstest.Basic("fs", cdrToken)) }, 2)
+	webhookstest.CheckPostedTwice(t, webhookstest.Handlers(newProvider(t), now), func() *http.Request { return post(body, webhookstest.Basic("fs", cdrToken)) }, 2)
 }
 
 func TestTranslateRejects(t *testing.T) {

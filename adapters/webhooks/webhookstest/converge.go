@@ -275,13 +275,13 @@ func SplitJSONArray(t testing.TB, body []byte) [][]byte {
 }
 
 // Serve sends r to p through the real webhook handler at now and returns the events it
-// appended; the answer must be a success.
+// appended; the answer must be a success, 200.
 func Serve(t *testing.T, p webhooks.Provider, now time.Time, r *http.Request) []domain.Event {
 	t.Helper()
 	app, got := Capture()
 	w := httptest.NewRecorder()
 	Handler(app, now, p).ServeHTTP(w, r)
-	if w.Code/100 != 2 {
+	if w.Code != http.StatusOK {
 		t.Fatalf("%s %s: code %d, body %s", r.Method, r.URL, w.Code, w.Body)
 	}
 	return *got
