@@ -1,6 +1,7 @@
 package erasure
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -118,30 +119,14 @@ const (
 )
 
 func (c *Config) setDefaults() {
-	if c.Durable == "" {
-		c.Durable = DefaultDurable
-	}
-	if c.Steps == 0 {
-		c.Steps = StepAll
-	}
-	if c.ViewWait == 0 {
-		c.ViewWait = DefaultViewWait
-	}
-	if c.AckWait == 0 {
-		c.AckWait = DefaultAckWait
-	}
-	if c.RetryMin == 0 {
-		c.RetryMin = DefaultRetryMin
-	}
-	if c.RetryMax == 0 {
-		c.RetryMax = DefaultRetryMax
-	}
-	if c.ReadBatch == 0 {
-		c.ReadBatch = DefaultReadBatch
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
+	c.Durable = cmp.Or(c.Durable, DefaultDurable)
+	c.Steps = cmp.Or(c.Steps, StepAll)
+	c.ViewWait = cmp.Or(c.ViewWait, DefaultViewWait)
+	c.AckWait = cmp.Or(c.AckWait, DefaultAckWait)
+	c.RetryMin = cmp.Or(c.RetryMin, DefaultRetryMin)
+	c.RetryMax = cmp.Or(c.RetryMax, DefaultRetryMax)
+	c.ReadBatch = cmp.Or(c.ReadBatch, DefaultReadBatch)
+	c.Logger = cmp.Or(c.Logger, slog.Default())
 }
 
 // Validate reports every problem of the configuration at once.

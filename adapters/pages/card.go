@@ -101,15 +101,7 @@ func (h *Handler) renderCard(w http.ResponseWriter, r *http.Request, s *session,
 		v.Notice = doneNotice(d, q.Get("task"))
 	}
 	cursor := q.Get("cursor")
-	next := func(nc string) {
-		if nc != "" {
-			p := url.Values{"tab": {current}, "cursor": {nc}}
-			if current == "timeline" {
-				p["kind"] = q["kind"]
-			}
-			v.NextURL = base + "?" + p.Encode()
-		}
-	}
+	var next string // the cursor of the tab's next page, if any
 	switch current {
 	case "timeline":
 		var kinds []timeline.Kind
@@ -128,26 +120,17 @@ func (h *Handler) renderCard(w http.ResponseWriter, r *http.Request, s *session,
 		if v.Error != "" {
 			break
 		}
-		page, err := h.cfg.Timeline.Read(cust, timeline.Query{Kinds: kinds, Cursor: cursor, Visible: see})
-		if h.pageFailed(w, r, s, err, &v.Error, &code) {
-			return
-		}
+		var page timeline.Page
+		page, err = h.cfg.Timeline.Read(cust, timeline.Query{Kinds: kinds, Cursor: cursor, Visible: see})
 		for _, it := range page.Items {
 			v.Items = append(v.Items, itemOf(it, s.Loc))
 		}
-		next(page.NextCursor)
+		next = page.NextCursor
 	case "chats":
-		page, err := h.cfg.Timeline.Chats(cust, 0, cursor, see)
-		if h.pageFailed(w, r, s, err, &v.Error, &code) {
-			return
-		}
-		v.Chats, v.ChatsAt = rowsAt(page.Items, func(c timeline.Chat) time.Time { return c.StartedAt }, s.Loc)
-		next(page.NextCursor)
+		next, err = dated(&v.Chats, &v.ChatsAt, s.Loc, func(c timeline.Chat) time.Time { return c.StartedAt })(h.cfg.Timeline.Chats(cust, 0, cursor, see))
 	case "tasks":
-		page, err := h.cfg.Timeline.Tasks(cust, 0, cursor)
-		if h.pageFailed(w, r, s, err, &v.Error, &code) {
-			return
-		}
+		var page timeline.TabPage[timeline.Task]
+		page, err = h.cfg.Timeline.Tasks(cust, 0, cursor)
 		for _, t := range page.Items {
 			tv := taskView{Task: t, Due: when(t.DueAt, s.Loc), Created: t.CreatedAt.In(s.Loc).Format("2 Jan 2006 15:04"),
 				Pending: t.Status == domain.TaskPending.String(), Completed: t.Status == domain.TaskCompleted.String(),
@@ -157,26 +140,35 @@ func (h *Handler) renderCard(w http.ResponseWriter, r *http.Request, s *session,
 			}
 			v.Tasks = append(v.Tasks, tv)
 		}
-		next(page.NextCursor)
+		next = page.NextCursor
 	case "visits":
-		page, err := h.cfg.Timeline.Visits(cust, 0, cursor)
-		if h.pageFailed(w, r, s, err, &v.Error, &code) {
-			return
-		}
-		v.Visits, v.VisitsAt = rowsAt(page.Items, func(x timeline.Visit) time.Time { return x.OccurredAt }, s.Loc)
-		next(page.NextCursor)
+		next, err = dated(&v.Visits, &v.VisitsAt, s.Loc, func(x timeline.Visit) time.Time { return x.OccurredAt })(h.cfg.Timeline.Visits(cust, 0, cursor))
 	case "segments":
-		page, err := h.cfg.Timeline.Segments(cust, 0, cursor)
-		if h.pageFailed(w, r, s, err, &v.Error, &code) {
-			return
+		next, err = dated(&v.Segments, &v.SegmentsAt, s.Loc, func(x timeline.SegmentChange) time.Time { return x.OccurredAt })(h.cfg.Timeline.Segments(cust, 0, cursor))
+	}
+	if h.pageFailed(w, r, s, err, &v.Error, &code) {
+		return
+	}
+	if next != "" {
+		p := url.Values{"tab": {current}, "cursor": {next}}
+		if current == "timeline" {
+			p["kind"] = q["kind"]
 		}
-		v.Segments, v.SegmentsAt = rowsAt(page.Items, func(x timeline.SegmentChange) time.Time { return x.OccurredAt }, s.Loc)
-		next(page.NextCursor)
+		v.NextURL = base + "?" + p.Encode()
 	}
 	if !h.record(w, r, s, "page:card:"+current, cust, 1, nil) {
 		return
 	}
 	h.render(w, r, code, "card", v)
+}
+
+// dated fills a dated tab (chats, visits, segments) from the page read: its rows, each
+// with its time as the agent reads it; it passes the page's next cursor and error on.
+func dated[T any](rows *[]T, times *[]string, loc *time.Location, at func(T) time.Time) func(timeline.TabPage[T], error) (string, error) {
+	return func(page timeline.TabPage[T], err error) (string, error) {
+		*rows, *times = rowsAt(page.Items, at, loc)
+		return page.NextCursor, err
+	}
 }
 
 // rowsAt returns a tab's rows with each row's time as the agent reads it.

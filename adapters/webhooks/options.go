@@ -76,8 +76,8 @@ func (p *Problems) Secret(field, secret string, min int) {
 // Err returns every problem joined, or nil.
 func (p *Problems) Err() error { return errors.Join(p.errs...) }
 
-// Base is what every Provider answers alike: its name and its body limit. Each provider
-// embeds it.
+// Base is what every Provider answers alike: its name and its body limit. Adapter embeds
+// it.
 type Base struct {
 	name    string
 	maxBody int64
@@ -92,24 +92,76 @@ func (b Base) Name() string { return b.name }
 // MaxBody is the largest body accepted, in bytes.
 func (b Base) MaxBody() int64 { return b.maxBody }
 
+// Validate reports every problem of a provider's Config at once (errors.Join), each
+// prefixed with name: those its checks find in the provider's own fields, then the
+// Options'. Each provider's Validate is one call of it.
+func (o Options) Validate(name string, checks ...func(*Problems)) error {
+	p := NewProblems(name)
+	for _, check := range checks {
+		check(p)
+	}
+	o.Check(p)
+	return p.Err()
+}
+
+// options lets Construct reach the Options that a provider's Config embeds.
+func (o Options) options() Options { return o }
+
+// Configured is what Construct needs of a provider's Config: it embeds Options and has a
+// Validate.
+type Configured interface {
+	Validate() error
+	options() Options
+}
+
+// Adapter is the part of every provider's adapter that its Config alone decides: its name
+// and body limit (Base) and the Config, defaults applied and valid. Each provider's
+// Provider embeds it beside its verification, so that a provider declares only what is
+// its own.
+type Adapter[C Configured] struct {
+	Base
+	cfg C
+}
+
+// Config returns the configuration the adapter was built with, defaults applied.
+func (a Adapter[C]) Config() C { return a.cfg }
+
 // Construct is how every provider's New builds it: it applies cfg's defaults
-// (setDefaults), reports every problem of the result (validate) and only then builds the
-// adapter (build), so that no adapter runs on a configuration its own Validate refuses.
-func Construct[C, P any](cfg C, setDefaults func(*C), validate func(C) error, build func(C) P) (P, error) {
+// (setDefaults), reports every problem of the result (its Validate) and only then builds
+// the adapter of provider name (build), so that no adapter runs on a configuration its
+// own Validate refuses.
+func Construct[C Configured, P any](name string, cfg C, setDefaults func(*C), build func(Adapter[C]) P) (P, error) {
 	setDefaults(&cfg)
-	if err := validate(cfg); err != nil {
+	if err := cfg.Validate(); err != nil {
 		var none P
 		return none, err
 	}
-	return build(cfg), nil
+	return build(Adapter[C]{Base: NewBase(name, cfg.options()), cfg: cfg}), nil
+}
+
+// ConstructAdapter is Construct for a provider whose adapter is its Adapter alone (its
+// Provider is a struct{ webhooks.Adapter[Config] }, with methods of its own).
+func ConstructAdapter[C Configured, P ~struct{ Adapter[C] }](name string, cfg C, setDefaults func(*C)) (*P, error) {
+	return Construct(name, cfg, setDefaults, func(a Adapter[C]) *P {
+		p := P(struct{ Adapter[C] }{a})
+		return &p
+	})
 }
 
 // TokenAuth verifies the CDR posts (Asterisk, FreeSWITCH): the token is the whole scheme
 // (CheckToken), so the handler decides from the headers, before it reads the body.
 type TokenAuth struct{ token string }
 
+var _ HeaderVerifier = TokenAuth{}
+
 // NewTokenAuth returns the verification by token.
 func NewTokenAuth(token string) TokenAuth { return TokenAuth{token: token} }
+
+// Check adds the token's problems to p: it is the CDR token (LEDGER_CDR_TOKEN), at least
+// MinTokenLen bytes.
+func (a TokenAuth) Check(p *Problems) {
+	p.Secret("Token (LEDGER_CDR_TOKEN)", a.token, MinTokenLen)
+}
 
 // VerifyHeaders accepts the token as a bearer token or as the Basic auth password.
 func (a TokenAuth) VerifyHeaders(r *http.Request, _ time.Time) error { return CheckToken(r, a.token) }

@@ -87,29 +87,24 @@ func (c Config) Validate() error {
 	if c.Now.IsZero() {
 		bad("now is required (the end of the simulated period)")
 	}
-	if c.Days < 1 {
-		bad("days is %d, must be at least 1", c.Days)
+	// least reports a count below its lowest allowed value; true: the count is enough.
+	least := func(name string, v, lowest int) bool {
+		if v < lowest {
+			bad("%s is %d, must be at least %d", name, v, lowest)
+		}
+		return v >= lowest
 	}
-	if c.Interactions < 1 {
-		bad("interactions is %d, must be at least 1", c.Interactions)
+	least("days", c.Days, 1)
+	least("interactions", c.Interactions, 1)
+	least("teams", c.Teams, 2)
+	if least("agents", c.Agents, 6) {
+		if need := administratorCount(c.Agents) + managerCount(c.Teams) + c.Teams; c.Teams >= 2 && c.Agents < need {
+			bad("agents is %d, must be at least %d for %d teams (administrators, managers and a collaborator per team)", c.Agents, need, c.Teams)
+		}
 	}
-	if c.Teams < 2 {
-		bad("teams is %d, must be at least 2", c.Teams)
-	}
-	if c.Agents < 6 {
-		bad("agents is %d, must be at least 6", c.Agents)
-	} else if need := administratorCount(c.Agents) + managerCount(c.Teams) + c.Teams; c.Teams >= 2 && c.Agents < need {
-		bad("agents is %d, must be at least %d for %d teams (administrators, managers and a collaborator per team)", c.Agents, need, c.Teams)
-	}
-	if c.Queues < 2 {
-		bad("queues is %d, must be at least 2", c.Queues)
-	}
-	if c.Profiles < 3 {
-		bad("profiles is %d, must be at least 3", c.Profiles)
-	}
-	if c.Customers < 10 {
-		bad("customers is %d, must be at least 10", c.Customers)
-	}
+	least("queues", c.Queues, 2)
+	least("profiles", c.Profiles, 3)
+	least("customers", c.Customers, 10)
 	rate := func(name string, v, limit float64) {
 		if math.IsNaN(v) || math.IsInf(v, 0) || v > limit {
 			bad("%s is %v, must be at most %v", name, v, limit)

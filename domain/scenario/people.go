@@ -84,39 +84,14 @@ func (p person) e164() string {
 func (p person) phone(b []byte, format int) []byte {
 	switch p.country {
 	case 0:
-		switch format % 5 {
-		case 0:
-			b = append(b, "+1 "...)
-			b = pad(b, p.p1, 3)
-			b = append(b, ' ')
-			b = pad(b, p.p2, 3)
-			b = append(b, ' ')
-			b = pad(b, p.p3, 4)
-		case 1:
-			b = append(b, '(')
-			b = pad(b, p.p1, 3)
-			b = append(b, ") "...)
-			b = pad(b, p.p2, 3)
-			b = append(b, '-')
-			b = pad(b, p.p3, 4)
-		case 2:
-			b = pad(b, p.p1, 3)
-			b = append(b, '-')
-			b = pad(b, p.p2, 3)
-			b = append(b, '-')
-			b = pad(b, p.p3, 4)
-		case 3:
-			b = append(b, "+1"...)
-			b = pad(b, p.p1, 3)
-			b = pad(b, p.p2, 3)
-			b = pad(b, p.p3, 4)
-		default:
-			b = pad(b, p.p1, 3)
-			b = append(b, '.')
-			b = pad(b, p.p2, 3)
-			b = append(b, '.')
-			b = pad(b, p.p3, 4)
-		}
+		// The five US layouts: what precedes the area code, the exchange and the line.
+		l := [...][3]string{{"+1 ", " ", " "}, {"(", ") ", "-"}, {"", "-", "-"}, {"+1", "", ""}, {"", ".", "."}}[(format%5+5)%5]
+		b = append(b, l[0]...)
+		b = pad(b, p.p1, 3)
+		b = append(b, l[1]...)
+		b = pad(b, p.p2, 3)
+		b = append(b, l[2]...)
+		b = pad(b, p.p3, 4)
 	case 1:
 		d := strconv.AppendInt(make([]byte, 0, 9), int64(p.p1), 10)
 		if format%2 == 0 {

@@ -84,28 +84,19 @@ func (c *Config) setDefaults() {
 
 // Validate reports every problem of the configuration at once.
 func (c Config) Validate() error {
-	p := webhooks.NewProblems(Name)
-	p.Secret("Token (LEDGER_CDR_TOKEN)", c.Token, webhooks.MinTokenLen)
-	c.Options.Check(p)
-	return p.Err()
+	return c.Options.Validate(Name, webhooks.NewTokenAuth(c.Token).Check)
 }
 
 // Provider is the Asterisk CDR adapter.
 type Provider struct {
-	webhooks.Base
+	webhooks.Adapter[Config]
 	webhooks.TokenAuth
-	cfg Config
 }
-
-var (
-	_ webhooks.Provider       = (*Provider)(nil)
-	_ webhooks.HeaderVerifier = (*Provider)(nil)
-)
 
 // New validates cfg and returns the adapter.
 func New(cfg Config) (*Provider, error) {
-	return webhooks.Construct(cfg, (*Config).setDefaults, Config.Validate, func(c Config) *Provider {
-		return &Provider{Base: webhooks.NewBase(Name, c.Options), TokenAuth: webhooks.NewTokenAuth(c.Token), cfg: c}
+	return webhooks.Construct(Name, cfg, (*Config).setDefaults, func(a webhooks.Adapter[Config]) *Provider {
+		return &Provider{Adapter: a, TokenAuth: webhooks.NewTokenAuth(a.Config().Token)}
 	})
 }
 
@@ -192,13 +183,13 @@ func (p *Provider) translate(c CDR, now time.Time) ([]domain.Event, error) {
 	if interaction == "" {
 		interaction = uid
 	}
-	start, err := parseTime(string(c.Start), p.cfg.Location)
+	start, err := parseTime(string(c.Start), p.Config().Location)
 	if err != nil {
 		return nil, fmt.Errorf("start: %w", err)
 	}
 	var end time.Time
 	if c.End != "" {
-		if end, err = parseTime(string(c.End), p.cfg.Location); err != nil {
+		if end, err = parseTime(string(c.End), p.Config().Location); err != nil {
 			return nil, fmt.Errorf("end: %w", err)
 		}
 	} else {
@@ -226,7 +217,7 @@ func (p *Provider) translate(c CDR, now time.Time) ([]domain.Event, error) {
 		q, _, _ := strings.Cut(strings.ReplaceAll(string(c.LastData), "|", ","), ",")
 		call.QueueID = strings.TrimSpace(q)
 	}
-	evs, ok, err := p.cfg.CallEvents(Name, p.cfg.Region, call, now)
+	evs, ok, err := p.Config().CallEvents(Name, p.Config().Region, call, now)
 	if !ok || err != nil {
 		return nil, err // !ok: an internal or anonymous call, no customer
 	}
@@ -252,11 +243,11 @@ func (p *Provider) laterLeg(c CDR, call webhooks.Call, leg webhooks.CallEvents, 
 	}
 	at := call.Start
 	if c.Answer != "" {
-		if a, err := parseTime(string(c.Answer), p.cfg.Location); err == nil {
+		if a, err := parseTime(string(c.Answer), p.Config().Location); err == nil {
 			at = a
 		}
 	}
-	r, err := domain.NewEvent(webhooks.EventID(Name, append(call.Key, "routed")...), domain.TypeInteractionRouted, at, leg.CustomerID, p.cfg.Source,
+	r, err := domain.NewEvent(webhooks.EventID(Name, append(call.Key, "routed")...), domain.TypeInteractionRouted, at, leg.CustomerID, p.Config().Source,
 		&domain.RoutedData{InteractionID: sd.InteractionID, Routing: sd.Routing, QueueID: sd.QueueID, AgentID: sd.AgentID}, now)
 	if err != nil {
 		return nil, err
@@ -265,7 +256,7 @@ func (p *Provider) laterLeg(c CDR, call webhooks.Call, leg webhooks.CallEvents, 
 }
 
 func (p *Provider) incoming(dcontext string) bool {
-	return slices.ContainsFunc(p.cfg.IncomingContexts, func(c string) bool { return strings.EqualFold(c, dcontext) })
+	return slices.ContainsFunc(p.Config().IncomingContexts, func(c string) bool { return strings.EqualFold(c, dcontext) })
 }
 
 // extension returns the numeric peer of a channel name ("PJSIP/1001-00000002" → "1001",

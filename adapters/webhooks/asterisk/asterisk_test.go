@@ -1,11 +1,8 @@
 package asterisk_test
 
 import (
-	"encoding/base64"
 	"errors"
 	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,10 +11,7 @@ import (
 	"github.com/interaction-ledger/ledger/adapters/webhooks/webhookstest"
 )
 
-const (
-	cdrToken = "cdr-secret-token"
-	path     = "/v1/webhooks/asterisk"
-)
+const cdrToken = "cdr-secret-token"
 
 var (
 	now   = time.Date(2026, 11, 21, 11, 0, 0, 0, time.UTC)
@@ -28,22 +22,8 @@ func newProvider(t testing.TB) *asterisk.Provider {
 	return webhookstest.Must[*asterisk.Provider](t)(asterisk.New(asterisk.Config{Token: cdrToken, Location: paris, Region: "FR"}))
 }
 
-func newHandler(t *testing.T, app webhooks.Appender) http.Handler {
-	t.Helper()
-	return webhookstest.Handler(app, now, newProvider(t))
-}
-
 func post(body []byte, auth string) *http.Request {
-	r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(string(body)))
-	r.Header.Set("Content-Type", "application/json")
-	if auth != "" {
-		r.Header.Set("Authorization", auth)
-	}
-	return r
-}
-
-func basic(user, pass string) string {
-	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+	return webhookstest.CDRPost(asterisk.Name, body, auth)
 }
 
 type wantEvent = webhookstest.WantJSON
@@ -76,27 +56,21 @@ func TestTranslateRecorded(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			app, got := webhookstest.Capture()
-			w := httptest.NewRecorder()
-			newHandler(t, app).ServeHTTP(w, post(webhookstest.Load(t, tt.file), "Bearer "+cdrToken))
-			if w.Code != http.StatusOK {
-				t.Fatalf("code %d, body %s", w.Code, w.Body)
-			}
-			webhookstest.CheckEventsJSON(t, *got, tt.want, "asterisk")
+			got := webhookstest.Serve(t, newProvider(t), now, post(webhookstest.Load(t, tt.file), "Bearer "+cdrToken))
+			webhookstest.CheckEventsJSON(t, got, tt.want, "asterisk")
 		})
 	}
 }
 
 func TestAuthMatrix(t *testing.T) {
 	body := webhookstest.Load(t, "outgoing_busy.json")
-	handler := func(app webhooks.Appender) http.Handler { return newHandler(t, app) }
-	webhookstest.CheckAuth(t, handler, func(auth string) *http.Request { return post(body, auth) }, []webhookstest.AuthCase{
+	webhookstest.CheckAuth(t, webhookstest.Handlers(newProvider(t), now), func(auth string) *http.Request { return post(body, auth) }, []webhookstest.AuthCase{
 		{"bearer", "Bearer " + cdrToken, http.StatusOK},
-		{"basic password", basic("asterisk", cdrToken), http.StatusOK},
+		{"basic password", webhookstest.Basic("asterisk", cdrToken), http.StatusOK},
 		{"missing", "", http.StatusUnauthorized},
 		{"wrong bearer", "Bearer not-the-token", http.StatusUnauthorized},
-		{"token as basic user", basic(cdrToken, ""), http.StatusUnauthorized},
-		{"wrong basic password", basic("asterisk", "nope"), http.StatusUnauthorized},
+		{"token as basic user", webhookstest.Basic(cdrToken, ""), http.StatusUnauthorized},
+		{"wrong basic password", webhookstest.Basic("asterisk", "nope"), http.StatusUnauthorized},
 		{"bad basic encoding", "Basic %%%", http.StatusUnauthorized},
 		{"other scheme", "Digest " + cdrToken, http.StatusUnauthorized},
 		{"prefix of token", "Bearer " + cdrToken[:5], http.StatusUnauthorized},
@@ -105,8 +79,7 @@ func TestAuthMatrix(t *testing.T) {
 
 func TestIdempotentRetry(t *testing.T) {
 	body := webhookstest.Load(t, "incoming_queue_answered.json")
-	handler := func(app webhooks.Appender) http.Handler { return newHandler(t, app) }
-	webhookstest.CheckPostedTwice(t, handler, func() *http.Request { return post(body, "Bearer "+cdrToken) }, 2)
+	webhookstest.CheckPostedTwice(t, webhookstest.Handlers(newProvider(t), now), func() *http.Request { return post(body, "Bearer "+cdrToken) }, 2)
 }
 
 func TestTranslateRejects(t *testing.T) {

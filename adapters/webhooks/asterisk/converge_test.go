@@ -1,11 +1,11 @@
 package asterisk_test
 
 import (
+	"net/http"
 	"reflect"
 	"testing"
 
 	"github.com/interaction-ledger/ledger/adapters/webhooks/webhookstest"
-	"github.com/interaction-ledger/ledger/domain"
 )
 
 // TestConvergence: a call answered from the support queue by 1001, then transferred to
@@ -14,13 +14,9 @@ import (
 // retry), one row, card item and detail: the call starts with the first leg, from the
 // queue, and its current agent is 1003.
 func TestConvergence(t *testing.T) {
-	files := []string{"incoming_queue_answered.json", "incoming_transferred_leg.json"}
-	p := newProvider(t)
 	webhookstest.Convergence{
-		Deliver: func(t *testing.T, i int) []domain.Event {
-			return webhookstest.Serve(t, p, now, post(webhookstest.Load(t, files[i]), "Bearer "+cdrToken))
-		},
-		N:             len(files),
+		Send:          webhookstest.Sender(newProvider(t), now, func(body []byte) *http.Request { return post(body, "Bearer "+cdrToken) }),
+		Bodies:        webhookstest.LoadAll(t, "incoming_queue_answered.json", "incoming_transferred_leg.json"),
 		InteractionID: "1795252443.42",
 		CustomerID:    "tel:+33612345678",
 		Queues:        []string{"support"},
@@ -32,9 +28,6 @@ func TestConvergence(t *testing.T) {
 			}
 			if agents := s.Detail["agents"]; !reflect.DeepEqual(agents, []any{"1001", "1003"}) {
 				t.Errorf("detail agents %v, want 1001 and 1003 (both may see it)", agents)
-			}
-			if true {
-				t.Logf("ROW %v", s.Row)
 			}
 		},
 	}.Run(t)

@@ -1,11 +1,11 @@
 package freeswitch_test
 
 import (
+	"net/http"
 	"net/url"
 	"testing"
 
 	"github.com/interaction-ledger/ledger/adapters/webhooks/webhookstest"
-	"github.com/interaction-ledger/ledger/domain"
 )
 
 // TestConvergence: mod_json_cdr posts one CDR per call (the a-leg), always final, and
@@ -14,13 +14,9 @@ import (
 // card item and detail.
 func TestConvergence(t *testing.T) {
 	raw := webhookstest.Load(t, "inbound_queue_answered.json")
-	bodies := [][]byte{raw, []byte("cdr=" + url.QueryEscape(string(raw)))}
-	p := newProvider(t)
 	webhookstest.Convergence{
-		Deliver: func(t *testing.T, i int) []domain.Event {
-			return webhookstest.Serve(t, p, now, post(bodies[i], basic("freeswitch", cdrToken)))
-		},
-		N:             len(bodies),
+		Send:          webhookstest.Sender(newProvider(t), now, func(body []byte) *http.Request { return post(body, webhookstest.Basic("freeswitch", cdrToken)) }),
+		Bodies:        [][]byte{raw, []byte("cdr=" + url.QueryEscape(string(raw)))},
 		InteractionID: "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d",
 		CustomerID:    "tel:+33612345678",
 		Queues:        []string{"support@default"},

@@ -80,28 +80,19 @@ func (c *Config) setDefaults() {
 
 // Validate reports every problem of the configuration at once.
 func (c Config) Validate() error {
-	p := webhooks.NewProblems(Name)
-	p.Secret("Token (LEDGER_CDR_TOKEN)", c.Token, webhooks.MinTokenLen)
-	c.Options.Check(p)
-	return p.Err()
+	return c.Options.Validate(Name, webhooks.NewTokenAuth(c.Token).Check)
 }
 
 // Provider is the FreeSWITCH CDR adapter.
 type Provider struct {
-	webhooks.Base
+	webhooks.Adapter[Config]
 	webhooks.TokenAuth
-	cfg Config
 }
-
-var (
-	_ webhooks.Provider       = (*Provider)(nil)
-	_ webhooks.HeaderVerifier = (*Provider)(nil)
-)
 
 // New validates cfg and returns the adapter.
 func New(cfg Config) (*Provider, error) {
-	return webhooks.Construct(cfg, (*Config).setDefaults, Config.Validate, func(c Config) *Provider {
-		return &Provider{Base: webhooks.NewBase(Name, c.Options), TokenAuth: webhooks.NewTokenAuth(c.Token), cfg: c}
+	return webhooks.Construct(Name, cfg, (*Config).setDefaults, func(a webhooks.Adapter[Config]) *Provider {
+		return &Provider{Adapter: a, TokenAuth: webhooks.NewTokenAuth(a.Config().Token)}
 	})
 }
 
@@ -192,10 +183,10 @@ func (p *Provider) translate(rec record, now time.Time) ([]domain.Event, error) 
 		Direction: domain.DirectionOutgoing, Number: dest, AgentID: firstNonEmpty(v("cc_agent"), v("user_name")),
 		QueueID: v("cc_queue"), Answered: billsec > 0 || nonZero(v("answer_uepoch")) || nonZero(v("answer_epoch")),
 		Reason: firstNonEmpty(v("hangup_cause"), "not answered")}
-	if direction == "inbound" && slices.Contains(p.cfg.IncomingContexts, context) {
+	if direction == "inbound" && slices.Contains(p.Config().IncomingContexts, context) {
 		call.Direction, call.Number, call.AgentID = domain.DirectionIncoming, callerID, firstNonEmpty(v("cc_agent"), v("dialed_user"))
 	}
-	evs, ok, err := p.cfg.CallEvents(Name, p.cfg.Region, call, now)
+	evs, ok, err := p.Config().CallEvents(Name, p.Config().Region, call, now)
 	if !ok || err != nil {
 		return nil, err // !ok: an internal call, no customer
 	}
@@ -219,7 +210,7 @@ func (p *Provider) when(v func(string) string, prefix string) (time.Time, error)
 		return time.Unix(int64(secs), 0), nil
 	}
 	if s := v(prefix + "_stamp"); s != "" {
-		t, err := time.ParseInLocation("2006-01-02 15:04:05", s, p.cfg.Location)
+		t, err := time.ParseInLocation("2006-01-02 15:04:05", s, p.Config().Location)
 		if err != nil {
 			return time.Time{}, fmt.Errorf("variables.%s_stamp %q is not YYYY-MM-DD hh:mm:ss", prefix, domain.Clip(s))
 		}

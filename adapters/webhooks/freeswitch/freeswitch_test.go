@@ -1,11 +1,9 @@
 package freeswitch_test
 
 import (
-	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -25,27 +23,8 @@ func newProvider(t testing.TB) *freeswitch.Provider {
 	return webhookstest.Must[*freeswitch.Provider](t)(freeswitch.New(freeswitch.Config{Token: cdrToken, Region: "FR"}))
 }
 
-func newHandler(t *testing.T, app webhooks.Appender) http.Handler {
-	t.Helper()
-	return webhookstest.Handler(app, now, newProvider(t))
-}
-
-// post sends the body as mod_json_cdr does: form-encoded unless it is raw JSON.
 func post(body []byte, auth string) *http.Request {
-	r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(string(body)))
-	if strings.HasPrefix(string(body), "cdr=") {
-		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	} else {
-		r.Header.Set("Content-Type", "application/json")
-	}
-	if auth != "" {
-		r.Header.Set("Authorization", auth)
-	}
-	return r
-}
-
-func basic(user, pass string) string {
-	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+	return webhookstest.CDRPost(freeswitch.Name, body, auth)
 }
 
 type wantEvent = webhookstest.WantJSON
@@ -81,35 +60,27 @@ func TestTranslateRecorded(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			app, got := webhookstest.Capture()
-			w := httptest.NewRecorder()
-			h := newHandler(t, app)
-			h.ServeHTTP(w, post(webhookstest.Load(t, tt.file), basic("freeswitch", cdrToken)))
-			if w.Code != http.StatusOK {
-				t.Fatalf("code %d, body %s", w.Code, w.Body)
-			}
-			webhookstest.CheckEventsJSON(t, *got, tt.want, "freeswitch")
+			got := webhookstest.Serve(t, newProvider(t), now, post(webhookstest.Load(t, tt.file), webhookstest.Basic("freeswitch", cdrToken)))
+			webhookstest.CheckEventsJSON(t, got, tt.want, "freeswitch")
 		})
 	}
 }
 
 func TestAuthMatrix(t *testing.T) {
 	body := webhookstest.Load(t, "inbound_no_answer.form")
-	handler := func(app webhooks.Appender) http.Handler { return newHandler(t, app) }
-	webhookstest.CheckAuth(t, handler, func(auth string) *http.Request { return post(body, auth) }, []webhookstest.AuthCase{
-		{"basic password", basic("freeswitch", cdrToken), http.StatusOK},
+	webhookstest.CheckAuth(t, webhookstest.Handlers(newProvider(t), now), func(auth string) *http.Request { return post(body, auth) }, []webhookstest.AuthCase{
+		{"basic password", webhookstest.Basic("freeswitch", cdrToken), http.StatusOK},
 		{"bearer", "Bearer " + cdrToken, http.StatusOK},
 		{"missing", "", http.StatusUnauthorized},
-		{"wrong password", basic("freeswitch", "nope"), http.StatusUnauthorized},
-		{"token as user", basic(cdrToken, "x"), http.StatusUnauthorized},
+		{"wrong password", webhookstest.Basic("freeswitch", "nope"), http.StatusUnauthorized},
+		{"token as user", webhookstest.Basic(cdrToken, "x"), http.StatusUnauthorized},
 		{"wrong bearer", "Bearer " + cdrToken + "x", http.StatusUnauthorized},
 	})
 }
 
 func TestIdempotentRetry(t *testing.T) {
 	body := webhookstest.Load(t, "inbound_queue_answered.json")
-	handler := func(app webhooks.Appender) http.Handler { return newHandler(t, app) }
-	webhookstest.CheckPostedTwice(t, handler, func() *http.Request { return post(body, basic("fs", cdrToken)) }, 2)
+	webhookstest.CheckPostedTwice(t, webhookstest.Handlers(newProvider(t), now), func() *http.Request { return post(body, webhookstest.Basic("fs", cdrToken)) }, 2)
 }
 
 func TestTranslateRejects(t *testing.T) {

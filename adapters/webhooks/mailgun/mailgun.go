@@ -75,29 +75,25 @@ func (c *Config) setDefaults() {
 }
 
 // Validate reports every problem of the configuration at once.
-func (c Config) Validate() error {
-	p := webhooks.NewProblems(Name)
+func (c Config) Validate() error { return c.Options.Validate(Name, c.checkOwn) }
+
+func (c Config) checkOwn(p *webhooks.Problems) {
 	p.Secret("SigningKey (LEDGER_MAILGUN_SIGNING_KEY)", c.SigningKey, webhooks.MinIssuedKeyLen)
-	c.Options.Check(p)
 	if c.ReplayTokens < 0 {
 		p.Addf("ReplayTokens %d must not be negative", c.ReplayTokens)
 	}
-	return p.Err()
 }
 
 // Provider is the Mailgun adapter.
 type Provider struct {
-	webhooks.Base
-	cfg    Config
+	webhooks.Adapter[Config]
 	replay *replayGuard
 }
 
-var _ webhooks.Provider = (*Provider)(nil)
-
 // New validates cfg and returns the adapter.
 func New(cfg Config) (*Provider, error) {
-	return webhooks.Construct(cfg, (*Config).setDefaults, Config.Validate, func(c Config) *Provider {
-		return &Provider{Base: webhooks.NewBase(Name, c.Options), cfg: c, replay: newReplayGuard(c.ReplayTokens)}
+	return webhooks.Construct(Name, cfg, (*Config).setDefaults, func(a webhooks.Adapter[Config]) *Provider {
+		return &Provider{Adapter: a, replay: newReplayGuard(a.Config().ReplayTokens)}
 	})
 }
 
@@ -173,7 +169,7 @@ func (p *Provider) Verify(_ *http.Request, body []byte, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("%w: signature.signature is not hex", webhooks.ErrUnauthorized)
 	}
-	if !hmac.Equal(got, Sign(p.cfg.SigningKey, ts, s.Token)) {
+	if !hmac.Equal(got, Sign(p.Config().SigningKey, ts, s.Token)) {
 		return fmt.Errorf("%w: signature.signature does not match", webhooks.ErrUnauthorized)
 	}
 	return p.replay.check(s.Token, signedOver(body), at, now)
@@ -264,7 +260,7 @@ func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]dom
 	case "clicked":
 		data = webhooks.Clicked(msgID, e.URL)
 	}
-	ev, err := domain.NewEvent(webhooks.EventID(Name, msgID, e.ID), typ, at, p.customer(e.UserVariables, email), p.cfg.Source, data, now)
+	ev, err := domain.NewEvent(webhooks.EventID(Name, msgID, e.ID), typ, at, p.customer(e.UserVariables, email), p.Config().Source, data, now)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", webhooks.ErrBadPayload, err)
 	}
@@ -290,7 +286,7 @@ func (p *Provider) customer(userVars json.RawMessage, email string) string {
 			return strconv.FormatFloat(v, 'f', -1, 64)
 		}
 	}
-	return p.cfg.Customer(contact.EmailKey(email))
+	return p.Config().Customer(contact.EmailKey(email))
 }
 
 // unixTime reads Unix seconds with a fraction, as a number or a string.

@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/interaction-ledger/ledger/adapters/webhooks/webhookstest"
-	"github.com/interaction-ledger/ledger/domain"
 )
 
 // TestConvergence: a person writes to the page, the page answers (echo), the answer is
@@ -12,13 +11,9 @@ import (
 // subscribed to message_deliveries and message_reads only still lists the dialogue with
 // its customer, direction, status and end; the messages, with their times, are not known.
 func TestConvergence(t *testing.T) {
-	files := []string{"inbound_text.json", "echo.json", "delivery.json", "read.json"}
-	p := newProvider(t)
 	webhookstest.Convergence{
-		Deliver: func(t *testing.T, i int) []domain.Event {
-			return webhookstest.Serve(t, p, now, webhookstest.MetaPost(Name, testSecret, webhookstest.Load(t, files[i])))
-		},
-		N:             len(files),
+		Send:          webhookstest.MetaSender(newProvider(t), now),
+		Bodies:        webhookstest.LoadAll(t, "inbound_text.json", "echo.json", "delivery.json", "read.json"),
 		Final:         []int{2, 3},
 		FinalDiffers:  []string{"row.start_at", "detail.start_at", "item.occurred_at", "detail.message_count", "item.message_count"},
 		InteractionID: "fb:" + page + ":" + psid + ":2026-11-21",

@@ -47,7 +47,6 @@
 package messenger
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -67,9 +66,6 @@ const Name = "messenger"
 // DefaultMaxBody is the default body limit: Meta batches up to 1000 items per request.
 const DefaultMaxBody = 4 << 20
 
-// SignatureHeader carries "sha256=<hex HMAC-SHA256(app secret, raw body)>".
-const SignatureHeader = metahub.SignatureHeader
-
 // Config configures the Messenger provider. It has no phone region: Messenger identifies
 // people by page-scoped ids, never by phone numbers.
 type Config struct {
@@ -85,42 +81,20 @@ func (c *Config) setDefaults() {
 }
 
 // Validate reports every problem of the configuration at once.
-func (c Config) Validate() error {
-	p := webhooks.NewProblems(Name)
-	c.App.Check(p)
-	c.Options.Check(p)
-	return p.Err()
-}
+func (c Config) Validate() error { return c.Options.Validate(Name, c.App.Check) }
 
 // Provider verifies and translates Messenger Platform webhooks.
-type Provider struct {
-	webhooks.Base
-	metahub.Verifier
-	cfg Config
-}
-
-var (
-	_ webhooks.Provider       = (*Provider)(nil)
-	_ webhooks.Handshaker     = (*Provider)(nil)
-	_ webhooks.HeaderVerifier = (*Provider)(nil)
-)
+type Provider struct{ metahub.Adapter[Config] }
 
 // New returns the provider, or the configuration's problems.
 func New(cfg Config) (*Provider, error) {
-	return webhooks.Construct(cfg, (*Config).setDefaults, Config.Validate, func(c Config) *Provider {
-		return &Provider{Base: webhooks.NewBase(Name, c.Options), Verifier: metahub.NewVerifier(c.App), cfg: c}
-	})
+	return metahub.Construct[Config, Provider](Name, cfg, (*Config).setDefaults)
 }
 
 // Wire shapes of the Messenger webhook (only the fields the ledger reads).
 type (
-	payload struct {
-		Object string  `json:"object"`
-		Entry  []entry `json:"entry"`
-	}
 	entry struct {
 		ID        string      `json:"id"`
-		Time      int64       `json:"time"`
 		Messaging []messaging `json:"messaging"`
 	}
 	messaging struct {
@@ -155,22 +129,15 @@ const (
 
 // Translate turns a verified payload into events (see the package documentation).
 func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]domain.Event, error) {
-	var pl payload
-	if err := json.Unmarshal(body, &pl); err != nil {
-		return nil, fmt.Errorf("%w: not a Messenger webhook body: %w", webhooks.ErrBadPayload, err)
-	}
-	if pl.Object != "page" {
-		return nil, fmt.Errorf("%w: object is %q, want \"page\"", webhooks.ErrBadPayload, domain.Clip(pl.Object))
-	}
-	b := &batch{Batch: webhooks.NewBatch(Name, p.cfg.Source, now), p: p}
-	for i, e := range pl.Entry {
+	b := &batch{Batch: webhooks.NewBatch(Name, p.Config().Source, now), p: p}
+	return metahub.Translate(body, "page", "Messenger webhook body", b.Batch, func(i int, e entry) error {
 		for j, m := range e.Messaging {
 			if err := b.item(e.ID, m); err != nil {
-				return nil, fmt.Errorf("%w: entry[%d].messaging[%d]: %w", webhooks.ErrBadPayload, i, j, err)
+				return fmt.Errorf("entry[%d].messaging[%d]: %w", i, j, err)
 			}
 		}
-	}
-	return b.Events(), nil
+		return nil
+	})
 }
 
 // batch collects the events of one payload (see webhooks.Batch).
@@ -181,44 +148,35 @@ type batch struct {
 
 func (b *batch) item(entryID string, m messaging) error {
 	switch {
-	case m.Message != nil && m.Message.IsEcho:
-		page, psid := m.Sender.ID, m.Recipient.ID
-		at, err := millis("timestamp", m.Timestamp)
-		if err != nil {
-			return err
-		}
-		if m.Message.Mid == "" {
-			return errors.New("message.mid is required")
-		}
-		iid, customer, err := b.dialogue(entryID, page, "sender", psid, "recipient", at)
-		if err != nil {
-			return err
-		}
-		return b.AddInferred(webhooks.EventID(Name, m.Message.Mid), domain.TypeInteractionMessage, at, customer, &domain.MessageData{
-			InteractionID: iid, Direction: domain.DirectionOutgoing, MessageID: m.Message.Mid,
-		}, dialogueStarted(iid, psid))
+	case m.Message != nil && m.Message.IsEcho: // the page's own message: sender is the page
+		return b.message(entryID, m, m.Sender.ID, "sender", m.Recipient.ID, "recipient", domain.DirectionOutgoing)
 	case m.Message != nil:
-		page, psid := m.Recipient.ID, m.Sender.ID
-		at, err := millis("timestamp", m.Timestamp)
-		if err != nil {
-			return err
-		}
-		if m.Message.Mid == "" {
-			return errors.New("message.mid is required")
-		}
-		iid, customer, err := b.dialogue(entryID, page, "recipient", psid, "sender", at)
-		if err != nil {
-			return err
-		}
-		return b.AddInferred(webhooks.EventID(Name, m.Message.Mid), domain.TypeInteractionMessage, at, customer, &domain.MessageData{
-			InteractionID: iid, Direction: domain.DirectionIncoming, MessageID: m.Message.Mid,
-		}, dialogueStarted(iid, psid))
+		return b.message(entryID, m, m.Recipient.ID, "recipient", m.Sender.ID, "sender", domain.DirectionIncoming)
 	case m.Delivery != nil:
 		return b.receipt(entryID, m, "delivery", m.Delivery.Watermark, m.Delivery.Mids)
 	case m.Read != nil:
 		return b.receipt(entryID, m, "read", m.Read.Watermark, nil)
 	}
 	return nil // postback, referral, optin, reaction, ...: nothing the ledger records
+}
+
+// message records a message of the thread of page (named pageField in the item) with
+// the person psid (psidField), sent in direction.
+func (b *batch) message(entryID string, m messaging, page, pageField, psid, psidField string, direction domain.Direction) error {
+	at, err := millis("timestamp", m.Timestamp)
+	if err != nil {
+		return err
+	}
+	if m.Message.Mid == "" {
+		return errors.New("message.mid is required")
+	}
+	iid, customer, err := b.dialogue(entryID, page, pageField, psid, psidField, at)
+	if err != nil {
+		return err
+	}
+	return b.AddInferred(webhooks.EventID(Name, m.Message.Mid), domain.TypeInteractionMessage, at, customer, &domain.MessageData{
+		InteractionID: iid, Direction: direction, MessageID: m.Message.Mid,
+	}, dialogueStarted(iid, psid))
 }
 
 // receipt records that every message the page sent before watermark was delivered (or
@@ -272,8 +230,7 @@ func (b *batch) dialogue(entryID, page, pageField, psid, psidField string, at ti
 	if strings.Contains(page, ":") || strings.Contains(psid, ":") {
 		return "", "", fmt.Errorf("%s.id and %s.id must not contain ':'", pageField, psidField)
 	}
-	iid = "fb:" + page + ":" + psid + ":" + at.UTC().Format(time.DateOnly)
-	return iid, b.p.cfg.Customer("messenger:" + psid), nil
+	return metahub.DialogueID("fb", page, psid, at), b.p.Config().Customer("messenger:" + psid), nil
 }
 
 func millis(field string, ms int64) (time.Time, error) {

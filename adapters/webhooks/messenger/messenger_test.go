@@ -12,11 +12,9 @@ import (
 )
 
 const (
-	testSecret = "9f86d081884c7d659a2feaa0c55ad015"
-	testToken  = "ledger-verify-7c1e"
-	page       = "107255734583745"
-	psid       = "5934781623401287"
-	psid2      = "7201948836512044"
+	page  = "107255734583745"
+	psid  = "5934781623401287"
+	psid2 = "7201948836512044"
 )
 
 // now is just after the recorded payloads (2026-11-21, 09:14-09:20 UTC).
@@ -26,7 +24,7 @@ var now = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 type wantEvent = webhookstest.Want
 
 func newProvider(t *testing.T) *Provider {
-	return webhookstest.Must[*Provider](t)(New(Config{App: metahub.App{AppSecret: testSecret, VerifyToken: testToken}}))
+	return webhookstest.Must[*Provider](t)(New(Config{App: metahub.App{AppSecret: webhookstest.MetaAppSecret, VerifyToken: webhookstest.MetaVerifyToken}}))
 }
 
 func ms(n int64) time.Time { return time.UnixMilli(n).UTC() }
@@ -104,7 +102,7 @@ func TestTranslate(t *testing.T) {
 }
 
 func TestTranslateMapsCustomers(t *testing.T) {
-	p, err := New(Config{App: metahub.App{AppSecret: testSecret}, Options: webhooks.Options{MapCustomer: func(key string) (string, bool) {
+	p, err := New(Config{App: metahub.App{AppSecret: webhookstest.MetaAppSecret}, Options: webhooks.Options{MapCustomer: func(key string) (string, bool) {
 		return "cust-42", key == "messenger:"+psid
 	}}})
 	if err != nil {
@@ -144,12 +142,12 @@ func TestIdempotent(t *testing.T) {
 func TestNew(t *testing.T) {
 	_, err := New(Config{Options: webhooks.Options{MaxBody: -1}})
 	webhookstest.CheckConfigErrors(t, err, "AppSecret", "MaxBody")
-	p, err := New(Config{App: metahub.App{AppSecret: testSecret}})
+	p, err := New(Config{App: metahub.App{AppSecret: webhookstest.MetaAppSecret}})
 	webhookstest.CheckDefaults(t, p, err, Name, DefaultMaxBody)
 }
 
 func FuzzTranslate(f *testing.F) {
-	p, err := New(Config{App: metahub.App{AppSecret: testSecret}})
+	p, err := New(Config{App: metahub.App{AppSecret: webhookstest.MetaAppSecret}})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -159,5 +157,5 @@ func FuzzTranslate(f *testing.F) {
 // TestMetaWiring checks the provider is wired to Meta's scheme and handshake (metahub
 // tests the scheme's whole matrix).
 func TestMetaWiring(t *testing.T) {
-	webhookstest.CheckMetaWiring(t, newProvider(t), webhookstest.Load(t, "inbound_text.json"), testSecret, testToken, now)
+	webhookstest.CheckMetaWiring(t, newProvider(t), webhookstest.Load(t, "inbound_text.json"), webhookstest.MetaAppSecret, webhookstest.MetaVerifyToken, now)
 }

@@ -1,11 +1,14 @@
 // Package metahub holds what Meta's webhooks (WhatsApp Cloud API, Messenger Platform)
-// share: the X-Hub-Signature-256 check of the raw body and the hub.challenge handshake.
+// share: the X-Hub-Signature-256 check of the raw body, the hub.challenge handshake, the
+// adapter skeleton that both providers embed, the {"object", "entry"} envelope of a body
+// and the dialogue id of a business account's thread with a person on one day.
 package metahub
 
 import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +16,7 @@ import (
 	"time"
 
 	"github.com/interaction-ledger/ledger/adapters/webhooks"
+	"github.com/interaction-ledger/ledger/domain"
 )
 
 // SignatureHeader carries "sha256=" + hex HMAC-SHA256(app secret, raw body).
@@ -77,6 +81,9 @@ type App struct {
 	VerifyToken string
 }
 
+// app lets Construct reach the App that a provider's Config embeds.
+func (a App) app() App { return a }
+
 // Check adds the secrets' problems to p.
 func (a App) Check(p *webhooks.Problems) {
 	p.Secret("AppSecret (LEDGER_META_APP_SECRET)", a.AppSecret, webhooks.MinIssuedKeyLen)
@@ -110,4 +117,64 @@ func (v Verifier) Verify(r *http.Request, body []byte, _ time.Time) error {
 // Handshake answers Meta's subscription check (the package's Handshake).
 func (v Verifier) Handshake(w http.ResponseWriter, r *http.Request) {
 	Handshake(w, r, v.app.VerifyToken)
+}
+
+var _ interface {
+	webhooks.HeaderVerifier
+	webhooks.Handshaker
+} = Verifier{}
+
+// config is what Construct needs of a Meta provider's Config: webhooks.Options and App
+// embedded.
+type config interface {
+	webhooks.Configured
+	app() App
+}
+
+// Adapter is the skeleton of a Meta provider, which the WhatsApp and Messenger Providers
+// embed: the webhooks.Adapter of its Config and the verification with its App's secrets
+// (VerifyHeaders, Verify and Handshake).
+type Adapter[C config] struct {
+	webhooks.Adapter[C]
+	Verifier
+}
+
+// Construct is webhooks.Construct for a Meta provider, whose Provider is a
+// struct{ metahub.Adapter[Config] }: the Adapter gets the Verifier of cfg's App.
+func Construct[C config, P ~struct{ Adapter[C] }](name string, cfg C, setDefaults func(*C)) (*P, error) {
+	return webhooks.Construct(name, cfg, setDefaults, func(a webhooks.Adapter[C]) *P {
+		p := P(struct{ Adapter[C] }{Adapter[C]{Adapter: a, Verifier: NewVerifier(a.Config().app())}})
+		return &p
+	})
+}
+
+// Translate reads a Meta webhook body, {"object": object, "entry": [...]}, calls entry
+// with each entry and its index, in order, and returns the events that entry added to b,
+// the payload's batch; what names the body in errors ("Messenger webhook body"). Errors,
+// entry's included, wrap webhooks.ErrBadPayload.
+func Translate[E any](body []byte, object, what string, b *webhooks.Batch, entry func(i int, e E) error) ([]domain.Event, error) {
+	var pl struct {
+		Object string `json:"object"`
+		Entry  []E    `json:"entry"`
+	}
+	if err := json.Unmarshal(body, &pl); err != nil {
+		return nil, fmt.Errorf("%w: not a %s: %w", webhooks.ErrBadPayload, what, err)
+	}
+	if pl.Object != object {
+		return nil, fmt.Errorf("%w: object is %q, want %q", webhooks.ErrBadPayload, domain.Clip(pl.Object), object)
+	}
+	for i, e := range pl.Entry {
+		if err := entry(i, e); err != nil {
+			return nil, fmt.Errorf("%w: %w", webhooks.ErrBadPayload, err)
+		}
+	}
+	return b.Events(), nil
+}
+
+// DialogueID is the interaction id of one dialogue: the thread of a business account
+// (a page, a phone number id) with a person on the UTC date of at, as
+// "<prefix>:<account>:<person>:<YYYY-MM-DD>". Meta's webhooks carry no conversation id
+// on every item, so the day is what bounds a dialogue.
+func DialogueID(prefix, account, person string, at time.Time) string {
+	return prefix + ":" + account + ":" + person + ":" + at.UTC().Format(time.DateOnly)
 }

@@ -13,11 +13,6 @@ import (
 	"github.com/interaction-ledger/ledger/adapters/webhooks/webhookstest"
 )
 
-const (
-	testSecret = "9f86d081884c7d659a2feaa0c55ad015"
-	testToken  = "ledger-verify-7c1e"
-)
-
 func TestVerify(t *testing.T) {
 	body := []byte(`{"object":"page","entry":[{"id":"4521","messaging":[]}]}`)
 	tampered := []byte(strings.Replace(string(body), "4521", "4522", 1))
@@ -27,19 +22,19 @@ func TestVerify(t *testing.T) {
 		body   []byte
 		ok     bool
 	}{
-		{"valid", webhookstest.MetaSignature(testSecret, body), body, true},
+		{"valid", webhookstest.MetaSignature(webhookstest.MetaAppSecret, body), body, true},
 		{"missing", "", body, false},
 		{"wrong secret", webhookstest.MetaSignature("not-the-secret", body), body, false},
-		{"tampered body", webhookstest.MetaSignature(testSecret, body), tampered, false},
-		{"no sha256= prefix", strings.TrimPrefix(webhookstest.MetaSignature(testSecret, body), "sha256="), body, false},
-		{"legacy sha1 scheme", "sha1=" + strings.TrimPrefix(webhookstest.MetaSignature(testSecret, body), "sha256="), body, false},
+		{"tampered body", webhookstest.MetaSignature(webhookstest.MetaAppSecret, body), tampered, false},
+		{"no sha256= prefix", strings.TrimPrefix(webhookstest.MetaSignature(webhookstest.MetaAppSecret, body), "sha256="), body, false},
+		{"legacy sha1 scheme", "sha1=" + strings.TrimPrefix(webhookstest.MetaSignature(webhookstest.MetaAppSecret, body), "sha256="), body, false},
 		{"not hex", "sha256=zz", body, false},
-		{"truncated digest", webhookstest.MetaSignature(testSecret, body)[:40], body, false},
-		{"upper-case hex", "sha256=" + strings.ToUpper(strings.TrimPrefix(webhookstest.MetaSignature(testSecret, body), "sha256=")), body, true},
+		{"truncated digest", webhookstest.MetaSignature(webhookstest.MetaAppSecret, body)[:40], body, false},
+		{"upper-case hex", "sha256=" + strings.ToUpper(strings.TrimPrefix(webhookstest.MetaSignature(webhookstest.MetaAppSecret, body), "sha256=")), body, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := Verify(tt.header, tt.body, testSecret)
+			err := Verify(tt.header, tt.body, webhookstest.MetaAppSecret)
 			if tt.ok && err != nil {
 				t.Fatalf("got %v, want accepted", err)
 			}
@@ -58,11 +53,11 @@ func TestHandshake(t *testing.T) {
 		wantCode int
 		wantBody string
 	}{
-		{"right token", testToken, url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {testToken}, "hub.challenge": {"1158201444"}}, 200, "1158201444"},
-		{"wrong token", testToken, url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {"guess"}, "hub.challenge": {"1158201444"}}, 403, ""},
-		{"wrong mode", testToken, url.Values{"hub.mode": {"unsubscribe"}, "hub.verify_token": {testToken}, "hub.challenge": {"1158201444"}}, 403, ""},
-		{"no mode", testToken, url.Values{"hub.verify_token": {testToken}, "hub.challenge": {"1158201444"}}, 403, ""},
-		{"no challenge", testToken, url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {testToken}}, 403, ""},
+		{"right token", webhookstest.MetaVerifyToken, url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {webhookstest.MetaVerifyToken}, "hub.challenge": {"1158201444"}}, 200, "1158201444"},
+		{"wrong token", webhookstest.MetaVerifyToken, url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {"guess"}, "hub.challenge": {"1158201444"}}, 403, ""},
+		{"wrong mode", webhookstest.MetaVerifyToken, url.Values{"hub.mode": {"unsubscribe"}, "hub.verify_token": {webhookstest.MetaVerifyToken}, "hub.challenge": {"1158201444"}}, 403, ""},
+		{"no mode", webhookstest.MetaVerifyToken, url.Values{"hub.verify_token": {webhookstest.MetaVerifyToken}, "hub.challenge": {"1158201444"}}, 403, ""},
+		{"no challenge", webhookstest.MetaVerifyToken, url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {webhookstest.MetaVerifyToken}}, 403, ""},
 		{"no token configured", "", url.Values{"hub.mode": {"subscribe"}, "hub.verify_token": {""}, "hub.challenge": {"1158201444"}}, 403, ""},
 	}
 	for _, tt := range tests {

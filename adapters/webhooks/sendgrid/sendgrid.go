@@ -72,15 +72,14 @@ const DefaultMaxBody = 4 << 20
 func (c *Config) setDefaults() { c.Options.SetDefaults(Name, DefaultMaxBody) }
 
 // Validate reports every problem of the configuration at once.
-func (c Config) Validate() error {
-	p := webhooks.NewProblems(Name)
+func (c Config) Validate() error { return c.Options.Validate(Name, c.checkPublicKey) }
+
+func (c Config) checkPublicKey(p *webhooks.Problems) {
 	if c.PublicKey == "" {
 		p.Addf("PublicKey is required")
 	} else if _, err := ParsePublicKey(c.PublicKey); err != nil {
 		p.Add(err) // it names the provider already
 	}
-	c.Options.Check(p)
-	return p.Err()
 }
 
 // ParsePublicKey reads SendGrid's verification key: base64 DER (PKIX), or PEM.
@@ -109,21 +108,17 @@ func ParsePublicKey(s string) (*ecdsa.PublicKey, error) {
 
 // Provider is the SendGrid adapter.
 type Provider struct {
-	webhooks.Base
-	cfg Config
+	webhooks.Adapter[Config]
 	key *ecdsa.PublicKey
 }
 
-var (
-	_ webhooks.Provider       = (*Provider)(nil)
-	_ webhooks.HeaderVerifier = (*Provider)(nil)
-)
+var _ webhooks.HeaderVerifier = (*Provider)(nil)
 
 // New validates cfg and returns the adapter.
 func New(cfg Config) (*Provider, error) {
-	return webhooks.Construct(cfg, (*Config).setDefaults, Config.Validate, func(c Config) *Provider {
-		key, _ := ParsePublicKey(c.PublicKey) // Validate parsed it
-		return &Provider{Base: webhooks.NewBase(Name, c.Options), cfg: c, key: key}
+	return webhooks.Construct(Name, cfg, (*Config).setDefaults, func(a webhooks.Adapter[Config]) *Provider {
+		key, _ := ParsePublicKey(a.Config().PublicKey) // Validate parsed it
+		return &Provider{Adapter: a, key: key}
 	})
 }
 
@@ -298,7 +293,7 @@ func (p *Provider) translate(e event, now time.Time) ([]domain.Event, error) {
 	if e.SGEventID == "" {
 		id = webhooks.EventID(Name, msgID, e.Event, string(e.Timestamp), email)
 	}
-	ev, err := domain.NewEvent(id, typ, at, p.customer(e, email), p.cfg.Source, data, now)
+	ev, err := domain.NewEvent(id, typ, at, p.customer(e, email), p.Config().Source, data, now)
 	if err != nil {
 		return nil, err
 	}
@@ -320,7 +315,7 @@ func (p *Provider) customer(e event, email string) string {
 			return v
 		}
 	}
-	return p.cfg.Customer(contact.EmailKey(email))
+	return p.Config().Customer(contact.EmailKey(email))
 }
 
 // unixTime reads Unix seconds written as a number or a string of digits.

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/interaction-ledger/ledger/adapters/webhooks/webhookstest"
-	"github.com/interaction-ledger/ledger/domain"
 )
 
 // TestConvergence: two messages of one private chat, in either order and each twice
@@ -16,15 +15,13 @@ import (
 // every update is a message, and each one carries the whole dialogue's started, so there
 // is no final-only configuration to test.
 func TestConvergence(t *testing.T) {
-	files := []string{"private_text.json", "private_text_followup.json"}
-	p := newProvider(t)
 	webhookstest.Convergence{
-		Deliver: func(t *testing.T, i int) []domain.Event {
-			r := httptest.NewRequest(http.MethodPost, "/v1/webhooks/telegram", strings.NewReader(string(webhookstest.Load(t, files[i]))))
+		Send: webhookstest.Sender(newProvider(t), now, func(body []byte) *http.Request {
+			r := httptest.NewRequest(http.MethodPost, "/v1/webhooks/telegram", strings.NewReader(string(body)))
 			r.Header.Set("X-Telegram-Bot-Api-Secret-Token", testSecret)
-			return webhookstest.Serve(t, p, now, r)
-		},
-		N:             len(files),
+			return r
+		}),
+		Bodies:        webhookstest.LoadAll(t, "private_text.json", "private_text_followup.json"),
 		InteractionID: "tg:" + chat + ":2026-11-21",
 		CustomerID:    "telegram:" + chat,
 		Check: func(t *testing.T, s webhookstest.Snapshot) {

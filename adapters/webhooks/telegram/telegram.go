@@ -73,34 +73,25 @@ type Config struct {
 func (c *Config) setDefaults() { c.Options.SetDefaults(Name, DefaultMaxBody) }
 
 // Validate reports every problem of the configuration at once.
-func (c Config) Validate() error {
-	p := webhooks.NewProblems(Name)
+func (c Config) Validate() error { return c.Options.Validate(Name, c.checkSecretToken) }
+
+func (c Config) checkSecretToken(p *webhooks.Problems) {
 	p.Secret("SecretToken (LEDGER_TELEGRAM_SECRET_TOKEN)", c.SecretToken, webhooks.MinTokenLen)
 	if len(c.SecretToken) > 256 || strings.ContainsFunc(c.SecretToken, func(r rune) bool {
 		return !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-')
 	}) {
 		p.Addf("SecretToken (LEDGER_TELEGRAM_SECRET_TOKEN) must be 1-256 characters A-Z, a-z, 0-9, _ or - (Telegram refuses others)")
 	}
-	c.Options.Check(p)
-	return p.Err()
 }
 
 // Provider verifies and translates Telegram Bot API updates.
-type Provider struct {
-	webhooks.Base
-	cfg Config
-}
+type Provider struct{ webhooks.Adapter[Config] }
 
-var (
-	_ webhooks.Provider       = (*Provider)(nil)
-	_ webhooks.HeaderVerifier = (*Provider)(nil)
-)
+var _ webhooks.HeaderVerifier = (*Provider)(nil)
 
 // New returns the provider, or the configuration's problems.
 func New(cfg Config) (*Provider, error) {
-	return webhooks.Construct(cfg, (*Config).setDefaults, Config.Validate, func(c Config) *Provider {
-		return &Provider{Base: webhooks.NewBase(Name, c.Options), cfg: c}
-	})
+	return webhooks.ConstructAdapter[Config, Provider](Name, cfg, (*Config).setDefaults)
 }
 
 // VerifyHeaders checks the secret token header, the whole scheme: the handler decides
@@ -110,7 +101,7 @@ func (p *Provider) VerifyHeaders(r *http.Request, _ time.Time) error {
 	if got == "" {
 		return fmt.Errorf("%w: %s header is missing", webhooks.ErrUnauthorized, SecretHeader)
 	}
-	if !webhooks.EqualSecret(got, p.cfg.SecretToken) {
+	if !webhooks.EqualSecret(got, p.Config().SecretToken) {
 		return fmt.Errorf("%w: %s does not match", webhooks.ErrUnauthorized, SecretHeader)
 	}
 	return nil
@@ -179,7 +170,7 @@ func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]dom
 	at := time.Unix(m.Date, 0).UTC()
 	chat := strconv.FormatInt(m.Chat.ID, 10)
 	iid := "tg:" + chat + ":" + at.Format(time.DateOnly)
-	customer := p.cfg.Customer("telegram:" + chat)
+	customer := p.Config().Customer("telegram:" + chat)
 	var ext []domain.Extension
 	sd := &domain.StartedData{
 		InteractionID: iid, Flow: domain.FlowTelegram, Direction: domain.DirectionIncoming,
@@ -194,7 +185,7 @@ func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]dom
 	}
 	msgID := strconv.FormatInt(m.MessageID, 10)
 	msg, err := domain.NewEvent(webhooks.EventID(Name, strconv.FormatInt(*u.UpdateID, 10), chat, msgID),
-		domain.TypeInteractionMessage, at, customer, p.cfg.Source, &domain.MessageData{
+		domain.TypeInteractionMessage, at, customer, p.Config().Source, &domain.MessageData{
 			InteractionID: iid, Direction: domain.DirectionIncoming, MessageID: chat + ":" + msgID,
 		}, now, domain.Extension{Key: extUpdateID, Value: *u.UpdateID})
 	if err != nil {

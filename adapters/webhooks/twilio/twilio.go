@@ -99,36 +99,28 @@ func (c *Config) setDefaults() {
 }
 
 // Validate reports every problem of the configuration at once.
-func (c Config) Validate() error {
-	p := webhooks.NewProblems(Name)
+func (c Config) Validate() error { return c.Options.Validate(Name, c.checkAuth) }
+
+func (c Config) checkAuth(p *webhooks.Problems) {
 	p.Secret("AuthToken (LEDGER_TWILIO_AUTH_TOKEN)", c.AuthToken, webhooks.MinIssuedKeyLen)
 	if c.PublicURL == "" {
 		p.Addf("PublicURL is required (Twilio signs the URL it calls)")
 	} else if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		p.Addf("PublicURL %q is not an absolute http(s) URL", c.PublicURL)
 	}
-	c.Options.Check(p)
-	return p.Err()
 }
 
 // Provider is the Twilio adapter.
-type Provider struct {
-	webhooks.Base
-	cfg Config
-}
+type Provider struct{ webhooks.Adapter[Config] }
 
-var (
-	_ webhooks.Provider  = (*Provider)(nil)
-	_ webhooks.Responder = (*Provider)(nil)
-
-	_ webhooks.HeaderVerifier = (*Provider)(nil)
-)
+var _ interface {
+	webhooks.Responder
+	webhooks.HeaderVerifier
+} = (*Provider)(nil)
 
 // New validates cfg and returns the adapter.
 func New(cfg Config) (*Provider, error) {
-	return webhooks.Construct(cfg, (*Config).setDefaults, Config.Validate, func(c Config) *Provider {
-		return &Provider{Base: webhooks.NewBase(Name, c.Options), cfg: c}
-	})
+	return webhooks.ConstructAdapter[Config, Provider](Name, cfg, (*Config).setDefaults)
 }
 
 // VerifyHeaders refuses, before the body is read, a request whose X-Twilio-Signature is
@@ -164,7 +156,7 @@ func (p *Provider) Verify(r *http.Request, body []byte, now time.Time) error {
 			return fmt.Errorf("%w: body is not form-encoded, so its signature cannot be checked", webhooks.ErrUnauthorized)
 		}
 	}
-	want := Signature(p.cfg.AuthToken, p.cfg.PublicURL+r.URL.RequestURI(), params)
+	want := Signature(p.Config().AuthToken, p.Config().PublicURL+r.URL.RequestURI(), params)
 	if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 		return fmt.Errorf("%w: X-Twilio-Signature does not match", webhooks.ErrUnauthorized)
 	}
@@ -479,15 +471,15 @@ func (p *Provider) build(id string, typ domain.EventType, at time.Time, rawPhone
 // startAt) when started is not nil.
 func (p *Provider) buildInferred(id string, typ domain.EventType, at time.Time, rawPhone string, data domain.Payload,
 	started *domain.StartedData, startAt, now time.Time, ext ...domain.Extension) ([]domain.Event, error) {
-	e164, ok := contact.Phone(rawPhone, p.cfg.Region)
+	e164, ok := contact.Phone(rawPhone, p.Config().Region)
 	if !ok {
 		return nil, nil
 	}
 	if sd, isStarted := data.(*domain.StartedData); isStarted {
 		sd.Contact = domain.Contact{Phone: e164}
 	}
-	customer := p.cfg.Customer(contact.PhoneKey(e164))
-	ev, err := domain.NewEvent(id, typ, at, customer, p.cfg.Source, data, now, ext...)
+	customer := p.Config().Customer(contact.PhoneKey(e164))
+	ev, err := domain.NewEvent(id, typ, at, customer, p.Config().Source, data, now, ext...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", webhooks.ErrBadPayload, err)
 	}

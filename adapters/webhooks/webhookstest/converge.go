@@ -1,6 +1,7 @@
 package webhookstest
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -28,9 +29,14 @@ import (
 // timeline item and the detail end the same.
 type Convergence struct {
 	// Deliver sends the i-th callback through the provider's handler (verified and
-	// translated) and returns the events it appended.
+	// translated) and returns the events it appended. Nil: Send(t, Bodies[i]).
 	Deliver func(t *testing.T, i int) []domain.Event
-	// N is the number of callbacks, in the order the provider sends them.
+	// Bodies, with Send (see Sender), are the callbacks when Deliver is nil: recorded
+	// bodies, each sent through the provider's handler.
+	Bodies [][]byte
+	Send   func(t *testing.T, body []byte) []domain.Event
+	// N is the number of callbacks, in the order the provider sends them. Default:
+	// len(Bodies).
 	N int
 	// Final are the callbacks of a final-events-only configuration (indexes, in order).
 	// Nil: the provider has no such configuration (every callback is final).
@@ -61,6 +67,10 @@ type Snapshot struct {
 // interaction with a flow and put it on the card.
 func (c Convergence) Run(t *testing.T) {
 	t.Helper()
+	if c.Deliver == nil {
+		c.Deliver = func(t *testing.T, i int) []domain.Event { return c.Send(t, c.Bodies[i]) }
+		c.N = cmp.Or(c.N, len(c.Bodies))
+	}
 	order := make([]int, c.N)
 	for i := range order {
 		order[i] = i
@@ -265,16 +275,22 @@ func SplitJSONArray(t testing.TB, body []byte) [][]byte {
 }
 
 // Serve sends r to p through the real webhook handler at now and returns the events it
-// appended; the answer must be a success.
+// appended; the answer must be a success, 200.
 func Serve(t *testing.T, p webhooks.Provider, now time.Time, r *http.Request) []domain.Event {
 	t.Helper()
 	app, got := Capture()
 	w := httptest.NewRecorder()
 	Handler(app, now, p).ServeHTTP(w, r)
-	if w.Code/100 != 2 {
+	if w.Code != http.StatusOK {
 		t.Fatalf("%s %s: code %d, body %s", r.Method, r.URL, w.Code, w.Body)
 	}
 	return *got
+}
+
+// Sender returns what sends one recorded body to p through the real webhook handler at
+// now (Serve): post builds the provider's signed request of the body.
+func Sender(p webhooks.Provider, now time.Time, post func(body []byte) *http.Request) func(t *testing.T, body []byte) []domain.Event {
+	return func(t *testing.T, body []byte) []domain.Event { return Serve(t, p, now, post(body)) }
 }
 
 // CheckClicked asserts that an e-mail's snapshot shows its first click at the RFC 3339

@@ -110,6 +110,16 @@ func Load(t testing.TB, name string) []byte {
 	return b
 }
 
+// LoadAll reads recorded payloads from the calling package's testdata (Load), in order.
+func LoadAll(t testing.TB, names ...string) [][]byte {
+	t.Helper()
+	out := make([][]byte, len(names))
+	for i, name := range names {
+		out[i] = Load(t, name)
+	}
+	return out
+}
+
 // Fuzz fuzzes p.Translate, seeded with the recorded payloads in testdata: an error must
 // wrap webhooks.ErrBadPayload and come with no events, and what is translated must be
 // valid (CheckValid). newRequest, when not nil, gives the request passed along, and

@@ -10,6 +10,14 @@ import (
 	"time"
 
 	"github.com/interaction-ledger/ledger/adapters/webhooks"
+	"github.com/interaction-ledger/ledger/domain"
+)
+
+// The Meta app's secrets of the recorded payloads: MetaAppSecret signs them,
+// MetaVerifyToken is typed in the App Dashboard.
+const (
+	MetaAppSecret   = "9f86d081884c7d659a2feaa0c55ad015"
+	MetaVerifyToken = "ledger-verify-7c1e"
 )
 
 // MetaProvider is a provider on Meta's scheme (WhatsApp, Messenger).
@@ -59,7 +67,7 @@ func CheckMetaWiring(t *testing.T, p MetaProvider, body []byte, secret, verifyTo
 // provider that validate builds from an app secret and a verify token; run each with
 // CheckSecretRule.
 func MetaSecretRules(validate func(appSecret, verifyToken string) error) []SecretRule {
-	const appSecret, verifyToken = "9f86d081884c7d659a2feaa0c55ad015", "ledger-verify-7c1e"
+	const appSecret, verifyToken = MetaAppSecret, MetaVerifyToken
 	return []SecretRule{
 		{
 			Field: "LEDGER_META_APP_SECRET", Min: webhooks.MinIssuedKeyLen,
@@ -72,6 +80,12 @@ func MetaSecretRules(validate func(appSecret, verifyToken string) error) []Secre
 			Validate: func(s string) error { return validate(appSecret, s) },
 		},
 	}
+}
+
+// MetaSender is Sender for a Meta provider: each body is posted signed with
+// MetaAppSecret (MetaPost).
+func MetaSender(p MetaProvider, now time.Time) func(t *testing.T, body []byte) []domain.Event {
+	return Sender(p, now, func(body []byte) *http.Request { return MetaPost(p.Name(), MetaAppSecret, body) })
 }
 
 // MetaPost is the POST Meta sends to provider's webhook: body signed with secret.

@@ -72,3 +72,9 @@ func Handler(app webhooks.Appender, now time.Time, p webhooks.Provider) http.Han
 	mux.Handle("GET /v1/webhooks/{provider}", h)
 	return mux
 }
+
+// Handlers returns what builds p's handler (Handler, at now) over each appender given:
+// the handler argument of CheckAuth and CheckPostedTwice.
+func Handlers(p webhooks.Provider, now time.Time) func(webhooks.Appender) http.Handler {
+	return func(app webhooks.Appender) http.Handler { return Handler(app, now, p) }
+}

@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/interaction-ledger/ledger/adapters/webhooks/webhookstest"
-	"github.com/interaction-ledger/ledger/domain"
 )
 
 // TestConvergence: Camille writes, the business replies (sent in her service
@@ -14,14 +13,10 @@ import (
 // with the same contact, customer, status and end; what only her message tells is
 // missing: its time (the start), her profile name and the message itself.
 func TestConvergence(t *testing.T) {
-	files := []string{"inbound_text.json", "status_sent_service.json", "status_delivered_read.json"}
-	p := newProvider(t)
 	webhookstest.Convergence{
-		Deliver: func(t *testing.T, i int) []domain.Event {
-			return webhookstest.Serve(t, p, now, webhookstest.MetaPost(Name, testSecret, webhookstest.Load(t, files[i])))
-		},
-		N:     len(files),
-		Final: []int{1, 2},
+		Send:   webhookstest.MetaSender(newProvider(t), now),
+		Bodies: webhookstest.LoadAll(t, "inbound_text.json", "status_sent_service.json", "status_delivered_read.json"),
+		Final:  []int{1, 2},
 		FinalDiffers: []string{"row.start_at", "detail.start_at", "item.occurred_at", "detail.participants",
 			"detail.message_count", "item.message_count"},
 		InteractionID: "wa:" + phoneID + ":" + camille + ":2026-11-21",

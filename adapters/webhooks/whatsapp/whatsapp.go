@@ -78,9 +78,6 @@ const Name = "whatsapp"
 // DefaultMaxBody is the default body limit: Meta's webhook payloads are at most 3 MB.
 const DefaultMaxBody = 4 << 20
 
-// SignatureHeader carries "sha256=<hex HMAC-SHA256(app secret, raw body)>".
-const SignatureHeader = metahub.SignatureHeader
-
 // Config configures the WhatsApp provider.
 type Config struct {
 	// App: the Meta app's AppSecret (required) and VerifyToken.
@@ -100,44 +97,25 @@ func (c *Config) setDefaults() {
 }
 
 // Validate reports every problem of the configuration at once.
-func (c Config) Validate() error {
-	p := webhooks.NewProblems(Name)
-	c.App.Check(p)
+func (c Config) Validate() error { return c.Options.Validate(Name, c.App.Check, c.checkRegion) }
+
+func (c Config) checkRegion(p *webhooks.Problems) {
 	if c.Region != "" && phonenumbers.GetCountryCodeForRegion(c.Region) == 0 {
 		p.Addf("Region %q is not a phone region (ISO 3166 code such as FR or US)", c.Region)
 	}
-	c.Options.Check(p)
-	return p.Err()
 }
 
 // Provider verifies and translates WhatsApp Cloud API webhooks.
-type Provider struct {
-	webhooks.Base
-	metahub.Verifier
-	cfg Config
-}
-
-var (
-	_ webhooks.Provider       = (*Provider)(nil)
-	_ webhooks.Handshaker     = (*Provider)(nil)
-	_ webhooks.HeaderVerifier = (*Provider)(nil)
-)
+type Provider struct{ metahub.Adapter[Config] }
 
 // New returns the provider, or the configuration's problems.
 func New(cfg Config) (*Provider, error) {
-	return webhooks.Construct(cfg, (*Config).setDefaults, Config.Validate, func(c Config) *Provider {
-		return &Provider{Base: webhooks.NewBase(Name, c.Options), Verifier: metahub.NewVerifier(c.App), cfg: c}
-	})
+	return metahub.Construct[Config, Provider](Name, cfg, (*Config).setDefaults)
 }
 
 // Wire shapes of the Cloud API webhook (only the fields the ledger reads).
 type (
-	payload struct {
-		Object string  `json:"object"`
-		Entry  []entry `json:"entry"`
-	}
 	entry struct {
-		ID      string   `json:"id"`
 		Changes []change `json:"changes"`
 	}
 	change struct {
@@ -211,26 +189,18 @@ var businessOrigins = map[string]bool{
 
 // Translate turns a verified payload into events (see the package documentation).
 func (p *Provider) Translate(_ *http.Request, body []byte, now time.Time) ([]domain.Event, error) {
-	var pl payload
-	if err := json.Unmarshal(body, &pl); err != nil {
-		return nil, fmt.Errorf("%w: not a WhatsApp webhook body: %w", webhooks.ErrBadPayload, err)
-	}
-	if pl.Object != "whatsapp_business_account" {
-		return nil, fmt.Errorf("%w: object is %q, want \"whatsapp_business_account\"", webhooks.ErrBadPayload, domain.Clip(pl.Object))
-	}
-	b := &batch{Batch: webhooks.NewBatch(Name, p.cfg.Source, now), p: p}
-	for i, e := range pl.Entry {
+	b := &batch{Batch: webhooks.NewBatch(Name, p.Config().Source, now), p: p}
+	return metahub.Translate(body, "whatsapp_business_account", "WhatsApp webhook body", b.Batch, func(i int, e entry) error {
 		for j, c := range e.Changes {
 			if c.Field != "messages" {
 				continue
 			}
-			path := fmt.Sprintf("entry[%d].changes[%d].value", i, j)
-			if err := b.change(path, c.Value); err != nil {
-				return nil, fmt.Errorf("%w: %w", webhooks.ErrBadPayload, err)
+			if err := b.change(fmt.Sprintf("entry[%d].changes[%d].value", i, j), c.Value); err != nil {
+				return err
 			}
 		}
-	}
-	return b.Events(), nil
+		return nil
+	})
 }
 
 // batch collects the events of one payload (see webhooks.Batch).
@@ -382,16 +352,16 @@ func (b *batch) customer(field, waID string) (e164, customerID string, err error
 	if strings.Trim(waID, "0123456789") != "" {
 		return "", "", fmt.Errorf("%s %q is not a WhatsApp id (digits of an international number)", field, domain.Clip(waID))
 	}
-	e164, ok := contact.Phone("+"+waID, b.p.cfg.Region)
+	e164, ok := contact.Phone("+"+waID, b.p.Config().Region)
 	if !ok {
 		return "", "", fmt.Errorf("%s %q is not a possible phone number", field, domain.Clip(waID))
 	}
-	return e164, b.p.cfg.Customer(contact.PhoneKey(e164)), nil
+	return e164, b.p.Config().Customer(contact.PhoneKey(e164)), nil
 }
 
 // interactionID is the dialogue rule of the package documentation.
 func interactionID(phoneID, waID string, at time.Time) string {
-	return "wa:" + phoneID + ":" + waID + ":" + at.UTC().Format(time.DateOnly)
+	return metahub.DialogueID("wa", phoneID, waID, at)
 }
 
 func failureReason(s status) string {
