@@ -397,35 +397,16 @@ func (d discardDead) DeadLetter(context.Context, Message, string, string) error 
 // pass, so it sets invalid envelopes aside and feeds the observer as the live projector
 // would. Any other rebuild counts them without setting them aside again.
 func (r *Runner) rebuildInto(ctx context.Context, dec *DecodeCache, progress func(done, total uint64), first bool) (*DB, error) {
-	path := r.db.Path() + ".rebuild"
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("remove stale rebuild file: %w", err)
-	}
-	db, err := OpenDB(path, Options{NoSync: true})
+	rb, err := r.openRebuild(dec, first)
 	if err != nil {
 		return nil, err
-	}
-	fail := func(err error) (*DB, error) {
-		db.Close()
-		os.Remove(path)
-		return nil, err
-	}
-	var dead atomic.Int64
-	pcfg := ProjectorConfig{View: r.cfg.New(db), DB: db, DeadLetters: discardDead{&dead},
-		Logger: r.cfg.Logger, Now: r.cfg.Now, Decoded: dec}
-	if first {
-		pcfg.DeadLetters, pcfg.Observer = r.cfg.Log, r.cfg.Observer
-	}
-	proj, err := NewProjector(pcfg)
-	if err != nil {
-		return fail(err)
 	}
 	total, err := r.cfg.Log.LastSeq(ctx, r.Stream())
 	if err != nil {
-		return fail(err)
+		return rb.fail(err)
 	}
 	err = r.cfg.Log.Read(ctx, r.Stream(), 1, RebuildBatch, func(ctx context.Context, batch []Message) error {
-		if err := proj.Handle(ctx, batch); err != nil {
+		if err := rb.proj.Handle(ctx, batch); err != nil {
 			return err
 		}
 		if progress != nil {
@@ -434,15 +415,58 @@ func (r *Runner) rebuildInto(ctx context.Context, dec *DecodeCache, progress fun
 		return nil
 	})
 	if err != nil {
-		return fail(fmt.Errorf("rebuild %s: %w", r.name, err))
+		return rb.fail(fmt.Errorf("rebuild %s: %w", r.name, err))
 	}
-	if err := db.Sync(); err != nil {
-		return fail(err)
+	return rb.finish()
+}
+
+// rebuild is a fresh file being filled from the stream (rebuildInto, ReplayAll).
+type rebuild struct {
+	r    *Runner
+	db   *DB
+	proj *Projector
+	dead atomic.Int64
+}
+
+// openRebuild creates the fresh file and its projector; first as for rebuildInto.
+func (r *Runner) openRebuild(dec *DecodeCache, first bool) (*rebuild, error) {
+	path := r.db.Path() + ".rebuild"
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("remove stale rebuild file: %w", err)
 	}
-	if n := dead.Load(); n > 0 {
-		r.cfg.Logger.Warn("rebuild skipped invalid envelopes", "view", r.name, "count", n)
+	db, err := OpenDB(path, Options{NoSync: true})
+	if err != nil {
+		return nil, err
 	}
-	return db, nil
+	rb := &rebuild{r: r, db: db}
+	pcfg := ProjectorConfig{View: r.cfg.New(db), DB: db, DeadLetters: discardDead{&rb.dead},
+		Logger: r.cfg.Logger, Now: r.cfg.Now, Decoded: dec}
+	if first {
+		pcfg.DeadLetters, pcfg.Observer = r.cfg.Log, r.cfg.Observer
+	}
+	if rb.proj, err = NewProjector(pcfg); err != nil {
+		_, err = rb.fail(err)
+		return nil, err
+	}
+	return rb, nil
+}
+
+// fail closes and removes the fresh file.
+func (rb *rebuild) fail(err error) (*DB, error) {
+	rb.db.Close()
+	os.Remove(rb.db.Path())
+	return nil, err
+}
+
+// finish syncs the fresh file once and returns it open.
+func (rb *rebuild) finish() (*DB, error) {
+	if err := rb.db.Sync(); err != nil {
+		return rb.fail(err)
+	}
+	if n := rb.dead.Load(); n > 0 {
+		rb.r.cfg.Logger.Warn("rebuild skipped invalid envelopes", "view", rb.r.name, "count", n)
+	}
+	return rb.db, nil
 }
 
 // catchUp applies what the stream holds after db's checkpoint to db, through a view of

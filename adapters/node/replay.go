@@ -12,7 +12,6 @@ import (
 
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
-	"golang.org/x/sync/errgroup"
 	"golang.org/x/term"
 
 	"github.com/interaction-ledger/ledger/projections"
@@ -20,8 +19,8 @@ import (
 
 // Replay rebuilds views offline (`ledger replay [--view NAME]`; only empty: every view).
 // Each view is rebuilt into a fresh file that replaces the old one only when complete; an
-// interrupted replay leaves the old views untouched. The views are rebuilt side by side,
-// each from its own ordered read of the stream, sharing the decoding of the envelopes.
+// interrupted replay leaves the old views untouched. The views are rebuilt side by side
+// from one ordered read of each stream, each envelope decoded once (projections.ReplayAll).
 // Progress goes to out: bars with rate and ETA on a terminal, plain lines otherwise.
 func Replay(ctx context.Context, cfg Config, only string, out io.Writer, log *slog.Logger) error {
 	n, err := Open(ctx, cfg, log, Options{})
@@ -38,22 +37,21 @@ func Replay(ctx context.Context, cfg Config, only string, out io.Writer, log *sl
 		targets = []*projections.Runner{v}
 	}
 	bars := newProgress(ctx, out)
-	dec := projections.NewDecodeCache(decodeCacheSlots * 4)
-	g, gctx := errgroup.WithContext(ctx)
+	byView := map[string]*progressBar{}
 	for _, v := range targets {
-		bar := bars.add("replay " + v.Name())
-		g.Go(func() error {
-			start := time.Now()
-			cp, err := v.Replay(gctx, dec, bar.update)
-			if err != nil {
-				bar.abort()
-				return err
-			}
-			bar.finish(cp, time.Since(start))
-			return nil
-		})
+		byView[v.Name()] = bars.add("replay " + v.Name())
 	}
-	err = g.Wait()
+	done, err := projections.ReplayAll(ctx, targets, func(view string, done, total uint64) {
+		byView[view].update(done, total)
+	})
+	for _, d := range done {
+		byView[d.View].finish(d.Checkpoint, d.Took)
+	}
+	if err != nil {
+		for _, b := range byView {
+			b.abort()
+		}
+	}
 	bars.wait()
 	return err
 }

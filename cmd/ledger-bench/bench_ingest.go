@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/interaction-ledger/ledger/projections"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -313,9 +312,6 @@ func benchNATSIngest(ctx context.Context, dataDir string, data *benchData, log *
 	return res, res.settle(ctx, start, l.Status, uint64(data.unique), progress)
 }
 
-// benchDecodeSlots is the decode cache of a replay of every view, as `ledger replay`.
-const benchDecodeSlots = 65536
-
 // benchReplayResult is one view's rebuild.
 type benchReplayResult struct {
 	view     string
@@ -324,10 +320,10 @@ type benchReplayResult struct {
 	bytes    int64 // the rebuilt file
 }
 
-// benchReplayAll rebuilds every view of the (stopped) ledger in dataDir from its stream,
-// side by side with a shared decode cache as `ledger replay` does, and swaps the rebuilt
-// files in (they answer the same); it returns each view's own time and the wall time of
-// the whole.
+// benchReplayAll rebuilds every view of the (stopped) ledger in dataDir from its stream
+// as `ledger replay` does (projections.ReplayAll: one read of each stream for all its
+// views), and swaps the rebuilt files in (they answer the same); it returns each view's
+// own time and the wall time of the whole.
 func benchReplayAll(ctx context.Context, dataDir string, log *slog.Logger) ([]benchReplayResult, time.Duration, error) {
 	l, err := node.Open(ctx, node.Config{DataDir: dataDir, Region: "US", Replicas: 1}, log, node.Options{})
 	if err != nil {
@@ -335,23 +331,14 @@ func benchReplayAll(ctx context.Context, dataDir string, log *slog.Logger) ([]be
 	}
 	defer l.Close()
 	views := l.Views()
-	out := make([]benchReplayResult, len(views))
-	dec := projections.NewDecodeCache(benchDecodeSlots)
 	start := time.Now()
-	g, gctx := errgroup.WithContext(ctx)
-	for i, v := range views {
-		g.Go(func() error {
-			vstart := time.Now()
-			cp, err := v.Replay(gctx, dec, nil)
-			if err != nil {
-				return err
-			}
-			out[i] = benchReplayResult{view: v.Name(), messages: cp, took: time.Since(vstart), bytes: v.DB().Size()}
-			return nil
-		})
+	done, err := projections.ReplayAll(ctx, views, nil)
+	took := time.Since(start)
+	out := make([]benchReplayResult, len(done))
+	for i, d := range done {
+		out[i] = benchReplayResult{view: d.View, messages: d.Checkpoint, took: d.Took, bytes: views[i].DB().Size()}
 	}
-	err = g.Wait()
-	return out, time.Since(start), err
+	return out, took, err
 }
 
 // benchPostAll POSTs every envelope as NDJSON batches of batchSize with clients
