@@ -24,7 +24,9 @@
 //	         applying a later event of a stored interaction; the codec is several times
 //	         faster both ways and the value smaller. A reflection test fails when
 //	         domain.Interaction gains a field the codec does not write.
-//	index    col | value | 0x00 | start(8) | id -> empty. Posting lists, each in time order:
+//	index    col | value | 0x00 | start(8) | id -> the current agent and queue in the
+//	         counted lists (a, q, d, v, t: postingValue), empty in the others. Posting
+//	         lists, each in time order:
 //	           a  every agent the interaction passed (current and before a transfer)
 //	           q  every queue it passed
 //	           d  original_routing = direct
@@ -67,7 +69,9 @@
 //     bounded heap. Cost grows with the candidates: right for selective queries. A
 //     candidate is decoded without allocating (rowView: strings into the page, valid
 //     in the transaction) and looked up with one reused cursor; only rows entering the
-//     heap are copied.
+//     heap are copied. Sorted by agent_id or queue_id, the posting entry's value gives
+//     the sort value first, and only a candidate that could enter the heap is looked
+//     up (a queue's three months sorted by agent at 500k interactions: 21 → 4.4 ms).
 //   - walk (agent_id, queue_id, interaction_id): the column's sort index is read in
 //     sort order from the cursor, entries outside the time range skipped by key (one
 //     Seek per value), each other entry's row checked against every filter and CanSee,

@@ -190,8 +190,9 @@ func (r *row) indexKeys() [][]byte {
 // queue. A list sorted by one of them and driven by a posting list (a queue's calls sorted
 // by agent) reads the sort value from the entry and looks up only the rows that would
 // enter the page, not every candidate: at 2 million interactions that was the difference
-// between tens of thousands of row lookups and a few thousand. Entries written before
-// values existed are empty (postingCols says ok=false) and cost a lookup, as before.
+// between tens of thousands of row lookups and a few thousand. Only the counted lists
+// carry it; the others, and entries written before values existed, are empty
+// (postingCols says ok=false) and cost a lookup, as before.
 func (r *row) postingValue() []byte {
 	v := make([]byte, 0, 2+len(r.agent)+len(r.queue))
 	v = binary.AppendUvarint(v, uint64(len(r.agent)))

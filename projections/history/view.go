@@ -328,18 +328,24 @@ func (w *writer) flush() error {
 			evPut = append(evPut, kv{eventKey(id, e.rec.OccurredAt, e.rec.ID), e.encode()})
 			evIDPut = append(evIDPut, kv{k: eventIDKey(id, e.rec.ID)})
 		}
-		// Every entry carries the current agent and queue: when they change, the entries
-		// that stay are written again with the new value.
+		// The entries of the lists that drive large lists (the counted ones: agents,
+		// queues, direct, campaigns, templates) carry the current agent and queue
+		// (postingValue); when those change, the entries that stay are written again.
+		// Contacts and customers are a few entries each: they stay empty.
 		pv := nr.postingValue()
 		revalue := p.old != nil && (p.old.agent != nr.agent || p.old.queue != nr.queue)
 		diffKeys(oldKeys, nr.indexKeys(), func(k []byte) {
 			idxDel = append(idxDel, k)
 			countKey(delta, k, -1)
 		}, func(k []byte) {
-			idxPut = append(idxPut, kv{k, pv})
+			if counted(k[0]) {
+				idxPut = append(idxPut, kv{k, pv})
+			} else {
+				idxPut = append(idxPut, kv{k: k})
+			}
 			countKey(delta, k, +1)
 		}, func(k []byte) {
-			if revalue {
+			if revalue && counted(k[0]) {
 				idxPut = append(idxPut, kv{k, pv})
 			}
 		})
