@@ -924,6 +924,26 @@ func BenchmarkDecodeIncoming(b *testing.B) {
 	}
 }
 
+// BenchmarkDecodeStored reads startedEnvelope as a view reads it from the stream: in its
+// canonical encoding, id assigned.
+func BenchmarkDecodeStored(b *testing.B) {
+	ev, err := DecodeIncoming(startedEnvelope, testNow)
+	if err != nil {
+		b.Fatal(err)
+	}
+	stored, err := ev.Encode()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(stored)))
+	for b.Loop() {
+		if _, err := DecodeStored(stored, testNow); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkEncode(b *testing.B) {
 	ev, err := DecodeIncoming(startedEnvelope, testNow)
 	if err != nil {
