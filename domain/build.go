@@ -62,7 +62,7 @@ func NewEvent(id string, t EventType, occurredAt time.Time, customerID, source s
 	}
 	// Checked on its encoding by the decoder itself: the rules are one piece of code, and
 	// the payload kept is what a replay of Data will read (e.g. DueAt in UTC).
-	if ev.Payload, err = decodePayload(t, data, customerID); err != nil {
+	if ev.Payload, err = (codec{}).decodePayload(t, data, customerID); err != nil {
 		return Event{}, err
 	}
 	ev.Data = data

@@ -149,17 +149,17 @@ type wireEnvelope struct {
 // A missing id is left empty for the caller to assign (a UUIDv7); occurred_at must lie in
 // the retention window around now.
 func DecodeIncoming(raw []byte, now time.Time) (Event, error) {
-	return decode(raw, now, false)
+	return codec{}.decode(raw, now, false)
 }
 
 // DecodeStored reads an envelope taken from the stream, judging its retention window
 // against publishedAt (the stream's own timestamp), so that a replay months later accepts
 // what was valid when it was appended. The id is required.
 func DecodeStored(raw []byte, publishedAt time.Time) (Event, error) {
-	return decode(raw, publishedAt, true)
+	return codec{}.decode(raw, publishedAt, true)
 }
 
-func decode(raw []byte, now time.Time, stored bool) (Event, error) {
+func (c codec) decode(raw []byte, now time.Time, stored bool) (Event, error) {
 	requireID, maxBytes := stored, MaxEnvelopeBytes
 	if stored {
 		maxBytes = MaxStoredEnvelopeBytes
@@ -171,7 +171,7 @@ func decode(raw []byte, now time.Time, stored bool) (Event, error) {
 		return Event{}, err
 	}
 	var w wireEnvelope
-	if err := strictUnmarshal(raw, &w, ""); err != nil {
+	if err := c.strictUnmarshal(raw, &w, ""); err != nil {
 		return Event{}, err
 	}
 	var ev Event
@@ -237,7 +237,7 @@ func decode(raw []byte, now time.Time, stored bool) (Event, error) {
 		}
 		data = compact.Bytes()
 	}
-	p, err := decodePayload(t, data, ev.CustomerID)
+	p, err := c.decodePayload(t, data, ev.CustomerID)
 	if err != nil {
 		return Event{}, err
 	}
@@ -266,7 +266,12 @@ func CheckWindow(occurredAt, now time.Time) error {
 func (e Event) WithID(id string) Event { e.ID = id; return e }
 
 // Encode returns the canonical envelope as compact JSON: what the stream stores.
-func (e Event) Encode() ([]byte, error) {
+func (e Event) Encode() ([]byte, error) { return codec{}.encode(e) }
+
+// encodeStd is Encode by encoding/json alone: the reference that codec.encode's fast
+// path must match byte for byte, and its way of handling what the fast path does not
+// (Data that is missing, not compact or not valid JSON).
+func (e Event) encodeStd() ([]byte, error) {
 	out := struct {
 		ID         string          `json:"id"`
 		Type       string          `json:"type"`
@@ -291,8 +296,8 @@ func (e Event) Encode() ([]byte, error) {
 
 // strictUnmarshal decodes JSON and turns the decoder's errors into ValidationErrors that
 // name the field (prefix is the path of raw within the envelope, e.g. "data").
-func strictUnmarshal(raw []byte, v any, prefix string) error {
-	if err := json.Unmarshal(raw, v); err != nil {
+func (c codec) strictUnmarshal(raw []byte, v any, prefix string) error {
+	if err := c.unmarshal(raw, v); err != nil {
 		var te *json.UnmarshalTypeError
 		var se *json.SyntaxError
 		switch {

@@ -413,9 +413,9 @@ func deref(v *string) string {
 	return *v
 }
 
-func decodePayload(t EventType, raw []byte, customerID string) (Payload, error) {
+func (c codec) decodePayload(t EventType, raw []byte, customerID string) (Payload, error) {
 	var w wireData
-	if err := strictUnmarshal(raw, &w, "data"); err != nil {
+	if err := c.strictUnmarshal(raw, &w, "data"); err != nil {
 		return nil, err
 	}
 	r := &reader{}

@@ -1,0 +1,74 @@
+package domain
+
+import (
+	"encoding/json"
+	"reflect"
+	"time"
+
+	fastjson "github.com/segmentio/encoding/json"
+)
+
+// Why a second JSON library in domain: decoding the envelope is the largest single cost
+// of ingest and of every view's replay (each event is decoded at ingest and again by the
+// views), and encoding/json's reflection-driven decoder is most of it.
+// github.com/segmentio/encoding/json reads JSON by encoding/json's rules (field names
+// matched case-insensitively, the last of duplicate keys wins, RawMessage kept verbatim,
+// the same type rules) at about twice the speed, and is pure Go without I/O. It only
+// runs on the success path: its errors differ in wording and offsets, so when it
+// rejects, encoding/json decodes again and its error becomes the ValidationError,
+// exactly as before. FuzzDecodeDifferential holds the two paths to the same answers.
+
+// codec chooses how decode reads JSON. The zero value is the production codec; reference
+// is encoding/json alone, what the fast path must agree with (tests only).
+type codec struct{ reference bool }
+
+// unmarshal decodes raw into v (a pointer to a zero value) as encoding/json.Unmarshal
+// would, returning encoding/json's own error when raw is rejected.
+func (c codec) unmarshal(raw []byte, v any) error {
+	if !c.reference {
+		if err := fastjson.Unmarshal(raw, v); err == nil {
+			return nil
+		}
+		// Rejections are rare: start again from zero so that nothing the fast decoder
+		// wrote before it stopped survives, and let encoding/json tell why.
+		reflect.ValueOf(v).Elem().SetZero()
+	}
+	return json.Unmarshal(raw, v)
+}
+
+// encode writes e as encodeStd does, but by appending its six members in place: the
+// envelope's shape is fixed, so the reflection of a general encoder is pure cost.
+// Strings are escaped as encoding/json escapes them without HTML escaping (the
+// differential fuzz tests hold the two to the same bytes).
+func (c codec) encode(e Event) ([]byte, error) {
+	if e.ID == "" {
+		return nil, invalid("id", "is required to encode an event")
+	}
+	// encoding/json compacts a RawMessage and reports one that is not valid JSON; Data
+	// as decode and NewEvent build it is already compact and valid, which the scan and
+	// Valid below confirm. Anything else takes encoding/json's path and its error.
+	if c.reference || len(e.Data) == 0 || hasInsignificantSpace(e.Data) || !fastjson.Valid(e.Data) {
+		return e.encodeStd()
+	}
+	b := make([]byte, 0, len(`{"id":"","type":"","occurred_at":"","customer_id":"","source":"","data":}`)+
+		len(e.ID)+len(e.Type.s)+len(time.RFC3339Nano)+len(e.CustomerID)+len(e.Source)+len(e.Data)+8)
+	b = append(b, `{"id":`...)
+	b = fastjson.AppendEscape(b, e.ID, 0)
+	b = append(b, `,"type":`...)
+	b = fastjson.AppendEscape(b, e.Type.s, 0)
+	// A formatted time holds only digits, '-', '+', ':', '.', 'T' and 'Z': nothing to escape.
+	b = append(b, `,"occurred_at":"`...)
+	b = e.OccurredAt.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, '"')
+	if e.CustomerID != "" {
+		b = append(b, `,"customer_id":`...)
+		b = fastjson.AppendEscape(b, e.CustomerID, 0)
+	}
+	if e.Source != "" {
+		b = append(b, `,"source":`...)
+		b = fastjson.AppendEscape(b, e.Source, 0)
+	}
+	b = append(b, `,"data":`...)
+	b = append(b, e.Data...)
+	return append(b, '}'), nil
+}
