@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -65,7 +66,9 @@ func NewEvent(id string, t EventType, occurredAt time.Time, customerID, source s
 	if ev.Payload, err = (codec{}).decodePayload(t, data, customerID); err != nil {
 		return Event{}, err
 	}
-	ev.Data = data
+	// The payload's strings may point into data (see codec.unmarshal): the event gets a
+	// copy of its own, which its holder may write to.
+	ev.Data = bytes.Clone(data)
 	if err := checkSize(ev); err != nil {
 		return Event{}, err
 	}

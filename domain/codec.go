@@ -23,10 +23,17 @@ import (
 type codec struct{ reference bool }
 
 // unmarshal decodes raw into v (a pointer to a zero value) as encoding/json.Unmarshal
-// would, returning encoding/json's own error when raw is rejected.
-func (c codec) unmarshal(raw []byte, v any) error {
+// would, returning encoding/json's own error when raw is rejected. The fast path does
+// not copy: decoded strings, and RawMessages too when shareRaw is set, point into raw,
+// which must therefore be the decoder's private copy that nobody writes to again.
+func (c codec) unmarshal(raw []byte, v any, shareRaw bool) error {
 	if !c.reference {
-		if err := fastjson.Unmarshal(raw, v); err == nil {
+		flags := fastjson.DontCopyString
+		if shareRaw {
+			flags |= fastjson.DontCopyRawMessage
+		}
+		rest, err := fastjson.Parse(raw, v, flags)
+		if err == nil && len(rest) == 0 {
 			return nil
 		}
 		// Rejections are rare: start again from zero so that nothing the fast decoder

@@ -170,17 +170,25 @@ func (c codec) decode(raw []byte, now time.Time, stored bool) (Event, error) {
 	if err := checkUTF8(raw); err != nil {
 		return Event{}, err
 	}
+	// One private copy of the input, which the decoded strings then point into instead
+	// of being allocated one by one (see codec.unmarshal). The caller keeps raw.
+	raw = bytes.Clone(raw)
 	var w wireEnvelope
-	if err := c.strictUnmarshal(raw, &w, ""); err != nil {
+	// w.Data may point into raw: it is read from, then copied into the event.
+	if err := c.strictUnmarshal(raw, &w, "", true); err != nil {
 		return Event{}, err
 	}
 	var ev Event
 	if w.ID != nil && *w.ID != "" {
-		id, err := uuid.Parse(*w.ID)
-		if err != nil {
-			return Event{}, invalid("id", "%q is not a UUID", Clip(*w.ID))
+		if !c.reference && isCanonicalUUID(*w.ID) {
+			ev.ID = *w.ID // what uuid.Parse and String would give back
+		} else {
+			id, err := uuid.Parse(*w.ID)
+			if err != nil {
+				return Event{}, invalid("id", "%q is not a UUID", Clip(*w.ID))
+			}
+			ev.ID = id.String()
 		}
-		ev.ID = id.String()
 	} else if requireID {
 		return Event{}, invalid("id", "is required")
 	}
@@ -241,9 +249,31 @@ func (c codec) decode(raw []byte, now time.Time, stored bool) (Event, error) {
 	if err != nil {
 		return Event{}, err
 	}
-	ev.Data = json.RawMessage(data)
+	// The payload's strings may point into data: Data is a copy of its own, so that a
+	// caller who writes into ev.Data cannot change them.
+	ev.Data = json.RawMessage(bytes.Clone(data))
 	ev.Payload = p
 	return ev, nil
+}
+
+// isCanonicalUUID reports whether s is a UUID as uuid.UUID.String writes it: 8-4-4-4-12
+// lower-case hex digits. Every stored id is; such an id needs neither uuid.Parse nor a
+// new string.
+func isCanonicalUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if c != '-' {
+				return false
+			}
+		} else if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // CheckWindow reports whether occurred_at lies between RetentionStart(now) and
@@ -296,8 +326,8 @@ func (e Event) encodeStd() ([]byte, error) {
 
 // strictUnmarshal decodes JSON and turns the decoder's errors into ValidationErrors that
 // name the field (prefix is the path of raw within the envelope, e.g. "data").
-func (c codec) strictUnmarshal(raw []byte, v any, prefix string) error {
-	if err := c.unmarshal(raw, v); err != nil {
+func (c codec) strictUnmarshal(raw []byte, v any, prefix string, shareRaw bool) error {
+	if err := c.unmarshal(raw, v, shareRaw); err != nil {
 		var te *json.UnmarshalTypeError
 		var se *json.SyntaxError
 		switch {
@@ -345,7 +375,7 @@ func jsonKind(goKind string) string {
 
 // checkID validates an identifier: present (when required), at most MaxIDBytes, valid
 // UTF-8 and free of control characters (the views use NUL as a key separator).
-func checkID(field, s string, required bool) error {
+func checkID(field, s string, required bool) *ValidationError {
 	if s == "" {
 		if required {
 			return invalid(field, "is required")
@@ -420,24 +450,36 @@ func isRFC3339(s string) bool {
 }
 
 // hasInsignificantSpace reports whether JSON text has whitespace outside its strings.
+// It runs for every decoded and encoded event: the inside of a string, most of the
+// text, is skipped with bytes.IndexByte rather than looked at byte by byte.
 func hasInsignificantSpace(b []byte) bool {
-	inString, escaped := false, false
-	for _, c := range b {
-		switch {
-		case escaped:
-			escaped = false
-		case inString && c == '\\':
-			escaped = true
-		case c == '"':
-			inString = !inString
-		case !inString && (c == ' ' || c == '\n' || c == '\r' || c == '\t'):
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case ' ', '\n', '\r', '\t':
 			return true
+		case '"':
+			// Find the closing quote: the first one not escaped by an odd run of
+			// backslashes.
+			for {
+				j := bytes.IndexByte(b[i+1:], '"')
+				if j < 0 {
+					return false
+				}
+				i += 1 + j
+				k := i - 1
+				for k >= 0 && b[k] == '\\' {
+					k--
+				}
+				if (i-1-k)%2 == 0 {
+					break
+				}
+			}
 		}
 	}
 	return false
 }
 
-func checkText(field, s string, max int) error {
+func checkText(field, s string, max int) *ValidationError {
 	if len(s) > max {
 		return invalid(field, "is %d bytes, more than the %d allowed", len(s), max)
 	}
