@@ -173,9 +173,9 @@ func (c codec) decode(raw []byte, now time.Time, stored bool) (Event, error) {
 	// One private copy of the input, which the decoded strings then point into instead
 	// of being allocated one by one (see codec.unmarshal). The caller keeps raw.
 	raw = bytes.Clone(raw)
-	var w wireEnvelope
+	w := c.newWireEnvelope()
 	// w.Data may point into raw: it is read from, then copied into the event.
-	if err := c.strictUnmarshal(raw, &w, "", true); err != nil {
+	if err := c.strictUnmarshal(raw, w, "", true); err != nil {
 		return Event{}, err
 	}
 	var ev Event

@@ -422,9 +422,9 @@ func deref(v *string) string {
 }
 
 func (c codec) decodePayload(t EventType, raw []byte, customerID string) (Payload, error) {
-	var w wireData
+	w := c.newWireData()
 	// The payload's RawMessages (sr_data, changes, ...) are handed out: they get copies.
-	if err := c.strictUnmarshal(raw, &w, "data", false); err != nil {
+	if err := c.strictUnmarshal(raw, w, "data", false); err != nil {
 		return nil, err
 	}
 	r := &reader{}
