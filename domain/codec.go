@@ -108,7 +108,7 @@ func (c codec) newWireEnvelope() *wireEnvelope {
 
 type presetData struct {
 	w       wireData
-	strs    [48]string // at least one per *string field of wireData below
+	strs    [39]string // one per *string field of wireData (newWireData lists them)
 	ints    [2]int64
 	bools   [2]bool
 	contact Contact

@@ -49,3 +49,12 @@ func FuzzHasInsignificantSpace(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkHasInsignificantSpace(b *testing.B) {
+	b.SetBytes(int64(len(startedEnvelope)))
+	for b.Loop() {
+		if hasInsignificantSpace(startedEnvelope) {
+			b.Fatal("startedEnvelope is compact")
+		}
+	}
+}

@@ -449,29 +449,47 @@ func isRFC3339(s string) bool {
 	return (h1 < '2' || (h1 == '2' && h2 <= '3')) && m1 <= '5'
 }
 
-// hasInsignificantSpace reports whether JSON text has whitespace outside its strings.
-// It runs for every decoded and encoded event: the inside of a string, most of the
-// text, is skipped with bytes.IndexByte rather than looked at byte by byte.
+// hasInsignificantSpace reports whether JSON text has whitespace outside its strings
+// (for text that is not valid JSON it may say true wrongly, never false). It runs for
+// every decoded and encoded event, so it leans on bytes.IndexByte and bytes.Count, which
+// look at many bytes at once: inside a JSON string, tab, newline and carriage return
+// must be escaped, so any of them is outside one; a space is outside a string when an
+// even number of quotes precedes it, which text without backslashes (no \" escapes),
+// the common case, allows to count.
 func hasInsignificantSpace(b []byte) bool {
+	if bytes.IndexByte(b, '\n') >= 0 || bytes.IndexByte(b, '\t') >= 0 || bytes.IndexByte(b, '\r') >= 0 {
+		return true
+	}
+	if bytes.IndexByte(b, '\\') >= 0 {
+		return spaceOutsideStrings(b)
+	}
+	for {
+		i := bytes.IndexByte(b, ' ')
+		if i < 0 {
+			return false
+		}
+		if bytes.Count(b[:i], []byte{'"'})%2 == 0 {
+			return true
+		}
+		// The space is inside a string: go on after its closing quote.
+		j := bytes.IndexByte(b[i:], '"')
+		if j < 0 {
+			return true
+		}
+		b = b[i+j+1:]
+	}
+}
+
+// spaceOutsideStrings is hasInsignificantSpace for text with escapes, byte by byte.
+func spaceOutsideStrings(b []byte) bool {
 	for i := 0; i < len(b); i++ {
 		switch b[i] {
 		case ' ', '\n', '\r', '\t':
 			return true
 		case '"':
-			// Find the closing quote: the first one not escaped by an odd run of
-			// backslashes.
-			for {
-				j := bytes.IndexByte(b[i+1:], '"')
-				if j < 0 {
-					return false
-				}
-				i += 1 + j
-				k := i - 1
-				for k >= 0 && b[k] == '\\' {
-					k--
-				}
-				if (i-1-k)%2 == 0 {
-					break
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
 				}
 			}
 		}
