@@ -449,9 +449,9 @@ func isRFC3339(s string) bool {
 	return (h1 < '2' || (h1 == '2' && h2 <= '3')) && m1 <= '5'
 }
 
-// hasInsignificantSpace reports whether JSON text has whitespace outside its strings
-// (for text that is not valid JSON it may say true wrongly, never false). It runs for
-// every decoded and encoded event, so it leans on bytes.IndexByte and bytes.Count, which
+// hasInsignificantSpace reports whether valid JSON text has whitespace outside its
+// strings. It runs for every decoded and encoded event, so it leans on bytes.IndexByte
+// and bytes.Count, which
 // look at many bytes at once: inside a JSON string, tab, newline and carriage return
 // must be escaped, so any of them is outside one; a space is outside a string when an
 // even number of quotes precedes it, which text without backslashes (no \" escapes),
