@@ -171,7 +171,9 @@ func (c codec) decode(raw []byte, now time.Time, stored bool) (Event, error) {
 		return Event{}, err
 	}
 	// One private copy of the input, which the decoded strings then point into instead
-	// of being allocated one by one (see codec.unmarshal). The caller keeps raw.
+	// of being allocated one by one (see codec.unmarshal); the caller keeps raw. The
+	// price: a string kept from the event keeps that copy (the envelope's size) alive,
+	// so a long-lived cache of a few strings of many events should strings.Clone them.
 	raw = bytes.Clone(raw)
 	w := c.newWireEnvelope()
 	// w.Data may point into raw: it is read from, then copied into the event.
