@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -62,10 +63,12 @@ func NewEvent(id string, t EventType, occurredAt time.Time, customerID, source s
 	}
 	// Checked on its encoding by the decoder itself: the rules are one piece of code, and
 	// the payload kept is what a replay of Data will read (e.g. DueAt in UTC).
-	if ev.Payload, err = decodePayload(t, data, customerID); err != nil {
+	if ev.Payload, err = (codec{}).decodePayload(t, data, customerID); err != nil {
 		return Event{}, err
 	}
-	ev.Data = data
+	// The payload's strings may point into data (see codec.unmarshal): the event gets a
+	// copy of its own, which its holder may write to.
+	ev.Data = bytes.Clone(data)
 	if err := checkSize(ev); err != nil {
 		return Event{}, err
 	}

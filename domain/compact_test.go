@@ -30,3 +30,31 @@ func TestHasInsignificantSpace(t *testing.T) {
 		}
 	}
 }
+
+// FuzzHasInsignificantSpace: on valid JSON, hasInsignificantSpace is true exactly when
+// json.Compact would change the text (decode and Encode rely on it to skip Compact).
+func FuzzHasInsignificantSpace(f *testing.F) {
+	f.Add([]byte(`{"a":"b c"}`))
+	f.Add([]byte(`{"a":"x\\" ,"b":1}`))
+	f.Add([]byte(`{"a":"x\\\" y", "b" : [1, "\\\\"]}`))
+	f.Add([]byte(` "\"" `))
+	f.Add(startedEnvelope)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, b); err != nil {
+			return // only valid JSON is ever asked
+		}
+		if got, want := hasInsignificantSpace(b), !bytes.Equal(buf.Bytes(), b); got != want {
+			t.Fatalf("hasInsignificantSpace(%q) = %v, want %v", b, got, want)
+		}
+	})
+}
+
+func BenchmarkHasInsignificantSpace(b *testing.B) {
+	b.SetBytes(int64(len(startedEnvelope)))
+	for b.Loop() {
+		if hasInsignificantSpace(startedEnvelope) {
+			b.Fatal("startedEnvelope is compact")
+		}
+	}
+}

@@ -149,17 +149,17 @@ type wireEnvelope struct {
 // A missing id is left empty for the caller to assign (a UUIDv7); occurred_at must lie in
 // the retention window around now.
 func DecodeIncoming(raw []byte, now time.Time) (Event, error) {
-	return decode(raw, now, false)
+	return codec{}.decode(raw, now, false)
 }
 
 // DecodeStored reads an envelope taken from the stream, judging its retention window
 // against publishedAt (the stream's own timestamp), so that a replay months later accepts
 // what was valid when it was appended. The id is required.
 func DecodeStored(raw []byte, publishedAt time.Time) (Event, error) {
-	return decode(raw, publishedAt, true)
+	return codec{}.decode(raw, publishedAt, true)
 }
 
-func decode(raw []byte, now time.Time, stored bool) (Event, error) {
+func (c codec) decode(raw []byte, now time.Time, stored bool) (Event, error) {
 	requireID, maxBytes := stored, MaxEnvelopeBytes
 	if stored {
 		maxBytes = MaxStoredEnvelopeBytes
@@ -170,17 +170,27 @@ func decode(raw []byte, now time.Time, stored bool) (Event, error) {
 	if err := checkUTF8(raw); err != nil {
 		return Event{}, err
 	}
-	var w wireEnvelope
-	if err := strictUnmarshal(raw, &w, ""); err != nil {
+	// One private copy of the input, which the decoded strings then point into instead
+	// of being allocated one by one (see codec.unmarshal); the caller keeps raw. The
+	// price: a string kept from the event keeps that copy (the envelope's size) alive,
+	// so a long-lived cache of a few strings of many events should strings.Clone them.
+	raw = bytes.Clone(raw)
+	w := c.newWireEnvelope()
+	// w.Data may point into raw: it is read from, then copied into the event.
+	if err := c.strictUnmarshal(raw, w, "", true); err != nil {
 		return Event{}, err
 	}
 	var ev Event
 	if w.ID != nil && *w.ID != "" {
-		id, err := uuid.Parse(*w.ID)
-		if err != nil {
-			return Event{}, invalid("id", "%q is not a UUID", Clip(*w.ID))
+		if !c.reference && isCanonicalUUID(*w.ID) {
+			ev.ID = *w.ID // what uuid.Parse and String would give back
+		} else {
+			id, err := uuid.Parse(*w.ID)
+			if err != nil {
+				return Event{}, invalid("id", "%q is not a UUID", Clip(*w.ID))
+			}
+			ev.ID = id.String()
 		}
-		ev.ID = id.String()
 	} else if requireID {
 		return Event{}, invalid("id", "is required")
 	}
@@ -237,13 +247,35 @@ func decode(raw []byte, now time.Time, stored bool) (Event, error) {
 		}
 		data = compact.Bytes()
 	}
-	p, err := decodePayload(t, data, ev.CustomerID)
+	p, err := c.decodePayload(t, data, ev.CustomerID)
 	if err != nil {
 		return Event{}, err
 	}
-	ev.Data = json.RawMessage(data)
+	// The payload's strings may point into data: Data is a copy of its own, so that a
+	// caller who writes into ev.Data cannot change them.
+	ev.Data = json.RawMessage(bytes.Clone(data))
 	ev.Payload = p
 	return ev, nil
+}
+
+// isCanonicalUUID reports whether s is a UUID as uuid.UUID.String writes it: 8-4-4-4-12
+// lower-case hex digits. Every stored id is; such an id needs neither uuid.Parse nor a
+// new string.
+func isCanonicalUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if c != '-' {
+				return false
+			}
+		} else if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // CheckWindow reports whether occurred_at lies between RetentionStart(now) and
@@ -266,7 +298,12 @@ func CheckWindow(occurredAt, now time.Time) error {
 func (e Event) WithID(id string) Event { e.ID = id; return e }
 
 // Encode returns the canonical envelope as compact JSON: what the stream stores.
-func (e Event) Encode() ([]byte, error) {
+func (e Event) Encode() ([]byte, error) { return codec{}.encode(e) }
+
+// encodeStd is Encode by encoding/json alone: the reference that codec.encode's fast
+// path must match byte for byte, and its way of handling what the fast path does not
+// (Data that is missing, not compact or not valid JSON).
+func (e Event) encodeStd() ([]byte, error) {
 	out := struct {
 		ID         string          `json:"id"`
 		Type       string          `json:"type"`
@@ -291,8 +328,8 @@ func (e Event) Encode() ([]byte, error) {
 
 // strictUnmarshal decodes JSON and turns the decoder's errors into ValidationErrors that
 // name the field (prefix is the path of raw within the envelope, e.g. "data").
-func strictUnmarshal(raw []byte, v any, prefix string) error {
-	if err := json.Unmarshal(raw, v); err != nil {
+func (c codec) strictUnmarshal(raw []byte, v any, prefix string, shareRaw bool) error {
+	if err := c.unmarshal(raw, v, shareRaw); err != nil {
 		var te *json.UnmarshalTypeError
 		var se *json.SyntaxError
 		switch {
@@ -340,7 +377,7 @@ func jsonKind(goKind string) string {
 
 // checkID validates an identifier: present (when required), at most MaxIDBytes, valid
 // UTF-8 and free of control characters (the views use NUL as a key separator).
-func checkID(field, s string, required bool) error {
+func checkID(field, s string, required bool) *ValidationError {
 	if s == "" {
 		if required {
 			return invalid(field, "is required")
@@ -414,25 +451,55 @@ func isRFC3339(s string) bool {
 	return (h1 < '2' || (h1 == '2' && h2 <= '3')) && m1 <= '5'
 }
 
-// hasInsignificantSpace reports whether JSON text has whitespace outside its strings.
+// hasInsignificantSpace reports whether valid JSON text has whitespace outside its
+// strings. It runs for every decoded and encoded event, so it leans on bytes.IndexByte
+// and bytes.Count, which
+// look at many bytes at once: inside a JSON string, tab, newline and carriage return
+// must be escaped, so any of them is outside one; a space is outside a string when an
+// even number of quotes precedes it, which text without backslashes (no \" escapes),
+// the common case, allows to count.
 func hasInsignificantSpace(b []byte) bool {
-	inString, escaped := false, false
-	for _, c := range b {
-		switch {
-		case escaped:
-			escaped = false
-		case inString && c == '\\':
-			escaped = true
-		case c == '"':
-			inString = !inString
-		case !inString && (c == ' ' || c == '\n' || c == '\r' || c == '\t'):
+	if bytes.IndexByte(b, '\n') >= 0 || bytes.IndexByte(b, '\t') >= 0 || bytes.IndexByte(b, '\r') >= 0 {
+		return true
+	}
+	if bytes.IndexByte(b, '\\') >= 0 {
+		return spaceOutsideStrings(b)
+	}
+	for {
+		i := bytes.IndexByte(b, ' ')
+		if i < 0 {
+			return false
+		}
+		if bytes.Count(b[:i], []byte{'"'})%2 == 0 {
 			return true
+		}
+		// The space is inside a string: go on after its closing quote.
+		j := bytes.IndexByte(b[i:], '"')
+		if j < 0 {
+			return true
+		}
+		b = b[i+j+1:]
+	}
+}
+
+// spaceOutsideStrings is hasInsignificantSpace for text with escapes, byte by byte.
+func spaceOutsideStrings(b []byte) bool {
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case ' ', '\n', '\r', '\t':
+			return true
+		case '"':
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
 		}
 	}
 	return false
 }
 
-func checkText(field, s string, max int) error {
+func checkText(field, s string, max int) *ValidationError {
 	if len(s) > max {
 		return invalid(field, "is %d bytes, more than the %d allowed", len(s), max)
 	}

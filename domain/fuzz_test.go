@@ -14,21 +14,11 @@ import (
 //
 //	go test -fuzz=FuzzDecodeIncoming -fuzztime=30s ./domain/
 func FuzzDecodeIncoming(f *testing.F) {
-	for _, tc := range validCases() {
-		f.Add(rawEnvelope(tc.typ, tc.data))
-	}
-	for _, tc := range invalidCases() {
-		if len(tc.raw) < 4<<10 {
-			f.Add(tc.raw)
+	for _, raw := range decodeSeeds() {
+		if len(raw) < 4<<10 {
+			f.Add(raw)
 		}
 	}
-	f.Add(startedEnvelope)
-	f.Add([]byte(`{"type":"customer.erased","occurred_at":"2026-11-21T09:14:03Z","customer_id":"c"}`))
-	f.Add([]byte(`{"type":"visit.recorded","occurred_at":"2026-11-21T09:14:03Z","customer_id":"c","data":{"visit_id":"v","pages":3}}`))
-	f.Add([]byte(`{"type":"invoice.issued","occurred_at":"2026-11-21T09:14:03Z","customer_id":"c","data":{"interaction_id":"i","invoice_id":"v","amount":"1e3","currency":"EUR"}}`))
-	f.Add([]byte(`{"ID":"` + testID + `","Type":"email.opened","OCCURRED_AT":"2026-11-21T09:14:03+14:00","customer_id":"c","data":{"interaction_id":"i","interaction_id":"j"}}`))
-	f.Add([]byte("{\"type\":\"note.added\",\"occurred_at\":\"2026-11-21T09:14:03Z\",\"customer_id\":\"c\",\"data\":{\"note_id\":\"n\",\"text\":\"a\xffb\",\"x\":[\"\xc3\"]}}"))
-	f.Add([]byte(` { "type" : "note.added" , "occurred_at" : "2026-11-21T09:14:03.123456789-12:00" , "customer_id" : "c" , "data" : { "note_id" : "n" , "text" : "<b>\u2028</b>" } } `))
 
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		_, _ = DecodeStored(raw, testNow) // must not panic either
@@ -71,4 +61,31 @@ func FuzzDecodeIncoming(f *testing.F) {
 			t.Fatalf("Encode is not a fixed point: %q, %v; want %q", again, err, b)
 		}
 	})
+}
+
+// decodeSeeds returns every envelope of the decode tests (valid, accepted at an edge,
+// rejected, invalid UTF-8) and a few odd ones: the seed corpus of the decode fuzzers.
+func decodeSeeds() [][]byte {
+	var out [][]byte
+	for _, tc := range validCases() {
+		out = append(out, rawEnvelope(tc.typ, tc.data))
+	}
+	for _, tc := range acceptCases() {
+		out = append(out, tc.raw)
+	}
+	for _, tc := range invalidCases() {
+		out = append(out, tc.raw)
+	}
+	for _, tc := range invalidUTF8Cases() {
+		out = append(out, tc.raw)
+	}
+	return append(out,
+		startedEnvelope,
+		[]byte(`{"type":"customer.erased","occurred_at":"2026-11-21T09:14:03Z","customer_id":"c"}`),
+		[]byte(`{"type":"visit.recorded","occurred_at":"2026-11-21T09:14:03Z","customer_id":"c","data":{"visit_id":"v","pages":3}}`),
+		[]byte(`{"type":"invoice.issued","occurred_at":"2026-11-21T09:14:03Z","customer_id":"c","data":{"interaction_id":"i","invoice_id":"v","amount":"1e3","currency":"EUR"}}`),
+		[]byte(`{"ID":"`+testID+`","Type":"email.opened","OCCURRED_AT":"2026-11-21T09:14:03+14:00","customer_id":"c","data":{"interaction_id":"i","interaction_id":"j"}}`),
+		[]byte("{\"type\":\"note.added\",\"occurred_at\":\"2026-11-21T09:14:03Z\",\"customer_id\":\"c\",\"data\":{\"note_id\":\"n\",\"text\":\"a\xffb\",\"x\":[\"\xc3\"]}}"),
+		[]byte(` { "type" : "note.added" , "occurred_at" : "2026-11-21T09:14:03.123456789-12:00" , "customer_id" : "c" , "data" : { "note_id" : "n" , "text" : "<b>\u2028</b>" } } `),
+	)
 }

@@ -302,10 +302,18 @@ func (r *reader) fail(err error) {
 	}
 }
 
+// failAt records a problem found by a check that was run without its field's name, and
+// names it: paths such as "data.participants[3].name" are built only for a rejection,
+// not for every field of every valid event.
+func (r *reader) failAt(err *ValidationError, format string, args ...any) {
+	err.Field = fmt.Sprintf(format, args...)
+	r.fail(err)
+}
+
 func (r *reader) id(name string, v *string, required bool) string {
 	s := deref(v)
-	if err := checkID("data."+name, s, required); err != nil {
-		r.fail(err)
+	if err := checkID("", s, required); err != nil {
+		r.failAt(err, "data.%s", name)
 	}
 	return s
 }
@@ -316,8 +324,8 @@ func (r *reader) text(name string, v *string, max int, required bool) string {
 		r.fail(invalid("data."+name, "is required"))
 		return s
 	}
-	if err := checkText("data."+name, s, max); err != nil {
-		r.fail(err)
+	if err := checkText("", s, max); err != nil {
+		r.failAt(err, "data.%s", name)
 	}
 	return s
 }
@@ -346,8 +354,8 @@ func (r *reader) list(name string, n int, required bool) {
 func (r *reader) ids(name string, vs []string, required bool) []string {
 	r.list(name, len(vs), required)
 	for i, s := range vs {
-		if err := checkID(fmt.Sprintf("data.%s[%d]", name, i), s, true); err != nil {
-			r.fail(err)
+		if err := checkID("", s, true); err != nil {
+			r.failAt(err, "data.%s[%d]", name, i)
 		}
 	}
 	return vs
@@ -413,9 +421,10 @@ func deref(v *string) string {
 	return *v
 }
 
-func decodePayload(t EventType, raw []byte, customerID string) (Payload, error) {
-	var w wireData
-	if err := strictUnmarshal(raw, &w, "data"); err != nil {
+func (c codec) decodePayload(t EventType, raw []byte, customerID string) (Payload, error) {
+	w := c.newWireData()
+	// The payload's RawMessages (sr_data, changes, ...) are handed out: they get copies.
+	if err := c.strictUnmarshal(raw, w, "data", false); err != nil {
 		return nil, err
 	}
 	r := &reader{}
@@ -448,11 +457,11 @@ func decodePayload(t EventType, raw []byte, customerID string) (Payload, error) 
 			if strings.TrimSpace(pt.Role) == "" {
 				r.fail(invalid(fmt.Sprintf("data.participants[%d].role", i), "is required"))
 			}
-			if err := checkText(fmt.Sprintf("data.participants[%d].name", i), pt.Name, MaxTextBytes); err != nil {
-				r.fail(err)
+			if err := checkText("", pt.Name, MaxTextBytes); err != nil {
+				r.failAt(err, "data.participants[%d].name", i)
 			}
-			if err := checkID(fmt.Sprintf("data.participants[%d].id", i), pt.ID, false); err != nil {
-				r.fail(err)
+			if err := checkID("", pt.ID, false); err != nil {
+				r.failAt(err, "data.participants[%d].id", i)
 			}
 		}
 		d.Participants = w.Participants
@@ -496,8 +505,8 @@ func decodePayload(t EventType, raw []byte, customerID string) (Payload, error) 
 		d := &QualifiedData{InteractionID: r.id("interaction_id", w.InteractionID, true)}
 		r.list("qualifications", len(w.Qualifications), true)
 		for i, q := range w.Qualifications {
-			if err := checkText(fmt.Sprintf("data.qualifications[%d]", i), q, MaxTextBytes); err != nil {
-				r.fail(err)
+			if err := checkText("", q, MaxTextBytes); err != nil {
+				r.failAt(err, "data.qualifications[%d]", i)
 			}
 		}
 		d.Qualifications = w.Qualifications
@@ -510,8 +519,8 @@ func decodePayload(t EventType, raw []byte, customerID string) (Payload, error) 
 			if strings.TrimSpace(a.Question) == "" {
 				r.fail(invalid(fmt.Sprintf("data.answers[%d].question", i), "is required"))
 			}
-			if err := checkText(fmt.Sprintf("data.answers[%d].answer", i), a.Answer, MaxTextBytes); err != nil {
-				r.fail(err)
+			if err := checkText("", a.Answer, MaxTextBytes); err != nil {
+				r.failAt(err, "data.answers[%d].answer", i)
 			}
 		}
 		d.Answers = w.Answers
@@ -583,8 +592,8 @@ func decodePayload(t EventType, raw []byte, customerID string) (Payload, error) 
 			} else if err := json.Unmarshal(w.Pages, &d.Pages); err == nil {
 				r.list("pages", len(d.Pages), false)
 				for i, pg := range d.Pages {
-					if err := checkText(fmt.Sprintf("data.pages[%d]", i), pg, MaxURLBytes); err != nil {
-						r.fail(err)
+					if err := checkText("", pg, MaxURLBytes); err != nil {
+						r.failAt(err, "data.pages[%d]", i)
 					}
 				}
 				d.PageCount = len(d.Pages)

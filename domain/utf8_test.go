@@ -13,15 +13,39 @@ import (
 // rejected with the field's path, by both decoders; encoding/json alone would have
 // turned the bytes into U+FFFD in the decoded fields and kept them raw in Data.
 func TestDecodeRejectsInvalidUTF8(t *testing.T) {
+	decoders := map[string]func([]byte) (Event, error){
+		"incoming": func(raw []byte) (Event, error) { return DecodeIncoming(raw, testNow) },
+		"stored":   func(raw []byte) (Event, error) { return DecodeStored(raw, testNow) },
+	}
+	for _, tt := range invalidUTF8Cases() {
+		for name, decode := range decoders {
+			t.Run(tt.name+"/"+name, func(t *testing.T) {
+				_, err := decode(tt.raw)
+				var ve *ValidationError
+				if !errors.As(err, &ve) || !errors.Is(err, ErrInvalid) {
+					t.Fatalf("decode %q: got %v, want a *ValidationError", tt.raw, err)
+				}
+				if ve.Field != tt.field || ve.Problem != tt.problem {
+					t.Fatalf("decode %q: got %q, want %q", tt.raw, err, tt.field+": "+tt.problem)
+				}
+			})
+		}
+	}
+}
+
+// invalidUTF8Case is an envelope holding invalid UTF-8 and the rejection it must get.
+type invalidUTF8Case struct {
+	name, field, problem string
+	raw                  []byte
+}
+
+func invalidUTF8Cases() []invalidUTF8Case {
 	started := `"interaction_id":"call-1","flow":"email","direction":"incoming","routing":"smart"`
 	envWith := func(field, value string) []byte {
 		return fmt.Appendf(nil, `{"id":%q,"type":"interaction.started","occurred_at":%q,%q:"%s","data":{%s}}`,
 			testID, testAt, field, value, started)
 	}
-	tests := []struct {
-		name, field, problem string
-		raw                  []byte
-	}{
+	return []invalidUTF8Case{
 		{"contact email", "data.contact.email", "invalid UTF-8",
 			rawEnvelope(TypeInteractionStarted, `{`+started+`,"contact":{"phone":"+33612345678","email":"a`+"\xff"+`b@example.com"}}`)},
 		{"participant name", "data.participants[1].name", "invalid UTF-8",
@@ -39,24 +63,6 @@ func TestDecodeRejectsInvalidUTF8(t *testing.T) {
 		{"member name of the envelope", "envelope", "a member name is invalid UTF-8",
 			append(bytes.TrimSuffix(rawEnvelope(TypeEmailOpened, `{"interaction_id":"m"}`), []byte("}")), ",\"\xff\":1}"...)},
 		{"envelope is an invalid string", "envelope", "invalid UTF-8", []byte("\"\xff\"")},
-	}
-	decoders := map[string]func([]byte) (Event, error){
-		"incoming": func(raw []byte) (Event, error) { return DecodeIncoming(raw, testNow) },
-		"stored":   func(raw []byte) (Event, error) { return DecodeStored(raw, testNow) },
-	}
-	for _, tt := range tests {
-		for name, decode := range decoders {
-			t.Run(tt.name+"/"+name, func(t *testing.T) {
-				_, err := decode(tt.raw)
-				var ve *ValidationError
-				if !errors.As(err, &ve) || !errors.Is(err, ErrInvalid) {
-					t.Fatalf("decode %q: got %v, want a *ValidationError", tt.raw, err)
-				}
-				if ve.Field != tt.field || ve.Problem != tt.problem {
-					t.Fatalf("decode %q: got %q, want %q", tt.raw, err, tt.field+": "+tt.problem)
-				}
-			})
-		}
 	}
 }
 
