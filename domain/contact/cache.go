@@ -1,6 +1,9 @@
 package contact
 
-import "sync"
+import (
+	"strings"
+	"sync"
+)
 
 // PhoneCache remembers the canonical form of the raw numbers it has seen: parsing with
 // libphonenumber (regular expressions) was a fifth of the history view's apply time, and
@@ -37,7 +40,7 @@ func (c *PhoneCache) Phone(raw string) (string, bool) {
 	if len(c.m) >= c.max {
 		clear(c.m)
 	}
-	c.m[raw] = r
+	c.m[strings.Clone(raw)] = r // raw may point into a whole decoded envelope
 	c.mu.Unlock()
 	return r.e164, r.ok
 }
