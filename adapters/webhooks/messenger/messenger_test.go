@@ -95,19 +95,8 @@ func TestTranslateMapsCustomers(t *testing.T) {
 	p, err := New(Config{App: metahub.App{AppSecret: webhookstest.MetaAppSecret}, Options: webhooks.Options{MapCustomer: func(key string) (string, bool) {
 		return "cust-42", key == "messenger:"+psid
 	}}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, file := range []string{"inbound_text.json", "echo.json", "read.json"} {
-		evs, err := p.Translate(nil, webhookstest.Load(t, file), now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, ev := range evs {
-			if ev.CustomerID != "cust-42" {
-				t.Errorf("%s %s: got customer %q, want cust-42", file, ev.Type, ev.CustomerID)
-			}
-		}
+		t.Run(file, func(t *testing.T) { webhookstest.CheckMapsCustomer(t, p, err, now, file, "cust-42") })
 	}
 }
 
