@@ -72,12 +72,7 @@ func (c ConsumeConfig) Validate() error {
 	} else if !validName(c.Durable) {
 		errs = append(errs, fmt.Errorf("eventstore: consume: Durable %q: must not hold spaces, '.', '*', '>', '/' or '\\'", c.Durable))
 	}
-	if c.Batch <= 0 {
-		errs = append(errs, fmt.Errorf("eventstore: consume: Batch %d: must be positive", c.Batch))
-	}
-	if c.MaxWait <= 0 {
-		errs = append(errs, fmt.Errorf("eventstore: consume: MaxWait %s: must be positive", c.MaxWait))
-	}
+	errs = append(errs, positive("eventstore: consume: Batch", c.Batch), positive("eventstore: consume: MaxWait", c.MaxWait))
 	return errors.Join(errs...)
 }
 

@@ -171,39 +171,34 @@ func (c Config) Validate() error {
 	if c.Replicas < 1 || c.Replicas > 5 {
 		errs = append(errs, fmt.Errorf("eventstore: Replicas %d: must be between 1 and 5", c.Replicas))
 	}
-	if c.MaxAge <= 0 {
-		errs = append(errs, fmt.Errorf("eventstore: MaxAge %s: must be positive", c.MaxAge))
-	}
+	errs = append(errs, positive("eventstore: MaxAge", c.MaxAge))
 	if c.DuplicateWindow <= 0 {
-		errs = append(errs, fmt.Errorf("eventstore: DuplicateWindow %s: must be positive", c.DuplicateWindow))
+		errs = append(errs, positive("eventstore: DuplicateWindow", c.DuplicateWindow))
 	} else if c.MaxAge > 0 && c.DuplicateWindow > c.MaxAge {
 		errs = append(errs, fmt.Errorf("eventstore: DuplicateWindow %s: must not exceed MaxAge %s", c.DuplicateWindow, c.MaxAge))
 	}
 	if c.DuplicateWindow > 0 && c.DeadMaxAge > 0 && c.DuplicateWindow > c.DeadMaxAge {
 		errs = append(errs, fmt.Errorf("eventstore: DuplicateWindow %s: must not exceed DeadMaxAge %s", c.DuplicateWindow, c.DeadMaxAge))
 	}
-	if c.SyncInterval <= 0 {
-		errs = append(errs, fmt.Errorf("eventstore: SyncInterval %s: must be positive", c.SyncInterval))
-	}
-	if c.MaxInFlight <= 0 {
-		errs = append(errs, fmt.Errorf("eventstore: MaxInFlight %d: must be positive", c.MaxInFlight))
-	}
+	errs = append(errs, positive("eventstore: SyncInterval", c.SyncInterval), positive("eventstore: MaxInFlight", c.MaxInFlight))
 	if c.PublishTimeout <= 0 {
-		errs = append(errs, fmt.Errorf("eventstore: PublishTimeout %s: must be positive", c.PublishTimeout))
+		errs = append(errs, positive("eventstore: PublishTimeout", c.PublishTimeout))
 	} else if c.DuplicateWindow > 0 && c.PublishTimeout > c.DuplicateWindow/2 {
 		errs = append(errs, fmt.Errorf("eventstore: PublishTimeout %s: must be at most half of DuplicateWindow %s, so that a resend after a lost ack is still recognised as a duplicate",
 			c.PublishTimeout, c.DuplicateWindow))
 	}
-	if c.DeadMaxAge <= 0 {
-		errs = append(errs, fmt.Errorf("eventstore: DeadMaxAge %s: must be positive", c.DeadMaxAge))
+	errs = append(errs, positive("eventstore: DeadMaxAge", c.DeadMaxAge), positive("eventstore: DeadMaxBytes", c.DeadMaxBytes),
+		positive("eventstore: DeadMaxMsgs", c.DeadMaxMsgs))
+	return errors.Join(errs...) // drops the nil of every setting that is fine
+}
+
+// positive is the error of a setting (named by field, with its package's prefix) that
+// must be positive and is not, or nil. %v prints a duration as %s and a count as %d.
+func positive[T ~int | ~int64](field string, v T) error {
+	if v > 0 {
+		return nil
 	}
-	if c.DeadMaxBytes <= 0 {
-		errs = append(errs, fmt.Errorf("eventstore: DeadMaxBytes %d: must be positive", c.DeadMaxBytes))
-	}
-	if c.DeadMaxMsgs <= 0 {
-		errs = append(errs, fmt.Errorf("eventstore: DeadMaxMsgs %d: must be positive", c.DeadMaxMsgs))
-	}
-	return errors.Join(errs...)
+	return fmt.Errorf("%s %v: must be positive", field, v)
 }
 
 func splitHostPort(addr string) (string, int, error) {

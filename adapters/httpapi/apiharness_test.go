@@ -151,6 +151,20 @@ func (a *api) do(t testing.TB, method, path, tok, contentType, body string, out 
 // answer's code, headers and body.
 func (a *api) request(t testing.TB, method, path, tok, body string, hdr map[string]string) (int, http.Header, []byte) {
 	t.Helper()
+	resp := a.send(t, method, path, tok, body, hdr)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: read: %v", method, path, err)
+	}
+	return resp.StatusCode, resp.Header, b
+}
+
+// send sends a request with tok (unless empty) and the headers hdr, and returns the
+// answer unread, for a caller that must not wait for its end (a stream), which closes
+// the body.
+func (a *api) send(t testing.TB, method, path, tok, body string, hdr map[string]string) *http.Response {
+	t.Helper()
 	req, err := http.NewRequest(method, a.url+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -165,12 +179,7 @@ func (a *api) request(t testing.TB, method, path, tok, body string, hdr map[stri
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: read: %v", method, path, err)
-	}
-	return resp.StatusCode, resp.Header, b
+	return resp
 }
 
 // ev is one envelope of type typ, minutesAgo, for customer (none for directory records).

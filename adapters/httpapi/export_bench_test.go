@@ -3,7 +3,6 @@ package httpapi_test
 import (
 	"bufio"
 	"bytes"
-	"flag"
 	"fmt"
 	"net/http"
 	"os"
@@ -23,12 +22,8 @@ import (
 	"github.com/interaction-ledger/ledger/projections/history/historytest"
 )
 
-// TestMain registers the benchmarks' flags: the data set (historytest.RegisterFlags).
-func TestMain(m *testing.M) {
-	historytest.RegisterFlags(flag.CommandLine, 1_000_000)
-	flag.Parse()
-	os.Exit(m.Run())
-}
+// TestMain registers the benchmarks' flags: the data set (historytest.Main).
+func TestMain(m *testing.M) { historytest.Main(m, 1_000_000) }
 
 // BenchmarkExportCSV (issue 12, item 6): WriteCSV of the whole data set (every row: an
 // administrator whose profile covers every queue and flow, over the 90 days) into a

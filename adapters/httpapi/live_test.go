@@ -162,27 +162,18 @@ func TestLiveRefusals(t *testing.T) {
 	directoryFixtureAPI(t, a)
 	a.caughtUp(t)
 	tests := []struct {
-		name, path, tok, lastID string
-		want                    int
+		name, path, tok string
+		hdr             map[string]string
+		want            int
 	}{
-		{"no token", "/v1/interactions/live", "", "", http.StatusUnauthorized},
-		{"no history access", "/v1/interactions/live", token(t, "nope", auth.ScopeHistoryRead), "", http.StatusForbidden},
-		{"bad filter", "/v1/interactions/live?flow=fax", token(t, "ann", auth.ScopeHistoryRead), "", http.StatusBadRequest},
-		{"bad Last-Event-ID", "/v1/interactions/live", token(t, "ann", auth.ScopeHistoryRead), "yesterday", http.StatusBadRequest},
+		{"no token", "/v1/interactions/live", "", nil, http.StatusUnauthorized},
+		{"no history access", "/v1/interactions/live", token(t, "nope", auth.ScopeHistoryRead), nil, http.StatusForbidden},
+		{"bad filter", "/v1/interactions/live?flow=fax", token(t, "ann", auth.ScopeHistoryRead), nil, http.StatusBadRequest},
+		{"bad Last-Event-ID", "/v1/interactions/live", token(t, "ann", auth.ScopeHistoryRead), map[string]string{"Last-Event-ID": "yesterday"}, http.StatusBadRequest},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			req, _ := http.NewRequest("GET", a.url+tc.path, nil)
-			if tc.tok != "" {
-				req.Header.Set("Authorization", "Bearer "+tc.tok)
-			}
-			if tc.lastID != "" {
-				req.Header.Set("Last-Event-ID", tc.lastID)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
+			resp := a.send(t, "GET", tc.path, tc.tok, "", tc.hdr) // unread: a wrongly accepted stream would not end
 			resp.Body.Close()
 			if resp.StatusCode != tc.want {
 				t.Errorf("got %d, want %d", resp.StatusCode, tc.want)
@@ -236,20 +227,9 @@ func TestExportCSV(t *testing.T) {
 		t.Fatalf("the list has %d rows, want %d", len(want), history.MaxLimit+21)
 	}
 
-	req, _ := http.NewRequest("GET", a.url+"/v1/interactions?"+query+"&limit=3", nil)
-	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("Accept", "text/csv")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/csv; charset=utf-8" {
-		t.Fatalf("export: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	code, hdr, body := a.request(t, "GET", "/v1/interactions?"+query+"&limit=3", tok, "", map[string]string{"Accept": "text/csv"})
+	if code != http.StatusOK || hdr.Get("Content-Type") != "text/csv; charset=utf-8" {
+		t.Fatalf("export: %d %s", code, hdr.Get("Content-Type"))
 	}
 	if !strings.HasPrefix(string(body), "\uFEFF") {
 		t.Fatalf("export does not start with a byte-order mark: %q", body[:min(len(body), 10)])

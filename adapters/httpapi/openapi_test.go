@@ -3,7 +3,6 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -91,17 +90,9 @@ func TestOpenAPIRoutes(t *testing.T) {
 // a token.
 func TestOpenAPIServed(t *testing.T) {
 	a := startAPI(t)
-	resp, err := http.Get(a.url + "/openapi.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	got, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
-		t.Fatalf("GET /openapi.json = %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	code, hdr, got := a.request(t, "GET", "/openapi.json", "", "", nil)
+	if code != http.StatusOK || !strings.HasPrefix(hdr.Get("Content-Type"), "application/json") {
+		t.Fatalf("GET /openapi.json = %d %s", code, hdr.Get("Content-Type"))
 	}
 	if !bytes.Equal(got, httpapi.OpenAPI()) {
 		t.Errorf("GET /openapi.json is not the embedded document (%d bytes, want %d)", len(got), len(httpapi.OpenAPI()))

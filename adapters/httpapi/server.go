@@ -240,26 +240,12 @@ func (s *Server) handle(pattern string, h http.HandlerFunc) {
 
 // authenticated requires a valid token (401 otherwise) and leaves the scopes to h.
 func (s *Server) authenticated(h func(http.ResponseWriter, *http.Request, auth.Principal)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		p, err := s.cfg.Verifier.Verify(r)
-		if err != nil {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="ledger"`)
-			jsonhttp.Error(w, http.StatusUnauthorized, err.Error(), nil)
-			return
-		}
-		h(w, r, p)
-	}
+	return s.cfg.Verifier.Authenticated(h)
 }
 
 // scoped requires a valid token holding scope: 401 without one, 403 without the scope.
 func (s *Server) scoped(scope string, h func(http.ResponseWriter, *http.Request, auth.Principal)) http.HandlerFunc {
-	return s.authenticated(func(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-		if !p.Has(scope) {
-			jsonhttp.Error(w, http.StatusForbidden, "token lacks scope "+scope, nil)
-			return
-		}
-		h(w, r, p)
-	})
+	return s.cfg.Verifier.Scoped(scope, h)
 }
 
 // reader requires history:read and an agent the directory allows to read (agent).

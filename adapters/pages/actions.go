@@ -31,6 +31,18 @@ var detailActions = map[string]detailAction{
 	"payment":       {domain.ActionCreatePayment, "invoices", "Payment %s created."},
 }
 
+// pathAction is the action of the path's last segment among actions (named what in
+// the page), or false after answering the 404 page: the detail's and the card's forms
+// post to addresses of one shape.
+func pathAction[A any](h *Handler, w http.ResponseWriter, r *http.Request, s *session, what string, actions map[string]A) (string, A, bool) {
+	name := r.PathValue("action")
+	a, ok := actions[name]
+	if !ok {
+		h.fail(w, r, s, http.StatusNotFound, "There is no "+what+" action "+name+".")
+	}
+	return name, a, ok
+}
+
 // doneAction says what an action did, after its redirect.
 func doneAction(action, rec string) string {
 	a, ok := detailActions[action]
@@ -54,10 +66,8 @@ var formLabels = map[string]string{"crm_record_id": "CRM record", "case_id": "Ca
 // bad input names the field. Success redirects to the tab that shows the change (the
 // runner answers once the detail shows it).
 func (h *Handler) interactionAction(w http.ResponseWriter, r *http.Request, s *session) {
-	name := r.PathValue("action")
-	a, ok := detailActions[name]
+	name, a, ok := pathAction(h, w, r, s, "interaction", detailActions)
 	if !ok {
-		h.fail(w, r, s, http.StatusNotFound, "There is no interaction action "+name+".")
 		return
 	}
 	id := r.PathValue("id")

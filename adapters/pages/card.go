@@ -301,10 +301,8 @@ func doneNotice(action, task string) string {
 // and rules: the token must hold tasks:write; a refused transition is shown with the
 // task's current state.
 func (h *Handler) taskAction(w http.ResponseWriter, r *http.Request, s *session) {
-	action := r.PathValue("action")
-	cmd, ok := taskActions[action]
+	action, cmd, ok := pathAction(h, w, r, s, "task", taskActions)
 	if !ok {
-		h.fail(w, r, s, http.StatusNotFound, "There is no task action "+action+".")
 		return
 	}
 	cust, taskID := r.PathValue("id"), r.PathValue("task_id")

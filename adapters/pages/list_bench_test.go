@@ -1,11 +1,9 @@
 package pages_test
 
 import (
-	"flag"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -25,12 +23,8 @@ import (
 	"github.com/interaction-ledger/ledger/projections/history/historytest"
 )
 
-// TestMain registers the benchmark's flags: the data set (historytest.RegisterFlags).
-func TestMain(m *testing.M) {
-	historytest.RegisterFlags(flag.CommandLine, 2_000_000)
-	flag.Parse()
-	os.Exit(m.Run())
-}
+// TestMain registers the benchmark's flags: the data set (historytest.Main).
+func TestMain(m *testing.M) { historytest.Main(m, 2_000_000) }
 
 // BenchmarkListPage (issue 12, item 7): GET / as each role, server-side (the handler
 // from the session cookie to the rendered HTML, into a recorder), over the data set:

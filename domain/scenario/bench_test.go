@@ -29,35 +29,34 @@ func BenchmarkEvents(b *testing.B) {
 
 // BenchmarkEventsEncoded adds domain.Event.Encode, what a publisher pays per event.
 func BenchmarkEventsEncoded(b *testing.B) {
-	const interactions = 100_000
-	s := newScenario(b, Config{Seed: 1, Interactions: interactions})
-	b.ReportAllocs()
-	events := 0
-	for b.Loop() {
-		for ev := range s.Events {
-			if _, err := ev.Encode(); err != nil {
-				b.Fatal(err)
-			}
-			events++
-		}
-	}
-	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+	benchEvents(b, 100_000, func(ev domain.Event) error {
+		_, err := ev.Encode()
+		return err
+	})
 }
 
 // BenchmarkEventsDecoded measures the slow path the fast one replaces: every event read
 // back through domain.DecodeIncoming.
 func BenchmarkEventsDecoded(b *testing.B) {
-	const interactions = 20_000
-	s := newScenario(b, Config{Seed: 1, Interactions: interactions})
+	benchEvents(b, 20_000, func(ev domain.Event) error {
+		raw, err := ev.Encode()
+		if err != nil {
+			return err
+		}
+		_, err = domain.DecodeIncoming(raw, ev.OccurredAt)
+		return err
+	})
+}
+
+// benchEvents runs f on every event of a scenario of n interactions per iteration,
+// failing on its error, and reports events/s.
+func benchEvents(b *testing.B, n int, f func(domain.Event) error) {
+	s := newScenario(b, Config{Seed: 1, Interactions: n})
 	b.ReportAllocs()
 	events := 0
 	for b.Loop() {
 		for ev := range s.Events {
-			raw, err := ev.Encode()
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := domain.DecodeIncoming(raw, ev.OccurredAt); err != nil {
+			if err := f(ev); err != nil {
 				b.Fatal(err)
 			}
 			events++

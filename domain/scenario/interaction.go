@@ -166,13 +166,32 @@ func (g *gen) obj() *obj {
 
 func (g *gen) add(ev domain.Event) { g.batch = append(g.batch, ev) }
 
-// started adds interaction.started with the interaction's current queue and agent.
-func (g *gen) started(x *ix, at int64, contact domain.Contact, campaign, template string, participants bool) {
+// about begins the data of an event about x at `at` with its interaction_id, or is nil
+// when at is after now: that event has not happened yet.
+func (g *gen) about(x *ix, at int64) *obj {
 	if at > g.now {
-		return
+		return nil
 	}
 	o := g.obj()
 	o.id("interaction_id", x.id)
+	return o
+}
+
+// emit adds the event of type t about x at `at`, of payload v whose data o holds.
+func emit[T any, P interface {
+	*T
+	domain.Payload
+}](g *gen, t domain.EventType, x *ix, at int64, o *obj, v T) {
+	p, data := finish(o, v)
+	g.add(g.event(t, at, x.cust, data, P(p)))
+}
+
+// started adds interaction.started with the interaction's current queue and agent.
+func (g *gen) started(x *ix, at int64, contact domain.Contact, campaign, template string, participants bool) {
+	o := g.about(x, at)
+	if o == nil {
+		return
+	}
 	o.id("flow", x.flow.String())
 	o.id("direction", x.dir.String())
 	o.id("routing", x.routing.String())
@@ -214,8 +233,7 @@ func (g *gen) started(x *ix, at int64, contact domain.Contact, campaign, templat
 		}
 		o.close(']')
 	}
-	p, data := finish(o, d)
-	g.add(g.event(domain.TypeInteractionStarted, at, x.cust, data, p))
+	emit(g, domain.TypeInteractionStarted, x, at, o, d)
 }
 
 // routed adds interaction.routed: the interaction moves to queue q (smart, -1 for none)
@@ -224,11 +242,10 @@ func (g *gen) started(x *ix, at int64, contact domain.Contact, campaign, templat
 func (g *gen) routed(x *ix, at int64, routing domain.Routing, q, a int, waited int64) {
 	from := x.agent
 	x.routing, x.queue, x.agent = routing, q, a
-	if at > g.now {
+	o := g.about(x, at)
+	if o == nil {
 		return
 	}
-	o := g.obj()
-	o.id("interaction_id", x.id)
 	o.id("routing", routing.String())
 	d := domain.RoutedData{InteractionID: x.id, Routing: routing}
 	if q >= 0 {
@@ -260,49 +277,33 @@ func (g *gen) routed(x *ix, at int64, routing domain.Routing, q, a int, waited i
 }
 
 func (g *gen) message(x *ix, at int64, dir domain.Direction) {
-	if at > g.now {
-		return
+	if o := g.about(x, at); o != nil {
+		o.id("direction", dir.String())
+		emit(g, domain.TypeInteractionMessage, x, at, o, domain.MessageData{InteractionID: x.id, Direction: dir})
 	}
-	o := g.obj()
-	o.id("interaction_id", x.id)
-	o.id("direction", dir.String())
-	p, data := finish(o, domain.MessageData{InteractionID: x.id, Direction: dir})
-	g.add(g.event(domain.TypeInteractionMessage, at, x.cust, data, p))
 }
 
 func (g *gen) ended(x *ix, at int64, status domain.Status, reason string) {
 	x.status = status
-	if at > g.now {
-		return
+	if o := g.about(x, at); o != nil {
+		o.id("status", status.String())
+		o.opt("reason", reason)
+		emit(g, domain.TypeInteractionEnded, x, at, o, domain.EndedData{InteractionID: x.id, Status: status, Reason: reason})
 	}
-	o := g.obj()
-	o.id("interaction_id", x.id)
-	o.id("status", status.String())
-	o.opt("reason", reason)
-	p, data := finish(o, domain.EndedData{InteractionID: x.id, Status: status, Reason: reason})
-	g.add(g.event(domain.TypeInteractionEnded, at, x.cust, data, p))
 }
 
 func (g *gen) opened(x *ix, at int64) {
-	if at > g.now {
-		return
+	if o := g.about(x, at); o != nil {
+		emit(g, domain.TypeEmailOpened, x, at, o, domain.OpenedData{InteractionID: x.id})
 	}
-	o := g.obj()
-	o.id("interaction_id", x.id)
-	p, data := finish(o, domain.OpenedData{InteractionID: x.id})
-	g.add(g.event(domain.TypeEmailOpened, at, x.cust, data, p))
 }
 
 func (g *gen) clicked(x *ix, at int64) {
-	if at > g.now {
-		return
+	if o := g.about(x, at); o != nil {
+		url := pick(g, clickURLs)
+		o.opt("url", url)
+		emit(g, domain.TypeEmailClicked, x, at, o, domain.ClickedData{InteractionID: x.id, URL: url})
 	}
-	o := g.obj()
-	o.id("interaction_id", x.id)
-	url := pick(g, clickURLs)
-	o.opt("url", url)
-	p, data := finish(o, domain.ClickedData{InteractionID: x.id, URL: url})
-	g.add(g.event(domain.TypeEmailClicked, at, x.cust, data, p))
 }
 
 func (g *gen) phone(x *ix) domain.Contact {
@@ -569,20 +570,17 @@ func (g *gen) extras(x *ix, t0, end int64) {
 }
 
 func (g *gen) linked(x *ix, at int64, action domain.LinkAction, crm, cs string) {
-	if at > g.now {
-		return
+	if o := g.about(x, at); o != nil {
+		o.id("action", action.String())
+		o.opt("crm_record_id", crm)
+		o.opt("case_id", cs)
+		emit(g, domain.TypeInteractionLinked, x, at, o, domain.LinkedData{InteractionID: x.id, Action: action, CRMRecordID: crm, CaseID: cs})
 	}
-	o := g.obj()
-	o.id("interaction_id", x.id)
-	o.id("action", action.String())
-	o.opt("crm_record_id", crm)
-	o.opt("case_id", cs)
-	p, data := finish(o, domain.LinkedData{InteractionID: x.id, Action: action, CRMRecordID: crm, CaseID: cs})
-	g.add(g.event(domain.TypeInteractionLinked, at, x.cust, data, p))
 }
 
 func (g *gen) qualified(x *ix, at int64) {
-	if at > g.now {
+	o := g.about(x, at)
+	if o == nil {
 		return
 	}
 	n := 1 + g.r.IntN(3)
@@ -590,15 +588,14 @@ func (g *gen) qualified(x *ix, at int64) {
 	for k := g.r.IntN(len(qualifications)); len(qs) < n; k += 1 + g.r.IntN(3) {
 		qs = append(qs, qualifications[k%len(qualifications)])
 	}
-	o := g.obj()
-	o.id("interaction_id", x.id)
 	o.strs("qualifications", qs)
 	g.add(g.event(domain.TypeInteractionQualified, at, x.cust, o.done(),
 		&domain.QualifiedData{InteractionID: x.id, Qualifications: qs}))
 }
 
 func (g *gen) survey(x *ix, at int64) {
-	if at > g.now {
+	o := g.about(x, at)
+	if o == nil {
 		return
 	}
 	var id string
@@ -614,8 +611,6 @@ func (g *gen) survey(x *ix, at int64) {
 		answers = []domain.SurveyAnswer{{Question: "How likely are you to recommend us to a friend?",
 			Answer: smallInts[10-min(10, int(g.r.ExpFloat64()*2.5))]}}
 	}
-	o := g.obj()
-	o.id("interaction_id", x.id)
 	o.id("survey_id", id)
 	o.open("answers", '[')
 	for i, a := range answers {
@@ -633,7 +628,8 @@ func (g *gen) survey(x *ix, at int64) {
 }
 
 func (g *gen) invoice(x *ix, at int64) {
-	if at > g.now {
+	o := g.about(x, at)
+	if o == nil {
 		return
 	}
 	id := g.rid("inv-")
@@ -642,8 +638,6 @@ func (g *gen) invoice(x *ix, at int64) {
 	amount := json.Number(g.scratch)
 	cur := x.who.currency()
 	status := pick(g, invoiceStatuses)
-	o := g.obj()
-	o.id("interaction_id", x.id)
 	o.id("invoice_id", id)
 	o.key("amount")
 	o.b = append(o.b, amount...)

@@ -50,30 +50,26 @@ func TestLegacyForm(t *testing.T) {
 		return `{"interaction_id":"` + id + `","flow":"email","direction":"outgoing","routing":"direct","contact":{"email":"` + email + `"}}`
 	}
 	ts := func(s string) time.Time { n, _ := strconv.ParseInt(s, 10, 64); return time.Unix(n, 0) }
+	// legacy is the event of a legacy webhook (event, message id, recipient as posted, Unix
+	// time) for customer, after the started inferred at it (to email).
+	legacy := func(event, id, recipient, at, customer, email, typ, data string) []webhookstest.WantJSON {
+		return webhookstest.AfterInferred("mailgun", started(id, email),
+			webhookstest.WantJSON{typ, legacyID(event, id, recipient, at), ts(at), customer, data})
+	}
 	tests := []struct {
 		file string
 		want []webhookstest.WantJSON
 	}{
-		{"legacy_delivered.form", []webhookstest.WantJSON{
-			webhookstest.Inferred("mailgun", legacyID("delivered", msg, "Jane.Doe@Example.com", "1795252445"), ts("1795252445"), "cust-42", started(msg, "jane.doe@example.com")),
-			{"interaction.ended", legacyID("delivered", msg, "Jane.Doe@Example.com", "1795252445"), ts("1795252445"), "cust-42",
-				`{"interaction_id":"` + msg + `","status":"delivered"}`}}},
-		{"legacy_opened.form", []webhookstest.WantJSON{
-			webhookstest.Inferred("mailgun", legacyID("opened", msg, "Jane.Doe@Example.com", "1795253460"), ts("1795253460"), "cust-42", started(msg, "jane.doe@example.com")),
-			{"email.opened", legacyID("opened", msg, "Jane.Doe@Example.com", "1795253460"), ts("1795253460"), "cust-42",
-				`{"interaction_id":"` + msg + `"}`}}},
-		{"legacy_clicked.form", []webhookstest.WantJSON{
-			webhookstest.Inferred("mailgun", legacyID("clicked", msg, "Jane.Doe@Example.com", "1795253580"), ts("1795253580"), "cust-42", started(msg, "jane.doe@example.com")),
-			{"email.clicked", legacyID("clicked", msg, "Jane.Doe@Example.com", "1795253580"), ts("1795253580"), "cust-42",
-				`{"interaction_id":"` + msg + `","url":"https://shop.example.com/orders/1234"}`}}},
-		{"legacy_complained.form", []webhookstest.WantJSON{
-			webhookstest.Inferred("mailgun", legacyID("complained", msg, "Jane.Doe@Example.com", "1795254000"), ts("1795254000"), "cust-42", started(msg, "jane.doe@example.com")),
-			{"interaction.ended", legacyID("complained", msg, "Jane.Doe@Example.com", "1795254000"), ts("1795254000"), "cust-42",
-				`{"interaction_id":"` + msg + `","status":"warning","reason":"spam complaint"}`}}},
-		{"legacy_bounced.form", []webhookstest.WantJSON{
-			webhookstest.Inferred("mailgun", legacyID("failed", bounced, "nobody@example.org", "1795252841"), ts("1795252841"), "mailto:nobody@example.org", started(bounced, "nobody@example.org")),
-			{"interaction.ended", legacyID("failed", bounced, "nobody@example.org", "1795252841"), ts("1795252841"), "mailto:nobody@example.org",
-				`{"interaction_id":"` + bounced + `","status":"warning","reason":"550 5.1.1 The email account that you tried to reach does not exist."}`}}},
+		{"legacy_delivered.form", legacy("delivered", msg, "Jane.Doe@Example.com", "1795252445", "cust-42", "jane.doe@example.com",
+			"interaction.ended", `{"interaction_id":"`+msg+`","status":"delivered"}`)},
+		{"legacy_opened.form", legacy("opened", msg, "Jane.Doe@Example.com", "1795253460", "cust-42", "jane.doe@example.com",
+			"email.opened", `{"interaction_id":"`+msg+`"}`)},
+		{"legacy_clicked.form", legacy("clicked", msg, "Jane.Doe@Example.com", "1795253580", "cust-42", "jane.doe@example.com",
+			"email.clicked", `{"interaction_id":"`+msg+`","url":"https://shop.example.com/orders/1234"}`)},
+		{"legacy_complained.form", legacy("complained", msg, "Jane.Doe@Example.com", "1795254000", "cust-42", "jane.doe@example.com",
+			"interaction.ended", `{"interaction_id":"`+msg+`","status":"warning","reason":"spam complaint"}`)},
+		{"legacy_bounced.form", legacy("failed", bounced, "nobody@example.org", "1795252841", "mailto:nobody@example.org", "nobody@example.org",
+			"interaction.ended", `{"interaction_id":"`+bounced+`","status":"warning","reason":"550 5.1.1 The email account that you tried to reach does not exist."}`)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

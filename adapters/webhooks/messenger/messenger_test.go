@@ -1,6 +1,7 @@
 package messenger
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -40,63 +41,52 @@ func TestTranslate(t *testing.T) {
 	dialogue2 := "fb:" + page + ":" + psid2 + ":2026-11-21"
 	key, key2 := "messenger:"+psid, "messenger:"+psid2
 	// inferred is the started every item implies (webhooks.WithInferredStarted).
-	inferred2 := func(dialogue, psid, key, of string, at time.Time) wantEvent {
+	inferred := func(dialogue, psid, key, of string, at time.Time) wantEvent {
 		return wantEvent{domain.TypeInteractionStarted, webhooks.EventID("messenger", "inferred-started", of), at, key,
 			&domain.StartedData{InteractionID: dialogue, Flow: domain.FlowMessenger, Direction: domain.DirectionIncoming,
 				Routing: domain.RoutingDirect, Participants: []domain.Participant{{Role: "customer", ID: psid}}, Inferred: true}, nil}
 	}
-	inferred := func(of string, at time.Time) wantEvent { return inferred2(dialogue, psid, key, of, at) }
+	// delivered is the end, delivered, of psid's dialogue that a watermark of kind gives
+	// at (Unix ms), after the started it implies, with the extension fields ext.
+	delivered := func(kind, watermark string, at int64, ext map[string]any) []wantEvent {
+		id := webhooks.EventID("messenger", kind, page, psid, watermark)
+		return []wantEvent{inferred(dialogue, psid, key, id, ms(at)),
+			{domain.TypeInteractionEnded, id, ms(at), key, &domain.EndedData{InteractionID: dialogue, Status: domain.StatusDelivered}, ext}}
+	}
+	// message2 is the message mid at (Unix ms) in the dialogue of psid, after the started
+	// it implies.
+	message2 := func(dialogue, psid, key, mid string, at int64, dir domain.Direction) []wantEvent {
+		id := webhooks.EventID("messenger", mid)
+		return []wantEvent{inferred(dialogue, psid, key, id, ms(at)),
+			{domain.TypeInteractionMessage, id, ms(at), key, &domain.MessageData{InteractionID: dialogue, Direction: dir, MessageID: mid}, nil}}
+	}
 
 	webhookstest.CheckTranslate(t, newProvider(t), now, Name, []webhookstest.Translated{
 		{
 			Name: "inbound message opens an incoming dialogue",
 			File: "inbound_text.json",
-			Want: []wantEvent{
-				inferred(webhooks.EventID("messenger", inMid), ms(1795252443123)),
-				{domain.TypeInteractionMessage, webhooks.EventID("messenger", inMid), ms(1795252443123), key,
-					&domain.MessageData{InteractionID: dialogue, Direction: domain.DirectionIncoming, MessageID: inMid}, nil},
-			},
+			Want: message2(dialogue, psid, key, inMid, 1795252443123, domain.DirectionIncoming),
 		},
 		{
 			Name: "echo is an outgoing message of the person's dialogue",
 			File: "echo.json",
-			Want: []wantEvent{
-				inferred(webhooks.EventID("messenger", echoMid), ms(1795252510402)),
-				{domain.TypeInteractionMessage, webhooks.EventID("messenger", echoMid), ms(1795252510402), key,
-					&domain.MessageData{InteractionID: dialogue, Direction: domain.DirectionOutgoing, MessageID: echoMid}, nil},
-			},
+			Want: message2(dialogue, psid, key, echoMid, 1795252510402, domain.DirectionOutgoing),
 		},
 		{
 			Name: "delivery watermark ends the dialogue delivered",
 			File: "delivery.json",
-			Want: []wantEvent{
-				inferred(webhooks.EventID("messenger", "delivery", page, psid, "1795252510402"), ms(1795252512301)),
-				{domain.TypeInteractionEnded, webhooks.EventID("messenger", "delivery", page, psid, "1795252510402"), ms(1795252512301), key,
-					&domain.EndedData{InteractionID: dialogue, Status: domain.StatusDelivered},
-					map[string]any{"provider_status": "delivery", "watermark": float64(1795252510402)}},
-			},
+			Want: delivered("delivery", "1795252510402", 1795252512301, map[string]any{"provider_status": "delivery", "watermark": float64(1795252510402)}),
 		},
 		{
 			Name: "read watermark ends the dialogue delivered",
 			File: "read.json",
-			Want: []wantEvent{
-				inferred(webhooks.EventID("messenger", "read", page, psid, "1795252510402"), ms(1795252560463)),
-				{domain.TypeInteractionEnded, webhooks.EventID("messenger", "read", page, psid, "1795252510402"), ms(1795252560463), key,
-					&domain.EndedData{InteractionID: dialogue, Status: domain.StatusDelivered},
-					map[string]any{"provider_status": "read"}},
-			},
+			Want: delivered("read", "1795252510402", 1795252560463, map[string]any{"provider_status": "read"}),
 		},
 		{
 			Name: "batch: a started inferred per message, postback ignored",
 			File: "batch.json",
-			Want: []wantEvent{
-				inferred2(dialogue2, psid2, key2, webhooks.EventID("messenger", imgMid), ms(1795252831456)),
-				{domain.TypeInteractionMessage, webhooks.EventID("messenger", imgMid), ms(1795252831456), key2,
-					&domain.MessageData{InteractionID: dialogue2, Direction: domain.DirectionIncoming, MessageID: imgMid}, nil},
-				inferred2(dialogue2, psid2, key2, webhooks.EventID("messenger", textMid), ms(1795252560000)),
-				{domain.TypeInteractionMessage, webhooks.EventID("messenger", textMid), ms(1795252560000), key2,
-					&domain.MessageData{InteractionID: dialogue2, Direction: domain.DirectionIncoming, MessageID: textMid}, nil},
-			},
+			Want: slices.Concat(message2(dialogue2, psid2, key2, imgMid, 1795252831456, domain.DirectionIncoming),
+				message2(dialogue2, psid2, key2, textMid, 1795252560000, domain.DirectionIncoming)),
 		},
 	})
 }
@@ -105,19 +95,8 @@ func TestTranslateMapsCustomers(t *testing.T) {
 	p, err := New(Config{App: metahub.App{AppSecret: webhookstest.MetaAppSecret}, Options: webhooks.Options{MapCustomer: func(key string) (string, bool) {
 		return "cust-42", key == "messenger:"+psid
 	}}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, file := range []string{"inbound_text.json", "echo.json", "read.json"} {
-		evs, err := p.Translate(nil, webhookstest.Load(t, file), now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, ev := range evs {
-			if ev.CustomerID != "cust-42" {
-				t.Errorf("%s %s: got customer %q, want cust-42", file, ev.Type, ev.CustomerID)
-			}
-		}
+		t.Run(file, func(t *testing.T) { webhookstest.CheckMapsCustomer(t, p, err, now, file, "cust-42") })
 	}
 }
 

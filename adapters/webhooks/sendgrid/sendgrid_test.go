@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -86,49 +87,40 @@ func TestTranslateRecorded(t *testing.T) {
 	startedOf := func(id, email string) string {
 		return `{"interaction_id":"` + id + `","flow":"email","direction":"outgoing","routing":"direct","contact":{"email":"` + email + `"}}`
 	}
+	// after is the event id of SendGrid's batch at (Unix seconds) for customer, after
+	// the started inferred at it (of data started).
+	after := func(id string, at int64, customer, started, typ, data string) []wantEvent {
+		return webhookstest.AfterInferred("sendgrid", started, wantEvent{typ, webhooks.EventID("sendgrid", id), time.Unix(at, 0), customer, data})
+	}
 	tests := []struct {
 		file string
 		want []wantEvent
 	}{
-		{"batch_lifecycle.json", []wantEvent{
-			{"interaction.started", webhooks.EventID("sendgrid", "rbtnWrG1DVDGGGFHFyun0A=="), time.Unix(1795252443, 0), "cust-42",
-				started},
-			webhookstest.Inferred("sendgrid", webhooks.EventID("sendgrid", "rWVYmVk90MjZJ9iohOBa3w=="), time.Unix(1795252841, 0), "cust-42", started),
-			{"interaction.ended", webhooks.EventID("sendgrid", "rWVYmVk90MjZJ9iohOBa3w=="), time.Unix(1795252841, 0), "cust-42",
-				`{"interaction_id":"` + msg + `","status":"delivered"}`},
-			webhookstest.Inferred("sendgrid", webhooks.EventID("sendgrid", "FOTFFO0ecsBE-zxFXfs6WA=="), time.Unix(1795253460, 0), "cust-42", started),
-			{"email.opened", webhooks.EventID("sendgrid", "FOTFFO0ecsBE-zxFXfs6WA=="), time.Unix(1795253460, 0), "cust-42",
-				`{"interaction_id":"` + msg + `"}`},
+		{"batch_lifecycle.json", slices.Concat(
+			[]wantEvent{{"interaction.started", webhooks.EventID("sendgrid", "rbtnWrG1DVDGGGFHFyun0A=="), time.Unix(1795252443, 0), "cust-42",
+				started}},
+			after("rWVYmVk90MjZJ9iohOBa3w==", 1795252841, "cust-42", started, "interaction.ended",
+				`{"interaction_id":"`+msg+`","status":"delivered"}`),
+			after("FOTFFO0ecsBE-zxFXfs6WA==", 1795253460, "cust-42", started, "email.opened",
+				`{"interaction_id":"`+msg+`"}`),
 			// SendGrid's sample click is another recipient's: its own customer.
-			webhookstest.Inferred("sendgrid", webhooks.EventID("sendgrid", "kCAi1KttyQdEKHhdC-nuEA=="), time.Unix(1795253460, 0),
-				"mailto:example@test.com", startedOf(msg, "example@test.com")),
-			{"email.clicked", webhooks.EventID("sendgrid", "kCAi1KttyQdEKHhdC-nuEA=="), time.Unix(1795253460, 0), "mailto:example@test.com",
-				`{"interaction_id":"` + msg + `","url":"http://www.sendgrid.com/"}`},
-		}},
-		{"click.json", []wantEvent{
-			webhookstest.Inferred("sendgrid", webhooks.EventID("sendgrid", "Y2xpY2stMDAwMS1qYW5l"), time.Unix(1795253520, 0), "cust-42", started),
-			{"email.clicked", webhooks.EventID("sendgrid", "Y2xpY2stMDAwMS1qYW5l"), time.Unix(1795253520, 0), "cust-42",
-				`{"interaction_id":"` + msg + `","url":"https://shop.example.com/orders/1234"}`},
-		}},
-		{"batch_failures.json", []wantEvent{
-			webhookstest.Inferred("sendgrid", webhooks.EventID("sendgrid", "6g4ZI7SA-xmRDv57GoPIPw=="), time.Unix(1795252841, 0),
-				"mailto:bounce@example.org", startedOf("14c5d75ce94", "bounce@example.org")),
-			{"interaction.ended", webhooks.EventID("sendgrid", "6g4ZI7SA-xmRDv57GoPIPw=="), time.Unix(1795252841, 0), "mailto:bounce@example.org",
-				`{"interaction_id":"14c5d75ce94","status":"warning","reason":"bounce 5.0.0: 500 unknown recipient"}`},
-			webhookstest.Inferred("sendgrid", webhooks.EventID("sendgrid", "zmzJhfJgAfUSOW80yYbPyw=="), time.Unix(1795252841, 0),
-				"mailto:dropped@example.org", startedOf("14c5d75ce95", "dropped@example.org")),
-			{"interaction.ended", webhooks.EventID("sendgrid", "zmzJhfJgAfUSOW80yYbPyw=="), time.Unix(1795252841, 0), "mailto:dropped@example.org",
-				`{"interaction_id":"14c5d75ce95","status":"warning","reason":"dropped 5.0.0: Bounced Address"}`},
-		}},
-		{"batch_complaints.json", []wantEvent{
-			webhookstest.Inferred("sendgrid", webhooks.EventID("sendgrid", "c3BhbXJlcG9ydC0wMDAx"), time.Unix(1795254000, 0), "cust-42", started),
-			{"interaction.ended", webhooks.EventID("sendgrid", "c3BhbXJlcG9ydC0wMDAx"), time.Unix(1795254000, 0), "cust-42",
-				`{"interaction_id":"` + msg + `","status":"warning","reason":"spam complaint"}`},
-			webhookstest.Inferred("sendgrid", webhooks.EventID("sendgrid", "Z3JvdXAtdW5zdWItMDAx"), time.Unix(1795254060, 0),
-				"mailto:paul@example.net", startedOf("14c5d75ce96", "paul@example.net")),
-			{"interaction.ended", webhooks.EventID("sendgrid", "Z3JvdXAtdW5zdWItMDAx"), time.Unix(1795254060, 0), "mailto:paul@example.net",
-				`{"interaction_id":"14c5d75ce96","status":"warning","reason":"unsubscribed from group 42"}`},
-		}},
+			after("kCAi1KttyQdEKHhdC-nuEA==", 1795253460, "mailto:example@test.com", startedOf(msg, "example@test.com"), "email.clicked",
+				`{"interaction_id":"`+msg+`","url":"http://www.sendgrid.com/"}`),
+		)},
+		{"click.json", after("Y2xpY2stMDAwMS1qYW5l", 1795253520, "cust-42", started, "email.clicked",
+			`{"interaction_id":"`+msg+`","url":"https://shop.example.com/orders/1234"}`)},
+		{"batch_failures.json", slices.Concat(
+			after("6g4ZI7SA-xmRDv57GoPIPw==", 1795252841, "mailto:bounce@example.org", startedOf("14c5d75ce94", "bounce@example.org"),
+				"interaction.ended", `{"interaction_id":"14c5d75ce94","status":"warning","reason":"bounce 5.0.0: 500 unknown recipient"}`),
+			after("zmzJhfJgAfUSOW80yYbPyw==", 1795252841, "mailto:dropped@example.org", startedOf("14c5d75ce95", "dropped@example.org"),
+				"interaction.ended", `{"interaction_id":"14c5d75ce95","status":"warning","reason":"dropped 5.0.0: Bounced Address"}`),
+		)},
+		{"batch_complaints.json", slices.Concat(
+			after("c3BhbXJlcG9ydC0wMDAx", 1795254000, "cust-42", started,
+				"interaction.ended", `{"interaction_id":"`+msg+`","status":"warning","reason":"spam complaint"}`),
+			after("Z3JvdXAtdW5zdWItMDAx", 1795254060, "mailto:paul@example.net", startedOf("14c5d75ce96", "paul@example.net"),
+				"interaction.ended", `{"interaction_id":"14c5d75ce96","status":"warning","reason":"unsubscribed from group 42"}`),
+		)},
 	}
 	key, pub := newKey(t)
 	for _, tt := range tests {

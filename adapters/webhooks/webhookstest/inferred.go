@@ -13,3 +13,10 @@ func Inferred(provider, source string, at time.Time, customerID, data string) Wa
 	return WantJSON{"interaction.started", webhooks.EventID(provider, "inferred-started", source), at, customerID,
 		data[:len(data)-1] + `,"inferred":true}`}
 }
+
+// AfterInferred is want preceded by the interaction.started inferred at it, at its time
+// and for its customer, with data started (Inferred): what an event gives whose
+// interaction's start was not seen, when the provider infers that start at the event.
+func AfterInferred(provider, started string, want WantJSON) []WantJSON {
+	return []WantJSON{Inferred(provider, want.ID, want.OccurredAt, want.CustomerID, started), want}
+}

@@ -48,34 +48,36 @@ func TestTranslate(t *testing.T) {
 	}
 	camilleIn := domain.StartedData{InteractionID: camilleDialogue, Flow: domain.FlowWhatsApp, Direction: domain.DirectionIncoming,
 		Contact: domain.Contact{Phone: "+33612345678"}}
+	// camilleStarted is the started of Camille's dialogue that her first message gives,
+	// at (Unix seconds), with her profile's name.
+	camilleStarted := func(at int64) wantEvent {
+		d := camilleIn
+		d.Routing, d.Participants = domain.RoutingDirect, []domain.Participant{{Role: "customer", ID: "+33612345678", Name: "Camille Martin"}}
+		return wantEvent{domain.TypeInteractionStarted, webhooks.EventID("whatsapp", "started", camilleDialogue), unix(at), camilleKey, &d, nil}
+	}
+	// camilleMessage is Camille's incoming message id at (Unix seconds), with the extension
+	// fields ext.
+	camilleMessage := func(id string, at int64, ext map[string]any) wantEvent {
+		return wantEvent{domain.TypeInteractionMessage, webhooks.EventID("whatsapp", id), unix(at), camilleKey,
+			&domain.MessageData{InteractionID: camilleDialogue, Direction: domain.DirectionIncoming, MessageID: id}, ext}
+	}
 
 	webhookstest.CheckTranslate(t, newProvider(t), now, Name, []webhookstest.Translated{
 		{
 			Name: "inbound text opens an incoming dialogue",
 			File: "inbound_text.json",
 			Want: []wantEvent{
-				{domain.TypeInteractionStarted, webhooks.EventID("whatsapp", "started", camilleDialogue), unix(1795252443), camilleKey,
-					&domain.StartedData{InteractionID: camilleDialogue, Flow: domain.FlowWhatsApp, Direction: domain.DirectionIncoming,
-						Routing: domain.RoutingDirect, Contact: domain.Contact{Phone: "+33612345678"},
-						Participants: []domain.Participant{{Role: "customer", ID: "+33612345678", Name: "Camille Martin"}}}, nil},
-				{domain.TypeInteractionMessage, webhooks.EventID("whatsapp", inMsg), unix(1795252443), camilleKey,
-					&domain.MessageData{InteractionID: camilleDialogue, Direction: domain.DirectionIncoming, MessageID: inMsg},
-					map[string]any{"message_type": "text"}},
+				camilleStarted(1795252443),
+				camilleMessage(inMsg, 1795252443, map[string]any{"message_type": "text"}),
 			},
 		},
 		{
 			Name: "two messages of one dialogue give one started, the earliest",
 			File: "two_messages.json",
 			Want: []wantEvent{
-				{domain.TypeInteractionStarted, webhooks.EventID("whatsapp", "started", camilleDialogue), unix(1795252560), camilleKey,
-					&domain.StartedData{InteractionID: camilleDialogue, Flow: domain.FlowWhatsApp, Direction: domain.DirectionIncoming,
-						Routing: domain.RoutingDirect, Contact: domain.Contact{Phone: "+33612345678"},
-						Participants: []domain.Participant{{Role: "customer", ID: "+33612345678", Name: "Camille Martin"}}}, nil},
-				{domain.TypeInteractionMessage, webhooks.EventID("whatsapp", imgMsg), unix(1795252831), camilleKey,
-					&domain.MessageData{InteractionID: camilleDialogue, Direction: domain.DirectionIncoming, MessageID: imgMsg},
-					map[string]any{"message_type": "image"}},
-				{domain.TypeInteractionMessage, webhooks.EventID("whatsapp", textMsg), unix(1795252560), camilleKey,
-					&domain.MessageData{InteractionID: camilleDialogue, Direction: domain.DirectionIncoming, MessageID: textMsg}, nil},
+				camilleStarted(1795252560),
+				camilleMessage(imgMsg, 1795252831, map[string]any{"message_type": "image"}),
+				camilleMessage(textMsg, 1795252560, nil),
 			},
 		},
 		{

@@ -22,7 +22,7 @@ const maxBody = 16 << 20
 func Handler(s *Store, v *auth.Verifier) http.Handler {
 	h := &handler{s: s, v: v}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/events", h.scoped(auth.ScopeIngest, h.ingest))
+	mux.HandleFunc("POST /v1/events", h.v.Scoped(auth.ScopeIngest, h.ingest))
 	mux.HandleFunc("GET /v1/interactions", h.reader(h.list))
 	mux.HandleFunc("GET /v1/interactions/{id}", h.reader(h.detail))
 	mux.HandleFunc("GET /v1/customers/{id}/timeline", h.reader(h.timeline(true, nil)))
@@ -38,24 +38,9 @@ type handler struct {
 	v *auth.Verifier
 }
 
-func (h *handler) scoped(scope string, next func(http.ResponseWriter, *http.Request, auth.Principal)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		p, err := h.v.Verify(r)
-		if err != nil {
-			jsonhttp.Error(w, http.StatusUnauthorized, err.Error(), nil)
-			return
-		}
-		if !p.Has(scope) {
-			jsonhttp.Error(w, http.StatusForbidden, "the token lacks scope "+scope, nil)
-			return
-		}
-		next(w, r, p)
-	}
-}
-
 // reader requires history:read and an agent whose active profile grants history access.
 func (h *handler) reader(next func(http.ResponseWriter, *http.Request, domain.Reader)) http.HandlerFunc {
-	return h.scoped(auth.ScopeHistoryRead, func(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	return h.v.Scoped(auth.ScopeHistoryRead, func(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 		sub := p.Subject
 		rd, ok, err := h.s.Reader(r.Context(), sub)
 		if err != nil {

@@ -169,6 +169,14 @@ func RegisterFlags(fs *flag.FlagSet, n int) {
 	fs.String(FlagFile, "", "the benchmark data set's view file, built there unless complete (default: a temporary one)")
 }
 
+// Main is the TestMain of a benchmark binary that needs nothing else: it registers the
+// flags (default n interactions), parses them and runs the tests.
+func Main(m *testing.M, n int) {
+	RegisterFlags(flag.CommandLine, n)
+	flag.Parse()
+	os.Exit(m.Run())
+}
+
 // Size returns -history.interactions.
 func Size(tb testing.TB) int {
 	tb.Helper()
