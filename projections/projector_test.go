@@ -126,6 +126,26 @@ func msgs(t *testing.T, from, to uint64, data map[uint64][]byte) []projections.M
 	return out
 }
 
+// appendNotes appends envelopes to the real stream as note.added and returns the last
+// sequence.
+func appendNotes(t *testing.T, store *eventstore.Store, raws ...[]byte) uint64 {
+	t.Helper()
+	var ms []eventstore.Message
+	for _, r := range raws {
+		ms = append(ms, eventstore.Message{ID: uuid.NewString(), Subject: "ledger.events.note.added", Data: r})
+	}
+	res, err := store.Append(context.Background(), ms)
+	if err != nil {
+		t.Fatalf("append: %v", err)
+	}
+	for _, r := range res {
+		if r.Err != nil {
+			t.Fatalf("append: %v", r.Err)
+		}
+	}
+	return res[len(res)-1].Seq
+}
+
 // TestProjectorExactlyOnce drives Handle with the batches a consumer delivers, redeliveries
 // included, against a real view file: each event is applied once, with its checkpoint.
 func TestProjectorExactlyOnce(t *testing.T) {
@@ -206,23 +226,7 @@ func TestProjectorConsumesJetStream(t *testing.T) {
 	store := storetest.Open(t, "")
 	db := openSeqDB(t)
 	src := viewsource.New(store, 0)
-	appendNotes := func(t *testing.T, raws ...[]byte) uint64 {
-		t.Helper()
-		var ms []eventstore.Message
-		for _, r := range raws {
-			ms = append(ms, eventstore.Message{ID: uuid.NewString(), Subject: "ledger.events.note.added", Data: r})
-		}
-		res, err := store.Append(context.Background(), ms)
-		if err != nil {
-			t.Fatalf("append: %v", err)
-		}
-		for _, r := range res {
-			if r.Err != nil {
-				t.Fatalf("append: %v", r.Err)
-			}
-		}
-		return res[len(res)-1].Seq
-	}
+	appendNotes := func(t *testing.T, raws ...[]byte) uint64 { return appendNotes(t, store, raws...) }
 	run := func(t *testing.T, upTo uint64) {
 		t.Helper()
 		p, err := projections.NewProjector(projections.ProjectorConfig{View: seqView{}, DB: db, Source: src, DeadLetters: src,

@@ -1,7 +1,6 @@
 package projections_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,7 +10,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/google/uuid"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/interaction-ledger/ledger/adapters/viewsource"
@@ -48,28 +46,19 @@ func TestReplayAll(t *testing.T) {
 	store := storetest.Open(t, "")
 	src := viewsource.New(store, 0)
 	dir := t.TempDir()
-	appendNotes := func(texts ...string) uint64 {
+	appendTexts := func(texts ...string) uint64 {
 		t.Helper()
-		var ms []eventstore.Message
-		for _, text := range texts {
-			ms = append(ms, eventstore.Message{ID: uuid.NewString(), Subject: "ledger.events.note.added", Data: note(t, text)})
+		raws := make([][]byte, len(texts))
+		for i, text := range texts {
+			raws[i] = note(t, text)
 		}
-		res, err := store.Append(context.Background(), ms)
-		if err != nil {
-			t.Fatalf("append: %v", err)
-		}
-		for _, r := range res {
-			if r.Err != nil {
-				t.Fatalf("append: %v", r.Err)
-			}
-		}
-		return res[len(res)-1].Seq
+		return appendNotes(t, store, raws...)
 	}
 	var texts []string
 	for i := range projections.RebuildBatch + 123 {
 		texts = append(texts, fmt.Sprint("n", i))
 	}
-	last := appendNotes(texts...)
+	last := appendTexts(texts...)
 	runner := func(name string, refuse bool) *projections.Runner {
 		t.Helper()
 		r, err := projections.OpenRunner(projections.RunnerConfig{Path: filepath.Join(dir, name+".db"),
@@ -112,7 +101,7 @@ func TestReplayAll(t *testing.T) {
 	}
 
 	// A view that fails: both live files stay at the first replay's state.
-	appendNotes("x", "fail", "y")
+	appendTexts("x", "fail", "y")
 	if _, err := projections.ReplayAll(t.Context(), []*projections.Runner{a, b}, nil); err == nil {
 		t.Fatal("ReplayAll with a failing view succeeded")
 	}
