@@ -319,19 +319,30 @@ func (q *Query) hash() uint64 {
 	w(strconv.FormatInt(q.From.UnixNano(), 10), strconv.FormatBool(q.From.IsZero()),
 		strconv.FormatInt(q.To.UnixNano(), 10), strconv.FormatBool(q.To.IsZero()),
 		q.sortColumn(), strconv.FormatBool(q.Desc), q.Q)
-	sortedStrs("flow", strs(q.Flow))
-	sortedStrs("status", strs(q.Status))
-	sortedStrs("direction", strs(q.Direction))
-	sortedStrs("original_routing", strs(q.OriginalRouting))
-	sortedStrs("current_routing", strs(q.CurrentRouting))
-	sortedStrs("agent_id", q.AgentID)
-	sortedStrs("queue_id", q.QueueID)
-	sortedStrs("contact", q.Contact)
-	sortedStrs("voice_campaign", q.VoiceCampaign)
-	sortedStrs("template", q.Template)
-	sortedStrs("id", q.ID)
-	sortedStrs("customer_id", q.CustomerID)
+	for _, f := range q.Filters() {
+		sortedStrs(f.Column, f.Values)
+	}
 	return h.Sum64()
+}
+
+// Filter is one of a query's column filters: the column (its CONTRACT §4 parameter) and
+// the values asked for, any of which matches.
+type Filter struct {
+	Column string
+	Values []string
+}
+
+// Filters returns the query's column filters in a fixed order, the empty ones included:
+// the one list of them for whatever walks every filter (the cursor's hash, the bench's
+// PostgreSQL peer).
+func (q *Query) Filters() []Filter {
+	return []Filter{
+		{"flow", strs(q.Flow)}, {"status", strs(q.Status)}, {"direction", strs(q.Direction)},
+		{"original_routing", strs(q.OriginalRouting)}, {"current_routing", strs(q.CurrentRouting)},
+		{"agent_id", q.AgentID}, {"queue_id", q.QueueID}, {"contact", q.Contact},
+		{"voice_campaign", q.VoiceCampaign}, {"template", q.Template}, {"id", q.ID},
+		{"customer_id", q.CustomerID},
+	}
 }
 
 func strs[T interface{ String() string }](vs []T) []string {

@@ -111,22 +111,16 @@ func strs[T interface{ String() string }](vs []T) []string {
 func (s *Store) List(ctx context.Context, r domain.Reader, q history.Query) (Page, error) {
 	var a args
 	where := []string{"t.start_at >= " + a.add(q.From), "t.start_at < " + a.add(q.To), visible(r, &a)}
-	in := func(col string, vals []string) {
-		if len(vals) > 0 {
-			where = append(where, col+" = ANY("+a.add(vals)+"::text[])")
+	for _, f := range q.Filters() {
+		if len(f.Values) == 0 || f.Column == "contact" { // contacts: below, each a match
+			continue
 		}
+		col := "t." + f.Column
+		if f.Column == "customer_id" {
+			col = "coalesce(m.to_id, t.customer_id)" // the surviving customer
+		}
+		where = append(where, col+" = ANY("+a.add(f.Values)+"::text[])")
 	}
-	in("t.flow", strs(q.Flow))
-	in("t.status", strs(q.Status))
-	in("t.direction", strs(q.Direction))
-	in("t.original_routing", strs(q.OriginalRouting))
-	in("t.current_routing", strs(q.CurrentRouting))
-	in("t.agent_id", q.AgentID)
-	in("t.queue_id", q.QueueID)
-	in("t.voice_campaign", q.VoiceCampaign)
-	in("t.template", q.Template)
-	in("t.id", q.ID)
-	in("coalesce(m.to_id, t.customer_id)", q.CustomerID)
 	var contacts []string
 	if q.Q != "" {
 		where = append(where, s.contactMatch(q.Q, &a))
