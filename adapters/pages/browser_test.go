@@ -404,10 +404,14 @@ func TestBrowserPages(t *testing.T) {
 		if status != "Pending" {
 			t.Fatalf("after reopen: status %q", status)
 		}
-		// Someone else completes the task while the page still offers Complete.
+		// Someone else completes the task while the page still offers Complete: the agent
+		// has the task's edit form open, so the live update does not swap the page under
+		// them but says it changed.
+		run(t, ctx, "open the edit form", chromedp.Click(row+` details.edit summary`), chromedp.WaitVisible(row+` details.edit input[name=title]`))
 		if code := post("/v1/customers/"+cust+"/tasks/"+taskID+"/complete", nil); code != http.StatusOK {
 			t.Fatalf("complete by API: %d", code)
 		}
+		run(t, ctx, "the page says it changed", chromedp.WaitVisible(`[data-testid=changed-notice]`))
 		var refused string
 		run(t, ctx, "complete again", chromedp.Click(row+` button[data-action=complete]`), chromedp.WaitVisible(`[data-testid=refused]`),
 			chromedp.Text(`[data-testid=refused]`, &refused), chromedp.Text(row+` .status`, &status))
@@ -441,6 +445,33 @@ func TestBrowserPages(t *testing.T) {
 			t.Fatalf("rows after the live updates: %v; want live-call on top and no live-email", ids)
 		}
 		shoot(t, ctx, shots, "live")
+	})
+
+	t.Run("an open detail and an open card follow their changes", func(t *testing.T) {
+		// live-call and live-cust come from the live row above.
+		run(t, ctx, "open the qualifications of live-call", chromedp.Navigate(links["manager"]), chromedp.WaitVisible(`table.list`),
+			chromedp.Navigate(base+"/interactions/live-call?tab=qualifications"), chromedp.WaitVisible(`[data-testid=tab-qualifications]`))
+		if n := postEvents(t, base, nodetest.Ev("interaction.qualified", "live-cust", 0,
+			map[string]any{"interaction_id": "live-call", "qualifications": []string{"callback-live"}})); n != 1 {
+			t.Fatalf("%d events accepted", n)
+		}
+		var quals string
+		run(t, ctx, "the qualification appears", chromedp.WaitVisible(`[data-testid=tab-qualifications] li`),
+			chromedp.Text(`[data-testid=tab-qualifications]`, &quals))
+		if !strings.Contains(quals, "callback-live") {
+			t.Fatalf("qualifications after the live update: %q", quals)
+		}
+		run(t, ctx, "open the card of live-cust", chromedp.Navigate(base+"/customers/live-cust"), chromedp.WaitVisible(`[data-testid=tab-timeline]`))
+		if n := postEvents(t, base, nodetest.Ev("note.added", "live-cust", 0,
+			map[string]any{"note_id": "live-note", "text": "Called back, all settled"})); n != 1 {
+			t.Fatalf("%d events accepted", n)
+		}
+		var card string
+		run(t, ctx, "the note appears", chromedp.Poll(`document.getElementById("main").dataset.updated >= "1"`, nil),
+			chromedp.Text(`[data-testid=tab-timeline]`, &card))
+		if !strings.Contains(card, "Called back, all settled") {
+			t.Fatalf("the card after the live update: %q", card)
+		}
 	})
 
 	t.Run("export CSV is the API's CSV for the same query", func(t *testing.T) {
@@ -552,11 +583,17 @@ func browserSettings(t *testing.T, ctx context.Context, base, shots string) {
 	for _, tab := range []context.Context{ctx, other} {
 		run(t, tab, "open the detail", chromedp.Navigate(detail), chromedp.WaitVisible(`aside.side`))
 	}
+	// The second tab's agent has the Settings menu open: the live update does not swap
+	// the page under them but says it changed, and their click is refused cleanly.
+	run(t, other, "open Settings in the second tab", chromedp.Click(`[data-testid=settings] > summary`),
+		chromedp.WaitVisible(`button[data-action=unassign-crm]`))
 	act(ctx, "unassign-crm")
 	if n := text(ctx, `[data-testid=notice]`); n != "CRM record unassigned." {
 		t.Fatalf("notice %q", n)
 	}
-	act(other, "unassign-crm")
+	run(t, other, "the second tab says it changed", chromedp.WaitVisible(`[data-testid=changed-notice]`))
+	submit(t, other, "unassign-crm", chromedp.Click(`button[data-action=unassign-crm]`),
+		chromedp.WaitVisible(`[data-testid=notice], [data-testid=refused], [data-testid=action-error]`))
 	refused := text(other, `[data-testid=refused]`)
 	if !strings.Contains(refused, "no CRM record is assigned") || !strings.Contains(refused, "It has no CRM record") {
 		t.Fatalf("the second unassign shows %q", refused)

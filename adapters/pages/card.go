@@ -77,6 +77,16 @@ func (h *Handler) renderCard(w http.ResponseWriter, r *http.Request, s *session,
 		current = "timeline"
 	}
 	see := h.visible(s.Reader)
+	at, err := h.cfg.Timeline.ChangedAt(cust) // before the reads: a change after it is told
+	if err != nil {
+		h.internal(w, r, s, err)
+		return
+	}
+	digest, err := h.cardDigest(cust, see)
+	if err != nil {
+		h.internal(w, r, s, err)
+		return
+	}
 	card, err := h.cfg.Timeline.Card(cust, see)
 	if err != nil {
 		h.internal(w, r, s, err)
@@ -85,6 +95,7 @@ func (h *Handler) renderCard(w http.ResponseWriter, r *http.Request, s *session,
 	base := "/customers/" + url.PathEscape(cust)
 	v := cardView{chrome: s.chrome("Customer "+cust, "card"), CustomerID: cust, Card: card,
 		Tabs: tabs(base, cardTabs, current), Tab: current, Notice: notice, Refused: refused}
+	v.Changes = base + "/changes?at=" + strconv.FormatUint(at, 10) + "&d=" + digest
 	for i := range v.Tabs {
 		switch v.Tabs[i].Name {
 		case "chats":

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/interaction-ledger/ledger/adapters/audit"
@@ -87,6 +88,11 @@ type outcome struct {
 // with the outcome of an action if any.
 func (h *Handler) renderDetail(w http.ResponseWriter, r *http.Request, s *session, code int, out outcome) {
 	id := r.PathValue("id")
+	at, err := h.cfg.History.ChangedAt(id) // before the read: a change after it is told
+	if err != nil {
+		h.internal(w, r, s, err)
+		return
+	}
 	d, err := h.cfg.History.Get(s.Reader, id)
 	if errors.Is(err, history.ErrNotFound) {
 		// An interaction the agent may not see does not exist for them (CONTRACT.md §3).
@@ -107,6 +113,7 @@ func (h *Handler) renderDetail(w http.ResponseWriter, r *http.Request, s *sessio
 		Base: base, CanAct: s.Principal.Has(auth.ScopeInteractionsWrite),
 		PaymentStatuses: choices(nil, strs(domain.PaymentStatuses())),
 		Notice:          out.Notice, Refused: out.Refused, Error: out.Error, Field: out.Field, Form: out.Form}
+	v.Changes = base + "/changes?at=" + strconv.FormatUint(at, 10)
 	if v.Buttons, err = h.cfg.Buttons.For(s.Reader, &d); err != nil {
 		h.internal(w, r, s, err)
 		return

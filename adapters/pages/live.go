@@ -2,12 +2,20 @@ package pages
 
 import (
 	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/interaction-ledger/ledger/adapters/httpapi"
 	"github.com/interaction-ledger/ledger/projections/history"
+	"github.com/interaction-ledger/ledger/projections/timeline"
 )
 
 // live streams the list's new and changed rows (httpapi.Live, the API's own stream), each
@@ -66,5 +74,117 @@ func (h *Handler) export(w http.ResponseWriter, r *http.Request, s *session) {
 		h.fail(w, r, s, http.StatusBadRequest, "Filter "+qe.Param+": "+qe.Problem)
 	default:
 		h.internal(w, r, s, err)
+	}
+}
+
+// changesKeepAlive is how often an idle change stream sends a comment line, so that
+// proxies do not close it.
+const changesKeepAlive = 25 * time.Second
+
+// detailChanges streams "changed" events for an open detail: one each time an event is
+// applied to the interaction (history.View.WaitChange), from the position the page was
+// rendered at (at) or, on a reconnect, from the browser's Last-Event-ID. The event says
+// only that the page is out of date; the page then reads itself again, under the access
+// rule, as a reload would. A reader who may not see the interaction gets 404.
+func (h *Handler) detailChanges(w http.ResponseWriter, r *http.Request, s *session) {
+	id := r.PathValue("id")
+	if _, err := h.cfg.History.Get(s.Reader, id); err != nil {
+		http.Error(w, "There is no interaction "+id+" in your history.", http.StatusNotFound)
+		return
+	}
+	h.serveChanges(w, r, func(ctx context.Context, at uint64) (uint64, error) {
+		return h.cfg.History.WaitChange(ctx, id, at)
+	})
+}
+
+// cardChanges streams "changed" events for an open card: one each time what the card
+// shows this reader changes (timeline.View.WaitChange, then a digest of the card and its
+// newest items as the reader may see them, so that an event the reader may not see sends
+// nothing).
+func (h *Handler) cardChanges(w http.ResponseWriter, r *http.Request, s *session) {
+	cust := r.PathValue("id")
+	see := h.visible(s.Reader)
+	// The digest the page was rendered with (d); a page without one is told of the next
+	// change whatever it is.
+	var last string
+	if d := r.URL.Query().Get("d"); len(d) == 2*sha256.Size {
+		last = d
+	}
+	h.serveChanges(w, r, func(ctx context.Context, at uint64) (uint64, error) {
+		for {
+			next, err := h.cfg.Timeline.WaitChange(ctx, cust, at)
+			if err != nil {
+				return at, err
+			}
+			d, err := h.cardDigest(cust, see)
+			if err != nil {
+				return at, err
+			}
+			if d != last {
+				last = d
+				return next, nil
+			}
+			at = next
+		}
+	})
+}
+
+// cardDigest sums up what the card shows a reader: its summary and newest items as the
+// reader may see them.
+func (h *Handler) cardDigest(cust string, see timeline.Visible) (string, error) {
+	card, err := h.cfg.Timeline.Card(cust, see)
+	if err != nil {
+		return "", err
+	}
+	page, err := h.cfg.Timeline.Read(cust, timeline.Query{Visible: see})
+	if err != nil {
+		return "", err
+	}
+	b, err := json.Marshal([]any{card, page.Items})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), err
+}
+
+// serveChanges writes a Server-Sent Events stream of "changed" events, each with the
+// position wait returned as its id, until the client goes away.
+func (h *Handler) serveChanges(w http.ResponseWriter, r *http.Request, wait func(ctx context.Context, at uint64) (uint64, error)) {
+	at, resumed, err := httpapi.LastEventID(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if !resumed {
+		if at, err = strconv.ParseUint(r.URL.Query().Get("at"), 10, 64); err != nil {
+			http.Error(w, "at: the position the page was read at is required (a number)", http.StatusBadRequest)
+			return
+		}
+	}
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	if rc.Flush() != nil {
+		return
+	}
+	ctx := r.Context()
+	for {
+		wctx, cancel := context.WithTimeout(ctx, changesKeepAlive)
+		next, err := wait(wctx, at)
+		cancel()
+		switch {
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, context.DeadlineExceeded):
+			_, err = io.WriteString(w, ": keep-alive\n\n")
+		case err != nil:
+			h.cfg.Logger.Warn("change stream ended", "path", r.URL.Path, "err", err)
+			return
+		default:
+			at = next
+			_, err = fmt.Fprintf(w, "id: %d\nevent: changed\ndata: %d\n\n", at, at)
+		}
+		if err != nil || rc.Flush() != nil {
+			return
+		}
 	}
 }

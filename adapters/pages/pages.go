@@ -140,7 +140,9 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.HandleFunc("GET /live", h.page(h.live))
 	h.mux.HandleFunc("GET /export.csv", h.page(h.export))
 	h.mux.HandleFunc("GET /interactions/{id}", h.page(h.detail))
+	h.mux.HandleFunc("GET /interactions/{id}/changes", h.page(h.detailChanges))
 	h.mux.HandleFunc("GET /customers/{id}", h.page(h.card))
+	h.mux.HandleFunc("GET /customers/{id}/changes", h.page(h.cardChanges))
 	h.mux.HandleFunc("POST /customers/{id}/tasks/{task_id}/{action}", h.sameOrigin(h.page(h.taskAction)))
 	h.mux.HandleFunc("POST /interactions/{id}/actions/{action}", h.sameOrigin(h.page(h.interactionAction)))
 	h.mux.HandleFunc("POST /views", h.sameOrigin(h.page(h.saveView)))
@@ -194,6 +196,8 @@ type chrome struct {
 	Role   string
 	TZ     string
 	Active string // list, detail, card: the navigation's current item
+	// Changes is the stream that tells an open detail or card it changed (live.go).
+	Changes string
 }
 
 // render writes the view with code; a template failure is logged and answered 500.

@@ -1,6 +1,7 @@
 package history
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 
@@ -12,7 +13,7 @@ import (
 
 // The change index of the live list (GET /v1/interactions/live): where each
 // interaction's list item last changed, in stream positions. One entry per interaction,
-// moved forward when its row changes, so that "what changed after position n" is one
+// moved forward whenever an event changes it, so that "what changed after position n" is one
 // range read whose length is the number of interactions changed since, however long ago
 // n was: a client that reconnects after an hour misses nothing and reads no more than
 // what changed. (A bounded window of recent positions would be cheaper to keep but
@@ -21,6 +22,48 @@ var (
 	bChanges   = []byte("changes")   // seq(8) | id -> empty, in position order
 	bChangedAt = []byte("changedat") // id -> seq(8): the entry of changes to move
 )
+
+// ChangedAt returns the stream position at which interaction id last changed (an event
+// applied to it), and 0 when the view does not hold it (never, or no longer: retention,
+// erasure). A page reads it before it renders the interaction, then waits for a later one
+// (WaitChange).
+func (v *View) ChangedAt(id string) (uint64, error) {
+	var at uint64
+	err := v.db.View(func(tx *bolt.Tx) error {
+		bk := tx.Bucket(bChangedAt)
+		if bk == nil {
+			return nil // a file the view has not initialised: nothing recorded
+		}
+		if b := bk.Get([]byte(id)); len(b) == 8 {
+			at = binary.BigEndian.Uint64(b)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("history: change position of %s: %w", id, err)
+	}
+	return at, nil
+}
+
+// WaitChange waits until interaction id's change position differs from at (it changed,
+// or left the view) and returns the new one; an error when ctx ends first. It reads again
+// only when the view's checkpoint moves, so an open detail costs nothing between batches.
+func (v *View) WaitChange(ctx context.Context, id string, at uint64) (uint64, error) {
+	for {
+		// The checkpoint first: a batch committed after this read wakes the wait below.
+		cp, err := v.db.Checkpoint()
+		if err != nil {
+			return at, err
+		}
+		now, err := v.ChangedAt(id)
+		if err != nil || now != at {
+			return now, err
+		}
+		if err := v.db.WaitCheckpoint(ctx, cp+1); err != nil {
+			return at, err
+		}
+	}
+}
 
 // maxChangesRead bounds the entries one Changes call reads (its transaction and its
 // answer stay small); the caller calls again from the returned position.

@@ -313,8 +313,11 @@ func (w *writer) flush() error {
 		}
 		if enc := nr.encode(); p.old == nil || p.old.start != nr.start || !bytes.Equal(enc, p.old.encode()) {
 			rowPut = append(rowPut, kv{nr.tkey(), enc})
-			changed = append(changed, change{id, p.seq})
 		}
+		// Every applied event moves the interaction's change entry, not only those that
+		// change its row: an open detail (WaitChange) shows qualifications, messages and
+		// SR data that the list does not.
+		changed = append(changed, change{id, p.seq})
 		// One buffer for the batch's details: bbolt keeps the slices until commit.
 		start := len(w.buf)
 		w.buf = binary.BigEndian.AppendUint64(w.buf, uint64(nr.start)^(1<<63))

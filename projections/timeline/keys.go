@@ -20,10 +20,11 @@ var (
 	bInteractions = []byte("interactions")
 	bAliases      = []byte("aliases")
 	bMerged       = []byte("merged")
+	bTouched      = []byte("touched") // customer (as resolved) -> seq(8): its card's last change
 )
 
 func allBuckets() [][]byte {
-	return [][]byte{bItems, bExpiry, bCounts, bRefs, bTasks, bOwned, bInteractions, bAliases, bMerged}
+	return [][]byte{bItems, bExpiry, bCounts, bRefs, bTasks, bOwned, bInteractions, bAliases, bMerged, bTouched}
 }
 
 // pos is where an item (or a pseudo-item of the expiry bucket) sits.

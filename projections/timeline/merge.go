@@ -1,7 +1,10 @@
 package timeline
 
 import (
+	"bytes"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -246,15 +249,42 @@ func (v *View) Sweep(cutoff time.Time, max int) (removed int, err error) {
 			}
 			expired = append(expired, p)
 		}
+		customers := map[string]bool{}
 		for _, p := range expired {
 			if err := w.expire(p); err != nil {
 				return fmt.Errorf("sweep %s: %w", p.key, err)
 			}
+			customers[p.cust] = true
+		}
+		// A customer with nothing left in the window keeps no change position either,
+		// nor do those merged into it.
+		gone := map[string]uint64{}
+		for _, c := range slices.Sorted(maps.Keys(customers)) {
+			if w.holdsNothing(c) {
+				gone[c] = 0
+				for _, k := range prefixKeys(w.merged, custPrefix(c)) {
+					gone[string(k[len(c)+1:])] = 0
+				}
+			}
+		}
+		if err := putTouched(tx.Bucket(bTouched), gone); err != nil {
+			return err
 		}
 		removed = len(expired)
 		return nil
 	})
 	return removed, err
+}
+
+// holdsNothing reports whether the view holds no item, interaction or task of customer c.
+func (w *writer) holdsNothing(c string) bool {
+	pr := custPrefix(c)
+	for _, b := range []*bolt.Bucket{w.items, w.owned, w.tasks} {
+		if k, _ := b.Cursor().Seek(pr); k != nil && bytes.HasPrefix(k, pr) {
+			return false
+		}
+	}
+	return true
 }
 
 // expire removes the entry at p and what hangs on it.

@@ -2,6 +2,7 @@ package timeline
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"maps"
@@ -203,15 +204,109 @@ func (v *View) Apply(tx *bolt.Tx, batch []projections.Applied) error {
 	if err != nil {
 		return err
 	}
+	// Each customer as sent -> the position of its batch's last event, 0 when that
+	// was its erasure: what applying the events one by one would leave.
+	touched := map[string]uint64{}
 	for _, a := range batch {
+		var erasedToo []string // an erasure takes every customer merged into the erased one
+		if _, ok := a.Event.Payload.(*domain.ErasedData); ok {
+			owner := w.resolve(a.Event.CustomerID)
+			for _, k := range prefixKeys(w.merged, custPrefix(owner)) {
+				erasedToo = append(erasedToo, string(k[len(owner)+1:]))
+			}
+		}
 		if err := w.apply(a); err != nil {
 			return fmt.Errorf("apply %s %s (seq %d): %w", a.Event.Type, a.Event.ID, a.Seq, err)
+		}
+		ev := a.Event
+		if ev.Type.IsDirectory() || ev.CustomerID == "" {
+			continue
+		}
+		touched[ev.CustomerID] = a.Seq
+		switch d := ev.Payload.(type) {
+		case *domain.MergedData:
+			touched[d.FromCustomerID] = a.Seq
+		case *domain.ErasedData:
+			touched[ev.CustomerID] = 0
+			for _, c := range erasedToo {
+				touched[c] = 0
+			}
 		}
 	}
 	if err := w.flush(); err != nil {
 		return fmt.Errorf("apply batch at seq %d: %w", batch[0].Seq, err)
 	}
+	if err := putTouched(tx.Bucket(bTouched), touched); err != nil {
+		return fmt.Errorf("apply batch at seq %d: %w", batch[0].Seq, err)
+	}
 	return nil
+}
+
+// putTouched records the position of the last event of each customer (0: remove it,
+// the customer was erased), in key order.
+func putTouched(b *bolt.Bucket, touched map[string]uint64) error {
+	for _, c := range slices.Sorted(maps.Keys(touched)) {
+		var err error
+		if seq := touched[c]; seq == 0 {
+			err = b.Delete([]byte(c))
+		} else {
+			err = b.Put([]byte(c), binary.BigEndian.AppendUint64(nil, seq))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ChangedAt returns the stream position of the last event that changed customer's card
+// (any event of the customer its merges resolve to, or of one merged into that one), and
+// 0 when the view holds none (never seen, erased, or written before positions were kept). A page reads it before it renders the
+// card, then waits for a later one (WaitChange).
+func (v *View) ChangedAt(customer string) (uint64, error) {
+	var at uint64
+	err := v.db.View(func(tx *bolt.Tx) error {
+		touched, aliases, merged := tx.Bucket(bTouched), tx.Bucket(bAliases), tx.Bucket(bMerged)
+		if touched == nil || aliases == nil || merged == nil {
+			return nil // a file the view has not initialised: nothing recorded
+		}
+		read := func(c string) {
+			if b := touched.Get([]byte(c)); len(b) == 8 {
+				at = max(at, binary.BigEndian.Uint64(b))
+			}
+		}
+		// The card shows its owner's entries and those of every customer merged into it.
+		owner := resolveAlias(aliases, customer)
+		read(owner)
+		for _, k := range prefixKeys(merged, custPrefix(owner)) {
+			read(string(k[len(owner)+1:]))
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("timeline: change position of %s: %w", customer, err)
+	}
+	return at, nil
+}
+
+// WaitChange waits until customer's card position differs from at and returns the new
+// one; an error when ctx ends first. It reads again only when the view's checkpoint
+// moves, so an open card costs nothing between batches.
+func (v *View) WaitChange(ctx context.Context, customer string, at uint64) (uint64, error) {
+	for {
+		// The checkpoint first: a batch committed after this read wakes the wait below.
+		cp, err := v.db.Checkpoint()
+		if err != nil {
+			return at, err
+		}
+		now, err := v.ChangedAt(customer)
+		if err != nil || now != at {
+			return now, err
+		}
+		if err := v.db.WaitCheckpoint(ctx, cp+1); err != nil {
+			return at, err
+		}
+	}
 }
 
 // flush writes the interactions the batch changed and forgets them.

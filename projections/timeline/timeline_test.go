@@ -885,3 +885,36 @@ func TestCodecRejectsDamagedValues(t *testing.T) {
 		t.Error("decodeInteraction of a damaged value: want an error")
 	}
 }
+
+// TestChangedAt: a card's change position follows every event of the customer, of one
+// merged into it (after and before the merge), and is gone with an erasure.
+func TestChangedAt(t *testing.T) {
+	h := newHarness(t)
+	at := func(c string) uint64 {
+		t.Helper()
+		n, err := h.v.ChangedAt(c)
+		must(t, err)
+		return n
+	}
+	a, b := "cust-a", "cust-b"
+	if got := at(a); got != 0 {
+		t.Fatalf("unknown customer at %d, want 0", got)
+	}
+	s1 := h.apply(h.ev("n1", domain.TypeNoteAdded, h.at(9), a, map[string]any{"note_id": "n1", "text": "x"}))
+	s2 := h.apply(h.ev("n2", domain.TypeNoteAdded, h.at(8), b, map[string]any{"note_id": "n2", "text": "y"}))
+	if at(a) != s1 || at(b) != s2 {
+		t.Fatalf("at(a)=%d at(b)=%d, want %d %d", at(a), at(b), s1, s2)
+	}
+	s3 := h.apply(h.ev("m", domain.TypeCustomerMerged, h.at(7), a, map[string]any{"from_customer_id": b}))
+	if at(a) != s3 || at(b) != s3 {
+		t.Errorf("after the merge: at(a)=%d at(b)=%d, want %d", at(a), at(b), s3)
+	}
+	s4 := h.apply(h.ev("n3", domain.TypeNoteAdded, h.at(6), b, map[string]any{"note_id": "n3", "text": "z"}))
+	if at(a) != s4 {
+		t.Errorf("an event of the merged customer: at(a)=%d, want %d", at(a), s4)
+	}
+	h.apply(h.ev("e", domain.TypeCustomerErased, h.at(5), a, map[string]any{}))
+	if at(a) != 0 || at(b) != 0 {
+		t.Errorf("after the erasure: at(a)=%d at(b)=%d, want 0", at(a), at(b))
+	}
+}

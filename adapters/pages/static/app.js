@@ -73,3 +73,61 @@
     if (waiting.length && atTop()) { insertWaiting(); }
   }, { passive: true });
 })();
+
+// Live detail and card: the server tells an open page that what it shows changed (an
+// event applied to the interaction, or to the customer's card as this agent may see it);
+// the page reads itself again and swaps its content in place. While the agent is typing
+// in a form or has a menu open, nothing is swapped under them: a notice offers the
+// refresh instead. EventSource resumes after a drop from the last position received.
+(function () {
+  "use strict";
+  var main = document.getElementById("main");
+  if (!main || !main.dataset.changes || !window.EventSource || !window.fetch) { return; }
+  var busy = false, pending = false;
+  function engaged() {
+    var a = document.activeElement;
+    if (a && main.contains(a) && /^(INPUT|TEXTAREA|SELECT)$/.test(a.tagName)) { return true; }
+    return main.querySelector("details[open]") !== null;
+  }
+  function notice() {
+    var n = document.getElementById("changed-notice");
+    if (n) { n.hidden = false; return; }
+    n = document.createElement("p");
+    n.id = "changed-notice";
+    n.className = "notice";
+    n.setAttribute("role", "status");
+    n.setAttribute("data-testid", "changed-notice");
+    var link = document.createElement("a");
+    link.href = window.location.href;
+    link.textContent = "This page changed: refresh";
+    n.appendChild(link);
+    main.insertBefore(n, main.firstChild);
+  }
+  function refresh() {
+    if (engaged()) { notice(); pending = true; return; }
+    if (busy) { pending = true; return; }
+    busy = true;
+    pending = false;
+    fetch(window.location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var fresh = doc.getElementById("main");
+        if (fresh) {
+          main.innerHTML = fresh.innerHTML;
+          if (window.htmx) { window.htmx.process(main); }
+          main.dataset.updated = String(Number(main.dataset.updated || "0") + 1);
+        }
+      })
+      .catch(function () { notice(); })
+      .then(function () {
+        busy = false;
+        if (pending) { refresh(); }
+      });
+  }
+  var es = new EventSource(main.dataset.changes);
+  es.addEventListener("changed", refresh);
+  document.addEventListener("focusout", function () {
+    if (pending) { setTimeout(function () { if (pending && !engaged()) { refresh(); } }, 0); }
+  });
+})();
