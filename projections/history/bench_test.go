@@ -242,12 +242,17 @@ func BenchmarkListPlans(b *testing.B) {
 	q := Query{From: domain.RetentionStart(testNow), To: testNow, Desc: true, Limit: 50}
 	queueStatus := q
 	queueStatus.QueueID, queueStatus.Status, queueStatus.Sort = []string{"q02"}, []domain.Status{domain.StatusAborted}, "agent_id"
+	flowStatus := q
+	flowStatus.Flow, flowStatus.Status, flowStatus.Sort = []domain.Flow{domain.FlowVoice}, []domain.Status{domain.StatusProcessed}, "agent_id"
 	for _, pl := range []struct {
 		name string
 		plan int
-	}{{"heap", planHeap}, {"walk", planWalk}} {
+	}{{"auto", planAuto}, {"heap", planHeap}, {"walk", planWalk}} {
 		b.Run("manager/queue+status/sort=agent_id/"+pl.name, func(b *testing.B) {
 			benchList(b, benchReaders()["manager"], queueStatus, pl.plan)
+		})
+		b.Run("manager/flow+status/sort=agent_id/"+pl.name, func(b *testing.B) {
+			benchList(b, benchReaders()["manager"], flowStatus, pl.plan)
 		})
 	}
 }

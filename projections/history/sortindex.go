@@ -150,8 +150,11 @@ func (v *View) useSortIndex(tx *bolt.Tx, p *plan, col string, srcs []source, bes
 	cands := n
 	if best.estimate < total {
 		cands = float64(best.estimate) * min(1, tf)
-		if col == "agent_id" || col == "queue_id" {
-			cands *= 0.15 // the heap reads the sort value from the entries (listSorted's pre)
+		if (col == "agent_id" || col == "queue_id") && len(best.exact) == 1 {
+			// One posting list read in order gives the sort value with each entry
+			// (listSorted's pre): most candidates cost no row lookup. A union of many lists
+			// (a manager's agents and queues) costs its merge per candidate: no discount.
+			cands *= 0.15
 		}
 	} else {
 		cands *= 0.4 // the time index is read in order: cheaper per row than lookups
