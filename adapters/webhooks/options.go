@@ -104,14 +104,15 @@ func (o Options) Validate(name string, checks ...func(*Problems)) error {
 	return p.Err()
 }
 
-// options lets Construct reach the Options that a provider's Config embeds.
-func (o Options) options() Options { return o }
+// Common returns the options themselves: through it Construct reaches the Options that a
+// provider's Config embeds (an exported method, so that a Config satisfies Configured).
+func (o Options) Common() Options { return o }
 
 // Configured is what Construct needs of a provider's Config: it embeds Options and has a
 // Validate.
 type Configured interface {
 	Validate() error
-	options() Options
+	Common() Options
 }
 
 // Adapter is the part of every provider's adapter that its Config alone decides: its name
@@ -136,7 +137,7 @@ func Construct[C Configured, P any](name string, cfg C, setDefaults func(*C), bu
 		var none P
 		return none, err
 	}
-	return build(Adapter[C]{Base: NewBase(name, cfg.options()), cfg: cfg}), nil
+	return build(Adapter[C]{Base: NewBase(name, cfg.Common()), cfg: cfg}), nil
 }
 
 // ConstructAdapter is Construct for a provider whose adapter is its Adapter alone (its

@@ -808,18 +808,17 @@ func mergeLists(index *bolt.Bucket, prefixes [][]byte, lo, hi []byte, desc bool,
 	}
 	for _, pr := range prefixes {
 		h := &head{c: index.Cursor(), pr: pr}
+		var k, v []byte
 		if desc {
-			k, v := h.c.Seek(append(slices.Clip(pr), hi...))
-			if k == nil {
+			if k, _ = h.c.Seek(append(slices.Clip(pr), hi...)); k == nil {
 				k, v = h.c.Last()
 			} else {
 				k, v = h.c.Prev()
 			}
-			valid(h, k, v)
 		} else {
-			k, v := h.c.Seek(append(slices.Clip(pr), lo...))
-			valid(h, k, v)
+			k, v = h.c.Seek(append(slices.Clip(pr), lo...))
 		}
+		valid(h, k, v)
 		if !h.done {
 			heads = append(heads, h)
 		}

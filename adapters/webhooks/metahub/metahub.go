@@ -81,8 +81,9 @@ type App struct {
 	VerifyToken string
 }
 
-// app lets Construct reach the App that a provider's Config embeds.
-func (a App) app() App { return a }
+// MetaApp returns the App itself: through it Construct reaches the App that a provider's
+// Config embeds.
+func (a App) MetaApp() App { return a }
 
 // Check adds the secrets' problems to p.
 func (a App) Check(p *webhooks.Problems) {
@@ -128,7 +129,7 @@ var _ interface {
 // embedded.
 type config interface {
 	webhooks.Configured
-	app() App
+	MetaApp() App
 }
 
 // Adapter is the skeleton of a Meta provider, which the WhatsApp and Messenger Providers
@@ -143,7 +144,7 @@ type Adapter[C config] struct {
 // struct{ metahub.Adapter[Config] }: the Adapter gets the Verifier of cfg's App.
 func Construct[C config, P ~struct{ Adapter[C] }](name string, cfg C, setDefaults func(*C)) (*P, error) {
 	return webhooks.Construct(name, cfg, setDefaults, func(a webhooks.Adapter[C]) *P {
-		p := P(struct{ Adapter[C] }{Adapter[C]{Adapter: a, Verifier: NewVerifier(a.Config().app())}})
+		p := P(struct{ Adapter[C] }{Adapter[C]{Adapter: a, Verifier: NewVerifier(a.Config().MetaApp())}})
 		return &p
 	})
 }
