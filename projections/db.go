@@ -125,6 +125,27 @@ func (d *DB) WaitCheckpoint(ctx context.Context, seq uint64) error {
 	}
 }
 
+// WaitChange waits until read answers something other than at and returns the new
+// answer; an error when ctx ends first. read is the view's position of one thing (an
+// interaction, a customer's card): it is read again only when the checkpoint moves, so a
+// waiting page costs nothing between batches.
+func (d *DB) WaitChange(ctx context.Context, at uint64, read func() (uint64, error)) (uint64, error) {
+	for {
+		// The checkpoint first: a batch committed after this read wakes the wait below.
+		cp, err := d.Checkpoint()
+		if err != nil {
+			return at, err
+		}
+		now, err := read()
+		if err != nil || now != at {
+			return now, err
+		}
+		if err := d.WaitCheckpoint(ctx, cp+1); err != nil {
+			return at, err
+		}
+	}
+}
+
 // boltOptions is the one set of options every view file is opened with. The freelist is
 // not synced (it is rebuilt at open, which is cheap for view-sized files, and saves a
 // write per commit); the map freelist keeps frees fast in large files.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -79,5 +80,46 @@ func TestRebuildOnlineIsAbandonedOnCancel(t *testing.T) {
 	}
 	if cp, err := r.DB().Checkpoint(); err != nil || cp != 7 {
 		t.Errorf("live file after the abandoned rebuild: checkpoint %d, %v; want 7", cp, err)
+	}
+}
+
+// TestWaitChange: a wait returns once what it watches differs, read again when a batch
+// commits, and ends with its context.
+func TestWaitChange(t *testing.T) {
+	db, err := OpenDB(filepath.Join(t.TempDir(), "w.db"), Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var pos atomic.Uint64
+	read := func() (uint64, error) { return pos.Load(), nil }
+	done := make(chan uint64, 1)
+	go func() {
+		n, err := db.WaitChange(t.Context(), 0, read)
+		if err != nil {
+			t.Errorf("WaitChange: %v", err)
+		}
+		done <- n
+	}()
+	select {
+	case n := <-done:
+		t.Fatalf("returned %d before anything changed", n)
+	case <-time.After(50 * time.Millisecond):
+	}
+	pos.Store(7)
+	commit := func(seq uint64) {
+		if err := db.Update(func(tx *bolt.Tx) error { return writeCheckpoint(tx, Message{Seq: seq, Published: time.Now()}) }); err != nil {
+			t.Fatal(err)
+		}
+		db.advanced(seq)
+	}
+	commit(1)
+	if n := <-done; n != 7 {
+		t.Errorf("WaitChange = %d, want 7", n)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if n, err := db.WaitChange(ctx, 7, read); !errors.Is(err, context.Canceled) || n != 7 {
+		t.Errorf("WaitChange after cancel = %d, %v; want 7 and context.Canceled", n, err)
 	}
 }

@@ -49,20 +49,7 @@ func (v *View) ChangedAt(id string) (uint64, error) {
 // or left the view) and returns the new one; an error when ctx ends first. It reads again
 // only when the view's checkpoint moves, so an open detail costs nothing between batches.
 func (v *View) WaitChange(ctx context.Context, id string, at uint64) (uint64, error) {
-	for {
-		// The checkpoint first: a batch committed after this read wakes the wait below.
-		cp, err := v.db.Checkpoint()
-		if err != nil {
-			return at, err
-		}
-		now, err := v.ChangedAt(id)
-		if err != nil || now != at {
-			return now, err
-		}
-		if err := v.db.WaitCheckpoint(ctx, cp+1); err != nil {
-			return at, err
-		}
-	}
+	return v.db.WaitChange(ctx, at, func() (uint64, error) { return v.ChangedAt(id) })
 }
 
 // maxChangesRead bounds the entries one Changes call reads (its transaction and its

@@ -293,20 +293,7 @@ func (v *View) ChangedAt(customer string) (uint64, error) {
 // one; an error when ctx ends first. It reads again only when the view's checkpoint
 // moves, so an open card costs nothing between batches.
 func (v *View) WaitChange(ctx context.Context, customer string, at uint64) (uint64, error) {
-	for {
-		// The checkpoint first: a batch committed after this read wakes the wait below.
-		cp, err := v.db.Checkpoint()
-		if err != nil {
-			return at, err
-		}
-		now, err := v.ChangedAt(customer)
-		if err != nil || now != at {
-			return now, err
-		}
-		if err := v.db.WaitCheckpoint(ctx, cp+1); err != nil {
-			return at, err
-		}
-	}
+	return v.db.WaitChange(ctx, at, func() (uint64, error) { return v.ChangedAt(customer) })
 }
 
 // flush writes the interactions the batch changed and forgets them.
