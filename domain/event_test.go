@@ -21,16 +21,18 @@ type invalidCase struct {
 	enum   bool // the error wraps an *EnumError
 }
 
-func invalidCases() []invalidCase {
-	set := func(key string, v any) func(env, data obj) {
-		return func(env, data obj) {
-			if k, ok := strings.CutPrefix(key, "data."); ok {
-				data[k] = v
-				return
-			}
-			env[key] = v
+// set returns a change to an envelope that sets key (data.<name> for the payload) to v.
+func set(key string, v any) func(env, data obj) {
+	return func(env, data obj) {
+		if k, ok := strings.CutPrefix(key, "data."); ok {
+			data[k] = v
+			return
 		}
+		env[key] = v
 	}
+}
+
+func invalidCases() []invalidCase {
 	del := func(key string) func(env, data obj) {
 		return func(env, data obj) {
 			if k, ok := strings.CutPrefix(key, "data."); ok {
@@ -346,15 +348,6 @@ type acceptCase struct {
 }
 
 func acceptCases() []acceptCase {
-	set := func(key string, v any) func(env, data obj) {
-		return func(env, data obj) {
-			if k, ok := strings.CutPrefix(key, "data."); ok {
-				data[k] = v
-				return
-			}
-			env[key] = v
-		}
-	}
 	// An envelope of exactly n bytes, padded through an unknown data field.
 	sized := func(n int) []byte {
 		b := with(TypeEmailOpened, set("data.padding", ""))
