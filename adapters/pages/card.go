@@ -1,6 +1,7 @@
 package pages
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -231,16 +232,16 @@ func itemOf(it timeline.Item, loc *time.Location) itemView {
 		v.Title = "Order " + it.OrderID + " " + it.Action
 		v.Detail = join(label(it.Status), strings.TrimSpace(string(it.Total)+" "+it.Currency))
 	case timeline.KindSegment:
-		v.Title = label(it.Action) + " segment " + cmp(it.Name, it.SegmentID)
+		v.Title = label(it.Action) + " segment " + cmp.Or(it.Name, it.SegmentID)
 	case timeline.KindTask:
 		v.Title = "Task " + it.Action + ": " + it.Title
 		v.Detail = label(it.Status)
 	case timeline.KindNote:
 		v.Title, v.Detail = "Note", it.Text
 	case timeline.KindFile:
-		v.Title, v.Detail = "File "+cmp(it.Name, it.FileID), it.ContentType
+		v.Title, v.Detail = "File "+cmp.Or(it.Name, it.FileID), it.ContentType
 	case timeline.KindVisit:
-		v.Title = "Visit from " + cmp(it.Source, "unknown source")
+		v.Title = "Visit from " + cmp.Or(it.Source, "unknown source")
 		v.Detail = join(it.Channel, fmt.Sprintf("%d pages, %ds", it.Pages, it.DurationS))
 	case timeline.KindCard:
 		v.Title = "Card changed"
@@ -276,13 +277,6 @@ func agentOf(id string) string {
 		return ""
 	}
 	return "advisor " + id
-}
-
-func cmp(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func join(parts ...string) string {

@@ -2,6 +2,7 @@ package pages
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/interaction-ledger/ledger/adapters/httpapi"
+	"github.com/interaction-ledger/ledger/domain"
 	"github.com/interaction-ledger/ledger/projections/history"
 	"github.com/interaction-ledger/ledger/projections/timeline"
 )
@@ -93,8 +95,31 @@ func (h *Handler) detailChanges(w http.ResponseWriter, r *http.Request, s *sessi
 		return
 	}
 	h.serveChanges(w, r, func(ctx context.Context, at uint64) (uint64, error) {
-		return h.cfg.History.WaitChange(ctx, id, at)
+		next, err := h.cfg.History.WaitChange(ctx, id, at)
+		if err != nil {
+			return at, err
+		}
+		// The agent's rights as they are now (a transfer, a new profile): a change they
+		// may no longer see ends the stream rather than telling them of it.
+		rd, ok := h.readerNow(s.Principal.Subject)
+		if !ok {
+			return at, errNoLongerVisible
+		}
+		if seen, err := h.cfg.History.Visible(rd, []string{id}); err != nil || !seen[0] {
+			return at, cmp.Or(err, errNoLongerVisible)
+		}
+		return next, nil
 	})
+}
+
+// errNoLongerVisible ends a change stream whose reader may no longer see what it follows.
+var errNoLongerVisible = errors.New("no longer visible to this agent")
+
+// readerNow is the agent's visibility as the directory says now; ok is false when the
+// agent is gone or lost access to the history.
+func (h *Handler) readerNow(agentID string) (domain.Reader, bool) {
+	rd, ok, err := h.cfg.Directory.Reader(agentID)
+	return rd, err == nil && ok && rd.HistoryAccess
 }
 
 // cardChanges streams "changed" events for an open card: one each time what the card
@@ -103,7 +128,6 @@ func (h *Handler) detailChanges(w http.ResponseWriter, r *http.Request, s *sessi
 // nothing).
 func (h *Handler) cardChanges(w http.ResponseWriter, r *http.Request, s *session) {
 	cust := r.PathValue("id")
-	see := h.visible(s.Reader)
 	// The digest the page was rendered with (d); a page without one is told of the next
 	// change whatever it is.
 	var last string
@@ -116,7 +140,11 @@ func (h *Handler) cardChanges(w http.ResponseWriter, r *http.Request, s *session
 			if err != nil {
 				return at, err
 			}
-			d, err := h.cardDigest(cust, see)
+			rd, ok := h.readerNow(s.Principal.Subject)
+			if !ok {
+				return at, errNoLongerVisible
+			}
+			d, err := h.cardDigest(cust, h.visible(rd)) // what the card shows the agent now
 			if err != nil {
 				return at, err
 			}
@@ -176,6 +204,8 @@ func (h *Handler) serveChanges(w http.ResponseWriter, r *http.Request, wait func
 			return
 		case errors.Is(err, context.DeadlineExceeded):
 			_, err = io.WriteString(w, ": keep-alive\n\n")
+		case errors.Is(err, errNoLongerVisible):
+			return
 		case err != nil:
 			h.cfg.Logger.Warn("change stream ended", "path", r.URL.Path, "err", err)
 			return
