@@ -412,6 +412,7 @@ func TestBrowserPages(t *testing.T) {
 			t.Fatalf("complete by API: %d", code)
 		}
 		run(t, ctx, "the page says it changed", chromedp.WaitVisible(`[data-testid=changed-notice]`))
+		shoot(t, ctx, shots, "changed")
 		var refused string
 		run(t, ctx, "complete again", chromedp.Click(row+` button[data-action=complete]`), chromedp.WaitVisible(`[data-testid=refused]`),
 			chromedp.Text(`[data-testid=refused]`, &refused), chromedp.Text(row+` .status`, &status))

@@ -102,7 +102,13 @@ func (h *Handler) renderCard(w http.ResponseWriter, r *http.Request, s *session,
 		case "chats":
 			v.Tabs[i].Count = card.Counts[string(timeline.KindChat)]
 		case "tasks":
-			v.Tabs[i].Count = card.Counts[string(timeline.KindTask)]
+			// The customer's tasks, not the task items of the timeline (one per change).
+			tasks, err := h.cfg.Timeline.Tasks(cust, timeline.MaxLimit, "")
+			if err != nil {
+				h.internal(w, r, s, err)
+				return
+			}
+			v.Tabs[i].Count = len(tasks.Items)
 		case "visits":
 			v.Tabs[i].Count = card.Counts[string(timeline.KindVisit)]
 		case "segments":
