@@ -83,12 +83,12 @@ func (h *Handler) renderCard(w http.ResponseWriter, r *http.Request, s *session,
 		h.internal(w, r, s, err)
 		return
 	}
-	digest, err := h.cardDigest(cust, see)
+	card, err := h.cfg.Timeline.Card(cust, see)
 	if err != nil {
 		h.internal(w, r, s, err)
 		return
 	}
-	card, err := h.cfg.Timeline.Card(cust, see)
+	digest, err := h.cardDigest(cust, card, see)
 	if err != nil {
 		h.internal(w, r, s, err)
 		return

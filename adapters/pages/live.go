@@ -144,7 +144,12 @@ func (h *Handler) cardChanges(w http.ResponseWriter, r *http.Request, s *session
 			if !ok {
 				return at, errNoLongerVisible
 			}
-			d, err := h.cardDigest(cust, h.visible(rd)) // what the card shows the agent now
+			see := h.visible(rd) // what the card shows the agent now
+			card, err := h.cfg.Timeline.Card(cust, see)
+			if err != nil {
+				return at, err
+			}
+			d, err := h.cardDigest(cust, card, see)
 			if err != nil {
 				return at, err
 			}
@@ -157,13 +162,9 @@ func (h *Handler) cardChanges(w http.ResponseWriter, r *http.Request, s *session
 	})
 }
 
-// cardDigest sums up what the card shows a reader: its summary and newest items as the
-// reader may see them.
-func (h *Handler) cardDigest(cust string, see timeline.Visible) (string, error) {
-	card, err := h.cfg.Timeline.Card(cust, see)
-	if err != nil {
-		return "", err
-	}
+// cardDigest sums up what the card shows a reader: its summary (card, read with see) and
+// newest items as the reader may see them.
+func (h *Handler) cardDigest(cust string, card timeline.Card, see timeline.Visible) (string, error) {
 	page, err := h.cfg.Timeline.Read(cust, timeline.Query{Visible: see})
 	if err != nil {
 		return "", err
