@@ -139,13 +139,17 @@ func (v *View) Visible(r domain.Reader, ids []string) ([]bool, error) {
 }
 
 // eachRow calls fn with the row of each of ids that exists, in one read transaction;
-// nothing for a reader without history access.
+// nothing for a reader without history access. The row is a rowView's: valid during the
+// call only (fn copies what it keeps). A card's timeline asks for every interaction it
+// passes, so this is on the card's path: no allocation per id.
 func (v *View) eachRow(r domain.Reader, ids []string, fn func(i int, row *row)) error {
 	if !r.HistoryAccess || len(ids) == 0 {
 		return nil
 	}
 	return v.db.View(func(tx *bolt.Tx) error {
 		details, rows := tx.Bucket(bDetails), tx.Bucket(bRows)
+		var rv rowView
+		var tk []byte
 		for i, id := range ids {
 			val := details.Get([]byte(id))
 			if val == nil {
@@ -154,7 +158,8 @@ func (v *View) eachRow(r domain.Reader, ids []string, fn func(i int, row *row)) 
 			if len(val) < 8 {
 				return fmt.Errorf("interaction %s: %w", id, errCorrupt)
 			}
-			row, err := rowOfDetail(rows, val, id)
+			tk = append(append(tk[:0], val[:8]...), id...)
+			row, err := rowFromView(&rv, rows, tk, id)
 			if err != nil {
 				return err
 			}
@@ -162,6 +167,19 @@ func (v *View) eachRow(r domain.Reader, ids []string, fn func(i int, row *row)) 
 		}
 		return nil
 	})
+}
+
+// rowFromView reads the row at key tk of interaction id into rv (see rowView).
+func rowFromView(rv *rowView, rows *bolt.Bucket, tk []byte, id string) (*row, error) {
+	val := rows.Get(tk)
+	if val == nil {
+		return nil, fmt.Errorf("interaction %s: no row: %w", id, errCorrupt)
+	}
+	r, err := rv.decode(tk, val)
+	if err != nil {
+		return nil, fmt.Errorf("interaction %s: %w", id, err)
+	}
+	return r, nil
 }
 
 func nonNil[T any](s []T) []T {

@@ -171,8 +171,10 @@ func (v *View) newWriter(tx *bolt.Tx) *writer {
 	w := &writer{v: v, tx: tx, rows: tx.Bucket(bRows), details: tx.Bucket(bDetails), index: tx.Bucket(bIndex),
 		sorts: tx.Bucket(bSorts), counts: tx.Bucket(bCounts), events: tx.Bucket(bEvents), evIDs: tx.Bucket(bEventIDs),
 		pending: map[string]*pendingInteraction{}}
-	// Rows are keyed by start_at: new ones go to the end, so full pages split less.
-	w.rows.FillPercent = 0.9
+	// The sort index appends within each agent's or queue's range.
+	for _, b := range []*bolt.Bucket{w.rows, w.details, w.sorts, w.events, w.evIDs} {
+		b.FillPercent = appendFill
+	}
 	return w
 }
 
@@ -732,3 +734,11 @@ func (v *View) Stats() (Stats, error) {
 	s.FileBytes = v.db.Size()
 	return s, err
 }
+
+// appendFill is the FillPercent of buckets whose new keys mostly go to the end: keyed
+// by start time, by stream position, or by ids that sort by time (UUIDv7, DESIGN.md).
+// Pages then split full rather than half full (bbolt's default, 0.5, is for random
+// inserts): about half the pages to write and to keep (history file at 73k
+// interactions: 440 → 272 MiB). The index's posting lists are not among them: the
+// phone, email and customer lists insert at random.
+const appendFill = 0.9

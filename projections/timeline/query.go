@@ -128,10 +128,13 @@ func (v *View) Read(customerID string, q Query) (Page, error) {
 	return Page{Items: items, NextCursor: next}, err
 }
 
-// hit is a row read from a run: the item and where it sits.
+// hit is a row read from a run: where it sits and its stored value, which points into
+// the read transaction's page. The value is decoded only once the row is admitted: a
+// reader who sees few of the customer's interactions skips many rows, and an interaction
+// row's key already names its interaction (the visibility check needs nothing else).
 type hit struct {
-	it Item
-	at cursor
+	raw []byte
+	at  cursor
 }
 
 // scan reads the customer's items of the kinds kbs, newest first, after the cursor cur:
@@ -148,6 +151,8 @@ func (v *View) scan(customerID string, kbs []byte, limit int, cur string, see Vi
 		after = &c
 	}
 	out := make([]hit, 0, min(limit+1, 64))
+	var items []Item
+	next := ""
 	err := v.read(customerID, func(tx *bolt.Tx, cust string) error {
 		b := tx.Bucket(bItems)
 		if b == nil {
@@ -183,11 +188,7 @@ func (v *View) scan(customerID string, kbs []byte, limit int, cur string, see Vi
 					}
 				}
 				r := runs[best]
-				it, err := decodeItem(r.v)
-				if err != nil {
-					return err
-				}
-				chunk = append(chunk, hit{it: it, at: r.at})
+				chunk = append(chunk, hit{raw: r.v, at: r.at})
 				r.next()
 				if r.k == nil {
 					runs = slices.Delete(runs, best, best+1)
@@ -199,19 +200,22 @@ func (v *View) scan(customerID string, kbs []byte, limit int, cur string, see Vi
 			}
 			out = append(out, admitted...)
 		}
+		if len(out) > limit {
+			next = out[limit-1].at.String()
+			out = out[:limit]
+		}
+		items = make([]Item, len(out))
+		for i, h := range out {
+			it, err := decodeItem(h.raw)
+			if err != nil {
+				return err
+			}
+			items[i] = it
+		}
 		return nil
 	})
 	if err != nil {
 		return nil, "", err
-	}
-	next := ""
-	if len(out) > limit {
-		next = out[limit-1].at.String()
-		out = out[:limit]
-	}
-	items := make([]Item, len(out))
-	for i, h := range out {
-		items[i] = h.it
 	}
 	return items, next, nil
 }
@@ -225,7 +229,7 @@ func admit(hits []hit, see Visible) ([]hit, error) {
 	var ids []string
 	for _, h := range hits {
 		if isInteractionByte(h.at.kb) {
-			ids = append(ids, h.it.InteractionID)
+			ids = append(ids, h.at.key) // an interaction's row is keyed by its id
 		}
 	}
 	if len(ids) == 0 {

@@ -195,8 +195,15 @@ func newWriter(tx *bolt.Tx) (*writer, error) {
 		w.inters == nil || w.alias == nil || w.merged == nil {
 		return nil, fmt.Errorf("timeline buckets missing: Init was not run")
 	}
+	// Keys of these two grow at the end: expiry is time-first, and interaction ids sort by
+	// time (UUIDv7, DESIGN.md). Pages split full rather than half full: about half the
+	// pages to write and to keep (bbolt's default, 0.5, is for random inserts).
+	w.expiry.FillPercent, w.inters.FillPercent = appendFill, appendFill
 	return w, nil
 }
+
+// appendFill is the FillPercent of buckets whose new keys mostly go to the end.
+const appendFill = 0.9
 
 // Apply implements projections.View.
 func (v *View) Apply(tx *bolt.Tx, batch []projections.Applied) error {
