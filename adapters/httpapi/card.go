@@ -21,7 +21,7 @@ const maxLimit = 500
 // visible is the card's view of the reader's rights: the history's access check, so an
 // interaction the reader may not open in the history is nowhere on the card either.
 func (s *Server) visible(rd domain.Reader) timeline.Visible {
-	return func(ids []string) ([]bool, error) { return s.cfg.History.Visible(rd, ids) }
+	return func(ids []string, starts []int64) ([]bool, error) { return s.cfg.History.VisibleAt(rd, ids, starts) }
 }
 
 // pageParams reads limit and cursor, refusing any parameter but those and extra (400

@@ -238,7 +238,7 @@ func (h *Handler) internal(w http.ResponseWriter, r *http.Request, s *session, e
 
 // visible is the card's view of the reader's rights, as in the API: the history's check.
 func (h *Handler) visible(rd domain.Reader) timeline.Visible {
-	return func(ids []string) ([]bool, error) { return h.cfg.History.Visible(rd, ids) }
+	return func(ids []string, starts []int64) ([]bool, error) { return h.cfg.History.VisibleAt(rd, ids, starts) }
 }
 
 // parseForm reads a posted form of at most limit bytes; on failure it answers the error

@@ -64,3 +64,43 @@ func TestVisibleBecause(t *testing.T) {
 		})
 	}
 }
+
+// TestVisibleAtGuesses: a start guessed right, wrong or not at all gives the same answers
+// as Visible, for interactions the reader sees, does not see, and that do not exist.
+func TestVisibleAtGuesses(t *testing.T) {
+	v, db := openView(t)
+	t0 := testNow.Add(-3 * time.Hour)
+	apply(t, v, db,
+		started(t, "mine", t0, "c", "voice", "smart", "Q1", "ag1", nil),
+		started(t, "theirs", t0.Add(time.Minute), "c", "voice", "smart", "Q1", "ag2", nil),
+		// "late" is routed before its started event arrives: its row moves to the start.
+		routed(t, "late", t0.Add(2*time.Minute), "c", "smart", "Q1", "ag1"),
+		started(t, "late", t0.Add(time.Minute), "c", "voice", "smart", "Q1", "ag1", nil))
+	rd := domain.Reader{AgentID: "ag1", Role: domain.RoleCollaborator, HistoryAccess: true}
+	ids := []string{"mine", "theirs", "late", "missing"}
+	want, err := v.Visible(rd, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(want, []bool{true, false, true, false}) {
+		t.Fatalf("Visible = %v", want)
+	}
+	n := func(d time.Duration) int64 { return t0.Add(d).UnixNano() }
+	for name, starts := range map[string][]int64{
+		"right":   {n(0), n(time.Minute), n(time.Minute), n(0)},
+		"stale":   {n(0), n(time.Minute), n(2 * time.Minute), n(0)}, // late's start before it moved
+		"wrong":   {n(time.Second), n(-time.Second), n(time.Hour), 1},
+		"unknown": {0, 0, 0, 0},
+	} {
+		got, err := v.VisibleAt(rd, ids, starts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s guesses: VisibleAt = %v, want %v", name, got, want)
+		}
+	}
+	if _, err := v.VisibleAt(rd, ids, []int64{0}); err == nil {
+		t.Error("VisibleAt with fewer starts than ids: no error")
+	}
+}

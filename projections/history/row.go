@@ -210,9 +210,12 @@ func postingCols(v []byte) (agent, queue []byte, ok bool) {
 }
 
 func tkeyNanos(start int64, id string) []byte {
-	k := make([]byte, 0, 8+len(id))
-	k = binary.BigEndian.AppendUint64(k, uint64(start)^(1<<63))
-	return append(k, id...)
+	return appendTkey(make([]byte, 0, 8+len(id)), start, id)
+}
+
+// appendTkey appends the row key of (start, id) to dst.
+func appendTkey(dst []byte, start int64, id string) []byte {
+	return append(binary.BigEndian.AppendUint64(dst, uint64(start)^(1<<63)), id...)
 }
 
 func (r *row) tkey() []byte { return tkeyNanos(r.start, r.id) }

@@ -83,14 +83,16 @@ func (r *run) set(k, v []byte) {
 func (r *run) next() { r.set(r.c.Next()) }
 
 // Visible tells, for each interaction id, whether the reader may see that interaction.
-// The HTTP layer answers it with the history view's check (history.View.Visible), so the
-// card hides exactly what the history hides, by the one implementation of the rule. A
-// nil Visible admits every interaction (the ledger's own readers, tests).
-type Visible func(interactionIDs []string) ([]bool, error)
+// starts[i] is the interaction's start as this view folded it (Unix nanoseconds): the
+// history keys its rows by start, so a right guess saves it a lookup per interaction
+// (history.View.VisibleAt). The HTTP layer answers it with the history view's check, so
+// the card hides exactly what the history hides, by the one implementation of the rule.
+// A nil Visible admits every interaction (the ledger's own readers, tests).
+type Visible func(interactionIDs []string, starts []int64) ([]bool, error)
 
 // ask calls see, and checks that it answered for every id.
-func (see Visible) ask(ids []string) ([]bool, error) {
-	ok, err := see(ids)
+func (see Visible) ask(ids []string, starts []int64) ([]bool, error) {
+	ok, err := see(ids, starts)
 	if err != nil {
 		return nil, fmt.Errorf("interaction visibility: %w", err)
 	}
@@ -227,15 +229,17 @@ func admit(hits []hit, see Visible) ([]hit, error) {
 		return hits, nil
 	}
 	var ids []string
+	var starts []int64
 	for _, h := range hits {
 		if isInteractionByte(h.at.kb) {
-			ids = append(ids, h.at.key) // an interaction's row is keyed by its id
+			// An interaction's row is keyed by its id, at its start.
+			ids, starts = append(ids, h.at.key), append(starts, int64(^h.at.inv))
 		}
 	}
 	if len(ids) == 0 {
 		return hits, nil
 	}
-	ok, err := see.ask(ids)
+	ok, err := see.ask(ids, starts)
 	if err != nil {
 		return nil, err
 	}
@@ -381,6 +385,7 @@ func visibleKeys(tx *bolt.Tx, cust string, kb byte, see Visible) ([][]byte, erro
 	prefix := runPrefix(cust, kb)
 	var keys [][]byte
 	var ids []string
+	var starts []int64
 	c := b.Cursor()
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 		if len(k) < len(prefix)+8 {
@@ -388,11 +393,12 @@ func visibleKeys(tx *bolt.Tx, cust string, kb byte, see Visible) ([][]byte, erro
 		}
 		keys = append(keys, bytes.Clone(k))
 		ids = append(ids, string(k[len(prefix)+8:]))
+		starts = append(starts, int64(^binary.BigEndian.Uint64(k[len(prefix):])))
 	}
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	ok, err := see.ask(ids)
+	ok, err := see.ask(ids, starts)
 	if err != nil {
 		return nil, err
 	}

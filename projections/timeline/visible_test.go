@@ -11,9 +11,13 @@ import (
 )
 
 // hideSuffix is a Visible that refuses the interactions whose id ends with "-x", and
-// counts the interactions it was asked about.
+// counts the interactions it was asked about. It fails unless every id comes with the
+// start the view folded.
 func hideSuffix(asked *int) Visible {
-	return func(ids []string) ([]bool, error) {
+	return func(ids []string, starts []int64) ([]bool, error) {
+		if len(starts) != len(ids) || slices.Contains(starts, 0) {
+			return nil, fmt.Errorf("starts %v for interactions %v", starts, ids)
+		}
 		*asked += len(ids)
 		out := make([]bool, len(ids))
 		for i, id := range ids {
@@ -125,7 +129,7 @@ func TestReadHidesWhatVisibleRefuses(t *testing.T) {
 		t.Errorf("unfiltered card: counts %v, last email %+v; want 3 calls, 4 emails, m-late-x", all.Counts, all.LastEmail)
 	}
 
-	failing := func([]string) ([]bool, error) { return nil, errors.New("history view closed") }
+	failing := func([]string, []int64) ([]bool, error) { return nil, errors.New("history view closed") }
 	if _, err := h.v.Read(c, Query{Visible: failing}); err == nil {
 		t.Error("Read hid a failing Visible")
 	}
