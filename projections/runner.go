@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // Log is what a Runner needs of the event store: the live feed of a durable consumer
@@ -424,8 +426,25 @@ func (r *Runner) rebuildInto(ctx context.Context, dec *DecodeCache, progress fun
 type rebuild struct {
 	r    *Runner
 	db   *DB
+	view View
 	proj *Projector
 	dead atomic.Int64
+}
+
+// BulkLoader is a View that fills a fresh file faster when told it is one: it may leave
+// out, while the stream is read, entries it can derive at the end from what it did write
+// (posting lists, sort indexes, counts: random inserts, the dearest writes there are), and
+// write them at the end, each bucket's keys in order. Rebuilds tell it (Replay, ReplayAll,
+// the first build); a live view never is one. Nothing but the rebuild reads the file
+// between BeginBulk and EndBulk, and a rebuild that fails is thrown away.
+type BulkLoader interface {
+	View
+	// BeginBulk is called once, before the first Apply.
+	BeginBulk()
+	// EndBulk writes what was left out, through update (one call per transaction, so
+	// that no transaction holds the whole of it), and returns the view to writing
+	// everything as it applies (the catch-up that follows a rebuild).
+	EndBulk(update func(fn func(*bolt.Tx) error) error) error
 }
 
 // openRebuild creates the fresh file and its projector; first as for rebuildInto.
@@ -438,8 +457,11 @@ func (r *Runner) openRebuild(dec *DecodeCache, first bool) (*rebuild, error) {
 	if err != nil {
 		return nil, err
 	}
-	rb := &rebuild{r: r, db: db}
-	pcfg := ProjectorConfig{View: r.cfg.New(db), DB: db, DeadLetters: discardDead{&rb.dead},
+	rb := &rebuild{r: r, db: db, view: r.cfg.New(db)}
+	if bl, ok := rb.view.(BulkLoader); ok {
+		bl.BeginBulk()
+	}
+	pcfg := ProjectorConfig{View: rb.view, DB: db, DeadLetters: discardDead{&rb.dead},
 		Logger: r.cfg.Logger, Now: r.cfg.Now, Decoded: dec}
 	if first {
 		pcfg.DeadLetters, pcfg.Observer = r.cfg.Log, r.cfg.Observer
@@ -458,8 +480,13 @@ func (rb *rebuild) fail(err error) (*DB, error) {
 	return nil, err
 }
 
-// finish syncs the fresh file once and returns it open.
+// finish writes what a bulk load left out, syncs the fresh file once and returns it open.
 func (rb *rebuild) finish() (*DB, error) {
+	if bl, ok := rb.view.(BulkLoader); ok {
+		if err := bl.EndBulk(rb.db.Update); err != nil {
+			return rb.fail(fmt.Errorf("rebuild %s: end bulk load: %w", rb.r.name, err))
+		}
+	}
 	if err := rb.db.Sync(); err != nil {
 		return rb.fail(err)
 	}

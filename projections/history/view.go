@@ -39,9 +39,11 @@ type View struct {
 	// plan forces a plan for non-start sorts: planAuto, except on the copies that tests
 	// make with withPlan to check every path against brute force.
 	plan int
+	// bulk: a rebuild is filling a fresh file (bulk.go).
+	bulk bool
 }
 
-var _ projections.View = (*View)(nil)
+var _ projections.BulkLoader = (*View)(nil)
 
 // phoneCacheSize bounds the canonical phone numbers remembered (about 100 bytes each).
 const phoneCacheSize = 100_000
@@ -306,7 +308,11 @@ func (w *writer) flush() error {
 		nr := w.rowOf(p)
 		var oldKeys, oldSorts [][]byte
 		if p.old != nil {
-			oldKeys, oldSorts = p.old.indexKeys(), p.old.sortKeys()
+			if !w.v.bulk {
+				oldKeys, oldSorts = p.old.indexKeys(), p.old.sortKeys()
+			} else {
+				oldKeys = customerKeys(p.old.indexKeys())
+			}
 			if p.old.start != nr.start {
 				rowDel = append(rowDel, p.old.tkey())
 			}
@@ -332,6 +338,13 @@ func (w *writer) flush() error {
 			e := &p.events[i]
 			evPut = append(evPut, kv{eventKey(id, e.rec.OccurredAt, e.rec.ID), e.encode()})
 			evIDPut = append(evIDPut, kv{k: eventIDKey(id, e.rec.ID)})
+		}
+		if w.v.bulk {
+			// Only the customers' lists, which erasure reads; EndBulk writes the others,
+			// the sort indexes and the counts.
+			diffKeys(oldKeys, customerKeys(nr.indexKeys()), func(k []byte) { idxDel = append(idxDel, k) },
+				func(k []byte) { idxPut = append(idxPut, kv{k: k}) }, nil)
+			continue
 		}
 		// The entries of the lists that drive large lists (the counted ones: agents,
 		// queues, direct, campaigns, templates) carry the current agent and queue
