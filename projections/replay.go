@@ -3,6 +3,7 @@ package projections
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -12,7 +13,7 @@ import (
 type Replayed struct {
 	View       string
 	Checkpoint uint64        // the sequence the new file is at
-	Took       time.Duration // from the start of the read to the view's last batch
+	Took       time.Duration // from the start of the read to the view's file being complete
 }
 
 // replayAhead is how many batches the read may run ahead of the slowest view: enough to
@@ -39,10 +40,15 @@ func ReplayAll(ctx context.Context, runners []*Runner, progress func(view string
 	}
 	out := make([]Replayed, len(runners))
 	rbs := make([]*rebuild, len(runners))
+	dbs := make([]*DB, len(runners)) // the finished files
 	defer func() { // whatever was not swapped in
-		for _, rb := range rbs {
+		for i, rb := range rbs {
 			if rb != nil {
 				rb.fail(nil)
+			}
+			if dbs[i] != nil {
+				dbs[i].Close()
+				os.Remove(dbs[i].Path())
 			}
 		}
 	}()
@@ -73,11 +79,22 @@ func ReplayAll(ctx context.Context, runners []*Runner, progress func(view string
 					if err := rb.proj.Handle(gctx, batch); err != nil {
 						return fmt.Errorf("replay %s: %w", runners[i].Name(), err)
 					}
-					out[i].Took = time.Since(start)
 					if progress != nil {
 						progress(runners[i].Name(), batch[len(batch)-1].Seq, total)
 					}
 				}
+				if gctx.Err() != nil {
+					return nil // the read failed: g.Wait reports it
+				}
+				// Finished here, beside the views still applying: a bulk load's end
+				// (history's indexes) overlaps the others' last batches.
+				db, err := rb.finish()
+				rbs[i] = nil // finish removed the file if it failed
+				if err != nil {
+					return err
+				}
+				dbs[i] = db
+				out[i].Took = time.Since(start)
 				return nil
 			})
 		}
@@ -109,12 +126,9 @@ func ReplayAll(ctx context.Context, runners []*Runner, progress func(view string
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	for i, rb := range rbs {
-		db, err := rb.finish()
-		rbs[i] = nil
-		if err != nil {
-			return nil, err
-		}
+	for i, db := range dbs {
+		dbs[i] = nil
+		var err error
 		if out[i].Checkpoint, err = db.Checkpoint(); err != nil {
 			db.Close()
 			return nil, err

@@ -67,93 +67,156 @@ func (v *View) EndBulk(update func(fn func(*bolt.Tx) error) error) error {
 			return fmt.Errorf("history: bulk: reset %s: %w", name, err)
 		}
 	}
-	counts := map[string]uint64{}
+	var counts bulkKeys // col|value -> count, and the totals
+	var rows, entries uint64
 	for i, g := range bulkGroups {
-		var keys []kv
+		var keys bulkKeys
+		// A write transaction that writes nothing: the rowView's pages stay as they are.
 		err := update(func(tx *bolt.Tx) error {
-			return tx.Bucket(bRows).ForEach(func(k, val []byte) error {
-				r, err := decodeRow(k, val)
+			var rv rowView
+			var tk, pv []byte
+			err := tx.Bucket(bRows).ForEach(func(k, val []byte) error {
+				r, err := rv.decode(k, val)
 				if err != nil {
 					return fmt.Errorf("row %x: %w", k, err)
 				}
+				if i == 0 {
+					rows++
+				}
+				tk = appendTkey(tk[:0], r.start, r.id)
 				if g.sorts {
 					for _, sk := range r.sortKeys() {
 						if slices.Contains(g.cols, sk[0]) {
-							keys = append(keys, kv{k: sk})
+							keys.add(sk, nil)
 						}
 					}
 					return nil
 				}
-				var pv []byte
-				for _, ik := range r.indexKeys() {
-					if i == 0 {
-						tally(counts, ik)
+				pv = pv[:0]
+				r.indexEntries(func(col byte, v string) {
+					if !slices.Contains(g.cols, col) {
+						return
 					}
-					if !slices.Contains(g.cols, ik[0]) {
-						continue
+					if counted(col) && len(pv) == 0 {
+						pv = binary.AppendUvarint(pv, uint64(len(r.agent)))
+						pv = append(append(pv, r.agent...), r.queue...)
 					}
-					if pv == nil {
-						pv = r.postingValue()
+					var val []byte
+					if counted(col) {
+						val = pv
 					}
-					e := kv{k: ik}
-					if counted(ik[0]) {
-						e.v = pv
-					}
-					keys = append(keys, e)
-				}
-				if i == 0 {
-					counts[string(countTotal)]++
-				}
+					keys.addEntry(col, v, tk, val)
+				})
 				return nil
 			})
+			if err != nil || i != 0 {
+				return err
+			}
+			// The customers' lists were written as the events came: count them.
+			c := tx.Bucket(bIndex).Cursor()
+			for k, _ := c.Seek([]byte{colCustomer}); k != nil && k[0] == colCustomer; k, _ = c.Next() {
+				entries++
+			}
+			return nil
 		})
 		if err != nil {
 			return fmt.Errorf("history: bulk: read rows: %w", err)
 		}
+		keys.sort()
 		name := bIndex
 		if g.sorts {
 			name = bSorts
+		} else {
+			entries += uint64(len(keys.ents))
+			keys.countLists(&counts)
 		}
-		if err := putChunks(update, name, keys); err != nil {
+		if err := keys.put(update, name); err != nil {
 			return fmt.Errorf("history: bulk: write %s: %w", name, err)
 		}
 	}
-	cs := make([]kv, 0, len(counts))
-	for k, n := range counts {
-		cs = append(cs, kv{[]byte(k), binary.BigEndian.AppendUint64(nil, n)})
-	}
-	if err := putChunks(update, bCounts, cs); err != nil {
+	counts.add(countTotal, binary.BigEndian.AppendUint64(nil, rows))
+	counts.add(countIndex, binary.BigEndian.AppendUint64(nil, entries))
+	counts.sort()
+	if err := counts.put(update, bCounts); err != nil {
 		return fmt.Errorf("history: bulk: write counts: %w", err)
 	}
 	return nil
 }
 
-// tally counts an index key as countKey does: every entry, and the entries of each
-// counted list.
-func tally(counts map[string]uint64, k []byte) {
-	counts[string(countIndex)]++
-	if !counted(k[0]) {
-		return
-	}
-	if sep := bytes.IndexByte(k, 0); sep > 0 {
-		counts[string(k[:sep])]++
-	}
+// bulkKeys holds one pass's entries in one buffer: no allocation per entry, and in memory
+// about the bytes of the entries themselves.
+type bulkKeys struct {
+	buf  []byte
+	ents []bulkEntry
 }
 
-// putChunks writes kvs into the bucket name in key order, bulkChunk per transaction.
-func putChunks(update func(fn func(*bolt.Tx) error) error, name []byte, kvs []kv) error {
-	slices.SortFunc(kvs, func(a, b kv) int { return bytes.Compare(a.k, b.k) })
-	for len(kvs) > 0 {
-		n := min(len(kvs), bulkChunk)
+type bulkEntry struct{ off, klen, vlen uint32 }
+
+// add appends an entry of key k and value v.
+func (b *bulkKeys) add(k, v []byte) {
+	off := len(b.buf)
+	b.buf = append(b.buf, k...)
+	klen := len(b.buf) - off
+	b.buf = append(b.buf, v...)
+	b.ents = append(b.ents, bulkEntry{uint32(off), uint32(klen), uint32(len(v))})
+}
+
+// addEntry appends the posting entry col | value | 0x00 | tk with value val.
+func (b *bulkKeys) addEntry(col byte, value string, tk, val []byte) {
+	off := len(b.buf)
+	b.buf = append(append(append(append(b.buf, col), value...), 0), tk...)
+	klen := len(b.buf) - off
+	b.buf = append(b.buf, val...)
+	b.ents = append(b.ents, bulkEntry{uint32(off), uint32(klen), uint32(len(val))})
+}
+
+func (b *bulkKeys) key(e bulkEntry) []byte { return b.buf[e.off : e.off+e.klen] }
+
+func (b *bulkKeys) val(e bulkEntry) []byte {
+	return b.buf[e.off+e.klen : e.off+e.klen+e.vlen : e.off+e.klen+e.vlen]
+}
+
+// sort orders the entries by key and drops repeated keys (a row lists a value once).
+func (b *bulkKeys) sort() {
+	slices.SortFunc(b.ents, func(x, y bulkEntry) int { return bytes.Compare(b.key(x), b.key(y)) })
+	b.ents = slices.CompactFunc(b.ents, func(x, y bulkEntry) bool { return bytes.Equal(b.key(x), b.key(y)) })
+}
+
+// countLists adds to counts, for each counted list among the sorted entries, its number of
+// entries, under the list's col | value (what addCounts keeps).
+func (b *bulkKeys) countLists(counts *bulkKeys) {
+	var list []byte
+	var n uint64
+	emit := func() {
+		if n > 0 {
+			counts.add(list, binary.BigEndian.AppendUint64(nil, n))
+		}
+	}
+	for _, e := range b.ents {
+		k := b.key(e)
+		if !counted(k[0]) {
+			continue
+		}
+		l := k[:bytes.IndexByte(k, 0)]
+		if !bytes.Equal(l, list) {
+			emit()
+			list, n = l, 0
+		}
+		n++
+	}
+	emit()
+}
+
+// put writes the sorted entries into the bucket name, bulkChunk per transaction. The
+// slices handed to bbolt point into b.buf, which stays as it is until the commits.
+func (b *bulkKeys) put(update func(fn func(*bolt.Tx) error) error, name []byte) error {
+	for ents := b.ents; len(ents) > 0; {
+		n := min(len(ents), bulkChunk)
 		err := update(func(tx *bolt.Tx) error {
-			b := tx.Bucket(name)
-			b.FillPercent = bulkFill
-			for _, e := range kvs[:n] {
-				v := e.v
-				if v == nil {
-					v = []byte{}
-				}
-				if err := b.Put(e.k, v); err != nil {
+			bk := tx.Bucket(name)
+			bk.FillPercent = bulkFill
+			for _, e := range ents[:n] {
+				if err := bk.Put(b.key(e), b.val(e)); err != nil {
 					return err
 				}
 			}
@@ -162,7 +225,7 @@ func putChunks(update func(fn func(*bolt.Tx) error) error, name []byte, kvs []kv
 		if err != nil {
 			return err
 		}
-		kvs = kvs[n:]
+		ents = ents[n:]
 	}
 	return nil
 }

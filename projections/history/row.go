@@ -156,12 +156,20 @@ func reverseDigits(e164 string) string {
 func (r *row) indexKeys() [][]byte {
 	tk := tkeyNanos(r.start, r.id)
 	var keys [][]byte
+	r.indexEntries(func(col byte, v string) {
+		keys = append(keys, append(prefix(col, v), tk...))
+	})
+	slices.SortFunc(keys, bytes.Compare)
+	return slices.CompactFunc(keys, bytes.Equal)
+}
+
+// indexEntries calls fn with the column and value of each posting entry of the row, in
+// no order, a value maybe more than once: the one definition of what the row lists.
+func (r *row) indexEntries(fn func(col byte, v string)) {
 	add := func(col byte, v string) {
-		if !indexable(v) {
-			return
+		if indexable(v) {
+			fn(col, v)
 		}
-		k := append(prefix(col, v), tk...)
-		keys = append(keys, k)
 	}
 	for _, a := range r.agents {
 		add(colAgent, a)
@@ -182,8 +190,6 @@ func (r *row) indexKeys() [][]byte {
 	for _, c := range r.customers {
 		add(colCustomer, c)
 	}
-	slices.SortFunc(keys, bytes.Compare)
-	return slices.CompactFunc(keys, bytes.Equal)
 }
 
 // postingValue is the value of each of the row's posting entries: its current agent and
