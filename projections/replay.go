@@ -41,7 +41,8 @@ func ReplayAll(ctx context.Context, runners []*Runner, progress func(view string
 	out := make([]Replayed, len(runners))
 	rbs := make([]*rebuild, len(runners))
 	dbs := make([]*DB, len(runners)) // the finished files
-	defer func() {                   // whatever was not swapped in
+	// Whatever was not swapped in goes.
+	defer func() {
 		for i, rb := range rbs {
 			if rb != nil {
 				rb.fail(nil)
