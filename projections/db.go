@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -56,9 +57,10 @@ func guard(path string, fn func() error) (err error) {
 // wait a moment rather than fail: reads keep being served from the old file until the
 // new one is in place.
 type DB struct {
-	mu   sync.RWMutex
-	db   *bolt.DB
-	path string
+	mu    sync.RWMutex
+	db    *bolt.DB
+	path  string
+	swaps atomic.Uint64 // files swapped in (Generation)
 
 	waitMu  sync.Mutex
 	reached uint64        // highest checkpoint committed through this DB
@@ -243,6 +245,10 @@ func walkBucket(b *bolt.Bucket) error {
 	return nil
 }
 
+// Generation counts the files swapped in: with a transaction's ID (the last write's),
+// it names one version of what the DB holds, for caches of what is read from it.
+func (d *DB) Generation() uint64 { return d.swaps.Load() }
+
 // Path is the file the DB reads.
 func (d *DB) Path() string { return d.path }
 
@@ -406,6 +412,7 @@ func (d *DB) Swap(newPath string) error {
 		return fmt.Errorf("reopen swapped %s: %w", d.path, err)
 	}
 	d.db = db
+	d.swaps.Add(1)
 	var cp uint64
 	if err := db.View(func(tx *bolt.Tx) error { cp = ReadCheckpoint(tx); return nil }); err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"sync"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -60,12 +61,29 @@ type Profile struct {
 }
 
 // View is the directory view.
-type View struct{ db *projections.DB }
+type View struct {
+	db *projections.DB
+	// readers remembers the Readers built at one version of the file: every request asks
+	// for its agent's, and building one decodes the agent, the profile and the teams
+	// (about a tenth of the CPU of a list request). A write to the file makes a new
+	// version, so a change of rights is seen by the next request, as without the cache.
+	mu      sync.Mutex
+	readers map[string]cachedReader
+	version [2]uint64 // the file generation and transaction id readers were built at
+}
+
+type cachedReader struct {
+	r  domain.Reader
+	ok bool
+}
+
+// maxCachedReaders bounds the cache; past it, it starts again empty.
+const maxCachedReaders = 10_000
 
 var _ projections.View = (*View)(nil)
 
 // New returns the directory view over db.
-func New(db *projections.DB) *View { return &View{db: db} }
+func New(db *projections.DB) *View { return &View{db: db, readers: map[string]cachedReader{}} }
 
 // Name implements projections.View.
 func (*View) Name() string { return Name }
@@ -183,32 +201,65 @@ func pair(a, b string) []byte {
 }
 
 // Reader returns what the access rules need to know about agentID now. ok is false for
-// an agent the directory does not know.
+// an agent the directory does not know. The Reader's slices are the caller's own.
 func (v *View) Reader(agentID string) (r domain.Reader, ok bool, err error) {
+	gen := v.db.Generation()
 	err = v.db.View(func(tx *bolt.Tx) error {
-		var ag Agent
-		if !get(tx.Bucket(bAgents), agentID, &ag) {
+		version := [2]uint64{gen, uint64(tx.ID())} // tx.ID is the last write's
+		v.mu.Lock()
+		c, hit := v.readers[agentID]
+		hit = hit && v.version == version
+		v.mu.Unlock()
+		if hit {
+			r, ok = cloneReader(c.r), c.ok
 			return nil
 		}
-		ok = true
-		r = domain.Reader{AgentID: agentID, Role: ag.Role}
-		var p Profile
-		if ag.ActiveProfileID != "" && get(tx.Bucket(bProfiles), ag.ActiveProfileID, &p) {
-			r.ProfileID = ag.ActiveProfileID
-			r.ProfileQueues, r.ProfileFlows, r.HistoryAccess = p.Queues, p.Flows, p.HistoryAccess
+		r, ok = buildReader(tx, agentID)
+		v.mu.Lock()
+		if v.version != version || len(v.readers) >= maxCachedReaders {
+			clear(v.readers)
+			v.version = version
 		}
-		if ag.Role == domain.RoleManager {
-			for _, team := range prefixed(tx.Bucket(bManaged), agentID) {
-				members := prefixed(tx.Bucket(bMembers), team)
-				r.Teams = append(r.Teams, domain.ManagedTeam{TeamID: team, Agents: members})
-				r.TeamAgents = append(r.TeamAgents, members...)
-			}
-			slices.Sort(r.TeamAgents)
-			r.TeamAgents = slices.Compact(r.TeamAgents)
-		}
+		v.readers[agentID] = cachedReader{cloneReader(r), ok}
+		v.mu.Unlock()
 		return nil
 	})
 	return r, ok, err
+}
+
+// buildReader reads the Reader of agentID from the file.
+func buildReader(tx *bolt.Tx, agentID string) (r domain.Reader, ok bool) {
+	var ag Agent
+	if !get(tx.Bucket(bAgents), agentID, &ag) {
+		return r, false
+	}
+	r = domain.Reader{AgentID: agentID, Role: ag.Role}
+	var p Profile
+	if ag.ActiveProfileID != "" && get(tx.Bucket(bProfiles), ag.ActiveProfileID, &p) {
+		r.ProfileID = ag.ActiveProfileID
+		r.ProfileQueues, r.ProfileFlows, r.HistoryAccess = p.Queues, p.Flows, p.HistoryAccess
+	}
+	if ag.Role == domain.RoleManager {
+		for _, team := range prefixed(tx.Bucket(bManaged), agentID) {
+			members := prefixed(tx.Bucket(bMembers), team)
+			r.Teams = append(r.Teams, domain.ManagedTeam{TeamID: team, Agents: members})
+			r.TeamAgents = append(r.TeamAgents, members...)
+		}
+		slices.Sort(r.TeamAgents)
+		r.TeamAgents = slices.Compact(r.TeamAgents)
+	}
+	return r, true
+}
+
+// cloneReader copies r's slices, so that no caller shares them with the cache.
+func cloneReader(r domain.Reader) domain.Reader {
+	r.TeamAgents, r.ProfileQueues, r.ProfileFlows = slices.Clone(r.TeamAgents), slices.Clone(r.ProfileQueues), slices.Clone(r.ProfileFlows)
+	teams := slices.Clone(r.Teams)
+	for i := range teams {
+		teams[i].Agents = slices.Clone(teams[i].Agents)
+	}
+	r.Teams = teams
+	return r
 }
 
 // Buttons returns the My buttons of agentID: the agent's own, then those of their active

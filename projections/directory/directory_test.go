@@ -110,3 +110,24 @@ func TestReader(t *testing.T) {
 		t.Errorf("Counts = %d, %d, %d", a, tm, p)
 	}
 }
+
+// TestReaderCache: a Reader comes from the cache until the file changes, and a caller
+// that changes its copy changes nothing for the next one.
+func TestReaderCache(t *testing.T) {
+	v, db := open(t)
+	apply(t, v, db,
+		event(t, 1, domain.TypeDirectoryProfile, 0, map[string]any{"profile_id": "p", "queues": []string{"q1"}, "history_access": true}),
+		event(t, 2, domain.TypeDirectoryTeam, 0, map[string]any{"team_id": "t1", "manager_ids": []string{"boss"}}),
+		event(t, 3, domain.TypeDirectoryAgent, 0, map[string]any{"agent_id": "ann", "role": "collaborator", "team_id": "t1"}),
+		event(t, 4, domain.TypeDirectoryAgent, 0, map[string]any{"agent_id": "boss", "role": "manager", "active_profile_id": "p"}))
+	r, _, _ := v.Reader("boss")
+	r.ProfileQueues[0], r.TeamAgents[0], r.Teams[0].Agents[0] = "x", "x", "x"
+	again, _, _ := v.Reader("boss")
+	if !slices.Equal(again.ProfileQueues, []string{"q1"}) || !slices.Equal(again.TeamAgents, []string{"ann"}) || !slices.Equal(again.Teams[0].Agents, []string{"ann"}) {
+		t.Errorf("a caller's change reached the next Reader: %+v", again)
+	}
+	apply(t, v, db, event(t, 5, domain.TypeDirectoryProfile, 1, map[string]any{"profile_id": "p", "queues": []string{"q2"}, "history_access": false}))
+	if r, _, _ := v.Reader("boss"); !slices.Equal(r.ProfileQueues, []string{"q2"}) || r.HistoryAccess {
+		t.Errorf("Reader after the profile changed = %+v", r)
+	}
+}
