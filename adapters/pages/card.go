@@ -252,12 +252,16 @@ func itemOf(it timeline.Item, loc *time.Location) itemView {
 	case timeline.KindCard:
 		v.Title = "Card changed"
 	}
-	v.Changes = changes(it.Changes)
+	v.Changes = changes(it)
 	return v
 }
 
 // changes lists field changes as "field: from → to", sorted by field.
-func changes(m map[string]domain.Change) []string {
+func changes(it timeline.Item) []string {
+	m, err := it.ChangeMap()
+	if err != nil {
+		return []string{"(changes unreadable)"}
+	}
 	out := make([]string, 0, len(m))
 	for f, c := range m {
 		out = append(out, label(f)+": "+jsonText(c.From)+" → "+jsonText(c.To))

@@ -213,16 +213,19 @@ func benchPostBatch(ctx context.Context, bl *benchLedger, tok string, body []byt
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(time.Duration(busy)):
+		case <-time.After(busy.wait):
 		}
 	}
 }
 
-// benchRetryAfter is a 503 answer's Retry-After.
-type benchRetryAfter time.Duration
+// benchRetryAfter is a 503 answer: its Retry-After and what the body said.
+type benchRetryAfter struct {
+	wait time.Duration
+	body string
+}
 
 func (b benchRetryAfter) Error() string {
-	return fmt.Sprintf("POST /v1/events: 503, retry after %s", time.Duration(b))
+	return fmt.Sprintf("POST /v1/events: 503, retry after %s: %.300s", b.wait, b.body)
 }
 
 func benchPostOnce(ctx context.Context, bl *benchLedger, tok string, body []byte) error {
@@ -243,7 +246,7 @@ func benchPostOnce(ctx context.Context, bl *benchLedger, tok string, body []byte
 	}
 	if resp.StatusCode == http.StatusServiceUnavailable {
 		secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
-		return benchRetryAfter(time.Duration(max(secs, 1)) * time.Second)
+		return benchRetryAfter{time.Duration(max(secs, 1)) * time.Second, string(raw)}
 	}
 	if resp.StatusCode != http.StatusOK {
 		var a benchBatchAnswer

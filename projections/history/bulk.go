@@ -74,7 +74,7 @@ func (v *View) EndBulk(update func(fn func(*bolt.Tx) error) error) error {
 		// A write transaction that writes nothing: the rowView's pages stay as they are.
 		err := update(func(tx *bolt.Tx) error {
 			var rv rowView
-			var tk, pv []byte
+			var tk []byte
 			err := tx.Bucket(bRows).ForEach(func(k, val []byte) error {
 				r, err := rv.decode(k, val)
 				if err != nil {
@@ -92,17 +92,16 @@ func (v *View) EndBulk(update func(fn func(*bolt.Tx) error) error) error {
 					}
 					return nil
 				}
-				pv = pv[:0]
+				var pv []byte // the counted lists' value, once per row
 				r.indexEntries(func(col byte, v string) {
 					if !slices.Contains(g.cols, col) {
 						return
 					}
-					if counted(col) && len(pv) == 0 {
-						pv = binary.AppendUvarint(pv, uint64(len(r.agent)))
-						pv = append(append(pv, r.agent...), r.queue...)
-					}
 					var val []byte
 					if counted(col) {
+						if pv == nil {
+							pv = r.postingValue()
+						}
 						val = pv
 					}
 					keys.addEntry(col, v, tk, val)

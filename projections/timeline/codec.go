@@ -144,14 +144,7 @@ func encodeItem(it *Item) ([]byte, error) {
 	e.int(int64(it.OpenCount))
 	e.str(it.Status)
 	e.str(it.Action)
-	var changes []byte
-	if len(it.Changes) > 0 {
-		var err error
-		if changes, err = json.Marshal(it.Changes); err != nil {
-			return nil, fmt.Errorf("encode changes: %w", err)
-		}
-	}
-	e.str(string(changes))
+	e.str(string(it.Changes)) // the JSON object as changesJSON wrote it
 	for _, s := range []string{it.Name, it.OrderID, string(it.Total), it.Currency, it.SegmentID, it.TaskID, it.Title} {
 		e.str(s)
 	}
@@ -184,9 +177,7 @@ func decodeItem(b []byte) (Item, error) {
 	it.Status = d.str()
 	it.Action = d.str()
 	if changes := d.str(); changes != "" {
-		if err := json.Unmarshal([]byte(changes), &it.Changes); err != nil {
-			return it, fmt.Errorf("decode changes: %w", err)
-		}
+		it.Changes = json.RawMessage(changes)
 	}
 	it.Name, it.OrderID, it.Total, it.Currency = d.str(), d.str(), json.Number(d.str()), d.str()
 	it.SegmentID, it.TaskID, it.Title = d.str(), d.str(), d.str()

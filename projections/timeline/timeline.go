@@ -442,8 +442,12 @@ func (w *writer) apply(a projections.Applied) error {
 		if ev.Type == domain.TypeOrderUpdated {
 			action = "updated"
 		}
+		changes, err := changesJSON(d.Changes)
+		if err != nil {
+			return err
+		}
 		return w.putEventItem(ev, KindOrder, Item{OrderID: d.OrderID, Status: d.Status, Total: d.Total,
-			Currency: d.Currency, Changes: d.Changes, Action: action})
+			Currency: d.Currency, Changes: changes, Action: action})
 	case *domain.SegmentData:
 		action := domain.SegmentJoined.String()
 		if ev.Type == domain.TypeSegmentLeft {
@@ -453,7 +457,11 @@ func (w *writer) apply(a projections.Applied) error {
 	case *domain.TaskData:
 		return w.task(a, d)
 	case *domain.CustomerUpdatedData:
-		return w.putEventItem(ev, KindCard, Item{Changes: d.Changes})
+		changes, err := changesJSON(d.Changes)
+		if err != nil {
+			return err
+		}
+		return w.putEventItem(ev, KindCard, Item{Changes: changes})
 	case *domain.NoteData:
 		return w.putRefItem(ev, st, KindNote, d.NoteID, Item{NoteID: d.NoteID, Text: d.Text, AuthorID: d.AuthorID})
 	case *domain.FileData:

@@ -130,10 +130,12 @@ type Item struct {
 
 	// Shared: an interaction's, an order's or a task's status; what an order, segment or
 	// task event did; an order's or the card's field changes; a segment's or file's name.
-	Status  string                   `json:"status,omitempty"`
-	Action  string                   `json:"action,omitempty"`
-	Changes map[string]domain.Change `json:"changes,omitempty"`
-	Name    string                   `json:"name,omitempty"`
+	// Changes is the JSON object of field -> domain.Change, as stored (ChangeMap reads
+	// it): a card read hands it on as it is, not decoded and encoded again per item.
+	Status  string          `json:"status,omitempty"`
+	Action  string          `json:"action,omitempty"`
+	Changes json.RawMessage `json:"changes,omitempty"`
+	Name    string          `json:"name,omitempty"`
 
 	// Order.
 	OrderID  string      `json:"order_id,omitempty"`
@@ -190,6 +192,31 @@ func (it Item) MarshalJSON() ([]byte, error) {
 		}{itemFields(it), it.MessageCount})
 	}
 	return json.Marshal(itemFields(it))
+}
+
+// ChangeMap decodes Changes (nil when there are none).
+func (it Item) ChangeMap() (map[string]domain.Change, error) {
+	if len(it.Changes) == 0 {
+		return nil, nil
+	}
+	var m map[string]domain.Change
+	if err := json.Unmarshal(it.Changes, &m); err != nil {
+		return nil, fmt.Errorf("item changes: %w", err)
+	}
+	return m, nil
+}
+
+// changesJSON is the stored form of an event's changes (nil for none): encoding/json
+// writes a map's keys sorted, so the same changes give the same bytes.
+func changesJSON(m map[string]domain.Change) (json.RawMessage, error) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode changes: %w", err)
+	}
+	return b, nil
 }
 
 // Page is one page of the timeline; NextCursor is empty on the last page.

@@ -3,11 +3,14 @@ package pgpeer
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/interaction-ledger/ledger/domain"
@@ -118,14 +121,32 @@ const (
 // Ingest stores a batch of decoded events in one transaction and returns how many were
 // new; the others were already stored (a resend) and change nothing.
 func (s *Store) Ingest(ctx context.Context, evs []domain.Event) (accepted int, err error) {
+	// A deadlock or serialization failure between concurrent batches is PostgreSQL asking
+	// for the transaction again: a few attempts before the client hears of it.
+	for attempt := 1; ; attempt++ {
+		accepted, err = s.ingestOnce(ctx, evs)
+		var pgErr *pgconn.PgError
+		if attempt == ingestAttempts || !errors.As(err, &pgErr) || (pgErr.Code != "40P01" && pgErr.Code != "40001") {
+			return accepted, err
+		}
+	}
+}
+
+// ingestAttempts bounds Ingest's retries of a transaction PostgreSQL aborted.
+const ingestAttempts = 4
+
+func (s *Store) ingestOnce(ctx context.Context, evs []domain.Event) (accepted int, err error) {
 	if len(evs) == 0 {
 		return 0, nil
 	}
+	// The events go in by id for the same reason (a duplicate sent in two batches at once
+	// is a conflict on the same key), their fold below in the order they came.
+	byID := slices.SortedFunc(slices.Values(evs), func(a, b domain.Event) int { return strings.Compare(a.ID, b.ID) })
 	ids, types, customers, sources := make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs))
 	ats := make([]time.Time, len(evs))
 	iids := make([]*string, len(evs))
 	datas := make([]json.RawMessage, len(evs))
-	for i, ev := range evs {
+	for i, ev := range byID {
 		ids[i], types[i], ats[i], customers[i], sources[i], datas[i] = ev.ID, ev.Type.String(), ev.OccurredAt, ev.CustomerID, ev.Source, ev.Data
 		if ref, ok := ev.Payload.(domain.InteractionRef); ok {
 			iid := ref.InteractionKey()
@@ -179,6 +200,9 @@ func (s *Store) Ingest(ctx context.Context, evs []domain.Event) (accepted int, e
 		}
 		s.queueOther(b, ev)
 	}
+	// In id order: concurrent batches then lock the interaction rows they share in the
+	// same order, so that they wait for each other instead of deadlocking.
+	slices.Sort(order)
 	for _, iid := range order {
 		s.queueInteraction(b, partial[iid])
 	}
