@@ -48,6 +48,13 @@
 //	actionseqs id | 0x00 | customer_id -> seq(8): the stream sequence that the commands on
 //	         an interaction expect on its keyed subject (actions.go).
 //
+// Pages of the buckets whose keys grow at the end (rows, details, events, eventids,
+// sorts, changes, changedat: start times, stream positions, UUIDv7 ids) split full
+// (appendFill) instead of half full; index keeps bbolt's default, its phone, email and
+// customer lists insert at random. A rebuild fills a fresh file in bulk mode (bulk.go):
+// only the customers' lists are written as events come, the other lists, the sort
+// indexes and the counts are derived from the final rows at the end, in key order.
+//
 // The access rules use the same lists: a collaborator reads a:self; a manager the union
 // of a:self, a:team agents and q:profile queues; an administrator d:direct and (when the
 // profile has flows) q:profile queues. Those unions are supersets; every candidate is
