@@ -223,7 +223,7 @@ func itemOf(it timeline.Item, loc *time.Location) itemView {
 			v.URL = "/interactions/" + url.PathEscape(it.InteractionID)
 		}
 		if it.Kind == string(timeline.KindChat) {
-			v.Detail = join(v.Detail, fmt.Sprintf("%d messages", it.MessageCount))
+			v.Detail = join(v.Detail, count(it.MessageCount, "message"))
 		}
 		if it.Kind == string(timeline.KindEmail) {
 			v.Opened = "Not opened"
@@ -375,4 +375,12 @@ func stateWords(st domain.TaskState) string {
 		return "deleted or was never created"
 	}
 	return st.String()
+}
+
+// count writes n with its noun, singular for one ("1 message", "17 messages").
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -114,7 +114,7 @@ func New(cfg Config) (*Handler, error) {
 	}
 	h := &Handler{cfg: cfg, mux: http.NewServeMux(), views: map[string]*template.Template{}}
 	// Each view is parsed over the shared layout; the functions only format.
-	funcs := template.FuncMap{"label": label}
+	funcs := template.FuncMap{"label": label, "count": count}
 	for _, name := range []string{"signin", "list", "detail", "card", "error"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
