@@ -3,6 +3,7 @@ package domain
 import (
 	"encoding/json"
 	"reflect"
+	"sync"
 	"time"
 
 	fastjson "github.com/segmentio/encoding/json"
@@ -119,7 +120,12 @@ func (c codec) newWireData() *wireData {
 	if c.reference {
 		return new(wireData)
 	}
-	p := new(presetData)
+	return new(presetData).preset()
+}
+
+// preset zeroes p and points every pointer of its wire struct at p's own slots.
+func (p *presetData) preset() *wireData {
+	*p = presetData{}
 	w := &p.w
 	for i, f := range [...]**string{&w.InteractionID, &w.Flow, &w.Direction, &w.Routing, &w.QueueID,
 		&w.AgentID, &w.VoiceCampaign, &w.Template, &w.MessageID, &w.Status, &w.Reason, &w.Action,
@@ -134,3 +140,8 @@ func (c codec) newWireData() *wireData {
 	w.Contact = &p.contact
 	return w
 }
+
+// presetPool recycles the payload's wire struct (about 1.3 KB): decodePayload copies every
+// value out of it before it returns (strings point into the envelope, lists were allocated
+// by the decoder), and a fresh one per event was a tenth of the bytes a replay allocated.
+var presetPool = sync.Pool{New: func() any { return new(presetData) }}

@@ -422,7 +422,14 @@ func deref(v *string) string {
 }
 
 func (c codec) decodePayload(t EventType, raw []byte, customerID string) (Payload, error) {
-	w := c.newWireData()
+	var w *wireData
+	if c.reference {
+		w = c.newWireData()
+	} else {
+		p := presetPool.Get().(*presetData)
+		defer presetPool.Put(p)
+		w = p.preset()
+	}
 	// The payload's RawMessages (sr_data, changes, ...) are handed out: they get copies.
 	if err := c.strictUnmarshal(raw, w, "data", false); err != nil {
 		return nil, err

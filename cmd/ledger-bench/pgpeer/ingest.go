@@ -181,7 +181,7 @@ func (s *Store) ingestOnce(ctx context.Context, evs []domain.Event) (accepted in
 	// interaction (ON CONFLICT cannot touch a row twice in one statement), pipelined.
 	partial := map[string]*domain.Interaction{}
 	var order []string
-	b := &pgx.Batch{}
+	var stmts lockOrder
 	for _, ev := range evs {
 		if !fresh[ev.ID] {
 			continue
@@ -198,14 +198,13 @@ func (s *Store) ingestOnce(ctx context.Context, evs []domain.Event) (accepted in
 			in.Apply(ev)
 			continue
 		}
-		s.queueOther(b, ev)
+		s.queueOther(&stmts, ev)
 	}
-	// In id order: concurrent batches then lock the interaction rows they share in the
-	// same order, so that they wait for each other instead of deadlocking.
-	slices.Sort(order)
 	for _, iid := range order {
-		s.queueInteraction(b, partial[iid])
+		s.queueInteraction(&stmts, partial[iid])
 	}
+	b := &pgx.Batch{}
+	stmts.queue(b)
 	if b.Len() > 0 {
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return 0, fmt.Errorf("postgres: fold: %w", err)
@@ -232,7 +231,7 @@ func reverse(s string) string {
 	return string(b)
 }
 
-func (s *Store) queueInteraction(b *pgx.Batch, in *domain.Interaction) {
+func (s *Store) queueInteraction(b *lockOrder, in *domain.Interaction) {
 	first := in.StartAt
 	if len(in.Events) > 0 {
 		first = in.Events[0].OccurredAt
@@ -256,7 +255,7 @@ func (s *Store) queueInteraction(b *pgx.Batch, in *domain.Interaction) {
 		sr = in.SRData
 	}
 	st := in.Stamps
-	b.Queue(upsertInteraction, in.ID, in.StartAt, first, in.CustomerID, st.Customer.At, st.Customer.ID, st.Started.At, st.Started.ID,
+	b.add("interaction\x00"+in.ID, upsertInteraction, in.ID, in.StartAt, first, in.CustomerID, st.Customer.At, st.Customer.ID, st.Started.At, st.Started.ID,
 		in.Flow.String(), in.Direction.String(), in.OriginalRouting.String(), phone, reverse(contact.Digits(phone)), email, shown,
 		in.VoiceCampaign, in.Template, participants,
 		st.Current.At, st.Current.ID, in.CurrentRouting.String(), in.AgentID, in.QueueID, nonNil(in.Agents), nonNil(in.Queues),
@@ -265,9 +264,9 @@ func (s *Store) queueInteraction(b *pgx.Batch, in *domain.Interaction) {
 }
 
 // queueOther queues what a card, task, merge or directory event changes.
-func (s *Store) queueOther(b *pgx.Batch, ev domain.Event) {
+func (s *Store) queueOther(b *lockOrder, ev domain.Event) {
 	card := func(kind, key string) {
-		b.Queue(upsertCardItem, ev.CustomerID, kind, key, ev.OccurredAt, ev.ID, ev.Type.String(), cmpOr(string(ev.Data), "{}"))
+		b.add("card\x00"+ev.CustomerID+"\x00"+kind+"\x00"+key, upsertCardItem, ev.CustomerID, kind, key, ev.OccurredAt, ev.ID, ev.Type.String(), cmpOr(string(ev.Data), "{}"))
 	}
 	switch d := ev.Payload.(type) {
 	case *domain.OrderData:
@@ -277,7 +276,7 @@ func (s *Store) queueOther(b *pgx.Batch, ev domain.Event) {
 	case *domain.TaskData:
 		card("task", ev.ID)
 		status := strings.TrimPrefix(ev.Type.String(), "task.")
-		b.Queue(upsertTask, ev.CustomerID, d.TaskID, ev.OccurredAt, ev.ID, status, d.Title, d.DueAt, d.AssigneeID)
+		b.add("task\x00"+ev.CustomerID+"\x00"+d.TaskID, upsertTask, ev.CustomerID, d.TaskID, ev.OccurredAt, ev.ID, status, d.Title, d.DueAt, d.AssigneeID)
 	case *domain.NoteData:
 		card("note", d.NoteID)
 	case *domain.FileData:
@@ -287,17 +286,17 @@ func (s *Store) queueOther(b *pgx.Batch, ev domain.Event) {
 	case *domain.CustomerUpdatedData:
 		card("card", ev.ID)
 	case *domain.MergedData:
-		b.Queue(insertMerge, d.FromCustomerID, ev.CustomerID)
+		b.add("merge\x00"+d.FromCustomerID, insertMerge, d.FromCustomerID, ev.CustomerID)
 	case *domain.AgentData:
-		b.Queue(upsertAgent, d.AgentID, ev.OccurredAt, ev.ID, d.Role.String(), d.TeamID, d.ActiveProfileID)
+		b.add("agent\x00"+d.AgentID, upsertAgent, d.AgentID, ev.OccurredAt, ev.ID, d.Role.String(), d.TeamID, d.ActiveProfileID)
 	case *domain.TeamData:
-		b.Queue(upsertTeam, d.TeamID, ev.OccurredAt, ev.ID, nonNil(d.ManagerIDs))
+		b.add("team\x00"+d.TeamID, upsertTeam, d.TeamID, ev.OccurredAt, ev.ID, nonNil(d.ManagerIDs))
 	case *domain.ProfileData:
 		flows := make([]string, len(d.Flows))
 		for i, f := range d.Flows {
 			flows[i] = f.String()
 		}
-		b.Queue(upsertProfile, d.ProfileID, ev.OccurredAt, ev.ID, nonNil(d.Queues), flows, d.HistoryAccess)
+		b.add("profile\x00"+d.ProfileID, upsertProfile, d.ProfileID, ev.OccurredAt, ev.ID, nonNil(d.Queues), flows, d.HistoryAccess)
 	}
 }
 
@@ -313,4 +312,28 @@ func cmpOr(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// lockOrder collects a batch's statements with the row each one locks, and queues them in
+// row order: concurrent batches then take the locks of the rows they share (a busy
+// customer's, an interaction spanning two batches) in the same order and wait for each
+// other instead of deadlocking, which PostgreSQL takes a second (deadlock_timeout) to find.
+type lockOrder []stmt
+
+// stmt is one statement and the row it locks (table \x00 key).
+type stmt struct {
+	row  string
+	sql  string
+	args []any
+}
+
+func (l *lockOrder) add(row, sql string, args ...any) { *l = append(*l, stmt{row, sql, args}) }
+
+// queue queues the statements into b in row order; those on one row stay in the order
+// they came.
+func (l lockOrder) queue(b *pgx.Batch) {
+	slices.SortStableFunc(l, func(x, y stmt) int { return strings.Compare(x.row, y.row) })
+	for _, st := range l {
+		b.Queue(st.sql, st.args...)
+	}
 }
