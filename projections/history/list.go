@@ -154,7 +154,7 @@ func (v *View) VisibleAt(r domain.Reader, ids []string, starts []int64) ([]bool,
 // nothing for a reader without history access. starts, unless nil, are guesses of their
 // start_at (VisibleAt). The row is a rowView's: valid during the call only (fn copies
 // what it keeps). A card's timeline asks for every interaction it passes, so this is on
-// the card's path: no allocation per id.
+// the card's path: rows are read in place, not copied per id.
 func (v *View) eachRow(r domain.Reader, ids []string, starts []int64, fn func(i int, row *row)) error {
 	if !r.HistoryAccess || len(ids) == 0 {
 		return nil
