@@ -141,7 +141,7 @@ func (p *presetData) preset() *wireData {
 	return w
 }
 
-// presetPool recycles the payload's wire struct (about 1.3 KB): decodePayload copies every
+// presetPool recycles the payload's wire struct (1.4 KB): decodePayload copies every
 // value out of it before it returns (strings point into the envelope, lists were allocated
 // by the decoder), and a fresh one per event was a tenth of the bytes a replay allocated.
 var presetPool = sync.Pool{New: func() any { return new(presetData) }}

@@ -9,6 +9,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/interaction-ledger/ledger/projections"
 )
 
 // A rebuild fills a fresh file (projections.BulkLoader). Most of an event's cost there was
@@ -39,11 +41,6 @@ var bulkGroups = []struct {
 
 // bulkChunk is how many keys EndBulk writes per transaction (a variable for the test).
 var bulkChunk = 200_000
-
-// bulkFill is the fill of pages written in key order into an empty bucket. Not 1.0: the
-// live view inserts into these lists at random afterwards, and a full page splits on
-// its first insert.
-const bulkFill = 0.9
 
 // BeginBulk implements projections.BulkLoader.
 func (v *View) BeginBulk() { v.bulk = true }
@@ -213,7 +210,7 @@ func (b *bulkKeys) put(update func(fn func(*bolt.Tx) error) error, name []byte) 
 		n := min(len(ents), bulkChunk)
 		err := update(func(tx *bolt.Tx) error {
 			bk := tx.Bucket(name)
-			bk.FillPercent = bulkFill
+			bk.FillPercent = projections.AppendFill // not 1.0: the live view inserts into these lists later
 			for _, e := range ents[:n] {
 				if err := bk.Put(b.key(e), b.val(e)); err != nil {
 					return err

@@ -50,7 +50,7 @@
 //
 // Pages of the buckets whose keys grow at the end (rows, details, events, eventids,
 // sorts, changes, changedat: start times, stream positions, UUIDv7 ids) split full
-// (appendFill) instead of half full; index keeps bbolt's default, its phone, email and
+// (projections.AppendFill) instead of half full; index keeps bbolt's default, its phone, email and
 // customer lists insert at random. A rebuild fills a fresh file in bulk mode (bulk.go):
 // only the customers' lists are written as events come, the other lists, the sort
 // indexes and the counts are derived from the final rows at the end, in key order.

@@ -164,46 +164,32 @@ func (v *View) eachRow(r domain.Reader, ids []string, starts []int64, fn func(i 
 		var rv rowView
 		var tk []byte
 		for i, id := range ids {
+			var val []byte
 			if starts != nil && starts[i] != 0 {
 				tk = appendTkey(tk[:0], starts[i], id)
-				if val := rows.Get(tk); val != nil {
-					row, err := rv.decode(tk, val)
-					if err != nil {
-						return fmt.Errorf("interaction %s: %w", id, err)
-					}
-					fn(i, row)
+				val = rows.Get(tk)
+			}
+			if val == nil { // no guess, or a wrong one: the detail names the row
+				det := details.Get([]byte(id))
+				if det == nil {
 					continue
 				}
+				if len(det) < 8 {
+					return fmt.Errorf("interaction %s: %w", id, errCorrupt)
+				}
+				tk = append(append(tk[:0], det[:8]...), id...)
+				if val = rows.Get(tk); val == nil {
+					return fmt.Errorf("interaction %s: no row: %w", id, errCorrupt)
+				}
 			}
-			val := details.Get([]byte(id))
-			if val == nil {
-				continue
-			}
-			if len(val) < 8 {
-				return fmt.Errorf("interaction %s: %w", id, errCorrupt)
-			}
-			tk = append(append(tk[:0], val[:8]...), id...)
-			row, err := rowFromView(&rv, rows, tk, id)
+			row, err := rv.decode(tk, val)
 			if err != nil {
-				return err
+				return fmt.Errorf("interaction %s: %w", id, err)
 			}
 			fn(i, row)
 		}
 		return nil
 	})
-}
-
-// rowFromView reads the row at key tk of interaction id into rv (see rowView).
-func rowFromView(rv *rowView, rows *bolt.Bucket, tk []byte, id string) (*row, error) {
-	val := rows.Get(tk)
-	if val == nil {
-		return nil, fmt.Errorf("interaction %s: no row: %w", id, errCorrupt)
-	}
-	r, err := rv.decode(tk, val)
-	if err != nil {
-		return nil, fmt.Errorf("interaction %s: %w", id, err)
-	}
-	return r, nil
 }
 
 func nonNil[T any](s []T) []T {

@@ -179,7 +179,7 @@ func (w *writer) noteChanges(changed []change) error {
 		return nil
 	}
 	at, chg := w.tx.Bucket(bChangedAt), w.tx.Bucket(bChanges)
-	at.FillPercent, chg.FillPercent = appendFill, appendFill
+	at.FillPercent, chg.FillPercent = projections.AppendFill, projections.AppendFill
 	var del [][]byte
 	put := make([]kv, 0, len(changed))
 	atPut := make([]kv, 0, len(changed))

@@ -173,9 +173,10 @@ func (v *View) newWriter(tx *bolt.Tx) *writer {
 	w := &writer{v: v, tx: tx, rows: tx.Bucket(bRows), details: tx.Bucket(bDetails), index: tx.Bucket(bIndex),
 		sorts: tx.Bucket(bSorts), counts: tx.Bucket(bCounts), events: tx.Bucket(bEvents), evIDs: tx.Bucket(bEventIDs),
 		pending: map[string]*pendingInteraction{}}
-	// The sort index appends within each agent's or queue's range.
+	// Keys that grow at the end (the sort index: at the end of each agent's or queue's
+	// range). Not index: its phone, email and customer lists insert at random.
 	for _, b := range []*bolt.Bucket{w.rows, w.details, w.sorts, w.events, w.evIDs} {
-		b.FillPercent = appendFill
+		b.FillPercent = projections.AppendFill
 	}
 	return w
 }
@@ -316,7 +317,7 @@ func (w *writer) flush() error {
 			if p.old.start != nr.start {
 				rowDel = append(rowDel, p.old.tkey())
 			}
-		} else {
+		} else if !w.v.bulk { // a bulk load counts at its end
 			delta[string(countTotal)]++
 		}
 		if enc := nr.encode(); p.old == nil || p.old.start != nr.start || !bytes.Equal(enc, p.old.encode()) {
@@ -747,11 +748,3 @@ func (v *View) Stats() (Stats, error) {
 	s.FileBytes = v.db.Size()
 	return s, err
 }
-
-// appendFill is the FillPercent of buckets whose new keys mostly go to the end: keyed
-// by start time, by stream position, or by ids that sort by time (UUIDv7, DESIGN.md).
-// Pages then split full rather than half full (bbolt's default, 0.5, is for random
-// inserts): about half the pages to write and to keep (history file at 73k
-// interactions: 440 → 272 MiB). The index's posting lists are not among them: the
-// phone, email and customer lists insert at random.
-const appendFill = 0.9

@@ -130,7 +130,7 @@ func (d *dec) version(latest byte, what string) byte {
 	return v
 }
 
-func encodeItem(it *Item) ([]byte, error) {
+func encodeItem(it *Item) []byte {
 	e := enc{b: make([]byte, 0, 128)}
 	e.b = append(e.b, fmtItem)
 	e.str(it.Kind)
@@ -160,7 +160,7 @@ func encodeItem(it *Item) ([]byte, error) {
 	e.int(int64(it.Pages))
 	e.ptime(it.ClickedAt)
 	e.int(int64(it.ClickCount))
-	return e.b, nil
+	return e.b
 }
 
 func decodeItem(b []byte) (Item, error) {

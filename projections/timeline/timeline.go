@@ -195,15 +195,10 @@ func newWriter(tx *bolt.Tx) (*writer, error) {
 		w.inters == nil || w.alias == nil || w.merged == nil {
 		return nil, fmt.Errorf("timeline buckets missing: Init was not run")
 	}
-	// Keys of these two grow at the end: expiry is time-first, and interaction ids sort by
-	// time (UUIDv7, DESIGN.md). Pages split full rather than half full: about half the
-	// pages to write and to keep (bbolt's default, 0.5, is for random inserts).
-	w.expiry.FillPercent, w.inters.FillPercent = appendFill, appendFill
+	// Keys of these two grow at the end: expiry is time-first, interaction ids sort by time.
+	w.expiry.FillPercent, w.inters.FillPercent = projections.AppendFill, projections.AppendFill
 	return w, nil
 }
-
-// appendFill is the FillPercent of buckets whose new keys mostly go to the end.
-const appendFill = 0.9
 
 // Apply implements projections.View.
 func (v *View) Apply(tx *bolt.Tx, batch []projections.Applied) error {
@@ -396,10 +391,7 @@ func (w *writer) rewrite(rec *interactionRecord, had bool, owner string, deltas 
 	}
 	if ok {
 		item := interactionItem(&rec.Fold, kind)
-		val, err := encodeItem(&item)
-		if err != nil {
-			return err
-		}
+		val := encodeItem(&item)
 		k := np.itemKey()
 		switch old := w.items.Get(k); {
 		case old == nil:
@@ -512,11 +504,7 @@ func (w *writer) place(p pos, it *Item) error {
 	}
 	k := p.itemKey()
 	isNew := w.items.Get(k) == nil
-	val, err := encodeItem(it)
-	if err != nil {
-		return err
-	}
-	if err := w.items.Put(k, val); err != nil {
+	if err := w.items.Put(k, encodeItem(it)); err != nil {
 		return err
 	}
 	if isNew {
