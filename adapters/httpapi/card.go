@@ -70,7 +70,7 @@ func (s *Server) getTimeline(w http.ResponseWriter, r *http.Request, rd domain.R
 	if !s.record(w, r, rd, "timeline", r.PathValue("id"), len(page.Items), nil) {
 		return
 	}
-	jsonhttp.Write(w, http.StatusOK, page)
+	jsonhttp.Write(w, http.StatusOK, page.JSON())
 }
 
 func parseLimit(w http.ResponseWriter, s string) (int, bool) {

@@ -5,12 +5,15 @@
 package jsonhttp
 
 import (
-	"encoding/json"
 	"net/http"
+
+	"github.com/segmentio/encoding/json"
 )
 
 // Write answers code with v as JSON. HTML is not escaped: the answers are data, read by
 // programs and by the pages' own script, and "<" in a customer's note stays "<".
+// segmentio's encoder writes what encoding/json writes (TestWriteIsEncodingJSON) in
+// about half the time: encoding a page of 50 rows was a quarter of a list request's CPU.
 func Write(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)

@@ -1,10 +1,13 @@
 package jsonhttp
 
 import (
+	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 )
 
 // serve runs h behind a real loopback server and returns the answer's status, content
@@ -79,5 +82,42 @@ func TestContentType(t *testing.T) {
 	_, ctype, _, _ := serve(t, func(w http.ResponseWriter) { Write(w, http.StatusOK, 1) })
 	if ctype != "application/json" {
 		t.Errorf("Content-Type = %q", ctype)
+	}
+}
+
+// TestWriteIsEncodingJSON: Write's encoder writes, byte for byte, what encoding/json
+// writes with HTML left as it is, for the kinds of values the answers hold. The one
+// difference: a json.RawMessage is checked but written with its own spacing, where
+// encoding/json compacts it (the same JSON either way).
+func TestWriteIsEncodingJSON(t *testing.T) {
+	type inner struct {
+		At    *time.Time      `json:"at,omitempty"`
+		N     int             `json:"n,omitempty"`
+		Raw   json.RawMessage `json:"raw,omitempty"`
+		Total json.Number     `json:"total,omitempty"`
+	}
+	at := time.Date(2026, 3, 4, 5, 6, 7, 890_000_000, time.FixedZone("x", 3600))
+	values := []any{
+		map[string]any{"note": "<b>&amp;</b> \u2028\u2029 \x01 \"q\" \\ é 😀", "bad": "a\xffb", "z": 1, "a": []int{}},
+		[]float64{0, 0.1, 1e-7, 1e20, 1e21, 123456789.125, -2.5e-300},
+		[]any{nil, true, int64(-1 << 62), uint64(1 << 63), "", at},
+		inner{At: &at, N: 3, Raw: json.RawMessage(`{"b":[1,2],"a":"<x>"}`), Total: "12.50"},
+		inner{},
+		struct {
+			Items      []inner `json:"items"`
+			NextCursor string  `json:"next_cursor"`
+		}{Items: []inner{{N: 1}, {}}},
+	}
+	for i, v := range values {
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(v); err != nil {
+			t.Fatal(err)
+		}
+		_, _, body, _ := serve(t, func(w http.ResponseWriter) { Write(w, http.StatusOK, v) })
+		if string(body) != want.String() {
+			t.Errorf("value %d:\n got %q\nwant %q", i, body, want.String())
+		}
 	}
 }

@@ -92,6 +92,13 @@ func TestEveryKindEndToEnd(t *testing.T) {
 			}
 			raw, err := json.Marshal(items[0])
 			must(t, err)
+			// The page's wire form writes the same bytes as the item's MarshalJSON.
+			page := Page{Items: items, NextCursor: "c"}
+			pageRaw, err := json.Marshal(page.JSON())
+			must(t, err)
+			if want := `{"items":[` + string(raw) + `],"next_cursor":"c"}`; string(pageRaw) != want {
+				t.Errorf("page JSON:\n got %s\nwant %s", pageRaw, want)
+			}
 			var got map[string]any
 			must(t, json.Unmarshal(raw, &got))
 			if got["kind"] != string(tt.kind) {

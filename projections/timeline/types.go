@@ -172,26 +172,53 @@ type Item struct {
 
 type itemFields Item // Item without its MarshalJSON
 
+// itemJSON is an item as the API writes it: the fields a kind always writes are non-nil
+// pointers (a nil **time.Time still writes "opened_at": null), and they shadow the
+// embedded omitempty ones of the same name.
+type itemJSON struct {
+	itemFields
+	MessageCount *int        `json:"message_count,omitempty"`
+	OpenedAt     **time.Time `json:"opened_at,omitempty"`
+	OpenCount    *int        `json:"open_count,omitempty"`
+	ClickedAt    **time.Time `json:"clicked_at,omitempty"`
+	ClickCount   *int        `json:"click_count,omitempty"`
+}
+
+// forJSON returns it in its wire form; the pointers point into it.
+func (it *Item) forJSON() itemJSON {
+	j := itemJSON{itemFields: itemFields(*it)}
+	switch Kind(it.Kind) {
+	case KindEmail:
+		j.OpenedAt, j.OpenCount, j.ClickedAt, j.ClickCount = &it.OpenedAt, &it.OpenCount, &it.ClickedAt, &it.ClickCount
+	case KindChat:
+		j.MessageCount = &it.MessageCount
+	}
+	return j
+}
+
 // MarshalJSON writes the item's own fields; an email always has opened_at and
 // clicked_at (null until opened, clicked), open_count and click_count, a chat always has
 // message_count.
 func (it Item) MarshalJSON() ([]byte, error) {
-	switch Kind(it.Kind) {
-	case KindEmail:
-		return json.Marshal(struct {
-			itemFields
-			OpenedAt   *time.Time `json:"opened_at"`
-			OpenCount  int        `json:"open_count"`
-			ClickedAt  *time.Time `json:"clicked_at"`
-			ClickCount int        `json:"click_count"`
-		}{itemFields(it), it.OpenedAt, it.OpenCount, it.ClickedAt, it.ClickCount})
-	case KindChat:
-		return json.Marshal(struct {
-			itemFields
-			MessageCount int `json:"message_count"`
-		}{itemFields(it), it.MessageCount})
+	return json.Marshal(it.forJSON())
+}
+
+// PageJSON is a Page as the API writes it (Page.JSON).
+type PageJSON struct {
+	Items      []itemJSON `json:"items"`
+	NextCursor string     `json:"next_cursor"`
+}
+
+// JSON returns the page in a form that encodes to what encoding the page writes, without
+// a MarshalJSON per item: an encoder parses again whatever a MarshalJSON returns, and
+// encoding a page of 50 items that way was a third of a timeline request's CPU. The
+// result points into p.
+func (p *Page) JSON() PageJSON {
+	out := PageJSON{Items: make([]itemJSON, len(p.Items)), NextCursor: p.NextCursor}
+	for i := range p.Items {
+		out.Items[i] = p.Items[i].forJSON()
 	}
-	return json.Marshal(itemFields(it))
+	return out
 }
 
 // ChangeMap decodes Changes (nil when there are none).
