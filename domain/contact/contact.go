@@ -37,6 +37,9 @@ func Phone(raw, region string) (e164 string, ok bool) {
 	if !ok {
 		return "", false
 	}
+	if e164 == raw {
+		return e164, true // read again, it is the same input: a fixed point already
+	}
 	// The canonical form must be a fixed point: for a few degenerate inputs (a national
 	// prefix written inside an international number, "+20 0…") libphonenumber drops a
 	// digit each time the result is read again, and a number shown in a list would then

@@ -79,3 +79,17 @@ func TestPhoneCache(t *testing.T) {
 		t.Errorf("cache holds %d entries, bound is 2", len(c.m))
 	}
 }
+
+// BenchmarkPhone: a number already in E.164 is read once, not twice (its canonical form
+// is the input, so the fixed-point check has nothing to read again).
+func BenchmarkPhone(b *testing.B) {
+	for _, raw := range []string{"+14155550100", "(415) 555-0100"} {
+		b.Run(raw, func(b *testing.B) {
+			for b.Loop() {
+				if _, ok := Phone(raw, "US"); !ok {
+					b.Fatal("not a phone")
+				}
+			}
+		})
+	}
+}

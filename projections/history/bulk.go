@@ -17,21 +17,28 @@ import (
 // the posting lists and sort indexes: their keys start with an agent, a queue, a phone
 // number or an email, so each insert lands on a random page of a large tree, and replaying
 // without them took a third less CPU per event (73k interactions: 48 → 32 µs). While the
-// stream is read only the customers' lists are kept (erasure finds an erased customer's
-// interactions there); EndBulk then derives the rest from the final rows, which is what a
-// live view holds once every event is applied: every key of a row's indexKeys and
-// sortKeys, the counted lists' entries valued with the row's postingValue, and the counts.
+// stream is read none of them is written; EndBulk then derives them from the final rows,
+// which is what a live view holds once every event is applied: every key of a row's
+// indexKeys and sortKeys, the counted lists' entries valued with the row's postingValue,
+// and the counts. The customers' lists are the one thing the fold reads (erasure finds an
+// erased customer's interactions there): the first erasure of a rebuild writes them from
+// the rows so far, and from then on they are kept as the events come. Deferring them too
+// matters as the data grows: customers are many and random, so at 2 million interactions
+// nearly every new entry dirtied a page of its own.
 //
 // Memory stays bounded: the rows are read once per group of columns, and the keys of
 // one group are sorted and written in transactions of bulkChunk keys (at 2 million
 // interactions the largest group, the agents' lists, is about 60 MB of keys).
 
-// bulkGroups are EndBulk's passes over the rows: the columns of the index (or of the sort
-// indexes, with sorts set) each writes, about one key per row each.
-var bulkGroups = []struct {
+// bulkGroup is one of EndBulk's passes over the rows: the columns of the index (or of the
+// sort indexes, with sorts set) it writes, about one key per row each.
+type bulkGroup struct {
 	cols  []byte
 	sorts bool
-}{
+}
+
+// bulkGroups are EndBulk's passes, but the customers' lists' (when they were deferred).
+var bulkGroups = []bulkGroup{
 	{cols: []byte{colAgent}},
 	{cols: []byte{colQueue}},
 	{cols: []byte{colDirect, colCampaign, colTemplate, colPhone, colEmail}},
@@ -43,15 +50,21 @@ var bulkGroups = []struct {
 var bulkChunk = 200_000
 
 // BeginBulk implements projections.BulkLoader.
-func (v *View) BeginBulk() { v.bulk = true }
+func (v *View) BeginBulk() { v.bulk, v.bulkCustomers = true, true }
 
-// EndBulk implements projections.BulkLoader: it writes the posting lists (but the
-// customers'), the sort indexes and the counts of every row, and turns bulk mode off.
+// EndBulk implements projections.BulkLoader: it writes the posting lists (the customers'
+// unless an erasure wrote them already), the sort indexes and the counts of every row,
+// and turns bulk mode off.
 func (v *View) EndBulk(update func(fn func(*bolt.Tx) error) error) error {
 	if !v.bulk {
 		return nil
 	}
-	v.bulk = false
+	deferred := v.bulkCustomers // no erasure wrote the customers' lists
+	v.bulk, v.bulkCustomers = false, false
+	groups := bulkGroups
+	if deferred {
+		groups = append(slices.Clip(groups), bulkGroup{cols: []byte{colCustomer}})
+	}
 	for _, name := range [][]byte{bSorts, bCounts} {
 		err := update(func(tx *bolt.Tx) error {
 			if err := tx.DeleteBucket(name); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
@@ -66,7 +79,7 @@ func (v *View) EndBulk(update func(fn func(*bolt.Tx) error) error) error {
 	}
 	var counts bulkKeys // col|value -> count, and the totals
 	var rows, entries uint64
-	for i, g := range bulkGroups {
+	for i, g := range groups {
 		var keys bulkKeys
 		// A write transaction that writes nothing: the rowView's pages stay as they are.
 		err := update(func(tx *bolt.Tx) error {
@@ -105,7 +118,7 @@ func (v *View) EndBulk(update func(fn func(*bolt.Tx) error) error) error {
 				})
 				return nil
 			})
-			if err != nil || i != 0 {
+			if err != nil || i != 0 || deferred {
 				return err
 			}
 			// The customers' lists were written as the events came: count them.
@@ -222,6 +235,37 @@ func (b *bulkKeys) put(update func(fn func(*bolt.Tx) error) error, name []byte) 
 			return err
 		}
 		ents = ents[n:]
+	}
+	return nil
+}
+
+// putCustomerLists writes the customers' posting lists of every row in tx (bulk mode,
+// where they were deferred), sorted.
+func (w *writer) putCustomerLists() error {
+	var keys bulkKeys
+	var rv rowView
+	var tk []byte
+	err := w.rows.ForEach(func(k, val []byte) error {
+		r, err := rv.decode(k, val)
+		if err != nil {
+			return fmt.Errorf("row %x: %w", k, err)
+		}
+		tk = appendTkey(tk[:0], r.start, r.id)
+		r.indexEntries(func(col byte, v string) {
+			if col == colCustomer {
+				keys.addEntry(col, v, tk, nil)
+			}
+		})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("customers' lists: %w", err)
+	}
+	keys.sort()
+	for _, e := range keys.ents {
+		if err := w.index.Put(keys.key(e), keys.val(e)); err != nil {
+			return fmt.Errorf("customers' lists: %w", err)
+		}
 	}
 	return nil
 }

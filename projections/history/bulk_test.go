@@ -12,18 +12,35 @@ import (
 // TestBulkLoadGivesTheLiveFile: a view filled in bulk mode (a rebuild) and finished with
 // EndBulk holds exactly what the same events applied live give: rows, details, events,
 // every posting list with its values, the sort indexes and the counts. The events include
-// transfers, late starts, a merge and an erasure in the middle (which reads the customers'
-// lists that bulk mode keeps), and EndBulk writes in several transactions.
+// transfers, late starts and a merge; EndBulk writes in several transactions. An erasure
+// reads the customers' lists, which bulk mode defers: at the start, in the middle or not
+// at all, each gives the live file.
 func TestBulkLoadGivesTheLiveFile(t *testing.T) {
 	defer func(n int) { bulkChunk = n }(bulkChunk)
 	bulkChunk = 50
+	for _, erasure := range []string{"none", "first", "middle", "last"} {
+		t.Run("erasure "+erasure, func(t *testing.T) {
+			testBulkLoad(t, erasure)
+		})
+	}
+}
+
+func testBulkLoad(t *testing.T, erasure string) {
 	rng := rand.New(rand.NewPCG(11, 3))
 	evs := genEvents(t, rng, 120)
 	mid := len(evs) / 2
 	c1, c2 := propCustomers[0], propCustomers[1]
 	evs = slices.Insert(evs, mid,
-		mk(t, domain.TypeCustomerMerged, testNow.Add(-time.Minute), c1, map[string]any{"from_customer_id": c2}),
-		mk(t, domain.TypeCustomerErased, testNow, propCustomers[2], map[string]any{}))
+		mk(t, domain.TypeCustomerMerged, testNow.Add(-time.Minute), c1, map[string]any{"from_customer_id": c2}))
+	erase := mk(t, domain.TypeCustomerErased, testNow, propCustomers[2], map[string]any{})
+	switch erasure {
+	case "first":
+		evs = slices.Insert(evs, 0, erase)
+	case "middle":
+		evs = slices.Insert(evs, mid+1, erase)
+	case "last":
+		evs = append(evs, erase)
+	}
 	after := routed(t, "ix-0001", testNow.Add(-30*time.Minute), c1, "direct", "Q9", "ag9")
 	run := func(bulk bool) []string {
 		v, db := openView(t)

@@ -39,8 +39,9 @@ type View struct {
 	// plan forces a plan for non-start sorts: planAuto, except on the copies that tests
 	// make with withPlan to check every path against brute force.
 	plan int
-	// bulk: a rebuild is filling a fresh file (bulk.go).
-	bulk bool
+	// bulk: a rebuild is filling a fresh file (bulk.go); bulkCustomers: the customers'
+	// lists are left to EndBulk too, until an erasure needs them.
+	bulk, bulkCustomers bool
 }
 
 var _ projections.BulkLoader = (*View)(nil)
@@ -311,7 +312,7 @@ func (w *writer) flush() error {
 		if p.old != nil {
 			if !w.v.bulk {
 				oldKeys, oldSorts = p.old.indexKeys(), p.old.sortKeys()
-			} else {
+			} else if !w.v.bulkCustomers {
 				oldKeys = customerKeys(p.old.indexKeys())
 			}
 			if p.old.start != nr.start {
@@ -341,6 +342,9 @@ func (w *writer) flush() error {
 			evIDPut = append(evIDPut, kv{k: eventIDKey(id, e.rec.ID)})
 		}
 		if w.v.bulk {
+			if w.v.bulkCustomers {
+				continue // EndBulk writes every list, the sort indexes and the counts
+			}
 			// Only the customers' lists, which erasure reads; EndBulk writes the others,
 			// the sort indexes and the counts.
 			diffKeys(oldKeys, customerKeys(nr.indexKeys()), func(k []byte) { idxDel = append(idxDel, k) },
@@ -518,6 +522,13 @@ func pairKey(a, b string) []byte {
 // another customer loses the erased customers' events and is folded again from the
 // others' (what a rebuild from the erased stream gives); one that carried only them goes.
 func (w *writer) erase(customer string) error {
+	if w.v.bulk && w.v.bulkCustomers {
+		// A rebuild meets its first erasure: from here on it keeps the lists read below.
+		if err := w.putCustomerLists(); err != nil {
+			return fmt.Errorf("erase %s: %w", customer, err)
+		}
+		w.v.bulkCustomers = false
+	}
 	m, r := w.tx.Bucket(bMerges), w.tx.Bucket(bMerged)
 	erased := mergedInto(r, customer)
 	set := map[string]bool{}

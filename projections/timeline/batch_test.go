@@ -41,17 +41,73 @@ func dumpView(t testing.TB, db *projections.DB) []string {
 
 // replayInBatches applies evs into a fresh file in batches of size n and dumps it.
 func replayInBatches(t testing.TB, evs []projections.Applied, n int) []string {
+	return replayInto(t, evs, n, false)
+}
+
+// replayInto is replayInBatches, as a rebuild does it (bulk mode, then EndBulk and one
+// more batch written live, as a rebuild's catch-up) when bulk is set.
+func replayInto(t testing.TB, evs []projections.Applied, n int, bulk bool) []string {
 	t.Helper()
 	db, err := projections.OpenDB(filepath.Join(t.TempDir(), "timeline.db"), projections.Options{NoSync: true})
 	must(t, err)
 	defer db.Close()
 	v := New(db)
 	must(t, db.Update(v.Init))
-	for i := 0; i < len(evs); i += n {
-		batch := evs[i:min(i+n, len(evs))]
+	last := len(evs)
+	if bulk {
+		v.BeginBulk()
+		last = len(evs) - min(len(evs)/10, 50)
+	}
+	for i := 0; i < last; i += n {
+		batch := evs[i:min(i+n, last)]
 		must(t, db.Update(func(tx *bolt.Tx) error { return v.Apply(tx, batch) }))
 	}
+	if bulk {
+		must(t, v.EndBulk(db.Update))
+		if last < len(evs) {
+			must(t, db.Update(func(tx *bolt.Tx) error { return v.Apply(tx, evs[last:]) }))
+		}
+	}
 	return dumpView(t, db)
+}
+
+// TestBulkLoadGivesTheLiveFile: a rebuild in bulk mode (counts derived from the items at
+// the end, positions written from memory, in several transactions each) leaves the file
+// that applying the same events live leaves, for a scenario with merges and for merges
+// and an erasure within batches.
+func TestBulkLoadGivesTheLiveFile(t *testing.T) {
+	defer func(c, p int) { bulkChunk, bulkTouched = c, p }(bulkChunk, bulkTouched)
+	bulkChunk, bulkTouched = 7, 5
+	evs, err := scenarioApplied(2, 1500)
+	must(t, err)
+	h := newHarness(t)
+	around := batchAroundMergeAndErase(h)
+	// A customer erased by its last event: its position goes too.
+	erased := slices.Clone(around)
+	for _, e := range []domain.Event{
+		h.ev("d-note", domain.TypeNoteAdded, h.at(7), "cust-d", map[string]any{"note_id": "n2", "text": "bye"}),
+		h.ev("d-erase", domain.TypeCustomerErased, h.at(6), "cust-d", map[string]any{}),
+		h.ev("e-note", domain.TypeNoteAdded, h.at(5), "cust-e", map[string]any{"note_id": "n3", "text": "hi"}), // the live tail
+	} {
+		erased = append(erased, projections.Applied{Seq: uint64(len(erased) + 1), Subject: subject(e), Event: e})
+	}
+	for _, tc := range []struct {
+		name string
+		evs  []projections.Applied
+	}{{"scenario", evs}, {"merge and erase", around}, {"erased last", erased}} {
+		want := replayInBatches(t, tc.evs, 1)
+		for _, n := range []int{1, 3, 100} {
+			got := replayInto(t, tc.evs, n, true)
+			if !slices.Equal(got, want) {
+				for i := range min(len(got), len(want)) {
+					if got[i] != want[i] {
+						t.Fatalf("%s, batches of %d: %d entries, want %d; first difference at %d:\n got %s\nwant %s", tc.name, n, len(got), len(want), i, got[i], want[i])
+					}
+				}
+				t.Fatalf("%s, batches of %d: %d entries, want %d", tc.name, n, len(got), len(want))
+			}
+		}
+	}
 }
 
 func digest(lines []string) string {
@@ -99,7 +155,20 @@ func TestBatchSizeDoesNotChangeTheView(t *testing.T) {
 // an erase of its customer in the same batch, and moves interactions between customers
 // and kinds within the batch: the view must equal the one written event by event.
 func TestBatchAroundMergeAndErase(t *testing.T) {
-	h := newHarness(t)
+	batch := batchAroundMergeAndErase(newHarness(t))
+	want := replayInBatches(t, batch, 1)
+	if len(want) == 0 {
+		t.Fatal("empty view")
+	}
+	for _, n := range []int{2, 3, 5, len(batch)} {
+		if got := replayInBatches(t, batch, n); !slices.Equal(got, want) {
+			t.Errorf("batches of %d:\n got %q\nwant %q", n, got, want)
+		}
+	}
+}
+
+// batchAroundMergeAndErase is TestBatchAroundMergeAndErase's stream.
+func batchAroundMergeAndErase(h *harness) []projections.Applied {
 	a, b, c := "cust-a", "cust-b", "cust-c"
 	evs := []domain.Event{
 		h.ev("x-msg", domain.TypeInteractionMessage, h.at(58), a, message("x", "incoming")),
@@ -122,13 +191,5 @@ func TestBatchAroundMergeAndErase(t *testing.T) {
 	for i, e := range evs {
 		batch[i] = projections.Applied{Seq: uint64(i + 1), Subject: subject(e), Event: e}
 	}
-	want := replayInBatches(t, batch, 1)
-	if len(want) == 0 {
-		t.Fatal("empty view")
-	}
-	for _, n := range []int{2, 3, 5, len(batch)} {
-		if got := replayInBatches(t, batch, n); !slices.Equal(got, want) {
-			t.Errorf("batches of %d:\n got %q\nwant %q", n, got, want)
-		}
-	}
+	return batch
 }

@@ -21,9 +21,15 @@ import (
 const Name = "timeline"
 
 // View is the customer card view.
-type View struct{ db *projections.DB }
+type View struct {
+	db *projections.DB
+	// bulk: a rebuild is filling a fresh file (bulk.go); touched holds, then, the
+	// customers' positions not yet written.
+	bulk    bool
+	touched map[string]uint64
+}
 
-var _ projections.View = (*View)(nil)
+var _ projections.BulkLoader = (*View)(nil)
 
 // New returns the timeline view over db.
 func New(db *projections.DB) *View { return &View{db: db} }
@@ -172,6 +178,9 @@ type writer struct {
 	tx                                                               *bolt.Tx
 	items, expiry, counts, refs, tasks, owned, inters, alias, merged *bolt.Bucket
 
+	// bulk: counts are left to EndBulk (bulk.go).
+	bulk bool
+
 	// pending holds the interactions the batch has touched so far, by id: their events
 	// are folded here, in memory, and flush writes each changed one once (its item,
 	// expiry key, owner key and record) instead of once per event.
@@ -206,6 +215,7 @@ func (v *View) Apply(tx *bolt.Tx, batch []projections.Applied) error {
 	if err != nil {
 		return err
 	}
+	w.bulk = v.bulk
 	// Each customer as sent -> the position of its batch's last event, 0 when that
 	// was its erasure: what applying the events one by one would leave.
 	touched := map[string]uint64{}
@@ -238,7 +248,12 @@ func (v *View) Apply(tx *bolt.Tx, batch []projections.Applied) error {
 	if err := w.flush(); err != nil {
 		return fmt.Errorf("apply batch at seq %d: %w", batch[0].Seq, err)
 	}
-	if err := putTouched(tx.Bucket(bTouched), touched); err != nil {
+	if v.bulk {
+		err = v.keepTouched(tx, touched)
+	} else {
+		err = putTouched(tx.Bucket(bTouched), touched)
+	}
+	if err != nil {
 		return fmt.Errorf("apply batch at seq %d: %w", batch[0].Seq, err)
 	}
 	return nil
@@ -536,6 +551,9 @@ func (w *writer) count(cust string, kb byte, delta int64) error {
 }
 
 func (w *writer) countKey(k []byte, delta int64) error {
+	if w.bulk {
+		return nil // EndBulk counts the items
+	}
 	var n int64
 	if v := w.counts.Get(k); len(v) == 8 {
 		n = int64(binary.BigEndian.Uint64(v))
