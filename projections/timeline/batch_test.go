@@ -71,13 +71,14 @@ func replayInto(t testing.TB, evs []projections.Applied, n int, bulk bool) []str
 	return dumpView(t, db)
 }
 
-// TestBulkLoadGivesTheLiveFile: a rebuild in bulk mode (counts derived from the items at
-// the end, positions written from memory, in several transactions each) leaves the file
+// TestBulkLoadGivesTheLiveFile: a rebuild in bulk mode (interactions' items written from
+// their records and counts derived from the items at the end, positions written from
+// memory, in several passes and transactions each) leaves the file
 // that applying the same events live leaves, for a scenario with merges and for merges
 // and an erasure within batches.
 func TestBulkLoadGivesTheLiveFile(t *testing.T) {
-	defer func(c, p int) { bulkChunk, bulkTouched = c, p }(bulkChunk, bulkTouched)
-	bulkChunk, bulkTouched = 7, 5
+	defer func(c, p, i int) { bulkChunk, bulkTouched, bulkItems = c, p, i }(bulkChunk, bulkTouched, bulkItems)
+	bulkChunk, bulkTouched, bulkItems = 7, 5, 11
 	evs, err := scenarioApplied(2, 1500)
 	must(t, err)
 	h := newHarness(t)

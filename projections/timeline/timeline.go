@@ -178,7 +178,7 @@ type writer struct {
 	tx                                                               *bolt.Tx
 	items, expiry, counts, refs, tasks, owned, inters, alias, merged *bolt.Bucket
 
-	// bulk: counts are left to EndBulk (bulk.go).
+	// bulk: counts and the interactions' items are left to EndBulk (bulk.go).
 	bulk bool
 
 	// pending holds the interactions the batch has touched so far, by id: their events
@@ -384,7 +384,7 @@ func (w *writer) rewrite(rec *interactionRecord, had bool, owner string, deltas 
 			if err := w.expiry.Delete(op.expiryKey()); err != nil {
 				return err
 			}
-			if op.listed() {
+			if op.listed() && !w.bulk { // bulk: EndBulk writes interactions' items
 				if k := op.itemKey(); w.items.Get(k) != nil {
 					if err := w.items.Delete(k); err != nil {
 						return err
@@ -404,7 +404,7 @@ func (w *writer) rewrite(rec *interactionRecord, had bool, owner string, deltas 
 	if err := putEmpty(w.expiry, np.expiryKey(), samePos); err != nil {
 		return err
 	}
-	if ok {
+	if ok && !w.bulk {
 		item := interactionItem(&rec.Fold, kind)
 		val := encodeItem(&item)
 		k := np.itemKey()
@@ -514,7 +514,7 @@ func (w *writer) place(p pos, it *Item) error {
 	if err := w.expiry.Put(p.expiryKey(), nil); err != nil {
 		return err
 	}
-	if !p.listed() {
+	if !p.listed() || w.bulk && isInteractionByte(p.kb) { // bulk: EndBulk writes those
 		return nil
 	}
 	k := p.itemKey()
@@ -533,7 +533,7 @@ func (w *writer) unplace(p pos) error {
 	if err := w.expiry.Delete(p.expiryKey()); err != nil {
 		return err
 	}
-	if !p.listed() {
+	if !p.listed() || w.bulk && isInteractionByte(p.kb) {
 		return nil
 	}
 	k := p.itemKey()
