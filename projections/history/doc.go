@@ -52,8 +52,9 @@
 // sorts, changes, changedat: start times, stream positions, UUIDv7 ids) split full
 // (projections.AppendFill) instead of half full; index keeps bbolt's default, its phone, email and
 // customer lists insert at random. A rebuild fills a fresh file in bulk mode (bulk.go):
-// only the customers' lists are written as events come, the other lists, the sort
-// indexes and the counts are derived from the final rows at the end, in key order.
+// the lists, the sort indexes and the counts are derived from the final rows at the end,
+// in key order (the customers' lists from the first erasure on, which reads them, are
+// kept as events come).
 //
 // The access rules use the same lists: a collaborator reads a:self; a manager the union
 // of a:self, a:team agents and q:profile queues; an administrator d:direct and (when the

@@ -64,6 +64,10 @@
 // of interactions are then counted per reader (keys only: an interaction item's key ends
 // with its id), the other kinds' counts are still the stored counters.
 //
+// A rebuild fills a fresh file in bulk mode (bulk.go): the interactions' items, the counts
+// and the customers' positions (touched), which the fold never reads and which land on
+// random pages, are written at the end in key order.
+//
 // expiry is time-first across all customers so that Sweep reads only what is expired.
 // It also holds, with pseudo-kinds, the task records ('T', at the task's latest event)
 // and the interactions not yet listed ('u', at their start).
