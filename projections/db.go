@@ -245,6 +245,16 @@ func walkBucket(b *bolt.Bucket) error {
 	return nil
 }
 
+// ResetBucket empties the bucket name of tx, creating it if it is missing: a bulk load
+// (BulkLoader) writes afresh, at its end, what it derives.
+func ResetBucket(tx *bolt.Tx, name []byte) error {
+	if err := tx.DeleteBucket(name); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
+		return err
+	}
+	_, err := tx.CreateBucket(name)
+	return err
+}
+
 // AppendFill is the FillPercent for buckets whose new keys mostly go to the end (start
 // times, stream positions, ids that sort by time: UUIDv7, DESIGN.md). Their pages then
 // split full rather than half full (bbolt's default, 0.5, is for random inserts): about

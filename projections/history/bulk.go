@@ -3,12 +3,10 @@ package history
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
-	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/interaction-ledger/ledger/projections"
 )
@@ -66,13 +64,7 @@ func (v *View) EndBulk(update func(fn func(*bolt.Tx) error) error) error {
 		groups = append(slices.Clip(groups), bulkGroup{cols: []byte{colCustomer}})
 	}
 	for _, name := range [][]byte{bSorts, bCounts} {
-		err := update(func(tx *bolt.Tx) error {
-			if err := tx.DeleteBucket(name); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
-				return err
-			}
-			_, err := tx.CreateBucket(name)
-			return err
-		})
+		err := update(func(tx *bolt.Tx) error { return projections.ResetBucket(tx, name) })
 		if err != nil {
 			return fmt.Errorf("history: bulk: reset %s: %w", name, err)
 		}

@@ -3,13 +3,11 @@ package timeline
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
-	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/interaction-ledger/ledger/projections"
 )
@@ -82,13 +80,7 @@ func (v *View) EndBulk(update func(fn func(*bolt.Tx) error) error) error {
 	if err := writeInteractionItems(update); err != nil {
 		return err
 	}
-	err := update(func(tx *bolt.Tx) error {
-		if err := tx.DeleteBucket(bCounts); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
-			return err
-		}
-		_, err := tx.CreateBucket(bCounts)
-		return err
-	})
+	err := update(func(tx *bolt.Tx) error { return projections.ResetBucket(tx, bCounts) })
 	if err != nil {
 		return fmt.Errorf("timeline: bulk: reset counts: %w", err)
 	}
