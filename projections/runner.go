@@ -153,13 +153,33 @@ func OpenRunner(cfg RunnerConfig) (*Runner, error) {
 		r.noteTrouble(TroubleCorrupt, "file moved aside to "+aside+"; rebuilt from the stream")
 	}
 	r.name = r.view.Name()
-	r.proj, err = NewProjector(ProjectorConfig{View: r.view, DB: db, Source: gatedSource{src: cfg.Log, gate: &r.gate},
-		DeadLetters: cfg.Log, Logger: cfg.Logger, Now: cfg.Now, Observer: cfg.Observer, Decoded: cfg.Decoded, Node: cfg.Node})
-	if err != nil {
+	r.proj, err = r.newProjector()
+	if errors.Is(err, ErrLayoutChanged) {
+		// Nothing in the file is lost: the view is derived from the stream. An empty file
+		// is rebuilt before the view serves (startup), as a missing one would be.
+		cfg.Logger.Info("view file has an earlier key layout: rebuilding the view from the stream",
+			"view", r.name, "file", cfg.Path, "reason", err)
 		db.Close()
+		if rerr := os.Remove(cfg.Path); rerr != nil {
+			return nil, errors.Join(err, fmt.Errorf("remove view file of an earlier layout: %w", rerr))
+		}
+		if db, err = OpenDB(cfg.Path, Options{}); err != nil {
+			return nil, err
+		}
+		r.db, r.view = db, cfg.New(db)
+		r.proj, err = r.newProjector()
+	}
+	if err != nil {
+		r.db.Close()
 		return nil, err
 	}
 	return r, nil
+}
+
+func (r *Runner) newProjector() (*Projector, error) {
+	cfg := r.cfg
+	return NewProjector(ProjectorConfig{View: r.view, DB: r.db, Source: gatedSource{src: cfg.Log, gate: &r.gate},
+		DeadLetters: cfg.Log, Logger: cfg.Logger, Now: cfg.Now, Observer: cfg.Observer, Decoded: cfg.Decoded, Node: cfg.Node})
 }
 
 // gatedSource holds the runner's gate shared around every live batch, so that a swap

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/interaction-ledger/ledger/eventstore"
 	"github.com/interaction-ledger/ledger/projections/history"
 	"github.com/interaction-ledger/ledger/projections/timeline"
@@ -216,6 +218,56 @@ func TestVerifyWhileProjecting(t *testing.T) {
 			if err := v.Verify(context.Background()); err != nil {
 				t.Fatalf("round %d: %s: %v", round, v.Name(), err)
 			}
+		}
+	}
+}
+
+// TestViewFileOfAnEarlierLayoutIsRebuilt: a history file written before interactions had
+// handles (issue 16) is neither read as if it had them nor left failing: the ledger
+// rebuilds it from the stream before the view serves, with every interaction and event.
+func TestViewFileOfAnEarlierLayoutIsRebuilt(t *testing.T) {
+	dir := t.TempDir()
+	l := openTestLedger(t, dir, nil)
+	appendFixture(t, l, theFixture())
+	runUntilCaughtUp(t, l)
+	want := everything(t, l)
+	if len(want) == 0 {
+		t.Fatal("the fixture lists nothing")
+	}
+	details := map[string]int{}
+	for _, it := range want {
+		d, err := l.hist.GetPage(admin, it.InteractionID, history.EventsPage{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		details[it.InteractionID] = len(d.Events)
+	}
+	l.Close()
+	// The earlier layout: the same buckets, but no handles (details keyed by id).
+	path := filepath.Join(dir, "views", history.Name+".db")
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket([]byte("handles")) }); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	l = openTestLedger(t, dir, nil)
+	defer l.Close()
+	runUntilCaughtUp(t, l)
+	got := everything(t, l)
+	if len(got) != len(want) {
+		t.Fatalf("after the rebuild the history lists %d interactions, want %d", len(got), len(want))
+	}
+	for _, it := range got {
+		d, err := l.hist.GetPage(admin, it.InteractionID, history.EventsPage{})
+		if err != nil {
+			t.Fatalf("detail of %s after the rebuild: %v", it.InteractionID, err)
+		}
+		if n, ok := details[it.InteractionID]; !ok || n != len(d.Events) {
+			t.Errorf("%s: %d events after the rebuild, %d before (listed before: %v)", it.InteractionID, len(d.Events), n, ok)
 		}
 	}
 }

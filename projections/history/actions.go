@@ -27,6 +27,12 @@ import (
 // the fold, but it is the subject's last message all the same: its sequence counts.
 var bActionSeqs = []byte("actionseqs")
 
+// actionsPrefix is the start of interaction id's keys in bActionSeqs.
+func actionsPrefix(id string) []byte {
+	p := make([]byte, 0, len(id)+1+36)
+	return append(append(p, id...), 0)
+}
+
 // keyed reports whether a was stored on its interaction's keyed subject: the projector
 // accepted its subject, so anything after "ledger.events.<type>" is the key.
 func keyed(a projections.Applied) bool {
@@ -39,7 +45,7 @@ func (w *writer) noteSeq(id, customer string, seq uint64) {
 	if w.seqs == nil {
 		w.seqs = map[string]uint64{}
 	}
-	k := string(eventIDKey(id, customer))
+	k := string(append(actionsPrefix(id), customer...))
 	w.seqs[k] = max(w.seqs[k], seq)
 }
 
@@ -70,7 +76,7 @@ func (w *writer) flushSeqs() error {
 // dropSeqs removes the sequences of interaction id's events of the erased customers.
 func (w *writer) dropSeqs(id string, erased map[string]bool) error {
 	b := w.tx.Bucket(bActionSeqs)
-	p := eventsPrefix(id)
+	p := actionsPrefix(id)
 	var gone [][]byte
 	c := b.Cursor()
 	for k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, _ = c.Next() {
@@ -96,14 +102,14 @@ type ActionTarget struct {
 func (v *View) ActionTarget(r domain.Reader, id string) (ActionTarget, error) {
 	var t ActionTarget
 	err := v.db.View(func(tx *bolt.Tx) error {
-		in, err := visibleDetail(tx, r, id)
+		in, _, err := visibleDetail(tx, r, id)
 		if err != nil {
 			return err
 		}
 		t.CustomerID = resolve(tx.Bucket(bMerges), in.CustomerID)
 		t.State = domain.ActionState{CRMRecord: in.CRMRecord, Case: in.Case, Invoices: nonNil(in.Invoices)}
 		if b := tx.Bucket(bActionSeqs); b != nil {
-			p := eventsPrefix(id)
+			p := actionsPrefix(id)
 			c := b.Cursor()
 			for k, val := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, val = c.Next() {
 				if len(val) == 8 {

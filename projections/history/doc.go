@@ -14,12 +14,16 @@
 //	         The list columns plus Agents and Queues (what CanSee needs). It is the time
 //	         index itself: the default list (today, start_at desc) is one cursor walked
 //	         backwards from `to`, reading rows in place, stopping at a full page.
-//	details  id -> start(8) | binary domain.Interaction and the customers it carried
-//	         (codec.go; the former forms are still read). The fold's state for Apply and
-//	         the detail for Get (one Get). Its events are a stub: they are entries of
+//	handles  id -> handle(8) | start(8): the interaction's handle (the stream sequence
+//	         of the first event applied to it) and its row's start (handles.go). The
+//	         only entry keyed by the producer's id: the details and events of recent
+//	         interactions sit together at the end of their trees, so a batch rewrites a
+//	         few pages there, not one page per event across the file, whatever its size.
+//	details  handle(8) -> start(8) | binary domain.Interaction and the customers it
+//	         carried (codec.go; the former forms are still read). The fold's state for
+//	         Apply and the detail for Get. Its events are a stub: they are entries of
 //	         their own (events, eventids: events.go), so its size, and the cost of an
-//	         event, do not grow with a long dialogue.
-//	         The start prefix maps an id to its row key. Binary rather than JSON:
+//	         event, do not grow with a long dialogue. Binary rather than JSON:
 //	         encoding/json was about 16% of Apply and its decode the main cost of
 //	         applying a later event of a stored interaction; the codec is several times
 //	         faster both ways and the value smaller. A reflection test fails when
@@ -41,12 +45,15 @@
 //	sorts    col | esc(value) | 0x00 0x01 | start(8) | id -> empty: sort indexes, for
 //	         agent_id (A) and queue_id (Q) only, the empty value included. Key order is
 //	         the list's order (value, start_at, id). See sortIndexCols for why only these
-//	         two (ingest cost, measured). A file without this bucket gets it in Init.
+//	         two (ingest cost, measured).
 //	counts   col | value -> uint64 for the bounded lists (a, q, d, v, t), plus totals.
 //	merges   from -> to, and merged: to | 0x00 | from. Lists and details show the surviving
 //	         customer (chains resolved at read time, so a merge is order-independent).
 //	actionseqs id | 0x00 | customer_id -> seq(8): the stream sequence that the commands on
 //	         an interaction expect on its keyed subject (actions.go).
+//
+// A file of an earlier layout (no handles bucket) is not read: Init reports
+// projections.ErrLayoutChanged and the runner rebuilds the view from the stream.
 //
 // Pages of the buckets whose keys grow at the end (rows, details, events, eventids,
 // sorts, changes, changedat: start times, stream positions, UUIDv7 ids) split full

@@ -21,11 +21,13 @@ import (
 // event at 7,000 messages). Each event costs two small inserts next to its interaction's
 // others, whatever the dialogue's length.
 //
-//	events    id | 0x00 | occurred_at(8) | event id -> customer, type, source, data
+//	events    handle(8) | occurred_at(8) | event id -> customer, type, source, data
 //	          The detail's events in the fold's order (oldest first, ties by id), paged
 //	          with a Seek. The customer is what erasure needs: an interaction that carried
-//	          an erased customer and another keeps the other's events (refold).
-//	eventids  id | 0x00 | event id -> empty. Duplicate detection by key.
+//	          an erased customer and another keeps the other's events (refold). The
+//	          interaction's handle (handles.go), not its id: the entries of recent
+//	          interactions sit together at the end of the tree.
+//	eventids  handle(8) | event id -> empty. Duplicate detection by key.
 var (
 	bEvents   = []byte("events")
 	bEventIDs = []byte("eventids")
@@ -37,24 +39,17 @@ type eventEntry struct {
 	customer string
 }
 
-func eventsPrefix(id string) []byte {
-	p := make([]byte, 0, len(id)+1)
-	return append(append(p, id...), 0)
-}
-
-// eventKey is the entry's key in bEvents; its part after the prefix is the position that
-// an events cursor names.
-func eventKey(id string, at time.Time, eventID string) []byte {
-	k := make([]byte, 0, len(id)+9+len(eventID))
-	k = append(append(k, id...), 0)
-	k = tsBytes(k, at)
+// eventKey is the entry's key in bEvents of an event of the interaction whose handle is
+// h; its part after the handle is the position that an events cursor names.
+func eventKey(h []byte, at time.Time, eventID string) []byte {
+	k := make([]byte, 0, 16+len(eventID))
+	k = tsBytes(append(k, h...), at)
 	return append(k, eventID...)
 }
 
-func eventIDKey(id, eventID string) []byte {
-	k := make([]byte, 0, len(id)+1+len(eventID))
-	k = append(append(k, id...), 0)
-	return append(k, eventID...)
+func eventIDKey(h []byte, eventID string) []byte {
+	k := make([]byte, 0, 8+len(eventID))
+	return append(append(k, h...), eventID...)
 }
 
 func (e *eventEntry) encode() []byte {
@@ -111,17 +106,19 @@ func stub(evs []domain.EventRecord) []domain.EventRecord {
 	return evs[:1:1]
 }
 
-// deleteEvents removes every event entry of the interaction id, and its action sequences.
-func deleteEvents(tx *bolt.Tx, id string) error {
-	p := eventsPrefix(id)
-	for _, name := range [][]byte{bEvents, bEventIDs, bActionSeqs} {
-		b := tx.Bucket(name)
+// deleteEvents removes every event entry of the interaction id (handle h), and its
+// action sequences.
+func deleteEvents(tx *bolt.Tx, id string, h []byte) error {
+	for _, del := range []struct {
+		b      *bolt.Bucket
+		prefix []byte
+	}{{tx.Bucket(bEvents), h}, {tx.Bucket(bEventIDs), h}, {tx.Bucket(bActionSeqs), actionsPrefix(id)}} {
 		var keys [][]byte
-		c := b.Cursor()
-		for k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, _ = c.Next() {
+		c := del.b.Cursor()
+		for k, _ := c.Seek(del.prefix); k != nil && bytes.HasPrefix(k, del.prefix); k, _ = c.Next() {
 			keys = append(keys, slices.Clone(k))
 		}
-		if err := deleteSorted(b, keys); err != nil {
+		if err := deleteSorted(del.b, keys); err != nil {
 			return err
 		}
 	}
@@ -175,7 +172,7 @@ func (ep EventsPage) position() ([]byte, error) {
 
 // readEvents returns one page of the interaction's events, oldest first, and the cursor
 // of the next page ("" on the last).
-func readEvents(tx *bolt.Tx, id string, ep EventsPage) ([]domain.EventRecord, string, error) {
+func readEvents(tx *bolt.Tx, h []byte, ep EventsPage) ([]domain.EventRecord, string, error) {
 	pos, err := ep.position()
 	if err != nil {
 		return nil, "", err
@@ -185,7 +182,7 @@ func readEvents(tx *bolt.Tx, id string, ep EventsPage) ([]domain.EventRecord, st
 		limit = DefaultEventsLimit
 	}
 	limit = min(limit, MaxEventsLimit)
-	p := eventsPrefix(id)
+	p := h
 	c := tx.Bucket(bEvents).Cursor()
 	start := append(slices.Clip(p), pos...)
 	k, v := c.Seek(start)
@@ -201,58 +198,9 @@ func readEvents(tx *bolt.Tx, id string, ep EventsPage) ([]domain.EventRecord, st
 		}
 		e, err := decodeEvent(p, k, v)
 		if err != nil {
-			return nil, "", fmt.Errorf("interaction %s: event: %w", id, err)
+			return nil, "", fmt.Errorf("interaction with handle %x: event: %w", h, err)
 		}
 		out = append(out, e.rec)
 	}
 	return out, "", nil
-}
-
-// migrateEvents moves the events of every detail written before the events bucket
-// existed into their own entries (each attributed to the interaction's customer: the
-// former form did not keep each event's), leaving a stub in the detail. Run once, by
-// Init. Rows and index entries are unchanged.
-func migrateEvents(tx *bolt.Tx) error {
-	det, evb, idb := tx.Bucket(bDetails), tx.Bucket(bEvents), tx.Bucket(bEventIDs)
-	type detail struct{ k, v []byte }
-	var rewrite []detail
-	err := det.ForEach(func(k, val []byte) error {
-		if len(val) < 8 {
-			return fmt.Errorf("interaction %s: %w", k, errCorrupt)
-		}
-		var in domain.Interaction
-		customers, err := decodeDetail(val[8:], &in)
-		if err != nil {
-			return fmt.Errorf("decode interaction %s: %w", k, err)
-		}
-		if customers == nil && in.CustomerID != "" {
-			customers = []string{in.CustomerID}
-		}
-		id := string(k)
-		for _, r := range in.Events {
-			e := eventEntry{rec: r, customer: in.CustomerID}
-			if err := evb.Put(eventKey(id, r.OccurredAt, r.ID), e.encode()); err != nil {
-				return err
-			}
-			if err := idb.Put(eventIDKey(id, r.ID), []byte{}); err != nil {
-				return err
-			}
-		}
-		in.Events = stub(in.Events)
-		nv, err := encodeDetail(slices.Clone(val[:8]), &in, customers)
-		if err != nil {
-			return fmt.Errorf("encode interaction %s: %w", k, err)
-		}
-		rewrite = append(rewrite, detail{slices.Clone(k), nv})
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("history: move events into their own entries: %w", err)
-	}
-	for _, d := range rewrite {
-		if err := det.Put(d.k, d.v); err != nil {
-			return fmt.Errorf("history: move events into their own entries: %w", err)
-		}
-	}
-	return nil
 }

@@ -1,7 +1,7 @@
 package history
 
 import (
-	"encoding/json"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -13,6 +13,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/interaction-ledger/ledger/domain"
+	"github.com/interaction-ledger/ledger/projections"
 	"github.com/interaction-ledger/ledger/projections/history/historytest"
 )
 
@@ -108,7 +109,11 @@ func TestLongDialogue(t *testing.T) {
 	detailSize := func() int {
 		t.Helper()
 		var size int
-		db.View(func(tx *bolt.Tx) error { size = len(tx.Bucket(bDetails).Get([]byte("chat"))); return nil })
+		db.View(func(tx *bolt.Tx) error {
+			val, _, err := detailOf(tx, "chat")
+			size = len(val)
+			return err
+		})
 		return size
 	}
 	apply(t, v, db, evs[:11]...)
@@ -191,57 +196,35 @@ func TestParseEventsPage(t *testing.T) {
 	}
 }
 
-// TestMigrateEventsOfFormerFiles: a file whose details hold their events (the former
-// form) gets them moved into entries of their own by Init, and then equals the file the
-// current code writes.
-func TestMigrateEventsOfFormerFiles(t *testing.T) {
+// TestInitRefusesEarlierLayout: a file whose interactions are keyed by id (no handles
+// bucket) is not read as if it were of this layout: Init says so, and the runner rebuilds
+// it (adapters/node's TestViewFileOfAnEarlierLayoutIsRebuilt). A file without
+// interactions takes the buckets it lacks.
+func TestInitRefusesEarlierLayout(t *testing.T) {
 	v, db := openView(t)
-	evs := genEvents(t, rand.New(rand.NewPCG(11, 11)), 40)
-	apply(t, v, db, evs...)
-	want := dump(t, db)
-	// Rewrite the file in the former form: JSON details with every event, no event entries.
-	err := db.Update(func(tx *bolt.Tx) error {
-		det := tx.Bucket(bDetails)
-		type kv struct{ k, v []byte }
-		var old []kv
-		err := det.ForEach(func(k, val []byte) error {
-			var in domain.Interaction
-			if _, err := decodeDetail(val[8:], &in); err != nil {
-				return err
-			}
-			evs, next, err := readEvents(tx, string(k), EventsPage{Limit: MaxEventsLimit})
-			if err != nil || next != "" {
-				return fmt.Errorf("read events of %s: next %q, %v", k, next, err)
-			}
-			in.Events = evs
-			js, err := json.Marshal(&in)
-			if err != nil {
-				return err
-			}
-			old = append(old, kv{slices.Clone(k), append(slices.Clone(val[:8]), js...)})
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		for _, e := range old {
-			if err := det.Put(e.k, e.v); err != nil {
-				return err
-			}
-		}
-		if err := tx.DeleteBucket(bEvents); err != nil {
-			return err
-		}
-		return tx.DeleteBucket(bEventIDs)
-	})
-	if err != nil {
+	apply(t, v, db, genEvents(t, rand.New(rand.NewPCG(11, 11)), 40)...)
+	dropHandles := func(tx *bolt.Tx) error { return tx.DeleteBucket(bHandles) }
+	if err := db.Update(dropHandles); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Update(New(db, Options{Region: "FR"}).Init); err != nil {
+	if err := db.Update(v.Init); !errors.Is(err, projections.ErrLayoutChanged) {
+		t.Fatalf("Init over interactions without handles: %v, want ErrLayoutChanged", err)
+	}
+
+	v, db = openView(t)
+	if err := db.Update(dropHandles); err != nil {
 		t.Fatal(err)
 	}
-	if got := dump(t, db); !slices.Equal(got, want) {
-		t.Errorf("migrated file differs:\nfirst difference: %s", firstDiff(got, want))
+	if err := db.Update(v.Init); err != nil {
+		t.Fatalf("Init over an empty file of the earlier layout: %v", err)
+	}
+	if err := db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bHandles) == nil {
+			return errors.New("no handles bucket")
+		}
+		return nil
+	}); err != nil {
+		t.Error(err)
 	}
 }
 
@@ -289,5 +272,37 @@ func BenchmarkApplyDialogue(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/msg")
 		})
+	}
+}
+
+// TestHandleIsTheFirstPosition: an interaction's handle is the stream position of the
+// first event applied to it, whatever the batching, and a position given twice to two
+// interactions is refused as corruption rather than mixing their events.
+func TestHandleIsTheFirstPosition(t *testing.T) {
+	v, db := openView(t)
+	at := testNow.Add(-time.Hour)
+	batch := []projections.Applied{
+		{Seq: 41, Event: started(t, "ix-a", at, "c", "chat", "direct", "", "ag", nil)},
+		{Seq: 42, Event: message(t, "ix-a", at.Add(time.Second), "c")},
+		{Seq: 43, Event: message(t, "ix-b", at.Add(2*time.Second), "c")},
+	}
+	if err := projections.Apply(db, v, batch); err != nil {
+		t.Fatal(err)
+	}
+	if err := projections.Apply(db, v, []projections.Applied{{Seq: 44, Event: message(t, "ix-a", at.Add(3*time.Second), "c")}}); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]uint64{"ix-a": 41, "ix-b": 43} {
+		db.View(func(tx *bolt.Tx) error {
+			h, _, err := lookup(tx.Bucket(bHandles), id)
+			if err != nil || len(h) != 8 || binary.BigEndian.Uint64(h) != want {
+				t.Errorf("%s: handle %x (%v), want position %d", id, h, err, want)
+			}
+			return nil
+		})
+	}
+	err := projections.Apply(db, v, []projections.Applied{{Seq: 43, Event: message(t, "ix-c", at, "c")}})
+	if !errors.Is(err, errCorrupt) {
+		t.Errorf("a second interaction at position 43: %v, want errCorrupt", err)
 	}
 }

@@ -25,13 +25,13 @@ func (v *View) Reasons(r domain.Reader, ids []string) ([][]domain.Reason, error)
 // detailVisibility is what the detail's visible_because looks at: the interaction's
 // visibility with when each agent first took it, from its started and routed events (the
 // only ones that name an agent; the others are skipped without decoding).
-func detailVisibility(tx *bolt.Tx, in *domain.Interaction) (domain.Visibility, error) {
+func detailVisibility(tx *bolt.Tx, in *domain.Interaction, h []byte) (domain.Visibility, error) {
 	vis := in.Visibility()
 	if len(in.Agents) == 0 {
 		return vis, nil
 	}
 	vis.Since = make(map[string]time.Time, len(in.Agents))
-	p := eventsPrefix(in.ID)
+	p := h
 	c := tx.Bucket(bEvents).Cursor()
 	for k, val := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, val = c.Next() {
 		e, err := decodeEvent(p, k, val)
@@ -68,13 +68,13 @@ func detailVisibility(tx *bolt.Tx, in *domain.Interaction) (domain.Visibility, e
 func (v *View) GetAsOf(r domain.Reader, id string, asOf time.Time) (Detail, error) {
 	var d Detail
 	err := v.db.View(func(tx *bolt.Tx) error {
-		now, err := visibleDetail(tx, r, id)
+		now, h, err := visibleDetail(tx, r, id)
 		if err != nil {
 			return err
 		}
 		in := domain.Interaction{}
 		var recs []domain.EventRecord
-		p := eventsPrefix(id)
+		p := h
 		c := tx.Bucket(bEvents).Cursor()
 		for k, val := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, val = c.Next() {
 			e, err := decodeEvent(p, k, val)
@@ -96,7 +96,7 @@ func (v *View) GetAsOf(r domain.Reader, id string, asOf time.Time) (Detail, erro
 		}
 		d = v.detailOf(tx, &in)
 		d.Events = recs
-		vis, err := detailVisibility(tx, &now)
+		vis, err := detailVisibility(tx, &now, h)
 		if err != nil {
 			return err
 		}

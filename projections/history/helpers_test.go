@@ -100,13 +100,51 @@ func ended(t testing.TB, id string, at time.Time, customer, status string) domai
 }
 
 // dump returns every bucket of the view as sorted "bucket key=value" lines, to compare
-// two files (the meta bucket, with the checkpoint, is left out).
+// two files (the meta bucket, with the checkpoint, is left out). Handles are written as
+// the ids they stand for: two files of the same events given other stream positions (or
+// in another order) compare equal. rawDump keeps them.
 func dump(t testing.TB, db *projections.DB) []string {
+	t.Helper()
+	return dumpFile(t, db, false)
+}
+
+func rawDump(t testing.TB, db *projections.DB) []string {
+	t.Helper()
+	return dumpFile(t, db, true)
+}
+
+func dumpFile(t testing.TB, db *projections.DB, raw bool) []string {
 	t.Helper()
 	var out []string
 	err := db.View(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bRows, bDetails, bIndex, bCounts, bMerges, bMerged, bSorts, bEvents, bEventIDs} {
+		ids := map[string]string{}
+		err := tx.Bucket(bHandles).ForEach(func(k, v []byte) error {
+			if len(v) != 16 {
+				return fmt.Errorf("handle of %s: %q", k, v)
+			}
+			if other, ok := ids[string(v[:8])]; ok {
+				return fmt.Errorf("handle %x of %s is %s's too", v[:8], k, other)
+			}
+			ids[string(v[:8])] = string(k)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, b := range [][]byte{bRows, bHandles, bDetails, bIndex, bCounts, bMerges, bMerged, bSorts, bEvents, bEventIDs} {
 			err := tx.Bucket(b).ForEach(func(k, v []byte) error {
+				if !raw {
+					switch {
+					case bytes.Equal(b, bHandles):
+						v = v[8:]
+					case bytes.Equal(b, bDetails) || bytes.Equal(b, bEvents) || bytes.Equal(b, bEventIDs):
+						id, ok := ids[string(k[:8])]
+						if !ok {
+							return fmt.Errorf("%s %q: no interaction has its handle", b, k)
+						}
+						k = append(append([]byte(id), 0), k[8:]...)
+					}
+				}
 				out = append(out, fmt.Sprintf("%s %q=%q", b, k, v))
 				return nil
 			})
@@ -128,7 +166,7 @@ func indexKeysContaining(t testing.TB, db *projections.DB, s string) []string {
 	t.Helper()
 	var out []string
 	db.View(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bIndex, bCounts, bMerges, bMerged, bDetails, bEvents, bEventIDs} {
+		for _, b := range [][]byte{bIndex, bCounts, bMerges, bMerged, bHandles, bDetails, bEvents, bEventIDs} {
 			tx.Bucket(b).ForEach(func(k, v []byte) error {
 				if bytes.Contains(k, []byte(s)) || bytes.Contains(v, []byte(s)) {
 					out = append(out, fmt.Sprintf("%s %q", b, k))

@@ -82,15 +82,15 @@ func (v *View) GetPage(r domain.Reader, id string, ep EventsPage) (Detail, error
 	}
 	var d Detail
 	err := v.db.View(func(tx *bolt.Tx) error {
-		in, err := visibleDetail(tx, r, id)
+		in, h, err := visibleDetail(tx, r, id)
 		if err != nil {
 			return err
 		}
 		d = v.detailOf(tx, &in)
-		if d.Events, d.EventsNextCursor, err = readEvents(tx, id, ep); err != nil {
+		if d.Events, d.EventsNextCursor, err = readEvents(tx, h, ep); err != nil {
 			return err
 		}
-		vis, err := detailVisibility(tx, &in)
+		vis, err := detailVisibility(tx, &in, h)
 		if err != nil {
 			return err
 		}
@@ -115,17 +115,17 @@ func (v *View) detailOf(tx *bolt.Tx, in *domain.Interaction) Detail {
 	return d
 }
 
-// visibleDetail loads the interaction id for r: ErrNotFound when it does not exist or r
-// may not see it.
-func visibleDetail(tx *bolt.Tx, r domain.Reader, id string) (domain.Interaction, error) {
-	in, ok, err := loadDetail(tx.Bucket(bDetails), id)
+// visibleDetail loads the interaction id for r, and its handle: ErrNotFound when it does
+// not exist or r may not see it.
+func visibleDetail(tx *bolt.Tx, r domain.Reader, id string) (domain.Interaction, []byte, error) {
+	in, h, err := loadDetail(tx, id)
 	if err != nil {
-		return in, err
+		return in, nil, err
 	}
-	if !ok || !r.CanSee(in.Visibility()) {
-		return domain.Interaction{}, ErrNotFound
+	if h == nil || !r.CanSee(in.Visibility()) {
+		return domain.Interaction{}, nil, ErrNotFound
 	}
-	return in, nil
+	return in, h, nil
 }
 
 // Visible reports, for each of ids, whether the interaction exists and r may see it:
@@ -160,7 +160,7 @@ func (v *View) eachRow(r domain.Reader, ids []string, starts []int64, fn func(i 
 		return nil
 	}
 	return v.db.View(func(tx *bolt.Tx) error {
-		details, rows := tx.Bucket(bDetails), tx.Bucket(bRows)
+		handles, rows := tx.Bucket(bHandles), tx.Bucket(bRows)
 		var rv rowView
 		var tk []byte
 		for i, id := range ids {
@@ -169,15 +169,15 @@ func (v *View) eachRow(r domain.Reader, ids []string, starts []int64, fn func(i 
 				tk = appendTkey(tk[:0], starts[i], id)
 				val = rows.Get(tk)
 			}
-			if val == nil { // no guess, or a wrong one: the detail names the row
-				det := details.Get([]byte(id))
-				if det == nil {
+			if val == nil { // no guess, or a wrong one: the handle names the row
+				_, start, err := lookup(handles, id)
+				if err != nil {
+					return err
+				}
+				if start == nil {
 					continue
 				}
-				if len(det) < 8 {
-					return fmt.Errorf("interaction %s: %w", id, errCorrupt)
-				}
-				tk = append(append(tk[:0], det[:8]...), id...)
+				tk = append(append(tk[:0], start...), id...)
 				if val = rows.Get(tk); val == nil {
 					return fmt.Errorf("interaction %s: no row: %w", id, errCorrupt)
 				}
@@ -399,10 +399,10 @@ func (v *View) sources(tx *bolt.Tx, p *plan) []source {
 	}
 	if p.ids != nil {
 		var s source
-		det := tx.Bucket(bDetails)
+		handles := tx.Bucket(bHandles)
 		for id := range p.ids {
-			if val := det.Get([]byte(id)); len(val) >= 8 {
-				s.tkeys = append(s.tkeys, append(slices.Clone(val[:8]), id...))
+			if _, start, _ := lookup(handles, id); start != nil {
+				s.tkeys = append(s.tkeys, append(slices.Clone(start), id...))
 			}
 		}
 		s.estimate = uint64(len(s.tkeys))

@@ -114,7 +114,7 @@ func (v *View) ReadChanges(after uint64) (*ChangeBatch, error) {
 			return nil
 		}
 		b.Upto = cp
-		rows, details, merges := tx.Bucket(bRows), tx.Bucket(bDetails), tx.Bucket(bMerges)
+		rows, handles, merges := tx.Bucket(bRows), tx.Bucket(bHandles), tx.Bucket(bMerges)
 		c := tx.Bucket(bChanges).Cursor()
 		var last uint64
 		for k, _ := c.Seek(binary.BigEndian.AppendUint64(nil, after+1)); k != nil; k, _ = c.Next() {
@@ -130,11 +130,14 @@ func (v *View) ReadChanges(after uint64) (*ChangeBatch, error) {
 			}
 			last = seq
 			id := string(k[8:])
-			val := details.Get(k[8:])
-			if len(val) < 8 {
+			_, start, err := lookup(handles, id)
+			if err != nil {
+				return err
+			}
+			if start == nil {
 				continue // removed since (erased, swept)
 			}
-			rw, err := rowOfDetail(rows, val, id)
+			rw, err := rowAt(rows, start, id)
 			if err != nil {
 				return err
 			}

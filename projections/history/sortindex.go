@@ -14,7 +14,7 @@ import (
 var bSorts = []byte("sorts")
 
 // sortIndexCols are the sort columns that have a sort index, and their key byte.
-// interaction_id needs none: the details bucket is keyed by id and its values start with
+// interaction_id needs none: the handles bucket is keyed by id and its values end with
 // the start_at. Measured (BenchmarkApply, 2 cores): agent_id and queue_id together cost
 // about 10% of Apply; the low-cardinality columns (flow, status, direction, routings,
 // reason, campaign, template, end_at) cost 40-60% more (each batch's new entries land in
@@ -102,7 +102,7 @@ func (r *row) sortKeys() [][]byte {
 const (
 	planAuto = iota
 	planHeap // posting lists or time index, then a bounded heap
-	planWalk // the sort index (or details, for interaction_id) in sort order
+	planWalk // the sort index (or handles, for interaction_id) in sort order
 )
 
 // useSortIndex decides, for a sort on another column than start_at, between reading
@@ -188,7 +188,7 @@ func (v *View) useSortIndex(tx *bolt.Tx, p *plan, col string, srcs []source, bes
 	return walk < cands
 }
 
-// listBySortIndex walks the sort column's index (details for interaction_id) in sort
+// listBySortIndex walks the sort column's index (handles for interaction_id) in sort
 // order from the cursor, checks each entry in the time range against the query and the
 // reader, and stops when the page is full.
 func (v *View) listBySortIndex(tx *bolt.Tx, p *plan, col string, cur *cursor) (Page, error) {
@@ -221,7 +221,7 @@ func (v *View) listBySortIndex(tx *bolt.Tx, p *plan, col string, cur *cursor) (P
 	}
 	var err error
 	if col == "interaction_id" {
-		err = walkDetails(tx.Bucket(bDetails), p, cur, emit)
+		err = walkHandles(tx.Bucket(bHandles), p, cur, emit)
 	} else {
 		err = walkSortIndex(tx.Bucket(bSorts), sortIndexCols[col], p, cur, emit)
 	}
@@ -295,9 +295,9 @@ func prevOf(c *bolt.Cursor, k []byte) []byte {
 	return k
 }
 
-// walkDetails walks the details bucket in id order: its values start with the start_at,
-// so the tkey and the time range need no other read.
-func walkDetails(b *bolt.Bucket, p *plan, cur *cursor, emit func([]byte) (bool, error)) error {
+// walkHandles walks the handles bucket in id order: its values end with the start_at, so
+// the tkey and the time range need no other read.
+func walkHandles(b *bolt.Bucket, p *plan, cur *cursor, emit func([]byte) (bool, error)) error {
 	c := b.Cursor()
 	var k, val []byte
 	switch {
@@ -320,10 +320,10 @@ func walkDetails(b *bolt.Bucket, p *plan, cur *cursor, emit func([]byte) (bool, 
 	}
 	tk := make([]byte, 0, 64)
 	for ; k != nil; k, val = step(c, p.q.Desc) {
-		if len(val) < 8 {
+		if len(val) != 16 {
 			return errCorrupt
 		}
-		tk = append(append(tk[:0], val[:8]...), k...)
+		tk = append(append(tk[:0], val[8:]...), k...)
 		if bytes.Compare(tk, p.lo) < 0 || bytes.Compare(tk, p.hi) >= 0 {
 			continue
 		}

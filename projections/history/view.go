@@ -70,40 +70,24 @@ func (*View) Name() string { return Name }
 // Stream implements projections.View.
 func (*View) Stream() string { return "LEDGER" }
 
-// Init implements projections.View.
-// A file written before the sort indexes existed gets them here, from its rows, once;
-// one written before events had entries of their own has its events moved there, once.
+// Init implements projections.View. A file of an earlier key layout (interactions in it,
+// no handles) is projections.ErrLayoutChanged: rebuilt from the stream, not converted in
+// place (a rebuild is a bulk load of an ordered read; a conversion would be random
+// writes into the file's largest trees).
 func (v *View) Init(tx *bolt.Tx) error {
-	backfill := tx.Bucket(bSorts) == nil && tx.Bucket(bRows) != nil
-	migrate := tx.Bucket(bEvents) == nil && tx.Bucket(bDetails) != nil
-	for _, b := range [][]byte{bRows, bDetails, bIndex, bCounts, bMerges, bMerged, bSorts, bEvents, bEventIDs, bActionSeqs, bChanges, bChangedAt} {
+	if tx.Bucket(bHandles) == nil {
+		if det := tx.Bucket(bDetails); det != nil {
+			if k, _ := det.Cursor().First(); k != nil {
+				return fmt.Errorf("history: interactions keyed by id, not by handle: %w", projections.ErrLayoutChanged)
+			}
+		}
+	}
+	for _, b := range [][]byte{bRows, bHandles, bDetails, bIndex, bCounts, bMerges, bMerged, bSorts, bEvents, bEventIDs, bActionSeqs, bChanges, bChangedAt} {
 		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 			return fmt.Errorf("create bucket %s: %w", b, err)
 		}
 	}
-	if migrate {
-		if err := migrateEvents(tx); err != nil {
-			return err
-		}
-	}
-	if !backfill {
-		return nil
-	}
-	var keys []kv
-	err := tx.Bucket(bRows).ForEach(func(k, val []byte) error {
-		r, err := decodeRow(k, val)
-		if err != nil {
-			return err
-		}
-		for _, sk := range r.sortKeys() {
-			keys = append(keys, kv{k: sk})
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("history: build sort indexes: %w", err)
-	}
-	return putSorted(tx.Bucket(bSorts), keys)
+	return nil
 }
 
 // Apply implements projections.View. The events of one interaction are folded in memory
@@ -146,6 +130,7 @@ type writer struct {
 	v       *View
 	tx      *bolt.Tx
 	rows    *bolt.Bucket
+	handles *bolt.Bucket
 	details *bolt.Bucket
 	index   *bolt.Bucket
 	sorts   *bolt.Bucket
@@ -162,6 +147,7 @@ type writer struct {
 type pendingInteraction struct {
 	in        domain.Interaction // its Events: a stub of the earliest (see stub)
 	old       *row               // nil for a new interaction: the stored row, as written
+	h         []byte             // its handle (handles.go); nil until a new one changes
 	contact   domain.Contact     // the stored contact, from which old.phone and old.email came
 	customers []string           // every customer it carried, sorted
 	events    []eventEntry       // the batch's new events
@@ -171,11 +157,12 @@ type pendingInteraction struct {
 }
 
 func (v *View) newWriter(tx *bolt.Tx) *writer {
-	w := &writer{v: v, tx: tx, rows: tx.Bucket(bRows), details: tx.Bucket(bDetails), index: tx.Bucket(bIndex),
+	w := &writer{v: v, tx: tx, rows: tx.Bucket(bRows), handles: tx.Bucket(bHandles), details: tx.Bucket(bDetails), index: tx.Bucket(bIndex),
 		sorts: tx.Bucket(bSorts), counts: tx.Bucket(bCounts), events: tx.Bucket(bEvents), evIDs: tx.Bucket(bEventIDs),
 		pending: map[string]*pendingInteraction{}}
 	// Keys that grow at the end (the sort index: at the end of each agent's or queue's
-	// range). Not index: its phone, email and customer lists insert at random.
+	// range; the handles' entries). Not index (its phone, email and customer lists insert
+	// at random) nor handles (keyed by the producers' ids).
 	for _, b := range []*bolt.Bucket{w.rows, w.details, w.sorts, w.events, w.evIDs} {
 		b.FillPercent = projections.AppendFill
 	}
@@ -189,22 +176,31 @@ func (w *writer) fold(ev domain.Event, id string) error {
 	p := w.pending[id]
 	if p == nil {
 		p = &pendingInteraction{}
-		old, err := w.load(id, &p.in)
+		old, h, err := w.load(id, &p.in)
 		if err != nil {
 			return err
 		}
 		if old != nil {
 			p.customers = old.customers
 		}
-		p.old, p.contact = old, p.in.Contact
+		p.old, p.h, p.contact = old, h, p.in.Contact
 		w.pending[id] = p
 		w.order = append(w.order, id)
 	}
-	if p.seen[ev.ID] || w.evIDs.Get(eventIDKey(id, ev.ID)) != nil {
+	// Only a stored interaction has stored events to be a duplicate of.
+	if p.seen[ev.ID] || (p.old != nil && w.evIDs.Get(eventIDKey(p.h, ev.ID)) != nil) {
 		return nil
 	}
 	if !p.in.Apply(ev) {
 		return nil
+	}
+	if p.h == nil {
+		// The first event that changes a new interaction names it: the same in any
+		// batching of the stream, live or replayed.
+		if w.seq == 0 {
+			return fmt.Errorf("interaction %s: event %s has no stream position to take a handle from", id, ev.ID)
+		}
+		p.h = handleOf(w.seq)
 	}
 	if p.seen == nil {
 		p.seen = map[string]bool{}
@@ -228,39 +224,40 @@ func addSorted(s []string, v string) []string {
 }
 
 // load reads the stored interaction id into in (unless nil) and returns its stored row
-// (nil, and in untouched, when there is none), with the customers it carried. The stored
-// row is what the index entries were made from: no need to derive it again (a phone
-// number parse).
-func (w *writer) load(id string, in *domain.Interaction) (*row, error) {
-	val := w.details.Get([]byte(id))
-	if val == nil {
-		return nil, nil
+// (nil, and in untouched, when there is none), with the customers it carried, and its
+// handle. The stored row is what the index entries were made from: no need to derive it
+// again (a phone number parse).
+func (w *writer) load(id string, in *domain.Interaction) (*row, []byte, error) {
+	h, start, err := lookup(w.handles, id)
+	if h == nil || err != nil {
+		return nil, nil, err
 	}
+	val := w.details.Get(h)
 	if len(val) < 8 {
-		return nil, fmt.Errorf("interaction %s: %w", id, errCorrupt)
+		return nil, nil, fmt.Errorf("interaction %s: no detail at its handle: %w", id, errCorrupt)
 	}
 	if in == nil {
 		in = new(domain.Interaction)
 	}
 	customers, err := decodeDetail(val[8:], in)
 	if err != nil {
-		return nil, fmt.Errorf("decode interaction %s: %w", id, err)
+		return nil, nil, fmt.Errorf("decode interaction %s: %w", id, err)
 	}
 	if customers == nil && in.CustomerID != "" {
 		customers = []string{in.CustomerID} // a detail written before they were kept
 	}
-	r, err := rowOfDetail(w.rows, val, id)
+	r, err := rowAt(w.rows, start, id)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	r.customers = customers
-	return r, nil
+	return r, slices.Clone(h), nil
 }
 
-// rowOfDetail returns the row of interaction id whose stored detail is val (at least 8
-// bytes: the start that maps the id to its row key).
-func rowOfDetail(rows *bolt.Bucket, val []byte, id string) (*row, error) {
-	tk := append(slices.Clip(val[:8]), id...)
+// rowAt returns the row of interaction id whose row key starts with start (its first 8
+// bytes: a detail's or a handle entry's).
+func rowAt(rows *bolt.Bucket, start []byte, id string) (*row, error) {
+	tk := append(slices.Clip(start[:8]), id...)
 	rv := rows.Get(tk)
 	if rv == nil {
 		return nil, fmt.Errorf("interaction %s: no row: %w", id, errCorrupt)
@@ -272,19 +269,18 @@ func rowOfDetail(rows *bolt.Bucket, val []byte, id string) (*row, error) {
 	return &r, nil
 }
 
-func loadDetail(b *bolt.Bucket, id string) (domain.Interaction, bool, error) {
-	val := b.Get([]byte(id))
-	if val == nil {
-		return domain.Interaction{}, false, nil
-	}
+// loadDetail reads the stored interaction id and returns its handle (nil when there is
+// none).
+func loadDetail(tx *bolt.Tx, id string) (domain.Interaction, []byte, error) {
 	var in domain.Interaction
-	if len(val) < 8 {
-		return in, false, fmt.Errorf("interaction %s: %w", id, errCorrupt)
+	val, h, err := detailOf(tx, id)
+	if val == nil || err != nil {
+		return in, nil, err
 	}
 	if _, err := decodeDetail(val[8:], &in); err != nil {
-		return in, false, fmt.Errorf("decode interaction %s: %w", id, err)
+		return in, nil, fmt.Errorf("decode interaction %s: %w", id, err)
 	}
-	return in, true, nil
+	return in, h, nil
 }
 
 type kv struct{ k, v []byte }
@@ -299,7 +295,7 @@ func (w *writer) flush() error {
 		return nil
 	}
 	var rowDel, idxDel, sortDel [][]byte
-	var rowPut, detPut, idxPut, sortPut, evPut, evIDPut []kv
+	var rowPut, handlePut, detPut, idxPut, sortPut, evPut, evIDPut []kv
 	var changed []change
 	delta := map[string]int64{}
 	for _, id := range w.order {
@@ -318,8 +314,16 @@ func (w *writer) flush() error {
 			if p.old.start != nr.start {
 				rowDel = append(rowDel, p.old.tkey())
 			}
-		} else if !w.v.bulk { // a bulk load counts at its end
-			delta[string(countTotal)]++
+		} else {
+			if w.details.Get(p.h) != nil {
+				return fmt.Errorf("interaction %s: its handle %x (stream position of its first event) is another's: %w", id, p.h, errCorrupt)
+			}
+			if !w.v.bulk { // a bulk load counts at its end
+				delta[string(countTotal)]++
+			}
+		}
+		if p.old == nil || p.old.start != nr.start {
+			handlePut = append(handlePut, kv{[]byte(id), handleValue(p.h, nr.start)})
 		}
 		if enc := nr.encode(); p.old == nil || p.old.start != nr.start || !bytes.Equal(enc, p.old.encode()) {
 			rowPut = append(rowPut, kv{nr.tkey(), enc})
@@ -335,11 +339,11 @@ func (w *writer) flush() error {
 		if w.buf, err = encodeDetail(w.buf, &p.in, p.customers); err != nil {
 			return fmt.Errorf("encode interaction %s: %w", id, err)
 		}
-		detPut = append(detPut, kv{[]byte(id), w.buf[start:len(w.buf):len(w.buf)]})
+		detPut = append(detPut, kv{p.h, w.buf[start:len(w.buf):len(w.buf)]})
 		for i := range p.events {
 			e := &p.events[i]
-			evPut = append(evPut, kv{eventKey(id, e.rec.OccurredAt, e.rec.ID), e.encode()})
-			evIDPut = append(evIDPut, kv{k: eventIDKey(id, e.rec.ID)})
+			evPut = append(evPut, kv{eventKey(p.h, e.rec.OccurredAt, e.rec.ID), e.encode()})
+			evIDPut = append(evIDPut, kv{k: eventIDKey(p.h, e.rec.ID)})
 		}
 		if w.v.bulk {
 			if w.v.bulkCustomers {
@@ -390,7 +394,7 @@ func (w *writer) flush() error {
 	for _, s := range []struct {
 		b   *bolt.Bucket
 		kvs []kv
-	}{{w.rows, rowPut}, {w.details, detPut}, {w.index, idxPut}, {w.sorts, sortPut}, {w.events, evPut}, {w.evIDs, evIDPut}} {
+	}{{w.rows, rowPut}, {w.handles, handlePut}, {w.details, detPut}, {w.index, idxPut}, {w.sorts, sortPut}, {w.events, evPut}, {w.evIDs, evIDPut}} {
 		if err := putSorted(s.b, s.kvs); err != nil {
 			return err
 		}
@@ -549,7 +553,7 @@ func (w *writer) erase(customer string) error {
 	}
 	delta := map[string]int64{}
 	for _, id := range ids {
-		old, err := w.load(id, nil)
+		old, h, err := w.load(id, nil)
 		if err != nil {
 			return err
 		}
@@ -562,7 +566,7 @@ func (w *writer) erase(customer string) error {
 			}
 			continue
 		}
-		if err := w.refold(id, old, set); err != nil {
+		if err := w.refold(id, old, h, set); err != nil {
 			return err
 		}
 	}
@@ -600,11 +604,11 @@ func (w *writer) erase(customer string) error {
 }
 
 // refold drops the events of the erased customers from the interaction id (stored row
-// old) and folds it again from the other events; the next flush writes it.
-func (w *writer) refold(id string, old *row, erased map[string]bool) error {
-	p := &pendingInteraction{old: old, changed: true, seq: w.seq}
+// old, handle h) and folds it again from the other events; the next flush writes it.
+func (w *writer) refold(id string, old *row, h []byte, erased map[string]bool) error {
+	p := &pendingInteraction{old: old, h: h, changed: true, seq: w.seq}
 	var gone, goneIDs [][]byte
-	pr := eventsPrefix(id)
+	pr := h
 	c := w.events.Cursor()
 	for k, v := c.Seek(pr); k != nil && bytes.HasPrefix(k, pr); k, v = c.Next() {
 		e, err := decodeEvent(pr, k, v)
@@ -613,7 +617,7 @@ func (w *writer) refold(id string, old *row, erased map[string]bool) error {
 		}
 		if erased[e.customer] {
 			gone = append(gone, slices.Clone(k))
-			goneIDs = append(goneIDs, eventIDKey(id, e.rec.ID))
+			goneIDs = append(goneIDs, eventIDKey(h, e.rec.ID))
 			continue
 		}
 		ev, err := e.event()
@@ -635,7 +639,7 @@ func (w *writer) refold(id string, old *row, erased map[string]bool) error {
 	}
 	// The stored contact is the erased one's, most likely: derive the row's afresh.
 	var stored domain.Interaction
-	if _, err := w.load(id, &stored); err != nil {
+	if _, _, err := w.load(id, &stored); err != nil {
 		return err
 	}
 	p.contact = stored.Contact
@@ -646,11 +650,11 @@ func (w *writer) refold(id string, old *row, erased map[string]bool) error {
 
 // deleteInteraction removes one interaction, its row, its events and its posting entries.
 func (w *writer) deleteInteraction(id string, delta map[string]int64) error {
-	r, err := w.load(id, nil)
+	r, h, err := w.load(id, nil)
 	if err != nil || r == nil {
 		return err
 	}
-	if err := deleteEvents(w.tx, id); err != nil {
+	if err := deleteEvents(w.tx, id, h); err != nil {
 		return err
 	}
 	if err := w.dropChange(id); err != nil {
@@ -671,7 +675,10 @@ func (w *writer) deleteInteraction(id string, delta map[string]int64) error {
 	if err := w.rows.Delete(r.tkey()); err != nil {
 		return err
 	}
-	return w.details.Delete([]byte(id))
+	if err := w.handles.Delete([]byte(id)); err != nil {
+		return err
+	}
+	return w.details.Delete(h)
 }
 
 // mergedInto returns customer and every customer merged into it, directly or through a

@@ -1,0 +1,62 @@
+package history
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// An interaction's detail and its events are keyed by a handle of 8 bytes, not by its id:
+// ids are chosen by producers (random UUIDs, mostly), so id-keyed entries landed on
+// random pages of the view's largest trees, and every batch rewrote about one page per
+// event. A handle is the stream sequence of the first event the view applied to the
+// interaction: new interactions append at the end of each tree, and a batch's events
+// (of interactions that are mostly recent) fill a few pages at the end instead of
+// dirtying one page each across the file. A commit's work no longer grows with the file,
+// live or in a rebuild (issue 16). The sequence is the same in the live projector and in
+// any replay of the stream, so a rebuilt file equals the live one byte for byte.
+//
+//	handles  id -> handle(8) | start(8)
+//	         The id's handle and its row's start (the row key is start | id): one small
+//	         entry per interaction, the only id-keyed one. In id order: the list sorted
+//	         by interaction_id walks it.
+//	details  handle(8) -> start(8) | detail
+var bHandles = []byte("handles")
+
+// handleOf returns the handle of a new interaction first applied at stream sequence seq.
+func handleOf(seq uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0, 8), seq) }
+
+// handleValue is an interaction's entry in bHandles.
+func handleValue(h []byte, start int64) []byte {
+	v := make([]byte, 0, 16)
+	return binary.BigEndian.AppendUint64(append(v, h...), uint64(start)^(1<<63))
+}
+
+// lookup returns the handle of interaction id and the key of its row (start | id), or
+// nils when the view has no such interaction. The slices are the bucket's: valid during
+// the transaction, and not to be modified.
+func lookup(handles *bolt.Bucket, id string) (h, start []byte, err error) {
+	v := handles.Get([]byte(id))
+	if v == nil {
+		return nil, nil, nil
+	}
+	if len(v) != 16 {
+		return nil, nil, fmt.Errorf("interaction %s: handle: %w", id, errCorrupt)
+	}
+	return v[:8:8], v[8:16:16], nil
+}
+
+// detailOf returns the stored detail of interaction id (start(8) | detail) and its
+// handle, nils when there is none.
+func detailOf(tx *bolt.Tx, id string) (val, h []byte, err error) {
+	h, _, err = lookup(tx.Bucket(bHandles), id)
+	if h == nil || err != nil {
+		return nil, nil, err
+	}
+	val = tx.Bucket(bDetails).Get(h)
+	if len(val) < 8 {
+		return nil, nil, fmt.Errorf("interaction %s: no detail at its handle: %w", id, errCorrupt)
+	}
+	return val, h, nil
+}
