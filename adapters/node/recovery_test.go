@@ -243,13 +243,13 @@ func TestViewFileOfAnEarlierLayoutIsRebuilt(t *testing.T) {
 		details[it.InteractionID] = len(d.Events)
 	}
 	l.Close()
-	// The earlier layout: the same buckets, but no handles (details keyed by id).
+	// A file from before the layout had a version: the ledger must not read it as this one.
 	path := filepath.Join(dir, "views", history.Name+".db")
 	db, err := bolt.Open(path, 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket([]byte("handles")) }); err != nil {
+	if err := db.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket([]byte("layout")) }); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()

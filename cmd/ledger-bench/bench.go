@@ -36,6 +36,7 @@ type benchConfig struct {
 	Clients      int    // --clients: concurrent HTTP ingest clients, default 4
 	Batch        int    // --batch: envelopes per POST, default 1000
 	Peer         bool   // --peer: also run the PostgreSQL peer (pgpeer), default true
+	RandomIDs    bool   // --random-ids: UUIDv4 interaction ids (scenario.Config.RandomIDs)
 	// Cluster: also ingest through two ledger nodes on a three-server R3 NATS cluster
 	// (--cluster, default true; needs the go command to build nats-server and the ledger).
 	Cluster bool
@@ -136,6 +137,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	fs.StringVar(&bc.CPUProfile, "cpuprofile", "", "write a CPU profile of the ingest and replay phases to this file")
 	fs.IntVar(&bc.Clients, "clients", 4, "concurrent HTTP ingest clients")
 	fs.IntVar(&bc.Batch, "batch", 1000, "envelopes per POST /v1/events")
+	fs.BoolVar(&bc.RandomIDs, "random-ids", false, "random interaction ids (UUIDv4, as a PBX or a provider's webhook assigns them) instead of UUIDv7 ids that sort by time")
 	fs.BoolVar(&bc.Peer, "peer", true, "also run the PostgreSQL peer (needs the postgresql package) on the same data")
 	fs.BoolVar(&bc.Cluster, "cluster", true, "also ingest through two ledger nodes on a three-server R3 NATS cluster (builds nats-server and the ledger with the go command)")
 	fs.StringVar(&bc.ClusterSync, "cluster-sync", "always", "the cluster's fsync policy: always (each message before its ack) or periodic (nats-server's default)")
@@ -216,7 +218,7 @@ func runBench(ctx context.Context, bc benchConfig, stderr io.Writer) (*benchRepo
 
 	// Generation (not measured).
 	say("generating %d interactions", bc.Interactions)
-	sc, err := scenario.New(scenario.Config{Seed: bc.Seed, Now: time.Now(), Days: scenario.DefaultDays, Interactions: bc.Interactions})
+	sc, err := scenario.New(scenario.Config{Seed: bc.Seed, Now: time.Now(), Days: scenario.DefaultDays, Interactions: bc.Interactions, RandomIDs: bc.RandomIDs})
 	if err != nil {
 		return nil, err
 	}

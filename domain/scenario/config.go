@@ -46,6 +46,9 @@ type Config struct {
 	// segments, tasks, notes, files, visits, card changes) per interaction. Default 0.5;
 	// negative means none.
 	CustomerEventsPerInteraction float64
+	// RandomIDs gives interactions random ids (UUIDv4), as a PBX or a provider's webhook
+	// assigns them (a Twilio CallSid is random), instead of UUIDv7 ids that sort by time.
+	RandomIDs bool
 }
 
 // The defaults of Config.

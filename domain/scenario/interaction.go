@@ -95,7 +95,11 @@ func (g *gen) interaction(n int, t0 int64, localHour int) {
 	if x.incoming {
 		x.dir = domain.DirectionIncoming
 	}
-	x.id = uuid7(g.r, t0)
+	if g.s.cfg.RandomIDs {
+		x.id = uuid4(g.r)
+	} else {
+		x.id = uuid7(g.r, t0)
+	}
 
 	var end int64
 	var handled bool

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/interaction-ledger/ledger/domain"
 )
 
@@ -119,5 +121,38 @@ func TestEventsValid(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRandomIDs: RandomIDs gives every interaction a version-4 UUID, as deterministic as
+// the rest; the default gives version-7 ids that sort by their interaction's start.
+func TestRandomIDs(t *testing.T) {
+	versions := func(cfg Config) map[uuid.Version]int {
+		out := map[uuid.Version]int{}
+		for ev := range newScenario(t, cfg).Events {
+			ref, ok := ev.Payload.(domain.InteractionRef)
+			if !ok {
+				continue
+			}
+			u, err := uuid.Parse(ref.InteractionKey())
+			if err != nil {
+				t.Fatalf("interaction id %q: %v", ref.InteractionKey(), err)
+			}
+			out[u.Version()]++
+		}
+		return out
+	}
+	cfg := Config{Seed: 5, Interactions: 300}
+	if v := versions(cfg); len(v) != 1 || v[7] == 0 {
+		t.Errorf("default ids: versions %v, want 7 only", v)
+	}
+	cfg.RandomIDs = true
+	if v := versions(cfg); len(v) != 1 || v[4] == 0 {
+		t.Errorf("RandomIDs: versions %v, want 4 only", v)
+	}
+	a, n := digest(t, newScenario(t, cfg))
+	b, m := digest(t, newScenario(t, cfg))
+	if a != b || n != m {
+		t.Error("RandomIDs: the same config gave different sequences")
 	}
 }

@@ -20,6 +20,14 @@ func uuid7(r *rand.Rand, ms int64) string {
 	return u.String()
 }
 
+// uuid4 returns a version-4 (random) UUID whose bits come from r.
+func uuid4(r *rand.Rand) string {
+	var u uuid.UUID
+	binary.BigEndian.PutUint64(u[0:8], r.Uint64()&^0xf000|0x4000)
+	binary.BigEndian.PutUint64(u[8:16], r.Uint64()&0x3fffffffffffffff|0x8000000000000000)
+	return u.String()
+}
+
 // obj writes one compact JSON object into a reused buffer: the data of an event.
 type obj struct{ b []byte }
 

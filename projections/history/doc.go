@@ -56,7 +56,7 @@
 // projections.ErrLayoutChanged and the runner rebuilds the view from the stream.
 //
 // Pages of the buckets whose keys grow at the end (rows, details, events, eventids,
-// sorts, changes, changedat: start times, stream positions, UUIDv7 ids) split full
+// sorts, changes, changedat: start times, handles, stream positions) split full
 // (projections.AppendFill) instead of half full; index keeps bbolt's default, its phone, email and
 // customer lists insert at random. A rebuild fills a fresh file in bulk mode (bulk.go):
 // the lists, the sort indexes and the counts are derived from the final rows at the end,

@@ -18,9 +18,13 @@ import (
 // n was: a client that reconnects after an hour misses nothing and reads no more than
 // what changed. (A bounded window of recent positions would be cheaper to keep but
 // would have to refuse an older resume: a dropped connection would miss rows.)
+//
+// changedat is keyed by the interaction's handle, not its id: it is written for every
+// interaction of every batch, and under ids that do not sort by time those writes landed
+// on random pages of a tree as large as the number of interactions.
 var (
 	bChanges   = []byte("changes")   // seq(8) | id -> empty, in position order
-	bChangedAt = []byte("changedat") // id -> seq(8): the entry of changes to move
+	bChangedAt = []byte("changedat") // handle(8) -> seq(8): the entry of changes to move
 )
 
 // ChangedAt returns the stream position at which interaction id last changed (an event
@@ -30,11 +34,15 @@ var (
 func (v *View) ChangedAt(id string) (uint64, error) {
 	var at uint64
 	err := v.db.View(func(tx *bolt.Tx) error {
-		bk := tx.Bucket(bChangedAt)
-		if bk == nil {
+		bk, handles := tx.Bucket(bChangedAt), tx.Bucket(bHandles)
+		if bk == nil || handles == nil {
 			return nil // a file the view has not initialised: nothing recorded
 		}
-		if b := bk.Get([]byte(id)); len(b) == 8 {
+		h, _, err := lookup(handles, id)
+		if h == nil || err != nil {
+			return err
+		}
+		if b := bk.Get(h); len(b) == 8 {
 			at = binary.BigEndian.Uint64(b)
 		}
 		return nil
@@ -187,14 +195,14 @@ func (w *writer) noteChanges(changed []change) error {
 	put := make([]kv, 0, len(changed))
 	atPut := make([]kv, 0, len(changed))
 	for _, c := range changed {
-		if old := at.Get([]byte(c.id)); len(old) == 8 {
+		if old := at.Get(c.h); len(old) == 8 {
 			if binary.BigEndian.Uint64(old) == c.seq {
 				continue
 			}
 			del = append(del, changeKey(binary.BigEndian.Uint64(old), c.id))
 		}
 		put = append(put, kv{k: changeKey(c.seq, c.id)})
-		atPut = append(atPut, kv{[]byte(c.id), binary.BigEndian.AppendUint64(nil, c.seq)})
+		atPut = append(atPut, kv{c.h, binary.BigEndian.AppendUint64(nil, c.seq)})
 	}
 	if err := deleteSorted(chg, del); err != nil {
 		return err
@@ -205,22 +213,23 @@ func (w *writer) noteChanges(changed []change) error {
 	return putSorted(at, atPut)
 }
 
-// dropChange removes the change entry of a removed interaction.
-func (w *writer) dropChange(id string) error {
+// dropChange removes the change entry of a removed interaction (handle h).
+func (w *writer) dropChange(id string, h []byte) error {
 	at := w.tx.Bucket(bChangedAt)
-	old := at.Get([]byte(id))
+	old := at.Get(h)
 	if len(old) != 8 {
 		return nil
 	}
 	if err := w.tx.Bucket(bChanges).Delete(changeKey(binary.BigEndian.Uint64(old), id)); err != nil {
 		return err
 	}
-	return at.Delete([]byte(id))
+	return at.Delete(h)
 }
 
-// change is an interaction whose row a flush wrote, and the position of the batch's
-// last event that touched it.
+// change is an interaction (its id and handle) whose row a flush wrote, and the position
+// of the batch's last event that touched it.
 type change struct {
 	id  string
+	h   []byte
 	seq uint64
 }

@@ -70,24 +70,44 @@ func (*View) Name() string { return Name }
 // Stream implements projections.View.
 func (*View) Stream() string { return "LEDGER" }
 
-// Init implements projections.View. A file of an earlier key layout (interactions in it,
-// no handles) is projections.ErrLayoutChanged: rebuilt from the stream, not converted in
-// place (a rebuild is a bulk load of an ordered read; a conversion would be random
-// writes into the file's largest trees).
+// layoutVersion names the key layout this code reads and writes. 2: an interaction's
+// detail, events and change position keyed by its handle (handles.go). Files from before
+// the version was kept are version 1.
+const layoutVersion = 2
+
+var (
+	bLayout    = []byte("layout")
+	layoutKey  = []byte("version")
+	layoutThis = binary.BigEndian.AppendUint64(nil, layoutVersion)
+)
+
+// Init implements projections.View. A file of another key layout that holds interactions
+// is projections.ErrLayoutChanged: rebuilt from the stream, not converted in place (a
+// rebuild is a bulk load of an ordered read; a conversion would be random writes into the
+// file's largest trees).
 func (v *View) Init(tx *bolt.Tx) error {
-	if tx.Bucket(bHandles) == nil {
+	version := uint64(1)
+	if b := tx.Bucket(bLayout); b != nil {
+		if val := b.Get(layoutKey); len(val) == 8 {
+			version = binary.BigEndian.Uint64(val)
+		}
+	}
+	if version != layoutVersion {
 		if det := tx.Bucket(bDetails); det != nil {
 			if k, _ := det.Cursor().First(); k != nil {
-				return fmt.Errorf("history: interactions keyed by id, not by handle: %w", projections.ErrLayoutChanged)
+				return fmt.Errorf("history: file of key layout %d, this code reads %d: %w", version, layoutVersion, projections.ErrLayoutChanged)
 			}
 		}
 	}
-	for _, b := range [][]byte{bRows, bHandles, bDetails, bIndex, bCounts, bMerges, bMerged, bSorts, bEvents, bEventIDs, bActionSeqs, bChanges, bChangedAt} {
+	for _, b := range [][]byte{bLayout, bRows, bHandles, bDetails, bIndex, bCounts, bMerges, bMerged, bSorts, bEvents, bEventIDs, bActionSeqs, bChanges, bChangedAt} {
 		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 			return fmt.Errorf("create bucket %s: %w", b, err)
 		}
 	}
-	return nil
+	if version == layoutVersion {
+		return nil
+	}
+	return tx.Bucket(bLayout).Put(layoutKey, layoutThis)
 }
 
 // Apply implements projections.View. The events of one interaction are folded in memory
@@ -160,9 +180,9 @@ func (v *View) newWriter(tx *bolt.Tx) *writer {
 	w := &writer{v: v, tx: tx, rows: tx.Bucket(bRows), handles: tx.Bucket(bHandles), details: tx.Bucket(bDetails), index: tx.Bucket(bIndex),
 		sorts: tx.Bucket(bSorts), counts: tx.Bucket(bCounts), events: tx.Bucket(bEvents), evIDs: tx.Bucket(bEventIDs),
 		pending: map[string]*pendingInteraction{}}
-	// Keys that grow at the end (the sort index: at the end of each agent's or queue's
-	// range; the handles' entries). Not index (its phone, email and customer lists insert
-	// at random) nor handles (keyed by the producers' ids).
+	// Keys that grow at the end: rows by start, details and events by handle, the sort
+	// index at the end of each agent's or queue's range. Not index (its phone, email and
+	// customer lists insert at random) nor handles (keyed by the producers' ids).
 	for _, b := range []*bolt.Bucket{w.rows, w.details, w.sorts, w.events, w.evIDs} {
 		b.FillPercent = projections.AppendFill
 	}
@@ -331,7 +351,7 @@ func (w *writer) flush() error {
 		// Every applied event moves the interaction's change entry, not only those that
 		// change its row: an open detail (WaitChange) shows qualifications, messages and
 		// SR data that the list does not.
-		changed = append(changed, change{id, p.seq})
+		changed = append(changed, change{id, p.h, p.seq})
 		// One buffer for the batch's details: bbolt keeps the slices until commit.
 		start := len(w.buf)
 		w.buf = binary.BigEndian.AppendUint64(w.buf, uint64(nr.start)^(1<<63))
@@ -657,7 +677,7 @@ func (w *writer) deleteInteraction(id string, delta map[string]int64) error {
 	if err := deleteEvents(w.tx, id, h); err != nil {
 		return err
 	}
-	if err := w.dropChange(id); err != nil {
+	if err := w.dropChange(id, h); err != nil {
 		return err
 	}
 	for _, k := range r.indexKeys() {
