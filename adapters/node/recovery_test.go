@@ -184,13 +184,7 @@ func TestCorruptViewFileIsRebuilt(t *testing.T) {
 			tc.corrupt(t, path)
 
 			// serve: found at open, moved aside, rebuilt before serving.
-			l = openTestLedger(t, dir, nil)
-			defer l.Close()
-			runUntilCaughtUp(t, l)
-			got := everything(t, l)
-			if len(got) != len(want) {
-				t.Fatalf("after the rebuild the history lists %d interactions, want %d", len(got), len(want))
-			}
+			l, _ = reopenRebuilt(t, dir, len(want))
 			aside, _ := filepath.Glob(path + ".corrupt-*")
 			if len(aside) == 0 {
 				t.Error("the corrupt file was not kept aside")
@@ -200,6 +194,21 @@ func TestCorruptViewFileIsRebuilt(t *testing.T) {
 			}
 		})
 	}
+}
+
+// reopenRebuilt opens the ledger on dir again, lets every view check its file and catch up
+// (rebuilding what it must before serving) and returns it with what its history lists,
+// which must be want interactions.
+func reopenRebuilt(t *testing.T, dir string, want int) (*Node, []history.Item) {
+	t.Helper()
+	l := openTestLedger(t, dir, nil)
+	t.Cleanup(func() { l.Close() })
+	runUntilCaughtUp(t, l)
+	got := everything(t, l)
+	if len(got) != want {
+		t.Fatalf("after the rebuild the history lists %d interactions, want %d", len(got), want)
+	}
+	return l, got
 }
 
 // TestVerifyWhileProjecting: the periodic check against the stream runs beside the live
@@ -254,13 +263,7 @@ func TestViewFileOfAnEarlierLayoutIsRebuilt(t *testing.T) {
 	}
 	db.Close()
 
-	l = openTestLedger(t, dir, nil)
-	defer l.Close()
-	runUntilCaughtUp(t, l)
-	got := everything(t, l)
-	if len(got) != len(want) {
-		t.Fatalf("after the rebuild the history lists %d interactions, want %d", len(got), len(want))
-	}
+	l, got := reopenRebuilt(t, dir, len(want))
 	for _, it := range got {
 		d, err := l.hist.GetPage(admin, it.InteractionID, history.EventsPage{})
 		if err != nil {
