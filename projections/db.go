@@ -31,9 +31,10 @@ var (
 	// end (a truncated file), bbolt's consistency check failed, or reading it panicked.
 	// Views are disposable: the runner moves such a file aside and rebuilds it.
 	ErrCorrupt = errors.New("view file is corrupt")
-	// ErrLayoutChanged: a view's Init found a file written in an earlier key layout than
-	// its code reads. The runner replaces it with a rebuild from the stream.
-	ErrLayoutChanged = errors.New("view file has an earlier key layout")
+	// ErrLayoutChanged: a view's Init found a file written in another key layout than its
+	// code reads (an earlier version's, or a later one's after a downgrade). The runner
+	// replaces it with a rebuild from the stream.
+	ErrLayoutChanged = errors.New("view file has another key layout")
 )
 
 // checkAtOpenBytes: files up to this size are read whole at open (every bucket, key and

@@ -157,11 +157,11 @@ func OpenRunner(cfg RunnerConfig) (*Runner, error) {
 	if errors.Is(err, ErrLayoutChanged) {
 		// Nothing in the file is lost: the view is derived from the stream. An empty file
 		// is rebuilt before the view serves (startup), as a missing one would be.
-		cfg.Logger.Info("view file has an earlier key layout: rebuilding the view from the stream",
+		cfg.Logger.Info("view file has another key layout: rebuilding the view from the stream",
 			"view", r.name, "file", cfg.Path, "reason", err)
 		db.Close()
 		if rerr := os.Remove(cfg.Path); rerr != nil {
-			return nil, errors.Join(err, fmt.Errorf("remove view file of an earlier layout: %w", rerr))
+			return nil, errors.Join(err, fmt.Errorf("remove view file of another layout: %w", rerr))
 		}
 		if db, err = OpenDB(cfg.Path, Options{}); err != nil {
 			return nil, err

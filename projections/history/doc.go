@@ -16,9 +16,10 @@
 //	         backwards from `to`, reading rows in place, stopping at a full page.
 //	handles  id -> handle(8) | start(8): the interaction's handle (the stream sequence
 //	         of the first event applied to it) and its row's start (handles.go). The
-//	         only entry keyed by the producer's id: the details and events of recent
-//	         interactions sit together at the end of their trees, so a batch rewrites a
-//	         few pages there, not one page per event across the file, whatever its size.
+//	         details, events and change positions are keyed by handle: those of recent
+//	         interactions sit together at the end of their trees whatever ids the
+//	         producers send, so a batch rewrites a few pages there, not one per event
+//	         across the file.
 //	details  handle(8) -> start(8) | binary domain.Interaction and the customers it
 //	         carried (codec.go; the former forms are still read). The fold's state for
 //	         Apply and the detail for Get. Its events are a stub: they are entries of
@@ -52,8 +53,9 @@
 //	actionseqs id | 0x00 | customer_id -> seq(8): the stream sequence that the commands on
 //	         an interaction expect on its keyed subject (actions.go).
 //
-// A file of an earlier layout (no handles bucket) is not read: Init reports
-// projections.ErrLayoutChanged and the runner rebuilds the view from the stream.
+// The file records its key layout (layoutVersion, in bucket layout). A file of another that
+// holds interactions is not read: Init reports projections.ErrLayoutChanged and the runner
+// rebuilds the view from the stream.
 //
 // Pages of the buckets whose keys grow at the end (rows, details, events, eventids,
 // sorts, changes, changedat: start times, handles, stream positions) split full
