@@ -71,23 +71,43 @@ func (*View) Name() string { return Name }
 func (*View) Stream() string { return "LEDGER" }
 
 // layoutVersion names the key layout this code reads and writes. 2: an interaction's
-// detail, events and change position keyed by its handle (handles.go).
+// detail, events and change position keyed by its handle (handles.go). Files from before
+// the version was kept are version 1.
 const layoutVersion = 2
+
+var (
+	bLayout    = []byte("layout")
+	layoutKey  = []byte("version")
+	layoutThis = binary.BigEndian.AppendUint64(nil, layoutVersion)
+)
 
 // Init implements projections.View. A file of another key layout that holds interactions
 // is projections.ErrLayoutChanged: rebuilt from the stream, not converted in place (a
 // rebuild is a bulk load of an ordered read; a conversion would be random writes into the
 // file's largest trees).
 func (v *View) Init(tx *bolt.Tx) error {
-	if err := projections.InitLayout(tx, layoutVersion, bDetails); err != nil {
-		return fmt.Errorf("history: %w", err)
+	version := uint64(1)
+	if b := tx.Bucket(bLayout); b != nil {
+		if val := b.Get(layoutKey); len(val) == 8 {
+			version = binary.BigEndian.Uint64(val)
+		}
 	}
-	for _, b := range [][]byte{bRows, bHandles, bDetails, bIndex, bCounts, bMerges, bMerged, bSorts, bEvents, bEventIDs, bActionSeqs, bChanges, bChangedAt} {
+	if version != layoutVersion {
+		if det := tx.Bucket(bDetails); det != nil {
+			if k, _ := det.Cursor().First(); k != nil {
+				return fmt.Errorf("history: file of key layout %d, this code reads %d: %w", version, layoutVersion, projections.ErrLayoutChanged)
+			}
+		}
+	}
+	for _, b := range [][]byte{bLayout, bRows, bHandles, bDetails, bIndex, bCounts, bMerges, bMerged, bSorts, bEvents, bEventIDs, bActionSeqs, bChanges, bChangedAt} {
 		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 			return fmt.Errorf("create bucket %s: %w", b, err)
 		}
 	}
-	return nil
+	if version == layoutVersion {
+		return nil
+	}
+	return tx.Bucket(bLayout).Put(layoutKey, layoutThis)
 }
 
 // Apply implements projections.View. The events of one interaction are folded in memory
