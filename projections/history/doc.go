@@ -20,7 +20,7 @@
 //	         interactions sit together at the end of their trees whatever ids the
 //	         producers send, so a batch rewrites a few pages there, not one per event
 //	         across the file.
-//	details  handle(8) -> start(8) | binary domain.Interaction and the customers it
+//	details  handle(8) -> binary domain.Interaction and the customers it
 //	         carried (codec.go; the former forms are still read). The fold's state for
 //	         Apply and the detail for Get. Its events are a stub: they are entries of
 //	         their own (events, eventids: events.go), so its size, and the cost of an

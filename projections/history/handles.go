@@ -21,7 +21,7 @@ import (
 //	handles  id -> handle(8) | start(8)
 //	         The id's handle and its row's start (the row key is start | id): one small
 //	         entry per interaction. In id order: the list sorted by interaction_id walks it.
-//	details  handle(8) -> start(8) | detail
+//	details  handle(8) -> detail (the row's start is the handle entry's alone)
 var bHandles = []byte("handles")
 
 // handleOf returns the handle of a new interaction first applied at stream sequence seq.
@@ -47,15 +47,15 @@ func lookup(handles *bolt.Bucket, id string) (h, start []byte, err error) {
 	return v[:8:8], v[8:16:16], nil
 }
 
-// detailOf returns the stored detail of interaction id (start(8) | detail) and its
-// handle, nils when there is none.
+// detailOf returns the stored detail of interaction id and its handle, nils when there
+// is none.
 func detailOf(tx *bolt.Tx, id string) (val, h []byte, err error) {
 	h, _, err = lookup(tx.Bucket(bHandles), id)
 	if h == nil || err != nil {
 		return nil, nil, err
 	}
 	val = tx.Bucket(bDetails).Get(h)
-	if len(val) < 8 {
+	if val == nil {
 		return nil, nil, fmt.Errorf("interaction %s: no detail at its handle: %w", id, errCorrupt)
 	}
 	return val, h, nil

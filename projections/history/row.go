@@ -16,7 +16,7 @@ import (
 // Buckets of the view (see doc.go for why each exists).
 var (
 	bRows    = []byte("rows")    // tkey -> encoded row (the list columns + visibility)
-	bDetails = []byte("details") // handle(8) -> start(8) | binary domain.Interaction
+	bDetails = []byte("details") // handle(8) -> binary domain.Interaction
 	bIndex   = []byte("index")   // col | value | 0x00 | tkey -> postingValue (posting lists)
 	bCounts  = []byte("counts")  // col | value -> uint64 (planner estimates); totals under 0x00...
 	bMerges  = []byte("merges")  // from customer -> surviving customer

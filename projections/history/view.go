@@ -70,10 +70,11 @@ func (*View) Name() string { return Name }
 // Stream implements projections.View.
 func (*View) Stream() string { return "LEDGER" }
 
-// layoutVersion names the key layout this code reads and writes. 2: an interaction's
-// detail, events and change position keyed by its handle (handles.go). Files from before
+// layoutVersion names the key layout this code reads and writes. 3: an interaction's
+// detail, events and change position keyed by its handle (handles.go), the detail
+// without the row's start (the handle entry holds it; 2 kept a copy). Files from before
 // the version was kept are version 1.
-const layoutVersion = 2
+const layoutVersion = 3
 
 var (
 	bLayout    = []byte("layout")
@@ -253,13 +254,13 @@ func (w *writer) load(id string, in *domain.Interaction) (*row, []byte, error) {
 		return nil, nil, err
 	}
 	val := w.details.Get(h)
-	if len(val) < 8 {
+	if val == nil {
 		return nil, nil, fmt.Errorf("interaction %s: no detail at its handle: %w", id, errCorrupt)
 	}
 	if in == nil {
 		in = new(domain.Interaction)
 	}
-	customers, err := decodeDetail(val[8:], in)
+	customers, err := decodeDetail(val, in)
 	if err != nil {
 		return nil, nil, fmt.Errorf("decode interaction %s: %w", id, err)
 	}
@@ -297,7 +298,7 @@ func loadDetail(tx *bolt.Tx, id string) (domain.Interaction, []byte, error) {
 	if val == nil || err != nil {
 		return in, nil, err
 	}
-	if _, err := decodeDetail(val[8:], &in); err != nil {
+	if _, err := decodeDetail(val, &in); err != nil {
 		return in, nil, fmt.Errorf("decode interaction %s: %w", id, err)
 	}
 	return in, h, nil
@@ -354,7 +355,6 @@ func (w *writer) flush() error {
 		changed = append(changed, change{id, p.h, p.seq})
 		// One buffer for the batch's details: bbolt keeps the slices until commit.
 		start := len(w.buf)
-		w.buf = binary.BigEndian.AppendUint64(w.buf, uint64(nr.start)^(1<<63))
 		var err error
 		if w.buf, err = encodeDetail(w.buf, &p.in, p.customers); err != nil {
 			return fmt.Errorf("encode interaction %s: %w", id, err)
