@@ -89,6 +89,18 @@ func (l *ledgerUnderTest) runProjectors(t *testing.T) (stop func()) {
 	return stop
 }
 
+// waitReady waits until every projector has finished its start-up checks.
+func (l *ledgerUnderTest) waitReady(t *testing.T) {
+	t.Helper()
+	for _, v := range l.views {
+		select {
+		case <-v.Ready():
+		case <-time.After(30 * time.Second):
+			t.Fatalf("view %s not ready within 30s", v.Name())
+		}
+	}
+}
+
 // eraserViews are the runners, as a ledger node hands them to its eraser.
 func (l *ledgerUnderTest) eraserViews() []erasure.View {
 	var out []erasure.View

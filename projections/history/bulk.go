@@ -19,8 +19,10 @@ import (
 // which is what a live view holds once every event is applied: every key of a row's
 // indexKeys and sortKeys, the counted lists' entries valued with the row's postingValue,
 // and the counts. The customers' lists are the one thing the fold reads (erasure finds an
-// erased customer's interactions there): the first erasure of a rebuild writes them from
-// the rows so far, and from then on they are kept as the events come. Deferring them too
+// erased customer's interactions there): a row names only an interaction's last
+// customer, so the entries of the others it carried (rare) are kept as the events come;
+// the first erasure of a rebuild writes the rows' own from the rows so far, and from then
+// on all of them are kept as the events come. Deferring them too
 // matters as the data grows: customers are many and random, so at 2 million interactions
 // nearly every new entry dirtied a page of its own.
 //
@@ -110,10 +112,11 @@ func (v *View) EndBulk(update func(fn func(*bolt.Tx) error) error) error {
 				})
 				return nil
 			})
-			if err != nil || i != 0 || deferred {
+			if err != nil || i != 0 {
 				return err
 			}
-			// The customers' lists were written as the events came: count them.
+			// The customers' lists were written as the events came, or (deferred) the
+			// entries of the customers the rows do not name: count them.
 			c := tx.Bucket(bIndex).Cursor()
 			for k, _ := c.Seek([]byte{colCustomer}); k != nil && k[0] == colCustomer; k, _ = c.Next() {
 				entries++
@@ -231,8 +234,9 @@ func (b *bulkKeys) put(update func(fn func(*bolt.Tx) error) error, name []byte) 
 	return nil
 }
 
-// putCustomerLists writes the customers' posting lists of every row in tx (bulk mode,
-// where they were deferred), sorted.
+// putCustomerLists writes the entries of every row's own customer in the customers'
+// posting lists (bulk mode, where they were deferred; those of the other customers an
+// interaction carried are written as they come), sorted.
 func (w *writer) putCustomerLists() error {
 	var keys bulkKeys
 	var rv rowView

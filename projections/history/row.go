@@ -163,6 +163,21 @@ func (r *row) indexKeys() [][]byte {
 	return slices.CompactFunc(keys, bytes.Equal)
 }
 
+// carriedKeys returns the customers' posting entries of the row but its own customer's:
+// those of the other customers the interaction carried, which only its detail names.
+// Sorted.
+func (r *row) carriedKeys() [][]byte {
+	tk := tkeyNanos(r.start, r.id)
+	var keys [][]byte
+	for _, c := range r.customers {
+		if c != r.customer && indexable(c) {
+			keys = append(keys, append(prefix(colCustomer, c), tk...))
+		}
+	}
+	slices.SortFunc(keys, bytes.Compare)
+	return keys
+}
+
 // indexEntries calls fn with the column and value of each posting entry of the row, in
 // no order, a value maybe more than once: the one definition of what the row lists.
 func (r *row) indexEntries(fn func(col byte, v string)) {

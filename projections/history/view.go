@@ -72,9 +72,11 @@ func (*View) Stream() string { return "LEDGER" }
 
 // layoutVersion names the key layout this code reads and writes. 3: an interaction's
 // detail, events and change position keyed by its handle (handles.go), the detail
-// without the row's start (the handle entry holds it; 2 kept a copy). Files from before
-// the version was kept are version 1.
-const layoutVersion = 3
+// without the row's start (the handle entry holds it; 2 kept a copy). 4: the same keys,
+// but a file bulk-loaded by an earlier version lacks the customers' list entries of the
+// customers an interaction carried before its last one (an erasure of one of them missed
+// it), so it is rebuilt. Files from before the version was kept are version 1.
+const layoutVersion = 4
 
 var (
 	bLayout    = []byte("layout")
@@ -367,7 +369,17 @@ func (w *writer) flush() error {
 		}
 		if w.v.bulk {
 			if w.v.bulkCustomers {
-				continue // EndBulk writes every list, the sort indexes and the counts
+				// EndBulk writes every list, the sort indexes and the counts from the
+				// rows; a row names only the interaction's last customer, so the lists
+				// of the others it carried (a call handed on: rare) are kept as they
+				// come: an erasure of one of them must find it.
+				var oldCarried [][]byte
+				if p.old != nil {
+					oldCarried = p.old.carriedKeys()
+				}
+				diffKeys(oldCarried, nr.carriedKeys(), func(k []byte) { idxDel = append(idxDel, k) },
+					func(k []byte) { idxPut = append(idxPut, kv{k: k}) }, nil)
+				continue
 			}
 			// Only the customers' lists, which erasure reads; EndBulk writes the others,
 			// the sort indexes and the counts.
