@@ -290,21 +290,39 @@ func TestPostEventsInvalidUTF8(t *testing.T) {
 func TestPostEventsBusy(t *testing.T) {
 	store := storetest.Open(t, "")
 	base, tok := ingestAPI(t, store, httpapi.Config{MaxConcurrentIngest: 1})
-	pr, pw := io.Pipe()
-	defer pw.Close()
-	done := make(chan answer, 1)
-	go func() { done <- postEvents(t, base, tok, "application/json", pr) }()
-	if _, err := io.WriteString(pw, "["+envelope("")); err != nil { // the handler is reading: the slot is held
-		t.Fatal(err)
-	}
+	var (
+		pw   *io.PipeWriter
+		done chan answer
+		a    answer
+	)
 	// The pipe's write returns once the client has the bytes, which may be before the
-	// handler holds the slot: until it does, a second request may still get one.
-	var a answer
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if a = postEvents(t, base, tok, "application/json", strings.NewReader(envelope(""))); a.code != http.StatusAccepted {
+	// handler holds the slot: until it does, a second request may still get one, and
+	// while that one holds it the first may be the one refused. Then start over.
+	for deadline := time.Now().Add(20 * time.Second); a.code != http.StatusServiceUnavailable && time.Now().Before(deadline); {
+		var pr *io.PipeReader
+		pr, pw = io.Pipe()
+		done = make(chan answer, 1)
+		go func() { done <- postEvents(t, base, tok, "application/json", pr) }()
+		if _, err := io.WriteString(pw, "["+envelope("")); err != nil { // the handler is reading: the slot is held
+			t.Logf("the first request's body was closed (%v): refused, again", err)
+			<-done
+			continue
+		}
+		for time.Now().Before(deadline) {
+			if a = postEvents(t, base, tok, "application/json", strings.NewReader(envelope(""))); a.code != http.StatusAccepted {
+				break
+			}
+			select {
+			case first := <-done:
+				t.Logf("the first request came while the second held the slot (%d): again", first.code)
+				pw.Close()
+			case <-time.After(20 * time.Millisecond):
+				continue
+			}
 			break
 		}
 	}
+	defer pw.Close()
 	if a.code != http.StatusServiceUnavailable || a.retryAfter == "" {
 		t.Fatalf("second request while the first is read: %d Retry-After %q; want 503 with Retry-After", a.code, a.retryAfter)
 	}
