@@ -231,9 +231,10 @@ func TestVerifyWhileProjecting(t *testing.T) {
 	}
 }
 
-// TestViewFileOfAnEarlierLayoutIsRebuilt: a history file written before interactions had
-// handles (issue 16) is neither read as if it had them nor left failing: the ledger
-// rebuilds it from the stream before the view serves, with every interaction and event.
+// TestViewFileOfAnEarlierLayoutIsRebuilt: view files written before interactions had
+// handles (issue 16) are neither read as if they had them nor left failing: the ledger
+// rebuilds them from the stream before the views serve, with every interaction, event and
+// timeline item.
 func TestViewFileOfAnEarlierLayoutIsRebuilt(t *testing.T) {
 	dir := t.TempDir()
 	l := openTestLedger(t, dir, nil)
@@ -244,24 +245,35 @@ func TestViewFileOfAnEarlierLayoutIsRebuilt(t *testing.T) {
 		t.Fatal("the fixture lists nothing")
 	}
 	details := map[string]int{}
+	cards := map[string]int{}
 	for _, it := range want {
 		d, err := l.hist.GetPage(admin, it.InteractionID, history.EventsPage{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		details[it.InteractionID] = len(d.Events)
+		cards[it.CustomerID] = cardItems(t, l, it.CustomerID)
+	}
+	if total := func() (n int) {
+		for _, c := range cards {
+			n += c
+		}
+		return n
+	}(); total == 0 {
+		t.Fatal("the fixture's customers have no timeline items")
 	}
 	l.Close()
-	// A file from before the layout had a version: the ledger must not read it as this one.
-	path := filepath.Join(dir, "views", history.Name+".db")
-	db, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
+	// Files from before the layout had a version: the ledger must not read them as this one.
+	for _, name := range []string{history.Name, timeline.Name} {
+		db, err := bolt.Open(filepath.Join(dir, "views", name+".db"), 0o600, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket([]byte("layout")) }); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
 	}
-	if err := db.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket([]byte("layout")) }); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
 
 	l, got := reopenRebuilt(t, dir, len(want))
 	for _, it := range got {
@@ -273,4 +285,19 @@ func TestViewFileOfAnEarlierLayoutIsRebuilt(t *testing.T) {
 			t.Errorf("%s: %d events after the rebuild, %d before (listed before: %v)", it.InteractionID, len(d.Events), n, ok)
 		}
 	}
+	for c, n := range cards {
+		if got := cardItems(t, l, c); got != n {
+			t.Errorf("customer %s: %d timeline items after the rebuild, %d before", c, got, n)
+		}
+	}
+}
+
+// cardItems is the number of items of customer's timeline.
+func cardItems(t *testing.T, l *Node, customer string) int {
+	t.Helper()
+	p, err := l.tl.Timeline(customer, nil, 500, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(p.Items)
 }

@@ -135,10 +135,10 @@ func writeInteractionItems(update func(fn func(*bolt.Tx) error) error) error {
 		var keys itemKeys
 		more := false
 		err := update(func(tx *bolt.Tx) error {
-			return tx.Bucket(bInteractions).ForEach(func(id, v []byte) error {
+			return tx.Bucket(bInteractions).ForEach(func(h, v []byte) error {
 				rec, err := decodeInteraction(v)
 				if err != nil {
-					return fmt.Errorf("interaction %s: %w", id, err)
+					return fmt.Errorf("interaction at handle %x: %w", h, err)
 				}
 				p := rec.pos()
 				if !p.listed() {
@@ -165,14 +165,18 @@ func writeInteractionItems(update func(fn func(*bolt.Tx) error) error) error {
 		}
 		for i := 0; i < keys.len(); i += bulkChunk {
 			err := update(func(tx *bolt.Tx) error {
-				items, inters := tx.Bucket(bItems), tx.Bucket(bInteractions)
+				items, inters, handles := tx.Bucket(bItems), tx.Bucket(bInteractions), tx.Bucket(bHandles)
 				for j := i; j < min(i+bulkChunk, keys.len()); j++ {
 					k := keys.key(j)
 					p, err := parseItemKey(k)
 					if err != nil {
 						return err
 					}
-					rec, err := decodeInteraction(inters.Get([]byte(p.key)))
+					h := handles.Get([]byte(p.key))
+					if h == nil {
+						return fmt.Errorf("interaction %s: no handle: %w", p.key, projections.ErrCorrupt)
+					}
+					rec, err := decodeInteraction(inters.Get(h))
 					if err != nil {
 						return fmt.Errorf("interaction %s: %w", p.key, err)
 					}

@@ -11,8 +11,9 @@
 // interaction id, placed at its start and updated in place as its events arrive in any
 // order: its folded state (domain.Interaction.Apply; only the fields the card shows, the
 // stamps that decide them and the events' ids and times are stored, never the contact,
-// participants or event data) lives in a global bucket keyed by interaction id,
-// which also records where its item sits. Its customer is the fold's (the latest event's
+// participants or event data) lives in a global bucket keyed by the interaction's handle
+// (the stream position of the first event that changed it; keys.go), which also records
+// where its item sits. Its customer is the fold's (the latest event's
 // customer_id, through merge aliases). An interaction whose interaction.started has not
 // arrived yet has no flow, hence no kind: it is kept but not listed until the flow is known.
 //
@@ -31,9 +32,14 @@
 //	refs     customer \x00 kind(1) id                                          -> nanos(8) event id
 //	tasks    customer \x00 task_id                                             -> task record (codec.go)
 //	owned    customer \x00 interaction_id                                      -> ""
-//	interactions  interaction_id                                               -> interaction record (codec.go)
+//	interactions  handle(8)                                                    -> interaction record (codec.go)
+//	handles  interaction_id                                                    -> handle(8)
 //	aliases  merged customer                                                   -> survivor
 //	merged   survivor \x00 merged customer                                     -> ""
+//	layout   "version"                                                         -> layoutVersion(8)
+//
+// A file of another layout version that holds interactions is rebuilt from the stream
+// (Init: projections.ErrLayoutChanged).
 //
 // The kind byte sits BEFORE the time: each (customer, kind) is its own newest-first run,
 // so a kind filter seeks straight into the kinds asked for and never reads another kind,

@@ -21,11 +21,31 @@ var (
 	bAliases      = []byte("aliases")
 	bMerged       = []byte("merged")
 	bTouched      = []byte("touched") // customer (as resolved) -> seq(8): its card's last change
+	bHandles      = []byte("handles") // interaction id -> handle(8): its record's key in interactions
+	bLayout       = []byte("layout")  // "version" -> layoutVersion(8)
 )
 
 func allBuckets() [][]byte {
-	return [][]byte{bItems, bExpiry, bCounts, bRefs, bTasks, bOwned, bInteractions, bAliases, bMerged, bTouched}
+	return [][]byte{bItems, bExpiry, bCounts, bRefs, bTasks, bOwned, bInteractions, bAliases, bMerged, bTouched, bHandles, bLayout}
 }
+
+// layoutVersion names the key layout this code reads and writes. 2: interaction records
+// keyed by handle. Files from before the version was kept are version 1.
+const layoutVersion = 2
+
+var (
+	layoutKey  = []byte("version")
+	layoutThis = binary.BigEndian.AppendUint64(nil, layoutVersion)
+)
+
+// An interaction's record is keyed by a handle, not by its id: the stream position of the
+// first event that changed it. Ids are the producers' (random, unless they sort by time
+// as UUIDv7 do), and a record is rewritten whenever its interaction's events arrive: keyed
+// by id, those writes landed on random pages of a tree as large as the number of
+// interactions; by handle, recent interactions' records sit together at its end. The
+// position is the same live and in any replay of the stream, so a rebuilt file equals
+// the live one byte for byte. handles maps the id to it.
+func handleOf(seq uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0, 8), seq) }
 
 // pos is where an item (or a pseudo-item of the expiry bucket) sits.
 type pos struct {

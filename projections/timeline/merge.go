@@ -185,7 +185,7 @@ func (w *writer) erase(c string) error {
 			if err := w.expiry.Delete(rec.pos().expiryKey()); err != nil {
 				return err
 			}
-			if err := w.inters.Delete([]byte(id)); err != nil {
+			if err := w.deleteInteraction(id, &rec); err != nil {
 				return err
 			}
 		}
@@ -302,7 +302,7 @@ func (w *writer) expire(p pos) error {
 		if rec, found, err := w.loadInteraction(p.key); err != nil {
 			return err
 		} else if found && rec.pos() == p {
-			if err := w.inters.Delete([]byte(p.key)); err != nil {
+			if err := w.deleteInteraction(p.key, &rec); err != nil {
 				return err
 			}
 			if err := w.owned.Delete(pairKey(p.cust, p.key)); err != nil {

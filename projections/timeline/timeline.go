@@ -42,12 +42,30 @@ func (*View) Stream() string { return "LEDGER" }
 
 // Init implements projections.View.
 func (*View) Init(tx *bolt.Tx) error {
+	version := uint64(1)
+	if b := tx.Bucket(bLayout); b != nil {
+		if val := b.Get(layoutKey); len(val) == 8 {
+			version = binary.BigEndian.Uint64(val)
+		}
+	}
+	if version != layoutVersion {
+		// Rebuilt from the stream, not converted: a conversion would rewrite every record
+		// at random.
+		if b := tx.Bucket(bInteractions); b != nil {
+			if k, _ := b.Cursor().First(); k != nil {
+				return fmt.Errorf("timeline: file of key layout %d, this code reads %d: %w", version, layoutVersion, projections.ErrLayoutChanged)
+			}
+		}
+	}
 	for _, b := range allBuckets() {
 		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 			return fmt.Errorf("create bucket %s: %w", b, err)
 		}
 	}
-	return nil
+	if version == layoutVersion {
+		return nil
+	}
+	return tx.Bucket(bLayout).Put(layoutKey, layoutThis)
 }
 
 // interactionRecord is the stored state of one interaction: the fold (stripped of what
@@ -57,6 +75,9 @@ type interactionRecord struct {
 	KB    byte               `json:"kb"`
 	At    int64              `json:"at"`
 	Fold  domain.Interaction `json:"fold"`
+	// h is its handle (keys.go): the key of its entry in interactions, not stored in it;
+	// nil until a new interaction's first change.
+	h []byte
 }
 
 func (r *interactionRecord) pos() pos {
@@ -175,11 +196,13 @@ func isKeyedTaskSubject(subject string) bool {
 
 // writer holds one write transaction's buckets.
 type writer struct {
-	tx                                                               *bolt.Tx
-	items, expiry, counts, refs, tasks, owned, inters, alias, merged *bolt.Bucket
+	tx                                                                        *bolt.Tx
+	items, expiry, counts, refs, tasks, owned, inters, handles, alias, merged *bolt.Bucket
 
 	// bulk: counts and the interactions' items are left to EndBulk (bulk.go).
 	bulk bool
+	// seq is the stream position of the event being applied: a new interaction's handle.
+	seq uint64
 
 	// pending holds the interactions the batch has touched so far, by id: their events
 	// are folded here, in memory, and flush writes each changed one once (its item,
@@ -199,12 +222,12 @@ type pendingInteraction struct {
 func newWriter(tx *bolt.Tx) (*writer, error) {
 	w := &writer{tx: tx, items: tx.Bucket(bItems), expiry: tx.Bucket(bExpiry), counts: tx.Bucket(bCounts),
 		refs: tx.Bucket(bRefs), tasks: tx.Bucket(bTasks), owned: tx.Bucket(bOwned), inters: tx.Bucket(bInteractions),
-		alias: tx.Bucket(bAliases), merged: tx.Bucket(bMerged)}
+		handles: tx.Bucket(bHandles), alias: tx.Bucket(bAliases), merged: tx.Bucket(bMerged)}
 	if w.items == nil || w.expiry == nil || w.counts == nil || w.refs == nil || w.tasks == nil || w.owned == nil ||
-		w.inters == nil || w.alias == nil || w.merged == nil {
+		w.inters == nil || w.handles == nil || w.alias == nil || w.merged == nil {
 		return nil, fmt.Errorf("timeline buckets missing: Init was not run")
 	}
-	// Keys of these two grow at the end: expiry is time-first, interaction ids sort by time.
+	// Keys of these two grow at the end: expiry is time-first, records are keyed by handle.
 	w.expiry.FillPercent, w.inters.FillPercent = projections.AppendFill, projections.AppendFill
 	return w, nil
 }
@@ -227,6 +250,7 @@ func (v *View) Apply(tx *bolt.Tx, batch []projections.Applied) error {
 				erasedToo = append(erasedToo, string(k[len(owner)+1:]))
 			}
 		}
+		w.seq = a.Seq
 		if err := w.apply(a); err != nil {
 			return fmt.Errorf("apply %s %s (seq %d): %w", a.Event.Type, a.Event.ID, a.Seq, err)
 		}
@@ -423,7 +447,7 @@ func (w *writer) rewrite(rec *interactionRecord, had bool, owner string, deltas 
 	if err := putEmpty(w.owned, pairKey(owner, id), sameOwner); err != nil {
 		return err
 	}
-	return w.saveInteraction(rec)
+	return w.saveInteraction(rec, had)
 }
 
 // putEmpty puts k with an empty value unless b already holds exactly that; it looks
@@ -595,16 +619,41 @@ func (w *writer) putRefItem(ev domain.Event, st domain.Stamp, kind Kind, id stri
 }
 
 func (w *writer) loadInteraction(id string) (interactionRecord, bool, error) {
-	v := w.inters.Get([]byte(id))
-	if v == nil {
+	h := w.handles.Get([]byte(id))
+	if h == nil {
 		return interactionRecord{}, false, nil
 	}
+	v := w.inters.Get(h)
+	if v == nil {
+		return interactionRecord{}, false, fmt.Errorf("interaction %s: no record at its handle %x: %w", id, h, projections.ErrCorrupt)
+	}
 	r, err := decodeInteraction(v)
+	r.h = bytes.Clone(h)
 	return r, err == nil, err
 }
 
-func (w *writer) saveInteraction(r *interactionRecord) error {
-	return w.inters.Put([]byte(r.Fold.ID), encodeInteraction(r))
+// saveInteraction stores r; had says whether it was stored before (its handle too).
+func (w *writer) saveInteraction(r *interactionRecord, had bool) error {
+	if len(r.h) != 8 {
+		return fmt.Errorf("interaction %s: saved without a handle", r.Fold.ID)
+	}
+	if !had {
+		if w.inters.Get(r.h) != nil {
+			return fmt.Errorf("interaction %s: its handle %x (stream position of its first event) is another's: %w", r.Fold.ID, r.h, projections.ErrCorrupt)
+		}
+		if err := w.handles.Put([]byte(r.Fold.ID), r.h); err != nil {
+			return err
+		}
+	}
+	return w.inters.Put(r.h, encodeInteraction(r))
+}
+
+// deleteInteraction removes the stored record r of interaction id, and its handle.
+func (w *writer) deleteInteraction(id string, r *interactionRecord) error {
+	if err := w.inters.Delete(r.h); err != nil {
+		return err
+	}
+	return w.handles.Delete([]byte(id))
 }
 
 // interactionItem renders an interaction's timeline item.
@@ -643,6 +692,14 @@ func (w *writer) interaction(ev domain.Event, id string) error {
 	}
 	if p.rec.Fold.Apply(ev) {
 		p.dirty = true
+		if p.rec.h == nil {
+			// The first event that changes a new interaction names it: the same in any
+			// batching of the stream, live or replayed.
+			if w.seq == 0 {
+				return fmt.Errorf("interaction %s: event %s has no stream position to take a handle from", id, ev.ID)
+			}
+			p.rec.h = handleOf(w.seq)
+		}
 	} // else already applied
 	return nil
 }
@@ -681,7 +738,7 @@ func (w *writer) reposition(rec *interactionRecord, had bool, owner string) erro
 	if err := w.owned.Put(pairKey(owner, rec.Fold.ID), nil); err != nil {
 		return err
 	}
-	return w.saveInteraction(rec)
+	return w.saveInteraction(rec, had)
 }
 
 func (w *writer) loadTask(cust, taskID string) (taskRecord, bool, error) {
