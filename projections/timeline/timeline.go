@@ -227,8 +227,9 @@ func newWriter(tx *bolt.Tx) (*writer, error) {
 		w.inters == nil || w.handles == nil || w.alias == nil || w.merged == nil {
 		return nil, fmt.Errorf("timeline buckets missing: Init was not run")
 	}
-	// Keys of these two grow at the end: expiry is time-first, records are keyed by handle.
-	w.expiry.FillPercent, w.inters.FillPercent = projections.AppendFill, projections.AppendFill
+	// Keys of these grow at the end: expiry is time-first, records are keyed by handle,
+	// and handles by id grow there when the producers' ids sort by time (history/view.go).
+	w.expiry.FillPercent, w.inters.FillPercent, w.handles.FillPercent = projections.AppendFill, projections.AppendFill, projections.AppendFill
 	return w, nil
 }
 
