@@ -53,9 +53,9 @@
 //	actionseqs id | 0x00 | customer_id -> seq(8): the stream sequence that the commands on
 //	         an interaction expect on its keyed subject (actions.go).
 //
-// The file records its key layout (layoutVersion, in bucket layout). A file of another that
-// holds interactions is not read: Init reports projections.ErrLayoutChanged and the runner
-// rebuilds the view from the stream.
+// The file records its key layout (layoutVersion, projections.InitLayout). A file of
+// another that holds interactions is not read: Init reports projections.ErrLayoutChanged
+// and the runner rebuilds the view from the stream.
 //
 // Pages of the buckets whose keys grow at the end (rows, details, events, eventids,
 // sorts, changes, changedat: start times, handles, stream positions) split full

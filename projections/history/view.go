@@ -78,39 +78,20 @@ func (*View) Stream() string { return "LEDGER" }
 // it), so it is rebuilt. Files from before the version was kept are version 1.
 const layoutVersion = 4
 
-var (
-	bLayout    = []byte("layout")
-	layoutKey  = []byte("version")
-	layoutThis = binary.BigEndian.AppendUint64(nil, layoutVersion)
-)
-
 // Init implements projections.View. A file of another key layout that holds interactions
 // is projections.ErrLayoutChanged: rebuilt from the stream, not converted in place (a
 // rebuild is a bulk load of an ordered read; a conversion would be random writes into the
 // file's largest trees).
 func (v *View) Init(tx *bolt.Tx) error {
-	version := uint64(1)
-	if b := tx.Bucket(bLayout); b != nil {
-		if val := b.Get(layoutKey); len(val) == 8 {
-			version = binary.BigEndian.Uint64(val)
-		}
+	if err := projections.InitLayout(tx, layoutVersion, bDetails); err != nil {
+		return fmt.Errorf("history: %w", err)
 	}
-	if version != layoutVersion {
-		if det := tx.Bucket(bDetails); det != nil {
-			if k, _ := det.Cursor().First(); k != nil {
-				return fmt.Errorf("history: file of key layout %d, this code reads %d: %w", version, layoutVersion, projections.ErrLayoutChanged)
-			}
-		}
-	}
-	for _, b := range [][]byte{bLayout, bRows, bHandles, bDetails, bIndex, bCounts, bMerges, bMerged, bSorts, bEvents, bEventIDs, bActionSeqs, bChanges, bChangedAt} {
+	for _, b := range [][]byte{bRows, bHandles, bDetails, bIndex, bCounts, bMerges, bMerged, bSorts, bEvents, bEventIDs, bActionSeqs, bChanges, bChangedAt} {
 		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 			return fmt.Errorf("create bucket %s: %w", b, err)
 		}
 	}
-	if version == layoutVersion {
-		return nil
-	}
-	return tx.Bucket(bLayout).Put(layoutKey, layoutThis)
+	return nil
 }
 
 // Apply implements projections.View. The events of one interaction are folded in memory

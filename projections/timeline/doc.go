@@ -36,7 +36,7 @@
 //	handles  interaction_id                                                    -> handle(8)
 //	aliases  merged customer                                                   -> survivor
 //	merged   survivor \x00 merged customer                                     -> ""
-//	layout   "version"                                                         -> layoutVersion(8)
+//	layout   "version"                                                         -> layoutVersion(8) (projections.InitLayout)
 //
 // A file of another layout version that holds interactions is rebuilt from the stream
 // (Init: projections.ErrLayoutChanged).

@@ -22,21 +22,15 @@ var (
 	bMerged       = []byte("merged")
 	bTouched      = []byte("touched") // customer (as resolved) -> seq(8): its card's last change
 	bHandles      = []byte("handles") // interaction id -> handle(8): its record's key in interactions
-	bLayout       = []byte("layout")  // "version" -> layoutVersion(8)
 )
 
 func allBuckets() [][]byte {
-	return [][]byte{bItems, bExpiry, bCounts, bRefs, bTasks, bOwned, bInteractions, bAliases, bMerged, bTouched, bHandles, bLayout}
+	return [][]byte{bItems, bExpiry, bCounts, bRefs, bTasks, bOwned, bInteractions, bAliases, bMerged, bTouched, bHandles}
 }
 
-// layoutVersion names the key layout this code reads and writes. 2: interaction records
-// keyed by handle. Files from before the version was kept are version 1.
+// layoutVersion names the key layout this code reads and writes (projections.InitLayout).
+// 2: interaction records keyed by handle.
 const layoutVersion = 2
-
-var (
-	layoutKey  = []byte("version")
-	layoutThis = binary.BigEndian.AppendUint64(nil, layoutVersion)
-)
 
 // An interaction's record is keyed by a handle, not by its id: the stream position of the
 // first event that changed it. Ids are the producers' (random, unless they sort by time

@@ -42,30 +42,17 @@ func (*View) Stream() string { return "LEDGER" }
 
 // Init implements projections.View.
 func (*View) Init(tx *bolt.Tx) error {
-	version := uint64(1)
-	if b := tx.Bucket(bLayout); b != nil {
-		if val := b.Get(layoutKey); len(val) == 8 {
-			version = binary.BigEndian.Uint64(val)
-		}
-	}
-	if version != layoutVersion {
-		// Rebuilt from the stream, not converted: a conversion would rewrite every record
-		// at random.
-		if b := tx.Bucket(bInteractions); b != nil {
-			if k, _ := b.Cursor().First(); k != nil {
-				return fmt.Errorf("timeline: file of key layout %d, this code reads %d: %w", version, layoutVersion, projections.ErrLayoutChanged)
-			}
-		}
+	// A file of another layout that holds records is rebuilt from the stream, not
+	// converted: a conversion would rewrite every record at random.
+	if err := projections.InitLayout(tx, layoutVersion, bInteractions); err != nil {
+		return fmt.Errorf("timeline: %w", err)
 	}
 	for _, b := range allBuckets() {
 		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 			return fmt.Errorf("create bucket %s: %w", b, err)
 		}
 	}
-	if version == layoutVersion {
-		return nil
-	}
-	return tx.Bucket(bLayout).Put(layoutKey, layoutThis)
+	return nil
 }
 
 // interactionRecord is the stored state of one interaction: the fold (stripped of what
