@@ -14,11 +14,12 @@ import (
 	"testing"
 
 	"github.com/interaction-ledger/ledger/adapters/httpapi"
+	ledgernode "github.com/interaction-ledger/ledger/adapters/node"
 	"github.com/interaction-ledger/ledger/eventstore/storetest"
 )
 
 // BenchmarkHostileIngestRSS (issue 11, item 10) sends three hostile 16 MiB bodies at once
-// to the real handler, under the binary's memory settings (GOGC 300, 400 MiB soft limit),
+// to the real handler, under the binary's memory settings (GOGC 300, the node's SoftMemoryLimit),
 // and reports the process's peak RSS (VmHWM, reset before the run) against that limit.
 // The bodies are generated as they are sent, so the client holds none of them.
 //
@@ -88,7 +89,7 @@ func benchHostile(b *testing.B, base, tok, name string, body func() io.Reader, c
 
 // softLimit is the binary's default soft memory limit (cmd/ledger sets it unless
 // GOMEMLIMIT is set).
-const softLimit = 400 << 20
+const softLimit = ledgernode.SoftMemoryLimit
 
 // rejectedBody stays within the count limit and is read to its end: 10000 envelopes of
 // 1.6 KiB, each rejected with a long message (the unknown type's list of allowed ones).

@@ -33,6 +33,7 @@ type benchConfig struct {
 	JSON         string // --json: the rows as JSON, for comparing runs
 	Queries      int    // --queries: requests per query kind, default 300
 	CPUProfile   string // --cpuprofile: pprof CPU profile of the ingest and replay phases
+	MemProfile   string // --memprofile: heap profile once the HTTP ingest is acked (views catching up)
 	Clients      int    // --clients: concurrent HTTP ingest clients, default 4
 	Batch        int    // --batch: envelopes per POST, default 1000
 	Peer         bool   // --peer: also run the PostgreSQL peer (pgpeer), default true
@@ -135,6 +136,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	fs.StringVar(&bc.JSON, "json", "", "also write the rows as JSON to this file")
 	fs.IntVar(&bc.Queries, "queries", 300, "requests per query kind")
 	fs.StringVar(&bc.CPUProfile, "cpuprofile", "", "write a CPU profile of the ingest and replay phases to this file")
+	fs.StringVar(&bc.MemProfile, "memprofile", "", "write a heap profile to this file once the HTTP ingest is acked by the stream, while the views catch up (after a forced collection)")
 	fs.IntVar(&bc.Clients, "clients", 4, "concurrent HTTP ingest clients")
 	fs.IntVar(&bc.Batch, "batch", 1000, "envelopes per POST /v1/events")
 	fs.BoolVar(&bc.RandomIDs, "random-ids", false, "random interaction ids (UUIDv4, as a PBX or a provider's webhook assigns them) instead of UUIDv7 ids that sort by time")
@@ -288,7 +290,7 @@ func runBench(ctx context.Context, bc benchConfig, stderr io.Writer) (*benchRepo
 		stopProfile()
 		return finish(err)
 	}
-	hres, err := benchHTTPIngest(ctx, bl, data, secret, bc.Clients, bc.Batch, stderr)
+	hres, err := benchHTTPIngest(ctx, bl, data, secret, bc.Clients, bc.Batch, bc.MemProfile, stderr)
 	if serr := bl.stop(); err == nil && serr != nil {
 		err = serr
 	}

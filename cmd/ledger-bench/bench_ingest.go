@@ -9,6 +9,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"time"
@@ -143,7 +146,7 @@ type benchIngestResult struct {
 
 // benchHTTPIngest POSTs the envelopes as NDJSON batches of batchSize with clients concurrent
 // clients, then waits for every view to catch up.
-func benchHTTPIngest(ctx context.Context, bl *benchLedger, data *benchData, secret string, clients, batchSize int, progress io.Writer) (benchIngestResult, error) {
+func benchHTTPIngest(ctx context.Context, bl *benchLedger, data *benchData, secret string, clients, batchSize int, memProfile string, progress io.Writer) (benchIngestResult, error) {
 	var res benchIngestResult
 	ingestTok, opsTok, err := benchIngestTokens(secret)
 	if err != nil {
@@ -155,6 +158,11 @@ func benchHTTPIngest(ctx context.Context, bl *benchLedger, data *benchData, secr
 	}
 	res.acked = time.Since(start)
 	fmt.Fprintf(progress, "bench: HTTP ingest acked by the stream in %s\n", res.acked.Round(time.Millisecond))
+	if memProfile != "" {
+		if err := writeHeapProfile(memProfile); err != nil {
+			return res, err
+		}
+	}
 	return res, res.settle(ctx, start, func(ctx context.Context) (node.Status, error) { return bl.status(ctx, opsTok) }, uint64(data.unique), progress)
 }
 
@@ -396,4 +404,19 @@ func benchPostAll(ctx context.Context, targets []*benchLedger, data *benchData, 
 		return fmt.Errorf("http ingest: %w", err)
 	}
 	return nil
+}
+
+// writeHeapProfile writes the heap in use after a collection: what the process holds
+// while the views catch up, the bench client's share included.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("memprofile: %w", err)
+	}
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return fmt.Errorf("memprofile: %w", err)
+	}
+	return f.Close()
 }
