@@ -84,6 +84,8 @@ func printDemoHelp(w io.Writer, cfg Config, sc *scenario.Scenario) {
 	for _, l := range links {
 		fmt.Fprintf(w, "  %-13s %s  http://%s/signin#token=%s\n", l.role, l.agent, cfg.HTTPAddr, l.token)
 	}
+	fmt.Fprintf(w, "The lists open on today, in your browser's time zone; the demo holds the last 24 hours\n"+
+		"(busiest in this machine's daytime): early in the day, set From to yesterday to see them all.\n")
 	fmt.Fprintf(w, "\nOr query the API as:\n")
 	for _, l := range links {
 		fmt.Fprintf(w, "\n  # %s %s   (or: TOKEN=$(./bin/ledger token -scope 'history:read tasks:write interactions:write' %s))\n", l.role, l.agent, l.agent)

@@ -77,6 +77,26 @@ func demoLedger(t *testing.T) (base string, links map[string]string) {
 
 // browser starts headless chromium with a fresh profile. Without it the test fails
 // under CI=true and is skipped otherwise.
+// browserTZ is the browser's time zone: one where it is now between 23:00 and midnight,
+// so that the pages' default list, today's, spans the demo's day (the last 24 hours,
+// busiest in the daytime of the ledger's zone, UTC here). In UTC itself, right after
+// midnight, today held a few minutes of the night and the lists were empty.
+var browserTZ = eveningZone(time.Now())
+
+// eveningZone returns the fixed-offset zone (Etc/GMT±N; POSIX signs are inverted) in which
+// t's local time is between 23:00 and midnight.
+func eveningZone(t time.Time) string {
+	offset := (23-t.UTC().Hour()+36)%24 - 12 // hours east of UTC, in [-12, +11]
+	switch {
+	case offset == 0:
+		return "Etc/GMT"
+	case offset > 0:
+		return fmt.Sprintf("Etc/GMT-%d", offset)
+	default:
+		return fmt.Sprintf("Etc/GMT+%d", -offset)
+	}
+}
+
 func browser(t *testing.T) context.Context {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
@@ -89,7 +109,7 @@ func browser(t *testing.T) context.Context {
 		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
 		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1440, 900), chromedp.Env("TZ=UTC"))
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1440, 900), chromedp.Env("TZ="+browserTZ))
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
 	ctx, cancelTime := context.WithTimeout(ctx, 90*time.Second)
@@ -283,13 +303,13 @@ func TestBrowserPages(t *testing.T) {
 	t.Run("filter, search, sort and load more", func(t *testing.T) {
 		run(t, ctx, "sign in as manager", chromedp.Navigate(links["manager"]), chromedp.WaitVisible(`table.list`))
 		shoot(t, ctx, shots, "list")
-		first, _ := apiIDs(t, base, mgr, url.Values{"tz": {"UTC"}})
+		first, _ := apiIDs(t, base, mgr, url.Values{"tz": {browserTZ}})
 
 		run(t, ctx, "filter voice, processed",
 			chromedp.Click(`details summary`), chromedp.Click(`input[name=flow][value=voice]`),
 			chromedp.Click(`input[name=status][value=processed]`), chromedp.Click(`.filters button[type=submit]`))
 		waitURL(t, ctx, "flow=voice")
-		_, want := apiIDs(t, base, mgr, url.Values{"tz": {"UTC"}, "flow": {"voice"}, "status": {"processed"}})
+		_, want := apiIDs(t, base, mgr, url.Values{"tz": {browserTZ}, "flow": {"voice"}, "status": {"processed"}})
 		sameIDs(t, "flow=voice&status=processed", rowIDs(t, ctx), want)
 
 		var contact string
@@ -306,20 +326,20 @@ func TestBrowserPages(t *testing.T) {
 		run(t, ctx, "search the last digits", chromedp.Navigate(base+"/"), chromedp.WaitVisible(`#q`),
 			chromedp.SendKeys(`#q`, digits), chromedp.Submit(`#q`))
 		waitURL(t, ctx, "q="+digits)
-		_, want = apiIDs(t, base, mgr, url.Values{"tz": {"UTC"}, "q": {digits}})
+		_, want = apiIDs(t, base, mgr, url.Values{"tz": {browserTZ}, "q": {digits}})
 		sameIDs(t, "q="+digits, rowIDs(t, ctx), want)
 
 		for _, order := range []string{"asc", "desc"} {
 			run(t, ctx, "sort by advisor "+order, chromedp.Click(`th a[data-col=agent_id]`))
 			waitURL(t, ctx, "order="+order, "sort=agent_id")
-			_, want = apiIDs(t, base, mgr, url.Values{"tz": {"UTC"}, "q": {digits}, "sort": {"agent_id"}, "order": {order}})
+			_, want = apiIDs(t, base, mgr, url.Values{"tz": {browserTZ}, "q": {digits}, "sort": {"agent_id"}, "order": {order}})
 			sameIDs(t, "sort=agent_id&order="+order, rowIDs(t, ctx), want)
 		}
 
 		if first.NextCursor == "" {
 			t.Fatal("the manager's list fits one page: load more is not exercised")
 		}
-		second, _ := apiIDs(t, base, mgr, url.Values{"tz": {"UTC"}, "cursor": {first.NextCursor}})
+		second, _ := apiIDs(t, base, mgr, url.Values{"tz": {browserTZ}, "cursor": {first.NextCursor}})
 		run(t, ctx, "load more", chromedp.Navigate(base+"/"), chromedp.WaitVisible(`[data-testid=load-more]`),
 			chromedp.Click(`[data-testid=load-more]`),
 			chromedp.Poll(fmt.Sprintf(`document.querySelectorAll("#rows > tr").length == %d`, len(first.Items)+len(second.Items)), nil))
@@ -327,7 +347,7 @@ func TestBrowserPages(t *testing.T) {
 	})
 
 	t.Run("a detail and its tabs; an invisible interaction is 404", func(t *testing.T) {
-		page, _ := apiIDs(t, base, mgr, url.Values{"tz": {"UTC"}})
+		page, _ := apiIDs(t, base, mgr, url.Values{"tz": {browserTZ}})
 		id := page.Items[0].InteractionID
 		var panel string
 		run(t, ctx, "open the first row", chromedp.Navigate(base+"/"), chromedp.WaitVisible(`#rows > tr`),
@@ -341,7 +361,7 @@ func TestBrowserPages(t *testing.T) {
 			run(t, ctx, "tab "+tab, chromedp.Click(`.tabs a[data-tab=`+tab+`]`), chromedp.WaitVisible(`[data-testid=tab-`+tab+`]`))
 		}
 		// The administrator sees an interaction the collaborator does not.
-		admin, _ := apiIDs(t, base, tokenOf(links["administrator"]), url.Values{"tz": {"UTC"}})
+		admin, _ := apiIDs(t, base, tokenOf(links["administrator"]), url.Values{"tz": {browserTZ}})
 		collab := tokenOf(links["collaborator"])
 		hidden := ""
 		for _, it := range admin.Items {
@@ -362,7 +382,7 @@ func TestBrowserPages(t *testing.T) {
 	})
 
 	t.Run("a card, its tabs, and its task actions", func(t *testing.T) {
-		page, _ := apiIDs(t, base, mgr, url.Values{"tz": {"UTC"}})
+		page, _ := apiIDs(t, base, mgr, url.Values{"tz": {browserTZ}})
 		cust := ""
 		for _, it := range page.Items {
 			if it.CustomerID != "" {
@@ -481,7 +501,7 @@ func TestBrowserPages(t *testing.T) {
 		var got string
 		run(t, ctx, "fetch the export", chromedp.Evaluate(`fetch(document.querySelector("[data-testid=export]").href).then(r => r.text())`, &got,
 			func(p *cdpruntime.EvaluateParams) *cdpruntime.EvaluateParams { return p.WithAwaitPromise(true) }))
-		req, _ := http.NewRequest(http.MethodGet, base+"/v1/interactions?tz=UTC&flow=voice&sort=agent_id&order=asc", nil)
+		req, _ := http.NewRequest(http.MethodGet, base+"/v1/interactions?tz="+url.QueryEscape(browserTZ)+"&flow=voice&sort=agent_id&order=asc", nil)
 		req.Header.Set("Authorization", "Bearer "+mgr)
 		req.Header.Set("Accept", "text/csv")
 		resp, err := http.DefaultClient.Do(req)
@@ -497,7 +517,7 @@ func TestBrowserPages(t *testing.T) {
 		if strings.TrimPrefix(string(want), "\uFEFF") != got {
 			t.Fatalf("the page's export differs from the API's:\npage %.300q\napi  %.300q", got, want)
 		}
-		_, ids := apiIDs(t, base, mgr, url.Values{"tz": {"UTC"}, "flow": {"voice"}, "limit": {"500"}})
+		_, ids := apiIDs(t, base, mgr, url.Values{"tz": {browserTZ}, "flow": {"voice"}, "limit": {"500"}})
 		if lines := strings.Count(got, "\n"); lines != len(ids)+1 || len(ids) == 0 {
 			t.Fatalf("the export has %d lines, want a header and the API's %d rows", lines, len(ids))
 		}
@@ -684,7 +704,7 @@ func browserSavedViews(t *testing.T, ctx context.Context, base, link, tok string
 	run(t, ctx, "open it from the menu", chromedp.Navigate(base+"/"), chromedp.WaitVisible(`table.list`),
 		chromedp.Click(`[data-testid=saved-views] > summary`), chromedp.Click(`a[data-view="`+name+`"]`))
 	waitURL(t, ctx, "flow=voice", "status=processed")
-	_, want := apiIDs(t, base, tok, url.Values{"tz": {"UTC"}, "flow": {"voice"}, "status": {"processed"}})
+	_, want := apiIDs(t, base, tok, url.Values{"tz": {browserTZ}, "flow": {"voice"}, "status": {"processed"}})
 	sameIDs(t, "the saved view", rowIDs(t, ctx), want)
 	run(t, ctx, "open the menu", chromedp.Click(`[data-testid=saved-views] > summary`))
 	submit(t, ctx, "delete it", chromedp.Click(`button[data-delete="`+name+`"]`))
@@ -694,5 +714,22 @@ func browserSavedViews(t *testing.T, ctx context.Context, base, link, tok string
 		chromedp.Click(`[data-testid=saved-views] > summary`), chromedp.Text(`[data-testid=saved-views] .menu-panel`, &msg))
 	if left != 0 || !strings.Contains(msg, "No saved views yet.") {
 		t.Fatalf("after delete: %d views, menu %q", left, msg)
+	}
+}
+
+// TestEveningZone: whatever the hour, the browser's zone puts the local time between
+// 23:00 and midnight.
+func TestEveningZone(t *testing.T) {
+	day := time.Date(2026, 12, 2, 0, 20, 0, 0, time.UTC)
+	for h := range 24 {
+		now := day.Add(time.Duration(h) * time.Hour)
+		name := eveningZone(now)
+		loc, err := time.LoadLocation(name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got := now.In(loc).Hour(); got != 23 {
+			t.Errorf("at %s UTC, %s: local hour %d, want 23", now.Format("15:04"), name, got)
+		}
 	}
 }
