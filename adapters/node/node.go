@@ -175,8 +175,9 @@ func TuneGC() {
 // SoftMemoryLimit is the Go heap's soft limit set by TuneGC. At 2M envelopes the heap in
 // use while the views catch up was about 320 MB (pprof after a collection: the projectors'
 // open transactions, JetStream's buffers and dedupe window), so a limit of 400 MiB left
-// the collector 80 MB between collections and it took a quarter of the CPU; 448 MiB
-// (with the feeds' buffers halved) keeps RssAnon under the 512 MiB budget with room to spare.
+// the collector 80 MB between collections and it took a quarter of the CPU. With 448 MiB
+// (and the feeds' buffers halved) it took a fifth, and RssAnon peaked at 449 MiB in that
+// run (ledger-bench, bench client included), under the 512 MiB budget.
 const SoftMemoryLimit = 448 << 20
 
 // durableNode is the node id in the views' durable names: none for the embedded single
