@@ -34,7 +34,7 @@ const pullExpiry = 5 * time.Second
 func startFeed(cons jetstream.Consumer, batch int) (*feed, error) {
 	// One batch ahead keeps the server delivering while the previous batch is applied (a
 	// projector's commit takes far longer than a batch's delivery); two, as before, held
-	// twice the messages in the heap (about 45 MB between two lagging views at 2M
+	// twice the messages in the heap (about 34 MB between two lagging views at 2M
 	// envelopes), which the collector then marked again and again.
 	prefetch := max(batch, minPrefetch)
 	f := &feed{ch: make(chan jetstream.Msg, prefetch), stop: make(chan struct{})}

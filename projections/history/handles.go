@@ -24,9 +24,6 @@ import (
 //	details  handle(8) -> detail (the row's start is the handle entry's alone)
 var bHandles = []byte("handles")
 
-// handleOf returns the handle of a new interaction first applied at stream sequence seq.
-func handleOf(seq uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0, 8), seq) }
-
 // handleValue is an interaction's entry in bHandles.
 func handleValue(h []byte, start int64) []byte {
 	v := make([]byte, 0, 16)

@@ -206,7 +206,7 @@ func (w *writer) fold(ev domain.Event, id string) error {
 		if w.seq == 0 {
 			return fmt.Errorf("interaction %s: event %s has no stream position to take a handle from", id, ev.ID)
 		}
-		p.h = handleOf(w.seq)
+		p.h = projections.HandleOf(w.seq)
 	}
 	if p.seen == nil {
 		p.seen = map[string]bool{}

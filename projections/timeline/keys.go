@@ -38,8 +38,7 @@ const layoutVersion = 2
 // by id, those writes landed on random pages of a tree as large as the number of
 // interactions; by handle, recent interactions' records sit together at its end. The
 // position is the same live and in any replay of the stream, so a rebuilt file equals
-// the live one byte for byte. handles maps the id to it.
-func handleOf(seq uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0, 8), seq) }
+// the live one byte for byte (projections.HandleOf). handles maps the id to it.
 
 // pos is where an item (or a pseudo-item of the expiry bucket) sits.
 type pos struct {

@@ -686,7 +686,7 @@ func (w *writer) interaction(ev domain.Event, id string) error {
 			if w.seq == 0 {
 				return fmt.Errorf("interaction %s: event %s has no stream position to take a handle from", id, ev.ID)
 			}
-			p.rec.h = handleOf(w.seq)
+			p.rec.h = projections.HandleOf(w.seq)
 		}
 	} // else already applied
 	return nil
