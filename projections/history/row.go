@@ -167,10 +167,13 @@ func (r *row) indexKeys() [][]byte {
 // those of the other customers the interaction carried, which only its detail names.
 // Sorted.
 func (r *row) carriedKeys() [][]byte {
-	tk := tkeyNanos(r.start, r.id)
 	var keys [][]byte
+	var tk []byte // only for the rare row that has any: a rebuild calls this per interaction
 	for _, c := range r.customers {
 		if c != r.customer && indexable(c) {
+			if tk == nil {
+				tk = tkeyNanos(r.start, r.id)
+			}
 			keys = append(keys, append(prefix(colCustomer, c), tk...))
 		}
 	}
