@@ -1,7 +1,9 @@
 package domain
 
 import (
+	"cmp"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -288,4 +290,123 @@ func addSorted(s []string, v string) []string {
 		return s
 	}
 	return slices.Insert(s, k, v)
+}
+
+// Clone returns a copy of i that shares no slice with it: Apply on either leaves the
+// other as it was.
+func (i *Interaction) Clone() Interaction {
+	c := *i
+	c.Agents, c.Queues = slices.Clone(i.Agents), slices.Clone(i.Queues)
+	c.Participants = slices.Clone(i.Participants)
+	c.CRMLinks, c.CaseLinks = slices.Clone(i.CRMLinks), slices.Clone(i.CaseLinks)
+	c.Qualifications = slices.Clone(i.Qualifications)
+	c.Surveys, c.Invoices = slices.Clone(i.Surveys), slices.Clone(i.Invoices)
+	c.Events = slices.Clone(i.Events)
+	return c
+}
+
+// OverlapError reports a Merge of two folds that both hold the same event: its counts
+// (messages, opens, clicks) would be counted twice.
+type OverlapError struct {
+	InteractionID, EventID string
+}
+
+func (e *OverlapError) Error() string {
+	return fmt.Sprintf("merge folds of interaction %s: event %s is in both", e.InteractionID, e.EventID)
+}
+
+// Merge folds o, the fold of other events of the same interaction, into i: the result is
+// the fold of both sets of events, as Apply of all of them in any order would give (the
+// fold keeps only stamps, maxima, sets and counts, so two partial folds combine). It lets
+// a view that keeps one partial fold per customer fold an interaction again without one
+// customer's events (an erasure). The two must hold no event in common (*OverlapError,
+// i unchanged).
+func (i *Interaction) Merge(o *Interaction) error {
+	if i.ID != "" && o.ID != "" && i.ID != o.ID {
+		return fmt.Errorf("merge folds: interaction %s with interaction %s", i.ID, o.ID)
+	}
+	for _, e := range o.Events {
+		if i.HasEvent(e.ID) {
+			return &OverlapError{InteractionID: cmp.Or(i.ID, o.ID), EventID: e.ID}
+		}
+	}
+	if i.ID == "" {
+		i.ID = o.ID
+	}
+	i.Events = mergeEvents(i.Events, o.Events)
+	if o.Stamps.Customer.After(i.Stamps.Customer) {
+		i.CustomerID, i.Stamps.Customer = o.CustomerID, o.Stamps.Customer
+	}
+	// A real started beats an inference; two inferences carry the same fields (Apply).
+	if o.Stamps.Started.After(i.Stamps.Started) || i.Stamps.Started.IsZero() && o.Stamps.Started.IsZero() && i.Flow == (Flow{}) {
+		i.Stamps.Started = o.Stamps.Started
+		i.Flow, i.Direction, i.OriginalRouting = o.Flow, o.Direction, o.OriginalRouting
+		i.Contact, i.VoiceCampaign, i.Template, i.Participants = o.Contact, o.VoiceCampaign, o.Template, slices.Clone(o.Participants)
+	}
+	for _, a := range o.Agents {
+		i.Agents = addSorted(i.Agents, a)
+	}
+	for _, q := range o.Queues {
+		i.Queues = addSorted(i.Queues, q)
+	}
+	if o.Stamps.Current.After(i.Stamps.Current) {
+		i.Stamps.Current = o.Stamps.Current
+		i.CurrentRouting, i.QueueID, i.AgentID = o.CurrentRouting, o.QueueID, o.AgentID
+	}
+	if o.Stamps.SRData.After(i.Stamps.SRData) {
+		i.SRData, i.Stamps.SRData = o.SRData, o.Stamps.SRData
+	}
+	if o.Stamps.Ended.After(i.Stamps.Ended) {
+		i.Stamps.Ended = o.Stamps.Ended
+		i.Status, i.Reason, i.EndAt = o.Status, o.Reason, o.EndAt
+	}
+	if len(o.CRMLinks) > 0 {
+		for _, l := range o.CRMLinks {
+			i.CRMLinks = upsert(i.CRMLinks, l)
+		}
+		i.CRMRecord = currentLink(i.CRMLinks)
+	}
+	if len(o.CaseLinks) > 0 {
+		for _, l := range o.CaseLinks {
+			i.CaseLinks = upsert(i.CaseLinks, l)
+		}
+		i.Case = currentLink(i.CaseLinks)
+	}
+	if o.Stamps.Qualified.After(i.Stamps.Qualified) {
+		i.Qualifications, i.Stamps.Qualified = slices.Clone(o.Qualifications), o.Stamps.Qualified
+	}
+	for _, s := range o.Surveys {
+		i.Surveys = upsert(i.Surveys, s)
+	}
+	for _, v := range o.Invoices {
+		i.Invoices = upsert(i.Invoices, v)
+	}
+	i.MessageCount += o.MessageCount
+	i.OpenCount += o.OpenCount
+	i.ClickCount += o.ClickCount
+	if !o.OpenedAt.IsZero() {
+		keepEarliest(&i.OpenedAt, o.OpenedAt)
+	}
+	if !o.ClickedAt.IsZero() {
+		keepEarliest(&i.ClickedAt, o.ClickedAt)
+	}
+	i.StartAt = i.startAt()
+	return nil
+}
+
+// mergeEvents returns the events of a and b (each sorted by stamp, no id in both) in
+// stamp order, as Apply keeps them.
+func mergeEvents(a, b []EventRecord) []EventRecord {
+	if len(b) == 0 {
+		return a
+	}
+	out := make([]EventRecord, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if (Stamp{At: a[0].OccurredAt, ID: a[0].ID}).After(Stamp{At: b[0].OccurredAt, ID: b[0].ID}) {
+			out, b = append(out, b[0]), b[1:]
+		} else {
+			out, a = append(out, a[0]), a[1:]
+		}
+	}
+	return append(append(out, a...), b...)
 }

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"encoding/json"
+	"errors"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -451,5 +452,81 @@ func TestInteractionInferredStarted(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// TestInteractionMergeOfPartialFolds: the events of an interaction split at random among
+// up to four partial folds (as a view keeps one per customer), folded apart and merged in
+// any order, give the fold of all of them, for the full call and for one whose started
+// is an inference beside a real one.
+func TestInteractionMergeOfPartialFolds(t *testing.T) {
+	const call = "call-1"
+	inferred := mustEvent(t, eventID(30), TypeInteractionStarted, at(0, 5), obj{"interaction_id": call, "flow": "voice",
+		"direction": "incoming", "routing": "direct", "contact": obj{"phone": "+33612345678"}, "inferred": true})
+	withInference := append(callEvents(t), inferred)
+	onlyInferred := []Event{inferred, callEvents(t)[5], callEvents(t)[3]} // ended, a message
+	rng := rand.New(rand.NewPCG(20261202, 7))
+	for _, tc := range []struct {
+		name string
+		evs  []Event
+	}{{"call", callEvents(t)}, {"call with an inferred started", withInference}, {"inferred started only", onlyInferred}} {
+		t.Run(tc.name, func(t *testing.T) {
+			want, _ := fold(t, tc.evs)
+			for round := range 1000 {
+				parts := make([][]Event, 1+rng.IntN(4))
+				for _, ev := range tc.evs {
+					k := rng.IntN(len(parts))
+					parts[k] = append(parts[k], ev)
+				}
+				folds := make([]Interaction, len(parts))
+				for k := range parts {
+					folds[k], _ = fold(t, parts[k])
+				}
+				rng.Shuffle(len(folds), func(a, b int) { folds[a], folds[b] = folds[b], folds[a] })
+				got := folds[0].Clone()
+				for k := 1; k < len(folds); k++ {
+					if err := got.Merge(&folds[k]); err != nil {
+						t.Fatalf("round %d: %v", round, err)
+					}
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("round %d (%d parts): merged\n%#v\nwant\n%#v", round, len(parts), got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestInteractionMergeRefusesOverlap(t *testing.T) {
+	evs := callEvents(t)
+	a, _ := fold(t, evs[:5])
+	b, _ := fold(t, evs[4:8]) // event 5 in both
+	before := a.Clone()
+	err := a.Merge(&b)
+	var oe *OverlapError
+	if !errors.As(err, &oe) || oe.EventID != evs[4].ID {
+		t.Fatalf("Merge = %v, want an *OverlapError naming %s", err, evs[4].ID)
+	}
+	if !reflect.DeepEqual(a, before) {
+		t.Errorf("a refused Merge changed the fold")
+	}
+	other, _ := fold(t, []Event{mustEvent(t, eventID(40), TypeInteractionEnded, at(1, 0), obj{"interaction_id": "call-2", "status": "processed"})})
+	if err := a.Merge(&other); err == nil {
+		t.Errorf("Merge of another interaction's fold: no error")
+	}
+}
+
+func TestInteractionCloneSharesNothing(t *testing.T) {
+	evs := callEvents(t)
+	a, _ := fold(t, evs[:10])
+	want := a.Clone()
+	c := a.Clone()
+	for _, ev := range evs[10:] {
+		c.Apply(ev)
+	}
+	extra := mustEvent(t, eventID(41), TypeInteractionRouted, at(0, 1), obj{"interaction_id": "call-1", "routing": "direct", "agent_id": "ag-0"})
+	c.Apply(extra)
+	if !reflect.DeepEqual(a, want) {
+		t.Errorf("Apply on a clone changed the original")
 	}
 }
