@@ -93,10 +93,11 @@ func TestBulkLoadGivesTheLiveFile(t *testing.T) {
 	} {
 		erased = append(erased, projections.Applied{Seq: uint64(len(erased) + 1), Subject: subject(e), Event: e})
 	}
+	shared, _ := sharedStream(h)
 	for _, tc := range []struct {
 		name string
 		evs  []projections.Applied
-	}{{"scenario", evs}, {"merge and erase", around}, {"erased last", erased}} {
+	}{{"scenario", evs}, {"merge and erase", around}, {"erased last", erased}, {"shared interactions erased", shared}} {
 		want := replayInBatches(t, tc.evs, 1)
 		for _, n := range []int{1, 3, 100} {
 			got := replayInto(t, tc.evs, n, true)

@@ -19,10 +19,11 @@ import (
 // none). WARNING: changing an order or a field means a new format byte or a rebuild.
 //
 // Format 2 of items and interactions appends an e-mail's first click and click count
-// (email.clicked); format 1 values are still read (no click).
+// (email.clicked); format 1 values are still read (no click). Format 3 of interactions
+// appends the per-customer parts of an interaction that carried several customers.
 const (
 	fmtItem        byte = 2
-	fmtInteraction byte = 2
+	fmtInteraction byte = 3
 	fmtTask        byte = 1
 )
 
@@ -199,14 +200,28 @@ func decodeItem(b []byte) (Item, error) {
 
 // encodeInteraction keeps what the card and the fold need of an interaction: the
 // columns it shows, the stamps that decide them, and the ids and times of its events
-// (Apply's dedupe and start time). Nothing else is stored: no contact, participants,
-// event data or any other personal data the fold may carry.
+// (Apply's dedupe and start time), for the whole fold and, for an interaction that
+// carried several customers, for each customer's part. Nothing else is stored: no
+// contact, participants, event data or any other personal data the fold may carry.
 func encodeInteraction(r *interactionRecord) []byte {
-	f := &r.Fold
-	e := enc{b: make([]byte, 0, 256+45*len(f.Events))}
+	n := len(r.Fold.Events)
+	for k := range r.Parts {
+		n += len(r.Parts[k].Fold.Events)
+	}
+	e := enc{b: make([]byte, 0, 256*(1+len(r.Parts))+45*n)}
 	e.b = append(e.b, fmtInteraction, r.KB)
 	e.str(r.Owner)
 	e.int(r.At)
+	e.fold(&r.Fold)
+	e.int(int64(len(r.Parts)))
+	for k := range r.Parts {
+		e.str(r.Parts[k].Customer)
+		e.fold(&r.Parts[k].Fold)
+	}
+	return e.b
+}
+
+func (e *enc) fold(f *domain.Interaction) {
 	e.str(f.ID)
 	e.str(f.CustomerID)
 	e.time(f.StartAt)
@@ -229,7 +244,6 @@ func encodeInteraction(r *interactionRecord) []byte {
 	}
 	e.time(f.ClickedAt)
 	e.int(int64(f.ClickCount))
-	return e.b
 }
 
 func decodeInteraction(b []byte) (interactionRecord, error) {
@@ -241,7 +255,32 @@ func decodeInteraction(b []byte) (interactionRecord, error) {
 	}
 	r.Owner = d.str()
 	r.At = d.int()
-	f := &r.Fold
+	err := d.fold(&r.Fold, v)
+	if v >= 3 {
+		n := d.int()
+		if n < 0 || n > int64(len(d.b)) {
+			d.fail()
+		}
+		if d.err == nil && n > 0 {
+			r.Parts = make([]part, n)
+			for k := range r.Parts {
+				r.Parts[k].Customer = d.str()
+				err = errors.Join(err, d.fold(&r.Parts[k].Fold, v))
+			}
+		}
+	}
+	if d.err != nil {
+		return r, fmt.Errorf("decode interaction: %w", d.err)
+	}
+	if err != nil {
+		return r, fmt.Errorf("decode interaction %s: %w", r.Fold.ID, err)
+	}
+	return r, nil
+}
+
+// fold reads what enc.fold wrote (format v); a malformed enum is returned, a short value
+// left in d.err.
+func (d *dec) fold(f *domain.Interaction, v byte) error {
 	f.ID, f.CustomerID = d.str(), d.str()
 	f.StartAt, f.EndAt = d.time(), d.time()
 	var flow, status, direction, orig, cur string
@@ -268,15 +307,11 @@ func decodeInteraction(b []byte) (interactionRecord, error) {
 		f.ClickCount = int(d.int())
 	}
 	if d.err != nil {
-		return r, fmt.Errorf("decode interaction: %w", d.err)
+		return nil
 	}
-	err := errors.Join(f.Flow.UnmarshalText([]byte(flow)), f.Status.UnmarshalText([]byte(status)),
+	return errors.Join(f.Flow.UnmarshalText([]byte(flow)), f.Status.UnmarshalText([]byte(status)),
 		f.Direction.UnmarshalText([]byte(direction)), f.OriginalRouting.UnmarshalText([]byte(orig)),
 		f.CurrentRouting.UnmarshalText([]byte(cur)))
-	if err != nil {
-		return r, fmt.Errorf("decode interaction %s: %w", f.ID, err)
-	}
-	return r, nil
 }
 
 func encodeTask(r *taskRecord) []byte {

@@ -34,6 +34,7 @@
 //	owned    customer \x00 interaction_id                                      -> ""
 //	interactions  handle(8)                                                    -> interaction record (codec.go)
 //	handles  interaction_id                                                    -> handle(8)
+//	carried  customer \x00 interaction_id                                      -> "" (shared interactions only)
 //	aliases  merged customer                                                   -> survivor
 //	merged   survivor \x00 merged customer                                     -> ""
 //	layout   "version"                                                         -> layoutVersion(8) (projections.InitLayout)
@@ -100,6 +101,16 @@
 // editing it keeps it.
 //
 // # Merge and erase
+//
+// An interaction whose events name several customers (a call started for one and routed
+// for another) keeps, beside its fold, one partial fold per customer (the fold of that
+// customer's events alone, as the events name it) and a carried key per customer. The
+// fold is order-independent, so the parts merge into the whole (domain.Interaction.Merge).
+// An erasure folds such an interaction again from the other customers' parts and moves
+// its item where that fold puts it (the customer of its latest remaining event, at its
+// remaining start): what a rebuild from the erased stream gives, as the history does. One
+// that carried only erased customers goes whole. The parts cost nothing for the usual
+// interaction of one customer.
 //
 // customer.merged moves every key of the merged customer under the survivor (item keys,
 // counts, refs, tasks, interaction owners) and records an alias, so events still

@@ -22,15 +22,17 @@ var (
 	bMerged       = []byte("merged")
 	bTouched      = []byte("touched") // customer (as resolved) -> seq(8): its card's last change
 	bHandles      = []byte("handles") // interaction id -> handle(8): its record's key in interactions
+	bCarried      = []byte("carried") // customer \x00 interaction id -> "": interactions of several customers
 )
 
 func allBuckets() [][]byte {
-	return [][]byte{bItems, bExpiry, bCounts, bRefs, bTasks, bOwned, bInteractions, bAliases, bMerged, bTouched, bHandles}
+	return [][]byte{bItems, bExpiry, bCounts, bRefs, bTasks, bOwned, bInteractions, bAliases, bMerged, bTouched, bHandles, bCarried}
 }
 
 // layoutVersion names the key layout this code reads and writes (projections.InitLayout).
-// 2: interaction records keyed by handle.
-const layoutVersion = 2
+// 2: interaction records keyed by handle. 3: per-customer parts of shared interactions
+// and the carried index (an erasure folds them again).
+const layoutVersion = 3
 
 // An interaction's record is keyed by a handle, not by its id: the stream position of the
 // first event that changed it. Ids are the producers' (random, unless they sort by time

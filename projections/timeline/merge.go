@@ -8,6 +8,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/interaction-ledger/ledger/projections"
 )
 
 // merge moves everything of customer from under the customer it was merged into, and
@@ -165,6 +167,13 @@ func (w *writer) erase(c string) error {
 		}
 		return w.alias.Delete([]byte(c))
 	}
+	erased := map[string]bool{c: true}
+	for _, k := range prefixKeys(w.merged, custPrefix(c)) {
+		erased[string(k[len(c)+1:])] = true
+	}
+	if err := w.refoldShared(erased); err != nil {
+		return fmt.Errorf("erase %s: %w", c, err)
+	}
 	for _, k := range prefixKeys(w.items, custPrefix(c)) {
 		p, err := parseItemKey(k)
 		if err != nil {
@@ -219,6 +228,65 @@ func (w *writer) erase(c string) error {
 		if err := w.merged.Delete(k); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// refoldShared folds every interaction that an erased customer carried together with a
+// customer not erased again from the others' parts alone (what a rebuild from the erased
+// stream gives), and moves its item to where that fold puts it: under the customer of its
+// latest remaining event, at its remaining start. Interactions that carried only erased
+// customers are left to erase, which removes them with the rest of the customer's.
+func (w *writer) refoldShared(erased map[string]bool) error {
+	var ids []string
+	seen := map[string]bool{}
+	for _, c := range slices.Sorted(maps.Keys(erased)) {
+		for _, k := range prefixKeys(w.carried, custPrefix(c)) {
+			if id := string(k[len(c)+1:]); !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	for _, id := range ids {
+		rec, found, err := w.loadInteraction(id)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return fmt.Errorf("interaction %s: carried, but no record: %w", id, projections.ErrCorrupt)
+		}
+		var kept []part
+		for _, p := range rec.Parts {
+			if !erased[p.Customer] {
+				kept = append(kept, p)
+			}
+		}
+		if len(kept) == 0 {
+			continue
+		}
+		for _, p := range rec.Parts {
+			if erased[p.Customer] || len(kept) == 1 { // one left: no longer shared
+				if err := w.carried.Delete(pairKey(p.Customer, id)); err != nil {
+					return err
+				}
+			}
+		}
+		fold := kept[0].Fold.Clone()
+		for k := 1; k < len(kept); k++ {
+			if err := fold.Merge(&kept[k].Fold); err != nil {
+				return fmt.Errorf("interaction %s: %w: %w", id, err, projections.ErrCorrupt)
+			}
+		}
+		rec.Fold, rec.Parts = fold, kept
+		if len(kept) == 1 {
+			rec.Parts = nil
+		}
+		owner := w.resolve(fold.CustomerID)
+		if err := w.reposition(&rec, true, owner); err != nil {
+			return fmt.Errorf("interaction %s: %w", id, err)
+		}
+		w.refolded = append(w.refolded, owner)
 	}
 	return nil
 }

@@ -62,9 +62,41 @@ type interactionRecord struct {
 	KB    byte               `json:"kb"`
 	At    int64              `json:"at"`
 	Fold  domain.Interaction `json:"fold"`
+	// Parts holds, for an interaction whose events named several customers, the fold of
+	// each customer's events alone, sorted by customer (as the events name them, before
+	// merges): what an erasure folds the interaction again from (Fold is their merge).
+	// Nil for the usual interaction of one customer.
+	Parts []part `json:"parts,omitempty"`
 	// h is its handle (keys.go): the key of its entry in interactions, not stored in it;
 	// nil until a new interaction's first change.
 	h []byte
+}
+
+// part is the fold of one customer's events of an interaction.
+type part struct {
+	Customer string
+	Fold     domain.Interaction
+}
+
+// applyPart folds ev into its customer's part, first splitting the record into parts
+// when ev is the first event of a second customer (every earlier event was the fold's
+// customer's, so the fold so far is that customer's part). It returns the customer when
+// it is one the record did not carry before (its carried key is new), "" otherwise. ev
+// must be new to the fold.
+func (r *interactionRecord) applyPart(ev domain.Event) (newCarrier string) {
+	if len(r.Parts) == 0 {
+		if len(r.Fold.Events) == 0 || r.Fold.CustomerID == ev.CustomerID {
+			return ""
+		}
+		r.Parts = []part{{Customer: r.Fold.CustomerID, Fold: r.Fold.Clone()}}
+	}
+	k, found := slices.BinarySearchFunc(r.Parts, ev.CustomerID, func(p part, c string) int { return strings.Compare(p.Customer, c) })
+	if !found {
+		r.Parts = slices.Insert(r.Parts, k, part{Customer: ev.CustomerID})
+		newCarrier = ev.CustomerID
+	}
+	r.Parts[k].Fold.Apply(ev)
+	return newCarrier
 }
 
 func (r *interactionRecord) pos() pos {
@@ -183,13 +215,17 @@ func isKeyedTaskSubject(subject string) bool {
 
 // writer holds one write transaction's buckets.
 type writer struct {
-	tx                                                                        *bolt.Tx
-	items, expiry, counts, refs, tasks, owned, inters, handles, alias, merged *bolt.Bucket
+	tx                                                                                 *bolt.Tx
+	items, expiry, counts, refs, tasks, owned, inters, handles, alias, merged, carried *bolt.Bucket
 
 	// bulk: counts and the interactions' items are left to EndBulk (bulk.go).
 	bulk bool
 	// seq is the stream position of the event being applied: a new interaction's handle.
 	seq uint64
+
+	// refolded lists the customers whose cards an erasure changed by folding a shared
+	// interaction again without the erased customer's events (their positions move).
+	refolded []string
 
 	// pending holds the interactions the batch has touched so far, by id: their events
 	// are folded here, in memory, and flush writes each changed one once (its item,
@@ -209,9 +245,9 @@ type pendingInteraction struct {
 func newWriter(tx *bolt.Tx) (*writer, error) {
 	w := &writer{tx: tx, items: tx.Bucket(bItems), expiry: tx.Bucket(bExpiry), counts: tx.Bucket(bCounts),
 		refs: tx.Bucket(bRefs), tasks: tx.Bucket(bTasks), owned: tx.Bucket(bOwned), inters: tx.Bucket(bInteractions),
-		handles: tx.Bucket(bHandles), alias: tx.Bucket(bAliases), merged: tx.Bucket(bMerged)}
+		handles: tx.Bucket(bHandles), alias: tx.Bucket(bAliases), merged: tx.Bucket(bMerged), carried: tx.Bucket(bCarried)}
 	if w.items == nil || w.expiry == nil || w.counts == nil || w.refs == nil || w.tasks == nil || w.owned == nil ||
-		w.inters == nil || w.handles == nil || w.alias == nil || w.merged == nil {
+		w.inters == nil || w.handles == nil || w.alias == nil || w.merged == nil || w.carried == nil {
 		return nil, fmt.Errorf("timeline buckets missing: Init was not run")
 	}
 	// Keys of these grow at the end: expiry is time-first, records are keyed by handle,
@@ -247,6 +283,10 @@ func (v *View) Apply(tx *bolt.Tx, batch []projections.Applied) error {
 			continue
 		}
 		touched[ev.CustomerID] = a.Seq
+		for _, c := range w.refolded {
+			touched[c] = a.Seq
+		}
+		w.refolded = w.refolded[:0]
 		switch d := ev.Payload.(type) {
 		case *domain.MergedData:
 			touched[d.FromCustomerID] = a.Seq
@@ -636,8 +676,14 @@ func (w *writer) saveInteraction(r *interactionRecord, had bool) error {
 	return w.inters.Put(r.h, encodeInteraction(r))
 }
 
-// deleteInteraction removes the stored record r of interaction id, and its handle.
+// deleteInteraction removes the stored record r of interaction id, its handle and its
+// carried keys.
 func (w *writer) deleteInteraction(id string, r *interactionRecord) error {
+	for _, p := range r.Parts {
+		if err := w.carried.Delete(pairKey(p.Customer, id)); err != nil {
+			return err
+		}
+	}
 	if err := w.inters.Delete(r.h); err != nil {
 		return err
 	}
@@ -678,6 +724,25 @@ func (w *writer) interaction(ev domain.Event, id string) error {
 		p = &pendingInteraction{rec: rec, had: found}
 		w.pending[id] = p
 	}
+	if p.rec.Fold.HasEvent(ev.ID) {
+		return nil // already applied
+	}
+	if c := p.rec.applyPart(ev); c != "" {
+		// The first event of another customer: the record now carries several, and
+		// an erasure of any of them must find it (erase).
+		if len(p.rec.Parts) == 2 {
+			other := p.rec.Parts[0].Customer
+			if other == c {
+				other = p.rec.Parts[1].Customer
+			}
+			if err := w.carried.Put(pairKey(other, id), nil); err != nil {
+				return err
+			}
+		}
+		if err := w.carried.Put(pairKey(c, id), nil); err != nil {
+			return err
+		}
+	}
 	if p.rec.Fold.Apply(ev) {
 		p.dirty = true
 		if p.rec.h == nil {
@@ -688,7 +753,7 @@ func (w *writer) interaction(ev domain.Event, id string) error {
 			}
 			p.rec.h = projections.HandleOf(w.seq)
 		}
-	} // else already applied
+	}
 	return nil
 }
 
