@@ -18,12 +18,6 @@ import (
 // maxLimit is the largest page any list endpoint serves.
 const maxLimit = 500
 
-// visible is the card's view of the reader's rights: the history's access check, so an
-// interaction the reader may not open in the history is nowhere on the card either.
-func (s *Server) visible(rd domain.Reader) timeline.Visible {
-	return func(ids []string, starts []int64) ([]bool, error) { return s.cfg.History.VisibleAt(rd, ids, starts) }
-}
-
 // pageParams reads limit and cursor, refusing any parameter but those and extra (400
 // naming it); ok is false once the answer is written.
 func pageParams(w http.ResponseWriter, r *http.Request, extra ...string) (limit int, cursor string, ok bool) {
@@ -62,7 +56,7 @@ func (s *Server) getTimeline(w http.ResponseWriter, r *http.Request, rd domain.R
 		}
 		kinds = append(kinds, kind)
 	}
-	page, err := s.cfg.Timeline.Read(r.PathValue("id"), timeline.Query{Kinds: kinds, Limit: limit, Cursor: cursor, Visible: s.visible(rd)})
+	page, err := s.cfg.Timeline.Read(r.PathValue("id"), timeline.Query{Kinds: kinds, Limit: limit, Cursor: cursor, Visible: rd.CanSee})
 	if err != nil {
 		s.pageError(w, r, err)
 		return
@@ -86,7 +80,7 @@ func parseLimit(w http.ResponseWriter, s string) (int, bool) {
 }
 
 func (s *Server) getCard(w http.ResponseWriter, r *http.Request, rd domain.Reader) {
-	card, err := s.cfg.Timeline.Card(r.PathValue("id"), s.visible(rd))
+	card, err := s.cfg.Timeline.Card(r.PathValue("id"), rd.CanSee)
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -117,7 +111,7 @@ func serveTab[T any](s *Server, w http.ResponseWriter, r *http.Request, rd domai
 
 func (s *Server) getChats(w http.ResponseWriter, r *http.Request, rd domain.Reader) {
 	serveTab(s, w, r, rd, "chats", func(c string, limit int, cur string) (timeline.TabPage[timeline.Chat], error) {
-		return s.cfg.Timeline.Chats(c, limit, cur, s.visible(rd))
+		return s.cfg.Timeline.Chats(c, limit, cur, rd.CanSee)
 	})
 }
 

@@ -77,7 +77,7 @@ func (h *Handler) renderCard(w http.ResponseWriter, r *http.Request, s *session,
 	if !slices.ContainsFunc(cardTabs, func(t [2]string) bool { return t[0] == current }) {
 		current = "timeline"
 	}
-	see := h.visible(s.Reader)
+	see := s.Reader.CanSee
 	at, err := h.cfg.Timeline.ChangedAt(cust) // before the reads: a change after it is told
 	if err != nil {
 		h.internal(w, r, s, err)

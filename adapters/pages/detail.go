@@ -132,7 +132,7 @@ func (h *Handler) renderDetail(w http.ResponseWriter, r *http.Request, s *sessio
 		v.ClickedAt = d.ClickedAt.In(s.Loc).Format("2 Jan 2006 15:04")
 	}
 	if current == "card" && d.CustomerID != "" {
-		card, err := h.cfg.Timeline.Card(d.CustomerID, h.visible(s.Reader))
+		card, err := h.cfg.Timeline.Card(d.CustomerID, s.Reader.CanSee)
 		if err != nil {
 			h.internal(w, r, s, err)
 			return

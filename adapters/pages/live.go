@@ -144,7 +144,7 @@ func (h *Handler) cardChanges(w http.ResponseWriter, r *http.Request, s *session
 			if !ok {
 				return at, errNoLongerVisible
 			}
-			see := h.visible(rd) // what the card shows the agent now
+			see := rd.CanSee // what the card shows the agent now
 			card, err := h.cfg.Timeline.Card(cust, see)
 			if err != nil {
 				return at, err

@@ -17,7 +17,6 @@ import (
 	"github.com/interaction-ledger/ledger/adapters/audit"
 	"github.com/interaction-ledger/ledger/adapters/auth"
 	"github.com/interaction-ledger/ledger/adapters/httpapi"
-	"github.com/interaction-ledger/ledger/domain"
 	"github.com/interaction-ledger/ledger/projections/directory"
 	"github.com/interaction-ledger/ledger/projections/history"
 	"github.com/interaction-ledger/ledger/projections/savedviews"
@@ -234,11 +233,6 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, s *session, code 
 func (h *Handler) internal(w http.ResponseWriter, r *http.Request, s *session, err error) {
 	h.cfg.Logger.Error("page failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	h.fail(w, r, s, http.StatusInternalServerError, "Something went wrong on our side. Try again in a moment.")
-}
-
-// visible is the card's view of the reader's rights, as in the API: the history's check.
-func (h *Handler) visible(rd domain.Reader) timeline.Visible {
-	return func(ids []string, starts []int64) ([]bool, error) { return h.cfg.History.VisibleAt(rd, ids, starts) }
 }
 
 // parseForm reads a posted form of at most limit bytes; on failure it answers the error

@@ -15,7 +15,7 @@ import (
 // list's ?explain=1 asks it for the page's items.
 func (v *View) Reasons(r domain.Reader, ids []string) ([][]domain.Reason, error) {
 	out := make([][]domain.Reason, len(ids))
-	err := v.eachRow(r, ids, nil, func(i int, row *row) {
+	err := v.eachRow(r, ids, func(i int, row *row) {
 		kept := row.clone() // the reasons name its agents and queues
 		out[i] = r.Reasons(kept.visibility())
 	})

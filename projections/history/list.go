@@ -129,33 +129,18 @@ func visibleDetail(tx *bolt.Tx, r domain.Reader, id string) (domain.Interaction,
 }
 
 // Visible reports, for each of ids, whether the interaction exists and r may see it:
-// true exactly for the ids Get answers rather than ErrNotFound. Views that show the
-// history's interactions elsewhere (the customer card) ask it, so that one rule, applied
-// to the same data, decides everywhere.
+// true exactly for the ids Get answers rather than ErrNotFound (a page's live updates
+// ask it of the interaction they follow).
 func (v *View) Visible(r domain.Reader, ids []string) ([]bool, error) {
-	return v.VisibleAt(r, ids, nil)
-}
-
-// VisibleAt is Visible for interactions whose start the caller believes it knows:
-// starts[i] is ids[i]'s start_at in Unix nanoseconds (0: unknown), as another view folded
-// it. A right guess finds the row with one lookup instead of two (the detail maps an id to
-// its row); a wrong one (the other view is behind or ahead of this one) costs the second
-// lookup, never a wrong answer: the row found is always the interaction's current one.
-func (v *View) VisibleAt(r domain.Reader, ids []string, starts []int64) ([]bool, error) {
-	if starts != nil && len(starts) != len(ids) {
-		return nil, fmt.Errorf("visibility: %d starts for %d interactions", len(starts), len(ids))
-	}
 	out := make([]bool, len(ids))
-	err := v.eachRow(r, ids, starts, func(i int, row *row) { out[i] = r.CanSee(row.visibility()) })
+	err := v.eachRow(r, ids, func(i int, row *row) { out[i] = r.CanSee(row.visibility()) })
 	return out, err
 }
 
 // eachRow calls fn with the row of each of ids that exists, in one read transaction;
-// nothing for a reader without history access. starts, unless nil, are guesses of their
-// start_at (VisibleAt). The row is a rowView's: valid during the call only (fn copies
-// what it keeps). A card's timeline asks for every interaction it passes, so this is on
-// the card's path: rows are read in place, not copied per id.
-func (v *View) eachRow(r domain.Reader, ids []string, starts []int64, fn func(i int, row *row)) error {
+// nothing for a reader without history access. The row is a rowView's: valid during the
+// call only (fn copies what it keeps).
+func (v *View) eachRow(r domain.Reader, ids []string, fn func(i int, row *row)) error {
 	if !r.HistoryAccess || len(ids) == 0 {
 		return nil
 	}
@@ -164,23 +149,17 @@ func (v *View) eachRow(r domain.Reader, ids []string, starts []int64, fn func(i 
 		var rv rowView
 		var tk []byte
 		for i, id := range ids {
-			var val []byte
-			if starts != nil && starts[i] != 0 {
-				tk = appendTkey(tk[:0], starts[i], id)
-				val = rows.Get(tk)
+			_, start, err := lookup(handles, id)
+			if err != nil {
+				return err
 			}
-			if val == nil { // no guess, or a wrong one: the handle names the row
-				_, start, err := lookup(handles, id)
-				if err != nil {
-					return err
-				}
-				if start == nil {
-					continue
-				}
-				tk = append(append(tk[:0], start...), id...)
-				if val = rows.Get(tk); val == nil {
-					return fmt.Errorf("interaction %s: no row: %w", id, errCorrupt)
-				}
+			if start == nil {
+				continue
+			}
+			tk = append(append(tk[:0], start...), id...)
+			val := rows.Get(tk)
+			if val == nil {
+				return fmt.Errorf("interaction %s: no row: %w", id, errCorrupt)
 			}
 			row, err := rv.decode(tk, val)
 			if err != nil {

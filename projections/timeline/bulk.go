@@ -18,7 +18,7 @@ import (
 // that it does not read again:
 //
 //   - an interaction's item (rewritten each time its events arrive) is a function of its
-//     record (interactionItem at the record's position), so EndBulk writes the items of
+//     record (encodeInteractionItem of the record's position), so EndBulk writes the items of
 //     the final records, in key order, bulkItems keys per pass over the records;
 //   - counts (each customer's items per kind, which the card shows) are the number of
 //     items under their customer and kind (every place and unplace moves both), so
@@ -181,8 +181,7 @@ func writeInteractionItems(update func(fn func(*bolt.Tx) error) error) error {
 						return fmt.Errorf("interaction %s: %w", p.key, err)
 					}
 					kind, _ := kindOfByte(p.kb)
-					it := interactionItem(&rec.Fold, kind)
-					if err := items.Put(k, encodeItem(&it)); err != nil {
+					if err := items.Put(k, encodeInteractionItem(&rec.Fold, kind)); err != nil {
 						return err
 					}
 				}

@@ -8,8 +8,10 @@ import (
 	"maps"
 	"slices"
 	"time"
+	"unsafe"
 
 	"github.com/interaction-ledger/ledger/domain"
+	"github.com/interaction-ledger/ledger/projections"
 )
 
 // The stored values are a small binary encoding, not JSON: the tabs decode hundreds of
@@ -20,11 +22,15 @@ import (
 //
 // Format 2 of items and interactions appends an e-mail's first click and click count
 // (email.clicked); format 1 values are still read (no click). Format 3 of interactions
-// appends the per-customer parts of an interaction that carried several customers.
+// appends the agents and queues of each fold and the per-customer parts of an
+// interaction that carried several customers. Format 3 of items is an interaction's item
+// (encodeInteractionItem): what the access rules look at first, then only the fields an
+// interaction fills; the other kinds' items stay format 2.
 const (
-	fmtItem        byte = 2
-	fmtInteraction byte = 3
-	fmtTask        byte = 1
+	fmtItem            byte = 2
+	fmtInteractionItem byte = 3
+	fmtInteraction     byte = 3
+	fmtTask            byte = 1
 )
 
 var errShort = errors.New("stored value too short")
@@ -75,6 +81,18 @@ func (d *dec) str() string {
 	return s
 }
 
+// raw reads a string's bytes in place (nil when empty or short).
+func (d *dec) raw() []byte {
+	n, k := binary.Uvarint(d.b)
+	if k <= 0 || uint64(len(d.b)-k) < n {
+		d.fail()
+		return nil
+	}
+	s := d.b[k : k+int(n)]
+	d.b = d.b[k+int(n):]
+	return s
+}
+
 func (d *dec) skip() {
 	n, k := binary.Uvarint(d.b)
 	if k <= 0 || uint64(len(d.b)-k) < n {
@@ -108,6 +126,23 @@ func (d *dec) ptime() *time.Time {
 		return nil
 	}
 	return &t
+}
+
+// strs reads what enc.strs wrote (nil for none).
+func (d *dec) strs() []string {
+	n := d.int()
+	if n < 0 || n > int64(len(d.b)) {
+		d.fail()
+		return nil
+	}
+	if n == 0 || d.err != nil {
+		return nil
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = d.str()
+	}
+	return out
 }
 
 func (d *dec) stamp() domain.Stamp { return domain.Stamp{At: d.time(), ID: d.str()} }
@@ -164,9 +199,149 @@ func encodeItem(it *Item) []byte {
 	return e.b
 }
 
+// encodeInteractionItem writes the item of an interaction of the kind from its fold:
+// first what domain.Reader.CanSee looks at (itemVisibility reads only that), then the
+// item's fields.
+func encodeInteractionItem(f *domain.Interaction, kind Kind) []byte {
+	e := enc{b: make([]byte, 0, 96+12*(len(f.Agents)+len(f.Queues)))}
+	e.b = append(e.b, fmtInteractionItem)
+	e.str(f.Flow.String())
+	e.str(f.OriginalRouting.String())
+	e.str(f.AgentID)
+	e.strs(f.Agents)
+	e.strs(f.Queues)
+	e.str(string(kind))
+	e.time(f.StartAt)
+	e.str(f.ID)
+	e.str(f.Direction.String())
+	e.str(f.Status.String())
+	e.str(f.Reason)
+	e.time(f.EndAt)
+	switch kind {
+	case KindChat:
+		e.int(int64(f.MessageCount))
+	case KindEmail:
+		e.time(f.OpenedAt)
+		e.int(int64(f.OpenCount))
+		e.time(f.ClickedAt)
+		e.int(int64(f.ClickCount))
+	}
+	return e.b
+}
+
+func (e *enc) strs(ss []string) {
+	e.int(int64(len(ss)))
+	for _, s := range ss {
+		e.str(s)
+	}
+}
+
+// names holds the strings of the closed sets an interaction's item holds (kinds, flows,
+// directions, statuses), so that decoding a page of items does not allocate each again.
+var names = func() map[string]string {
+	m := map[string]string{}
+	add := func(s string) { m[s] = s }
+	for _, k := range Kinds() {
+		add(string(k))
+	}
+	for _, f := range domain.Flows() {
+		add(f.String())
+	}
+	for _, d := range domain.Directions() {
+		add(d.String())
+	}
+	for _, st := range domain.Statuses() {
+		add(st.String())
+	}
+	return m
+}()
+
+// name reads a string of one of the closed sets (names), or any other string.
+func (d *dec) name() string {
+	b := d.raw()
+	if s, ok := names[string(b)]; ok {
+		return s
+	}
+	return string(b)
+}
+
+// decodeInteractionItem reads the rest of a format-3 item (d is past the format byte).
+func decodeInteractionItem(d *dec) (Item, error) {
+	var it Item
+	it.Flow = d.name()
+	d.skip() // routing
+	it.AgentID = d.str()
+	for range 2 { // agents, queues
+		n := d.int()
+		for i := int64(0); i < n && d.err == nil; i++ {
+			d.skip()
+		}
+	}
+	it.Kind = d.name()
+	it.OccurredAt = d.time()
+	it.InteractionID, it.Direction, it.Status, it.Reason = d.str(), d.name(), d.name(), d.str()
+	it.EndedAt = d.ptime()
+	switch Kind(it.Kind) {
+	case KindChat:
+		it.MessageCount = int(d.int())
+	case KindEmail:
+		it.OpenedAt = d.ptime()
+		it.OpenCount = int(d.int())
+		it.ClickedAt = d.ptime()
+		it.ClickCount = int(d.int())
+	}
+	if d.err != nil {
+		return Item{}, fmt.Errorf("decode item: %w", d.err)
+	}
+	return it, nil
+}
+
+// itemVisibility reads what the access rules look at from an interaction's item (format
+// 3) into vis, reusing its slices. Its strings are b's bytes, not copies: b is a read
+// transaction's page (bbolt's memory map), valid until the transaction ends, and vis
+// must not be kept beyond it. A busy card judges hundreds of items per page, and copying
+// their agents' and queues' ids was the larger part of judging them.
+func itemVisibility(b []byte, vis *domain.Visibility) error {
+	if len(b) == 0 || b[0] != fmtInteractionItem {
+		return fmt.Errorf("interaction item of format %d holds no visibility: %w", b[0:min(1, len(b))], projections.ErrCorrupt)
+	}
+	d := dec{b: b[1:]}
+	flow, routing := d.raw(), d.raw()
+	vis.CurrentAgent = inPlace(d.raw())
+	vis.Agents, vis.Queues = vis.Agents[:0], vis.Queues[:0]
+	for _, list := range []*[]string{&vis.Agents, &vis.Queues} {
+		n := d.int()
+		if n < 0 || n > int64(len(d.b)) {
+			d.fail()
+		}
+		for i := int64(0); i < n && d.err == nil; i++ {
+			*list = append(*list, inPlace(d.raw()))
+		}
+	}
+	if d.err != nil {
+		return fmt.Errorf("decode item visibility: %w", d.err)
+	}
+	if err := errors.Join(vis.Flow.UnmarshalText(flow), vis.OriginalRouting.UnmarshalText(routing)); err != nil {
+		return fmt.Errorf("decode item visibility: %w", err)
+	}
+	return nil
+}
+
+// inPlace returns b as a string without copying it: only for bytes that do not change
+// while the string is used (itemVisibility).
+func inPlace(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
 func decodeItem(b []byte) (Item, error) {
 	d := dec{b: b}
-	v := d.version(fmtItem, "item")
+	v := d.version(fmtInteractionItem, "item")
+	if v == fmtInteractionItem {
+		return decodeInteractionItem(&d)
+	}
 	var it Item
 	it.Kind = d.str()
 	it.OccurredAt = d.time()
@@ -244,6 +419,8 @@ func (e *enc) fold(f *domain.Interaction) {
 	}
 	e.time(f.ClickedAt)
 	e.int(int64(f.ClickCount))
+	e.strs(f.Agents)
+	e.strs(f.Queues)
 }
 
 func decodeInteraction(b []byte) (interactionRecord, error) {
@@ -305,6 +482,9 @@ func (d *dec) fold(f *domain.Interaction, v byte) error {
 	if v >= 2 {
 		f.ClickedAt = d.time()
 		f.ClickCount = int(d.int())
+	}
+	if v >= 3 {
+		f.Agents, f.Queues = d.strs(), d.strs()
 	}
 	if d.err != nil {
 		return nil

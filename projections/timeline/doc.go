@@ -62,14 +62,18 @@
 //
 // # Who sees what
 //
-// The view stores no agents or queues, so it cannot judge access itself and must not
-// grow a second implementation of the rule. A read for a reader takes a Visible, which
-// the HTTP layer answers with the history view's check (history.View.Visible, the one
-// the detail's 404 uses): Read, the chats tab and the card's interaction counts and last
-// email skip what it refuses. Read asks it for a chunk of rows at a time while scanning,
-// so pages stay full and the cursor is that of the last row returned. The card's counts
-// of interactions are then counted per reader (keys only: an interaction item's key ends
-// with its id), the other kinds' counts are still the stored counters.
+// An interaction's item starts with what the access rules look at (flow, original
+// routing, current agent, every agent and queue it passed: domain.Visibility), and the
+// view judges with the reader's own rule: a read for a reader takes a Visible, which the
+// HTTP layer and the pages pass as the reader's domain.Reader.CanSee, the one
+// implementation of the rule, the one the history's list and detail apply to their fold
+// of the same events (TestCardHidesWhatTheHistoryHides holds the two to the same answer).
+// Read, the chats tab and the card's interaction counts and last email skip what it
+// refuses, while scanning, so pages stay full and the cursor is that of the last row
+// returned; only the visibility at the item's start is read for a row skipped. The card's
+// counts of interactions are then counted per reader, the other kinds' counts are still
+// the stored counters. (The card used to ask the history view about every interaction it
+// passed: two thirds of a busy card's CPU for a collaborator, who sees few of them.)
 //
 // A rebuild fills a fresh file in bulk mode (bulk.go): the interactions' items, the counts
 // and the customers' positions (touched), which the fold never reads and which land on

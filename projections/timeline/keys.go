@@ -30,9 +30,10 @@ func allBuckets() [][]byte {
 }
 
 // layoutVersion names the key layout this code reads and writes (projections.InitLayout).
-// 2: interaction records keyed by handle. 3: per-customer parts of shared interactions
-// and the carried index (an erasure folds them again).
-const layoutVersion = 3
+// 2: interaction records keyed by handle. 4: per-customer parts of shared interactions
+// and the carried index (an erasure folds them again); interaction items that hold
+// their visibility (the card judges access itself). (3 was a step between them.)
+const layoutVersion = 4
 
 // An interaction's record is keyed by a handle, not by its id: the stream position of the
 // first event that changed it. Ids are the producers' (random, unless they sort by time

@@ -63,15 +63,12 @@ func (w *writer) move(a, b string) error {
 		if isInteractionByte(p.kb) || hasRef(p.kb) {
 			continue
 		}
-		it, err := decodeItem(w.items.Get(k))
-		if err != nil {
-			return err
-		}
+		val := bytes.Clone(w.items.Get(k))
 		if err := w.unplace(p); err != nil {
 			return err
 		}
 		p.cust = b
-		if err := w.place(p, &it); err != nil {
+		if err := w.place(p, val); err != nil {
 			return err
 		}
 	}
@@ -79,12 +76,9 @@ func (w *writer) move(a, b string) error {
 		kb, id := k[len(a)+1], string(k[len(a)+2:])
 		st, _ := parseRefVal(w.refs.Get(k))
 		src := pos{cust: a, kb: kb, at: st.At.UnixNano(), key: id}
-		var it Item
-		if v := w.items.Get(src.itemKey()); v != nil {
-			var err error
-			if it, err = decodeItem(v); err != nil {
-				return err
-			}
+		val := bytes.Clone(w.items.Get(src.itemKey()))
+		if val == nil {
+			val = encodeItem(&Item{})
 		}
 		if err := w.unplace(src); err != nil {
 			return err
@@ -105,7 +99,7 @@ func (w *writer) move(a, b string) error {
 			return err
 		}
 		src.cust = b
-		if err := w.place(src, &it); err != nil {
+		if err := w.place(src, val); err != nil {
 			return err
 		}
 	}

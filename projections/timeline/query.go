@@ -77,29 +77,47 @@ func (r *run) set(k, v []byte) {
 		return
 	}
 	r.k, r.v = k, v
-	r.at = cursor{inv: binary.BigEndian.Uint64(k[len(r.prefix):]), key: string(k[len(r.prefix)+8:]), kb: r.kb}
+	// The key's bytes are the read transaction's page, as the string's (inPlace): a scan
+	// passes hundreds of rows it does not return, and the cursor of one it returns is
+	// written out before the transaction ends.
+	r.at = cursor{inv: binary.BigEndian.Uint64(k[len(r.prefix):]), key: inPlace(k[len(r.prefix)+8:]), kb: r.kb}
 }
 
 func (r *run) next() { r.set(r.c.Next()) }
 
-// Visible tells, for each interaction id, whether the reader may see that interaction.
-// starts[i] is the interaction's start as this view folded it (Unix nanoseconds): the
-// history keys its rows by start, so a right guess saves it a lookup per interaction
-// (history.View.VisibleAt). The HTTP layer answers it with the history view's check, so
-// the card hides exactly what the history hides, by the one implementation of the rule.
-// A nil Visible admits every interaction (the ledger's own readers, tests).
-type Visible func(interactionIDs []string, starts []int64) ([]bool, error)
+// Visible tells whether the reader may see an interaction, from what the access rules
+// look at in it: the HTTP layer passes the reader's domain.Reader.CanSee, the one
+// implementation of the rule, which the history's list and detail apply to their own
+// fold of the same events. A nil Visible admits every interaction (the ledger's own
+// readers, tests). The Visibility it is given, strings included, is valid during the
+// call only: it points into the view's read transaction (itemVisibility).
+type Visible func(domain.Visibility) bool
 
-// ask calls see, and checks that it answered for every id.
-func (see Visible) ask(ids []string, starts []int64) ([]bool, error) {
-	ok, err := see(ids, starts)
-	if err != nil {
-		return nil, fmt.Errorf("interaction visibility: %w", err)
+// judge reads the visibility stored in interaction items and asks see about it. It keeps
+// its slices from item to item: a reader who sees few of a busy customer's interactions
+// has hundreds judged per page.
+type judge struct {
+	see Visible
+	vis domain.Visibility
+}
+
+func newJudge(see Visible) *judge {
+	if see == nil {
+		return nil
 	}
-	if len(ok) != len(ids) {
-		return nil, fmt.Errorf("interaction visibility: %d answers for %d interactions", len(ok), len(ids))
+	return &judge{see: see}
+}
+
+// admits reports whether the item of kind byte kb whose stored value is raw may be
+// shown: every item that is not an interaction, and the interactions see admits.
+func (j *judge) admits(kb byte, raw []byte) (bool, error) {
+	if j == nil || !isInteractionByte(kb) {
+		return true, nil
 	}
-	return ok, nil
+	if err := itemVisibility(raw, &j.vis); err != nil {
+		return false, err
+	}
+	return j.see(j.vis), nil
 }
 
 // Query is one read of the timeline.
@@ -132,8 +150,8 @@ func (v *View) Read(customerID string, q Query) (Page, error) {
 
 // hit is a row read from a run: where it sits and its stored value, which points into
 // the read transaction's page. The value is decoded only once the row is admitted: a
-// reader who sees few of the customer's interactions skips many rows, and an interaction
-// row's key already names its interaction (the visibility check needs nothing else).
+// reader who sees few of the customer's interactions skips many rows, and an
+// interaction's item holds what the visibility check needs at its start.
 type hit struct {
 	raw []byte
 	at  cursor
@@ -176,31 +194,27 @@ func (v *View) scan(customerID string, kbs []byte, limit int, cur string, see Vi
 				runs = append(runs, r)
 			}
 		}
-		// One more admitted row than the page tells whether a next page exists. Rows are
-		// read in chunks of what is still missing, so that the reader's visibility is
-		// asked once per chunk, not once per row.
-		var chunk []hit
+		// One more admitted row than the page tells whether a next page exists.
+		j := newJudge(see)
 		for len(out) <= limit && len(runs) > 0 {
-			chunk = chunk[:0]
-			for len(out)+len(chunk) <= limit && len(runs) > 0 {
-				best := 0
-				for i := 1; i < len(runs); i++ {
-					if runs[i].at.less(runs[best].at) {
-						best = i
-					}
-				}
-				r := runs[best]
-				chunk = append(chunk, hit{raw: r.v, at: r.at})
-				r.next()
-				if r.k == nil {
-					runs = slices.Delete(runs, best, best+1)
+			best := 0
+			for i := 1; i < len(runs); i++ {
+				if runs[i].at.less(runs[best].at) {
+					best = i
 				}
 			}
-			admitted, err := admit(chunk, see)
+			r := runs[best]
+			ok, err := j.admits(r.kb, r.v)
 			if err != nil {
-				return err
+				return fmt.Errorf("item %q: %w", r.k, err)
 			}
-			out = append(out, admitted...)
+			if ok {
+				out = append(out, hit{raw: r.v, at: r.at})
+			}
+			r.next()
+			if r.k == nil {
+				runs = slices.Delete(runs, best, best+1)
+			}
 		}
 		if len(out) > limit {
 			next = out[limit-1].at.String()
@@ -220,41 +234,6 @@ func (v *View) scan(customerID string, kbs []byte, limit int, cur string, see Vi
 		return nil, "", err
 	}
 	return items, next, nil
-}
-
-// admit returns the rows of hits that see admits: every row that is not an interaction,
-// and the interactions see says the reader may see.
-func admit(hits []hit, see Visible) ([]hit, error) {
-	if see == nil {
-		return hits, nil
-	}
-	var ids []string
-	var starts []int64
-	for _, h := range hits {
-		if isInteractionByte(h.at.kb) {
-			// An interaction's row is keyed by its id, at its start.
-			ids, starts = append(ids, h.at.key), append(starts, int64(^h.at.inv))
-		}
-	}
-	if len(ids) == 0 {
-		return hits, nil
-	}
-	ok, err := see.ask(ids, starts)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]hit, 0, len(hits))
-	i := 0
-	for _, h := range hits {
-		if isInteractionByte(h.at.kb) {
-			i++
-			if !ok[i-1] {
-				continue
-			}
-		}
-		out = append(out, h)
-	}
-	return out, nil
 }
 
 func pageLimit(limit int) int {
@@ -375,8 +354,7 @@ func (v *View) Card(customerID string, see Visible) (Card, error) {
 }
 
 // visibleKeys returns the item keys of the customer's interactions of one kind that see
-// admits, newest first. An interaction item's key ends with its interaction id, so only
-// the keys are read.
+// admits, newest first.
 func visibleKeys(tx *bolt.Tx, cust string, kb byte, see Visible) ([][]byte, error) {
 	b := tx.Bucket(bItems)
 	if b == nil {
@@ -384,31 +362,18 @@ func visibleKeys(tx *bolt.Tx, cust string, kb byte, see Visible) ([][]byte, erro
 	}
 	prefix := runPrefix(cust, kb)
 	var keys [][]byte
-	var ids []string
-	var starts []int64
+	j := newJudge(see)
 	c := b.Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		if len(k) < len(prefix)+8 {
-			continue
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		ok, err := j.admits(kb, v)
+		if err != nil {
+			return nil, fmt.Errorf("item %q: %w", k, err)
 		}
-		keys = append(keys, bytes.Clone(k))
-		ids = append(ids, string(k[len(prefix)+8:]))
-		starts = append(starts, int64(^binary.BigEndian.Uint64(k[len(prefix):])))
-	}
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	ok, err := see.ask(ids, starts)
-	if err != nil {
-		return nil, err
-	}
-	out := keys[:0]
-	for i, k := range keys {
-		if ok[i] {
-			out = append(out, k)
+		if ok {
+			keys = append(keys, bytes.Clone(k))
 		}
 	}
-	return out, nil
+	return keys, nil
 }
 
 // TabPage is one page of a card's tab; NextCursor is empty on the last page.

@@ -457,8 +457,7 @@ func (w *writer) rewrite(rec *interactionRecord, had bool, owner string, deltas 
 		return err
 	}
 	if ok && !w.bulk {
-		item := interactionItem(&rec.Fold, kind)
-		val := encodeItem(&item)
+		val := encodeInteractionItem(&rec.Fold, kind)
 		k := np.itemKey()
 		switch old := w.items.Get(k); {
 		case old == nil:
@@ -561,8 +560,9 @@ func resolveAlias(b *bolt.Bucket, cust string) string {
 	return cust
 }
 
-// place writes an item (listed kinds) at p with its expiry key, counting it if new.
-func (w *writer) place(p pos, it *Item) error {
+// place writes an item (listed kinds: its encoded value val) at p with its expiry key,
+// counting it if new.
+func (w *writer) place(p pos, val []byte) error {
 	if err := w.expiry.Put(p.expiryKey(), nil); err != nil {
 		return err
 	}
@@ -571,7 +571,7 @@ func (w *writer) place(p pos, it *Item) error {
 	}
 	k := p.itemKey()
 	isNew := w.items.Get(k) == nil
-	if err := w.items.Put(k, encodeItem(it)); err != nil {
+	if err := w.items.Put(k, val); err != nil {
 		return err
 	}
 	if isNew {
@@ -624,7 +624,7 @@ func (w *writer) putEventItem(ev domain.Event, kind Kind, it Item) error {
 	if w.items.Get(p.itemKey()) != nil {
 		return nil // already applied
 	}
-	return w.place(p, &it)
+	return w.place(p, encodeItem(&it))
 }
 
 // putRefItem writes an item keyed by its own id (note, file, visit): the latest event wins.
@@ -643,7 +643,7 @@ func (w *writer) putRefItem(ev domain.Event, st domain.Stamp, kind Kind, id stri
 	if err := w.refs.Put(rk, refVal(st)); err != nil {
 		return err
 	}
-	return w.place(pos{cust: cust, kb: kb, at: ev.OccurredAt.UnixNano(), key: id}, &it)
+	return w.place(pos{cust: cust, kb: kb, at: ev.OccurredAt.UnixNano(), key: id}, encodeItem(&it))
 }
 
 func (w *writer) loadInteraction(id string) (interactionRecord, bool, error) {
@@ -688,25 +688,6 @@ func (w *writer) deleteInteraction(id string, r *interactionRecord) error {
 		return err
 	}
 	return w.handles.Delete([]byte(id))
-}
-
-// interactionItem renders an interaction's timeline item.
-func interactionItem(f *domain.Interaction, kind Kind) Item {
-	it := Item{Kind: string(kind), OccurredAt: f.StartAt, InteractionID: f.ID, Flow: f.Flow.String(),
-		Direction: f.Direction.String(), Status: f.Status.String(), Reason: f.Reason, AgentID: f.AgentID}
-	if !f.EndAt.IsZero() {
-		end := f.EndAt
-		it.EndedAt = &end
-	}
-	switch kind {
-	case KindChat:
-		it.MessageCount = f.MessageCount
-	case KindEmail:
-		it.OpenCount = f.OpenCount
-		it.OpenedAt, it.ClickedAt = timePtr(f.OpenedAt), timePtr(f.ClickedAt)
-		it.ClickCount = f.ClickCount
-	}
-	return it
 }
 
 // interaction folds one interaction event into the batch's pending state of the
@@ -780,12 +761,11 @@ func (w *writer) reposition(rec *interactionRecord, had bool, owner string) erro
 		}
 	}
 	rec.Owner, rec.KB, rec.At = owner, kb, np.at
-	var it *Item
+	var val []byte
 	if ok {
-		item := interactionItem(&rec.Fold, kind)
-		it = &item
+		val = encodeInteractionItem(&rec.Fold, kind)
 	}
-	if err := w.place(np, it); err != nil {
+	if err := w.place(np, val); err != nil {
 		return err
 	}
 	if err := w.owned.Put(pairKey(owner, rec.Fold.ID), nil); err != nil {

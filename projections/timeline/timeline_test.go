@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -889,6 +890,33 @@ func TestCodecRejectsDamagedValues(t *testing.T) {
 	}
 	if _, err := decodeInteraction([]byte{fmtInteraction}); err == nil {
 		t.Error("decodeInteraction of a damaged value: want an error")
+	}
+
+	// An interaction's item: its visibility, then its fields.
+	var f domain.Interaction
+	h := newHarness(t)
+	f.Apply(h.ev("vis-s", domain.TypeInteractionStarted, h.at(9), "c", map[string]any{"interaction_id": "vis",
+		"flow": "email", "direction": "outgoing", "routing": "smart", "queue_id": "q-1", "agent_id": "ag-1"}))
+	f.Apply(h.ev("vis-r", domain.TypeInteractionRouted, h.at(8), "c", map[string]any{"interaction_id": "vis",
+		"routing": "direct", "agent_id": "ag-2"}))
+	ib := encodeInteractionItem(&f, KindEmail)
+	var vis domain.Visibility
+	must(t, itemVisibility(ib, &vis))
+	if want := f.Visibility(); !reflect.DeepEqual(vis, want) {
+		t.Errorf("itemVisibility = %+v, want the fold's %+v", vis, want)
+	}
+	iv, err := decodeItem(ib)
+	must(t, err)
+	if iv.InteractionID != "vis" || iv.Kind != "email" || iv.AgentID != "ag-2" || iv.Flow != "email" || !iv.OccurredAt.Equal(h.at(9)) {
+		t.Errorf("interaction item round trip: %+v", iv)
+	}
+	for _, bad := range [][]byte{nil, b, ib[:3], ib[:16]} { // the visibility cut short
+		if err := itemVisibility(bad, &vis); err == nil {
+			t.Errorf("itemVisibility(%q): want an error", bad)
+		}
+	}
+	if _, err := decodeItem(ib[:len(ib)-2]); err == nil {
+		t.Error("decodeItem of a cut interaction item: want an error")
 	}
 }
 
