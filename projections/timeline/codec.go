@@ -321,10 +321,30 @@ func itemVisibility(b []byte, vis *domain.Visibility) error {
 	if d.err != nil {
 		return fmt.Errorf("decode item visibility: %w", d.err)
 	}
-	if err := errors.Join(vis.Flow.UnmarshalText(flow), vis.OriginalRouting.UnmarshalText(routing)); err != nil {
-		return fmt.Errorf("decode item visibility: %w", err)
+	var okFlow, okRouting bool
+	vis.Flow, okFlow = flows[string(flow)]
+	vis.OriginalRouting, okRouting = routings[string(routing)]
+	if !okFlow || !okRouting {
+		return fmt.Errorf("decode item visibility: flow %q, routing %q: %w", flow, routing, projections.ErrCorrupt)
 	}
 	return nil
+}
+
+// flows and routings read the enums back by name without allocating; "" is the zero
+// value, as UnmarshalText reads it.
+var (
+	flows    = enumsByName(domain.Flows())
+	routings = enumsByName(domain.Routings())
+)
+
+func enumsByName[T fmt.Stringer](all []T) map[string]T {
+	m := make(map[string]T, len(all)+1)
+	var zero T
+	m[""] = zero
+	for _, v := range all {
+		m[v.String()] = v
+	}
+	return m
 }
 
 // inPlace returns b as a string without copying it: only for bytes that do not change

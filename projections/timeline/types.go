@@ -61,15 +61,24 @@ func kindOfByte(b byte) (Kind, bool) {
 	return k, k != ""
 }
 
-func isInteractionByte(b byte) bool {
-	return b == kindBytes[KindCall] || b == kindBytes[KindEmail] || b == kindBytes[KindSMS] || b == kindBytes[KindChat] || b == kbUnindexed
-}
+func isInteractionByte(b byte) bool { return interactionBytes[b] }
 
 // hasRef reports whether items of the kind are keyed by their own id (latest event wins)
 // and tracked in the refs bucket.
-func hasRef(b byte) bool {
-	return b == kindBytes[KindNote] || b == kindBytes[KindFile] || b == kindBytes[KindVisit]
-}
+func hasRef(b byte) bool { return refBytes[b] }
+
+// interactionBytes and refBytes are isInteractionByte's and hasRef's answers, looked up
+// for every row a card scans.
+var interactionBytes, refBytes = func() (inter, ref [256]bool) {
+	for _, k := range []Kind{KindCall, KindEmail, KindSMS, KindChat} {
+		inter[kindBytes[k]] = true
+	}
+	inter[kbUnindexed] = true
+	for _, k := range []Kind{KindNote, KindFile, KindVisit} {
+		ref[kindBytes[k]] = true
+	}
+	return inter, ref
+}()
 
 // KindError reports a kind that is not one of Kinds().
 type KindError struct{ Value string }
