@@ -91,3 +91,47 @@ func (l *ledgerUnderTest) eraseOnce(t *testing.T) (erasure.Report, func()) {
 	}
 	return erasure.Report{}, stop
 }
+
+// TestEraseACustomerMergedIntoAnother: erasing an id that was merged into another
+// customer removes, from every file, what that id's events carried (its calls, its note,
+// its card changes, before and after the merge), while the customer it was merged into
+// keeps their own.
+func TestEraseACustomerMergedIntoAnother(t *testing.T) {
+	l := openLedger(t)
+	l.runProjectors(t)
+	l.waitReady(t)
+	at := time.Now().Add(-48 * time.Hour).Truncate(time.Second)
+	merged := newPerson("tel:+14155550161", "+1 415 555 0161", "+14155550161", "Merged.Away@example.com", "Mona Merged", "the-merged-note-text")
+	survivor := newPerson("tel:+12125550162", "+1 212 555 0162", "+12125550162", "Sur.Vivor@example.com", "Sam Survivor", "the-survivor-note-text")
+	appendAll(t, l.store, survivor.events(t, at)...)
+	appendAll(t, l.store, merged.events(t, at.Add(time.Hour))...)
+	appendAll(t, l.store, envelope(t, "customer.merged", survivor.customer, at.Add(2*time.Hour), map[string]any{"from_customer_id": merged.customer}))
+	// Still addressed to the merged id: lands on the survivor's card.
+	beforeSeq := appendAll(t, l.store, envelope(t, "note.added", merged.customer, at.Add(3*time.Hour),
+		map[string]any{"note_id": uuid.NewString(), "text": merged.note + " again", "author_id": "agent-1"}))
+	for _, v := range l.views {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := v.WaitCheckpoint(ctx, beforeSeq); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+	}
+	appendAll(t, l.store, envelope(t, "customer.erased", merged.customer, at.Add(4*time.Hour), map[string]any{}))
+
+	_, stop := l.eraseOnce(t)
+	checkFiles(t, l.dir, []person{merged}, survivor)
+	stop()
+	page, err := l.tl.Timeline(survivor.customer, nil, 100, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var notes int
+	for _, it := range page.Items {
+		if it.Kind == "note" {
+			notes++
+		}
+	}
+	if notes != 1 {
+		t.Errorf("the survivor's card has %d notes after the erasure, want their own 1", notes)
+	}
+}

@@ -25,12 +25,14 @@ import (
 // appends the agents and queues of each fold and the per-customer parts of an
 // interaction that carried several customers. Format 3 of items is an interaction's item
 // (encodeInteractionItem): what the access rules look at first, then only the fields an
-// interaction fills; the other kinds' items stay format 2.
+// interaction fills. Format 4 of the other kinds' items appends the customer whose event
+// put the item there when it is not the customer it is filed under (Item.from). Format 2
+// of tasks appends the customers whose events made the record (taskRecord.Customers).
 const (
-	fmtItem            byte = 2
+	fmtItem            byte = 4
 	fmtInteractionItem byte = 3
 	fmtInteraction     byte = 3
-	fmtTask            byte = 1
+	fmtTask            byte = 2
 )
 
 var errShort = errors.New("stored value too short")
@@ -196,6 +198,7 @@ func encodeItem(it *Item) []byte {
 	e.int(int64(it.Pages))
 	e.ptime(it.ClickedAt)
 	e.int(int64(it.ClickCount))
+	e.str(it.from)
 	return e.b
 }
 
@@ -358,7 +361,7 @@ func inPlace(b []byte) string {
 
 func decodeItem(b []byte) (Item, error) {
 	d := dec{b: b}
-	v := d.version(fmtInteractionItem, "item")
+	v := d.version(max(fmtItem, fmtInteractionItem), "item")
 	if v == fmtInteractionItem {
 		return decodeInteractionItem(&d)
 	}
@@ -386,6 +389,9 @@ func decodeItem(b []byte) (Item, error) {
 	if v >= 2 {
 		it.ClickedAt = d.ptime()
 		it.ClickCount = int(d.int())
+	}
+	if v >= 4 {
+		it.from = d.str()
 	}
 	if d.err != nil {
 		return Item{}, fmt.Errorf("decode item: %w", d.err)
@@ -534,6 +540,7 @@ func encodeTask(r *taskRecord) []byte {
 		e.str(c)
 		e.int(int64(r.Seqs[c]))
 	}
+	e.strs(r.Customers)
 	return e.b
 }
 
@@ -552,7 +559,7 @@ func decodeTaskFor(b []byte, stamps bool) (taskRecord, error) {
 		d.skip()
 		return domain.Stamp{}
 	}
-	d.version(fmtTask, "task")
+	v := d.version(fmtTask, "task")
 	r.TaskID = d.str()
 	status := d.str()
 	r.StatusStamp = stamp()
@@ -570,6 +577,9 @@ func decodeTaskFor(b []byte, stamps bool) (taskRecord, error) {
 			c := d.str()
 			r.Seqs[c] = uint64(d.int())
 		}
+	}
+	if v >= 2 {
+		r.Customers = d.strs()
 	}
 	if d.err != nil {
 		return r, fmt.Errorf("decode task: %w", d.err)

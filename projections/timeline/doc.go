@@ -35,6 +35,7 @@
 //	interactions  handle(8)                                                    -> interaction record (codec.go)
 //	handles  interaction_id                                                    -> handle(8)
 //	carried  customer \x00 interaction_id                                      -> "" (shared interactions only)
+//	edges    into \x00 from                                                    -> "" (every merge, as its event named it)
 //	aliases  merged customer                                                   -> survivor
 //	merged   survivor \x00 merged customer                                     -> ""
 //	layout   "version"                                                         -> layoutVersion(8) (projections.InitLayout)
@@ -119,10 +120,20 @@
 // customer.merged moves every key of the merged customer under the survivor (item keys,
 // counts, refs, tasks, interaction owners) and records an alias, so events still
 // addressed to the merged id land under the survivor; aliases that pointed to the merged
-// customer are repointed, so an alias is always one hop. customer.erased removes every key
-// of the customer and the aliases that point to it (the merged customers' data lives
-// under the survivor and goes with it). Erasing an id that was merged into another only
-// removes the alias: its data cannot be told apart from the survivor's any more.
+// customer are repointed, so an alias is always one hop. Each merge is also kept as its
+// event named it (edges), so that an erasure takes the customers the stream's eraser
+// takes: the erased customer and, transitively, every customer merged into it.
+// customer.erased removes every key of the customer and the aliases that point to it
+// (the merged customers' data lives under the survivor and goes with it). Erasing an id
+// that was merged into another (an alias) takes, from under the survivor, what the
+// erased customers' events put there, which the view can tell apart: an item made by an
+// event addressed to another customer than the one it is filed under, or moved there by
+// a merge, names where it came from (Item.from, stored, never shown); an interaction's
+// fold names its customer, or keeps a part per customer; a task record lists the
+// customers its events were addressed to. Two things a rebuild would show otherwise:
+// a task record that the survivor's events made too stays (without the erased id, but
+// with the state the last event set, whoever sent it), and a note, file or visit whose
+// latest version came from the erased id goes whole (the view keeps only the latest).
 //
 // # Caveats
 //

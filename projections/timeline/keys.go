@@ -23,10 +23,11 @@ var (
 	bTouched      = []byte("touched") // customer (as resolved) -> seq(8): its card's last change
 	bHandles      = []byte("handles") // interaction id -> handle(8): its record's key in interactions
 	bCarried      = []byte("carried") // customer \x00 interaction id -> "": interactions of several customers
+	bEdges        = []byte("edges")   // into \x00 from -> "": every merge as its event named it
 )
 
 func allBuckets() [][]byte {
-	return [][]byte{bItems, bExpiry, bCounts, bRefs, bTasks, bOwned, bInteractions, bAliases, bMerged, bTouched, bHandles, bCarried}
+	return [][]byte{bItems, bExpiry, bCounts, bRefs, bTasks, bOwned, bInteractions, bAliases, bMerged, bTouched, bHandles, bCarried, bEdges}
 }
 
 // layoutVersion names the key layout this code reads and writes (projections.InitLayout).

@@ -15,6 +15,11 @@ import (
 // merge moves everything of customer from under the customer it was merged into, and
 // remembers the alias so later events addressed to from land there too.
 func (w *writer) merge(from, into string) error {
+	// The merge as the event says it, before any alias: what an erasure of either
+	// customer follows to who else it erases (mergeClosure).
+	if err := w.edges.Put(pairKey(into, from), nil); err != nil {
+		return err
+	}
 	to := w.resolve(into)
 	if to == from {
 		return nil // a merge back into a customer merged into this one: a cycle, ignored
@@ -63,7 +68,10 @@ func (w *writer) move(a, b string) error {
 		if isInteractionByte(p.kb) || hasRef(p.kb) {
 			continue
 		}
-		val := bytes.Clone(w.items.Get(k))
+		val, err := movedItem(w.items.Get(k), a)
+		if err != nil {
+			return err
+		}
 		if err := w.unplace(p); err != nil {
 			return err
 		}
@@ -76,9 +84,9 @@ func (w *writer) move(a, b string) error {
 		kb, id := k[len(a)+1], string(k[len(a)+2:])
 		st, _ := parseRefVal(w.refs.Get(k))
 		src := pos{cust: a, kb: kb, at: st.At.UnixNano(), key: id}
-		val := bytes.Clone(w.items.Get(src.itemKey()))
-		if val == nil {
-			val = encodeItem(&Item{})
+		val, err := movedItem(w.items.Get(src.itemKey()), a)
+		if err != nil {
+			return err
 		}
 		if err := w.unplace(src); err != nil {
 			return err
@@ -152,21 +160,105 @@ func (w *writer) move(a, b string) error {
 	return nil
 }
 
-// erase removes every entry of customer c and the aliases that point to it. An id merged
-// into another only loses its alias (doc.go, "Merge and erase").
-func (w *writer) erase(c string) error {
-	if to := w.alias.Get([]byte(c)); to != nil {
-		if err := w.merged.Delete(pairKey(string(to), c)); err != nil {
+// movedItem returns the stored item val as a merge re-files it from under customer a: it
+// came from a unless it already names where it came from.
+func movedItem(val []byte, a string) ([]byte, error) {
+	var it Item
+	if val != nil {
+		var err error
+		if it, err = decodeItem(val); err != nil {
+			return nil, err
+		}
+	}
+	if it.from == "" {
+		it.from = a
+	}
+	return encodeItem(&it), nil
+}
+
+// mergeClosure returns c and every customer merged into c, directly or into one merged
+// into c, by the merges as their events named them: the customers the stream's eraser
+// erases with c (adapters/erasure).
+func (w *writer) mergeClosure(c string) map[string]bool {
+	out := map[string]bool{c: true}
+	queue := []string{c}
+	for len(queue) > 0 {
+		into := queue[0]
+		queue = queue[1:]
+		for _, k := range prefixKeys(w.edges, custPrefix(into)) {
+			if from := string(k[len(into)+1:]); !out[from] {
+				out[from] = true
+				queue = append(queue, from)
+			}
+		}
+	}
+	return out
+}
+
+// forgetMerges removes the merges that name an erased customer on either side, as the
+// eraser removes their events, and the aliases of the erased customers.
+func (w *writer) forgetMerges(erased map[string]bool) error {
+	var gone [][]byte
+	c := w.edges.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		i := bytes.IndexByte(k, 0)
+		if i >= 0 && (erased[string(k[:i])] || erased[string(k[i+1:])]) {
+			gone = append(gone, bytes.Clone(k))
+		}
+	}
+	for _, k := range gone {
+		if err := w.edges.Delete(k); err != nil {
 			return err
 		}
-		return w.alias.Delete([]byte(c))
 	}
-	erased := map[string]bool{c: true}
-	for _, k := range prefixKeys(w.merged, custPrefix(c)) {
-		erased[string(k[len(c)+1:])] = true
+	for _, e := range slices.Sorted(maps.Keys(erased)) {
+		if to := w.alias.Get([]byte(e)); to != nil {
+			if err := w.merged.Delete(pairKey(string(to), e)); err != nil {
+				return err
+			}
+			if err := w.alias.Delete([]byte(e)); err != nil {
+				return err
+			}
+		}
 	}
+	return nil
+}
+
+// erase removes every entry of customer c and of every customer merged into c (by the
+// merges' events, as the stream's eraser follows them, and by the aliases filed under
+// c), and their aliases. An erased id merged into another customer (an alias) takes
+// with it what its events put under that customer (eraseMerged). w.erased is set to the
+// customers erased.
+func (w *writer) erase(c string) error {
+	erased := w.mergeClosure(c)
+	alias := w.alias.Get([]byte(c))
+	if alias == nil {
+		for _, k := range prefixKeys(w.merged, custPrefix(c)) {
+			erased[string(k[len(c)+1:])] = true
+		}
+	}
+	w.erased = erased
 	if err := w.refoldShared(erased); err != nil {
 		return fmt.Errorf("erase %s: %w", c, err)
+	}
+	// The erased customers filed under another customer than c: an alias c, and those
+	// merged into c then merged elsewhere.
+	elsewhere := map[string]map[string]bool{}
+	for e := range erased {
+		if to := w.alias.Get([]byte(e)); to != nil && (alias != nil || string(to) != c) {
+			if elsewhere[string(to)] == nil {
+				elsewhere[string(to)] = map[string]bool{}
+			}
+			elsewhere[string(to)][e] = true
+		}
+	}
+	for _, owner := range slices.Sorted(maps.Keys(elsewhere)) {
+		if err := w.eraseMerged(elsewhere[owner], owner); err != nil {
+			return fmt.Errorf("erase %s, merged into %s: %w", c, owner, err)
+		}
+	}
+	if alias != nil {
+		return w.forgetMerges(erased)
 	}
 	for _, k := range prefixKeys(w.items, custPrefix(c)) {
 		p, err := parseItemKey(k)
@@ -223,6 +315,85 @@ func (w *writer) erase(c string) error {
 			return err
 		}
 	}
+	return w.forgetMerges(erased)
+}
+
+// eraseMerged removes, from under owner, what the events of the erased customers (ids
+// merged into owner) put there: the interactions of theirs alone (refoldShared has
+// folded those shared with another customer again without them), the items their events
+// made, and the task records only
+// their events made. A task record that another customer's events also made stays,
+// without their names (its state may still be what their last event set); a note, file
+// or visit whose latest version was theirs goes whole.
+func (w *writer) eraseMerged(erased map[string]bool, owner string) error {
+	for _, k := range prefixKeys(w.owned, custPrefix(owner)) {
+		id := string(k[len(owner)+1:])
+		rec, found, err := w.loadInteraction(id)
+		if err != nil {
+			return err
+		}
+		if !found || len(rec.Parts) > 0 || !erased[rec.Fold.CustomerID] {
+			continue
+		}
+		if err := w.unplace(rec.pos()); err != nil {
+			return err
+		}
+		if err := w.owned.Delete(k); err != nil {
+			return err
+		}
+		if err := w.deleteInteraction(id, &rec); err != nil {
+			return err
+		}
+	}
+	for _, k := range prefixKeys(w.items, custPrefix(owner)) {
+		p, err := parseItemKey(k)
+		if err != nil {
+			return err
+		}
+		if isInteractionByte(p.kb) {
+			continue
+		}
+		it, err := decodeItem(w.items.Get(k))
+		if err != nil {
+			return err
+		}
+		if !erased[it.from] {
+			continue
+		}
+		if hasRef(p.kb) {
+			if err := w.refs.Delete(refKey(owner, p.kb, p.key)); err != nil {
+				return err
+			}
+		}
+		if err := w.unplace(p); err != nil {
+			return err
+		}
+	}
+	for _, k := range prefixKeys(w.tasks, custPrefix(owner)) {
+		rec, _, err := w.loadTask(owner, string(k[len(owner)+1:]))
+		if err != nil {
+			return err
+		}
+		kept := slices.DeleteFunc(slices.Clone(rec.Customers), func(c string) bool { return erased[c] })
+		switch {
+		case len(kept) == len(rec.Customers):
+			continue
+		case len(kept) == 0:
+			if err := w.unplace(rec.expiryPos(owner)); err != nil {
+				return err
+			}
+			if err := w.tasks.Delete(k); err != nil {
+				return err
+			}
+		default:
+			rec.Customers = kept
+			maps.DeleteFunc(rec.Seqs, func(c string, _ uint64) bool { return erased[c] })
+			if err := w.saveTask(owner, &rec); err != nil {
+				return err
+			}
+		}
+	}
+	w.refolded = append(w.refolded, owner)
 	return nil
 }
 

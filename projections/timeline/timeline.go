@@ -118,12 +118,18 @@ type taskRecord struct {
 	FirstAt       time.Time         `json:"first_at"`
 	LastAt        time.Time         `json:"last_at"`
 	Seqs          map[string]uint64 `json:"seqs,omitempty"` // keyed-subject sequence per envelope customer_id
+	// Customers lists, sorted, the customers its events were addressed to: an erasure
+	// of a merged id removes the records only its events made.
+	Customers []string `json:"customers,omitempty"`
 }
 
 // fold applies one task event (idempotent: stamps and maxima only).
 func (r *taskRecord) fold(ev domain.Event, d *domain.TaskData, seq uint64, keyed bool) {
 	st := domain.Stamp{At: ev.OccurredAt, ID: ev.ID}
 	r.TaskID = d.TaskID
+	if k, found := slices.BinarySearch(r.Customers, ev.CustomerID); !found {
+		r.Customers = slices.Insert(r.Customers, k, ev.CustomerID)
+	}
 	if st.After(r.StatusStamp) {
 		r.Status, r.StatusStamp = domain.TaskStateAfter(ev.Type), st
 	}
@@ -179,6 +185,11 @@ func (r *taskRecord) absorb(o taskRecord) {
 	if o.LastAt.After(r.LastAt) {
 		r.LastAt = o.LastAt
 	}
+	for _, c := range o.Customers {
+		if k, found := slices.BinarySearch(r.Customers, c); !found {
+			r.Customers = slices.Insert(r.Customers, k, c)
+		}
+	}
 	for c, s := range o.Seqs {
 		if r.Seqs == nil {
 			r.Seqs = map[string]uint64{}
@@ -215,14 +226,16 @@ func isKeyedTaskSubject(subject string) bool {
 
 // writer holds one write transaction's buckets.
 type writer struct {
-	tx                                                                                 *bolt.Tx
-	items, expiry, counts, refs, tasks, owned, inters, handles, alias, merged, carried *bolt.Bucket
+	tx                                                                                        *bolt.Tx
+	items, expiry, counts, refs, tasks, owned, inters, handles, alias, merged, carried, edges *bolt.Bucket
 
 	// bulk: counts and the interactions' items are left to EndBulk (bulk.go).
 	bulk bool
 	// seq is the stream position of the event being applied: a new interaction's handle.
 	seq uint64
 
+	// erased holds the customers the last erasure erased (erase).
+	erased map[string]bool
 	// refolded lists the customers whose cards an erasure changed by folding a shared
 	// interaction again without the erased customer's events (their positions move).
 	refolded []string
@@ -245,9 +258,9 @@ type pendingInteraction struct {
 func newWriter(tx *bolt.Tx) (*writer, error) {
 	w := &writer{tx: tx, items: tx.Bucket(bItems), expiry: tx.Bucket(bExpiry), counts: tx.Bucket(bCounts),
 		refs: tx.Bucket(bRefs), tasks: tx.Bucket(bTasks), owned: tx.Bucket(bOwned), inters: tx.Bucket(bInteractions),
-		handles: tx.Bucket(bHandles), alias: tx.Bucket(bAliases), merged: tx.Bucket(bMerged), carried: tx.Bucket(bCarried)}
+		handles: tx.Bucket(bHandles), alias: tx.Bucket(bAliases), merged: tx.Bucket(bMerged), carried: tx.Bucket(bCarried), edges: tx.Bucket(bEdges)}
 	if w.items == nil || w.expiry == nil || w.counts == nil || w.refs == nil || w.tasks == nil || w.owned == nil ||
-		w.inters == nil || w.handles == nil || w.alias == nil || w.merged == nil || w.carried == nil {
+		w.inters == nil || w.handles == nil || w.alias == nil || w.merged == nil || w.carried == nil || w.edges == nil {
 		return nil, fmt.Errorf("timeline buckets missing: Init was not run")
 	}
 	// Keys of these grow at the end: expiry is time-first, records are keyed by handle,
@@ -267,13 +280,6 @@ func (v *View) Apply(tx *bolt.Tx, batch []projections.Applied) error {
 	// was its erasure: what applying the events one by one would leave.
 	touched := map[string]uint64{}
 	for _, a := range batch {
-		var erasedToo []string // an erasure takes every customer merged into the erased one
-		if _, ok := a.Event.Payload.(*domain.ErasedData); ok {
-			owner := w.resolve(a.Event.CustomerID)
-			for _, k := range prefixKeys(w.merged, custPrefix(owner)) {
-				erasedToo = append(erasedToo, string(k[len(owner)+1:]))
-			}
-		}
 		w.seq = a.Seq
 		if err := w.apply(a); err != nil {
 			return fmt.Errorf("apply %s %s (seq %d): %w", a.Event.Type, a.Event.ID, a.Seq, err)
@@ -291,10 +297,10 @@ func (v *View) Apply(tx *bolt.Tx, batch []projections.Applied) error {
 		case *domain.MergedData:
 			touched[d.FromCustomerID] = a.Seq
 		case *domain.ErasedData:
-			touched[ev.CustomerID] = 0
-			for _, c := range erasedToo {
+			for c := range w.erased { // the erased customer and those merged into it
 				touched[c] = 0
 			}
+			touched[ev.CustomerID] = 0
 		}
 	}
 	if err := w.flush(); err != nil {
@@ -621,6 +627,9 @@ func (w *writer) countKey(k []byte, delta int64) error {
 func (w *writer) putEventItem(ev domain.Event, kind Kind, it Item) error {
 	it.Kind, it.OccurredAt = string(kind), ev.OccurredAt
 	p := pos{cust: w.resolve(ev.CustomerID), kb: kindBytes[kind], at: ev.OccurredAt.UnixNano(), key: ev.ID}
+	if p.cust != ev.CustomerID {
+		it.from = ev.CustomerID
+	}
 	if w.items.Get(p.itemKey()) != nil {
 		return nil // already applied
 	}
@@ -631,6 +640,9 @@ func (w *writer) putEventItem(ev domain.Event, kind Kind, it Item) error {
 func (w *writer) putRefItem(ev domain.Event, st domain.Stamp, kind Kind, id string, it Item) error {
 	it.Kind, it.OccurredAt = string(kind), ev.OccurredAt
 	cust, kb := w.resolve(ev.CustomerID), kindBytes[kind]
+	if cust != ev.CustomerID {
+		it.from = ev.CustomerID
+	}
 	rk := refKey(cust, kb, id)
 	if old, ok := parseRefVal(w.refs.Get(rk)); ok {
 		if !st.After(old) {

@@ -177,6 +177,11 @@ type Item struct {
 	Channel   string `json:"channel,omitempty"`
 	DurationS int64  `json:"duration_s,omitempty"`
 	Pages     int    `json:"pages,omitempty"`
+
+	// from is the customer whose event put the item there, when it is not the customer
+	// it is filed under (an event addressed to a merged id, or an item a merge moved):
+	// what an erasure of that merged id removes. Stored, never shown.
+	from string
 }
 
 type itemFields Item // Item without its MarshalJSON
