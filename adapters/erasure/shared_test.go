@@ -94,8 +94,8 @@ func (l *ledgerUnderTest) eraseOnce(t *testing.T) (erasure.Report, func()) {
 
 // TestEraseACustomerMergedIntoAnother: erasing an id that was merged into another
 // customer removes, from every file, what that id's events carried (its calls, its note,
-// its card changes, before and after the merge), while the customer it was merged into
-// keeps their own.
+// its card changes, before and after the merge) and what those of an id merged into it
+// before carried, while the customer it was merged into keeps their own.
 func TestEraseACustomerMergedIntoAnother(t *testing.T) {
 	l := openLedger(t)
 	l.runProjectors(t)
@@ -103,7 +103,10 @@ func TestEraseACustomerMergedIntoAnother(t *testing.T) {
 	at := time.Now().Add(-48 * time.Hour).Truncate(time.Second)
 	merged := newPerson("tel:+14155550161", "+1 415 555 0161", "+14155550161", "Merged.Away@example.com", "Mona Merged", "the-merged-note-text")
 	survivor := newPerson("tel:+12125550162", "+1 212 555 0162", "+12125550162", "Sur.Vivor@example.com", "Sam Survivor", "the-survivor-note-text")
+	earlier := newPerson("tel:+14155550163", "+1 415 555 0163", "+14155550163", "Ear.Lier@example.com", "Eli Earlier", "the-earlier-note-text")
 	appendAll(t, l.store, survivor.events(t, at)...)
+	appendAll(t, l.store, earlier.events(t, at.Add(time.Hour))...)
+	appendAll(t, l.store, envelope(t, "customer.merged", merged.customer, at.Add(time.Hour+30*time.Minute), map[string]any{"from_customer_id": earlier.customer}))
 	appendAll(t, l.store, merged.events(t, at.Add(time.Hour))...)
 	appendAll(t, l.store, envelope(t, "customer.merged", survivor.customer, at.Add(2*time.Hour), map[string]any{"from_customer_id": merged.customer}))
 	// Still addressed to the merged id: lands on the survivor's card.
@@ -119,7 +122,7 @@ func TestEraseACustomerMergedIntoAnother(t *testing.T) {
 	appendAll(t, l.store, envelope(t, "customer.erased", merged.customer, at.Add(4*time.Hour), map[string]any{}))
 
 	_, stop := l.eraseOnce(t)
-	checkFiles(t, l.dir, []person{merged}, survivor)
+	checkFiles(t, l.dir, []person{merged, earlier}, survivor)
 	stop()
 	page, err := l.tl.Timeline(survivor.customer, nil, 100, "")
 	if err != nil {
