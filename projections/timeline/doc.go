@@ -134,6 +134,11 @@
 // a task record that the survivor's events made too stays (without the erased id, but
 // with the state the last event set, whoever sent it), and a note, file or visit whose
 // latest version came from the erased id goes whole (the view keeps only the latest).
+// And one order effect: a merged id merged again is repointed, its entries staying
+// where they were; a shared interaction folded again without its latest event is filed
+// where its new latest event's customer is merged into now, where a rebuild would have
+// filed it where that customer was merged into when the event came. Otherwise the card
+// after an erasure is the rebuild's (TestEraseEqualsRebuildOfTheErasedStream).
 //
 // # Caveats
 //

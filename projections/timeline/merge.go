@@ -224,42 +224,60 @@ func (w *writer) forgetMerges(erased map[string]bool) error {
 	return nil
 }
 
-// erase removes every entry of customer c and of every customer merged into c (by the
-// merges' events, as the stream's eraser follows them, and by the aliases filed under
-// c), and their aliases. An erased id merged into another customer (an alias) takes
-// with it what its events put under that customer (eraseMerged). w.erased is set to the
-// customers erased.
+// erase removes every entry of customer c and of every customer merged into c, by the
+// merges as their events named them (the customers the stream's eraser erases with c),
+// and their aliases. An erased customer filed under another (an alias) takes with it
+// what its events put under that customer (eraseMerged); one that is not takes all it
+// holds (deleteAll). w.erased is set to the customers erased.
 func (w *writer) erase(c string) error {
 	erased := w.mergeClosure(c)
-	alias := w.alias.Get([]byte(c))
-	if alias == nil {
-		for _, k := range prefixKeys(w.merged, custPrefix(c)) {
-			erased[string(k[len(c)+1:])] = true
+	var survivors []string // erased customers that are no alias: all they hold goes
+	for _, e := range slices.Sorted(maps.Keys(erased)) {
+		if w.alias.Get([]byte(e)) == nil {
+			survivors = append(survivors, e)
+		}
+	}
+	for _, s := range survivors { // the ids merged into them go with them
+		for _, k := range prefixKeys(w.merged, custPrefix(s)) {
+			erased[string(k[len(s)+1:])] = true
 		}
 	}
 	w.erased = erased
 	if err := w.refoldShared(erased); err != nil {
 		return fmt.Errorf("erase %s: %w", c, err)
 	}
-	// The erased customers filed under another customer than c: an alias c, and those
-	// merged into c then merged elsewhere.
-	elsewhere := map[string]map[string]bool{}
+	// What the erased customers' events put under customers not erased: under those they
+	// are merged into now, and under those they were merged into before (a merged id
+	// merged again is repointed, and what it had sent stays where it went), wherever
+	// those live now.
+	owners := map[string]bool{}
 	for e := range erased {
-		if to := w.alias.Get([]byte(e)); to != nil && (alias != nil || string(to) != c) {
-			if elsewhere[string(to)] == nil {
-				elsewhere[string(to)] = map[string]bool{}
-			}
-			elsewhere[string(to)][e] = true
+		owners[w.resolve(e)] = true
+	}
+	ec := w.edges.Cursor()
+	for k, _ := ec.First(); k != nil; k, _ = ec.Next() {
+		if i := bytes.IndexByte(k, 0); i >= 0 && erased[string(k[i+1:])] {
+			owners[w.resolve(string(k[:i]))] = true
 		}
 	}
-	for _, owner := range slices.Sorted(maps.Keys(elsewhere)) {
-		if err := w.eraseMerged(elsewhere[owner], owner); err != nil {
-			return fmt.Errorf("erase %s, merged into %s: %w", c, owner, err)
+	for _, owner := range slices.Sorted(maps.Keys(owners)) {
+		if erased[owner] {
+			continue
+		}
+		if err := w.eraseMerged(erased, owner); err != nil {
+			return fmt.Errorf("erase %s, from under %s: %w", c, owner, err)
 		}
 	}
-	if alias != nil {
-		return w.forgetMerges(erased)
+	for _, s := range survivors {
+		if err := w.deleteAll(s); err != nil {
+			return fmt.Errorf("erase %s: %s: %w", c, s, err)
+		}
 	}
+	return w.forgetMerges(erased)
+}
+
+// deleteAll removes every entry filed under customer c, and the aliases that point to c.
+func (w *writer) deleteAll(c string) error {
 	for _, k := range prefixKeys(w.items, custPrefix(c)) {
 		p, err := parseItemKey(k)
 		if err != nil {
@@ -315,7 +333,7 @@ func (w *writer) erase(c string) error {
 			return err
 		}
 	}
-	return w.forgetMerges(erased)
+	return nil
 }
 
 // eraseMerged removes, from under owner, what the events of the erased customers (ids
@@ -332,8 +350,9 @@ func (w *writer) eraseMerged(erased map[string]bool, owner string) error {
 		if err != nil {
 			return err
 		}
-		if !found || len(rec.Parts) > 0 || !erased[rec.Fold.CustomerID] {
-			continue
+		if !found || !erased[rec.Fold.CustomerID] ||
+			slices.ContainsFunc(rec.Parts, func(p part) bool { return !erased[p.Customer] }) {
+			continue // not theirs alone: refoldShared folded it again
 		}
 		if err := w.unplace(rec.pos()); err != nil {
 			return err
@@ -443,11 +462,17 @@ func (w *writer) refoldShared(erased map[string]bool) error {
 				return fmt.Errorf("interaction %s: %w: %w", id, err, projections.ErrCorrupt)
 			}
 		}
+		// The item stays with its owner while its latest event does: applied when that
+		// event came, it was filed where that customer's card was then (a merged id
+		// merged again is repointed, and what it had stays).
+		owner := rec.Owner
+		if fold.CustomerID != rec.Fold.CustomerID {
+			owner = w.resolve(fold.CustomerID)
+		}
 		rec.Fold, rec.Parts = fold, kept
 		if len(kept) == 1 {
 			rec.Parts = nil
 		}
-		owner := w.resolve(fold.CustomerID)
 		if err := w.reposition(&rec, true, owner); err != nil {
 			return fmt.Errorf("interaction %s: %w", id, err)
 		}
