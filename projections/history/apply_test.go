@@ -332,3 +332,42 @@ func TestDetailEmailClicks(t *testing.T) {
 		t.Errorf("opened_at %v, open_count %d; want %v, 1", d.OpenedAt, d.OpenCount, at.Add(2*time.Minute))
 	}
 }
+
+// TestEraseFollowsEveryMerge: an id merged into one customer and then into another is
+// erased with either (the stream's eraser follows every merge event, adapters/erasure),
+// while the lists by customer follow its latest merge only.
+func TestEraseFollowsEveryMerge(t *testing.T) {
+	r := domain.Reader{AgentID: "adm", Role: domain.RoleAdministrator, HistoryAccess: true}
+	all := Query{From: testNow.Add(-30 * 24 * time.Hour), To: testNow}
+	for _, erase := range []string{"cust-b", "cust-c"} {
+		t.Run(erase, func(t *testing.T) {
+			v, db := openView(t)
+			apply(t, v, db,
+				started(t, "a1", testNow.Add(-time.Hour), "cust-a", "voice", "direct", "", "ag", nil),
+				started(t, "b1", testNow.Add(-2*time.Hour), "cust-b", "voice", "direct", "", "ag", nil),
+				started(t, "c1", testNow.Add(-3*time.Hour), "cust-c", "voice", "direct", "", "ag", nil),
+			)
+			apply(t, v, db, mk(t, domain.TypeCustomerMerged, testNow.Add(-2*time.Minute), "cust-b", map[string]any{"from_customer_id": "cust-a"}))
+			apply(t, v, db, mk(t, domain.TypeCustomerMerged, testNow.Add(-time.Minute), "cust-c", map[string]any{"from_customer_id": "cust-a"}))
+			q := all
+			q.CustomerID = []string{"cust-b"}
+			if got := ids(listAll(t, v, r, q)); !slices.Equal(got, []string{"b1"}) {
+				t.Errorf("customer_id=cust-b after cust-a moved on to cust-c: %v, want b1", got)
+			}
+			q.CustomerID = []string{"cust-c"}
+			if got := ids(listAll(t, v, r, q)); !slices.Equal(got, []string{"c1", "a1"}) {
+				t.Errorf("customer_id=cust-c: %v, want c1 a1", got)
+			}
+			apply(t, v, db, mk(t, domain.TypeCustomerErased, testNow, erase, map[string]any{}))
+			want := map[string][]string{"cust-b": {"c1"}, "cust-c": {"b1"}}[erase]
+			if got := ids(listAll(t, v, r, all)); !slices.Equal(got, want) {
+				t.Errorf("after erasing %s: %v, want %v", erase, got, want)
+			}
+			for _, s := range []string{"cust-a", erase} {
+				if keys := indexKeysContaining(t, db, s); len(keys) > 0 {
+					t.Errorf("after erasing %s, keys still hold %s: %v", erase, s, keys)
+				}
+			}
+		})
+	}
+}

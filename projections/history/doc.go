@@ -48,8 +48,10 @@
 //	         the list's order (value, start_at, id). See sortIndexCols for why only these
 //	         two (ingest cost, measured).
 //	counts   col | value -> uint64 for the bounded lists (a, q, d, v, t), plus totals.
-//	merges   from -> to, and merged: to | 0x00 | from. Lists and details show the surviving
-//	         customer (chains resolved at read time, so a merge is order-independent).
+//	merges   from -> to (its latest merge), and merged: to | 0x00 | from (every merge, also
+//	         one a later merge of the same id replaced: an erasure follows each, as the
+//	         stream's eraser does). Lists and details show the surviving customer (chains
+//	         resolved at read time, so a merge is order-independent).
 //	actionseqs id | 0x00 | customer_id -> seq(8): the stream sequence that the commands on
 //	         an interaction expect on its keyed subject (actions.go).
 //

@@ -20,7 +20,7 @@ var (
 	bIndex   = []byte("index")   // col | value | 0x00 | tkey -> postingValue (posting lists)
 	bCounts  = []byte("counts")  // col | value -> uint64 (planner estimates); totals under 0x00...
 	bMerges  = []byte("merges")  // from customer -> surviving customer
-	bMerged  = []byte("merged")  // to | 0x00 | from -> nil (reverse of merges)
+	bMerged  = []byte("merged")  // to | 0x00 | from -> nil (every merge, reversed)
 )
 
 // Posting-list columns: one byte before the value.

@@ -75,8 +75,10 @@ func (*View) Stream() string { return "LEDGER" }
 // without the row's start (the handle entry holds it; 2 kept a copy). 4: the same keys,
 // but a file bulk-loaded by an earlier version lacks the customers' list entries of the
 // customers an interaction carried before its last one (an erasure of one of them missed
-// it), so it is rebuilt. Files from before the version was kept are version 1.
-const layoutVersion = 4
+// it), so it is rebuilt. 5: merged keeps every merge, also one a later merge of the same
+// id replaced (an erasure follows each); an earlier file lacks those, so it is rebuilt.
+// Files from before the version was kept are version 1.
+const layoutVersion = 5
 
 // Init implements projections.View. A file of another key layout that holds interactions
 // is projections.ErrLayoutChanged: rebuilt from the stream, not converted in place (a
@@ -516,13 +518,14 @@ func deleteSorted(b *bolt.Bucket, keys [][]byte) error {
 }
 
 // merge records that from was merged into to: lists and details show the survivor.
+// merge records that from was merged into to. merges holds its latest merge, which the
+// lists resolve; merged keeps every merge, also those a later merge of the same id
+// replaced: an erasure of either customer takes it, as the stream's eraser takes the
+// events of every id any merge event merged into the erased one (adapters/erasure). The
+// lists by customer read merged for candidates only and check each row's customer as
+// resolved, so a replaced merge lists nothing.
 func (w *writer) merge(from, to string) error {
 	m, r := w.tx.Bucket(bMerges), w.tx.Bucket(bMerged)
-	if old := m.Get([]byte(from)); old != nil {
-		if err := r.Delete(pairKey(string(old), from)); err != nil {
-			return err
-		}
-	}
 	if err := m.Put([]byte(from), []byte(to)); err != nil {
 		return err
 	}
@@ -591,28 +594,23 @@ func (w *writer) erase(customer string) error {
 	if err := w.flush(); err != nil {
 		return err
 	}
+	// Every merge that names an erased customer goes, as its event goes from the stream
+	// (merged is small: one entry per merge event).
+	var gone [][]byte
+	cur := r.Cursor()
+	for k, _ := cur.First(); k != nil; k, _ = cur.Next() {
+		if i := bytes.IndexByte(k, 0); i >= 0 && (set[string(k[:i])] || set[string(k[i+1:])]) {
+			gone = append(gone, slices.Clone(k))
+		}
+	}
+	for _, k := range gone {
+		if err := r.Delete(k); err != nil {
+			return err
+		}
+	}
 	for _, c := range erased {
-		if to := m.Get([]byte(c)); to != nil {
-			if err := r.Delete(pairKey(string(to), c)); err != nil {
-				return err
-			}
-			if err := m.Delete([]byte(c)); err != nil {
-				return err
-			}
-		}
-		pc := append([]byte(c), 0)
-		var froms [][]byte
-		cur := r.Cursor()
-		for k, _ := cur.Seek(pc); k != nil && bytes.HasPrefix(k, pc); k, _ = cur.Next() {
-			froms = append(froms, slices.Clone(k))
-		}
-		for _, k := range froms {
-			if err := r.Delete(k); err != nil {
-				return err
-			}
-			if err := m.Delete(k[len(pc):]); err != nil {
-				return err
-			}
+		if err := m.Delete([]byte(c)); err != nil {
+			return err
 		}
 	}
 	return nil
