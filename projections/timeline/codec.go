@@ -547,7 +547,7 @@ func encodeTask(r *taskRecord) []byte {
 func decodeTask(b []byte) (taskRecord, error) { return decodeTaskFor(b, true) }
 
 // decodeTaskFor decodes a task record; without stamps (the read path: the tabs never
-// look at them) it skips them and allocates less.
+// look at them) it skips them and the record's customers, and allocates less.
 func decodeTaskFor(b []byte, stamps bool) (taskRecord, error) {
 	var r taskRecord
 	d := dec{b: b}
@@ -578,8 +578,8 @@ func decodeTaskFor(b []byte, stamps bool) (taskRecord, error) {
 			r.Seqs[c] = uint64(d.int())
 		}
 	}
-	if v >= 2 {
-		r.Customers = d.strs()
+	if v >= 2 && stamps {
+		r.Customers = d.strs() // the read path never looks at them (nor checks the rest)
 	}
 	if d.err != nil {
 		return r, fmt.Errorf("decode task: %w", d.err)
