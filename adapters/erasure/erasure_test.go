@@ -101,6 +101,19 @@ func (l *ledgerUnderTest) waitReady(t *testing.T) {
 	}
 }
 
+// waitApplied waits until every view has applied the stream up to seq.
+func (l *ledgerUnderTest) waitApplied(t *testing.T, seq uint64) {
+	t.Helper()
+	for _, v := range l.views {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := v.WaitCheckpoint(ctx, seq)
+		cancel()
+		if err != nil {
+			t.Fatalf("view %s has not applied seq %d: %v", v.Name(), seq, err)
+		}
+	}
+}
+
 // eraserViews are the runners, as a ledger node hands them to its eraser.
 func (l *ledgerUnderTest) eraserViews() []erasure.View {
 	var out []erasure.View
@@ -215,12 +228,8 @@ func TestEraseRemovesTheCustomerEverywhere(t *testing.T) {
 
 	// The views commit the data in batches before the erase event (had a batch held both,
 	// the data would never reach a page and the test would prove nothing about free pages).
+	l.waitApplied(t, beforeSeq)
 	for _, v := range l.views {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := v.WaitCheckpoint(ctx, beforeSeq); err != nil {
-			t.Fatal(err)
-		}
-		cancel()
 		if b, _ := os.ReadFile(v.DB().Path()); findAny(b, erased.needles) == "" || findAny(b, alias.needles) == "" {
 			t.Fatalf("view %s does not hold the data to erase", v.Name())
 		}
@@ -245,13 +254,7 @@ func TestEraseRemovesTheCustomerEverywhere(t *testing.T) {
 	}
 	t.Logf("report: %+v", rep)
 
-	for _, v := range l.views {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := v.WaitCheckpoint(ctx, lateSeq); err != nil {
-			t.Fatalf("view %s after the swap: %v", v.Name(), err)
-		}
-		cancel()
-	}
+	l.waitApplied(t, lateSeq) // after the swaps
 
 	// The streams: nothing of the erased customers, everything of the other.
 	for _, stream := range []string{eventstore.StreamEvents, eventstore.StreamDead} {

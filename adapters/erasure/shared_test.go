@@ -43,13 +43,7 @@ func TestEraseInteractionThatCarriedTwoCustomers(t *testing.T) {
 			if tc.rebuilt {
 				l.runProjectors(t) // an empty file over a non-empty stream: a bulk rebuild
 			}
-			for _, v := range l.views {
-				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-				if err := v.WaitCheckpoint(ctx, beforeSeq); err != nil {
-					t.Fatal(err)
-				}
-				cancel()
-			}
+			l.waitApplied(t, beforeSeq)
 			appendAll(t, l.store, envelope(t, "customer.erased", erased.customer, at.Add(2*time.Hour), map[string]any{}))
 
 			_, stop := l.eraseOnce(t)
@@ -112,13 +106,7 @@ func TestEraseACustomerMergedIntoAnother(t *testing.T) {
 	// Still addressed to the merged id: lands on the survivor's card.
 	beforeSeq := appendAll(t, l.store, envelope(t, "note.added", merged.customer, at.Add(3*time.Hour),
 		map[string]any{"note_id": uuid.NewString(), "text": merged.note + " again", "author_id": "agent-1"}))
-	for _, v := range l.views {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := v.WaitCheckpoint(ctx, beforeSeq); err != nil {
-			t.Fatal(err)
-		}
-		cancel()
-	}
+	l.waitApplied(t, beforeSeq)
 	appendAll(t, l.store, envelope(t, "customer.erased", merged.customer, at.Add(4*time.Hour), map[string]any{}))
 
 	_, stop := l.eraseOnce(t)

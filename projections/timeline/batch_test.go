@@ -190,11 +190,7 @@ func batchAroundMergeAndErase(h *harness) []projections.Applied {
 		h.ev("w-start", domain.TypeInteractionStarted, h.at(8), c, started("w", "sms", "outgoing")),
 		h.ev("x-msg2", domain.TypeInteractionMessage, h.at(29), a, message("x", "outgoing")), // a duplicate
 	}
-	batch := make([]projections.Applied, len(evs))
-	for i, e := range evs {
-		batch[i] = projections.Applied{Seq: uint64(i + 1), Subject: subject(e), Event: e}
-	}
-	return batch
+	return numbered(evs)
 }
 
 // TestInitRefusesEarlierLayout: a file from before the layout version was kept (records

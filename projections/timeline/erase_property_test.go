@@ -50,10 +50,9 @@ func erasedStream(stream []projections.Applied, erase int) ([]projections.Applie
 
 // randomCards is a random stream over six customers: interactions whose events any of
 // them may send (shared), notes, orders and tasks of each, merges in any direction
-// (cycles too, but no id merged twice),
-// then the erasure of one customer, then more events of the others. Notes and tasks
-// have ids of their own per customer (the two cases where the view cannot tell a
-// merged id's part apart, doc.go, are left out).
+// (cycles too, but no id merged twice), then the erasure of one customer, whose index it
+// returns. Notes and tasks have ids of their own per customer (the two cases where the
+// view cannot tell a merged id's part apart, doc.go, are left out).
 func randomCards(h *harness, rng *rand.Rand) ([]projections.Applied, int) {
 	custs := []string{"c0", "c1", "c2", "c3", "c4", "c5"}
 	flows := []string{"voice", "email", "sms", "whatsapp"}
@@ -117,11 +116,7 @@ func randomCards(h *harness, rng *rand.Rand) ([]projections.Applied, int) {
 	erase := len(evs)
 	victim := custs[rng.IntN(len(custs))]
 	evs = append(evs, h.ev(name(), domain.TypeCustomerErased, h.at(200-n), victim, map[string]any{}))
-	out := make([]projections.Applied, len(evs))
-	for i, e := range evs {
-		out[i] = projections.Applied{Seq: uint64(i + 1), Subject: subject(e), Event: e}
-	}
-	return out, erase
+	return numbered(evs), erase
 }
 
 // TestEraseEqualsRebuildOfTheErasedStream: for random streams of shared interactions,
@@ -139,15 +134,7 @@ func TestEraseEqualsRebuildOfTheErasedStream(t *testing.T) {
 		rh.applyBatch(want)
 		n := 1 + rng.IntN(8)
 		bulk := rng.IntN(3) == 0 // a rebuild at start meets the erasure
-		if bulk {
-			h.v.BeginBulk()
-		}
-		for i := 0; i < len(stream); i += n {
-			h.applyBatch(stream[i:min(i+n, len(stream))])
-		}
-		if bulk {
-			must(t, h.v.EndBulk(h.db.Update))
-		}
+		h.load(stream, n, bulk, 0)
 		var tasks []string
 		for _, c := range custs {
 			tasks = append(tasks, "t-"+c)

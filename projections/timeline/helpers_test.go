@@ -1,6 +1,7 @@
 package timeline
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -186,3 +187,59 @@ func message(iid, dir string) map[string]any {
 }
 
 func task(tid, title string) map[string]any { return map[string]any{"task_id": tid, "title": title} }
+
+// numbered is evs as a stream holds them: each at the next sequence from 1, on the subject
+// eventstore would use.
+func numbered(evs []domain.Event) []projections.Applied {
+	out := make([]projections.Applied, len(evs))
+	for i, e := range evs {
+		out[i] = projections.Applied{Seq: uint64(i + 1), Subject: subject(e), Event: e}
+	}
+	return out
+}
+
+// checkNoTrace fails t for every key or value of the view's file that holds one of
+// needles.
+func checkNoTrace(t testing.TB, db *projections.DB, needles ...string) {
+	t.Helper()
+	must(t, db.View(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			return b.ForEach(func(k, v []byte) error {
+				for _, s := range needles {
+					if bytes.Contains(k, []byte(s)) || bytes.Contains(v, []byte(s)) {
+						t.Errorf("bucket %s still holds %q: key %q value %q", name, s, k, v)
+					}
+				}
+				return nil
+			})
+		})
+	}))
+}
+
+// load applies stream as a projector does: in batches of n, the last live events applied
+// live; with bulk, the others as a rebuild applies them (BeginBulk, then EndBulk).
+func (h *harness) load(stream []projections.Applied, n int, bulk bool, live int) {
+	h.t.Helper()
+	if bulk {
+		h.v.BeginBulk()
+	}
+	last := len(stream) - live
+	for i := 0; i < last; i += n {
+		h.applyBatch(stream[i:min(i+n, last)])
+	}
+	if bulk {
+		must(h.t, h.v.EndBulk(h.db.Update))
+	}
+	if last < len(stream) {
+		h.applyBatch(stream[last:])
+	}
+}
+
+// batchings are ways a projector may apply a stream (harness.load): n events a batch,
+// live or as a rebuild.
+var batchings = []struct {
+	name string
+	n    int
+	bulk bool
+}{{"one event a batch", 1, false}, {"batches of 3", 3, false}, {"batches of 7", 7, false},
+	{"one batch", 1 << 30, false}, {"bulk, batches of 4", 4, true}, {"bulk, one batch", 1 << 30, true}}

@@ -1,11 +1,8 @@
 package timeline
 
 import (
-	"bytes"
 	"slices"
 	"testing"
-
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/interaction-ledger/ledger/domain"
 	"github.com/interaction-ledger/ledger/projections"
@@ -34,11 +31,7 @@ func mergedErasureStream(h *harness) ([]projections.Applied, []string) {
 		h.ev("erase-m", domain.TypeCustomerErased, h.at(1), m, map[string]any{}),
 		h.ev("b-after", domain.TypeNoteAdded, h.at(0), b, map[string]any{"note_id": "n-after-b", "text": "after"}),
 	)
-	out := make([]projections.Applied, len(evs))
-	for i, e := range evs {
-		out[i] = projections.Applied{Seq: uint64(i + 1), Subject: subject(e), Event: e}
-	}
-	return out, []string{m, x}
+	return numbered(evs), []string{m, x}
 }
 
 // TestEraseMergedCustomer: erasing a customer who was merged into another takes what
@@ -73,25 +66,10 @@ func TestEraseMergedCustomer(t *testing.T) {
 		t.Fatalf("the rebuilt card of cust-b has %d items: the stream is not what the test means", n)
 	}
 
-	for _, tc := range []struct {
-		name string
-		n    int
-		bulk bool
-	}{{"one event a batch", 1, false}, {"batches of 7", 7, false}, {"one batch", len(stream), false},
-		{"bulk, batches of 5", 5, true}} {
+	for _, tc := range batchings {
 		t.Run(tc.name, func(t *testing.T) {
 			lh := newHarness(t)
-			if tc.bulk {
-				lh.v.BeginBulk()
-			}
-			last := len(stream) - 1
-			for i := 0; i < last; i += tc.n {
-				lh.applyBatch(stream[i:min(i+tc.n, last)])
-			}
-			if tc.bulk {
-				must(t, lh.v.EndBulk(lh.db.Update))
-			}
-			lh.applyBatch(stream[last:])
+			lh.load(stream, tc.n, tc.bulk, 1)
 			if got := lh.snapshot("cust-b", tasks...); got != want {
 				t.Errorf("cust-b's card:\n got %s\nwant %s", got, want)
 			}
@@ -101,19 +79,7 @@ func TestEraseMergedCustomer(t *testing.T) {
 				}
 			}
 			needles := append([]string{"m-late-secret"}, erased...)
-			needles = append(needles, gone...)
-			must(t, lh.db.View(func(tx *bolt.Tx) error {
-				return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
-					return b.ForEach(func(k, v []byte) error {
-						for _, s := range needles {
-							if bytes.Contains(k, []byte(s)) || bytes.Contains(v, []byte(s)) {
-								t.Errorf("bucket %s still holds %q: key %q", name, s, k)
-							}
-						}
-						return nil
-					})
-				})
-			}))
+			checkNoTrace(t, lh.db, append(needles, gone...)...)
 		})
 	}
 }
@@ -140,16 +106,7 @@ func TestEraseMergedCustomerKeepsSharedTask(t *testing.T) {
 	if st, _, err := h.v.Task(b, "t-2"); err != nil || st != domain.TaskAbsent {
 		t.Errorf("t-2, the erased id's own task: state %v (err %v), want none", st, err)
 	}
-	must(t, h.db.View(func(tx *bolt.Tx) error {
-		return tx.ForEach(func(name []byte, bk *bolt.Bucket) error {
-			return bk.ForEach(func(k, v []byte) error {
-				if bytes.Contains(k, []byte(m)) || bytes.Contains(v, []byte(m)) {
-					t.Errorf("bucket %s still names %s: key %q value %q", name, m, k, v)
-				}
-				return nil
-			})
-		})
-	}))
+	checkNoTrace(t, h.db, m)
 	for _, it := range h.timeline(b) {
 		if it.TaskID == "t-2" || it.Action == "completed" {
 			t.Errorf("the erased id's task event is still on the card: %+v", it)

@@ -1,7 +1,6 @@
 package timeline
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
 	"testing"
@@ -62,11 +61,7 @@ func sharedStream(h *harness) ([]projections.Applied, []string) {
 		h.ev("s2-msg3", domain.TypeInteractionMessage, h.at(10), b, message("s2", "incoming")),
 		h.ev("s3-msg", domain.TypeInteractionMessage, h.at(9), b, message("s3", "incoming")),
 	}
-	out := make([]projections.Applied, len(evs))
-	for i, e := range evs {
-		out[i] = projections.Applied{Seq: uint64(i + 1), Subject: subject(e), Event: e}
-	}
-	return out, []string{a, m}
+	return numbered(evs), []string{a, m}
 }
 
 // TestEraseRefoldsSharedInteractions: after an erasure, every customer's card is the one a
@@ -108,42 +103,16 @@ func TestEraseRefoldsSharedInteractions(t *testing.T) {
 		t.Fatal("rebuilt: s5 or a's card is there")
 	}
 
-	for _, tc := range []struct {
-		name string
-		n    int
-		bulk bool
-	}{{"one event a batch", 1, false}, {"batches of 3", 3, false}, {"one batch", len(stream), false},
-		{"bulk, batches of 4", 4, true}} {
+	for _, tc := range batchings {
 		t.Run(tc.name, func(t *testing.T) {
 			lh := newHarness(t)
-			if tc.bulk {
-				lh.v.BeginBulk()
-			}
-			last := len(stream) - 2 // the two events after the erasure are applied live
-			for i := 0; i < last; i += tc.n {
-				lh.applyBatch(stream[i:min(i+tc.n, last)])
-			}
-			if tc.bulk {
-				must(t, lh.v.EndBulk(lh.db.Update))
-			}
-			lh.applyBatch(stream[last:])
+			lh.load(stream, tc.n, tc.bulk, 2) // the two events after the erasure live
 			for _, c := range customers {
 				if got := lh.snapshot(c); got != want[c] {
 					t.Errorf("%s's card:\n got %s\nwant %s", c, got, want[c])
 				}
 			}
-			must(t, lh.db.View(func(tx *bolt.Tx) error {
-				return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
-					return b.ForEach(func(k, v []byte) error {
-						for _, id := range gone {
-							if bytes.Contains(k, []byte(id)) || bytes.Contains(v, []byte(id)) {
-								t.Errorf("bucket %s still holds erased event %s", name, id)
-							}
-						}
-						return nil
-					})
-				})
-			}))
+			checkNoTrace(t, lh.db, gone...)
 			// The index of shared interactions names only what is still shared: s3 (b, x).
 			var carried []string
 			must(t, lh.db.View(func(tx *bolt.Tx) error {

@@ -834,11 +834,3 @@ func prefixKeys(b *bolt.Bucket, prefix []byte) [][]byte {
 	}
 	return out
 }
-
-// timePtr returns &t, or nil for the zero time (not yet happened).
-func timePtr(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
-}
