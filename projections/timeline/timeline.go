@@ -78,17 +78,17 @@ type part struct {
 	Fold     domain.Interaction
 }
 
-// applyPart folds ev into its customer's part, first splitting the record into parts
-// when ev is the first event of a second customer (every earlier event was the fold's
-// customer's, so the fold so far is that customer's part). It returns the customer when
-// it is one the record did not carry before (its carried key is new), "" otherwise. ev
-// must be new to the fold.
-func (r *interactionRecord) applyPart(ev domain.Event) (newCarrier string) {
+// applyPart folds ev, an event just folded into r.Fold, into its customer's part. first
+// is the fold before ev when ev is the first event of a second customer (every earlier
+// event was the fold's customer's, so that fold is that customer's part): the record
+// splits into parts then. It returns the customer when it is one the record did not
+// carry before (its carried key is new), "" otherwise.
+func (r *interactionRecord) applyPart(ev domain.Event, first *part) (newCarrier string) {
 	if len(r.Parts) == 0 {
-		if len(r.Fold.Events) == 0 || r.Fold.CustomerID == ev.CustomerID {
+		if first == nil {
 			return ""
 		}
-		r.Parts = []part{{Customer: r.Fold.CustomerID, Fold: r.Fold.Clone()}}
+		r.Parts = []part{*first}
 	}
 	k, found := slices.BinarySearchFunc(r.Parts, ev.CustomerID, func(p part, c string) int { return strings.Compare(p.Customer, c) })
 	if !found {
@@ -717,34 +717,32 @@ func (w *writer) interaction(ev domain.Event, id string) error {
 		p = &pendingInteraction{rec: rec, had: found}
 		w.pending[id] = p
 	}
-	if p.rec.Fold.HasEvent(ev.ID) {
+	var first *part // the record's first customer's part, should ev be a second's first
+	if len(p.rec.Parts) == 0 && len(p.rec.Fold.Events) > 0 && p.rec.Fold.CustomerID != ev.CustomerID {
+		first = &part{Customer: p.rec.Fold.CustomerID, Fold: p.rec.Fold.Clone()}
+	}
+	if !p.rec.Fold.Apply(ev) {
 		return nil // already applied
 	}
-	if c := p.rec.applyPart(ev); c != "" {
-		// The first event of another customer: the record now carries several, and
-		// an erasure of any of them must find it (erase).
-		if len(p.rec.Parts) == 2 {
-			other := p.rec.Parts[0].Customer
-			if other == c {
-				other = p.rec.Parts[1].Customer
-			}
-			if err := w.carried.Put(pairKey(other, id), nil); err != nil {
+	p.dirty = true
+	if p.rec.h == nil {
+		// The first event that changes a new interaction names it: the same in any
+		// batching of the stream, live or replayed.
+		if w.seq == 0 {
+			return fmt.Errorf("interaction %s: event %s has no stream position to take a handle from", id, ev.ID)
+		}
+		p.rec.h = projections.HandleOf(w.seq)
+	}
+	if c := p.rec.applyPart(ev, first); c != "" {
+		// Another customer's first event: the record carries several, and an erasure
+		// of any of them must find it (erase).
+		if first != nil {
+			if err := w.carried.Put(pairKey(first.Customer, id), nil); err != nil {
 				return err
 			}
 		}
 		if err := w.carried.Put(pairKey(c, id), nil); err != nil {
 			return err
-		}
-	}
-	if p.rec.Fold.Apply(ev) {
-		p.dirty = true
-		if p.rec.h == nil {
-			// The first event that changes a new interaction names it: the same in any
-			// batching of the stream, live or replayed.
-			if w.seq == 0 {
-				return fmt.Errorf("interaction %s: event %s has no stream position to take a handle from", id, ev.ID)
-			}
-			p.rec.h = projections.HandleOf(w.seq)
 		}
 	}
 	return nil
