@@ -50,6 +50,66 @@ func Phone(raw, region string) (e164 string, ok bool) {
 	return e164, true
 }
 
+// phoneKey returns what libphonenumber reads of raw when raw is written the way people
+// and systems write numbers: after an optional "tel:", an optional plus, an optional
+// group of digits in parentheses, then groups of digits with one space, '-' or '.'
+// between them; the key is the plus and the digits. "+1 415 555 0100" and "+14155550100"
+// have one key, "(415) 555-0100" and "415.555.0100" another: a cache keyed by it parses a
+// customer's number once, not once per way of writing it. ok is false for anything else
+// (letters, an extension, stray punctuation, which libphonenumber may read differently):
+// FuzzPhoneKey holds Phone to the same answer for the key as for what it came from.
+func phoneKey(raw string) (key string, ok bool) {
+	raw = strings.TrimPrefix(strings.TrimSpace(raw), "tel:")
+	var b [20]byte
+	n := 0
+	digits := func() bool { // one group; false when there is none or too many digits
+		start := n
+		for len(raw) > 0 && raw[0] >= '0' && raw[0] <= '9' {
+			if n == len(b) {
+				return false
+			}
+			b[n], n, raw = raw[0], n+1, raw[1:]
+		}
+		return n > start
+	}
+	sep := func() bool {
+		if len(raw) > 0 && (raw[0] == ' ' || raw[0] == '-' || raw[0] == '.') {
+			raw = raw[1:]
+			return true
+		}
+		return false
+	}
+	if strings.HasPrefix(raw, "+") {
+		b[0], n, raw = '+', 1, raw[1:]
+	}
+	if strings.HasPrefix(raw, "(") {
+		raw = raw[1:]
+		if !digits() || !strings.HasPrefix(raw, ")") {
+			return "", false
+		}
+		raw = raw[1:]
+		if raw == "" {
+			return "", false
+		}
+		sep()
+	}
+	for {
+		if !digits() {
+			return "", false
+		}
+		if raw == "" {
+			key = string(b[:n])
+			if len(strings.TrimPrefix(key, "+")) < MinDigitsSuffix {
+				return "", false // a short number is read by other rules
+			}
+			return key, true
+		}
+		if !sep() {
+			return "", false
+		}
+	}
+}
+
 func e164Of(raw, region string) (string, bool) {
 	n, err := phonenumbers.Parse(raw, region)
 	if err != nil || !phonenumbers.IsPossibleNumber(n) {

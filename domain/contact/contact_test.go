@@ -64,10 +64,32 @@ func FuzzPhone(f *testing.F) {
 	})
 }
 
+// FuzzPhoneKey: a number read through its key reads as the number as written, in any
+// region, so a cache keyed by it answers what Phone answers.
+func FuzzPhoneKey(f *testing.F) {
+	for _, s := range []string{"+1 415 555 0100", "(415) 555-0100", "415-555-0100", "+14155550100", "415.555.0100",
+		"+33 1 23 45 67 89", "+33123456789", "+44 20 7946 0958", "tel:+33123456789", " 0033 1 23 45 67 89 ",
+		"+44 (0) 20 7946 0958", "(+1) 415 555 0100", "+ 1 415", "1-800-FLOWERS", "+1 415 555 0100 ext. 12", "++1 415", "0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		key, ok := phoneKey(s)
+		if !ok {
+			return
+		}
+		for _, region := range []string{"US", "FR", "GB", "DE"} {
+			want, wantOK := Phone(s, region)
+			if got, gotOK := Phone(key, region); got != want || gotOK != wantOK {
+				t.Fatalf("in %s, Phone(%q) = %q, %v but its key %q reads as %q, %v", region, s, want, wantOK, key, got, gotOK)
+			}
+		}
+	})
+}
+
 func TestPhoneCache(t *testing.T) {
 	c := NewPhoneCache("US", 2)
 	for range 3 {
-		for _, raw := range []string{"(415) 555-0100", "+33 1 23 45 67 89", "nope"} {
+		for _, raw := range []string{"(415) 555-0100", "+33 1 23 45 67 89", "nope", "+1 415 555 0100 ext. 12"} {
 			got, ok := c.Phone(raw)
 			want, wantOK := Phone(raw, "US")
 			if got != want || ok != wantOK {
@@ -77,6 +99,18 @@ func TestPhoneCache(t *testing.T) {
 	}
 	if len(c.m) > 2 {
 		t.Errorf("cache holds %d entries, bound is 2", len(c.m))
+	}
+
+	// One number written the five ways of a US customer's records: one entry for the
+	// national forms, one for the international ones, which is also the canonical form.
+	c = NewPhoneCache("US", 100)
+	for _, raw := range []string{"(415) 555-0100", "+1 415 555 0100", "415-555-0100", "+14155550100", "415.555.0100", "tel:+14155550100"} {
+		if got, ok := c.Phone(raw); got != "+14155550100" || !ok {
+			t.Errorf("cache Phone(%q) = %q, %v; want +14155550100", raw, got, ok)
+		}
+	}
+	if len(c.m) != 2 {
+		t.Errorf("cache holds %d entries for one number written six ways, want 2: %v", len(c.m), c.m)
 	}
 }
 
