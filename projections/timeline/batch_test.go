@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"unsafe"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -211,4 +212,37 @@ func TestInitRefusesEarlierLayout(t *testing.T) {
 	if err := db.Update(v.Init); !errors.Is(err, projections.ErrLayoutChanged) {
 		t.Fatalf("Init over records: %v, want ErrLayoutChanged", err)
 	}
+}
+
+// TestBulkKeepsNoEnvelope: a rebuild keeps each customer's position in memory until its
+// end; an event's strings point into its whole decoded envelope (domain.DecodeStored), so
+// a kept customer id must be a copy, or every customer keeps one envelope alive (tens of
+// MB at 2M envelopes).
+func TestBulkKeepsNoEnvelope(t *testing.T) {
+	h := newHarness(t)
+	var batch []projections.Applied
+	envelopes := map[*byte]bool{} // where the decoded events' customer ids point
+	for i := range 20 {
+		cust := fmt.Sprintf("cust-%d", i%7)
+		e := h.ev(fmt.Sprintf("note-%d", i), domain.TypeNoteAdded, h.at(i), cust, map[string]any{"note_id": fmt.Sprintf("n-%d", i), "text": "x"})
+		raw, err := e.Encode()
+		must(t, err)
+		ev, err := domain.DecodeStored(raw, h.now)
+		must(t, err)
+		envelopes[unsafe.StringData(ev.CustomerID)] = true
+		h.seq++
+		batch = append(batch, projections.Applied{Seq: h.seq, Subject: subject(ev), Event: ev})
+	}
+	h.v.BeginBulk()
+	h.applyBatch(batch[:10])
+	h.applyBatch(batch[10:])
+	if len(h.v.touched) != 7 {
+		t.Fatalf("positions kept: %d, want 7", len(h.v.touched))
+	}
+	for c := range h.v.touched {
+		if envelopes[unsafe.StringData(c)] {
+			t.Errorf("the position of %s is keyed by a string inside its event's envelope", c)
+		}
+	}
+	must(t, h.v.EndBulk(h.db.Update))
 }

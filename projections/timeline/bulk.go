@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"maps"
 	"slices"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -51,7 +51,13 @@ func (v *View) BeginBulk() {
 // keepTouched is Apply's putTouched in bulk mode: the batch's positions replace the
 // customers' earlier ones in memory, written once there are too many.
 func (v *View) keepTouched(tx *bolt.Tx, touched map[string]uint64) error {
-	maps.Copy(v.touched, touched)
+	for c, seq := range touched {
+		// c points into its event's whole envelope (domain.DecodeStored): kept for the
+		// rest of the rebuild, it kept that envelope alive, one per customer (tens of
+		// MB at 2M envelopes, which the collector marked again and again). An overwrite
+		// of a map's string key stores the new key, so every one is copied.
+		v.touched[strings.Clone(c)] = seq
+	}
 	if len(v.touched) < bulkTouched {
 		return nil
 	}
