@@ -70,6 +70,12 @@ func (e *enc) stamp(s domain.Stamp) {
 type dec struct {
 	b   []byte
 	err error
+	// kept: b is a private copy that nobody writes again (a page's arena, scan), so
+	// strings point into it instead of being allocated one by one.
+	kept bool
+	// times, when not nil, is where ptime puts the times it points to, for the same
+	// reason (a full slab is replaced; the pointers into it stay valid).
+	times *[]time.Time
 }
 
 func (d *dec) str() string {
@@ -78,7 +84,12 @@ func (d *dec) str() string {
 		d.fail()
 		return ""
 	}
-	s := string(d.b[k : k+int(n)])
+	var s string
+	if d.kept {
+		s = inPlace(d.b[k : k+int(n)])
+	} else {
+		s = string(d.b[k : k+int(n)])
+	}
 	d.b = d.b[k+int(n):]
 	return s
 }
@@ -127,7 +138,18 @@ func (d *dec) ptime() *time.Time {
 	if t.IsZero() {
 		return nil
 	}
-	return &t
+	if d.times == nil {
+		p := new(time.Time) // not &t: t would go to the heap on every path
+		*p = t
+		return p
+	}
+	slab := *d.times
+	if len(slab) == cap(slab) {
+		slab = make([]time.Time, 0, max(16, 2*cap(slab)))
+	}
+	slab = append(slab, t)
+	*d.times = slab
+	return &slab[len(slab)-1]
 }
 
 // strs reads what enc.strs wrote (nil for none).
@@ -359,8 +381,16 @@ func inPlace(b []byte) string {
 	return unsafe.String(&b[0], len(b))
 }
 
-func decodeItem(b []byte) (Item, error) {
-	d := dec{b: b}
+func decodeItem(b []byte) (Item, error) { return decodeItemFrom(dec{b: b}) }
+
+// decodeKeptItem decodes an item whose bytes are a private copy that is never written
+// again: its strings point into it and its times into times (a few allocations for a
+// page of items, not one per string and time).
+func decodeKeptItem(b []byte, times *[]time.Time) (Item, error) {
+	return decodeItemFrom(dec{b: b, kept: true, times: times})
+}
+
+func decodeItemFrom(d dec) (Item, error) {
 	v := d.version(max(fmtItem, fmtInteractionItem), "item")
 	if v == fmtInteractionItem {
 		return decodeInteractionItem(&d)
