@@ -139,8 +139,9 @@ func TestCorruptViewFileIsRebuilt(t *testing.T) {
 		corrupt func(t *testing.T, path string)
 	}{
 		{"truncated", func(t *testing.T, path string) {
-			st, _ := os.Stat(path)
-			if err := os.Truncate(path, st.Size()/2); err != nil {
+			// After the two meta pages and one more: what the file holds lies beyond
+			// (half the file may be free pages only, which bbolt grows ahead of need).
+			if err := os.Truncate(path, 3*4096); err != nil {
 				t.Fatal(err)
 			}
 		}},

@@ -5,7 +5,7 @@
 package historytest
 
 import (
-	"encoding/json"
+	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
@@ -35,7 +35,9 @@ const (
 func Events(rng *rand.Rand, from, to int, span time.Duration, end time.Time) []domain.Event {
 	var evs []domain.Event
 	n := 0
-	next := func() string { n++; return fmt.Sprintf("b%07d-%07d", from, n) }
+	// Event ids are UUIDs, as the envelope requires (the detail reads its events back
+	// through the envelope's checks): unique per call's from and count.
+	next := func() string { n++; return fmt.Sprintf("b0000000-0000-4000-8000-%06x%06x", from, n) }
 	for i := from; i < to; i++ {
 		id := fmt.Sprintf("in-%08d", i)
 		at := end.Add(-span + span/time.Duration(max(1, to-from))*time.Duration(i-from))
@@ -48,39 +50,67 @@ func Events(rng *rand.Rand, from, to int, span time.Duration, end time.Time) []d
 			routing, queue = domain.RoutingDirect, ""
 		}
 		flow := domain.Flows()[rng.IntN(8)]
-		sd := &domain.StartedData{InteractionID: id, Flow: flow, Direction: domain.Directions()[rng.IntN(2)], Routing: routing,
-			QueueID: queue, AgentID: agent, Contact: domain.Contact{Phone: phone}}
-		data, _ := json.Marshal(map[string]any{"interaction_id": id, "flow": flow.String(), "routing": routing.String(),
-			"queue_id": queue, "agent_id": agent, "contact": map[string]string{"phone": phone}})
-		evs = append(evs, domain.Event{ID: next(), Type: domain.TypeInteractionStarted, OccurredAt: at, CustomerID: cust, Data: data, Payload: sd})
-		if rng.IntN(5) == 0 {
-			a2 := fmt.Sprintf("ag%03d", rng.IntN(Agents))
-			rd := &domain.RoutedData{InteractionID: id, Routing: routing, QueueID: queue, AgentID: a2}
-			evs = append(evs, domain.Event{ID: next(), Type: domain.TypeInteractionRouted, OccurredAt: at.Add(time.Minute), CustomerID: cust,
-				Data: json.RawMessage(`{"interaction_id":"` + id + `","agent_id":"` + a2 + `"}`), Payload: rd})
+		started := map[string]any{"interaction_id": id, "flow": flow.String(), "direction": domain.Directions()[rng.IntN(2)].String(),
+			"routing": routing.String(), "agent_id": agent, "contact": map[string]string{"phone": phone}}
+		if queue != "" {
+			started["queue_id"] = queue
 		}
-		ed := &domain.EndedData{InteractionID: id, Status: domain.Statuses()[rng.IntN(5)], Reason: "r"}
-		evs = append(evs, domain.Event{ID: next(), Type: domain.TypeInteractionEnded, OccurredAt: at.Add(3 * time.Minute), CustomerID: cust,
-			Data: json.RawMessage(`{"interaction_id":"` + id + `","status":"` + ed.Status.String() + `"}`), Payload: ed})
+		evs = append(evs, event(next(), domain.TypeInteractionStarted, at, cust, started))
+		if rng.IntN(5) == 0 {
+			routed := map[string]any{"interaction_id": id, "routing": routing.String(), "agent_id": fmt.Sprintf("ag%03d", rng.IntN(Agents))}
+			if queue != "" {
+				routed["queue_id"] = queue
+			}
+			evs = append(evs, event(next(), domain.TypeInteractionRouted, at.Add(time.Minute), cust, routed))
+		}
+		evs = append(evs, event(next(), domain.TypeInteractionEnded, at.Add(3*time.Minute), cust,
+			map[string]any{"interaction_id": id, "status": domain.Statuses()[rng.IntN(5)].String(), "reason": "r"}))
 	}
 	return evs
 }
 
-// Apply applies evs to v in db in batches of size events, each in one transaction.
+// event builds an event as ingest accepts it: its data valid, its payload decoded from it
+// (a detail reads the stored events back through the same checks).
+func event(id string, t domain.EventType, at time.Time, cust string, data map[string]any) domain.Event {
+	ev, err := domain.NewEventFromData(id, t, at, cust, "historytest", data, at)
+	if err != nil {
+		panic(fmt.Sprintf("historytest: event %s: %v", id, err)) // the generator's own mistake
+	}
+	return ev
+}
+
+// Apply applies evs to v in db in batches of size events, each in one transaction, at
+// the stream positions after those of its last call on db.
 func Apply(tb testing.TB, db *projections.DB, v projections.View, evs []domain.Event, size int) {
 	tb.Helper()
 	for len(evs) > 0 {
 		k := min(size, len(evs))
-		batch := make([]projections.Applied, k)
-		for i := range k {
-			batch[i] = projections.Applied{Seq: uint64(i + 1), Event: evs[i]}
-		}
-		if err := db.Update(func(tx *bolt.Tx) error { return v.Apply(tx, batch) }); err != nil {
+		err := db.Update(func(tx *bolt.Tx) error {
+			// The stream positions go on from the last batch's: a view names a new
+			// interaction by the position of its first event (projections.HandleOf).
+			var seq uint64
+			if b := projections.Meta(tx, seqKey); len(b) == 8 {
+				seq = binary.BigEndian.Uint64(b)
+			}
+			batch := make([]projections.Applied, k)
+			for i := range k {
+				seq++
+				batch[i] = projections.Applied{Seq: seq, Event: evs[i]}
+			}
+			if err := v.Apply(tx, batch); err != nil {
+				return err
+			}
+			return projections.PutMeta(tx, seqKey, binary.BigEndian.AppendUint64(nil, seq))
+		})
+		if err != nil {
 			tb.Fatal(err)
 		}
 		evs = evs[k:]
 	}
 }
+
+// seqKey is the meta key under which Apply keeps the last stream position it gave.
+const seqKey = "historytest.seq"
 
 // chunk is how many interactions Build makes and applies at a time: the events of
 // millions would not fit in memory at once.
