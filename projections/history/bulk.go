@@ -89,9 +89,13 @@ func (v *View) EndBulk(update func(fn func(*bolt.Tx) error) error) error {
 				}
 				tk = appendTkey(tk[:0], r.start, r.id)
 				if g.sorts {
+					var screen []byte // once per row
 					for _, sk := range r.sortKeys() {
 						if slices.Contains(g.cols, sk[0]) {
-							keys.add(sk, nil)
+							if screen == nil {
+								screen = r.screen()
+							}
+							keys.add(sk, screen)
 						}
 					}
 					return nil

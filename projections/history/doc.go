@@ -43,10 +43,12 @@
 //	              finds every interaction that carried the customer)
 //	         Low-cardinality columns (flow, status, direction, routings) have no lists: a
 //	         list of 1/2 to 1/8 of everything is never a better driver than the time index.
-//	sorts    col | esc(value) | 0x00 0x01 | start(8) | id -> empty: sort indexes, for
+//	sorts    col | esc(value) | 0x00 0x01 | start(8) | id -> screen: sort indexes, for
 //	         agent_id (A) and queue_id (Q) only, the empty value included. Key order is
 //	         the list's order (value, start_at, id). See sortIndexCols for why only these
-//	         two (ingest cost, measured).
+//	         two (ingest cost, measured). The screen (screen.go) holds the row's enums
+//	         and what the access rule reads, so a walk turns most candidates away
+//	         without looking their rows up.
 //	counts   col | value -> uint64 for the bounded lists (a, q, d, v, t), plus totals.
 //	merges   from -> to (its latest merge), and merged: to | 0x00 | from (every merge, also
 //	         one a later merge of the same id replaced: an erasure follows each, as the

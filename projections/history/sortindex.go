@@ -8,9 +8,9 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// bSorts holds the sort indexes: col | esc(value) | 0x00 0x01 | tkey -> empty, one entry
-// per interaction and indexed column, the empty value included. Key order is the list's
-// order for that column: (value, start_at, interaction_id).
+// bSorts holds the sort indexes: col | esc(value) | 0x00 0x01 | tkey -> the row's screen
+// (screen.go), one entry per interaction and indexed column, the empty value included.
+// Key order is the list's order for that column: (value, start_at, interaction_id).
 var bSorts = []byte("sorts")
 
 // sortIndexCols are the sort columns that have a sort index, and their key byte.
@@ -197,8 +197,12 @@ func (v *View) listBySortIndex(tx *bolt.Tx, p *plan, col string, cur *cursor) (P
 	var page Page
 	var last row
 	var rv rowView      // candidates are checked without copies; the page's rows are cloned
+	var sc screened     // and screened in place first
 	rc := rows.Cursor() // one cursor for every lookup: Get makes one per call
-	emit := func(tk []byte) (bool, error) {
+	emit := func(tk, screen []byte) (bool, error) {
+		if sc.read(screen) && !p.admits(&sc) {
+			return true, nil
+		}
 		k, val := rc.Seek(tk)
 		if val == nil || !bytes.Equal(k, tk) {
 			return true, nil
@@ -228,29 +232,30 @@ func (v *View) listBySortIndex(tx *bolt.Tx, p *plan, col string, cur *cursor) (P
 	return page, err
 }
 
-// walkSortIndex calls emit with the tkey of every entry of column col within [p.lo,
-// p.hi), in key order (reverse if desc), after the cursor, until emit returns false. The
-// entries of one value outside the time range are skipped with a Seek.
-func walkSortIndex(b *bolt.Bucket, col byte, p *plan, cur *cursor, emit func([]byte) (bool, error)) error {
+// walkSortIndex calls emit with the tkey and the screen (the value) of every entry of
+// column col within [p.lo, p.hi), in key order (reverse if desc), after the cursor,
+// until emit returns false. The entries of one value outside the time range are skipped
+// with a Seek.
+func walkSortIndex(b *bolt.Bucket, col byte, p *plan, cur *cursor, emit func(tk, screen []byte) (bool, error)) error {
 	lo, hi, desc := p.lo, p.hi, p.q.Desc
 	c := b.Cursor()
 	colPrefix := []byte{col}
-	var k []byte
+	var k, v []byte
 	// The start: just after (or before, desc) the cursor's entry, or the column's end.
 	switch {
 	case cur != nil:
 		ck := sortKey(col, sortValueBytes(col, cur.sval, cur.ival), tkeyNanos(cur.start, cur.id))
-		k, _ = c.Seek(ck)
+		k, v = c.Seek(ck)
 		if desc {
-			k = prevOf(c, k)
+			k, v = prevOf(c, k)
 		} else if k != nil && bytes.Equal(k, ck) {
-			k, _ = c.Next()
+			k, v = c.Next()
 		}
 	case desc:
 		k, _ = c.Seek([]byte{col + 1})
-		k = prevOf(c, k)
+		k, v = prevOf(c, k)
 	default:
-		k, _ = c.Seek(colPrefix)
+		k, v = c.Seek(colPrefix)
 	}
 	for k != nil && k[0] == col {
 		pv, tk, ok := splitSortKey(k)
@@ -260,44 +265,42 @@ func walkSortIndex(b *bolt.Bucket, col byte, p *plan, cur *cursor, emit func([]b
 		switch {
 		case desc && bytes.Compare(tk, hi) >= 0:
 			k, _ = c.Seek(append(slices.Clip(pv), hi...))
-			k = prevOf(c, k)
+			k, v = prevOf(c, k)
 		case desc && bytes.Compare(tk, lo) < 0:
 			k, _ = c.Seek(pv)
-			k = prevOf(c, k)
+			k, v = prevOf(c, k)
 		case !desc && bytes.Compare(tk, lo) < 0:
-			k, _ = c.Seek(append(slices.Clip(pv), lo...))
+			k, v = c.Seek(append(slices.Clip(pv), lo...))
 		case !desc && bytes.Compare(tk, hi) >= 0:
 			next := slices.Clone(pv)
 			next[len(next)-1]++ // col | esc(value) | 0x00 0x02: past every key of the value
-			k, _ = c.Seek(next)
+			k, v = c.Seek(next)
 		default:
-			if ok, err := emit(tk); !ok || err != nil {
+			if ok, err := emit(tk, v); !ok || err != nil {
 				return err
 			}
 			if desc {
-				k, _ = c.Prev()
+				k, v = c.Prev()
 			} else {
-				k, _ = c.Next()
+				k, v = c.Next()
 			}
 		}
 	}
 	return nil
 }
 
-// prevOf returns the key before the cursor's position after a Seek that returned k
-// (the last key when the Seek ran off the end).
-func prevOf(c *bolt.Cursor, k []byte) []byte {
+// prevOf returns the entry before the cursor's position after a Seek that returned k
+// (the last one when the Seek ran off the end).
+func prevOf(c *bolt.Cursor, k []byte) ([]byte, []byte) {
 	if k == nil {
-		k, _ = c.Last()
-		return k
+		return c.Last()
 	}
-	k, _ = c.Prev()
-	return k
+	return c.Prev()
 }
 
 // walkHandles walks the handles bucket in id order: its values end with the start_at, so
 // the tkey and the time range need no other read.
-func walkHandles(b *bolt.Bucket, p *plan, cur *cursor, emit func([]byte) (bool, error)) error {
+func walkHandles(b *bolt.Bucket, p *plan, cur *cursor, emit func(tk, screen []byte) (bool, error)) error {
 	c := b.Cursor()
 	var k, val []byte
 	switch {
@@ -327,7 +330,7 @@ func walkHandles(b *bolt.Bucket, p *plan, cur *cursor, emit func([]byte) (bool, 
 		if bytes.Compare(tk, p.lo) < 0 || bytes.Compare(tk, p.hi) >= 0 {
 			continue
 		}
-		if ok, err := emit(tk); !ok || err != nil {
+		if ok, err := emit(tk, nil); !ok || err != nil {
 			return err
 		}
 	}

@@ -77,8 +77,9 @@ func (*View) Stream() string { return "LEDGER" }
 // customers an interaction carried before its last one (an erasure of one of them missed
 // it), so it is rebuilt. 5: merged keeps every merge, also one a later merge of the same
 // id replaced (an erasure follows each); an earlier file lacks those, so it is rebuilt.
-// Files from before the version was kept are version 1.
-const layoutVersion = 5
+// 6: a sort index entry's value is its row's screen (screen.go); an earlier file's are
+// empty, so it is rebuilt. Files from before the version was kept are version 1.
+const layoutVersion = 6
 
 // Init implements projections.View. A file of another key layout that holds interactions
 // is projections.ErrLayoutChanged: rebuilt from the stream, not converted in place (a
@@ -393,8 +394,15 @@ func (w *writer) flush() error {
 				idxPut = append(idxPut, kv{k, pv})
 			}
 		})
+		// A sort entry's value is the row's screen: written again when it changes.
+		screen := nr.screen()
+		rescreen := p.old != nil && !bytes.Equal(p.old.screen(), screen)
 		diffKeys(oldSorts, nr.sortKeys(), func(k []byte) { sortDel = append(sortDel, k) },
-			func(k []byte) { sortPut = append(sortPut, kv{k: k}) }, nil)
+			func(k []byte) { sortPut = append(sortPut, kv{k, screen}) }, func(k []byte) {
+				if rescreen {
+					sortPut = append(sortPut, kv{k, screen})
+				}
+			})
 	}
 	clear(w.pending)
 	w.order = w.order[:0]
