@@ -66,6 +66,12 @@ func (r *row) screen() []byte {
 	return appendStrs(appendStrs(b, r.agents), r.queues)
 }
 
+// sameScreen reports whether r and o have the same screen, without encoding either.
+func (r *row) sameScreen(o *row) bool {
+	return r.flow == o.flow && r.status == o.status && r.direction == o.direction && r.orig == o.orig &&
+		r.cur == o.cur && slices.Equal(r.agents, o.agents) && slices.Equal(r.queues, o.queues)
+}
+
 // screened is a screen read in place: its strings point into the value read, valid
 // while its transaction is. A walk keeps one and reads every candidate's into it.
 type screened struct {

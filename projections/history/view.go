@@ -395,12 +395,18 @@ func (w *writer) flush() error {
 			}
 		})
 		// A sort entry's value is the row's screen: written again when it changes.
-		screen := nr.screen()
-		rescreen := p.old != nil && !bytes.Equal(p.old.screen(), screen)
-		diffKeys(oldSorts, nr.sortKeys(), func(k []byte) { sortDel = append(sortDel, k) },
-			func(k []byte) { sortPut = append(sortPut, kv{k, screen}) }, func(k []byte) {
+		var screen []byte // encoded once, when an entry is written
+		putSort := func(k []byte) {
+			if screen == nil {
+				screen = nr.screen()
+			}
+			sortPut = append(sortPut, kv{k, screen})
+		}
+		rescreen := p.old != nil && !p.old.sameScreen(&nr)
+		diffKeys(oldSorts, nr.sortKeys(), func(k []byte) { sortDel = append(sortDel, k) }, putSort,
+			func(k []byte) {
 				if rescreen {
-					sortPut = append(sortPut, kv{k, screen})
+					putSort(k)
 				}
 			})
 	}
