@@ -244,11 +244,7 @@ func (p *plan) customer(stored string) string {
 func (p *plan) match(r *row) bool {
 	q := p.q
 	if r.start < p.loNanos || r.start >= p.hiNanos ||
-		(len(q.Flow) > 0 && !slices.Contains(q.Flow, r.flow)) ||
-		(len(q.Status) > 0 && !slices.Contains(q.Status, r.status)) ||
-		(len(q.Direction) > 0 && !slices.Contains(q.Direction, r.direction)) ||
-		(len(q.OriginalRouting) > 0 && !slices.Contains(q.OriginalRouting, r.orig)) ||
-		(len(q.CurrentRouting) > 0 && !slices.Contains(q.CurrentRouting, r.cur)) ||
+		!q.enumsMatch(r.flow, r.status, r.direction, r.orig, r.cur) ||
 		(len(q.AgentID) > 0 && !slices.Contains(q.AgentID, r.agent)) ||
 		(len(q.QueueID) > 0 && !slices.Contains(q.QueueID, r.queue)) ||
 		(len(q.VoiceCampaign) > 0 && !slices.Contains(q.VoiceCampaign, r.campaign)) ||

@@ -107,13 +107,16 @@ func (s *screened) read(v []byte) bool {
 // admits reports whether a candidate of screen s may match p: false when one of its
 // enum filters or the reader's access turns it away.
 func (p *plan) admits(s *screened) bool {
-	q := p.q
-	if (len(q.Flow) > 0 && !slices.Contains(q.Flow, s.flow)) ||
-		(len(q.Status) > 0 && !slices.Contains(q.Status, s.status)) ||
-		(len(q.Direction) > 0 && !slices.Contains(q.Direction, s.direction)) ||
-		(len(q.OriginalRouting) > 0 && !slices.Contains(q.OriginalRouting, s.orig)) ||
-		(len(q.CurrentRouting) > 0 && !slices.Contains(q.CurrentRouting, s.cur)) {
-		return false
-	}
-	return p.reader.CanSee(domain.Visibility{Agents: s.agents, Queues: s.queues, OriginalRouting: s.orig, Flow: s.flow})
+	return p.q.enumsMatch(s.flow, s.status, s.direction, s.orig, s.cur) &&
+		p.reader.CanSee(domain.Visibility{Agents: s.agents, Queues: s.queues, OriginalRouting: s.orig, Flow: s.flow})
+}
+
+// enumsMatch reports whether an interaction of these enum values passes q's enum filters:
+// the one check of a row (plan.match) and of a screen (plan.admits).
+func (q *Query) enumsMatch(flow domain.Flow, status domain.Status, direction domain.Direction, orig, cur domain.Routing) bool {
+	return (len(q.Flow) == 0 || slices.Contains(q.Flow, flow)) &&
+		(len(q.Status) == 0 || slices.Contains(q.Status, status)) &&
+		(len(q.Direction) == 0 || slices.Contains(q.Direction, direction)) &&
+		(len(q.OriginalRouting) == 0 || slices.Contains(q.OriginalRouting, orig)) &&
+		(len(q.CurrentRouting) == 0 || slices.Contains(q.CurrentRouting, cur))
 }
