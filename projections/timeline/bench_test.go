@@ -225,6 +225,8 @@ func BenchmarkTabs(b *testing.B) {
 	}{
 		{"chats", func() (int, error) { r, err := v.Chats(benchTarget, MaxLimit, "", nil); return len(r.Items), err }},
 		{"tasks", func() (int, error) { r, err := v.Tasks(benchTarget, MaxLimit, ""); return len(r.Items), err }},
+		// The page the card and the API ask for by default.
+		{"tasks-first-page", func() (int, error) { r, err := v.Tasks(benchTarget, DefaultLimit, ""); return len(r.Items), err }},
 		{"visits", func() (int, error) { r, err := v.Visits(benchTarget, MaxLimit, ""); return len(r.Items), err }},
 		{"segments", func() (int, error) { r, err := v.Segments(benchTarget, MaxLimit, ""); return len(r.Items), err }},
 		{"card", func() (int, error) { c, err := v.Card(benchTarget, nil); return c.Counts["call"], err }},

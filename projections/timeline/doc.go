@@ -31,6 +31,7 @@
 //	counts   customer \x00 kind(1)                                             -> uint64
 //	refs     customer \x00 kind(1) id                                          -> nanos(8) event id
 //	tasks    customer \x00 task_id                                             -> task record (codec.go)
+//	taskorder customer \x00 ^created_at_nanos(8) task_id                       -> "" (one per task record)
 //	owned    customer \x00 interaction_id                                      -> ""
 //	interactions  handle(8)                                                    -> interaction record (codec.go)
 //	handles  interaction_id                                                    -> handle(8)
@@ -58,8 +59,11 @@
 // late may move across a cursor: it is the one exception).
 //
 // The tabs (chats, visits, segments) are single-kind reads of the same runs and page
-// with the same cursor; the tasks tab sorts the customer's task records (created_at
-// desc, task id) and pages with a cursor of the same encoding over that pair.
+// with the same cursor; the tasks tab walks taskorder (created_at desc, task id; a
+// record's created_at falls back to its first event's time) and looks each record up,
+// and pages with a cursor of the same encoding over that pair. (It used to read and sort
+// all of the customer's records for every page: 0.25 ms at the median for the busiest
+// customer at 2M envelopes, a tail above PostgreSQL's.)
 //
 // # Who sees what
 //

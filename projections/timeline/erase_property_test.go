@@ -135,6 +135,7 @@ func TestEraseEqualsRebuildOfTheErasedStream(t *testing.T) {
 		n := 1 + rng.IntN(8)
 		bulk := rng.IntN(3) == 0 // a rebuild at start meets the erasure
 		h.load(stream, n, bulk, 0)
+		checkTaskOrder(t, h) // merges, erasures, expiries and a bulk load kept the tab's order
 		var tasks []string
 		for _, c := range custs {
 			tasks = append(tasks, "t-"+c)

@@ -16,6 +16,7 @@ var (
 	bCounts       = []byte("counts")
 	bRefs         = []byte("refs")
 	bTasks        = []byte("tasks")
+	bTaskOrder    = []byte("taskorder") // customer \x00 ^created(8) task id -> "": the tasks tab's order
 	bOwned        = []byte("owned")
 	bInteractions = []byte("interactions")
 	bAliases      = []byte("aliases")
@@ -27,14 +28,15 @@ var (
 )
 
 func allBuckets() [][]byte {
-	return [][]byte{bItems, bExpiry, bCounts, bRefs, bTasks, bOwned, bInteractions, bAliases, bMerged, bTouched, bHandles, bCarried, bEdges}
+	return [][]byte{bItems, bExpiry, bCounts, bRefs, bTasks, bTaskOrder, bOwned, bInteractions, bAliases, bMerged, bTouched, bHandles, bCarried, bEdges}
 }
 
 // layoutVersion names the key layout this code reads and writes (projections.InitLayout).
 // 2: interaction records keyed by handle. 4: per-customer parts of shared interactions
 // and the carried index (an erasure folds them again); interaction items that hold
 // their visibility (the card judges access itself). (3 was a step between them.)
-const layoutVersion = 4
+// 5: the tasks tab's order (taskorder).
+const layoutVersion = 5
 
 // An interaction's record is keyed by a handle, not by its id: the stream position of the
 // first event that changed it. Ids are the producers' (random, unless they sort by time
@@ -106,6 +108,16 @@ func parseExpiryKey(k []byte) (pos, error) {
 		return pos{}, fmt.Errorf("malformed expiry key %q", k)
 	}
 	return pos{cust: string(rest[:i]), kb: rest[i+1], at: at, key: string(rest[i+2:])}, nil
+}
+
+// taskOrderKey is a task's place in its customer's tasks tab: newest created first, then
+// by task id (taskRecord.orderAt).
+func taskOrderKey(cust string, at time.Time, taskID string) []byte {
+	k := make([]byte, 0, len(cust)+9+len(taskID))
+	k = append(k, cust...)
+	k = append(k, 0)
+	k = binary.BigEndian.AppendUint64(k, ^uint64(at.UnixNano()))
+	return append(k, taskID...)
 }
 
 func pairKey(a, b string) []byte {

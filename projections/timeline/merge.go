@@ -136,24 +136,26 @@ func (w *writer) move(a, b string) error {
 		if err := w.unplace(rec.expiryPos(a)); err != nil {
 			return err
 		}
-		if err := w.tasks.Delete(k); err != nil {
+		if err := w.deleteTask(a, &rec); err != nil {
 			return err
 		}
 		into, had, err := w.loadTask(b, id)
 		if err != nil {
 			return err
 		}
+		var was time.Time // b's record's place in b's tab
 		if had {
 			if err := w.unplace(into.expiryPos(b)); err != nil {
 				return err
 			}
+			was = into.orderAt()
 			into.absorb(rec)
 			rec = into
 		}
 		if err := w.place(rec.expiryPos(b), nil); err != nil {
 			return err
 		}
-		if err := w.saveTask(b, &rec); err != nil {
+		if err := w.saveTask(b, &rec, was); err != nil {
 			return err
 		}
 	}
@@ -314,7 +316,7 @@ func (w *writer) deleteAll(c string) error {
 		if err := w.expiry.Delete(rec.expiryPos(c).expiryKey()); err != nil {
 			return err
 		}
-		if err := w.tasks.Delete(k); err != nil {
+		if err := w.deleteTask(c, &rec); err != nil {
 			return err
 		}
 	}
@@ -401,13 +403,13 @@ func (w *writer) eraseMerged(erased map[string]bool, owner string) error {
 			if err := w.unplace(rec.expiryPos(owner)); err != nil {
 				return err
 			}
-			if err := w.tasks.Delete(k); err != nil {
+			if err := w.deleteTask(owner, &rec); err != nil {
 				return err
 			}
 		default:
 			rec.Customers = kept
 			maps.DeleteFunc(rec.Seqs, func(c string, _ uint64) bool { return erased[c] })
-			if err := w.saveTask(owner, &rec); err != nil {
+			if err := w.saveTask(owner, &rec, rec.orderAt()); err != nil { // its times stay
 				return err
 			}
 		}
@@ -552,7 +554,7 @@ func (w *writer) expire(p pos) error {
 		if rec, found, err := w.loadTask(p.cust, p.key); err != nil {
 			return err
 		} else if found && rec.LastAt.UnixNano() == p.at {
-			if err := w.tasks.Delete(pairKey(p.cust, p.key)); err != nil {
+			if err := w.deleteTask(p.cust, &rec); err != nil {
 				return err
 			}
 		}

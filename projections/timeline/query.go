@@ -453,15 +453,33 @@ func (v *View) Tasks(customerID string, limit int, cur string) (TabPage[Task], e
 	at := func(t Task) cursor {
 		return cursor{inv: ^uint64(t.CreatedAt.UnixNano()), key: t.TaskID, kb: kindBytes[KindTask]}
 	}
-	var all []Task
+	page := TabPage[Task]{Items: []Task{}}
 	err := v.read(customerID, func(tx *bolt.Tx, cust string) error {
-		b := tx.Bucket(bTasks)
-		if b == nil {
+		b, order := tx.Bucket(bTasks), tx.Bucket(bTaskOrder)
+		if b == nil || order == nil {
 			return nil
 		}
 		prefix := custPrefix(cust)
-		c := b.Cursor()
-		for k, val := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, val = c.Next() {
+		start := prefix
+		if after != nil {
+			start = binary.BigEndian.AppendUint64(slices.Clip(prefix), after.inv)
+			start = append(start, after.key...)
+		}
+		c := order.Cursor()
+		k, _ := c.Seek(start)
+		if after != nil && bytes.Equal(k, start) {
+			k, _ = c.Next() // the cursor's own row, on the page before
+		}
+		key := slices.Clip(prefix)
+		for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			if len(k) < len(prefix)+8 {
+				return fmt.Errorf("malformed task order key %q", k)
+			}
+			key = append(key[:len(prefix)], k[len(prefix)+8:]...)
+			val := b.Get(key)
+			if val == nil {
+				return fmt.Errorf("task order key %q names no task", k)
+			}
 			r, err := decodeTaskFor(val, false)
 			if err != nil {
 				return err
@@ -469,30 +487,16 @@ func (v *View) Tasks(customerID string, limit int, cur string) (TabPage[Task], e
 			if r.Status == domain.TaskDeleted {
 				continue
 			}
-			if t := r.task(customerID); after == nil || after.less(at(t)) {
-				all = append(all, t)
+			if len(page.Items) == limit {
+				page.NextCursor = at(page.Items[limit-1]).String()
+				return nil
 			}
+			page.Items = append(page.Items, r.task(customerID))
 		}
 		return nil
 	})
 	if err != nil {
 		return TabPage[Task]{}, err
-	}
-	slices.SortFunc(all, func(a, b Task) int {
-		if at(a).less(at(b)) {
-			return -1
-		}
-		if at(b).less(at(a)) {
-			return 1
-		}
-		return 0
-	})
-	page := TabPage[Task]{Items: all}
-	if len(all) > limit {
-		page.Items, page.NextCursor = all[:limit], at(all[limit-1]).String()
-	}
-	if page.Items == nil {
-		page.Items = []Task{}
 	}
 	return page, nil
 }

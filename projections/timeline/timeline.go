@@ -201,12 +201,18 @@ func (r *taskRecord) absorb(o taskRecord) {
 }
 
 func (r *taskRecord) task(askedAs string) Task {
-	t := Task{TaskID: r.TaskID, Title: r.Title, Status: r.Status.String(), DueAt: r.DueAt, AssigneeID: r.AssigneeID,
-		CreatedAt: r.CreatedAt, UpdatedAt: r.LastAt, LastSeq: r.Seqs[askedAs]}
-	if t.CreatedAt.IsZero() {
-		t.CreatedAt = r.FirstAt
+	return Task{TaskID: r.TaskID, Title: r.Title, Status: r.Status.String(), DueAt: r.DueAt, AssigneeID: r.AssigneeID,
+		CreatedAt: r.orderAt(), UpdatedAt: r.LastAt, LastSeq: r.Seqs[askedAs]}
+}
+
+// orderAt is the created_at the tasks tab shows and sorts by: the earliest task.created,
+// or the first event's time until one arrives. Zero only for a record never folded (every
+// event has a time), which is how saveTask is told there is no stored one.
+func (r *taskRecord) orderAt() time.Time {
+	if r.CreatedAt.IsZero() {
+		return r.FirstAt
 	}
-	return t
+	return r.CreatedAt
 }
 
 func (r *taskRecord) expiryPos(cust string) pos {
@@ -226,8 +232,8 @@ func isKeyedTaskSubject(subject string) bool {
 
 // writer holds one write transaction's buckets.
 type writer struct {
-	tx                                                                                        *bolt.Tx
-	items, expiry, counts, refs, tasks, owned, inters, handles, alias, merged, carried, edges *bolt.Bucket
+	tx                                                                                                   *bolt.Tx
+	items, expiry, counts, refs, tasks, taskOrder, owned, inters, handles, alias, merged, carried, edges *bolt.Bucket
 
 	// bulk: counts and the interactions' items are left to EndBulk (bulk.go).
 	bulk bool
@@ -257,9 +263,9 @@ type pendingInteraction struct {
 
 func newWriter(tx *bolt.Tx) (*writer, error) {
 	w := &writer{tx: tx, items: tx.Bucket(bItems), expiry: tx.Bucket(bExpiry), counts: tx.Bucket(bCounts),
-		refs: tx.Bucket(bRefs), tasks: tx.Bucket(bTasks), owned: tx.Bucket(bOwned), inters: tx.Bucket(bInteractions),
+		refs: tx.Bucket(bRefs), tasks: tx.Bucket(bTasks), taskOrder: tx.Bucket(bTaskOrder), owned: tx.Bucket(bOwned), inters: tx.Bucket(bInteractions),
 		handles: tx.Bucket(bHandles), alias: tx.Bucket(bAliases), merged: tx.Bucket(bMerged), carried: tx.Bucket(bCarried), edges: tx.Bucket(bEdges)}
-	if w.items == nil || w.expiry == nil || w.counts == nil || w.refs == nil || w.tasks == nil || w.owned == nil ||
+	if w.items == nil || w.expiry == nil || w.counts == nil || w.refs == nil || w.tasks == nil || w.taskOrder == nil || w.owned == nil ||
 		w.inters == nil || w.handles == nil || w.alias == nil || w.merged == nil || w.carried == nil || w.edges == nil {
 		return nil, fmt.Errorf("timeline buckets missing: Init was not run")
 	}
@@ -793,8 +799,29 @@ func (w *writer) loadTask(cust, taskID string) (taskRecord, bool, error) {
 	return r, err == nil, err
 }
 
-func (w *writer) saveTask(cust string, r *taskRecord) error {
+// saveTask writes r under cust and its place in the tasks tab. was is the orderAt of
+// the record stored before (zero if none): a fold can move a task (an earlier
+// task.created, or an earlier first event while none has arrived).
+func (w *writer) saveTask(cust string, r *taskRecord, was time.Time) error {
+	if at := r.orderAt(); !at.Equal(was) {
+		if !was.IsZero() {
+			if err := w.taskOrder.Delete(taskOrderKey(cust, was, r.TaskID)); err != nil {
+				return err
+			}
+		}
+		if err := w.taskOrder.Put(taskOrderKey(cust, at, r.TaskID), nil); err != nil {
+			return err
+		}
+	}
 	return w.tasks.Put(pairKey(cust, r.TaskID), encodeTask(r))
+}
+
+// deleteTask removes the stored record r of cust and its place in the tasks tab.
+func (w *writer) deleteTask(cust string, r *taskRecord) error {
+	if err := w.taskOrder.Delete(taskOrderKey(cust, r.orderAt(), r.TaskID)); err != nil {
+		return err
+	}
+	return w.tasks.Delete(pairKey(cust, r.TaskID))
 }
 
 // task folds a task event into the task's record and writes the event's timeline item.
@@ -805,6 +832,7 @@ func (w *writer) task(a projections.Applied, d *domain.TaskData) error {
 	if err != nil {
 		return err
 	}
+	was := rec.orderAt() // zero when !had
 	if had {
 		if err := w.unplace(rec.expiryPos(cust)); err != nil {
 			return err
@@ -814,7 +842,7 @@ func (w *writer) task(a projections.Applied, d *domain.TaskData) error {
 	if err := w.place(rec.expiryPos(cust), nil); err != nil {
 		return err
 	}
-	if err := w.saveTask(cust, &rec); err != nil {
+	if err := w.saveTask(cust, &rec, was); err != nil {
 		return err
 	}
 	action := strings.TrimPrefix(ev.Type.String(), "task.")
