@@ -147,3 +147,38 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatal("Mint accepted a zero ttl")
 	}
 }
+
+// TestVerifiedTokenStillExpires: a token verified once (and so kept: Verifier.valid) is
+// refused once its exp (plus the leeway) has passed, like any other, and a token
+// changed by one character is checked afresh.
+func TestVerifiedTokenStillExpires(t *testing.T) {
+	now := time.Now()
+	clock := now
+	v, err := New(Config{Secret: secret, Now: func() time.Time { return clock }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := v.Mint("ann", []string{ScopeHistoryRead}, now, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second is answered from the verified tokens
+		if p, err := v.VerifyToken(tok); err != nil || p.Subject != "ann" || !p.Has(ScopeHistoryRead) {
+			t.Fatalf("fresh token: %+v, %v", p, err)
+		}
+	}
+	tampered := tok[:len(tok)-2] + string('A'+(tok[len(tok)-2]-'A'+1)%26) + tok[len(tok)-1:]
+	if _, err := v.VerifyToken(tampered); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("tampered signature: err %v, want ErrUnauthenticated", err)
+	}
+	clock = now.Add(time.Hour + leeway - time.Second)
+	if _, err := v.VerifyToken(tok); err != nil {
+		t.Fatalf("within the leeway: %v", err)
+	}
+	clock = now.Add(time.Hour + leeway + time.Second)
+	for range 2 {
+		if _, err := v.VerifyToken(tok); !errors.Is(err, ErrUnauthenticated) {
+			t.Fatalf("expired token: err %v, want ErrUnauthenticated", err)
+		}
+	}
+}
