@@ -453,7 +453,7 @@ func (v *View) Tasks(customerID string, limit int, cur string) (TabPage[Task], e
 	at := func(t Task) cursor {
 		return cursor{inv: ^uint64(t.CreatedAt.UnixNano()), key: t.TaskID, kb: kindBytes[KindTask]}
 	}
-	page := TabPage[Task]{Items: []Task{}}
+	page := TabPage[Task]{Items: make([]Task, 0, min(limit, 64))}
 	err := v.read(customerID, func(tx *bolt.Tx, cust string) error {
 		b, order := tx.Bucket(bTasks), tx.Bucket(bTaskOrder)
 		if b == nil || order == nil {
@@ -471,6 +471,11 @@ func (v *View) Tasks(customerID string, limit int, cur string) (TabPage[Task], e
 			k, _ = c.Next() // the cursor's own row, on the page before
 		}
 		key := slices.Clip(prefix)
+		// The records are copied into one arena that the rows' strings point into (a
+		// full one is replaced; the strings into it stay valid), their due dates into
+		// one slice (decodeTaskRow).
+		arena := make([]byte, 0, 256*min(limit, 64))
+		var times []time.Time
 		for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 			if len(k) < len(prefix)+8 {
 				return fmt.Errorf("malformed task order key %q", k)
@@ -480,18 +485,22 @@ func (v *View) Tasks(customerID string, limit int, cur string) (TabPage[Task], e
 			if val == nil {
 				return fmt.Errorf("task order key %q names no task", k)
 			}
-			r, err := decodeTaskFor(val, false)
+			if len(arena)+len(val) > cap(arena) {
+				arena = make([]byte, 0, max(2*cap(arena), len(val)))
+			}
+			arena = append(arena, val...)
+			t, st, err := decodeTaskRow(dec{b: arena[len(arena)-len(val):], kept: true, times: &times}, customerID)
 			if err != nil {
 				return err
 			}
-			if r.Status == domain.TaskDeleted {
+			if st == domain.TaskDeleted {
 				continue
 			}
 			if len(page.Items) == limit {
 				page.NextCursor = at(page.Items[limit-1]).String()
 				return nil
 			}
-			page.Items = append(page.Items, r.task(customerID))
+			page.Items = append(page.Items, t)
 		}
 		return nil
 	})

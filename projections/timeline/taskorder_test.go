@@ -2,11 +2,13 @@ package timeline
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -61,7 +63,12 @@ func TestTasksTabOrder(t *testing.T) {
 				typ = domain.TypeTaskCreated
 			}
 			// Several tasks share a minute: ties are broken by task id.
-			h.apply(h.ev(fmt.Sprintf("r%d-%d", round, i), typ, h.at(rng.IntN(20)), c, task(tid, "title")))
+			data := task(tid, fmt.Sprintf("title %d", i))
+			if rng.IntN(3) == 0 {
+				data["due_at"] = h.at(-rng.IntN(600)).Format(time.RFC3339)
+				data["assignee_id"] = fmt.Sprintf("ag-%d", rng.IntN(3))
+			}
+			h.apply(h.ev(fmt.Sprintf("r%d-%d", round, i), typ, h.at(rng.IntN(20)), c, data))
 			checkTaskOrder(t, h)
 		}
 		var want []Task
@@ -81,12 +88,17 @@ func TestTasksTabOrder(t *testing.T) {
 			}
 			return strings.Compare(a.TaskID, b.TaskID)
 		})
+		// Every field of a row, as the record's own task() gives it (decodeTaskRow).
+		label := func(x Task) string {
+			b, err := json.Marshal(x)
+			must(t, err)
+			return fmt.Sprintf("%s seq %d", b, x.LastSeq)
+		}
 		for _, limit := range []int{1, 2, 5, MaxLimit} {
-			got := pageAll(t, limit, func(cur string) (TabPage[Task], error) { return h.v.Tasks(c, limit, cur) },
-				func(x Task) string { return x.TaskID + " " + x.CreatedAt.String() })
+			got := pageAll(t, limit, func(cur string) (TabPage[Task], error) { return h.v.Tasks(c, limit, cur) }, label)
 			wantIDs := make([]string, len(want))
 			for i, x := range want {
-				wantIDs[i] = x.TaskID + " " + x.CreatedAt.String()
+				wantIDs[i] = label(x)
 			}
 			if !slices.Equal(got, wantIDs) {
 				t.Fatalf("round %d, limit %d:\n got %v\nwant %v", round, limit, got, wantIDs)
