@@ -119,7 +119,9 @@ func FuzzBody(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body string, ndjson bool) {
 		raws, err := readAll(t, NewBody(strings.NewReader(body), ndjson))
-		trimmed := bytes.TrimSpace([]byte(body))
+		// JSON's white space only: bytes.TrimSpace would also take "\f" off "[]\f", which
+		// the whole-body decode then accepts and the stream rightly does not.
+		trimmed := bytes.Trim([]byte(body), " \t\r\n")
 		if ndjson {
 			var want [][]byte
 			for line := range bytes.SplitSeq([]byte(body), []byte("\n")) {
