@@ -59,8 +59,20 @@ func benchReaders() map[string]domain.Reader {
 	for i := range team {
 		team[i] = fmt.Sprintf("ag%03d", 10+i)
 	}
+	// The manager of two teams on a wide profile (a third of the queues), as the
+	// scenario of cmd/ledger-bench has: tens of posting lists to merge.
+	teams := make([]string, 20)
+	for i := range teams {
+		teams[i] = fmt.Sprintf("ag%03d", 10+i)
+	}
+	var wide []string
+	for q := 0; q < 40; q += 3 {
+		wide = append(wide, fmt.Sprintf("q%02d", q))
+	}
 	return map[string]domain.Reader{
 		"manager": {AgentID: "ag010", Role: domain.RoleManager, TeamAgents: team, ProfileQueues: []string{"q01", "q02", "q03", "q04"},
+			ProfileFlows: domain.Flows(), HistoryAccess: true},
+		"manager-two-teams": {AgentID: "ag010", Role: domain.RoleManager, TeamAgents: teams, ProfileQueues: wide,
 			ProfileFlows: domain.Flows(), HistoryAccess: true},
 		"administrator": {AgentID: "adm", Role: domain.RoleAdministrator, ProfileQueues: []string{"q01", "q02", "q03", "q04"},
 			ProfileFlows: []domain.Flow{domain.FlowVoice, domain.FlowEmail, domain.FlowSMS}, HistoryAccess: true},
@@ -107,7 +119,7 @@ func today() Query {
 }
 
 func BenchmarkListToday(b *testing.B) {
-	for _, name := range []string{"collaborator", "manager", "administrator"} {
+	for _, name := range []string{"collaborator", "manager", "manager-two-teams", "administrator"} {
 		b.Run(name, func(b *testing.B) { benchList(b, benchReaders()[name], today(), planAuto) })
 	}
 }
