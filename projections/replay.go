@@ -3,7 +3,6 @@ package projections
 import (
 	"context"
 	"fmt"
-	"os"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -48,8 +47,7 @@ func ReplayAll(ctx context.Context, runners []*Runner, progress func(view string
 				rb.fail(nil)
 			}
 			if dbs[i] != nil {
-				dbs[i].Close()
-				os.Remove(dbs[i].Path())
+				dbs[i].discard()
 			}
 		}
 	}()

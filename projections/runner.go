@@ -159,8 +159,7 @@ func OpenRunner(cfg RunnerConfig) (*Runner, error) {
 		// is rebuilt before the view serves (startup), as a missing one would be.
 		cfg.Logger.Info("view file has another key layout: rebuilding the view from the stream",
 			"view", r.name, "file", cfg.Path, "reason", err)
-		db.Close()
-		if rerr := os.Remove(cfg.Path); rerr != nil {
+		if rerr := db.discard(); rerr != nil {
 			return nil, errors.Join(err, fmt.Errorf("remove view file of another layout: %w", rerr))
 		}
 		if db, err = OpenDB(cfg.Path, Options{}); err != nil {
@@ -495,8 +494,7 @@ func (r *Runner) openRebuild(dec *DecodeCache, first bool) (*rebuild, error) {
 
 // fail closes and removes the fresh file.
 func (rb *rebuild) fail(err error) (*DB, error) {
-	rb.db.Close()
-	os.Remove(rb.db.Path())
+	rb.db.discard()
 	return nil, err
 }
 
@@ -606,19 +604,18 @@ func (r *Runner) catchUpAndSwap(ctx context.Context, db *DB, what string, first 
 	r.gate.Lock()
 	defer r.gate.Unlock()
 	if err := r.catchUp(ctx, db, first); err != nil {
-		db.Close()
-		os.Remove(db.Path())
+		db.discard()
 		return fmt.Errorf("catch up %s %s: %w", what, r.name, err)
 	}
 	if err := db.Sync(); err != nil {
-		db.Close()
-		os.Remove(db.Path())
+		db.discard()
 		return fmt.Errorf("sync %s %s: %w", what, r.name, err)
 	}
 	return r.swapIn(db)
 }
 
-// swapIn closes db and renames it over the live file, durably.
+// swapIn closes db (with its freelist: the reopen reads it) and renames it over the live
+// file, durably.
 func (r *Runner) swapIn(db *DB) error {
 	path := db.Path()
 	if err := db.Close(); err != nil {
