@@ -67,6 +67,7 @@ func TestBench(t *testing.T) {
 		"replay, all views",
 		"replay, history view (its own time",
 		"replay, timeline view (its own time",
+		"start over the data, until the ledger serves",
 		"history list, default (today), manager",
 		"history list, default (today), administrator",
 		"history list, default (today), collaborator",
