@@ -492,7 +492,7 @@ func printBench(w io.Writer, rep *benchReport) {
 
 func fmtValue(v float64, unit string) string {
 	switch unit {
-	case "ms":
+	case "ms", "s":
 		return strconv.FormatFloat(v, 'f', 2, 64)
 	case "MiB":
 		return strconv.FormatFloat(v, 'f', 1, 64)
