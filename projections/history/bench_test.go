@@ -55,16 +55,14 @@ func benchData(b *testing.B) *View {
 }
 
 func benchReaders() map[string]domain.Reader {
-	team := make([]string, 10)
-	for i := range team {
-		team[i] = fmt.Sprintf("ag%03d", 10+i)
-	}
-	// The manager of two teams on a wide profile (a third of the queues), as the
-	// scenario of cmd/ledger-bench has: tens of posting lists to merge.
+	// The manager of two teams (teams) on a wide profile (a third of the queues), as the
+	// scenario of cmd/ledger-bench has: tens of posting lists to merge; the first of
+	// them is the manager of one team (team).
 	teams := make([]string, 20)
 	for i := range teams {
 		teams[i] = fmt.Sprintf("ag%03d", 10+i)
 	}
+	team := teams[:10:10]
 	var wide []string
 	for q := 0; q < 40; q += 3 {
 		wide = append(wide, fmt.Sprintf("q%02d", q))
