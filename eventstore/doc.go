@@ -9,8 +9,10 @@
 //   - LEDGER (StreamEvents) holds every envelope under "ledger.events.>" for Config.MaxAge.
 //     The event id is the Nats-Msg-Id, so a resend inside Config.DuplicateWindow is stored
 //     once and answered as a duplicate.
-//   - LEDGER_DIRECTORY (StreamDirectory) sources "ledger.events.directory.>" from LEDGER and
-//     has no MaxAge: directory records are reference data and survive the main stream's expiry.
+//   - LEDGER_DIRECTORY (StreamDirectory) sources the directory types' subjects
+//     ("ledger.events.directory.agent", ".team", ".profile": literal filters, see
+//     directorySources) from LEDGER and has no MaxAge: directory records are reference
+//     data and survive the main stream's expiry.
 //   - LEDGER_DEAD (StreamDead) holds, under "ledger.dead.<view>", envelopes that a projector
 //     could not apply, with headers saying why, for operators to list (DeadLetters, a page
 //     at a time). It is bounded by Config.DeadMaxAge, DeadMaxBytes and DeadMaxMsgs: the

@@ -2,6 +2,7 @@ package eventstore_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -596,6 +597,81 @@ func TestDirectoryStream(t *testing.T) {
 	if last, err := s2.LastSeq(testCtx(t), eventstore.StreamDirectory); err != nil || last != 5 {
 		t.Errorf("directory after restart: LastSeq %d, %v; want 5", last, err)
 	}
+}
+
+// TestDirectorySourceUpgrade: a DIRECTORY stream made by an earlier version sources
+// LEDGER through the one wildcard filter; the store opened over it switches to one literal
+// filter per directory type (directorySources) and loses no record, old or new. nats-server
+// sources the records still in LEDGER once more under the new filters: the copies are the
+// same messages, which the directory view keeps by their stamps.
+func TestDirectorySourceUpgrade(t *testing.T) {
+	dir := t.TempDir()
+	s := storetest.Open(t, dir)
+	ctx := testCtx(t)
+	st, err := s.JetStream().Stream(ctx, eventstore.StreamDirectory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := st.CachedInfo().Config
+	if len(old.Sources) != 1 || len(old.Sources[0].SubjectTransforms) != 3 {
+		t.Fatalf("DIRECTORY sources: %+v, want one source with a filter per directory type", old.Sources)
+	}
+	for _, tr := range old.Sources[0].SubjectTransforms {
+		if tr.Source != tr.Destination || strings.ContainsAny(tr.Source, "*>") {
+			t.Errorf("DIRECTORY source filter %+v: want a literal subject kept as it is", tr)
+		}
+	}
+	old.Sources = []*jetstream.StreamSource{{Name: eventstore.StreamEvents, FilterSubject: "ledger.events.directory.>"}}
+	if _, err := s.JetStream().UpdateStream(ctx, old); err != nil {
+		t.Fatalf("the earlier version's DIRECTORY: %v", err)
+	}
+	ms := append(msgs("agent", 3, "ledger.events.directory.agent"), msgs("noise", 4, subjStarted)...)
+	ms = append(ms, msgs("team", 2, "ledger.events.directory.team")...)
+	mustAppend(t, s, ms)
+	ids := func() []string {
+		var out []string
+		err := s.Read(testCtx(t), eventstore.StreamDirectory, 0, 100, func(_ context.Context, b []eventstore.Delivery) error {
+			for _, d := range b {
+				var env struct {
+					ID string `json:"id"`
+				}
+				if err := json.Unmarshal(d.Data, &env); err != nil {
+					return err
+				}
+				out = append(out, env.ID)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("Read DIRECTORY: %v", err)
+		}
+		return out
+	}
+	want := []string{"agent-0", "agent-1", "agent-2", "team-0", "team-1"}
+	waitFor(t, 10*time.Second, func() error {
+		if got := ids(); !slices.Equal(got, want) {
+			return fmt.Errorf("DIRECTORY before the upgrade holds %v, want %v", got, want)
+		}
+		return nil
+	})
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = storetest.Open(t, dir)
+	mustAppend(t, s, append(msgs("profile", 1, "ledger.events.directory.profile"), msgs("later", 2, subjStarted)...))
+	waitFor(t, 10*time.Second, func() error {
+		got := ids()
+		if len(got) < len(want)+1 || !slices.Equal(got[:len(want)], want) || got[len(got)-1] != "profile-0" {
+			return fmt.Errorf("DIRECTORY after the upgrade holds %v: want %v first and profile-0 last", got, want)
+		}
+		for _, id := range got[len(want) : len(got)-1] {
+			if !slices.Contains(want, id) {
+				return fmt.Errorf("DIRECTORY after the upgrade holds %s, which is no directory record", id)
+			}
+		}
+		return nil
+	})
 }
 
 func TestDirectoryConsume(t *testing.T) {

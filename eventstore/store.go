@@ -22,8 +22,9 @@ import (
 const (
 	// StreamEvents holds every envelope under "ledger.events.>" for Config.MaxAge.
 	StreamEvents = "LEDGER"
-	// StreamDirectory sources "ledger.events.directory.>" from StreamEvents and never
-	// expires, so directory records survive the main stream's retention.
+	// StreamDirectory sources the directory types' subjects ("ledger.events.directory.agent",
+	// ".team", ".profile") from StreamEvents and never expires, so directory records
+	// survive the main stream's retention.
 	StreamDirectory = "LEDGER_DIRECTORY"
 	// StreamDead holds, under "ledger.dead.<view>", envelopes that projectors set aside.
 	StreamDead = "LEDGER_DEAD"
@@ -38,11 +39,10 @@ const (
 
 // Subject prefixes of the streams.
 const (
-	subjectEvents    = "ledger.events"
-	subjectDirectory = "ledger.events.directory.>"
-	subjectDead      = "ledger.dead"
-	subjectAudit     = "ledger.audit"
-	subjectSeals     = "ledger.seals"
+	subjectEvents = "ledger.events"
+	subjectDead   = "ledger.dead"
+	subjectAudit  = "ledger.audit"
+	subjectSeals  = "ledger.seals"
 )
 
 // Config configures a Store. The zero value, after setDefaults, runs an embedded server
@@ -358,8 +358,8 @@ func (s *Store) ensureStreams(ctx context.Context) error {
 			Replicas:    s.cfg.Replicas,
 			AllowDirect: true,
 			Sources: []*jetstream.StreamSource{{
-				Name:          StreamEvents,
-				FilterSubject: subjectDirectory,
+				Name:              StreamEvents,
+				SubjectTransforms: directorySources(),
 			}},
 		},
 		{

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/interaction-ledger/ledger/domain"
 )
 
@@ -59,4 +61,26 @@ func taskKey(customerID, taskID string) string {
 	h.Write([]byte{0})
 	h.Write([]byte(taskID))
 	return "k" + hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// directorySources are the DIRECTORY stream's filters on LEDGER: one literal subject per
+// directory type, each kept as it is. Not the one wildcard "ledger.events.directory.>":
+// the tasks' and the commanded interactions' tokens give LEDGER a subject per task, and
+// nats-server looks its subject index up for a wildcard filter only while a stream holds
+// fewer than 65,536 subjects (a literal filter, up to a million). Past that, the sourcing
+// consumer, which a start resumes after the last directory record (records are rare),
+// read every block of the stream to find that none followed: at 2 million events, 30
+// seconds of a core after every start, beside the first queries (their p99 went from
+// 2 to 8 ms). Changing the filters makes nats-server source the directory records
+// still in LEDGER once more; the directory view keeps the newest stamp of each record
+// (putIfNewer), so the copies change nothing.
+func directorySources() []jetstream.SubjectTransformConfig {
+	var out []jetstream.SubjectTransformConfig
+	for _, t := range domain.EventTypes() {
+		if t.IsDirectory() {
+			subj := subjectEvents + "." + t.String()
+			out = append(out, jetstream.SubjectTransformConfig{Source: subj, Destination: subj})
+		}
+	}
+	return out
 }
