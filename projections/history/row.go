@@ -481,12 +481,12 @@ func (r *row) visibility() domain.Visibility {
 }
 
 // item renders the row as the list shows it, with the surviving customer.
-// ownedItem is item of a rowView's row, with the strings it takes copied into one
-// allocation: cheaper than item of a clone, which copies every string of the row (its
+// ownedItem is item of a rowView's row, with the strings it takes (and customer, which
+// may be the rowView's too) copied into one allocation: cheaper than item of a clone, which copies every string of the row (its
 // agents and queues, its phone and email) for a list that shows none of them.
 func (r *row) ownedItem(customer string) Item {
 	buf := make([]byte, 0, len(r.id)+len(r.reason)+len(r.agent)+len(r.queue)+len(r.contact)+
-		len(r.campaign)+len(r.template)+len(r.crm))
+		len(r.campaign)+len(r.template)+len(r.crm)+len(customer))
 	own := func(s string) string {
 		if s == "" {
 			return ""
@@ -498,7 +498,7 @@ func (r *row) ownedItem(customer string) Item {
 	o := *r
 	o.id, o.reason, o.agent, o.queue, o.contact = own(r.id), own(r.reason), own(r.agent), own(r.queue), own(r.contact)
 	o.campaign, o.template, o.crm = own(r.campaign), own(r.template), own(r.crm)
-	return o.item(customer)
+	return o.item(own(customer))
 }
 
 func (r *row) item(customer string) Item {
