@@ -79,8 +79,8 @@ func replayInto(t testing.TB, evs []projections.Applied, n int, bulk bool) []str
 // that applying the same events live leaves, for a scenario with merges and for merges
 // and an erasure within batches.
 func TestBulkLoadGivesTheLiveFile(t *testing.T) {
-	defer func(c, p, i int) { bulkChunk, bulkTouched, bulkItems = c, p, i }(bulkChunk, bulkTouched, bulkItems)
-	bulkChunk, bulkTouched, bulkItems = 7, 5, 11
+	defer func(c, p, i int) { bulkChunk, bulkTouched, bulkItemBytes = c, p, i }(bulkChunk, bulkTouched, bulkItemBytes)
+	bulkChunk, bulkTouched, bulkItemBytes = 7, 5, 1500 // a few items per pass
 	evs, err := scenarioApplied(2, 1500)
 	must(t, err)
 	h := newHarness(t)

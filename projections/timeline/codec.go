@@ -234,7 +234,12 @@ func encodeItem(it *Item) []byte {
 // first what domain.Reader.CanSee looks at (itemVisibility reads only that), then the
 // item's fields.
 func encodeInteractionItem(f *domain.Interaction, kind Kind) []byte {
-	e := enc{b: make([]byte, 0, 96+12*(len(f.Agents)+len(f.Queues)))}
+	return appendInteractionItem(make([]byte, 0, 96+12*(len(f.Agents)+len(f.Queues))), f, kind)
+}
+
+// appendInteractionItem appends encodeInteractionItem's encoding to b.
+func appendInteractionItem(b []byte, f *domain.Interaction, kind Kind) []byte {
+	e := enc{b: b}
 	e.b = append(e.b, fmtInteractionItem)
 	e.str(f.Flow.String())
 	e.str(f.OriginalRouting.String())
