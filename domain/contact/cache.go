@@ -11,14 +11,22 @@ import (
 // again and again, written in different ways. It keys a number by what libphonenumber
 // reads of it (phoneKey: "+1 415 555 0100" and "+14155550100" are one entry, "(415)
 // 555-0100" and "415.555.0100" another) and remembers a canonical form as its own answer,
-// so a customer's number is parsed about once however the producers write it. It is
-// bounded: when full it starts afresh, which costs a few re-parses and keeps memory flat.
+// so a customer's number is parsed about once however the producers write it.
+//
+// It is bounded, in two generations of half the bound each: a number is looked up in the
+// current one, then in the previous one (and brought back to the current); when the
+// current one is full it becomes the previous one and the oldest is dropped. A single map
+// that started afresh when full dropped the busiest customers' numbers with the rest;
+// two maps keep what is used once per generation, at the cost of a map lookup, with no
+// per-entry links for the collector to follow (an LRU list). At 2 million envelopes
+// (107,000 customers, each number keyed national and international) that saved a
+// seventh of a rebuild's parses (4.1 → 3.5 s of CPU): the rest are first sightings.
 type PhoneCache struct {
 	region string
-	max    int
+	gen    int // entries per generation
 
-	mu sync.Mutex
-	m  map[string]phoneResult
+	mu       sync.Mutex
+	cur, old map[string]phoneResult
 }
 
 type phoneResult struct {
@@ -26,9 +34,37 @@ type phoneResult struct {
 	ok   bool
 }
 
-// NewPhoneCache returns a cache of at most max numbers read in region.
-func NewPhoneCache(region string, max int) *PhoneCache {
-	return &PhoneCache{region: region, max: max, m: make(map[string]phoneResult)}
+// NewPhoneCache returns a cache of at most bound entries (4 at least) read in region.
+func NewPhoneCache(region string, bound int) *PhoneCache {
+	return &PhoneCache{region: region, gen: max(bound/2, 2), cur: make(map[string]phoneResult)}
+}
+
+// get looks key up, bringing an entry of the previous generation into the current one.
+// c.mu is held.
+func (c *PhoneCache) get(key string) (phoneResult, bool) {
+	if r, ok := c.cur[key]; ok {
+		return r, true
+	}
+	r, ok := c.old[key]
+	if ok {
+		c.put(strings.Clone(key), r) // key may point into a whole decoded envelope
+	}
+	return r, ok
+}
+
+// put adds an entry; key is the cache's own. c.mu is held.
+func (c *PhoneCache) put(key string, r phoneResult) {
+	if len(c.cur)+1 > c.gen {
+		c.old, c.cur = c.cur, make(map[string]phoneResult, c.gen)
+	}
+	c.cur[key] = r
+}
+
+// len is the number of entries of both generations.
+func (c *PhoneCache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.cur) + len(c.old)
 }
 
 // Phone is Phone(raw, region), remembered.
@@ -38,22 +74,19 @@ func (c *PhoneCache) Phone(raw string) (string, bool) {
 		key = raw
 	}
 	c.mu.Lock()
-	r, hit := c.m[key]
+	r, hit := c.get(key)
 	c.mu.Unlock()
 	if hit {
 		return r.e164, r.ok
 	}
 	r.e164, r.ok = Phone(raw, c.region)
 	c.mu.Lock()
-	if len(c.m)+2 > c.max {
-		clear(c.m)
-	}
 	if !keyed {
 		key = strings.Clone(raw) // raw may point into a whole decoded envelope
 	}
-	c.m[key] = r
+	c.put(key, r)
 	if r.ok && r.e164 != key {
-		c.m[r.e164] = r // its own key, read back as itself (Phone's fixed point)
+		c.put(r.e164, r) // its own key, read back as itself (Phone's fixed point)
 	}
 	c.mu.Unlock()
 	return r.e164, r.ok

@@ -1,6 +1,9 @@
 package contact
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 func TestPhone(t *testing.T) {
 	tests := []struct {
@@ -87,7 +90,7 @@ func FuzzPhoneKey(f *testing.F) {
 }
 
 func TestPhoneCache(t *testing.T) {
-	c := NewPhoneCache("US", 2)
+	c := NewPhoneCache("US", 4)
 	for range 3 {
 		for _, raw := range []string{"(415) 555-0100", "+33 1 23 45 67 89", "nope", "+1 415 555 0100 ext. 12"} {
 			got, ok := c.Phone(raw)
@@ -97,8 +100,8 @@ func TestPhoneCache(t *testing.T) {
 			}
 		}
 	}
-	if len(c.m) > 2 {
-		t.Errorf("cache holds %d entries, bound is 2", len(c.m))
+	if n := c.len(); n > 4 {
+		t.Errorf("cache holds %d entries, bound is 4", n)
 	}
 
 	// One number written the five ways of a US customer's records: one entry for the
@@ -109,8 +112,33 @@ func TestPhoneCache(t *testing.T) {
 			t.Errorf("cache Phone(%q) = %q, %v; want +14155550100", raw, got, ok)
 		}
 	}
-	if len(c.m) != 2 {
-		t.Errorf("cache holds %d entries for one number written six ways, want 2: %v", len(c.m), c.m)
+	if n := c.len(); n != 2 {
+		t.Errorf("cache holds %d entries for one number written six ways, want 2: %v %v", n, c.cur, c.old)
+	}
+}
+
+// TestPhoneCacheKeepsWhatIsUsed: a number read between every two others (a busy
+// customer's) is never dropped, however many others come and go; a cache that started
+// afresh when full dropped it with them.
+func TestPhoneCacheKeepsWhatIsUsed(t *testing.T) {
+	c := NewPhoneCache("US", 8)
+	hot := "+14155550100"
+	c.Phone(hot)
+	for i := range 100 {
+		c.Phone(fmt.Sprintf("+1415555%04d", 200+i))
+		c.mu.Lock()
+		_, inCur := c.cur[hot]
+		_, inOld := c.old[hot]
+		c.mu.Unlock()
+		if !inCur && !inOld {
+			t.Fatalf("after %d other numbers the one read between each is gone", i+1)
+		}
+		if got, ok := c.Phone(hot); got != hot || !ok {
+			t.Fatalf("Phone(%q) = %q, %v", hot, got, ok)
+		}
+		if n := c.len(); n > 8 {
+			t.Fatalf("cache holds %d entries, bound is 8", n)
+		}
 	}
 }
 
