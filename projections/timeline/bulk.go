@@ -136,9 +136,10 @@ func (v *View) EndBulk(update func(fn func(*bolt.Tx) error) error) error {
 // writeInteractionItems writes the item of every listed interaction record, in key order:
 // a pass over the records encodes the items whose keys lie above the last one written
 // (the smallest, up to bulkItemBytes and at most half as much again: once it has to drop
-// some, it keeps no key above those it kept), then writes them sorted. The items are encoded in the pass that reads the records: written from their
-// keys, each took a lookup of its handle and of its record and a second decode, half of
-// this step's time (4 of 8 s of CPU at 2M envelopes).
+// some, it keeps no key above those it kept), then writes them sorted. The items are
+// encoded in the pass that reads the records: written from their keys, each took a
+// lookup of its handle and of its record and a second decode, half of this step's time
+// (4 of 8 s of CPU at 2M envelopes).
 func writeInteractionItems(update func(fn func(*bolt.Tx) error) error) error {
 	var after []byte // the greatest key written so far
 	for {
