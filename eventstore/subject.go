@@ -69,8 +69,8 @@ func taskKey(customerID, taskID string) string {
 // nats-server looks its subject index up for a wildcard filter only while a stream holds
 // fewer than 65,536 subjects (a literal filter, up to a million). Past that, the sourcing
 // consumer, which a start resumes after the last directory record (records are rare),
-// read every block of the stream to find that none followed: at 2 million events, 30
-// seconds of a core after every start, beside the first queries (the manager's list of
+// read every block of the stream to find that none followed: at 2 million events, tens
+// of seconds of a core after every start, beside the first queries (the manager's list of
 // the day at 8 ms p99 instead of 0.6). Changing the filters makes nats-server source
 // the directory records still in LEDGER once more; the directory view keeps the newest
 // stamp of each record (putIfNewer), so the copies change nothing.
