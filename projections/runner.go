@@ -607,11 +607,7 @@ func (r *Runner) catchUpAndSwap(ctx context.Context, db *DB, what string, first 
 		db.discard()
 		return fmt.Errorf("catch up %s %s: %w", what, r.name, err)
 	}
-	if err := db.Sync(); err != nil {
-		db.discard()
-		return fmt.Errorf("sync %s %s: %w", what, r.name, err)
-	}
-	return r.swapIn(db)
+	return r.swapIn(db) // its close syncs the file (closeBolt)
 }
 
 // swapIn closes db (with its freelist: the reopen reads it) and renames it over the live

@@ -61,13 +61,6 @@ func (c *PhoneCache) put(key string, r phoneResult) {
 	c.cur[key] = r
 }
 
-// len is the number of entries of both generations.
-func (c *PhoneCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.cur) + len(c.old)
-}
-
 // Phone is Phone(raw, region), remembered.
 func (c *PhoneCache) Phone(raw string) (string, bool) {
 	key, keyed := phoneKey(raw)
