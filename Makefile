@@ -58,9 +58,9 @@ bench: postgres
 	$(GO) build -o bin/ledger-bench ./cmd/ledger-bench
 	./bin/ledger-bench
 
-# The Go benchmarks of the hot parts (decode, apply per batch, keys, query planning).
+# The Go benchmarks of the hot parts (decode, apply per batch, keys, query planning, access logs).
 bench-go:
-	$(GO) test -run '^$$' -bench . -benchmem ./domain/... ./projections/... ./eventstore/...
+	$(GO) test -run '^$$' -bench . -benchmem ./domain/... ./projections/... ./eventstore/... ./adapters/audit/
 
 smoke:
 	python3 ../shared/contract-smoke.py

@@ -20,10 +20,11 @@ type StreamStats struct {
 	Consumers           int
 }
 
-// Stats describes the three streams, StreamEvents first.
+// Stats describes the streams the views and the operator read: StreamEvents,
+// StreamDirectory, StreamDead and StreamAudit, in this order.
 func (s *Store) Stats(ctx context.Context) ([]StreamStats, error) {
 	var out []StreamStats
-	for _, name := range []string{StreamEvents, StreamDirectory, StreamDead} {
+	for _, name := range []string{StreamEvents, StreamDirectory, StreamDead, StreamAudit} {
 		st, err := s.js.Stream(ctx, name)
 		if err != nil {
 			return nil, fmt.Errorf("eventstore: stats %s: %w", name, err)

@@ -31,13 +31,19 @@ func AuditReadsSubject() string { return subjectAudit + ".reads" }
 
 // AuditCustomerFilter is the subject filter of every read of customerID's data.
 func AuditCustomerFilter(customerID string) string {
-	return subjectAudit + ".*." + auditKey("customer", customerID)
+	return subjectAudit + ".*." + AuditCustomerKey(customerID)
 }
 
 // AuditAgentFilter is the subject filter of every read by agentID.
 func AuditAgentFilter(agentID string) string {
-	return subjectAudit + "." + auditKey("agent", agentID) + ".*"
+	return subjectAudit + "." + AuditAgentKey(agentID) + ".*"
 }
+
+// AuditCustomerKey is customerID's token in AuditSubject (its fourth).
+func AuditCustomerKey(customerID string) string { return auditKey("customer", customerID) }
+
+// AuditAgentKey is agentID's token in AuditSubject (its third).
+func AuditAgentKey(agentID string) string { return auditKey("agent", agentID) }
 
 // auditKey is a letter and the first 32 hex digits of sha256(kind NUL id).
 func auditKey(kind, id string) string {
@@ -60,13 +66,15 @@ func (s *Store) ReadFiltered(ctx context.Context, stream, filter string, afterSe
 		return nil, false, fmt.Errorf("eventstore: read %s: %w", stream, err)
 	}
 	cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{filter},
-		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:    afterSeq + 1,
+		FilterSubjects:    []string{filter},
+		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:       afterSeq + 1,
+		InactiveThreshold: orderedInactive,
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("eventstore: read %s %s: ordered consumer: %w", stream, filter, err)
 	}
+	defer s.dropOrdered(stream, cons)
 	info, err := cons.Info(ctx)
 	if err != nil {
 		return nil, false, fmt.Errorf("eventstore: read %s %s: consumer info: %w", stream, filter, err)

@@ -21,7 +21,7 @@ type Delivery struct {
 
 // ConsumeConfig configures Consume.
 type ConsumeConfig struct {
-	// Stream is StreamEvents or StreamDirectory. Required.
+	// Stream is StreamEvents, StreamDirectory or StreamAudit (the access logs' index). Required.
 	Stream string
 	// Durable is the durable consumer's name, e.g. "view-history". Required.
 	//
@@ -64,8 +64,8 @@ func (c *ConsumeConfig) setDefaults() {
 // Validate reports every problem of the configuration at once.
 func (c ConsumeConfig) Validate() error {
 	var errs []error
-	if c.Stream != StreamEvents && c.Stream != StreamDirectory {
-		errs = append(errs, fmt.Errorf("eventstore: consume: Stream %q: must be %s or %s", c.Stream, StreamEvents, StreamDirectory))
+	if c.Stream != StreamEvents && c.Stream != StreamDirectory && c.Stream != StreamAudit {
+		errs = append(errs, fmt.Errorf("eventstore: consume: Stream %q: must be %s, %s or %s", c.Stream, StreamEvents, StreamDirectory, StreamAudit))
 	}
 	if c.Durable == "" {
 		errs = append(errs, errors.New("eventstore: consume: Durable is required"))

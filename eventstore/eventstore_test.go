@@ -958,7 +958,7 @@ func TestStats(t *testing.T) {
 				return fmt.Errorf("inconsistent %+v", x)
 			}
 		}
-		want := map[string]uint64{eventstore.StreamEvents: 5, eventstore.StreamDirectory: 1, eventstore.StreamDead: 1}
+		want := map[string]uint64{eventstore.StreamEvents: 5, eventstore.StreamDirectory: 1, eventstore.StreamDead: 1, eventstore.StreamAudit: 0}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			return fmt.Errorf("messages: got %v, want %v", got, want)
 		}
@@ -1033,4 +1033,28 @@ func TestConnect(t *testing.T) {
 			t.Errorf("append through the URL store: got %+v, want a duplicate of 1", res[0])
 		}
 	})
+}
+
+// TestReadsLeaveNoConsumer: a Read or a ReadFiltered deletes its ordered consumer when it
+// returns. Left to the library they stayed five minutes: every message stored signals
+// each of them, and the server refuses a stream's 1,001st consumer.
+func TestReadsLeaveNoConsumer(t *testing.T) {
+	s := storetest.Open(t, "")
+	ctx := testCtx(t)
+	mustAppend(t, s, msgs("r", 20, subjStarted))
+	for range 5 {
+		if err := s.Read(ctx, eventstore.StreamEvents, 1, 7, func(context.Context, []eventstore.Delivery) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.ReadFiltered(ctx, eventstore.StreamEvents, subjStarted, 0, 5); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := s.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st[0].Consumers != 0 {
+		t.Errorf("%s keeps %d consumers after the reads, want none", st[0].Name, st[0].Consumers)
+	}
 }

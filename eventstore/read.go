@@ -31,12 +31,14 @@ func (s *Store) Read(ctx context.Context, stream string, fromSeq uint64, batch i
 		return nil
 	}
 	cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:   max(fromSeq, state.FirstSeq),
+		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:       max(fromSeq, state.FirstSeq),
+		InactiveThreshold: orderedInactive,
 	})
 	if err != nil {
 		return fmt.Errorf("eventstore: read %s: ordered consumer: %w", stream, err)
 	}
+	defer s.dropOrdered(stream, cons)
 	f, err := startFeed(cons, batch)
 	if err != nil {
 		return fmt.Errorf("eventstore: read %s: %w", stream, err)
@@ -102,3 +104,25 @@ const readIdleWait = 200 * time.Millisecond
 // readLinger lets a replay's batches fill up: the messages are all in the stream, so a
 // short wait turns many small transactions into few full ones.
 const readLinger = 5 * time.Millisecond
+
+// orderedInactive is how long the server keeps an ordered consumer nobody pulls from: a
+// backstop for dropOrdered (a process that dies mid-read), short beside the library's
+// default of 5 minutes, long beside a batch's handling.
+const orderedInactive = time.Minute
+
+// dropOrdered deletes an ordered consumer once its read is over. The library leaves it on
+// the server until its inactive threshold, and that cost twice: every message stored
+// signals each consumer left on its stream (the sealer, reading LEDGER every second, kept
+// about three hundred there), and the server refuses a stream's 1,001st consumer, so that
+// a thousand access log pages within five minutes made the next ones fail.
+func (s *Store) dropOrdered(stream string, cons jetstream.Consumer) {
+	info := cons.CachedInfo()
+	if info == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.js.DeleteConsumer(ctx, stream, info.Name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		s.log.Debug("eventstore: drop ordered consumer", "stream", stream, "consumer", info.Name, "err", err)
+	}
+}

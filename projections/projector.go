@@ -21,12 +21,21 @@ type View interface {
 	// Name names the view, its file and its durable consumer. WARNING: renaming a view
 	// re-consumes the whole stream into a new file.
 	Name() string
-	// Stream is the stream the view reads ("LEDGER" or "LEDGER_DIRECTORY").
+	// Stream is the stream the view reads ("LEDGER", "LEDGER_DIRECTORY" or, for a RawView, "LEDGER_AUDIT").
 	Stream() string
 	// Init creates the view's buckets.
 	Init(tx *bolt.Tx) error
 	// Apply applies a batch.
 	Apply(tx *bolt.Tx, batch []Applied) error
+}
+
+// RawView is a view of a stream whose messages are not envelopes (the read audit): its
+// projector hands it the messages as stored, with no decoding, validation, dead letters or
+// retention (the view judges them itself), still in the transaction that stores the
+// checkpoint. Apply is never called on it.
+type RawView interface {
+	View
+	ApplyRaw(tx *bolt.Tx, msgs []Message) error
 }
 
 // Applied is one validated event with the stream sequence it was stored at.
@@ -176,11 +185,17 @@ func (p *Projector) Handle(ctx context.Context, msgs []Message) error {
 	if err != nil {
 		return fmt.Errorf("read checkpoint of %s: %w", p.view.Name(), err)
 	}
+	raw, isRaw := p.view.(RawView)
+	var fresh []Message // a raw view's messages, the ones after the checkpoint
 	cutoff := domain.RetentionStart(p.now())
 	batch := make([]Applied, 0, len(msgs))
 	expired := 0
 	for _, m := range msgs {
 		if m.Seq <= done {
+			continue
+		}
+		if isRaw {
+			fresh = append(fresh, m)
 			continue
 		}
 		ev, err := p.dec.Decode(m)
@@ -209,6 +224,12 @@ func (p *Projector) Handle(ctx context.Context, msgs []Message) error {
 			return nil // already applied: a redelivery after a crash between commit and ack
 		} else if cp > msgs[0].Seq {
 			batch = trimApplied(batch, cp)
+			fresh = trimMessages(fresh, cp)
+		}
+		if isRaw && len(fresh) > 0 {
+			if err := raw.ApplyRaw(tx, fresh); err != nil {
+				return err
+			}
 		}
 		if len(batch) > 0 {
 			if err := p.view.Apply(tx, batch); err != nil {
@@ -222,7 +243,7 @@ func (p *Projector) Handle(ctx context.Context, msgs []Message) error {
 	}
 	p.db.advanced(last.Seq)
 	if p.obs.Batch != nil {
-		p.obs.Batch(p.view.Name(), len(batch), time.Since(started))
+		p.obs.Batch(p.view.Name(), len(batch)+len(fresh), time.Since(started))
 	}
 	if expired > 0 && p.obs.Expired != nil {
 		p.obs.Expired(p.view.Name(), expired)
@@ -258,6 +279,16 @@ func trimApplied(batch []Applied, cp uint64) []Applied {
 	for _, a := range batch {
 		if a.Seq > cp {
 			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func trimMessages(msgs []Message, cp uint64) []Message {
+	out := msgs[:0]
+	for _, m := range msgs {
+		if m.Seq > cp {
+			out = append(out, m)
 		}
 	}
 	return out

@@ -69,6 +69,7 @@ func ReplayAll(ctx context.Context, runners []*Runner, progress func(view string
 		if err != nil {
 			return nil, fmt.Errorf("replay %s: %w", stream, err)
 		}
+		_, raw := runners[idx[0]].view.(RawView) // a stream's views are all raw or none
 		feeds := make([]chan []Message, len(idx))
 		for k, i := range idx {
 			feeds[k] = make(chan []Message, replayAhead)
@@ -104,8 +105,10 @@ func ReplayAll(ctx context.Context, runners []*Runner, progress func(view string
 				}
 			}()
 			err := log.Read(gctx, stream, 1, RebuildBatch, func(ctx context.Context, batch []Message) error {
-				for _, m := range batch {
-					dec.Decode(m) // once, here, ahead of the views (a bad one fails in Handle)
+				if !raw {
+					for _, m := range batch {
+						dec.Decode(m) // once, here, ahead of the views (a bad one fails in Handle)
+					}
 				}
 				for _, f := range feeds {
 					select {

@@ -36,6 +36,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/interaction-ledger/ledger/eventstore"
+	"github.com/interaction-ledger/ledger/projections/auditindex"
 )
 
 // ErrUnavailable means the audit buffer stayed full for Config.MaxWait: the read must
@@ -218,9 +219,13 @@ func (s subjects) of(agent, customer string) string {
 	return v
 }
 
-// maxReadsMessage bounds a reads message well under the server's default largest
-// payload (1 MB): a batch whose reads encode larger is stored in several messages.
-const maxReadsMessage = 256 << 10
+// maxReadsMessage bounds a reads message (a read longer than it has one of its own):
+// a batch whose reads encode larger is stored in several messages. An access log decodes
+// a whole reads message for each record it shows from it, and a customer's records come
+// from as many reads messages: with 256 KB messages (a thousand reads) a page of ten
+// took 22-33 ms, nine tenths of it in that decoding. At 8 KB (about forty reads) a batch
+// stores a few more messages, next to the fifty subject messages of each list read.
+const maxReadsMessage = 8 << 10
 
 // encoder turns a batch of reads into messages: each read's record once, in a reads
 // message (eventstore.AuditReadsSubject), and for each agent and customer one message
@@ -563,18 +568,33 @@ func (r *Recorder) store(ctx context.Context, msgs []eventstore.Message) (seqs [
 	return seqs, stored, lastErr
 }
 
-// Reader reads a stream's messages by subject filter, in order, and one by sequence: the
+// Reader reads a stream's messages by subject filter, in order, and by sequence: the
 // event store.
 type Reader interface {
 	ReadFiltered(ctx context.Context, stream, filter string, afterSeq uint64, limit int) ([]eventstore.Delivery, bool, error)
 	Get(ctx context.Context, stream string, seq uint64) (eventstore.Delivery, error)
+	GetMany(ctx context.Context, stream string, seqs []uint64) ([]eventstore.Delivery, error)
+	LastSeq(ctx context.Context, stream string) (uint64, error)
+}
+
+// Index finds the messages of an access log without a filtered read of the whole
+// stream (projections/auditindex): up to limit sequences after after of the messages
+// under an agent's or a customer's key, and how far it has read the stream (through).
+type Index interface {
+	Seqs(kind auditindex.Kind, token string, after uint64, limit int) (seqs []uint64, through uint64, err error)
 }
 
 // Log answers access logs from StreamAudit.
-type Log struct{ store Reader }
+type Log struct {
+	store Reader
+	index Index
+}
 
-// NewLog returns a Log over store.
-func NewLog(store Reader) *Log { return &Log{store: store} }
+// NewLog returns a Log over store. index, unless nil, finds the messages of a log up to
+// its checkpoint; without it (or past it) a log is a filtered read of the stream, which
+// nats-server answers by reading every block after the cursor once the stream holds more
+// than 65,536 agent and customer pairs.
+func NewLog(store Reader, index Index) *Log { return &Log{store: store, index: index} }
 
 // Entry is one record of an access log with its position in the stream (records
 // appended together share a Seq).
@@ -625,28 +645,104 @@ func (c Cursor) String() string {
 
 // Customer returns up to limit reads of customerID's data after the cursor.
 func (l *Log) Customer(ctx context.Context, customerID string, after Cursor, limit int) (Page, error) {
-	return l.read(ctx, eventstore.AuditCustomerFilter(customerID), after, limit)
+	return l.read(ctx, logOf{auditindex.ByCustomer, eventstore.AuditCustomerKey(customerID), eventstore.AuditCustomerFilter(customerID)}, after, limit)
 }
 
 // Agent returns up to limit reads by agentID after the cursor.
 func (l *Log) Agent(ctx context.Context, agentID string, after Cursor, limit int) (Page, error) {
-	return l.read(ctx, eventstore.AuditAgentFilter(agentID), after, limit)
+	return l.read(ctx, logOf{auditindex.ByAgent, eventstore.AuditAgentKey(agentID), eventstore.AuditAgentFilter(agentID)}, after, limit)
 }
 
-func (l *Log) read(ctx context.Context, filter string, after Cursor, limit int) (Page, error) {
+// logOf names one access log: whose (kind and key) and its subject filter.
+type logOf struct {
+	kind   auditindex.Kind
+	key    string
+	filter string
+}
+
+// has reports whether subject is one of the log's: a sequence the index gave may hold
+// another message after a power cut took the stream's tail (until the runner, which
+// checks its checkpoint against the stream, rebuilds the index).
+func (o logOf) has(subject string) bool {
+	toks := strings.Split(subject, ".")
+	if len(toks) != 4 {
+		return false
+	}
+	if o.kind == auditindex.ByCustomer {
+		return toks[3] == o.key
+	}
+	return toks[2] == o.key
+}
+
+// messages returns up to limit messages of the log after sequence from, in order, and
+// whether more remain: through the index up to its checkpoint, then by a filtered read
+// of what the stream stored after it (a short tail while the index keeps up).
+func (l *Log) messages(ctx context.Context, o logOf, from uint64, limit int) ([]eventstore.Delivery, bool, error) {
+	if l.index == nil {
+		return l.store.ReadFiltered(ctx, eventstore.StreamAudit, o.filter, from, limit)
+	}
+	var ds []eventstore.Delivery
+	var through uint64
+	for {
+		seqs, cp, err := l.index.Seqs(o.kind, o.key, from, limit+1)
+		if err != nil {
+			return nil, false, err
+		}
+		through = cp
+		page := seqs[:min(limit, len(seqs))]
+		got, err := l.store.GetMany(ctx, eventstore.StreamAudit, page)
+		if err != nil {
+			return nil, false, err
+		}
+		for _, d := range got {
+			if o.has(d.Subject) {
+				ds = append(ds, d)
+			}
+		}
+		if len(seqs) <= limit {
+			break
+		}
+		if len(ds) > 0 {
+			return ds, true, nil
+		}
+		from = page[len(page)-1] // all expired (not pruned yet): the next ones
+	}
+	// Past the checkpoint: what the stream stored after it, if anything (a page that is
+	// full asks for one message, to know whether the log goes on).
+	last, err := l.store.LastSeq(ctx, eventstore.StreamAudit)
+	if err != nil {
+		return nil, false, err
+	}
+	if last <= max(from, through) {
+		return ds, false, nil
+	}
+	tail, more, err := l.store.ReadFiltered(ctx, eventstore.StreamAudit, o.filter, max(from, through), max(1, limit-len(ds)))
+	if err != nil {
+		return nil, false, err
+	}
+	if len(ds) == limit {
+		return ds, more || len(tail) > 0, nil
+	}
+	return append(ds, tail...), more, nil
+}
+
+func (l *Log) read(ctx context.Context, o logOf, after Cursor, limit int) (Page, error) {
 	from := after.Seq
 	if after.Skip > 0 {
 		from-- // the message at Seq is partly read: from it again
 	}
 	// A message holds at least one record: limit messages fill the page.
-	ds, more, err := l.store.ReadFiltered(ctx, eventstore.StreamAudit, filter, from, limit)
+	ds, more, err := l.messages(ctx, o, from, limit)
 	if err != nil {
 		return Page{}, fmt.Errorf("audit: access log: %w", err)
 	}
 	p := Page{Items: make([]Entry, 0, limit)}
-	reads := map[uint64][]Record{} // the reads messages this page refers to
+	reads, err := l.reads(ctx, ds) // the reads messages this page refers to
+	if err != nil {
+		return Page{}, err
+	}
 	for i, d := range ds {
-		recs, err := l.records(ctx, d, reads)
+		recs, err := l.records(d, reads)
 		if err != nil {
 			return Page{}, err
 		}
@@ -674,6 +770,41 @@ func (l *Log) read(ctx context.Context, filter string, after Cursor, limit int) 
 	return p, nil
 }
 
+// reads fetches the reads messages that the subject messages ds refer to, all at once (a
+// customer's records come from as many reads messages), split into their reads; a reads
+// message the stream no longer holds is there as nil.
+func (l *Log) reads(ctx context.Context, ds []eventstore.Delivery) (map[uint64][]json.RawMessage, error) {
+	reads := map[uint64][]json.RawMessage{}
+	var seqs []uint64
+	for _, d := range ds {
+		if len(d.Data) == 0 || d.Data[0] != '{' {
+			continue // the earlier layout: whole records
+		}
+		var m subjectMessage
+		if err := json.Unmarshal(d.Data, &m); err != nil {
+			return nil, fmt.Errorf("audit: access log: message %d: %w", d.Seq, err)
+		}
+		for _, rf := range m.Refs {
+			if _, ok := reads[rf.Seq]; !ok {
+				reads[rf.Seq] = nil
+				seqs = append(seqs, rf.Seq)
+			}
+		}
+	}
+	got, err := l.store.GetMany(ctx, eventstore.StreamAudit, seqs)
+	if err != nil {
+		return nil, fmt.Errorf("audit: access log: reads messages: %w", err)
+	}
+	for _, rd := range got {
+		var rs []json.RawMessage
+		if err := json.Unmarshal(rd.Data, &rs); err != nil {
+			return nil, fmt.Errorf("audit: access log: reads message %d: %w", rd.Seq, err)
+		}
+		reads[rd.Seq] = rs
+	}
+	return reads, nil
+}
+
 // found is a record of a subject message; ok is false when the reads message it refers
 // to is gone (expired a moment before it), so that the places a cursor counts stay put.
 type found struct {
@@ -692,9 +823,10 @@ type subjectMessage struct {
 }
 
 // records decodes the records of subject message d, joining each to its read in the
-// reads message it refers to (fetched once a page, in reads). A message written before
-// reads were stored once (a JSON array of whole records) reads as it was.
-func (l *Log) records(ctx context.Context, d eventstore.Delivery, reads map[uint64][]Record) ([]found, error) {
+// reads message it refers to (reads, fetched for the page). A message written before
+// reads were stored once (a JSON array of whole records) reads as it was. Of a reads
+// message (up to maxReadsMessage) only the reads referred to are decoded.
+func (l *Log) records(d eventstore.Delivery, reads map[uint64][]json.RawMessage) ([]found, error) {
 	if len(d.Data) > 0 && d.Data[0] == '[' {
 		var recs []Record
 		if err := json.Unmarshal(d.Data, &recs); err != nil {
@@ -712,24 +844,14 @@ func (l *Log) records(ctx context.Context, d eventstore.Delivery, reads map[uint
 	}
 	out := make([]found, len(m.Refs))
 	for i, rf := range m.Refs {
-		rs, ok := reads[rf.Seq]
-		if !ok {
-			rd, err := l.store.Get(ctx, eventstore.StreamAudit, rf.Seq)
-			switch {
-			case errors.Is(err, eventstore.ErrNoMessage):
-			case err != nil:
-				return nil, fmt.Errorf("audit: access log: reads of message %d: %w", d.Seq, err)
-			default:
-				if err := json.Unmarshal(rd.Data, &rs); err != nil {
-					return nil, fmt.Errorf("audit: access log: reads message %d: %w", rf.Seq, err)
-				}
-			}
-			reads[rf.Seq] = rs
-		}
+		rs := reads[rf.Seq]
 		if rf.K < 0 || rf.K >= len(rs) {
-			continue
+			continue // its reads message is gone (expired a moment before it)
 		}
-		rec := rs[rf.K]
+		var rec Record
+		if err := json.Unmarshal(rs[rf.K], &rec); err != nil {
+			return nil, fmt.Errorf("audit: access log: reads message %d, read %d: %w", rf.Seq, rf.K, err)
+		}
 		rec.CustomerID, rec.InteractionIDs = m.CustomerID, rf.IDs
 		out[i] = found{rec, true}
 	}

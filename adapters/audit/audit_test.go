@@ -5,14 +5,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/interaction-ledger/ledger/eventstore"
 	"github.com/interaction-ledger/ledger/eventstore/storetest"
+	"github.com/interaction-ledger/ledger/projections"
+	"github.com/interaction-ledger/ledger/projections/auditindex"
 )
 
 // TestAppendJSON: the hand-written encoding reads back with encoding/json as the record
@@ -106,10 +111,14 @@ func TestMessages(t *testing.T) {
 	if len(msgs) != len(want) {
 		t.Fatalf("%d subject messages, want %d", len(msgs), len(want))
 	}
+	var raw []json.RawMessage
+	if err := json.Unmarshal(reads[0].Data, &raw); err != nil {
+		t.Fatal(err)
+	}
 	var l Log // the reads are known: no store asked
 	for i, m := range msgs {
-		recs, err := l.records(context.Background(), eventstore.Delivery{Seq: uint64(200 + i), Data: m.Data},
-			map[uint64][]Record{100: stored})
+		recs, err := l.records(eventstore.Delivery{Seq: uint64(200 + i), Data: m.Data},
+			map[uint64][]json.RawMessage{100: raw})
 		if err != nil {
 			t.Fatalf("message %s: %v", m.Data, err)
 		}
@@ -193,38 +202,111 @@ func TestLogOnStore(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	l := NewLog(store)
-	all := func(get func(context.Context, string, Cursor, int) (Page, error), id string) []string {
-		t.Helper()
-		var got []string
-		var after Cursor
-		for range 20 {
-			p, err := get(context.Background(), id, after, 2)
-			if err != nil || len(p.Items) > 2 {
-				t.Fatalf("%s after %v: %+v %v", id, after, p, err)
-			}
-			for _, e := range p.Items {
-				got = append(got, e.RequestID+":"+e.CustomerID+":"+strings.Join(e.InteractionIDs, ",")+":"+e.Action)
-			}
-			if p.Next == "" {
-				return got
-			}
-			if after, err = ParseCursor(p.Next); err != nil {
-				t.Fatal(err)
-			}
+	var msgs []projections.Message
+	err = store.Read(context.Background(), eventstore.StreamAudit, 1, 100, func(_ context.Context, ds []eventstore.Delivery) error {
+		for _, d := range ds {
+			msgs = append(msgs, projections.Message{Stream: d.Stream, Seq: d.Seq, Subject: d.Subject, Data: d.Data, Published: d.Published})
 		}
-		t.Fatalf("%s: no last page", id)
 		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if got, want := all(l.Customer, "c1"), []string{"r0:c1:i0:detail", "r1:c1:i0-0:list", "r2:c1:i1-0:list", "r3:c1:i2-0:list"}; !slices.Equal(got, want) {
-		t.Errorf("c1's access log = %v, want %v", got, want)
+	// The index at every point of the stream: the pages must not depend on how far it
+	// has read, nor on its holding entries whose messages are gone.
+	logs := []struct {
+		name string
+		log  *Log
+	}{{"no index", NewLog(store, nil)}}
+	for _, upto := range []int{0, 1, len(msgs) / 2, len(msgs)} {
+		logs = append(logs, struct {
+			name string
+			log  *Log
+		}{fmt.Sprintf("index through %d of %d messages", upto, len(msgs)), NewLog(store, indexOf(t, msgs[:upto], nil))})
 	}
-	if got := all(l.Agent, "ann"); len(got) != 13 || got[0] != "r0:c1:i0:detail" {
-		t.Errorf("ann's access log = %v, want the old record and 12 new ones", got)
+	// Ghosts: an entry at a sequence that holds another subject's message (as after a
+	// power cut took the stream's tail), and one at a sequence the stream lacks.
+	ghosts := []projections.Message{{Stream: eventstore.StreamAudit, Seq: msgs[len(msgs)-1].Seq + 50, Subject: eventstore.AuditSubject("ann", "c1")}}
+	for _, m := range msgs {
+		if m.Subject == eventstore.AuditReadsSubject() {
+			ghosts = append(ghosts, projections.Message{Stream: eventstore.StreamAudit, Seq: m.Seq, Subject: eventstore.AuditSubject("ann", "c1")})
+			break
+		}
 	}
-	if got := all(l.Agent, "bob"); len(got) != 0 {
-		t.Errorf("bob's access log = %v, want none", got)
+	logs = append(logs, struct {
+		name string
+		log  *Log
+	}{"index with entries of messages the stream lacks", NewLog(store, indexOf(t, msgs, ghosts))})
+	for _, tc := range logs {
+		t.Run(tc.name, func(t *testing.T) {
+			l := tc.log
+			for _, size := range []int{1, 2, 5} {
+				all := func(get func(context.Context, string, Cursor, int) (Page, error), id string) []string {
+					t.Helper()
+					var got []string
+					var after Cursor
+					for range 40 {
+						p, err := get(context.Background(), id, after, size)
+						if err != nil || len(p.Items) > size {
+							t.Fatalf("%s after %v: %+v %v", id, after, p, err)
+						}
+						for _, e := range p.Items {
+							got = append(got, e.RequestID+":"+e.CustomerID+":"+strings.Join(e.InteractionIDs, ",")+":"+e.Action)
+						}
+						if p.Next == "" {
+							return got
+						}
+						if after, err = ParseCursor(p.Next); err != nil {
+							t.Fatal(err)
+						}
+					}
+					t.Fatalf("%s: no last page", id)
+					return nil
+				}
+				if got, want := all(l.Customer, "c1"), []string{"r0:c1:i0:detail", "r1:c1:i0-0:list", "r2:c1:i1-0:list", "r3:c1:i2-0:list"}; !slices.Equal(got, want) {
+					t.Errorf("pages of %d: c1's access log = %v, want %v", size, got, want)
+				}
+				if got := all(l.Agent, "ann"); len(got) != 13 || got[0] != "r0:c1:i0:detail" {
+					t.Errorf("pages of %d: ann's access log = %v, want the old record and 12 new ones", size, got)
+				}
+				if got := all(l.Agent, "bob"); len(got) != 0 {
+					t.Errorf("pages of %d: bob's access log = %v, want none", size, got)
+				}
+			}
+		})
 	}
+}
+
+// indexOf is the audit's index over a file of its own, built by a projector from msgs,
+// then, beyond its checkpoint's reach, given extra entries (ghosts: messages the stream
+// does not hold).
+func indexOf(t *testing.T, msgs, ghosts []projections.Message) *auditindex.View {
+	t.Helper()
+	db, err := projections.OpenDB(filepath.Join(t.TempDir(), "audit.db"), projections.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	v := auditindex.New(db)
+	p, err := projections.NewProjector(projections.ProjectorConfig{View: v, DB: db, DeadLetters: refuseDead{t}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Handle(context.Background(), msgs); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error { return v.ApplyRaw(tx, ghosts) }); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// refuseDead fails the test: the audit's index sets nothing aside.
+type refuseDead struct{ t testing.TB }
+
+func (r refuseDead) DeadLetter(_ context.Context, m projections.Message, _, reason string) error {
+	r.t.Errorf("message %d set aside: %s", m.Seq, reason)
+	return nil
 }
 
 // stalled is a store that takes nothing until released.

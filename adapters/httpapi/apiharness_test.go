@@ -116,7 +116,7 @@ func startAPIWith(t testing.TB, opts apiOptions) *api {
 	cfg := httpapi.Config{
 		Verifier: verifier, Ingest: ingest.New(store, nil, ingest.Observer{}), Directory: dirView, History: hist,
 		Timeline: tl, TimelineDB: a.views[timeline.Name], HistoryDB: a.views[history.Name], Ops: opsFake{}, Logger: slog.New(slog.DiscardHandler),
-		Audit: rec, AccessLog: audit.NewLog(store),
+		Audit: rec, AccessLog: audit.NewLog(store, nil),
 	}
 	if opts.tune != nil {
 		opts.tune(&cfg)

@@ -63,7 +63,7 @@ func TestOpenAPIDocument(t *testing.T) {
 // route: a handler and its description cannot appear or disappear alone.
 func TestOpenAPIRoutes(t *testing.T) {
 	srv := httpapi.New(httpapi.Config{Webhooks: http.NotFoundHandler(), Ops: opsFake{}, Metrics: metrics.New(),
-		AccessLog: audit.NewLog(nil)})
+		AccessLog: audit.NewLog(nil, nil)})
 	routes := srv.Routes()
 	var ops []string
 	for path, item := range apitest.NewValidator(t).Doc().Paths.Map() {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/interaction-ledger/ledger/adapters/auth"
+	"github.com/interaction-ledger/ledger/projections/auditindex"
 )
 
 // TestAccountabilityEndToEnd: `ledger serve` records reads in the access log and seals
@@ -67,6 +68,29 @@ func TestAccountabilityEndToEnd(t *testing.T) {
 		}
 		return code == 200 && slices.Contains(actions, "detail") && slices.Contains(actions, "page:detail"), fmt.Sprint(code, log)
 	})
+	// Once the audit's index has read the records, the log comes from it, the same.
+	ops := token(t, "ops", auth.ScopeOps)
+	eventually(t, "the audit's index caught up", func() (bool, string) {
+		var st Status
+		if code := in.do("GET", "/v1/admin/status", ops, nil, &st); code != 200 {
+			return false, fmt.Sprint("status ", code)
+		}
+		for _, v := range st.Views {
+			if v.Name == auditindex.Name {
+				return v.Checkpoint > 0 && v.LagEvents == 0, fmt.Sprintf("%+v", v)
+			}
+		}
+		return false, fmt.Sprintf("no view %s in %+v", auditindex.Name, st.Views)
+	})
+	type entry struct {
+		AgentID string `json:"agent_id"`
+		Action  string `json:"action"`
+	}
+	var indexed struct{ Items []entry }
+	code := in.do("GET", "/v1/customers/cus-a/access-log", token(t, "dpo", auth.ScopeAudit), nil, &indexed)
+	if code != 200 || !slices.Contains(indexed.Items, entry{"ann", "page:detail"}) {
+		t.Errorf("cus-a's access log through the index = %d %+v, want ann's page:detail", code, indexed)
+	}
 	if code := in.do("POST", "/v1/events", ing, ev("customer.erased", "cus-b", 0, map[string]any{}), nil); code != 202 {
 		t.Fatalf("post erase = %d", code)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/interaction-ledger/ledger/adapters/erasure"
 	"github.com/interaction-ledger/ledger/domain"
+	"github.com/interaction-ledger/ledger/eventstore"
 	"github.com/interaction-ledger/ledger/projections/history"
 	"github.com/interaction-ledger/ledger/projections/timeline"
 )
@@ -31,9 +32,17 @@ type sweeper interface {
 func (n *Node) runSweeper(ctx context.Context) error {
 	t := time.NewTicker(sweepInterval)
 	defer t.Stop()
+	var pruned time.Time
 	for {
 		if err := n.sweepOnce(ctx); err != nil {
 			n.log.Error("retention sweep failed", "err", err)
+		}
+		if time.Since(pruned) >= auditPruneInterval {
+			if err := n.pruneAuditIndex(ctx); err != nil && ctx.Err() == nil {
+				n.log.Error("audit index prune failed", "err", err)
+			} else {
+				pruned = time.Now()
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -68,6 +77,24 @@ func (n *Node) sweepOnce(ctx context.Context) error {
 	now := n.cfg.Now()
 	n.lastSweep.Store(&now)
 	return nil
+}
+
+// auditPruneInterval is how often the audit's index drops the entries of expired audit
+// records: the prune walks the whole index, and a stale entry only costs a read a skip.
+const auditPruneInterval = 24 * time.Hour
+
+// pruneAuditIndex drops the index entries of the audit records before the audit stream's
+// first sequence (expired with LEDGER_AUDIT_MAX_AGE).
+func (n *Node) pruneAuditIndex(ctx context.Context) error {
+	first, err := n.store.FirstSeq(ctx, eventstore.StreamAudit)
+	if err != nil {
+		return err
+	}
+	removed, err := n.audit.Prune(ctx, first)
+	if removed > 0 {
+		n.log.Info("audit index pruned", "removed", removed, "below_seq", first)
+	}
+	return err
 }
 
 // verifyEvery is how many lag ticks pass between two checks of the views against their
@@ -128,8 +155,12 @@ const eraserRestart = 2 * time.Second
 // down would acknowledge erasures it does not carry out.
 func (n *Node) runEraser(ctx context.Context, up func(bool)) error {
 	// The views first make sure their files can be trusted (and rebuild them if need be):
-	// an erasure must not run beside such a rebuild.
+	// an erasure must not run beside such a rebuild. The audit's index is not erased
+	// (the audit keeps the fact of an access) and need not be waited for.
 	for _, v := range n.views {
+		if v.Stream() == eventstore.StreamAudit {
+			continue
+		}
 		select {
 		case <-v.Ready():
 		case <-ctx.Done():

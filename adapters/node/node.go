@@ -19,13 +19,15 @@ import (
 	"github.com/interaction-ledger/ledger/adapters/viewsource"
 	"github.com/interaction-ledger/ledger/eventstore"
 	"github.com/interaction-ledger/ledger/projections"
+	"github.com/interaction-ledger/ledger/projections/auditindex"
 	"github.com/interaction-ledger/ledger/projections/directory"
 	"github.com/interaction-ledger/ledger/projections/history"
 	"github.com/interaction-ledger/ledger/projections/timeline"
 )
 
-// Node is the assembled ledger: the event store, the three views with their runners,
-// ingest and metrics. Open it, then Run it (serve), Replay its views or read its Status.
+// Node is the assembled ledger: the event store, the views with their runners (the three
+// views of the events and the read audit's index), ingest and metrics. Open it, then Run
+// it (serve), Replay its views or read its Status.
 type Node struct {
 	cfg     Config
 	log     *slog.Logger
@@ -36,6 +38,7 @@ type Node struct {
 	dir   *directory.View
 	hist  *history.View
 	tl    *timeline.View
+	audit *auditindex.View // the access logs' index of the read audit
 	views []*projections.Runner
 
 	lastSweep atomic.Pointer[time.Time]
@@ -85,11 +88,16 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Nod
 		{directory.Name, func(db *projections.DB) projections.View { return directory.New(db) }},
 		{history.Name, func(db *projections.DB) projections.View { return history.New(db, hopts) }},
 		{timeline.Name, func(db *projections.DB) projections.View { return timeline.New(db) }},
+		{auditindex.Name, func(db *projections.DB) projections.View { return auditindex.New(db) }},
 	}
 	for _, sp := range specs {
+		dec := decoded
+		if sp.name == auditindex.Name {
+			dec = nil // its messages are not envelopes
+		}
 		r, err := projections.OpenRunner(projections.RunnerConfig{
 			Path: filepath.Join(cfg.ViewsDir(), sp.name+".db"), New: sp.New, Log: src,
-			Logger: log, Now: cfg.Now, Observer: n.metrics.ProjectorObserver(), Decoded: decoded,
+			Logger: log, Now: cfg.Now, Observer: n.metrics.ProjectorObserver(), Decoded: dec,
 			Maintenance: &n.maint, Trouble: n.metrics.ViewTrouble, Node: n.durableNode(),
 		})
 		if err != nil {
@@ -103,6 +111,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Nod
 			n.hist = v
 		case *timeline.View:
 			n.tl = v
+		case *auditindex.View:
+			n.audit = v
 		}
 		n.views = append(n.views, r)
 	}

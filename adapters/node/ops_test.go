@@ -125,7 +125,7 @@ func TestReplayAndStatusCommands(t *testing.T) {
 	if err := Replay(context.Background(), cfg, "", &out, quiet); err != nil {
 		t.Fatalf("ledger replay: %v\n%s", err, errb.String())
 	}
-	for _, v := range []string{"replay directory: done", "replay history: done", "replay timeline: done"} {
+	for _, v := range []string{"replay directory: done", "replay history: done", "replay timeline: done", "replay audit: done"} {
 		if !strings.Contains(out.String(), v) {
 			t.Errorf("replay output lacks %q:\n%s", v, out.String())
 		}
@@ -138,7 +138,7 @@ func TestReplayAndStatusCommands(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &st); err != nil {
 		t.Fatalf("status -json: %v\n%s", err, out.String())
 	}
-	if len(st.Streams) != 3 || len(st.Views) != 3 {
+	if len(st.Streams) != 4 || len(st.Views) != 4 {
 		t.Fatalf("status = %+v", st)
 	}
 	for _, v := range st.Views {

@@ -136,7 +136,7 @@ func (n *Node) Run(ctx context.Context, stdout io.Writer, started chan<- string)
 		TimelineDB: n.View(timeline.Name).DB(), HistoryDB: n.View(history.Name).DB(), Webhooks: hooks,
 		Ops:     ops{n: n, start: func(f func(context.Context) error) { g.Go(func() error { return f(bg) }) }},
 		Metrics: n.metrics, MetricsPolicy: n.metricsPolicy(), Ready: ready, Logger: n.log,
-		Audit: recorder, AccessLog: audit.NewLog(n.store),
+		Audit: recorder, AccessLog: audit.NewLog(n.store, n.audit),
 	})
 	pagesCfg := httpapi.Config{Ingest: n.ingest, Timeline: n.tl, TimelineDB: n.View(timeline.Name).DB(), Logger: n.log,
 		History: n.hist, HistoryDB: n.View(history.Name).DB(), Directory: n.dir}

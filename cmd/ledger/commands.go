@@ -29,7 +29,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 func cmdReplay(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var only string
 	cfg, _, err := parse("replay", args, getenv, stderr, func(fs *flag.FlagSet) {
-		fs.StringVar(&only, "view", "", "rebuild only this view (directory, history, timeline)")
+		fs.StringVar(&only, "view", "", "rebuild only this view (directory, history, timeline, audit)")
 	})
 	if err != nil {
 		return err
