@@ -572,7 +572,6 @@ func (r *Recorder) store(ctx context.Context, msgs []eventstore.Message) (seqs [
 // event store.
 type Reader interface {
 	ReadFiltered(ctx context.Context, stream, filter string, afterSeq uint64, limit int) ([]eventstore.Delivery, bool, error)
-	Get(ctx context.Context, stream string, seq uint64) (eventstore.Delivery, error)
 	GetMany(ctx context.Context, stream string, seqs []uint64) ([]eventstore.Delivery, error)
 	LastSeq(ctx context.Context, stream string) (uint64, error)
 }
