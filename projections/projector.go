@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -223,8 +224,8 @@ func (p *Projector) Handle(ctx context.Context, msgs []Message) error {
 		if cp := ReadCheckpoint(tx); cp >= last.Seq {
 			return nil // already applied: a redelivery after a crash between commit and ack
 		} else if cp > msgs[0].Seq {
-			batch = trimApplied(batch, cp)
-			fresh = trimMessages(fresh, cp)
+			batch = slices.DeleteFunc(batch, func(a Applied) bool { return a.Seq <= cp })
+			fresh = slices.DeleteFunc(fresh, func(m Message) bool { return m.Seq <= cp })
 		}
 		if isRaw && len(fresh) > 0 {
 			if err := raw.ApplyRaw(tx, fresh); err != nil {
@@ -272,24 +273,4 @@ func checkSubject(subject string, ev domain.Event) error {
 		return nil
 	}
 	return fmt.Errorf("subject %q does not match the envelope's type %q: want %q", subject, ev.Type, want)
-}
-
-func trimApplied(batch []Applied, cp uint64) []Applied {
-	out := batch[:0]
-	for _, a := range batch {
-		if a.Seq > cp {
-			out = append(out, a)
-		}
-	}
-	return out
-}
-
-func trimMessages(msgs []Message, cp uint64) []Message {
-	out := msgs[:0]
-	for _, m := range msgs {
-		if m.Seq > cp {
-			out = append(out, m)
-		}
-	}
-	return out
 }

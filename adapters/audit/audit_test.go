@@ -282,16 +282,7 @@ func TestLogOnStore(t *testing.T) {
 // does not hold).
 func indexOf(t *testing.T, msgs, ghosts []projections.Message) *auditindex.View {
 	t.Helper()
-	db, err := projections.OpenDB(filepath.Join(t.TempDir(), "audit.db"), projections.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	v := auditindex.New(db)
-	p, err := projections.NewProjector(projections.ProjectorConfig{View: v, DB: db, DeadLetters: refuseDead{t}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	v, db, p := openIndex(t, t.TempDir())
 	if err := p.Handle(context.Background(), msgs); err != nil {
 		t.Fatal(err)
 	}
@@ -299,6 +290,23 @@ func indexOf(t *testing.T, msgs, ghosts []projections.Message) *auditindex.View 
 		t.Fatal(err)
 	}
 	return v
+}
+
+// openIndex opens the audit's index in dir (a rebuild's file: no fsync per commit) with
+// the projector that feeds it, as the node's runner would.
+func openIndex(tb testing.TB, dir string) (*auditindex.View, *projections.DB, *projections.Projector) {
+	tb.Helper()
+	db, err := projections.OpenDB(filepath.Join(dir, "audit.db"), projections.Options{NoSync: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	v := auditindex.New(db)
+	p, err := projections.NewProjector(projections.ProjectorConfig{View: v, DB: db, DeadLetters: refuseDead{tb}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return v, db, p
 }
 
 // refuseDead fails the test: the audit's index sets nothing aside.

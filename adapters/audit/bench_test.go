@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -64,16 +63,7 @@ func benchAudit(b *testing.B) (*eventstore.Store, *auditindex.View) {
 		b.Fatalf("%d records lost", rec.Lost())
 	}
 	recorded := time.Since(start)
-	db, err := projections.OpenDB(filepath.Join(dir, "audit.db"), projections.Options{NoSync: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
-	index := auditindex.New(db)
-	p, err := projections.NewProjector(projections.ProjectorConfig{View: index, DB: db, DeadLetters: refuseDead{b}})
-	if err != nil {
-		b.Fatal(err)
-	}
+	index, db, p := openIndex(b, dir)
 	start = time.Now()
 	if err := viewsource.New(store, 0).Read(ctx, eventstore.StreamAudit, 1, projections.RebuildBatch, p.Handle); err != nil {
 		b.Fatal(err)
