@@ -31,6 +31,12 @@ type Metrics struct {
 	DeadLetters    *prometheus.CounterVec   // envelopes set aside, by view
 	WebhookResults *prometheus.CounterVec   // by provider and code
 	ViewRecoveries *prometheus.CounterVec   // views rebuilt by themselves, by view and kind (corrupt, diverged)
+	StreamMessages *prometheus.GaugeVec     // messages held, by stream
+	StreamBytes    *prometheus.GaugeVec     // bytes held, by stream
+	// StreamConsumers counts each stream's consumers: the views' durables and the reads in
+	// progress. A count that keeps growing is a leak that slows every append (each stored
+	// message signals every consumer of its stream) until the server refuses new ones.
+	StreamConsumers *prometheus.GaugeVec
 }
 
 // New registers every collector (plus Go and process collectors) on a new registry.
@@ -61,9 +67,16 @@ func New() *Metrics {
 			Help: "Provider webhook requests by provider and status code."}, []string{"provider", "code"}),
 		ViewRecoveries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ledger_view_recoveries_total",
 			Help: "Views found corrupt or diverged from their stream (after a power cut) and rebuilt by themselves."}, []string{"view", "kind"}),
+		StreamMessages: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ledger_stream_messages",
+			Help: "Messages the stream holds."}, []string{"stream"}),
+		StreamBytes: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ledger_stream_bytes",
+			Help: "Bytes the stream holds."}, []string{"stream"}),
+		StreamConsumers: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ledger_stream_consumers",
+			Help: "Consumers of the stream: the views' durables and the ordered reads in progress."}, []string{"stream"}),
 	}
 	m.reg.MustRegister(m.IngestEvents, m.AppendLatency, m.BatchSize, m.ApplyLatency, m.Checkpoint, m.LagEvents,
 		m.LagSeconds, m.QueryLatency, m.Expired, m.DeadLetters, m.WebhookResults, m.ViewRecoveries,
+		m.StreamMessages, m.StreamBytes, m.StreamConsumers,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

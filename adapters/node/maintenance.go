@@ -127,6 +127,11 @@ func (n *Node) runLag(ctx context.Context) error {
 			n.metrics.LagEvents.WithLabelValues(v.Name).Set(float64(v.LagEvents))
 			n.metrics.LagSeconds.WithLabelValues(v.Name).Set(v.LagSeconds)
 		}
+		for _, s := range st.Streams {
+			n.metrics.StreamMessages.WithLabelValues(s.Name).Set(float64(s.Messages))
+			n.metrics.StreamBytes.WithLabelValues(s.Name).Set(float64(s.Bytes))
+			n.metrics.StreamConsumers.WithLabelValues(s.Name).Set(float64(s.Consumers))
+		}
 	}
 }
 

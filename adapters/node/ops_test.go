@@ -90,18 +90,28 @@ func TestMetricsExposeWhatOperatorsGraph(t *testing.T) {
 	in := startLedger(t, "")
 	postFixture(t, in)
 	waitVisible(t, in)
-	resp, err := in.client.Get(in.base + "/metrics")
-	if err != nil {
-		t.Fatal(err)
+	var st Status
+	if code := in.do("GET", "/v1/admin/status", token(t, "ops", auth.ScopeOps), nil, &st); code != 200 || len(st.Streams) == 0 {
+		t.Fatalf("status = %d %+v", code, st)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	want := fmt.Sprintf("ledger_stream_messages{stream=%q} %d", st.Streams[0].Name, st.Streams[0].Messages)
+	var body []byte
+	// The stream gauges are set by the lag loop, every two seconds.
+	eventually(t, "the stream gauges", func() (bool, string) {
+		resp, err := in.client.Get(in.base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return bytes.Contains(body, []byte(want)), "no " + want
+	})
 	for _, m := range []string{
 		`ledger_ingest_events_total{outcome="accepted",type="interaction.started"}`,
 		"ledger_append_duration_seconds_bucket", "ledger_projector_batch_events_bucket",
 		"ledger_projector_apply_duration_seconds_bucket", `ledger_projector_checkpoint_seq{view="history"}`,
 		`ledger_http_request_duration_seconds_count{code="200",endpoint="GET /v1/interactions"}`,
-		"process_resident_memory_bytes",
+		"process_resident_memory_bytes", `ledger_stream_consumers{stream="LEDGER"}`, `ledger_stream_bytes{stream="LEDGER_AUDIT"}`,
 	} {
 		if !bytes.Contains(body, []byte(m)) {
 			t.Errorf("/metrics lacks %s", m)
