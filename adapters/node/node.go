@@ -79,7 +79,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Nod
 	}
 	hopts := history.Options{Region: cfg.Region}
 	src := viewsource.New(store, 0)
-	// history and timeline read the same stream at nearly the same pace: decode once.
+	// history and timeline read the same stream at nearly the same pace: decode once (the
+	// audit's index, a raw view, decodes nothing).
 	decoded := projections.NewDecodeCache(decodeCacheSlots)
 	specs := []struct {
 		name string
@@ -91,13 +92,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Nod
 		{auditindex.Name, func(db *projections.DB) projections.View { return auditindex.New(db) }},
 	}
 	for _, sp := range specs {
-		dec := decoded
-		if sp.name == auditindex.Name {
-			dec = nil // its messages are not envelopes
-		}
 		r, err := projections.OpenRunner(projections.RunnerConfig{
 			Path: filepath.Join(cfg.ViewsDir(), sp.name+".db"), New: sp.New, Log: src,
-			Logger: log, Now: cfg.Now, Observer: n.metrics.ProjectorObserver(), Decoded: dec,
+			Logger: log, Now: cfg.Now, Observer: n.metrics.ProjectorObserver(), Decoded: decoded,
 			Maintenance: &n.maint, Trouble: n.metrics.ViewTrouble, Node: n.durableNode(),
 		})
 		if err != nil {
