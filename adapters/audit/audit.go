@@ -223,7 +223,7 @@ func (s subjects) of(agent, customer string) string {
 // a batch whose reads encode larger is stored in several messages. An access log decodes
 // a whole reads message for each record it shows from it, and a customer's records come
 // from as many reads messages: with 256 KB messages (a thousand reads) a page of ten
-// took 22-33 ms, nine tenths of it in that decoding. At 8 KB (about forty reads) a batch
+// took 22-43 ms (medians of throwaway runs), nine tenths of it in that decoding. At 8 KB (about forty reads) a batch
 // stores a few more messages, next to the fifty subject messages of each list read.
 const maxReadsMessage = 8 << 10
 
