@@ -735,13 +735,19 @@ func (l *Log) read(ctx context.Context, o logOf, after Cursor, limit int) (Page,
 	if err != nil {
 		return Page{}, fmt.Errorf("audit: access log: %w", err)
 	}
-	p := Page{Items: make([]Entry, 0, limit)}
-	reads, err := l.reads(ctx, ds) // the reads messages this page refers to
+	ms := make([]parsed, len(ds))
+	for i, d := range ds {
+		if ms[i], err = parse(d); err != nil {
+			return Page{}, err
+		}
+	}
+	reads, err := l.reads(ctx, ms) // the reads messages this page refers to
 	if err != nil {
 		return Page{}, err
 	}
+	p := Page{Items: make([]Entry, 0, limit)}
 	for i, d := range ds {
-		recs, err := l.records(d, reads)
+		recs, err := records(ms[i], reads)
 		if err != nil {
 			return Page{}, err
 		}
@@ -769,21 +775,14 @@ func (l *Log) read(ctx context.Context, o logOf, after Cursor, limit int) (Page,
 	return p, nil
 }
 
-// reads fetches the reads messages that the subject messages ds refer to, all at once (a
-// customer's records come from as many reads messages), split into their reads; a reads
-// message the stream no longer holds is there as nil.
-func (l *Log) reads(ctx context.Context, ds []eventstore.Delivery) (map[uint64][]json.RawMessage, error) {
+// reads fetches the reads messages that the page's subject messages refer to, all at
+// once (a customer's records come from as many reads messages), split into their reads;
+// a reads message the stream no longer holds is there as nil.
+func (l *Log) reads(ctx context.Context, ms []parsed) (map[uint64][]json.RawMessage, error) {
 	reads := map[uint64][]json.RawMessage{}
 	var seqs []uint64
-	for _, d := range ds {
-		if len(d.Data) == 0 || d.Data[0] != '{' {
-			continue // the earlier layout: whole records
-		}
-		var m subjectMessage
-		if err := json.Unmarshal(d.Data, &m); err != nil {
-			return nil, fmt.Errorf("audit: access log: message %d: %w", d.Seq, err)
-		}
-		for _, rf := range m.Refs {
+	for _, m := range ms {
+		for _, rf := range m.sub.Refs {
 			if _, ok := reads[rf.Seq]; !ok {
 				reads[rf.Seq] = nil
 				seqs = append(seqs, rf.Seq)
@@ -804,6 +803,28 @@ func (l *Log) reads(ctx context.Context, ds []eventstore.Delivery) (map[uint64][
 	return reads, nil
 }
 
+// parsed is a subject message decoded: its references to reads (sub), or, for a message
+// written before reads were stored once, its whole records.
+type parsed struct {
+	whole []Record
+	sub   subjectMessage
+}
+
+// parse decodes subject message d.
+func parse(d eventstore.Delivery) (parsed, error) {
+	var m parsed
+	var err error
+	if len(d.Data) > 0 && d.Data[0] == '[' {
+		err = json.Unmarshal(d.Data, &m.whole)
+	} else {
+		err = json.Unmarshal(d.Data, &m.sub)
+	}
+	if err != nil {
+		return parsed{}, fmt.Errorf("audit: access log: message %d: %w", d.Seq, err)
+	}
+	return m, nil
+}
+
 // found is a record of a subject message; ok is false when the reads message it refers
 // to is gone (expired a moment before it), so that the places a cursor counts stay put.
 type found struct {
@@ -821,28 +842,20 @@ type subjectMessage struct {
 	} `json:"refs"`
 }
 
-// records decodes the records of subject message d, joining each to its read in the
-// reads message it refers to (reads, fetched for the page). A message written before
-// reads were stored once (a JSON array of whole records) reads as it was. Of a reads
-// message (up to maxReadsMessage) only the reads referred to are decoded.
-func (l *Log) records(d eventstore.Delivery, reads map[uint64][]json.RawMessage) ([]found, error) {
-	if len(d.Data) > 0 && d.Data[0] == '[' {
-		var recs []Record
-		if err := json.Unmarshal(d.Data, &recs); err != nil {
-			return nil, fmt.Errorf("audit: access log: message %d: %w", d.Seq, err)
-		}
-		out := make([]found, len(recs))
-		for i, r := range recs {
+// records are the records of subject message m, each joined to its read in the reads
+// message it refers to (reads, fetched for the page); a message of the earlier layout
+// reads as it was. Of a reads message (up to maxReadsMessage) only the reads referred to
+// are decoded.
+func records(m parsed, reads map[uint64][]json.RawMessage) ([]found, error) {
+	if m.whole != nil {
+		out := make([]found, len(m.whole))
+		for i, r := range m.whole {
 			out[i] = found{r, true}
 		}
 		return out, nil
 	}
-	var m subjectMessage
-	if err := json.Unmarshal(d.Data, &m); err != nil {
-		return nil, fmt.Errorf("audit: access log: message %d: %w", d.Seq, err)
-	}
-	out := make([]found, len(m.Refs))
-	for i, rf := range m.Refs {
+	out := make([]found, len(m.sub.Refs))
+	for i, rf := range m.sub.Refs {
 		rs := reads[rf.Seq]
 		if rf.K < 0 || rf.K >= len(rs) {
 			continue // its reads message is gone (expired a moment before it)
@@ -851,7 +864,7 @@ func (l *Log) records(d eventstore.Delivery, reads map[uint64][]json.RawMessage)
 		if err := json.Unmarshal(rs[rf.K], &rec); err != nil {
 			return nil, fmt.Errorf("audit: access log: reads message %d, read %d: %w", rf.Seq, rf.K, err)
 		}
-		rec.CustomerID, rec.InteractionIDs = m.CustomerID, rf.IDs
+		rec.CustomerID, rec.InteractionIDs = m.sub.CustomerID, rf.IDs
 		out[i] = found{rec, true}
 	}
 	return out, nil

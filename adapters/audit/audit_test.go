@@ -115,10 +115,12 @@ func TestMessages(t *testing.T) {
 	if err := json.Unmarshal(reads[0].Data, &raw); err != nil {
 		t.Fatal(err)
 	}
-	var l Log // the reads are known: no store asked
-	for i, m := range msgs {
-		recs, err := l.records(eventstore.Delivery{Seq: uint64(200 + i), Data: m.Data},
-			map[uint64][]json.RawMessage{100: raw})
+	for i, m := range msgs { // the reads are known: no store asked
+		pm, err := parse(eventstore.Delivery{Seq: uint64(200 + i), Data: m.Data})
+		if err != nil {
+			t.Fatalf("message %s: %v", m.Data, err)
+		}
+		recs, err := records(pm, map[uint64][]json.RawMessage{100: raw})
 		if err != nil {
 			t.Fatalf("message %s: %v", m.Data, err)
 		}
