@@ -53,10 +53,18 @@ fuzz-short:
 fuzz:
 	$(MAKE) fuzz-short FUZZTIME=$(or $(FUZZLONG),2000000x)
 
-# The benchmark suite at its default size (see README: Performance).
+# The benchmark suite (see README: Performance): RUNS runs of ledger-bench with BENCHFLAGS
+# (default: one run at the default size), their reports in BENCHOUT, then the medians of
+# the runs beside the PostgreSQL peer and the targets judged on them. Issue 16's figures:
+#   make bench RUNS=3 BENCHFLAGS="--cluster=false --interactions 430000" BENCHOUT=bench-out/2m
+RUNS ?= 1
+BENCHFLAGS ?=
+BENCHOUT ?= bench-out/latest
 bench: postgres
 	$(GO) build -o bin/ledger-bench ./cmd/ledger-bench
-	./bin/ledger-bench
+	mkdir -p $(BENCHOUT) && rm -f $(BENCHOUT)/run-*.json
+	for i in $$(seq $(RUNS)); do ./bin/ledger-bench $(BENCHFLAGS) --json $(BENCHOUT)/run-$$i.json || exit 1; done
+	./bin/ledger-bench summarize $(BENCHOUT)/run-*.json
 
 # The Go benchmarks of the hot parts (decode, apply per batch, keys, query planning, access logs).
 bench-go:

@@ -143,6 +143,17 @@ func TestBench(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "work", "events.bin")); err != nil {
 		t.Errorf("--dir is kept: %v", err)
 	}
+	// The report is what summarize reads (make bench runs it after the runs).
+	var sum bytes.Buffer
+	if err := run(ctx, []string{"summarize", "-markdown", jsonPath}, nil, &sum, &stderr); err != nil {
+		t.Fatalf("summarize %s: %v", jsonPath, err)
+	}
+	for _, want := range []string{"envelopes: ledger (1 run)", benchE2EFig + " (events/s)", "history search q=phone, 3 months, manager, p99 (ms)",
+		"replay of all views ≥ 100,000 events/s", "anonymous RSS ≤ 512 MiB"} {
+		if !strings.Contains(sum.String(), want) {
+			t.Errorf("summary of the run lacks %q:\n%s", want, sum.String())
+		}
+	}
 }
 
 func TestBenchOtherPhoneFormat(t *testing.T) {

@@ -1,7 +1,9 @@
 // Command ledger-bench generates a realistic contact centre (domain/scenario), runs the
 // ledger on it in process and measures it against the raw limits of its parts: ingest
-// over HTTP and straight to NATS, replay, every query kind, memory and disk. `make bench`
-// runs it; see README: Performance.
+// over HTTP and straight to NATS, replay, every query kind, memory and disk, beside a
+// PostgreSQL peer. `ledger-bench summarize REPORT.json...` takes the medians of several
+// runs' --json reports and judges the targets on them. `make bench` runs both; see
+// README: Performance.
 package main
 
 import (
@@ -27,5 +29,8 @@ func main() {
 
 // run is main without the process: testable, with its environment passed in.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "summarize" {
+		return cmdSummarize(args[1:], stdout, stderr)
+	}
 	return cmdBench(ctx, args, getenv, stdout, stderr)
 }
