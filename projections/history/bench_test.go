@@ -138,6 +138,13 @@ func BenchmarkList3MonthsFiltered(b *testing.B) {
 	b.Run("manager/queue+status/sort=agent_id", func(b *testing.B) { benchList(b, benchReaders()["manager"], queueStatus, planAuto) })
 	b.Run("manager/flow+direction/sort=agent_id", func(b *testing.B) { benchList(b, benchReaders()["manager"], flowDir, planAuto) })
 	b.Run("administrator/flow+direction/sort=agent_id", func(b *testing.B) { benchList(b, benchReaders()["administrator"], flowDir, planAuto) })
+	// The collaborator's processed calls of ledger-bench, sorted by agent (his own, mostly:
+	// ties broken by start) and by start.
+	flowStatus := q
+	flowStatus.Flow, flowStatus.Status, flowStatus.Sort = []domain.Flow{domain.FlowVoice}, []domain.Status{domain.StatusProcessed}, "agent_id"
+	b.Run("collaborator/flow+status/sort=agent_id", func(b *testing.B) { benchList(b, benchReaders()["collaborator"], flowStatus, planAuto) })
+	flowStatus.Sort = ""
+	b.Run("collaborator/flow+status/sort=start_at", func(b *testing.B) { benchList(b, benchReaders()["collaborator"], flowStatus, planAuto) })
 	def := q
 	def.Flow, def.Direction = flowDir.Flow, flowDir.Direction
 	b.Run("administrator/flow+direction/sort=start_at", func(b *testing.B) { benchList(b, benchReaders()["administrator"], def, planAuto) })

@@ -499,6 +499,20 @@ func (v *View) planFor(r domain.Reader, q *Query, merges *bolt.Bucket) *plan {
 	return p
 }
 
+// postingFilter is a scan's pre for a query that filters on what a posting entry says
+// (the enums, the current agent and queue): nil when it filters on none of them, since
+// reading the entry would turn nothing away.
+func (p *plan) postingFilter() func(tk, val []byte) bool {
+	q := p.q
+	if len(q.Flow)+len(q.Status)+len(q.Direction)+len(q.OriginalRouting)+len(q.CurrentRouting)+len(q.AgentID)+len(q.QueueID) == 0 {
+		return nil
+	}
+	var ps posting
+	return func(_, val []byte) bool {
+		return !ps.read(val) || q.admitsPosting(&ps)
+	}
+}
+
 // listByStart walks the candidates in start order and stops at a full page: the default
 // list costs a page's worth of reads, not the day's.
 func (v *View) listByStart(tx *bolt.Tx, p *plan, src *source, total uint64, cur *cursor) (Page, error) {
@@ -515,7 +529,7 @@ func (v *View) listByStart(tx *bolt.Tx, p *plan, src *source, total uint64, cur 
 	}
 	limit := p.q.limit()
 	page := Page{Items: make([]Item, 0, min(limit, 16))}
-	err := v.scan(tx, src, total, lo, hi, p.q.Desc, nil, func(r *row) bool {
+	err := v.scan(tx, src, total, lo, hi, p.q.Desc, p.postingFilter(), func(r *row) bool {
 		if !p.match(r) {
 			return true
 		}
@@ -554,24 +568,24 @@ func (v *View) listSorted(tx *bolt.Tx, p *plan, src *source, total uint64, cur *
 	limit := p.q.limit()
 	h := topN[entry]{n: limit + 1, cmp: cmpEntry}
 	e := new(entry) // the candidate, reused (a local would escape through cmpEntry)
-	// Sorted by agent or queue, a posting entry says the candidate's sort value (and its
-	// current agent and queue, for those filters): a candidate that could not enter the
-	// page is skipped without reading its row. Most are, once the heap is full.
-	var pre func(tk, val []byte) bool
+	// A posting entry says the candidate's enums, current agent and queue: one another
+	// filter turns away is skipped without reading its row. Sorted by agent or queue, it
+	// also says the sort value: a candidate that could not enter the page is skipped too.
+	// Most are, once the heap is full.
+	pre := p.postingFilter()
 	if col == "agent_id" || col == "queue_id" {
 		q := p.q
+		var ps posting
 		pre = func(tk, val []byte) bool {
-			agent, queue, ok := postingCols(val)
-			if !ok || len(tk) < 8 {
-				return true // no value (an older entry): read the row
+			if !ps.read(val) || len(tk) < 8 {
+				return true // no value (an uncounted list): read the row
 			}
-			if (len(q.AgentID) > 0 && !slices.Contains(q.AgentID, string(agent))) ||
-				(len(q.QueueID) > 0 && !slices.Contains(q.QueueID, string(queue))) {
+			if !q.admitsPosting(&ps) {
 				return false
 			}
-			sv := agent
+			sv := ps.agent
 			if col == "queue_id" {
-				sv = queue
+				sv = ps.queue
 			}
 			// Strings over the entry's bytes: compared only, never kept.
 			e.sv, e.iv = unsafe.String(unsafe.SliceData(sv), len(sv)), 0
@@ -579,7 +593,12 @@ func (v *View) listSorted(tx *bolt.Tx, p *plan, src *source, total uint64, cur *
 			return (ce == nil || cmpEntry(e, ce) > 0) && h.admits(e)
 		}
 	}
-	err := v.scan(tx, src, total, p.lo, p.hi, false, pre, func(r *row) bool {
+	// Walked in the query's direction: ties on the sort value go by start_at the same way,
+	// so once the heap is full the rest of a value's candidates are turned away by pre.
+	// Walked the other way (as it was, whatever the order), every later candidate of the
+	// value at the heap's top beat it: a collaborator's calls sorted by agent (desc, the
+	// default) looked up each of his 770 matching rows to show 50.
+	err := v.scan(tx, src, total, p.lo, p.hi, p.q.Desc, pre, func(r *row) bool {
 		if !p.match(r) {
 			return true
 		}

@@ -78,8 +78,10 @@ func (*View) Stream() string { return "LEDGER" }
 // it), so it is rebuilt. 5: merged keeps every merge, also one a later merge of the same
 // id replaced (an erasure follows each); an earlier file lacks those, so it is rebuilt.
 // 6: a sort index entry's value is its row's screen (screen.go); an earlier file's are
-// empty, so it is rebuilt. Files from before the version was kept are version 1.
-const layoutVersion = 6
+// empty, so it is rebuilt. 7: a counted posting entry's value holds the row's enums
+// before its current agent and queue (postingValue); an earlier file's would be misread,
+// so it is rebuilt. Files from before the version was kept are version 1.
+const layoutVersion = 7
 
 // Init implements projections.View. A file of another key layout that holds interactions
 // is projections.ErrLayoutChanged: rebuilt from the stream, not converted in place (a
@@ -374,11 +376,11 @@ func (w *writer) flush() error {
 			continue
 		}
 		// The entries of the lists that drive large lists (the counted ones: agents,
-		// queues, direct, campaigns, templates) carry the current agent and queue
-		// (postingValue); when those change, the entries that stay are written again.
-		// Contacts and customers are a few entries each: they stay empty.
+		// queues, direct, campaigns, templates) carry the row's enums and its current
+		// agent and queue (postingValue); when those change, the entries that stay are
+		// written again. Contacts and customers are a few entries each: they stay empty.
 		pv := nr.postingValue()
-		revalue := p.old != nil && (p.old.agent != nr.agent || p.old.queue != nr.queue)
+		revalue := p.old != nil && !p.old.samePosting(&nr)
 		diffKeys(oldKeys, nr.indexKeys(), func(k []byte) {
 			idxDel = append(idxDel, k)
 			countKey(delta, k, -1)
