@@ -29,8 +29,10 @@
 //	         applying a later event of a stored interaction; the codec is several times
 //	         faster both ways and the value smaller. A reflection test fails when
 //	         domain.Interaction gains a field the codec does not write.
-//	index    col | value | 0x00 | start(8) | id -> the current agent and queue in the
-//	         counted lists (a, q, d, v, t: postingValue), empty in the others. Posting
+//	index    col | value | 0x00 | start(8) | id -> the row's enums, current agent and
+//	         queue in the counted lists (a, q, d, v, t: postingValue), empty in the
+//	         others: a list driven by one turns most candidates away without a
+//	         lookup. Posting
 //	         lists, each in time order:
 //	           a  every agent the interaction passed (current and before a transfer)
 //	           q  every queue it passed
