@@ -223,9 +223,7 @@ func (r *row) indexEntries(fn func(col byte, v string)) {
 //	flow | status | direction | original routing | current routing (a code each,
 //	screenCodes) | uvarint(len(agent)) | agent | queue
 func (r *row) postingValue() []byte {
-	v := make([]byte, 0, 5+2+len(r.agent)+len(r.queue))
-	v = append(v, flowCodes.code[r.flow], statusCodes.code[r.status], directionCodes.code[r.direction],
-		routingCodes.code[r.orig], routingCodes.code[r.cur])
+	v := r.appendEnums(make([]byte, 0, 5+2+len(r.agent)+len(r.queue)))
 	v = binary.AppendUvarint(v, uint64(len(r.agent)))
 	v = append(v, r.agent...)
 	return append(v, r.queue...)
@@ -234,32 +232,19 @@ func (r *row) postingValue() []byte {
 // samePosting reports whether r and o have the same postingValue, without encoding either:
 // when they differ, the entries that stay are written again.
 func (r *row) samePosting(o *row) bool {
-	return r.agent == o.agent && r.queue == o.queue && r.flow == o.flow && r.status == o.status &&
-		r.direction == o.direction && r.orig == o.orig && r.cur == o.cur
+	return r.agent == o.agent && r.queue == o.queue && r.sameEnums(o)
 }
 
 // posting is a postingValue read in place: agent and queue point into the value.
 type posting struct {
-	flow         domain.Flow
-	status       domain.Status
-	direction    domain.Direction
-	orig, cur    domain.Routing
+	enumSet
 	agent, queue []byte
 }
 
 // read reads v into p; false for an empty value (the uncounted lists) or a bad one:
 // the candidate is then looked up.
 func (p *posting) read(v []byte) bool {
-	if len(v) < 6 {
-		return false
-	}
-	var ok [5]bool
-	p.flow, ok[0] = flowCodes.of(v[0])
-	p.status, ok[1] = statusCodes.of(v[1])
-	p.direction, ok[2] = directionCodes.of(v[2])
-	p.orig, ok[3] = routingCodes.of(v[3])
-	p.cur, ok[4] = routingCodes.of(v[4])
-	if slices.Contains(ok[:], false) {
+	if len(v) < 6 || !p.enumSet.read(v) {
 		return false
 	}
 	n, k := binary.Uvarint(v[5:])

@@ -60,42 +60,62 @@ func (r *row) screen() []byte {
 	for _, s := range r.queues {
 		n += 1 + len(s)
 	}
-	b := make([]byte, 0, n)
-	b = append(b, fmtScreen, flowCodes.code[r.flow], statusCodes.code[r.status], directionCodes.code[r.direction],
-		routingCodes.code[r.orig], routingCodes.code[r.cur])
+	b := r.appendEnums(append(make([]byte, 0, n), fmtScreen))
 	return appendStrs(appendStrs(b, r.agents), r.queues)
 }
 
 // sameScreen reports whether r and o have the same screen, without encoding either.
 func (r *row) sameScreen(o *row) bool {
-	return r.flow == o.flow && r.status == o.status && r.direction == o.direction && r.orig == o.orig &&
-		r.cur == o.cur && slices.Equal(r.agents, o.agents) && slices.Equal(r.queues, o.queues)
+	return r.sameEnums(o) && slices.Equal(r.agents, o.agents) && slices.Equal(r.queues, o.queues)
+}
+
+// sameEnums reports whether r and o have the same enum values (those enumSet holds).
+func (r *row) sameEnums(o *row) bool {
+	return r.flow == o.flow && r.status == o.status && r.direction == o.direction && r.orig == o.orig && r.cur == o.cur
+}
+
+// appendEnums appends the codes of the row's enums: the start of a screen (after its
+// format) and of a posting value.
+func (r *row) appendEnums(b []byte) []byte {
+	return append(b, flowCodes.code[r.flow], statusCodes.code[r.status], directionCodes.code[r.direction],
+		routingCodes.code[r.orig], routingCodes.code[r.cur])
+}
+
+// enumSet is the enum values a screen and a posting value hold, read from their codes.
+type enumSet struct {
+	flow      domain.Flow
+	status    domain.Status
+	direction domain.Direction
+	orig, cur domain.Routing
+}
+
+// read reads the five codes at the start of v; false when v is shorter or a code is
+// unknown.
+func (e *enumSet) read(v []byte) bool {
+	if len(v) < 5 {
+		return false
+	}
+	var ok [5]bool
+	e.flow, ok[0] = flowCodes.of(v[0])
+	e.status, ok[1] = statusCodes.of(v[1])
+	e.direction, ok[2] = directionCodes.of(v[2])
+	e.orig, ok[3] = routingCodes.of(v[3])
+	e.cur, ok[4] = routingCodes.of(v[4])
+	return !slices.Contains(ok[:], false)
 }
 
 // screened is a screen read in place: its strings point into the value read, valid
 // while its transaction is. A walk keeps one and reads every candidate's into it.
 type screened struct {
-	flow      domain.Flow
-	status    domain.Status
-	direction domain.Direction
-	orig, cur domain.Routing
-	agents    []string
-	queues    []string
+	enumSet
+	agents []string
+	queues []string
 }
 
 // read reads v into s; false for a value that is not a screen (an empty one, as files
 // of an earlier layout held) or a bad one: the candidate is then looked up.
 func (s *screened) read(v []byte) bool {
-	if len(v) < 6 || v[0] != fmtScreen {
-		return false
-	}
-	var ok [5]bool
-	s.flow, ok[0] = flowCodes.of(v[1])
-	s.status, ok[1] = statusCodes.of(v[2])
-	s.direction, ok[2] = directionCodes.of(v[3])
-	s.orig, ok[3] = routingCodes.of(v[4])
-	s.cur, ok[4] = routingCodes.of(v[5])
-	if slices.Contains(ok[:], false) {
+	if len(v) < 6 || v[0] != fmtScreen || !s.enumSet.read(v[1:]) {
 		return false
 	}
 	d := decoder{b: v[6:]}
