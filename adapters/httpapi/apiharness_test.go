@@ -184,7 +184,7 @@ func (a *api) send(t testing.TB, method, path, tok, body string, hdr map[string]
 
 // ev is one envelope of type typ, minutesAgo, for customer (none for directory records).
 func ev(typ, customer string, minutesAgo int, data map[string]any) map[string]any {
-	e := map[string]any{"id": uuid.NewString(), "type": typ, "occurred_at": time.Now().Add(-time.Duration(minutesAgo) * time.Minute).UTC().Format(time.RFC3339Nano),
+	e := map[string]any{"id": uuid.NewString(), "type": typ, "occurred_at": apitest.Ago(minutesAgo).Format(time.RFC3339Nano),
 		"source": "test", "data": data}
 	if customer != "" {
 		e["customer_id"] = customer
