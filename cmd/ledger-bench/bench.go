@@ -54,6 +54,17 @@ const benchE2EFig = "ingest end to end, HTTP NDJSON (POST until every view caugh
 // rawJSFig is the yardstick the end-to-end ingest rows are a ratio of.
 const rawJSFig = "raw JetStream async publish (no ledger code)"
 
+// The other figures the targets name (ledger-bench summarize reads them by these).
+const (
+	benchE2ENATSFig = "ingest end to end, direct NATS publish (until every view caught up)"
+	benchReplayFig  = "replay, all views from one read of each stream (as ledger replay)"
+	benchAnonFig    = "peak RssAnon, ledger phases (ingest, replay, queries)"
+	// peerPrefix starts every row of the PostgreSQL peer but its COPY's.
+	peerPrefix       = "PostgreSQL peer: "
+	benchPeerIngest  = peerPrefix + "ingest to queryable, HTTP NDJSON upserts"
+	benchPeerCopyFig = "PostgreSQL COPY of the unique events into the indexed events table"
+)
+
 // The scale the targets are set for (the issues): 2 million interactions on 2 cores.
 const benchTargetScale = 2_000_000
 
@@ -353,7 +364,7 @@ func runBench(ctx context.Context, bc benchConfig, stderr io.Writer) (*benchRepo
 		stopProfile()
 		return finish(err)
 	}
-	rows.add("ingest end to end, direct NATS publish (until every view caught up)", float64(data.events)/nres.settled.Seconds(), "events/s").
+	rows.add(benchE2ENATSFig, float64(data.events)/nres.settled.Seconds(), "events/s").
 		ratio(rawJSFig, rawJS).atLeast(30_000, "30,000")
 	rows.add("ingest, direct NATS publish, until acked by the stream", float64(data.events)/nres.acked.Seconds(), "events/s").ratio(rawJSFig, rawJS)
 	anonNATS, _ := mem.peak("ingest-nats")
@@ -367,7 +378,7 @@ func runBench(ctx context.Context, bc benchConfig, stderr io.Writer) (*benchRepo
 	if err != nil {
 		return finish(err)
 	}
-	rows.add("replay, all views from one read of each stream (as ledger replay)", float64(hres.stored)/replayTook.Seconds(), "events/s").
+	rows.add(benchReplayFig, float64(hres.stored)/replayTook.Seconds(), "events/s").
 		ratio(rawBoltFig, rawSortedNoSync).atLeast(100_000, "100,000").note(fmt.Sprintf("%d events in %s", hres.stored, replayTook.Round(time.Millisecond)))
 	for _, r := range rres {
 		rows.add("replay, "+r.view+" view (its own time, beside the others)", float64(r.messages)/r.took.Seconds(), "events/s").
@@ -418,12 +429,12 @@ func runBench(ctx context.Context, bc benchConfig, stderr io.Writer) (*benchRepo
 		if err != nil {
 			return finish(fmt.Errorf("postgres peer: %w", err))
 		}
-		rows.add("PostgreSQL peer: ingest to queryable, HTTP NDJSON upserts", float64(data.events)/pres.queryable.Seconds(), "events/s").
+		rows.add(benchPeerIngest, float64(data.events)/pres.queryable.Seconds(), "events/s").
 			ratio(benchE2EFig, ingestRate).note(fmt.Sprintf("ratio: peer / ledger; %d clients × %d/batch, one transaction per batch", bc.Clients, bc.Batch))
-		rows.add("PostgreSQL COPY of the unique events into the indexed events table", float64(pres.copied)/pres.copyTook.Seconds(), "events/s").
+		rows.add(benchPeerCopyFig, float64(pres.copied)/pres.copyTook.Seconds(), "events/s").
 			ratio(benchE2EFig, ingestRate).note(fmt.Sprintf("%d rows in %s, decoding included; no fold", pres.copied, pres.copyTook.Round(time.Millisecond)))
 		for _, pq := range pres.queries {
-			r := rows.add("PostgreSQL peer: "+pq.figure+", p99", ms(pq.p99), "ms").
+			r := rows.add(peerPrefix+pq.figure+", p99", ms(pq.p99), "ms").
 				note(fmt.Sprintf("p50 %s, max %s, n=%d; first answer: %d items, %d bytes", fmtMS(pq.p50), fmtMS(pq.max), pq.n, pq.items, pq.bytes))
 			for _, lq := range qres {
 				if lq.figure == pq.figure && pq.p99 > 0 {
@@ -440,7 +451,7 @@ func runBench(ctx context.Context, bc benchConfig, stderr io.Writer) (*benchRepo
 
 	// 6. Memory and disk.
 	anon := max(anonHTTP, anonNATS, anonReplay, anonQueries)
-	rows.add("peak RssAnon, ledger phases (ingest, replay, queries)", mib(anon), "MiB").atMost(512, "512 MiB").
+	rows.add(benchAnonFig, mib(anon), "MiB").atMost(512, "512 MiB").
 		note(fmt.Sprintf("HTTP ingest %.0f, NATS ingest %.0f, replay %.0f, queries %.0f MiB; includes the bench client", mib(anonHTTP), mib(anonNATS), mib(anonReplay), mib(anonQueries)))
 	anonRaw, _ := mem.peak("raw")
 	rows.add("peak RssAnon, raw limits phase", mib(anonRaw), "MiB")

@@ -160,8 +160,6 @@ func loadBenchRuns(paths []string) ([]*benchRuns, error) {
 	return out, nil
 }
 
-const peerPrefix = "PostgreSQL peer: "
-
 // ledgerFigures lists the figures of the ledger's rows (not the peer's), in the order of the
 // first report of the first scale that has them, then those only later ones have.
 func ledgerFigures(scales []*benchRuns) (figs []string, units map[string]string) {
@@ -184,7 +182,7 @@ func ledgerFigures(scales []*benchRuns) (figs []string, units map[string]string)
 // isPeerFigure tells the peer's rows (its answers to the ledger's queries, its own ingest
 // and COPY) from the ledger's.
 func isPeerFigure(f string) bool {
-	return strings.HasPrefix(f, peerPrefix) || strings.HasPrefix(f, "PostgreSQL COPY")
+	return strings.HasPrefix(f, peerPrefix) || f == benchPeerCopyFig
 }
 
 // summaryValue formats a median as the bench's table does, "-" when there is none.
@@ -261,14 +259,6 @@ type benchCheck struct {
 	holds  bool
 	detail string
 }
-
-// The figures the targets name.
-const (
-	benchE2ENATSFig = "ingest end to end, direct NATS publish (until every view caught up)"
-	benchReplayFig  = "replay, all views from one read of each stream (as ledger replay)"
-	benchPeerIngest = "PostgreSQL peer: ingest to queryable, HTTP NDJSON upserts"
-	benchAnonFig    = "peak RssAnon, ledger phases (ingest, replay, queries)"
-)
 
 // p50Figures are the queries whose p50 has a target of its own: the lists of the day, the
 // details and the timeline's newest 50.

@@ -255,10 +255,10 @@ func (p *posting) read(v []byte) bool {
 	return true
 }
 
-// admitsPosting reports whether a candidate whose posting entry says p may match q: false when
-// an enum filter or the agent or queue filter turns it away (plan.match, on the row).
+// admitsPosting reports whether a candidate whose posting entry says p may match q: false
+// when an enum filter or the agent or queue filter turns it away (plan.match, on the row).
 func (q *Query) admitsPosting(p *posting) bool {
-	return q.enumsMatch(p.flow, p.status, p.direction, p.orig, p.cur) &&
+	return q.enumsAdmit(&p.enumSet) &&
 		(len(q.AgentID) == 0 || slices.Contains(q.AgentID, string(p.agent))) &&
 		(len(q.QueueID) == 0 || slices.Contains(q.QueueID, string(p.queue)))
 }

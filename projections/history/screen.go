@@ -127,8 +127,13 @@ func (s *screened) read(v []byte) bool {
 // admits reports whether a candidate of screen s may match p: false when one of its
 // enum filters or the reader's access turns it away.
 func (p *plan) admits(s *screened) bool {
-	return p.q.enumsMatch(s.flow, s.status, s.direction, s.orig, s.cur) &&
+	return p.q.enumsAdmit(&s.enumSet) &&
 		p.reader.CanSee(domain.Visibility{Agents: s.agents, Queues: s.queues, OriginalRouting: s.orig, Flow: s.flow})
+}
+
+// enumsAdmit is enumsMatch of the values a screen or a posting entry holds.
+func (q *Query) enumsAdmit(e *enumSet) bool {
+	return q.enumsMatch(e.flow, e.status, e.direction, e.orig, e.cur)
 }
 
 // enumsMatch reports whether an interaction of these enum values passes q's enum filters:
