@@ -147,26 +147,39 @@ func Build(ctx context.Context, dir string) (natsServer, ledger string, err erro
 	return natsServer, ledger, nil
 }
 
-// freeAddr is a loopback address with a port free now.
-func freeAddr() (string, error) {
+// addrs hands out loopback addresses with ports free now. It keeps every port it handed
+// out bound until close, so the kernel cannot give one port twice to the same cluster (a
+// node's HTTP address that was also a server's client address: the node never got ready,
+// its readyz answered by nats-server).
+type addrs struct{ held []net.Listener }
+
+func (a *addrs) next() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
 	}
-	defer ln.Close()
+	a.held = append(a.held, ln)
 	return ln.Addr().String(), nil
+}
+
+func (a *addrs) close() {
+	for _, ln := range a.held {
+		ln.Close()
+	}
 }
 
 // New lays out servers nats-servers and nodes ledger nodes under dir (nothing
 // runs yet).
 func New(dir string, servers, nodes int) (*Cluster, error) {
 	c := &Cluster{Dir: dir}
+	var free addrs
+	defer free.close()
 	for i := range servers {
-		ca, err := freeAddr()
+		ca, err := free.next()
 		if err != nil {
 			return nil, err
 		}
-		ra, err := freeAddr()
+		ra, err := free.next()
 		if err != nil {
 			return nil, err
 		}
@@ -175,7 +188,7 @@ func New(dir string, servers, nodes int) (*Cluster, error) {
 			StoreDir: filepath.Join(dir, name, "jetstream"), ConfigFile: filepath.Join(dir, name, "nats.conf")})
 	}
 	for i := range nodes {
-		ha, err := freeAddr()
+		ha, err := free.next()
 		if err != nil {
 			return nil, err
 		}
